@@ -1,0 +1,46 @@
+# Project-wide CMake helpers. One function adds a service, so every service is
+# built the same way: a library of logic (linked by the binary, its unit tests
+# and its benchmarks) plus a thin main.
+
+set(EVC_WARNINGS -Wall -Wextra -Wno-unused-parameter)
+
+# evc_add_library(NAME SOURCES... DEPS ...)
+function(evc_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_compile_options(${name} PRIVATE ${EVC_WARNINGS})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# evc_add_binary(NAME MAIN DEPS ...): a binary installed into build/bin.
+function(evc_add_binary name main)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  add_executable(${name} ${main})
+  target_compile_options(${name} PRIVATE ${EVC_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+endfunction()
+
+# evc_add_test(NAME SOURCES... DEPS ... [LABELS ...]): a GoogleTest binary
+# registered with ctest.
+function(evc_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${EVC_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  include(GoogleTest)
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS "${ARG_LABELS}"
+    ENVIRONMENT "EVC_BIN_DIR=${PROJECT_BINARY_DIR}/bin;EVC_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    DISCOVERY_TIMEOUT 30)
+endfunction()
+
+# evc_add_service(NAME LIB_SOURCES ... MAIN file DEPS ...): library evc_<name>_lib
+# and binary evc-<name>.
+function(evc_add_service name)
+  cmake_parse_arguments(ARG "" "MAIN" "SOURCES;DEPS" ${ARGN})
+  evc_add_library(evc_${name}_lib SOURCES ${ARG_SOURCES} DEPS evc_common ${ARG_DEPS})
+  evc_add_binary(evc-${name} ${ARG_MAIN} DEPS evc_${name}_lib)
+endfunction()

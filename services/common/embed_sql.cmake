@@ -1,0 +1,17 @@
+# Writes OUTPUT: a C++ file defining evc::EmbeddedMigrations() from the files
+# NNN_name.sql in SQL_DIR.
+file(GLOB sql_files ${SQL_DIR}/*.sql)
+list(SORT sql_files)
+set(body "")
+foreach(f ${sql_files})
+  get_filename_component(fname ${f} NAME_WE)
+  string(REGEX MATCH "^([0-9]+)_(.*)$" _ ${fname})
+  if(NOT CMAKE_MATCH_1)
+    message(FATAL_ERROR "migration ${f} must be named NNN_name.sql")
+  endif()
+  math(EXPR version "${CMAKE_MATCH_1}")
+  file(READ ${f} content)
+  string(APPEND body "    {${version}, \"${CMAKE_MATCH_2}\", R\"evcsql(${content})evcsql\"},\n")
+endforeach()
+file(WRITE ${OUTPUT}.tmp "// Generated from sql/*.sql by services/common/embed_sql.cmake.\n#include \"services/common/sql_migrations.h\"\n\nnamespace evc {\n\nconst std::vector<SqlMigration>& EmbeddedMigrations() {\n  static const std::vector<SqlMigration>* migrations = new std::vector<SqlMigration>{\n${body}  };\n  return *migrations;\n}\n\n}  // namespace evc\n")
+file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,225 @@
+#include "services/common/kafka.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/common/log.h"
+
+namespace evc {
+namespace {
+
+absl::Status SetAll(RdKafka::Conf& conf, const std::vector<std::pair<std::string, std::string>>& kv) {
+  std::string error;
+  for (const auto& [k, v] : kv) {
+    if (conf.set(k, v, error) != RdKafka::Conf::CONF_OK) {
+      return absl::InvalidArgumentError(absl::StrCat("kafka config ", k, "=", v, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::vector<TopicSpec>& ProjectTopics() {
+  static const std::vector<TopicSpec>* specs = new std::vector<TopicSpec>{
+      {topics::kChargeRequests, 4},       {topics::kEngineCommands, 8},
+      {topics::kEngineEvents, 8},         {topics::kDriverNotifications, 4},
+      {topics::kRegistryEvents, 2},       {topics::kDeadLetters, 1},
+  };
+  return *specs;
+}
+
+class KafkaProducer::DeliveryReports : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& message) override {
+    auto* callback = static_cast<DeliveryCallback*>(message.msg_opaque());
+    absl::Status status = message.err() == RdKafka::ERR_NO_ERROR
+                              ? absl::OkStatus()
+                              : absl::UnavailableError(absl::StrCat(
+                                    "kafka delivery to ", message.topic_name(), " failed: ",
+                                    message.errstr()));
+    if (!status.ok()) log::Error("kafka delivery failed", {{"error", std::string(status.message())}});
+    if (callback != nullptr) {
+      (*callback)(status);
+      delete callback;
+    }
+  }
+};
+
+absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::string& brokers,
+                                                                     const std::string& client_id) {
+  std::unique_ptr<KafkaProducer> p(new KafkaProducer());
+  p->reports_ = std::make_unique<DeliveryReports>();
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  absl::Status s = SetAll(*conf, {{"bootstrap.servers", brokers},
+                                  {"client.id", client_id},
+                                  // No duplicates or reordering from producer retries.
+                                  {"enable.idempotence", "true"},
+                                  {"linger.ms", "2"},
+                                  {"message.timeout.ms", "30000"},
+                                  {"queue.buffering.max.messages", "200000"}});
+  if (!s.ok()) return s;
+  std::string error;
+  if (conf->set("dr_cb", p->reports_.get(), error) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError(error);
+  }
+  p->producer_.reset(RdKafka::Producer::create(conf.get(), error));
+  if (!p->producer_) return absl::InvalidArgumentError(absl::StrCat("kafka producer: ", error));
+  p->poller_ = std::thread([raw = p.get()] {
+    while (!raw->stop_.load()) raw->producer_->poll(100);
+  });
+  return p;
+}
+
+KafkaProducer::~KafkaProducer() {
+  if (producer_) producer_->flush(5000);
+  stop_ = true;
+  if (poller_.joinable()) poller_.join();
+}
+
+absl::Status KafkaProducer::Produce(const std::string& topic, const std::string& key,
+                                    const std::string& payload, DeliveryCallback on_delivery) {
+  auto* opaque = on_delivery ? new DeliveryCallback(std::move(on_delivery)) : nullptr;
+  absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (true) {
+    RdKafka::ErrorCode err = producer_->produce(
+        topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        const_cast<char*>(payload.data()), payload.size(), key.data(), key.size(), 0, opaque);
+    if (err == RdKafka::ERR_NO_ERROR) return absl::OkStatus();
+    // A full local queue is back-pressure: wait for deliveries, briefly.
+    if (err == RdKafka::ERR__QUEUE_FULL && absl::Now() < give_up) {
+      producer_->poll(50);
+      continue;
+    }
+    delete opaque;
+    return absl::UnavailableError(
+        absl::StrCat("kafka produce to ", topic, ": ", RdKafka::err2str(err)));
+  }
+}
+
+absl::Status KafkaProducer::Produce(const std::string& topic, const std::string& key,
+                                    const google::protobuf::Message& message,
+                                    DeliveryCallback on_delivery) {
+  return Produce(topic, key, message.SerializeAsString(), std::move(on_delivery));
+}
+
+absl::Status KafkaProducer::Flush(absl::Duration timeout) {
+  RdKafka::ErrorCode err = producer_->flush(static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return absl::DeadlineExceededError(absl::StrCat("kafka flush: ", RdKafka::err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+class KafkaConsumer::Rebalancer : public RdKafka::RebalanceCb {
+ public:
+  explicit Rebalancer(std::atomic<bool>* assigned) : assigned_(assigned) {}
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      consumer->assign(partitions);
+      assigned_->store(true);
+      log::Info("kafka partitions assigned", {{"count", partitions.size()}});
+    } else {
+      consumer->unassign();
+      log::Info("kafka partitions revoked", {{"count", partitions.size()}});
+    }
+  }
+
+ private:
+  std::atomic<bool>* assigned_;
+};
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Options& options) {
+  std::unique_ptr<KafkaConsumer> c(new KafkaConsumer());
+  c->options_ = options;
+  c->rebalancer_ = std::make_unique<Rebalancer>(&c->assigned_);
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  absl::Status s = SetAll(*conf, {{"bootstrap.servers", options.brokers},
+                                  {"group.id", options.group_id},
+                                  {"client.id", options.client_id},
+                                  {"auto.offset.reset", options.auto_offset_reset},
+                                  // Offsets are stored by us after processing,
+                                  // and committed in the background.
+                                  {"enable.auto.offset.store", "false"},
+                                  {"enable.auto.commit", "true"},
+                                  {"auto.commit.interval.ms", "500"},
+                                  {"session.timeout.ms", "10000"},
+                                  {"heartbeat.interval.ms", "1000"},
+                                  {"topic.metadata.refresh.interval.ms", "5000"}});
+  if (!s.ok()) return s;
+  std::string error;
+  if (conf->set("rebalance_cb", c->rebalancer_.get(), error) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError(error);
+  }
+  c->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (!c->consumer_) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", error));
+  RdKafka::ErrorCode err = c->consumer_->subscribe(options.topics);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return absl::InvalidArgumentError(absl::StrCat("kafka subscribe: ", RdKafka::err2str(err)));
+  }
+  return c;
+}
+
+KafkaConsumer::~KafkaConsumer() { Stop(); }
+
+void KafkaConsumer::Start(BatchHandler handler) {
+  thread_ = std::thread([this, handler = std::move(handler)] { Loop(handler); });
+}
+
+void KafkaConsumer::Stop() {
+  if (stop_.exchange(true)) return;
+  if (thread_.joinable()) thread_.join();
+  if (consumer_) consumer_->close();
+}
+
+void KafkaConsumer::Loop(BatchHandler handler) {
+  std::vector<KafkaMessage> batch;
+  while (!stop_.load()) {
+    batch.clear();
+    absl::Time batch_deadline = absl::InfiniteFuture();
+    while (static_cast<int>(batch.size()) < options_.max_batch && !stop_.load()) {
+      int wait_ms = batch.empty() ? 100
+                                  : static_cast<int>(std::max<int64_t>(
+                                        0, absl::ToInt64Milliseconds(batch_deadline - absl::Now())));
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(wait_ms));
+      if (m->err() == RdKafka::ERR__TIMED_OUT) {
+        if (batch.empty()) continue;
+        break;
+      }
+      if (m->err() != RdKafka::ERR_NO_ERROR) {
+        if (m->err() != RdKafka::ERR__PARTITION_EOF) {
+          log::Warn("kafka consume error", {{"error", m->errstr()}});
+        }
+        if (batch.empty()) continue;
+        break;
+      }
+      if (batch.empty()) batch_deadline = absl::Now() + options_.max_batch_wait;
+      KafkaMessage km;
+      km.topic = m->topic_name();
+      km.partition = m->partition();
+      km.offset = m->offset();
+      if (m->key() != nullptr) km.key = *m->key();
+      km.payload.assign(static_cast<const char*>(m->payload()), m->len());
+      batch.push_back(std::move(km));
+    }
+    if (batch.empty()) continue;
+    handler(batch);
+    std::vector<RdKafka::TopicPartition*> offsets;
+    for (const KafkaMessage& km : batch) {
+      offsets.push_back(RdKafka::TopicPartition::create(km.topic, km.partition, km.offset + 1));
+    }
+    consumer_->offsets_store(offsets);
+    RdKafka::TopicPartition::destroy(offsets);
+  }
+}
+
+void DeadLetter(KafkaProducer& producer, const KafkaMessage& message, const std::string& reason) {
+  log::Error("unprocessable kafka message",
+             {{"topic", message.topic}, {"partition", message.partition},
+              {"offset", message.offset}, {"key", message.key}, {"reason", reason}});
+  std::string key = absl::StrCat(message.topic, "/", message.partition, "/", message.offset);
+  absl::Status s = producer.Produce(topics::kDeadLetters, key, message.payload);
+  if (!s.ok()) log::Error("dead-letter produce failed", {{"error", std::string(s.message())}});
+}
+
+}  // namespace evc

@@ -1,0 +1,123 @@
+#pragma once
+// Kafka through librdkafka, the same way against a real broker and against the
+// dev broker: an idempotent producer keyed by CP id (so each CP's events stay
+// in order), and a consumer-group consumer that stores an offset only after
+// the batch holding it has been processed (at-least-once; consumers dedupe).
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <google/protobuf/message.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace evc {
+
+// The project's topics, in one place.
+namespace topics {
+inline constexpr char kChargeRequests[] = "evc.charge-requests";
+inline constexpr char kEngineCommands[] = "evc.engine-commands";
+inline constexpr char kEngineEvents[] = "evc.engine-events";
+inline constexpr char kDriverNotifications[] = "evc.driver-notifications";
+inline constexpr char kRegistryEvents[] = "evc.registry-events";
+// Messages nobody could parse, kept for inspection instead of being dropped.
+inline constexpr char kDeadLetters[] = "evc.dead-letters";
+}  // namespace topics
+
+struct TopicSpec {
+  const char* name;
+  int partitions;
+};
+// Every topic with its partition count (used by evc-devkafka and deployment).
+const std::vector<TopicSpec>& ProjectTopics();
+
+class KafkaProducer {
+ public:
+  using DeliveryCallback = std::function<void(const absl::Status&)>;
+
+  static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(const std::string& brokers,
+                                                               const std::string& client_id);
+  ~KafkaProducer();
+
+  // Queues a message; never blocks for long. `on_delivery`, if given, runs on
+  // the producer's poll thread once the broker acknowledged (or finally
+  // refused) the message.
+  absl::Status Produce(const std::string& topic, const std::string& key, const std::string& payload,
+                       DeliveryCallback on_delivery = nullptr);
+  absl::Status Produce(const std::string& topic, const std::string& key,
+                       const google::protobuf::Message& message,
+                       DeliveryCallback on_delivery = nullptr);
+  // Waits until every queued message is delivered or `timeout` passes.
+  absl::Status Flush(absl::Duration timeout);
+
+ private:
+  class DeliveryReports;
+  KafkaProducer() = default;
+
+  std::unique_ptr<DeliveryReports> reports_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+struct KafkaMessage {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string payload;
+};
+
+class KafkaConsumer {
+ public:
+  // Processes a batch; when it returns, the batch's offsets are stored and
+  // committed. Bad messages are the handler's to report (see DeadLetter).
+  using BatchHandler = std::function<void(std::span<const KafkaMessage>)>;
+
+  struct Options {
+    std::string brokers;
+    std::string group_id;
+    std::string client_id;
+    std::vector<std::string> topics;
+    // Where a new group starts: "earliest" or "latest".
+    std::string auto_offset_reset = "earliest";
+    int max_batch = 500;
+    absl::Duration max_batch_wait = absl::Milliseconds(20);
+  };
+
+  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(const Options& options);
+  ~KafkaConsumer();
+
+  // Starts the consuming thread.
+  void Start(BatchHandler handler);
+  // Stops consuming, commits what was processed and leaves the group.
+  void Stop();
+  // True once partitions have been assigned at least once.
+  bool assigned() const { return assigned_.load(); }
+
+ private:
+  class Rebalancer;
+  KafkaConsumer() = default;
+  void Loop(BatchHandler handler);
+
+  Options options_;
+  std::unique_ptr<Rebalancer> rebalancer_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> assigned_{false};
+  std::thread thread_;
+};
+
+// Keeps an unparseable message on the dead-letter topic with the reason, and
+// logs it, so that nothing is silently lost.
+void DeadLetter(KafkaProducer& producer, const KafkaMessage& message, const std::string& reason);
+
+}  // namespace evc

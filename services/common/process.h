@@ -1,0 +1,27 @@
+#pragma once
+// Start-up shared by every binary: flags (each with an EVC_<NAME> environment
+// fallback), JSON logging, and SIGTERM/SIGINT turned into a notification that
+// long-running loops wait on, so shutdown is graceful everywhere.
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+
+namespace evc {
+
+// Must run first in main(), before any thread exists: it blocks SIGTERM and
+// SIGINT in every thread and has one thread wait for them. Returns the
+// positional arguments. Exits with a clear message on a bad flag.
+std::vector<std::string> InitProcess(int argc, char** argv, absl::string_view component,
+                                     absl::string_view usage);
+
+// Notified on SIGTERM/SIGINT (or RequestShutdown()).
+const absl::Notification& ShutdownRequested();
+void RequestShutdown();
+
+// The environment variable that backs a flag: "postgres_url" -> "EVC_POSTGRES_URL".
+std::string EnvNameForFlag(absl::string_view flag_name);
+
+}  // namespace evc

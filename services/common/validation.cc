@@ -1,0 +1,36 @@
+#include "services/common/validation.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace evc {
+namespace {
+
+absl::Status ValidateId(absl::string_view kind, absl::string_view id, absl::string_view extra) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(kind, " is required"));
+  if (id.size() > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(kind, " is longer than 64 characters"));
+  }
+  if (!absl::ascii_isalnum(static_cast<unsigned char>(id[0]))) {
+    return absl::InvalidArgumentError(absl::StrCat(kind, " '", id, "' must start with a letter or digit"));
+  }
+  for (char c : id) {
+    bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+              c == '-' || extra.find(c) != absl::string_view::npos;
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(kind, " '", id,
+                                                     "' may only contain letters, digits and . _ -",
+                                                     extra));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateCpId(absl::string_view cp_id) { return ValidateId("cp_id", cp_id, ""); }
+absl::Status ValidateDriverId(absl::string_view driver_id) {
+  return ValidateId("driver_id", driver_id, "@");
+}
+
+}  // namespace evc

@@ -1,0 +1,15 @@
+#pragma once
+// Input rules shared by every service, with messages a person can act on.
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace evc {
+
+// Charging-point and driver ids: 1-64 of [A-Za-z0-9._-] (drivers also '@'),
+// starting with a letter or digit. `kind` names the field in the error.
+absl::Status ValidateCpId(absl::string_view cp_id);
+absl::Status ValidateDriverId(absl::string_view driver_id);
+
+}  // namespace evc

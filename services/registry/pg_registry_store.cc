@@ -1,0 +1,143 @@
+#include "services/registry/pg_registry_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/proto_time.h"
+
+namespace evc::registry {
+namespace {
+
+constexpr char kCpColumns[] =
+    "cp_id, address, city, country, price_millieuros_per_kwh, max_power_w, "
+    "extract(epoch from registered_at)::float8";
+
+common::v1::ChargingPoint CpFromRow(const pqxx::row& row) {
+  common::v1::ChargingPoint cp;
+  cp.set_cp_id(row[0].as<std::string>());
+  cp.mutable_location()->set_address(row[1].as<std::string>());
+  cp.mutable_location()->set_city(row[2].as<std::string>());
+  cp.mutable_location()->set_country(row[3].as<std::string>());
+  cp.set_price_millieuros_per_kwh(row[4].as<int64_t>());
+  cp.set_max_power_w(row[5].as<int64_t>());
+  *cp.mutable_registered_at() = ToProto(absl::FromUnixMicros(
+      static_cast<int64_t>(row[6].as<double>() * 1e6)));
+  return cp;
+}
+
+absl::Status NotFound(const std::string& what, const std::string& id) {
+  return absl::NotFoundError(absl::StrCat(what, " '", id, "' is not registered"));
+}
+
+}  // namespace
+
+absl::Status PgRegistryStore::InsertChargingPoint(const common::v1::ChargingPoint& cp,
+                                                  const std::string& secret_hash) {
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO charging_points (cp_id, address, city, country, price_millieuros_per_kwh,"
+        " max_power_w) VALUES ($1, $2, $3, $4, $5, $6)",
+        cp.cp_id(), cp.location().address(), cp.location().city(), cp.location().country(),
+        cp.price_millieuros_per_kwh(), cp.max_power_w());
+    tx.exec_params("INSERT INTO cp_credentials (cp_id, secret_hash) VALUES ($1, $2)", cp.cp_id(),
+                   secret_hash);
+  });
+  if (absl::IsAlreadyExists(s)) {
+    return absl::AlreadyExistsError(absl::StrCat("charging point '", cp.cp_id(), "' is already registered"));
+  }
+  return s;
+}
+
+absl::Status PgRegistryStore::DeleteChargingPoint(const std::string& cp_id) {
+  return pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params("DELETE FROM charging_points WHERE cp_id = $1", cp_id);
+    if (r.affected_rows() == 0) throw AbortTransaction(NotFound("charging point", cp_id));
+  });
+}
+
+absl::Status PgRegistryStore::UpdateChargingPoint(const common::v1::ChargingPoint& cp) {
+  return pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        "UPDATE charging_points SET address = $2, city = $3, country = $4,"
+        " price_millieuros_per_kwh = $5, max_power_w = $6 WHERE cp_id = $1",
+        cp.cp_id(), cp.location().address(), cp.location().city(), cp.location().country(),
+        cp.price_millieuros_per_kwh(), cp.max_power_w());
+    if (r.affected_rows() == 0) throw AbortTransaction(NotFound("charging point", cp.cp_id()));
+  });
+}
+
+absl::StatusOr<common::v1::ChargingPoint> PgRegistryStore::GetChargingPoint(const std::string& cp_id) {
+  common::v1::ChargingPoint cp;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("SELECT ", kCpColumns, " FROM charging_points WHERE cp_id = $1"), cp_id);
+    if (r.empty()) throw AbortTransaction(NotFound("charging point", cp_id));
+    cp = CpFromRow(r[0]);
+  });
+  if (!s.ok()) return s;
+  return cp;
+}
+
+absl::StatusOr<std::vector<common::v1::ChargingPoint>> PgRegistryStore::ListChargingPoints(
+    const std::string& city) {
+  std::vector<common::v1::ChargingPoint> out;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("SELECT ", kCpColumns,
+                     " FROM charging_points WHERE $1 = '' OR lower(city) = lower($1) ORDER BY cp_id"),
+        city);
+    for (const pqxx::row& row : r) out.push_back(CpFromRow(row));
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status PgRegistryStore::SetSecretHash(const std::string& cp_id, const std::string& secret_hash) {
+  return pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        "UPDATE cp_credentials SET secret_hash = $2, issued_at = now() WHERE cp_id = $1", cp_id,
+        secret_hash);
+    if (r.affected_rows() == 0) throw AbortTransaction(NotFound("charging point", cp_id));
+  });
+}
+
+absl::StatusOr<std::string> PgRegistryStore::GetSecretHash(const std::string& cp_id) {
+  std::string hash;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r =
+        tx.exec_params("SELECT secret_hash FROM cp_credentials WHERE cp_id = $1", cp_id);
+    if (r.empty()) throw AbortTransaction(NotFound("charging point", cp_id));
+    hash = r[0][0].as<std::string>();
+  });
+  if (!s.ok()) return s;
+  return hash;
+}
+
+absl::Status PgRegistryStore::InsertDriver(const registry::v1::Driver& driver) {
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    tx.exec_params("INSERT INTO drivers (driver_id, name, email) VALUES ($1, $2, $3)",
+                   driver.driver_id(), driver.name(), driver.email());
+  });
+  if (absl::IsAlreadyExists(s)) {
+    return absl::AlreadyExistsError(absl::StrCat("driver '", driver.driver_id(), "' already exists"));
+  }
+  return s;
+}
+
+absl::StatusOr<registry::v1::Driver> PgRegistryStore::GetDriver(const std::string& driver_id) {
+  registry::v1::Driver d;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        "SELECT driver_id, name, email, extract(epoch from created_at)::float8 FROM drivers"
+        " WHERE driver_id = $1",
+        driver_id);
+    if (r.empty()) throw AbortTransaction(NotFound("driver", driver_id));
+    d.set_driver_id(r[0][0].as<std::string>());
+    d.set_name(r[0][1].as<std::string>());
+    d.set_email(r[0][2].as<std::string>());
+    *d.mutable_created_at() =
+        ToProto(absl::FromUnixMicros(static_cast<int64_t>(r[0][3].as<double>() * 1e6)));
+  });
+  if (!s.ok()) return s;
+  return d;
+}
+
+}  // namespace evc::registry

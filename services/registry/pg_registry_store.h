@@ -1,0 +1,28 @@
+#pragma once
+
+#include "services/common/postgres.h"
+#include "services/registry/registry_store.h"
+
+namespace evc::registry {
+
+class PgRegistryStore : public RegistryStore {
+ public:
+  explicit PgRegistryStore(PgPool& pool) : pool_(pool) {}
+
+  absl::Status InsertChargingPoint(const common::v1::ChargingPoint& cp,
+                                   const std::string& secret_hash) override;
+  absl::Status DeleteChargingPoint(const std::string& cp_id) override;
+  absl::Status UpdateChargingPoint(const common::v1::ChargingPoint& cp) override;
+  absl::StatusOr<common::v1::ChargingPoint> GetChargingPoint(const std::string& cp_id) override;
+  absl::StatusOr<std::vector<common::v1::ChargingPoint>> ListChargingPoints(
+      const std::string& city) override;
+  absl::Status SetSecretHash(const std::string& cp_id, const std::string& secret_hash) override;
+  absl::StatusOr<std::string> GetSecretHash(const std::string& cp_id) override;
+  absl::Status InsertDriver(const registry::v1::Driver& driver) override;
+  absl::StatusOr<registry::v1::Driver> GetDriver(const std::string& driver_id) override;
+
+ private:
+  PgPool& pool_;
+};
+
+}  // namespace evc::registry

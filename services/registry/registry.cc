@@ -1,0 +1,181 @@
+#include "services/registry/registry.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "evc/events/v1/events.pb.h"
+#include "services/common/kafka.h"
+#include "services/common/log.h"
+#include "services/common/proto_time.h"
+#include "services/common/validation.h"
+
+namespace evc::registry {
+namespace {
+
+// 100 €/kWh and 1 MW are far beyond any real charger: larger is a typo.
+constexpr int64_t kMaxPriceMillieuros = 100'000;
+constexpr int64_t kMaxPowerW = 1'000'000;
+constexpr size_t kSecretBytes = 32;
+
+}  // namespace
+
+absl::Status ValidateChargingPoint(const common::v1::ChargingPoint& cp) {
+  if (absl::Status s = ValidateCpId(cp.cp_id()); !s.ok()) return s;
+  const auto& loc = cp.location();
+  if (absl::StripAsciiWhitespace(loc.address()).empty()) {
+    return absl::InvalidArgumentError("location.address is required");
+  }
+  if (absl::StripAsciiWhitespace(loc.city()).empty()) {
+    return absl::InvalidArgumentError("location.city is required");
+  }
+  if (loc.country().size() != 2 || !absl::ascii_isalpha(loc.country()[0]) ||
+      !absl::ascii_isalpha(loc.country()[1])) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("location.country '", loc.country(), "' must be a two-letter ISO code, e.g. ES"));
+  }
+  if (cp.price_millieuros_per_kwh() <= 0 || cp.price_millieuros_per_kwh() > kMaxPriceMillieuros) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "price_millieuros_per_kwh must be between 1 and ", kMaxPriceMillieuros, " (got ",
+        cp.price_millieuros_per_kwh(), "; 350 means 0.35 €/kWh)"));
+  }
+  if (cp.max_power_w() <= 0 || cp.max_power_w() > kMaxPowerW) {
+    return absl::InvalidArgumentError(absl::StrCat("max_power_w must be between 1 and ", kMaxPowerW,
+                                                   " (got ", cp.max_power_w(), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Credentials> Registry::NewCredentials(const std::string& cp_id,
+                                                         std::string* hash) {
+  v1::Credentials credentials;
+  credentials.set_cp_id(cp_id);
+  credentials.set_secret(crypto::Base64Url(crypto::RandomBytes(kSecretBytes)));
+  absl::StatusOr<std::string> h = crypto::HashSecret(credentials.secret(), hash_params_);
+  if (!h.ok()) return h.status();
+  *hash = *h;
+  return credentials;
+}
+
+void Registry::Announce(const std::string& cp_id,
+                        const std::function<void(events::v1::RegistryEvent&)>& fill) {
+  events::v1::RegistryEvent event;
+  event.set_cp_id(cp_id);
+  *event.mutable_at() = ToProto(clock_.Now());
+  fill(event);
+  absl::Status s = events_.Publish(topics::kRegistryEvents, cp_id, event);
+  if (!s.ok()) log::Error("registry event not published", {{"cp_id", cp_id}, {"error", s.ToString()}});
+}
+
+absl::StatusOr<v1::RegisterChargingPointResponse> Registry::Register(
+    const v1::RegisterChargingPointRequest& request) {
+  common::v1::ChargingPoint cp;
+  cp.set_cp_id(request.cp_id());
+  *cp.mutable_location() = request.location();
+  cp.mutable_location()->set_country(absl::AsciiStrToUpper(request.location().country()));
+  cp.set_price_millieuros_per_kwh(request.price_millieuros_per_kwh());
+  cp.set_max_power_w(request.max_power_w());
+  if (absl::Status s = ValidateChargingPoint(cp); !s.ok()) return s;
+  std::string hash;
+  absl::StatusOr<v1::Credentials> credentials = NewCredentials(cp.cp_id(), &hash);
+  if (!credentials.ok()) return credentials.status();
+  if (absl::Status s = store_.InsertChargingPoint(cp, hash); !s.ok()) return s;
+  absl::StatusOr<common::v1::ChargingPoint> stored = store_.GetChargingPoint(cp.cp_id());
+  if (!stored.ok()) return stored.status();
+  Announce(cp.cp_id(), [&](events::v1::RegistryEvent& e) { *e.mutable_registered() = *stored; });
+  log::Info("charging point registered", {{"cp_id", cp.cp_id()}, {"city", cp.location().city()}});
+  v1::RegisterChargingPointResponse response;
+  *response.mutable_charging_point() = *stored;
+  *response.mutable_credentials() = *credentials;
+  return response;
+}
+
+absl::Status Registry::Unregister(const std::string& cp_id) {
+  if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+  if (absl::Status s = store_.DeleteChargingPoint(cp_id); !s.ok()) return s;
+  Announce(cp_id, [](events::v1::RegistryEvent& e) { e.mutable_unregistered(); });
+  log::Info("charging point unregistered", {{"cp_id", cp_id}});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<common::v1::ChargingPoint> Registry::Update(const v1::UpdateChargingPointRequest& request) {
+  const common::v1::ChargingPoint& patch = request.charging_point();
+  absl::StatusOr<common::v1::ChargingPoint> current = Get(patch.cp_id());
+  if (!current.ok()) return current.status();
+  common::v1::ChargingPoint updated = *current;
+  auto wanted = [&](const std::string& field) {
+    if (request.update_mask().paths_size() == 0) return true;
+    for (const std::string& p : request.update_mask().paths()) {
+      if (p == field || absl::StartsWith(p, field + ".")) return true;
+    }
+    return false;
+  };
+  for (const std::string& p : request.update_mask().paths()) {
+    if (!absl::StartsWith(p, "location") && p != "price_millieuros_per_kwh" && p != "max_power_w") {
+      return absl::InvalidArgumentError(absl::StrCat("update_mask path '", p,
+                                                     "' cannot be changed (allowed: location, "
+                                                     "price_millieuros_per_kwh, max_power_w)"));
+    }
+  }
+  if (wanted("location")) *updated.mutable_location() = patch.location();
+  if (wanted("price_millieuros_per_kwh")) updated.set_price_millieuros_per_kwh(patch.price_millieuros_per_kwh());
+  if (wanted("max_power_w")) updated.set_max_power_w(patch.max_power_w());
+  updated.mutable_location()->set_country(absl::AsciiStrToUpper(updated.location().country()));
+  if (absl::Status s = ValidateChargingPoint(updated); !s.ok()) return s;
+  if (absl::Status s = store_.UpdateChargingPoint(updated); !s.ok()) return s;
+  Announce(updated.cp_id(), [&](events::v1::RegistryEvent& e) { *e.mutable_updated() = updated; });
+  return updated;
+}
+
+absl::StatusOr<common::v1::ChargingPoint> Registry::Get(const std::string& cp_id) {
+  if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+  return store_.GetChargingPoint(cp_id);
+}
+
+absl::StatusOr<v1::ListChargingPointsResponse> Registry::List(const v1::ListChargingPointsRequest& request) {
+  absl::StatusOr<std::vector<common::v1::ChargingPoint>> cps = store_.ListChargingPoints(request.city());
+  if (!cps.ok()) return cps.status();
+  v1::ListChargingPointsResponse response;
+  for (auto& cp : *cps) *response.add_charging_points() = std::move(cp);
+  return response;
+}
+
+absl::StatusOr<v1::Credentials> Registry::ResetCredentials(const std::string& cp_id) {
+  if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+  std::string hash;
+  absl::StatusOr<v1::Credentials> credentials = NewCredentials(cp_id, &hash);
+  if (!credentials.ok()) return credentials.status();
+  if (absl::Status s = store_.SetSecretHash(cp_id, hash); !s.ok()) return s;
+  Announce(cp_id, [](events::v1::RegistryEvent& e) { e.mutable_credentials_reset(); });
+  return credentials;
+}
+
+absl::StatusOr<common::v1::ChargingPoint> Registry::Verify(const v1::VerifyCredentialsRequest& request) {
+  const absl::Status refused =
+      absl::UnauthenticatedError("unknown charging point or wrong secret");
+  if (!ValidateCpId(request.cp_id()).ok() || request.secret().empty()) return refused;
+  absl::StatusOr<std::string> hash = store_.GetSecretHash(request.cp_id());
+  if (absl::IsNotFound(hash.status())) return refused;
+  if (!hash.ok()) return hash.status();
+  if (!crypto::VerifySecret(request.secret(), *hash)) return refused;
+  return store_.GetChargingPoint(request.cp_id());
+}
+
+absl::StatusOr<v1::Driver> Registry::CreateDriver(const v1::CreateDriverRequest& request) {
+  if (absl::Status s = ValidateDriverId(request.driver_id()); !s.ok()) return s;
+  if (absl::StripAsciiWhitespace(request.name()).empty()) {
+    return absl::InvalidArgumentError("name is required");
+  }
+  v1::Driver driver;
+  driver.set_driver_id(request.driver_id());
+  driver.set_name(request.name());
+  driver.set_email(request.email());
+  if (absl::Status s = store_.InsertDriver(driver); !s.ok()) return s;
+  return store_.GetDriver(request.driver_id());
+}
+
+absl::StatusOr<v1::Driver> Registry::GetDriver(const std::string& driver_id) {
+  if (absl::Status s = ValidateDriverId(driver_id); !s.ok()) return s;
+  return store_.GetDriver(driver_id);
+}
+
+}  // namespace evc::registry
