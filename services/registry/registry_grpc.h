@@ -3,6 +3,7 @@
 // pool (it hashes and queries the database) and maps its status to gRPC.
 
 #include "evc/registry/v1/registry.grpc.pb.h"
+#include "services/common/grpc_util.h"
 #include "services/common/worker_pool.h"
 #include "services/registry/registry.h"
 
@@ -43,14 +44,5 @@ class RegistryGrpc : public v1::RegistryService::CallbackService {
   Registry& registry_;
   WorkerPool& pool_;
 };
-
-// Copies a StatusOr's value into `out`, returning its status: the glue
-// between logic (StatusOr) and generated responses (out-parameters).
-template <typename T, typename Out>
-absl::Status Fill(absl::StatusOr<T> result, Out* out) {
-  if (!result.ok()) return result.status();
-  *out = std::move(*result);
-  return absl::OkStatus();
-}
 
 }  // namespace evc::registry

@@ -1,0 +1,381 @@
+#include "services/central/central.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "services/common/log.h"
+#include "services/common/proto_time.h"
+#include "services/common/validation.h"
+
+namespace evc::central {
+namespace {
+
+absl::Status RejectionStatus(const ChargeDecision& d) {
+  switch (d.reason) {
+    case common::v1::REJECT_REASON_UNKNOWN_CP:
+    case common::v1::REJECT_REASON_UNKNOWN_DRIVER:
+      return absl::NotFoundError(d.detail);
+    case common::v1::REJECT_REASON_INVALID_REQUEST:
+      return absl::InvalidArgumentError(d.detail);
+    default:
+      return absl::FailedPreconditionError(d.detail);
+  }
+}
+
+void LogAudit(const AuditRecord& a) {
+  log::Info("audit", {{"category", AuditCategoryName(a.category)},
+                      {"action", a.action},
+                      {"actor", a.actor},
+                      {"cp_id", a.cp_id},
+                      {"outcome", a.outcome},
+                      {"details", a.details}});
+}
+
+// Runs `fn` under `mu` and waits, without the lock, until its effects are durable.
+template <typename Fn>
+void RunDurably(absl::Mutex& mu, Fn fn) {
+  auto durable = std::make_shared<absl::Notification>();
+  {
+    absl::MutexLock lock(&mu);
+    fn([durable] { durable->Notify(); });
+  }
+  durable->WaitForNotification();
+}
+
+}  // namespace
+
+Central::Central(NetworkConfig config, SupplyStore& store, Publisher& publisher,
+                 DriverDirectory& drivers, const Clock& clock)
+    : store_(store), publisher_(publisher), drivers_(drivers), clock_(clock), journal_(store),
+      network_(config) {}
+
+Central::~Central() { Stop(); }
+
+absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalogue) {
+  absl::StatusOr<std::vector<SupplyRecord>> open = store_.LoadOpenSupplies();
+  if (!open.ok()) return open.status();
+  absl::StatusOr<std::vector<common::v1::Ticket>> unsent = store_.LoadUnpublishedTickets();
+  if (!unsent.ok()) return unsent.status();
+  {
+    absl::MutexLock lock(&mu_);
+    Effects fx;
+    const absl::Time now = clock_.Now();
+    for (const auto& cp : catalogue) network_.UpsertChargingPoint(cp, now, fx);
+    for (const auto& s : *open) network_.RestoreSupply(s, now, fx);
+    fx.audit.push_back({now, AuditCategory::kSystem, "central_started", "central", "", "OK",
+                        {{"charging_points", catalogue.size()}, {"open_supplies", open->size()}}});
+    Apply(std::move(fx));
+  }
+  for (const auto& t : *unsent) PublishTicket(t);
+  log::Info("central started", {{"charging_points", catalogue.size()},
+                                {"restored_supplies", open->size()},
+                                {"tickets_resent", unsent->size()}});
+  ticker_ = std::thread([this] { TickLoop(); });
+  return absl::OkStatus();
+}
+
+void Central::Stop() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (ticker_.joinable()) ticker_.join();
+  journal_.Stop();
+}
+
+void Central::SetLinkCloser(std::function<void(const std::string&)> closer) {
+  absl::MutexLock lock(&mu_);
+  link_closer_ = std::move(closer);
+}
+
+void Central::TickLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&stop_mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stopping_; };
+      if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(250))) return;
+    }
+    absl::MutexLock lock(&mu_);
+    Effects fx;
+    network_.Tick(clock_.Now(), fx);
+    Apply(std::move(fx));
+  }
+}
+
+void Central::Apply(Effects fx, std::function<void()> after_durable) {
+  for (auto& u : fx.updates) {
+    broadcaster_.Send(std::make_shared<const central::v1::NetworkUpdate>(std::move(u)));
+  }
+  for (const auto& r : fx.readings) {
+    absl::Status s = publisher_.Publish(topics::kDriverNotifications, r.driver_id(), r);
+    if (!s.ok()) log::Warn("reading not sent", {{"error", s.ToString()}});
+  }
+  for (const auto& a : fx.audit) LogAudit(a);
+  if (!fx.NeedsDurability() && fx.supplies_changed.empty() && fx.audit.empty() && !after_durable) {
+    return;
+  }
+  JournalBatch batch;
+  batch.opened = std::move(fx.supplies_opened);
+  batch.changed = std::move(fx.supplies_changed);
+  batch.tickets = fx.tickets;
+  batch.audit = std::move(fx.audit);
+  std::function<void()> send;
+  if (!fx.commands.empty() || !fx.notices.empty() || !fx.tickets.empty() || after_durable) {
+    send = [this, commands = std::move(fx.commands), notices = std::move(fx.notices),
+            tickets = std::move(fx.tickets), after_durable = std::move(after_durable)] {
+      for (const auto& c : commands) {
+        absl::Status s = publisher_.Publish(topics::kEngineCommands, c.cp_id(), c);
+        if (!s.ok()) log::Error("engine command not sent", {{"cp_id", c.cp_id()}, {"error", s.ToString()}});
+      }
+      for (const auto& n : notices) {
+        absl::Status s = publisher_.Publish(topics::kDriverNotifications, n.driver_id(), n);
+        if (!s.ok()) log::Error("driver notice not sent", {{"error", s.ToString()}});
+      }
+      for (const auto& t : tickets) PublishTicket(t);
+      if (after_durable) after_durable();
+    };
+  }
+  journal_.Submit(std::move(batch), std::move(send));
+}
+
+void Central::PublishTicket(const common::v1::Ticket& ticket) {
+  events::v1::DriverNotification n;
+  n.set_driver_id(ticket.driver_id());
+  *n.mutable_at() = ToProto(clock_.Now());
+  *n.mutable_ticket() = ticket;
+  // Anonymous tickets are keyed by CP so they still land in order.
+  const std::string key = ticket.driver_id().empty() ? ticket.cp_id() : ticket.driver_id();
+  absl::Status s = publisher_.Publish(
+      topics::kDriverNotifications, key, n, [this, id = ticket.supply_id()](const absl::Status& d) {
+        if (d.ok()) journal_.MarkPublished(id);
+      });
+  // Not marked: it is sent again at the next start.
+  if (!s.ok()) log::Error("ticket not sent", {{"supply_id", ticket.supply_id()}, {"error", s.ToString()}});
+}
+
+absl::Status Central::MonitorRegistered(const std::string& cp_id, const central::v1::Health& health) {
+  absl::MutexLock lock(&mu_);
+  Effects fx;
+  absl::Status s = network_.MonitorRegistered(cp_id, health, clock_.Now(), fx);
+  Apply(std::move(fx));
+  return s;
+}
+
+absl::Status Central::MonitorHealth(const std::string& cp_id, const central::v1::Health& health) {
+  absl::MutexLock lock(&mu_);
+  Effects fx;
+  absl::Status s = network_.MonitorHealth(cp_id, health, clock_.Now(), fx);
+  Apply(std::move(fx));
+  return s;
+}
+
+absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_id,
+                                                          const std::string& driver_id,
+                                                          const std::string& request_id) {
+  if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+  if (absl::Status s = ValidateDriverId(driver_id); !s.ok()) return s;
+  absl::StatusOr<bool> known = drivers_.IsKnown(driver_id);
+  if (!known.ok()) return known.status();
+  ChargeDecision decision;
+  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Effects fx;
+    decision = network_.RequestCharge(cp_id, driver_id, *known, request_id, clock_.Now(), fx);
+    Apply(std::move(fx), std::move(durable));
+  });
+  if (!decision.accepted()) return RejectionStatus(decision);
+  return ToProtoSupply(*decision.supply);
+}
+
+absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply_id,
+                                                       const std::string& driver_id) {
+  if (supply_id.empty()) return absl::InvalidArgumentError("supply_id is required");
+  if (absl::Status s = ValidateDriverId(driver_id); !s.ok()) return s;
+  absl::StatusOr<SupplyRecord> result;
+  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Effects fx;
+    result = network_.DriverStop(supply_id, driver_id, clock_.Now(), fx);
+    Apply(std::move(fx), std::move(durable));
+  });
+  if (!result.ok()) return result.status();
+  return ToProtoSupply(*result);
+}
+
+absl::StatusOr<std::vector<std::string>> Central::OperatorStop(const std::string& cp_id, bool all) {
+  if (!all) {
+    if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+  }
+  absl::StatusOr<std::vector<std::string>> result;
+  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Effects fx;
+    result = network_.OperatorStop(all ? "" : cp_id, clock_.Now(), fx);
+    Apply(std::move(fx), std::move(durable));
+  });
+  return result;
+}
+
+absl::StatusOr<std::vector<std::string>> Central::OperatorResume(const std::string& cp_id, bool all) {
+  if (!all) {
+    if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+  }
+  absl::StatusOr<std::vector<std::string>> result;
+  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Effects fx;
+    result = network_.OperatorResume(all ? "" : cp_id, clock_.Now(), fx);
+    Apply(std::move(fx), std::move(durable));
+  });
+  return result;
+}
+
+void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters) {
+  std::vector<events::v1::ChargeRequest> requests;
+  auto reject = [&](const KafkaMessage& m, const std::string& why) {
+    if (dead_letters != nullptr) DeadLetter(*dead_letters, m, why);
+  };
+  bool needs_wait = false;
+  auto durable = std::make_shared<absl::Notification>();
+  {
+    absl::MutexLock lock(&mu_);
+    Effects fx;
+    for (const KafkaMessage& m : batch) {
+      if (m.topic == topics::kEngineEvents) {
+        HandleEngineEvent(m, fx, dead_letters);
+      } else if (m.topic == topics::kRegistryEvents) {
+        HandleRegistryEvent(m, fx, dead_letters);
+      } else if (m.topic == topics::kChargeRequests) {
+        events::v1::ChargeRequest r;
+        if (!r.ParseFromString(m.payload)) {
+          reject(m, "not a ChargeRequest");
+        } else if (r.cp_id() != m.key) {
+          reject(m, absl::StrCat("key '", m.key, "' does not match cp_id '", r.cp_id(), "'"));
+        } else {
+          requests.push_back(std::move(r));
+        }
+      }
+    }
+    needs_wait = fx.NeedsDurability();
+    Apply(std::move(fx), [durable] { durable->Notify(); });
+  }
+  if (needs_wait) durable->WaitForNotification();
+  if (!requests.empty()) HandleChargeRequests(requests);
+}
+
+void Central::HandleEngineEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters) {
+  events::v1::EngineEvent e;
+  std::string problem;
+  if (!e.ParseFromString(m.payload)) {
+    problem = "not an EngineEvent";
+  } else if (e.cp_id().empty() || e.cp_id() != m.key) {
+    problem = absl::StrCat("key '", m.key, "' does not match cp_id '", e.cp_id(), "'");
+  } else if (e.kind_case() == events::v1::EngineEvent::KIND_NOT_SET) {
+    problem = "EngineEvent without a kind";
+  } else if (!network_.Knows(e.cp_id())) {
+    problem = absl::StrCat("unknown charging point '", e.cp_id(), "'");
+  }
+  if (!problem.empty()) {
+    if (dead_letters != nullptr) DeadLetter(*dead_letters, m, problem);
+    fx.audit.push_back({clock_.Now(), AuditCategory::kError, "engine_event_rejected", m.key, m.key,
+                        "REJECTED", {{"reason", problem}}});
+    return;
+  }
+  network_.OnEngineEvent(e, clock_.Now(), fx);
+}
+
+void Central::HandleRegistryEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters) {
+  events::v1::RegistryEvent e;
+  if (!e.ParseFromString(m.payload) || e.cp_id().empty()) {
+    if (dead_letters != nullptr) DeadLetter(*dead_letters, m, "not a RegistryEvent");
+    return;
+  }
+  const absl::Time now = clock_.Now();
+  if (e.has_registered()) network_.UpsertChargingPoint(e.registered(), now, fx);
+  if (e.has_updated()) network_.UpsertChargingPoint(e.updated(), now, fx);
+  if (e.has_unregistered() || e.has_credentials_reset()) {
+    if (e.has_unregistered()) network_.RemoveChargingPoint(e.cp_id(), now, fx);
+    // Its monitor's token is dead: cut the link now rather than at expiry.
+    if (link_closer_) link_closer_(e.cp_id());
+  }
+}
+
+void Central::HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests) {
+  for (const events::v1::ChargeRequest& r : requests) {
+    absl::StatusOr<bool> known = ValidateDriverId(r.driver_id()).ok()
+                                     ? drivers_.IsKnown(r.driver_id())
+                                     : absl::StatusOr<bool>(false);
+    RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      Effects fx;
+      const absl::Time now = clock_.Now();
+      ChargeDecision d;
+      if (!known.ok()) {
+        d.reason = common::v1::REJECT_REASON_UNKNOWN_DRIVER;
+        d.detail = absl::StrCat("cannot verify driver now (", known.status().message(), "); retry");
+      } else {
+        d = network_.RequestCharge(r.cp_id(), r.driver_id(), *known, r.request_id(), now, fx);
+      }
+      if (!d.accepted() && !r.driver_id().empty()) {
+        events::v1::DriverNotification n;
+        n.set_driver_id(r.driver_id());
+        n.set_request_id(r.request_id());
+        *n.mutable_at() = ToProto(now);
+        n.mutable_rejected()->set_cp_id(r.cp_id());
+        n.mutable_rejected()->set_reason(d.reason);
+        n.mutable_rejected()->set_detail(d.detail);
+        fx.notices.push_back(std::move(n));
+      }
+      Apply(std::move(fx), std::move(durable));
+    });
+  }
+}
+
+std::vector<central::v1::ChargingPointStatus> Central::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return network_.Snapshot();
+}
+
+absl::StatusOr<central::v1::SupplyView> Central::GetSupply(const std::string& supply_id) {
+  if (supply_id.empty()) return absl::InvalidArgumentError("supply_id is required");
+  central::v1::SupplyView view;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto s = network_.FindSupply(supply_id)) {
+      *view.mutable_supply() = ToProtoSupply(*s);
+      return view;
+    }
+  }
+  absl::StatusOr<std::optional<common::v1::Ticket>> ticket = store_.GetTicket(supply_id);
+  if (!ticket.ok()) return ticket.status();
+  if (!ticket->has_value()) return absl::NotFoundError(absl::StrCat("no supply ", supply_id));
+  *view.mutable_ticket() = **ticket;
+  auto* s = view.mutable_supply();
+  s->set_supply_id(supply_id);
+  s->set_cp_id((*ticket)->cp_id());
+  s->set_driver_id((*ticket)->driver_id());
+  s->set_phase(common::v1::SUPPLY_PHASE_ENDED);
+  s->set_energy_wh((*ticket)->energy_wh());
+  s->set_amount_millieuros((*ticket)->amount_millieuros());
+  s->set_price_millieuros_per_kwh((*ticket)->price_millieuros_per_kwh());
+  return view;
+}
+
+absl::StatusOr<std::vector<common::v1::Ticket>> Central::ListTickets(const std::string& driver_id,
+                                                                     const std::string& cp_id,
+                                                                     int limit) {
+  if (limit <= 0 || limit > 1000) limit = 100;
+  return store_.ListTickets(driver_id, cp_id, limit);
+}
+
+NetworkCounters Central::counters() const {
+  absl::MutexLock lock(&mu_);
+  return network_.counters();
+}
+
+void Central::Watch(Watcher* w) {
+  absl::MutexLock lock(&mu_);
+  auto snapshot = std::make_shared<central::v1::NetworkUpdate>();
+  for (auto& s : network_.Snapshot()) *snapshot->mutable_snapshot()->add_charging_points() = std::move(s);
+  w->Offer(snapshot);
+  broadcaster_.Add(w);
+}
+
+void Central::Unwatch(Watcher* w) { broadcaster_.Remove(w); }
+
+}  // namespace evc::central

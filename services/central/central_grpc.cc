@@ -1,0 +1,297 @@
+#include "services/central/central_grpc.h"
+
+#include <deque>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_util.h"
+#include "services/common/log.h"
+
+namespace evc::central {
+
+// ---- the monitor link: Register, then Health every second ----
+
+class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1::MonitorReply> {
+ public:
+  MonitorLinkReactor(CentralGrpc& owner, grpc::CallbackServerContext* context)
+      : owner_(owner), peer_(context->peer()) {
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return Close(grpc::Status::OK);  // the monitor went away
+    if (cp_id_.empty()) return Register();
+    if (!in_.has_health()) {
+      return Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "after Register, only Health messages are accepted"));
+    }
+    absl::Status s = owner_.central_.MonitorHealth(cp_id_, in_.health());
+    if (!s.ok()) return Close(ToGrpcStatus(s));
+    StartRead(&in_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    grpc::Status pending;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!finish_pending_) return;
+      pending = finish_status_;
+    }
+    Finish(pending);
+  }
+
+  void OnDone() override {
+    if (!cp_id_.empty()) owner_.RemoveLink(cp_id_, this);
+    delete this;
+  }
+
+  // Ends the stream once; safe from any thread.
+  void Close(const grpc::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      finished_ = true;
+      if (writing_) {
+        finish_pending_ = true;
+        finish_status_ = status;
+        return;
+      }
+    }
+    if (!status.ok()) {
+      log::Warn("monitor link closed", {{"cp_id", cp_id_}, {"peer", peer_},
+                                        {"reason", status.error_message()}});
+    }
+    Finish(status);
+  }
+
+ private:
+  void Register() {
+    if (!in_.has_register_()) {
+      return Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "the first message on a monitor link must be Register"));
+    }
+    v1::Register reg = in_.register_();
+    bool queued = owner_.pool_.TrySubmit([this, reg] {
+      absl::StatusOr<std::string> token_cp = owner_.validate_token_(reg.token());
+      if (!token_cp.ok()) return Close(ToGrpcStatus(token_cp.status()));
+      if (*token_cp != reg.cp_id()) {
+        return Close(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                  absl::StrCat("token belongs to '", *token_cp, "', not '",
+                                               reg.cp_id(), "'")));
+      }
+      absl::Status s = owner_.central_.MonitorRegistered(reg.cp_id(), reg.health());
+      if (!s.ok()) return Close(ToGrpcStatus(s));
+      cp_id_ = reg.cp_id();
+      owner_.AddLink(cp_id_, this);
+      log::Info("monitor linked", {{"cp_id", cp_id_}, {"peer", peer_}});
+      reply_.mutable_registered()->set_health_interval_ms(1000);
+      {
+        absl::MutexLock lock(&mu_);
+        if (finished_) return;
+        writing_ = true;
+      }
+      StartWrite(&reply_);
+      StartRead(&in_);
+    });
+    if (!queued) {
+      Close(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "central busy; retry"));
+    }
+  }
+
+  CentralGrpc& owner_;
+  const std::string peer_;
+  std::string cp_id_;
+  v1::MonitorMessage in_;
+  v1::MonitorReply reply_;
+  absl::Mutex mu_;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---- the network stream ----
+
+class WatchReactor : public grpc::ServerWriteReactor<v1::NetworkUpdate>, public Watcher {
+ public:
+  // Enough for a burst of a few thousand CP changes; beyond, the client is
+  // too slow and is dropped.
+  static constexpr size_t kMaxQueued = 20000;
+
+  explicit WatchReactor(Central& central) : central_(central) { central_.Watch(this); }
+
+  bool Offer(const SharedUpdate& update) override {
+    absl::MutexLock lock(&mu_);
+    if (done_) return false;
+    if (queue_.size() >= kMaxQueued) {
+      FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                "watcher too slow: more than 20000 updates queued"));
+      return false;
+    }
+    queue_.push_back(update);
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(queue_.front().get());
+    }
+    return true;
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    queue_.pop_front();
+    writing_ = false;
+    if (!ok) return FinishLocked(grpc::Status::CANCELLED);
+    if (finish_pending_) {
+      finish_pending_ = false;
+      Finish(finish_status_);
+      return;
+    }
+    if (!queue_.empty() && !done_) {
+      writing_ = true;
+      StartWrite(queue_.front().get());
+    }
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    central_.Unwatch(this);
+    delete this;
+  }
+
+ private:
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (done_) return;
+    done_ = true;
+    if (writing_) {
+      finish_pending_ = true;
+      finish_status_ = status;
+    } else {
+      Finish(status);
+    }
+  }
+
+  Central& central_;
+  absl::Mutex mu_;
+  std::deque<SharedUpdate> queue_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---- service ----
+
+CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token)
+    : central_(central), pool_(pool), validate_token_(std::move(validate_token)) {}
+
+void CentralGrpc::AddLink(const std::string& cp_id, MonitorLinkReactor* link) {
+  MonitorLinkReactor* older = nullptr;
+  {
+    absl::MutexLock lock(&links_mu_);
+    auto [it, inserted] = links_.try_emplace(cp_id, link);
+    if (!inserted) {
+      older = it->second;
+      it->second = link;
+    }
+  }
+  if (older != nullptr && older != link) {
+    older->Close(grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                              "replaced by a newer link for the same charging point"));
+  }
+}
+
+void CentralGrpc::RemoveLink(const std::string& cp_id, MonitorLinkReactor* link) {
+  absl::MutexLock lock(&links_mu_);
+  auto it = links_.find(cp_id);
+  if (it != links_.end() && it->second == link) links_.erase(it);
+}
+
+void CentralGrpc::CloseLink(const std::string& cp_id, const grpc::Status& why) {
+  absl::MutexLock lock(&links_mu_);
+  auto it = links_.find(cp_id);
+  if (it != links_.end()) it->second->Close(why);
+}
+
+grpc::ServerBidiReactor<v1::MonitorMessage, v1::MonitorReply>* CentralGrpc::MonitorLink(
+    grpc::CallbackServerContext* c) {
+  return new MonitorLinkReactor(*this, c);
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::RequestCharge(grpc::CallbackServerContext* c,
+                                                     const v1::RequestChargeRequest* req,
+                                                     v1::RequestChargeResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    return Fill(central_.RequestCharge(req->cp_id(), req->driver_id(), req->request_id()),
+                resp->mutable_supply());
+  });
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::StopCharge(grpc::CallbackServerContext* c,
+                                                  const v1::StopChargeRequest* req,
+                                                  v1::StopChargeResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    return Fill(central_.StopCharge(req->supply_id(), req->driver_id()), resp->mutable_supply());
+  });
+}
+
+namespace {
+absl::Status FillAffected(absl::StatusOr<std::vector<std::string>> ids, v1::OperatorResponse* resp) {
+  if (!ids.ok()) return ids.status();
+  for (auto& id : *ids) resp->add_affected_cp_ids(std::move(id));
+  return absl::OkStatus();
+}
+}  // namespace
+
+grpc::ServerUnaryReactor* CentralGrpc::StopChargingPoints(grpc::CallbackServerContext* c,
+                                                          const v1::OperatorRequest* req,
+                                                          v1::OperatorResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    return FillAffected(central_.OperatorStop(req->cp_id(), req->all()), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::ResumeChargingPoints(grpc::CallbackServerContext* c,
+                                                            const v1::OperatorRequest* req,
+                                                            v1::OperatorResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    return FillAffected(central_.OperatorResume(req->cp_id(), req->all()), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::ListChargingPoints(grpc::CallbackServerContext* c,
+                                                          const v1::ListChargingPointsRequest*,
+                                                          v1::ListChargingPointsResponse* resp) {
+  // In memory and fast: answered on the gRPC thread.
+  for (auto& s : central_.Snapshot()) *resp->add_charging_points() = std::move(s);
+  grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::GetSupply(grpc::CallbackServerContext* c,
+                                                 const v1::GetSupplyRequest* req,
+                                                 v1::SupplyView* resp) {
+  return ServeOnPool(c, pool_, [=, this] { return Fill(central_.GetSupply(req->supply_id()), resp); });
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::ListTickets(grpc::CallbackServerContext* c,
+                                                   const v1::ListTicketsRequest* req,
+                                                   v1::ListTicketsResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
+    auto tickets = central_.ListTickets(req->driver_id(), req->cp_id(), req->limit());
+    if (!tickets.ok()) return tickets.status();
+    for (auto& t : *tickets) *resp->add_tickets() = std::move(t);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::NetworkUpdate>* CentralGrpc::WatchNetwork(
+    grpc::CallbackServerContext*, const v1::WatchNetworkRequest*) {
+  return new WatchReactor(central_);
+}
+
+}  // namespace evc::central

@@ -1,0 +1,68 @@
+#pragma once
+// gRPC face of central. Streams use callback reactors (no thread per call);
+// calls that block (driver lookup, waiting for durability, token validation)
+// run on a bounded worker pool.
+
+#include <functional>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "evc/central/v1/central.grpc.pb.h"
+#include "services/central/central.h"
+#include "services/common/worker_pool.h"
+
+namespace evc::central {
+
+// Validates a CP token: returns the CP id it belongs to, or UNAUTHENTICATED.
+using TokenValidator = std::function<absl::StatusOr<std::string>(const std::string& token)>;
+
+class MonitorLinkReactor;
+
+class CentralGrpc : public v1::CentralService::CallbackService {
+ public:
+  CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token);
+
+  grpc::ServerBidiReactor<v1::MonitorMessage, v1::MonitorReply>* MonitorLink(
+      grpc::CallbackServerContext* c) override;
+  grpc::ServerUnaryReactor* RequestCharge(grpc::CallbackServerContext* c,
+                                          const v1::RequestChargeRequest* req,
+                                          v1::RequestChargeResponse* resp) override;
+  grpc::ServerUnaryReactor* StopCharge(grpc::CallbackServerContext* c,
+                                       const v1::StopChargeRequest* req,
+                                       v1::StopChargeResponse* resp) override;
+  grpc::ServerUnaryReactor* StopChargingPoints(grpc::CallbackServerContext* c,
+                                               const v1::OperatorRequest* req,
+                                               v1::OperatorResponse* resp) override;
+  grpc::ServerUnaryReactor* ResumeChargingPoints(grpc::CallbackServerContext* c,
+                                                 const v1::OperatorRequest* req,
+                                                 v1::OperatorResponse* resp) override;
+  grpc::ServerUnaryReactor* ListChargingPoints(grpc::CallbackServerContext* c,
+                                               const v1::ListChargingPointsRequest* req,
+                                               v1::ListChargingPointsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetSupply(grpc::CallbackServerContext* c,
+                                      const v1::GetSupplyRequest* req,
+                                      v1::SupplyView* resp) override;
+  grpc::ServerUnaryReactor* ListTickets(grpc::CallbackServerContext* c,
+                                        const v1::ListTicketsRequest* req,
+                                        v1::ListTicketsResponse* resp) override;
+  grpc::ServerWriteReactor<v1::NetworkUpdate>* WatchNetwork(
+      grpc::CallbackServerContext* c, const v1::WatchNetworkRequest* req) override;
+
+  // Cuts the monitor link of `cp_id`, if any (CP removed or credentials reset).
+  void CloseLink(const std::string& cp_id, const grpc::Status& why);
+
+ private:
+  friend class MonitorLinkReactor;
+  // A newer link for the same CP replaces (and closes) the older one.
+  void AddLink(const std::string& cp_id, MonitorLinkReactor* link);
+  void RemoveLink(const std::string& cp_id, MonitorLinkReactor* link);
+
+  Central& central_;
+  WorkerPool& pool_;
+  TokenValidator validate_token_;
+  absl::Mutex links_mu_;
+  absl::flat_hash_map<std::string, MonitorLinkReactor*> links_ ABSL_GUARDED_BY(links_mu_);
+};
+
+}  // namespace evc::central

@@ -1,0 +1,69 @@
+#pragma once
+// What a decision of the charging network asks the outside world to do. The
+// state machine only decides; Central applies effects (persist, then send).
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "evc/central/v1/central.pb.h"
+#include "evc/common/v1/types.pb.h"
+#include "evc/events/v1/events.pb.h"
+#include "nlohmann/json.hpp"
+
+namespace evc::central {
+
+struct SupplyRecord {
+  std::string supply_id;
+  std::string cp_id;
+  std::string driver_id;  // empty: anonymous walk-in
+  std::string request_id;
+  common::v1::SupplyPhase phase = common::v1::SUPPLY_PHASE_AUTHORIZED;
+  absl::Time authorized_at;
+  absl::Time started_at = absl::InfinitePast();  // InfinitePast: not plugged yet
+  int64_t energy_wh = 0;
+  int64_t power_w = 0;
+  int64_t price_millieuros_per_kwh = 0;
+  uint64_t last_seq = 0;
+  // While STOPPING: why, and since when.
+  common::v1::EndReason stop_reason = common::v1::END_REASON_UNSPECIFIED;
+  absl::Time stop_requested_at = absl::InfinitePast();
+};
+
+enum class AuditCategory { kAuth, kCharge, kIncident, kStatus, kError, kSecurity, kSystem };
+const char* AuditCategoryName(AuditCategory c);
+
+struct AuditRecord {
+  absl::Time at;
+  AuditCategory category;
+  std::string action;
+  std::string actor;
+  std::string cp_id;
+  std::string outcome = "OK";
+  nlohmann::json details = nlohmann::json::object();
+};
+
+struct Effects {
+  // Persisted first, in one transaction.
+  std::vector<SupplyRecord> supplies_opened;
+  std::vector<SupplyRecord> supplies_changed;
+  std::vector<common::v1::Ticket> tickets;
+  std::vector<AuditRecord> audit;
+  // Sent once the above is durable, in order.
+  std::vector<events::v1::EngineCommand> commands;
+  std::vector<events::v1::DriverNotification> notices;
+  // Sent at once: live views, not state.
+  std::vector<central::v1::NetworkUpdate> updates;
+  std::vector<events::v1::DriverNotification> readings;
+
+  bool NeedsDurability() const {
+    return !supplies_opened.empty() || !tickets.empty() || !commands.empty() || !notices.empty();
+  }
+};
+
+// Amount for `energy_wh` at `price` (millieuros per kWh), rounded half up.
+inline int64_t AmountMillieuros(int64_t energy_wh, int64_t price_millieuros_per_kwh) {
+  return (energy_wh * price_millieuros_per_kwh + 500) / 1000;
+}
+
+}  // namespace evc::central

@@ -1,0 +1,123 @@
+// evc-central: the control plane of the charging network.
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/flags/flag.h"
+#include "evc/auth/v1/auth.grpc.pb.h"
+#include "evc/registry/v1/registry.grpc.pb.h"
+#include "services/central/central_grpc.h"
+#include "services/central/pg_supply_store.h"
+#include "services/common/backoff.h"
+#include "services/common/grpc_util.h"
+#include "services/common/log.h"
+#include "services/common/process.h"
+#include "services/common/service_main.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50053", "gRPC listen address (host:port)");
+ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address");
+ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
+ABSL_FLAG(absl::Duration, link_timeout, absl::Seconds(5),
+          "a CP without a health report for this long is DISCONNECTED");
+ABSL_FLAG(absl::Duration, restart_grace, absl::Seconds(15),
+          "after a restart, how long monitors have to reconnect before their supplies close");
+ABSL_FLAG(absl::Duration, plug_timeout, absl::Seconds(120),
+          "an authorised supply whose vehicle is never plugged in is cancelled after this");
+ABSL_FLAG(absl::Duration, stop_timeout, absl::Seconds(15),
+          "a supply whose engine does not confirm a stop is closed after this");
+
+namespace {
+
+using evc::registry::v1::RegistryService;
+
+// Known drivers are cached: accounts are not deleted in this version.
+class RegistryDriverDirectory : public evc::central::DriverDirectory {
+ public:
+  explicit RegistryDriverDirectory(RegistryService::Stub& registry) : registry_(registry) {}
+
+  absl::StatusOr<bool> IsKnown(const std::string& driver_id) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (known_.contains(driver_id)) return true;
+    }
+    evc::registry::v1::GetDriverRequest request;
+    request.set_driver_id(driver_id);
+    auto driver = evc::CallUnary(&RegistryService::Stub::GetDriver, registry_, request, absl::Seconds(3));
+    if (absl::IsNotFound(driver.status())) return false;
+    if (!driver.ok()) {
+      return absl::UnavailableError(absl::StrCat("registry: ", driver.status().message()));
+    }
+    absl::MutexLock lock(&mu_);
+    known_.insert(driver_id);
+    return true;
+  }
+
+ private:
+  RegistryService::Stub& registry_;
+  absl::Mutex mu_;
+  absl::flat_hash_set<std::string> known_ ABSL_GUARDED_BY(mu_);
+};
+
+std::vector<evc::common::v1::ChargingPoint> LoadCatalogue(RegistryService::Stub& registry) {
+  std::vector<evc::common::v1::ChargingPoint> catalogue;
+  absl::Status s = evc::RetryWithBackoff(
+      "list charging points at the registry",
+      [&]() -> absl::Status {
+        auto list = evc::CallUnary(&RegistryService::Stub::ListChargingPoints, registry,
+                                   evc::registry::v1::ListChargingPointsRequest(), absl::Seconds(5));
+        if (!list.ok()) return list.status();
+        catalogue.assign(list->charging_points().begin(), list->charging_points().end());
+        return absl::OkStatus();
+      },
+      absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested());
+  evc::ExitIfError("cannot load the charging-point catalogue (--registry)", s);
+  return catalogue;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  evc::InitProcess(argc, argv, "central", "evc-central: the control plane of the charging network");
+  evc::ServiceDeps deps = evc::ConnectDeps("central", {.postgres = true, .kafka_producer = true, .postgres_connections = 6});
+  auto registry = RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
+  auto auth = evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth)));
+
+  evc::central::NetworkConfig config{.link_timeout = absl::GetFlag(FLAGS_link_timeout),
+                                     .restart_grace = absl::GetFlag(FLAGS_restart_grace),
+                                     .plug_timeout = absl::GetFlag(FLAGS_plug_timeout),
+                                     .stop_timeout = absl::GetFlag(FLAGS_stop_timeout)};
+  evc::central::PgSupplyStore store(*deps.postgres);
+  evc::KafkaPublisher publisher(*deps.producer);
+  RegistryDriverDirectory drivers(*registry);
+  evc::SystemClock clock;
+  evc::central::Central central(config, store, publisher, drivers, clock);
+  evc::ExitIfError("cannot start central", central.Start(LoadCatalogue(*registry)));
+
+  evc::WorkerPool pool(8, 10000);
+  evc::central::CentralGrpc service(central, pool, [&](const std::string& token) -> absl::StatusOr<std::string> {
+    evc::auth::v1::ValidateChargingPointTokenRequest request;
+    request.set_token(token);
+    auto r = evc::CallUnary(&evc::auth::v1::AuthService::Stub::ValidateChargingPointToken, *auth,
+                            request, absl::Seconds(5));
+    if (!r.ok()) return r.status();
+    return r->cp_id();
+  });
+  central.SetLinkCloser([&](const std::string& cp_id) {
+    service.CloseLink(cp_id, grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                          "charging point unregistered or its credentials reset"));
+  });
+
+  auto consumer = evc::KafkaConsumer::Create(
+      {.brokers = evc::KafkaBrokers(),
+       .group_id = "evc-central",
+       .client_id = "evc-central",
+       .topics = {evc::topics::kEngineEvents, evc::topics::kChargeRequests,
+                  evc::topics::kRegistryEvents}});
+  evc::ExitIfError("cannot consume from kafka (--kafka)", consumer.status());
+  (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
+    central.HandleKafkaBatch(batch, deps.producer.get());
+  });
+
+  int code = evc::Serve("central", absl::GetFlag(FLAGS_listen), {&service});
+  (*consumer)->Stop();
+  central.Stop();
+  return code;
+}

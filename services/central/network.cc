@@ -1,0 +1,638 @@
+#include "services/central/network.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/crypto.h"
+#include "services/common/proto_time.h"
+
+namespace evc::central {
+
+using common::v1::CpState;
+using common::v1::EndReason;
+using common::v1::RejectReason;
+using common::v1::SupplyPhase;
+using Severity = central::v1::NetworkMessage::Severity;
+
+const char* AuditCategoryName(AuditCategory c) {
+  switch (c) {
+    case AuditCategory::kAuth: return "AUTH";
+    case AuditCategory::kCharge: return "CHARGE";
+    case AuditCategory::kIncident: return "INCIDENT";
+    case AuditCategory::kStatus: return "STATUS";
+    case AuditCategory::kError: return "ERROR";
+    case AuditCategory::kSecurity: return "SECURITY";
+    case AuditCategory::kSystem: return "SYSTEM";
+  }
+  return "SYSTEM";
+}
+
+std::string StateName(CpState state) {
+  std::string name = common::v1::CpState_Name(state);
+  return name.rfind("CP_STATE_", 0) == 0 ? name.substr(9) : name;
+}
+
+std::string EndReasonText(EndReason reason) {
+  switch (reason) {
+    case common::v1::END_REASON_UNPLUGGED: return "vehicle unplugged";
+    case common::v1::END_REASON_DRIVER_STOP: return "stopped by the driver";
+    case common::v1::END_REASON_OPERATOR_STOP: return "stopped by an operator";
+    case common::v1::END_REASON_ENGINE_FAULT: return "charging point fault";
+    case common::v1::END_REASON_MONITOR_LOST: return "charging point lost contact with central";
+    case common::v1::END_REASON_CP_REMOVED: return "charging point removed from the network";
+    case common::v1::END_REASON_PLUG_TIMEOUT: return "vehicle never plugged in";
+    case common::v1::END_REASON_ENGINE_SILENT: return "charging point did not confirm the stop";
+    default: return "ended";
+  }
+}
+
+std::string RejectReasonText(RejectReason reason) {
+  switch (reason) {
+    case common::v1::REJECT_REASON_UNKNOWN_CP: return "unknown charging point";
+    case common::v1::REJECT_REASON_CP_DISCONNECTED: return "charging point is disconnected";
+    case common::v1::REJECT_REASON_CP_FAULTED: return "charging point is faulted";
+    case common::v1::REJECT_REASON_CP_OUT_OF_SERVICE: return "charging point is out of service";
+    case common::v1::REJECT_REASON_CP_BUSY: return "charging point is busy";
+    case common::v1::REJECT_REASON_UNKNOWN_DRIVER: return "unknown driver";
+    case common::v1::REJECT_REASON_DRIVER_ALREADY_CHARGING: return "driver is already charging";
+    case common::v1::REJECT_REASON_INVALID_REQUEST: return "invalid request";
+    default: return "rejected";
+  }
+}
+
+CpState ChargingNetwork::DeriveState(const ChargingPointRecord& cp) {
+  if (!cp.linked) return common::v1::CP_STATE_DISCONNECTED;
+  if (!cp.engine_ok) return common::v1::CP_STATE_FAULTED;
+  if (cp.supply) return common::v1::CP_STATE_SUPPLYING;
+  if (!cp.holds.empty()) return common::v1::CP_STATE_OUT_OF_SERVICE;
+  return common::v1::CP_STATE_ACTIVE;
+}
+
+common::v1::Supply ToProtoSupply(const SupplyRecord& s) {
+  common::v1::Supply out;
+  out.set_supply_id(s.supply_id);
+  out.set_cp_id(s.cp_id);
+  out.set_driver_id(s.driver_id);
+  out.set_phase(s.phase);
+  *out.mutable_authorized_at() = ToProto(s.authorized_at);
+  if (s.started_at != absl::InfinitePast()) *out.mutable_started_at() = ToProto(s.started_at);
+  out.set_energy_wh(s.energy_wh);
+  out.set_amount_millieuros(AmountMillieuros(s.energy_wh, s.price_millieuros_per_kwh));
+  out.set_power_w(s.power_w);
+  out.set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
+  return out;
+}
+
+central::v1::ChargingPointStatus ChargingNetwork::StatusOf(const ChargingPointRecord& cp) const {
+  central::v1::ChargingPointStatus s;
+  *s.mutable_charging_point() = cp.info;
+  s.set_state(DeriveState(cp));
+  for (auto h : cp.holds) s.add_holds(h);
+  if (cp.supply) *s.mutable_supply() = ToProtoSupply(*cp.supply);
+  s.set_fault_detail(cp.engine_ok ? "" : cp.fault_detail);
+  if (cp.last_health != absl::InfinitePast()) *s.mutable_last_health_at() = ToProto(cp.last_health);
+  return s;
+}
+
+void ChargingNetwork::Publish(const ChargingPointRecord& cp, Effects& fx) const {
+  central::v1::NetworkUpdate update;
+  *update.mutable_charging_point() = StatusOf(cp);
+  fx.updates.push_back(std::move(update));
+}
+
+void ChargingNetwork::Message(absl::Time now, Severity severity, const std::string& cp_id,
+                              const std::string& text, Effects& fx) const {
+  central::v1::NetworkUpdate update;
+  auto* m = update.mutable_message();
+  *m->mutable_at() = ToProto(now);
+  m->set_severity(severity);
+  m->set_cp_id(cp_id);
+  m->set_text(text);
+  fx.updates.push_back(std::move(update));
+}
+
+void ChargingNetwork::Audit(Effects& fx, absl::Time now, AuditCategory category,
+                            const std::string& action, const std::string& actor,
+                            const std::string& cp_id, const std::string& outcome,
+                            nlohmann::json details) const {
+  fx.audit.push_back({now, category, action, actor, cp_id, outcome, std::move(details)});
+}
+
+events::v1::EngineCommand ChargingNetwork::Command(const std::string& cp_id, absl::Time now) {
+  events::v1::EngineCommand c;
+  c.set_cp_id(cp_id);
+  c.set_command_id(crypto::RandomId());
+  *c.mutable_sent_at() = ToProto(now);
+  return c;
+}
+
+events::v1::DriverNotification ChargingNetwork::Notice(const SupplyRecord& s, absl::Time now) {
+  events::v1::DriverNotification n;
+  n.set_driver_id(s.driver_id);
+  n.set_request_id(s.request_id);
+  *n.mutable_at() = ToProto(now);
+  return n;
+}
+
+// ---- catalogue ----
+
+void ChargingNetwork::UpsertChargingPoint(const common::v1::ChargingPoint& info, absl::Time now,
+                                          Effects& fx) {
+  auto [it, inserted] = cps_.try_emplace(info.cp_id());
+  it->second.info = info;
+  if (inserted) {
+    Message(now, central::v1::NetworkMessage::SEVERITY_INFO, info.cp_id(),
+            absl::StrCat("charging point ", info.cp_id(), " joined the network (",
+                         info.location().city(), ")"),
+            fx);
+  }
+  Publish(it->second, fx);
+}
+
+void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, absl::Time now, Effects& fx) {
+  auto it = cps_.find(cp_id);
+  if (it == cps_.end()) return;
+  if (it->second.supply) CloseSupply(it->second, common::v1::END_REASON_CP_REMOVED, now, fx, true);
+  cps_.erase(it);
+  central::v1::NetworkUpdate update;
+  update.set_removed_cp_id(cp_id);
+  fx.updates.push_back(std::move(update));
+  Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
+          absl::StrCat("charging point ", cp_id, " left the network"), fx);
+  Audit(fx, now, AuditCategory::kStatus, "cp_removed", "registry", cp_id, "OK");
+}
+
+// ---- monitor link ----
+
+absl::Status ChargingNetwork::MonitorRegistered(const std::string& cp_id,
+                                                const central::v1::Health& health, absl::Time now,
+                                                Effects& fx) {
+  auto it = cps_.find(cp_id);
+  if (it == cps_.end()) {
+    return absl::NotFoundError(absl::StrCat("charging point '", cp_id, "' is not registered"));
+  }
+  ChargingPointRecord& cp = it->second;
+  const bool was_linked = cp.linked;
+  cp.linked = true;
+  if (!was_linked) {
+    Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
+            absl::StrCat("charging point ", cp_id, " connected"), fx);
+    Audit(fx, now, AuditCategory::kStatus, "monitor_connected", cp_id, cp_id, "OK");
+  }
+  ApplyHealth(cp, health, now, fx);
+  if (!was_linked && cp.engine_ok) Publish(cp, fx);
+  return absl::OkStatus();
+}
+
+absl::Status ChargingNetwork::MonitorHealth(const std::string& cp_id,
+                                            const central::v1::Health& health, absl::Time now,
+                                            Effects& fx) {
+  auto it = cps_.find(cp_id);
+  if (it == cps_.end()) {
+    return absl::NotFoundError(absl::StrCat("charging point '", cp_id, "' is not registered"));
+  }
+  ChargingPointRecord& cp = it->second;
+  if (!cp.linked) return MonitorRegistered(cp_id, health, now, fx);
+  ApplyHealth(cp, health, now, fx);
+  return absl::OkStatus();
+}
+
+void ChargingNetwork::ApplyHealth(ChargingPointRecord& cp, const central::v1::Health& health,
+                                  absl::Time now, Effects& fx) {
+  cp.last_health = now;
+  if (cp.engine_ok == health.engine_ok()) return;
+  cp.engine_ok = health.engine_ok();
+  const std::string& id = cp.info.cp_id();
+  if (!cp.engine_ok) {
+    cp.fault_detail = health.detail().empty() ? "engine not responding" : health.detail();
+    Message(now, central::v1::NetworkMessage::SEVERITY_ERROR, id,
+            absl::StrCat("charging point ", id, " FAULTED: ", cp.fault_detail), fx);
+    Audit(fx, now, AuditCategory::kIncident, "engine_fault", id, id, "FAULTED",
+          {{"detail", cp.fault_detail}});
+    // A fault ends the supply at once: nobody can vouch for further energy.
+    if (cp.supply) CloseSupply(cp, common::v1::END_REASON_ENGINE_FAULT, now, fx, true);
+  } else {
+    cp.fault_detail.clear();
+    Message(now, central::v1::NetworkMessage::SEVERITY_INFO, id,
+            absl::StrCat("charging point ", id, " recovered"), fx);
+    Audit(fx, now, AuditCategory::kIncident, "engine_recovered", id, id, "OK");
+  }
+  Publish(cp, fx);
+}
+
+// ---- charge requests ----
+
+ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id,
+                                              const std::string& driver_id, bool driver_known,
+                                              const std::string& request_id, absl::Time now,
+                                              Effects& fx) {
+  ChargeDecision d;
+  const std::string actor = driver_id.empty() ? "anonymous" : driver_id;
+  auto reject = [&](RejectReason reason, std::string detail) {
+    d.reason = reason;
+    d.detail = std::move(detail);
+    Audit(fx, now, AuditCategory::kCharge, "charge_rejected", actor, cp_id, "REJECTED",
+          {{"reason", RejectReasonText(reason)}, {"request_id", request_id}});
+    Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, cp_id,
+            absl::StrCat("charge request by ", actor, " at ", cp_id, " rejected: ", d.detail), fx);
+    return d;
+  };
+  auto it = cps_.find(cp_id);
+  if (it == cps_.end()) {
+    return reject(common::v1::REJECT_REASON_UNKNOWN_CP,
+                  absl::StrCat("charging point '", cp_id, "' is not registered"));
+  }
+  ChargingPointRecord& cp = it->second;
+  // The same request id gets the same answer (Kafka redelivery, client retry).
+  if (cp.supply && !request_id.empty() && cp.supply->request_id == request_id &&
+      cp.supply->driver_id == driver_id) {
+    d.supply = cp.supply;
+    return d;
+  }
+  if (!driver_id.empty() && !driver_known) {
+    return reject(common::v1::REJECT_REASON_UNKNOWN_DRIVER,
+                  absl::StrCat("driver '", driver_id, "' is not registered"));
+  }
+  if (!driver_id.empty()) {
+    if (auto busy = driver_supply_.find(driver_id); busy != driver_supply_.end()) {
+      return reject(common::v1::REJECT_REASON_DRIVER_ALREADY_CHARGING,
+                    absl::StrCat("driver '", driver_id, "' already has supply ", busy->second));
+    }
+  }
+  switch (DeriveState(cp)) {
+    case common::v1::CP_STATE_DISCONNECTED:
+      return reject(common::v1::REJECT_REASON_CP_DISCONNECTED,
+                    absl::StrCat("charging point ", cp_id, " is DISCONNECTED"));
+    case common::v1::CP_STATE_FAULTED:
+      return reject(common::v1::REJECT_REASON_CP_FAULTED,
+                    absl::StrCat("charging point ", cp_id, " is FAULTED: ", cp.fault_detail));
+    case common::v1::CP_STATE_SUPPLYING:
+      return reject(common::v1::REJECT_REASON_CP_BUSY,
+                    absl::StrCat("charging point ", cp_id, " is already SUPPLYING"));
+    case common::v1::CP_STATE_OUT_OF_SERVICE:
+      return reject(common::v1::REJECT_REASON_CP_OUT_OF_SERVICE,
+                    absl::StrCat("charging point ", cp_id, " is OUT_OF_SERVICE"));
+    default:
+      break;
+  }
+  SupplyRecord s;
+  s.supply_id = crypto::RandomId();
+  s.cp_id = cp_id;
+  s.driver_id = driver_id;
+  s.request_id = request_id;
+  s.phase = common::v1::SUPPLY_PHASE_AUTHORIZED;
+  s.authorized_at = now;
+  s.price_millieuros_per_kwh = cp.info.price_millieuros_per_kwh();
+  cp.supply = s;
+  if (!driver_id.empty()) driver_supply_[driver_id] = s.supply_id;
+  fx.supplies_opened.push_back(s);
+
+  events::v1::EngineCommand authorize = Command(cp_id, now);
+  auto* a = authorize.mutable_authorize();
+  a->set_supply_id(s.supply_id);
+  a->set_driver_id(driver_id);
+  a->set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
+  fx.commands.push_back(std::move(authorize));
+  if (!driver_id.empty()) {
+    events::v1::DriverNotification n = Notice(s, now);
+    *n.mutable_accepted() = ToProtoSupply(s);
+    fx.notices.push_back(std::move(n));
+  }
+  Audit(fx, now, AuditCategory::kCharge, "charge_authorized", actor, cp_id, "OK",
+        {{"supply_id", s.supply_id}, {"request_id", request_id}});
+  Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
+          absl::StrCat("supply authorised at ", cp_id, " for ", actor), fx);
+  Publish(cp, fx);
+  d.supply = s;
+  return d;
+}
+
+void ChargingNetwork::OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w,
+                               absl::Time now, Effects& fx) {
+  ChargeDecision d = RequestCharge(cp_id, "", true, w.request_id(), now, fx);
+  if (d.accepted()) {
+    // The authorisation answers the walk-in request.
+    for (auto& c : fx.commands) {
+      if (c.has_authorize() && c.authorize().supply_id() == d.supply->supply_id) {
+        c.mutable_authorize()->set_walk_in_request_id(w.request_id());
+      }
+    }
+    return;
+  }
+  events::v1::EngineCommand reject = Command(cp_id, now);
+  auto* r = reject.mutable_walk_in_rejected();
+  r->set_request_id(w.request_id());
+  r->set_reason(d.reason);
+  r->set_detail(d.detail);
+  fx.commands.push_back(std::move(reject));
+}
+
+// ---- engine events ----
+
+ChargingNetwork::ChargingPointRecord* ChargingNetwork::SupplyOwner(const std::string& cp_id,
+                                                                   const std::string& supply_id) {
+  auto it = cps_.find(cp_id);
+  if (it == cps_.end() || !it->second.supply || it->second.supply->supply_id != supply_id) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void ChargingNetwork::OnEngineEvent(const events::v1::EngineEvent& event, absl::Time now,
+                                    Effects& fx) {
+  const std::string& cp_id = event.cp_id();
+  if (event.has_walk_in()) return OnWalkIn(cp_id, event.walk_in(), now, fx);
+  std::string supply_id = event.has_started()     ? event.started().supply_id()
+                          : event.has_telemetry() ? event.telemetry().supply_id()
+                          : event.has_completed() ? event.completed().supply_id()
+                                                  : "";
+  ChargingPointRecord* cp = SupplyOwner(cp_id, supply_id);
+  if (cp == nullptr) {
+    // Late or redelivered news of a supply that is already closed.
+    if (event.has_telemetry() || event.has_completed()) ++counters_.telemetry_duplicates;
+    ++counters_.engine_events_ignored;
+    return;
+  }
+  if (event.has_started()) {
+    if (cp->supply->phase == common::v1::SUPPLY_PHASE_AUTHORIZED) {
+      cp->supply->phase = common::v1::SUPPLY_PHASE_CHARGING;
+      cp->supply->started_at = now;
+      fx.supplies_changed.push_back(*cp->supply);
+      Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
+              absl::StrCat("supply started at ", cp_id), fx);
+      Audit(fx, now, AuditCategory::kCharge, "supply_started", cp_id, cp_id, "OK",
+            {{"supply_id", supply_id}});
+      Publish(*cp, fx);
+    }
+  } else if (event.has_telemetry()) {
+    OnTelemetry(*cp, event.telemetry(), now, fx);
+  } else if (event.has_completed()) {
+    OnCompleted(*cp, event.completed(), now, fx);
+  }
+}
+
+void ChargingNetwork::OnTelemetry(ChargingPointRecord& cp, const events::v1::Telemetry& t,
+                                  absl::Time now, Effects& fx) {
+  SupplyRecord& s = *cp.supply;
+  if (t.seq() <= s.last_seq) {
+    ++counters_.telemetry_duplicates;
+    return;
+  }
+  if (t.energy_wh() < s.energy_wh || t.energy_wh() < 0 || t.power_w() < 0) {
+    // Energy counters only grow; a smaller figure is corrupt, not news.
+    ++counters_.engine_events_ignored;
+    Audit(fx, now, AuditCategory::kError, "telemetry_rejected", cp.info.cp_id(), cp.info.cp_id(),
+          "REJECTED", {{"supply_id", s.supply_id}, {"seq", t.seq()}, {"energy_wh", t.energy_wh()}});
+    return;
+  }
+  ++counters_.telemetry_applied;
+  if (s.phase == common::v1::SUPPLY_PHASE_AUTHORIZED) {
+    s.phase = common::v1::SUPPLY_PHASE_CHARGING;
+    s.started_at = now;
+  }
+  s.last_seq = t.seq();
+  s.energy_wh = t.energy_wh();
+  s.power_w = t.power_w();
+  fx.supplies_changed.push_back(s);
+  if (!s.driver_id.empty()) {
+    events::v1::DriverNotification n = Notice(s, now);
+    *n.mutable_reading() = ToProtoSupply(s);
+    fx.readings.push_back(std::move(n));
+  }
+  Publish(cp, fx);
+}
+
+void ChargingNetwork::OnCompleted(ChargingPointRecord& cp, const events::v1::SupplyCompleted& c,
+                                  absl::Time now, Effects& fx) {
+  SupplyRecord& s = *cp.supply;
+  if (c.seq() >= s.last_seq && c.energy_wh() >= s.energy_wh) {
+    s.last_seq = c.seq();
+    s.energy_wh = c.energy_wh();
+  }
+  // A stop we asked for keeps its reason; otherwise the engine's (unplug).
+  EndReason reason = s.phase == common::v1::SUPPLY_PHASE_STOPPING ? s.stop_reason : c.reason();
+  if (reason == common::v1::END_REASON_UNSPECIFIED) reason = common::v1::END_REASON_UNPLUGGED;
+  CloseSupply(cp, reason, now, fx, false);
+}
+
+// ---- stopping ----
+
+void ChargingNetwork::RequestStop(ChargingPointRecord& cp, EndReason reason, absl::Time now,
+                                  Effects& fx) {
+  SupplyRecord& s = *cp.supply;
+  if (s.phase == common::v1::SUPPLY_PHASE_AUTHORIZED) {
+    // Nothing flows yet: end it now, and tell the engine to stop waiting.
+    CloseSupply(cp, reason, now, fx, true);
+    return;
+  }
+  if (s.phase == common::v1::SUPPLY_PHASE_STOPPING) return;
+  s.phase = common::v1::SUPPLY_PHASE_STOPPING;
+  s.stop_reason = reason;
+  s.stop_requested_at = now;
+  fx.supplies_changed.push_back(s);
+  events::v1::EngineCommand stop = Command(cp.info.cp_id(), now);
+  stop.mutable_stop()->set_supply_id(s.supply_id);
+  stop.mutable_stop()->set_reason(reason);
+  fx.commands.push_back(std::move(stop));
+  Publish(cp, fx);
+}
+
+void ChargingNetwork::CloseSupply(ChargingPointRecord& cp, EndReason reason, absl::Time now,
+                                  Effects& fx, bool tell_engine) {
+  SupplyRecord s = *cp.supply;
+  s.phase = common::v1::SUPPLY_PHASE_ENDED;
+  common::v1::Ticket ticket;
+  ticket.set_supply_id(s.supply_id);
+  ticket.set_cp_id(s.cp_id);
+  ticket.set_driver_id(s.driver_id);
+  *ticket.mutable_started_at() =
+      ToProto(s.started_at == absl::InfinitePast() ? s.authorized_at : s.started_at);
+  *ticket.mutable_ended_at() = ToProto(now);
+  ticket.set_energy_wh(s.energy_wh);
+  ticket.set_amount_millieuros(AmountMillieuros(s.energy_wh, s.price_millieuros_per_kwh));
+  ticket.set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
+  ticket.set_end_reason(reason);
+  fx.supplies_changed.push_back(s);
+  fx.tickets.push_back(ticket);
+  if (tell_engine) {
+    events::v1::EngineCommand stop = Command(cp.info.cp_id(), now);
+    stop.mutable_stop()->set_supply_id(s.supply_id);
+    stop.mutable_stop()->set_reason(reason);
+    fx.commands.push_back(std::move(stop));
+  }
+  // The ticket reaches the driver through Effects::tickets (outbox).
+  if (!s.driver_id.empty()) driver_supply_.erase(s.driver_id);
+  central::v1::NetworkUpdate update;
+  *update.mutable_ticket() = ticket;
+  fx.updates.push_back(std::move(update));
+  const bool abnormal = reason == common::v1::END_REASON_ENGINE_FAULT ||
+                        reason == common::v1::END_REASON_MONITOR_LOST ||
+                        reason == common::v1::END_REASON_ENGINE_SILENT;
+  Message(now, abnormal ? central::v1::NetworkMessage::SEVERITY_WARNING
+                        : central::v1::NetworkMessage::SEVERITY_INFO,
+          s.cp_id,
+          absl::StrCat("supply at ", s.cp_id, " ended (", EndReasonText(reason), "): ",
+                       s.energy_wh, " Wh, ", ticket.amount_millieuros(), " m€"),
+          fx);
+  Audit(fx, now, AuditCategory::kCharge, "supply_ended",
+        s.driver_id.empty() ? "anonymous" : s.driver_id, s.cp_id, "OK",
+        {{"supply_id", s.supply_id},
+         {"reason", EndReasonText(reason)},
+         {"energy_wh", s.energy_wh},
+         {"amount_millieuros", ticket.amount_millieuros()}});
+  cp.supply.reset();
+  Publish(cp, fx);
+}
+
+absl::StatusOr<SupplyRecord> ChargingNetwork::DriverStop(const std::string& supply_id,
+                                                         const std::string& driver_id,
+                                                         absl::Time now, Effects& fx) {
+  for (auto& [id, cp] : cps_) {
+    if (!cp.supply || cp.supply->supply_id != supply_id) continue;
+    if (cp.supply->driver_id != driver_id) {
+      Audit(fx, now, AuditCategory::kSecurity, "stop_denied", driver_id, id, "DENIED",
+            {{"supply_id", supply_id}});
+      return absl::PermissionDeniedError(
+          absl::StrCat("supply ", supply_id, " does not belong to driver '", driver_id, "'"));
+    }
+    Audit(fx, now, AuditCategory::kCharge, "stop_requested", driver_id, id, "OK",
+          {{"supply_id", supply_id}});
+    RequestStop(cp, common::v1::END_REASON_DRIVER_STOP, now, fx);
+    if (cp.supply) return *cp.supply;
+    SupplyRecord ended;
+    ended.supply_id = supply_id;
+    ended.cp_id = id;
+    ended.driver_id = driver_id;
+    ended.phase = common::v1::SUPPLY_PHASE_ENDED;
+    return ended;
+  }
+  return absl::NotFoundError(absl::StrCat("no running supply ", supply_id));
+}
+
+absl::StatusOr<std::vector<ChargingNetwork::ChargingPointRecord*>> ChargingNetwork::Targets(
+    const std::string& cp_id) {
+  std::vector<ChargingPointRecord*> out;
+  if (cp_id.empty()) {
+    for (auto& [id, cp] : cps_) out.push_back(&cp);
+    return out;
+  }
+  auto it = cps_.find(cp_id);
+  if (it == cps_.end()) {
+    return absl::NotFoundError(absl::StrCat("charging point '", cp_id, "' is not registered"));
+  }
+  out.push_back(&it->second);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorStop(const std::string& cp_id,
+                                                                       absl::Time now,
+                                                                       Effects& fx) {
+  auto targets = Targets(cp_id);
+  if (!targets.ok()) return targets.status();
+  std::vector<std::string> affected;
+  for (ChargingPointRecord* cp : *targets) {
+    const std::string& id = cp->info.cp_id();
+    if (!cp->holds.insert(common::v1::HOLD_REASON_OPERATOR).second) continue;
+    affected.push_back(id);
+    Audit(fx, now, AuditCategory::kStatus, "operator_stop", "operator", id, "OK");
+    Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, id,
+            absl::StrCat("charging point ", id, " stopped by an operator"), fx);
+    if (cp->supply) RequestStop(*cp, common::v1::END_REASON_OPERATOR_STOP, now, fx);
+    Publish(*cp, fx);
+  }
+  return affected;
+}
+
+absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorResume(const std::string& cp_id,
+                                                                         absl::Time now,
+                                                                         Effects& fx) {
+  auto targets = Targets(cp_id);
+  if (!targets.ok()) return targets.status();
+  std::vector<std::string> affected;
+  for (ChargingPointRecord* cp : *targets) {
+    const std::string& id = cp->info.cp_id();
+    if (cp->holds.erase(common::v1::HOLD_REASON_OPERATOR) == 0) continue;
+    affected.push_back(id);
+    Audit(fx, now, AuditCategory::kStatus, "operator_resume", "operator", id, "OK");
+    Message(now, central::v1::NetworkMessage::SEVERITY_INFO, id,
+            absl::StrCat("charging point ", id, " resumed by an operator"), fx);
+    Publish(*cp, fx);
+  }
+  return affected;
+}
+
+// ---- time ----
+
+void ChargingNetwork::Tick(absl::Time now, Effects& fx) {
+  for (auto& [id, cp] : cps_) {
+    if (cp.linked && now - cp.last_health > config_.link_timeout) {
+      cp.linked = false;
+      cp.orphan_deadline = now;
+      Message(now, central::v1::NetworkMessage::SEVERITY_ERROR, id,
+              absl::StrCat("charging point ", id, " DISCONNECTED: no health report for ",
+                           absl::FormatDuration(now - cp.last_health)),
+              fx);
+      Audit(fx, now, AuditCategory::kIncident, "monitor_lost", id, id, "DISCONNECTED");
+      Publish(cp, fx);
+    }
+    if (!cp.supply) continue;
+    const SupplyRecord& s = *cp.supply;
+    if (!cp.linked && now >= cp.orphan_deadline) {
+      CloseSupply(cp, common::v1::END_REASON_MONITOR_LOST, now, fx, true);
+    } else if (s.phase == common::v1::SUPPLY_PHASE_AUTHORIZED &&
+               now - s.authorized_at > config_.plug_timeout) {
+      CloseSupply(cp, common::v1::END_REASON_PLUG_TIMEOUT, now, fx, true);
+    } else if (s.phase == common::v1::SUPPLY_PHASE_STOPPING &&
+               now - s.stop_requested_at > config_.stop_timeout) {
+      CloseSupply(cp, common::v1::END_REASON_ENGINE_SILENT, now, fx, false);
+    }
+  }
+}
+
+void ChargingNetwork::RestoreSupply(const SupplyRecord& supply, absl::Time now, Effects& fx) {
+  auto it = cps_.find(supply.cp_id);
+  if (it == cps_.end()) {
+    // Its CP was removed while central was down: close with what we know.
+    ChargingPointRecord ghost;
+    ghost.info.set_cp_id(supply.cp_id);
+    ghost.supply = supply;
+    CloseSupply(ghost, common::v1::END_REASON_CP_REMOVED, now, fx, true);
+    fx.updates.clear();
+    return;
+  }
+  ChargingPointRecord& cp = it->second;
+  cp.supply = supply;
+  if (supply.phase == common::v1::SUPPLY_PHASE_STOPPING) cp.supply->stop_requested_at = now;
+  cp.orphan_deadline = now + config_.restart_grace;
+  if (!supply.driver_id.empty()) driver_supply_[supply.driver_id] = supply.supply_id;
+  Publish(cp, fx);
+}
+
+// ---- views ----
+
+std::optional<central::v1::ChargingPointStatus> ChargingNetwork::Status(
+    const std::string& cp_id) const {
+  auto it = cps_.find(cp_id);
+  if (it == cps_.end()) return std::nullopt;
+  return StatusOf(it->second);
+}
+
+std::vector<central::v1::ChargingPointStatus> ChargingNetwork::Snapshot() const {
+  std::vector<central::v1::ChargingPointStatus> out;
+  out.reserve(cps_.size());
+  for (const auto& [id, cp] : cps_) out.push_back(StatusOf(cp));
+  return out;
+}
+
+std::optional<SupplyRecord> ChargingNetwork::FindSupply(const std::string& supply_id) const {
+  for (const auto& [id, cp] : cps_) {
+    if (cp.supply && cp.supply->supply_id == supply_id) return cp.supply;
+  }
+  return std::nullopt;
+}
+
+std::map<CpState, int> ChargingNetwork::CountByState() const {
+  std::map<CpState, int> out;
+  for (const auto& [id, cp] : cps_) ++out[DeriveState(cp)];
+  return out;
+}
+
+}  // namespace evc::central

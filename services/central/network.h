@@ -1,0 +1,151 @@
+#pragma once
+// The charging network's state machine: the one place where the business rules
+// of MISSION.md live. Pure logic: no I/O, no threads, no clock of its own.
+// Callers serialise access and apply the returned Effects.
+//
+// A CP's state is derived, never stored:
+//   no live monitor link      -> DISCONNECTED
+//   engine reported broken    -> FAULTED
+//   a supply is open          -> SUPPLYING
+//   any hold (operator, ...)  -> OUT_OF_SERVICE
+//   otherwise                 -> ACTIVE
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/central/effects.h"
+
+namespace evc::central {
+
+struct NetworkConfig {
+  // Without a health report for this long, the monitor link is lost.
+  absl::Duration link_timeout = absl::Seconds(5);
+  // After a restart, how long monitors have to reconnect before their open
+  // supplies are closed.
+  absl::Duration restart_grace = absl::Seconds(15);
+  // Authorised but never plugged in.
+  absl::Duration plug_timeout = absl::Seconds(120);
+  // A stop was sent but the engine never reported the end.
+  absl::Duration stop_timeout = absl::Seconds(15);
+};
+
+struct ChargeDecision {
+  std::optional<SupplyRecord> supply;  // set when accepted
+  common::v1::RejectReason reason = common::v1::REJECT_REASON_UNSPECIFIED;
+  std::string detail;
+  bool accepted() const { return supply.has_value(); }
+};
+
+struct NetworkCounters {
+  int64_t telemetry_applied = 0;
+  int64_t telemetry_duplicates = 0;
+  int64_t engine_events_ignored = 0;
+};
+
+class ChargingNetwork {
+ public:
+  explicit ChargingNetwork(NetworkConfig config = {}) : config_(config) {}
+
+  // Catalogue (from the registry).
+  void UpsertChargingPoint(const common::v1::ChargingPoint& cp, absl::Time now, Effects& fx);
+  void RemoveChargingPoint(const std::string& cp_id, absl::Time now, Effects& fx);
+  bool Knows(const std::string& cp_id) const { return cps_.contains(cp_id); }
+
+  // Monitor link. NOT_FOUND for a CP not in the catalogue.
+  absl::Status MonitorRegistered(const std::string& cp_id, const central::v1::Health& health,
+                                 absl::Time now, Effects& fx);
+  absl::Status MonitorHealth(const std::string& cp_id, const central::v1::Health& health,
+                             absl::Time now, Effects& fx);
+
+  // Charge requests from drivers (driver_id set) or walk-ins (anonymous).
+  ChargeDecision RequestCharge(const std::string& cp_id, const std::string& driver_id,
+                               bool driver_known, const std::string& request_id, absl::Time now,
+                               Effects& fx);
+  // Engine events from Kafka (started, telemetry, completed, walk-in request).
+  void OnEngineEvent(const events::v1::EngineEvent& event, absl::Time now, Effects& fx);
+  // NOT_FOUND for an unknown or finished supply, PERMISSION_DENIED when it is
+  // not the driver's.
+  absl::StatusOr<SupplyRecord> DriverStop(const std::string& supply_id,
+                                          const std::string& driver_id, absl::Time now,
+                                          Effects& fx);
+  // Operator commands on one CP, or on all when cp_id is empty. NOT_FOUND for
+  // an unknown CP. Returns the CPs affected.
+  absl::StatusOr<std::vector<std::string>> OperatorStop(const std::string& cp_id, absl::Time now,
+                                                        Effects& fx);
+  absl::StatusOr<std::vector<std::string>> OperatorResume(const std::string& cp_id,
+                                                          absl::Time now, Effects& fx);
+
+  // Time-based rules: link loss, plug and stop timeouts. Call every ~250 ms.
+  void Tick(absl::Time now, Effects& fx);
+
+  // Restart: an open supply loaded from the database.
+  void RestoreSupply(const SupplyRecord& supply, absl::Time now, Effects& fx);
+
+  // Views.
+  std::optional<central::v1::ChargingPointStatus> Status(const std::string& cp_id) const;
+  std::vector<central::v1::ChargingPointStatus> Snapshot() const;
+  std::optional<SupplyRecord> FindSupply(const std::string& supply_id) const;
+  const NetworkCounters& counters() const { return counters_; }
+  std::map<common::v1::CpState, int> CountByState() const;
+
+ private:
+  struct ChargingPointRecord {
+    common::v1::ChargingPoint info;
+    bool linked = false;
+    absl::Time last_health = absl::InfinitePast();
+    // A supply of an unlinked CP survives until this time (restart grace).
+    absl::Time orphan_deadline = absl::InfinitePast();
+    bool engine_ok = true;
+    std::string fault_detail;
+    std::set<common::v1::HoldReason> holds;
+    std::optional<SupplyRecord> supply;
+  };
+
+  static common::v1::CpState DeriveState(const ChargingPointRecord& cp);
+  central::v1::ChargingPointStatus StatusOf(const ChargingPointRecord& cp) const;
+  // Emits the CP's status if its derived state or figures changed.
+  void Publish(const ChargingPointRecord& cp, Effects& fx) const;
+  void Message(absl::Time now, central::v1::NetworkMessage::Severity severity,
+               const std::string& cp_id, const std::string& text, Effects& fx) const;
+  void ApplyHealth(ChargingPointRecord& cp, const central::v1::Health& health, absl::Time now,
+                   Effects& fx);
+  void RequestStop(ChargingPointRecord& cp, common::v1::EndReason reason, absl::Time now,
+                   Effects& fx);
+  // Ends the CP's supply now with its last known figures and issues the ticket.
+  void CloseSupply(ChargingPointRecord& cp, common::v1::EndReason reason, absl::Time now,
+                   Effects& fx, bool tell_engine);
+  void OnTelemetry(ChargingPointRecord& cp, const events::v1::Telemetry& t, absl::Time now,
+                   Effects& fx);
+  void OnCompleted(ChargingPointRecord& cp, const events::v1::SupplyCompleted& c, absl::Time now,
+                   Effects& fx);
+  void OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w, absl::Time now,
+                Effects& fx);
+  ChargingPointRecord* SupplyOwner(const std::string& cp_id, const std::string& supply_id);
+  absl::StatusOr<std::vector<ChargingPointRecord*>> Targets(const std::string& cp_id);
+  static events::v1::EngineCommand Command(const std::string& cp_id, absl::Time now);
+  static events::v1::DriverNotification Notice(const SupplyRecord& s, absl::Time now);
+  void Audit(Effects& fx, absl::Time now, AuditCategory category, const std::string& action,
+             const std::string& actor, const std::string& cp_id, const std::string& outcome,
+             nlohmann::json details = nlohmann::json::object()) const;
+
+  NetworkConfig config_;
+  std::map<std::string, ChargingPointRecord> cps_;
+  // Drivers with an open supply -> supply id (anonymous walk-ins not listed).
+  absl::flat_hash_map<std::string, std::string> driver_supply_;
+  NetworkCounters counters_;
+};
+
+common::v1::Supply ToProtoSupply(const SupplyRecord& s);
+
+// Human-readable names for messages and CLIs ("ACTIVE", "engine fault", ...).
+std::string StateName(common::v1::CpState state);
+std::string EndReasonText(common::v1::EndReason reason);
+std::string RejectReasonText(common::v1::RejectReason reason);
+
+}  // namespace evc::central

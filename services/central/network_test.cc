@@ -1,0 +1,406 @@
+#include "services/central/network.h"
+
+#include <gtest/gtest.h>
+
+namespace evc::central {
+namespace {
+
+using common::v1::CpState;
+
+class NetworkTest : public ::testing::Test {
+ protected:
+  NetworkTest() {
+    common::v1::ChargingPoint cp;
+    cp.set_cp_id("CP1");
+    cp.mutable_location()->set_city("Alicante");
+    cp.set_price_millieuros_per_kwh(350);
+    cp.set_max_power_w(22000);
+    net.UpsertChargingPoint(cp, now, fx);
+    cp.set_cp_id("CP2");
+    net.UpsertChargingPoint(cp, now, fx);
+  }
+
+  CpState State(const std::string& id = "CP1") { return net.Status(id)->state(); }
+  central::v1::Health Healthy(bool ok = true) {
+    central::v1::Health h;
+    h.set_engine_ok(ok);
+    if (!ok) h.set_detail("engine unreachable");
+    return h;
+  }
+  void Link(const std::string& id = "CP1") {
+    ASSERT_TRUE(net.MonitorRegistered(id, Healthy(), now, fx).ok());
+  }
+  SupplyRecord Charge(const std::string& cp = "CP1", const std::string& driver = "ana") {
+    fx = Effects();
+    ChargeDecision d = net.RequestCharge(cp, driver, true, "req-" + driver, now, fx);
+    EXPECT_TRUE(d.accepted()) << d.detail;
+    return *d.supply;
+  }
+  events::v1::EngineEvent Event(const std::string& cp = "CP1") {
+    events::v1::EngineEvent e;
+    e.set_cp_id(cp);
+    return e;
+  }
+  void Telemetry(const SupplyRecord& s, uint64_t seq, int64_t wh) {
+    auto e = Event(s.cp_id);
+    e.mutable_telemetry()->set_supply_id(s.supply_id);
+    e.mutable_telemetry()->set_seq(seq);
+    e.mutable_telemetry()->set_energy_wh(wh);
+    e.mutable_telemetry()->set_power_w(22000);
+    net.OnEngineEvent(e, now, fx);
+  }
+  void Complete(const SupplyRecord& s, uint64_t seq, int64_t wh,
+                common::v1::EndReason reason = common::v1::END_REASON_UNPLUGGED) {
+    auto e = Event(s.cp_id);
+    e.mutable_completed()->set_supply_id(s.supply_id);
+    e.mutable_completed()->set_seq(seq);
+    e.mutable_completed()->set_energy_wh(wh);
+    e.mutable_completed()->set_reason(reason);
+    net.OnEngineEvent(e, now, fx);
+  }
+  bool HasCommand(bool (events::v1::EngineCommand::*has)() const) {
+    for (const auto& c : fx.commands) {
+      if ((c.*has)()) return true;
+    }
+    return false;
+  }
+
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  ChargingNetwork net;
+  Effects fx;
+};
+
+TEST_F(NetworkTest, NewCpIsDisconnectedUntilItsMonitorRegisters) {
+  EXPECT_EQ(State(), common::v1::CP_STATE_DISCONNECTED);
+  Link();
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(NetworkTest, UnknownCpCannotRegister) {
+  EXPECT_EQ(net.MonitorRegistered("NOPE", Healthy(), now, fx).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(NetworkTest, EngineKoFaultsAndOkRecovers) {
+  Link();
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(false), now, fx).ok());
+  EXPECT_EQ(State(), common::v1::CP_STATE_FAULTED);
+  EXPECT_EQ(net.Status("CP1")->fault_detail(), "engine unreachable");
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(true), now, fx).ok());
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(NetworkTest, SilentMonitorDisconnectsAfterTheTimeout) {
+  Link();
+  now += absl::Seconds(4);
+  net.Tick(now, fx);
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+  now += absl::Seconds(2);
+  net.Tick(now, fx);
+  EXPECT_EQ(State(), common::v1::CP_STATE_DISCONNECTED);
+  // A health report brings it back.
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(), now, fx).ok());
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(NetworkTest, AcceptedChargeAuthorisesTheEngineAndTellsTheDriver) {
+  Link();
+  SupplyRecord s = Charge();
+  EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
+  EXPECT_EQ(s.price_millieuros_per_kwh, 350);
+  ASSERT_EQ(fx.supplies_opened.size(), 1u);
+  ASSERT_EQ(fx.commands.size(), 1u);
+  EXPECT_EQ(fx.commands[0].authorize().supply_id(), s.supply_id);
+  EXPECT_EQ(fx.commands[0].cp_id(), "CP1");
+  ASSERT_EQ(fx.notices.size(), 1u);
+  EXPECT_TRUE(fx.notices[0].has_accepted());
+}
+
+TEST_F(NetworkTest, EveryRejectionHasItsReason) {
+  auto reason = [&](const std::string& cp, const std::string& driver, bool known = true) {
+    return net.RequestCharge(cp, driver, known, "", now, fx).reason;
+  };
+  EXPECT_EQ(reason("NOPE", "ana"), common::v1::REJECT_REASON_UNKNOWN_CP);
+  EXPECT_EQ(reason("CP1", "ana"), common::v1::REJECT_REASON_CP_DISCONNECTED);
+  Link();
+  EXPECT_EQ(reason("CP1", "ghost", false), common::v1::REJECT_REASON_UNKNOWN_DRIVER);
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(false), now, fx).ok());
+  EXPECT_EQ(reason("CP1", "ana"), common::v1::REJECT_REASON_CP_FAULTED);
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(true), now, fx).ok());
+  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
+  EXPECT_EQ(reason("CP1", "ana"), common::v1::REJECT_REASON_CP_OUT_OF_SERVICE);
+  ASSERT_TRUE(net.OperatorResume("CP1", now, fx).ok());
+  Charge("CP1", "ana");
+  EXPECT_EQ(reason("CP1", "bob"), common::v1::REJECT_REASON_CP_BUSY);
+  Link("CP2");
+  EXPECT_EQ(reason("CP2", "ana"), common::v1::REJECT_REASON_DRIVER_ALREADY_CHARGING);
+  // Rejections are audited.
+  EXPECT_EQ(fx.audit.back().action, "charge_rejected");
+}
+
+TEST_F(NetworkTest, SameRequestIdGetsTheSameSupply) {
+  Link();
+  SupplyRecord s = Charge();
+  ChargeDecision again = net.RequestCharge("CP1", "ana", true, "req-ana", now, fx);
+  ASSERT_TRUE(again.accepted());
+  EXPECT_EQ(again.supply->supply_id, s.supply_id);
+}
+
+TEST_F(NetworkTest, TelemetryAppliesOnceAndInOrder) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 10);
+  Telemetry(s, 2, 20);
+  Telemetry(s, 2, 20);  // redelivered
+  Telemetry(s, 1, 10);  // late
+  EXPECT_EQ(net.FindSupply(s.supply_id)->energy_wh, 20);
+  EXPECT_EQ(net.counters().telemetry_applied, 2);
+  EXPECT_EQ(net.counters().telemetry_duplicates, 2);
+  EXPECT_EQ(net.FindSupply(s.supply_id)->phase, common::v1::SUPPLY_PHASE_CHARGING);
+}
+
+TEST_F(NetworkTest, ShrinkingEnergyIsRejectedAsCorrupt) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 100);
+  Telemetry(s, 2, 50);
+  EXPECT_EQ(net.FindSupply(s.supply_id)->energy_wh, 100);
+  EXPECT_EQ(fx.audit.back().action, "telemetry_rejected");
+}
+
+TEST_F(NetworkTest, UnplugEndsWithOneTicketAndCorrectAmount) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 5000);
+  fx = Effects();
+  Complete(s, 2, 12345);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  const auto& t = fx.tickets[0];
+  EXPECT_EQ(t.energy_wh(), 12345);
+  EXPECT_EQ(t.amount_millieuros(), 4321);  // 12.345 kWh * 0.35 €/kWh = 4.32075 €
+  EXPECT_EQ(t.end_reason(), common::v1::END_REASON_UNPLUGGED);
+  EXPECT_EQ(t.driver_id(), "ana");
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+  // A redelivered completion issues nothing more.
+  fx = Effects();
+  Complete(s, 2, 12345);
+  EXPECT_TRUE(fx.tickets.empty());
+}
+
+TEST_F(NetworkTest, TicketArithmeticRoundsHalfUp) {
+  EXPECT_EQ(AmountMillieuros(0, 350), 0);
+  EXPECT_EQ(AmountMillieuros(1000, 350), 350);
+  EXPECT_EQ(AmountMillieuros(1, 500), 1);   // 0.5 m€ rounds up
+  EXPECT_EQ(AmountMillieuros(1, 499), 0);
+  EXPECT_EQ(AmountMillieuros(100'000'000, 1000), 100'000'000);  // 100 MWh, no overflow
+}
+
+TEST_F(NetworkTest, DriverStopWaitsForTheEngineThenTicketsWithDriverReason) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 100);
+  fx = Effects();
+  auto stopped = net.DriverStop(s.supply_id, "ana", now, fx);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->phase, common::v1::SUPPLY_PHASE_STOPPING);
+  EXPECT_TRUE(HasCommand(&events::v1::EngineCommand::has_stop));
+  EXPECT_TRUE(fx.tickets.empty());
+  Complete(s, 2, 120, common::v1::END_REASON_UNPLUGGED);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_DRIVER_STOP);
+  EXPECT_EQ(fx.tickets[0].energy_wh(), 120);
+}
+
+TEST_F(NetworkTest, OnlyTheOwnerMayStopASupply) {
+  Link();
+  SupplyRecord s = Charge();
+  EXPECT_EQ(net.DriverStop(s.supply_id, "mallory", now, fx).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(net.DriverStop("nope", "ana", now, fx).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
+}
+
+TEST_F(NetworkTest, StopBeforePlugEndsAtOnceWithZeroEnergy) {
+  Link();
+  SupplyRecord s = Charge();
+  fx = Effects();
+  ASSERT_TRUE(net.DriverStop(s.supply_id, "ana", now, fx).ok());
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].energy_wh(), 0);
+  EXPECT_TRUE(HasCommand(&events::v1::EngineCommand::has_stop));
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(NetworkTest, FaultDuringSupplyEndsItAtOnce) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 700);
+  fx = Effects();
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(false), now, fx).ok());
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_ENGINE_FAULT);
+  EXPECT_EQ(fx.tickets[0].energy_wh(), 700);
+  EXPECT_EQ(State(), common::v1::CP_STATE_FAULTED);
+  // The driver is free to charge elsewhere.
+  Link("CP2");
+  EXPECT_TRUE(net.RequestCharge("CP2", "ana", true, "", now, fx).accepted());
+}
+
+TEST_F(NetworkTest, MonitorLossDuringSupplyClosesIt) {
+  Link();
+  SupplyRecord s = Charge();
+  fx = Effects();
+  now += absl::Seconds(6);
+  net.Tick(now, fx);
+  EXPECT_EQ(State(), common::v1::CP_STATE_DISCONNECTED);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_MONITOR_LOST);
+}
+
+TEST_F(NetworkTest, OperatorStopDuringSupplyTicketsThenOutOfService) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 300);
+  fx = Effects();
+  auto affected = net.OperatorStop("CP1", now, fx);
+  ASSERT_TRUE(affected.ok());
+  EXPECT_EQ(*affected, std::vector<std::string>{"CP1"});
+  EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);  // until the engine confirms
+  Complete(s, 2, 310);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_OPERATOR_STOP);
+  EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
+  ASSERT_TRUE(net.OperatorResume("CP1", now, fx).ok());
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(NetworkTest, StopAllAndResumeAllTouchEveryCp) {
+  Link();
+  Link("CP2");
+  auto stopped = net.OperatorStop("", now, fx);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->size(), 2u);
+  EXPECT_EQ(State("CP2"), common::v1::CP_STATE_OUT_OF_SERVICE);
+  EXPECT_EQ(net.OperatorResume("", now, fx)->size(), 2u);
+  EXPECT_EQ(State("CP2"), common::v1::CP_STATE_ACTIVE);
+  EXPECT_EQ(net.OperatorStop("NOPE", now, fx).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(NetworkTest, HoldSurvivesDisconnectionAndFault) {
+  Link();
+  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(false), now, fx).ok());
+  EXPECT_EQ(State(), common::v1::CP_STATE_FAULTED);
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(true), now, fx).ok());
+  EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
+}
+
+TEST_F(NetworkTest, EngineThatNeverConfirmsAStopIsClosedAfterTimeout) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 50);
+  ASSERT_TRUE(net.DriverStop(s.supply_id, "ana", now, fx).ok());
+  fx = Effects();
+  now += absl::Seconds(16);
+  net.MonitorHealth("CP1", Healthy(), now, fx).IgnoreError();
+  net.Tick(now, fx);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_ENGINE_SILENT);
+}
+
+TEST_F(NetworkTest, NeverPluggedIsCancelledAfterThePlugTimeout) {
+  Link();
+  Charge();
+  fx = Effects();
+  for (int i = 0; i < 125; ++i) {
+    now += absl::Seconds(1);
+    net.MonitorHealth("CP1", Healthy(), now, fx).IgnoreError();
+    net.Tick(now, fx);
+  }
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_PLUG_TIMEOUT);
+}
+
+TEST_F(NetworkTest, WalkInIsAnonymousAndRejectionsGoBackToTheEngine) {
+  Link();
+  auto e = Event();
+  e.mutable_walk_in()->set_request_id("w1");
+  fx = Effects();
+  net.OnEngineEvent(e, now, fx);
+  ASSERT_EQ(fx.commands.size(), 1u);
+  EXPECT_EQ(fx.commands[0].authorize().walk_in_request_id(), "w1");
+  EXPECT_EQ(fx.commands[0].authorize().driver_id(), "");
+  EXPECT_TRUE(fx.notices.empty());
+  e.mutable_walk_in()->set_request_id("w2");
+  fx = Effects();
+  net.OnEngineEvent(e, now, fx);
+  ASSERT_EQ(fx.commands.size(), 1u);
+  EXPECT_EQ(fx.commands[0].walk_in_rejected().reason(), common::v1::REJECT_REASON_CP_BUSY);
+}
+
+TEST_F(NetworkTest, RestartRestoresSuppliesAndGivesMonitorsAGracePeriod) {
+  SupplyRecord s;
+  s.supply_id = "s1";
+  s.cp_id = "CP1";
+  s.driver_id = "ana";
+  s.phase = common::v1::SUPPLY_PHASE_CHARGING;
+  s.authorized_at = now;
+  s.energy_wh = 500;
+  s.last_seq = 5;
+  s.price_millieuros_per_kwh = 350;
+  net.RestoreSupply(s, now, fx);
+  EXPECT_EQ(State(), common::v1::CP_STATE_DISCONNECTED);
+  now += absl::Seconds(3);
+  net.Tick(now, fx);
+  Link();  // the monitor reconnects in time
+  EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
+  fx = Effects();
+  Telemetry(s, 5, 500);  // already applied before the restart
+  EXPECT_EQ(net.counters().telemetry_duplicates, 1);
+  Telemetry(s, 6, 600);
+  Complete(s, 7, 650);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].energy_wh(), 650);
+  // The driver is busy while the restored supply runs, then free.
+  EXPECT_TRUE(net.RequestCharge("CP1", "ana", true, "", now, fx).accepted());
+}
+
+TEST_F(NetworkTest, RestoredSupplyWhoseMonitorNeverReturnsIsClosed) {
+  SupplyRecord s;
+  s.supply_id = "s1";
+  s.cp_id = "CP1";
+  s.phase = common::v1::SUPPLY_PHASE_CHARGING;
+  s.authorized_at = now;
+  net.RestoreSupply(s, now, fx);
+  fx = Effects();
+  now += absl::Seconds(16);
+  net.Tick(now, fx);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_MONITOR_LOST);
+}
+
+TEST_F(NetworkTest, RemovingACpEndsItsSupply) {
+  Link();
+  Charge();
+  fx = Effects();
+  net.RemoveChargingPoint("CP1", now, fx);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_CP_REMOVED);
+  EXPECT_FALSE(net.Status("CP1").has_value());
+  EXPECT_EQ(net.MonitorHealth("CP1", Healthy(), now, fx).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(NetworkTest, EventsForUnknownSuppliesAreIgnoredNotApplied) {
+  Link();
+  SupplyRecord ghost;
+  ghost.supply_id = "ghost";
+  ghost.cp_id = "CP1";
+  fx = Effects();
+  Telemetry(ghost, 1, 100);
+  Complete(ghost, 2, 100);
+  EXPECT_TRUE(fx.tickets.empty());
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+  EXPECT_EQ(net.counters().engine_events_ignored, 2);
+}
+
+}  // namespace
+}  // namespace evc::central

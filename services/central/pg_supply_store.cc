@@ -1,0 +1,211 @@
+#include "services/central/pg_supply_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/common/proto_time.h"
+
+namespace evc::central {
+namespace {
+
+double Epoch(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
+absl::Time FromEpoch(double s) { return absl::FromUnixMicros(static_cast<int64_t>(s * 1e6)); }
+
+std::string PhaseName(common::v1::SupplyPhase p) { return common::v1::SupplyPhase_Name(p); }
+
+// Postgres array literal of text values, for unnest()-based multi-row writes.
+std::string TextArray(pqxx::work& tx, const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    out += "\"";
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "}";
+}
+
+template <typename T>
+std::string NumArray(const std::vector<T>& values) {
+  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
+}
+
+constexpr char kTicketColumns[] =
+    "supply_id, cp_id, driver_id, extract(epoch from started_at)::float8,"
+    " extract(epoch from ended_at)::float8, energy_wh, amount_millieuros,"
+    " price_millieuros_per_kwh, end_reason";
+
+common::v1::Ticket TicketFromRow(const pqxx::row& r) {
+  common::v1::Ticket t;
+  t.set_supply_id(r[0].as<std::string>());
+  t.set_cp_id(r[1].as<std::string>());
+  t.set_driver_id(r[2].as<std::string>());
+  *t.mutable_started_at() = ToProto(FromEpoch(r[3].as<double>()));
+  *t.mutable_ended_at() = ToProto(FromEpoch(r[4].as<double>()));
+  t.set_energy_wh(r[5].as<int64_t>());
+  t.set_amount_millieuros(r[6].as<int64_t>());
+  t.set_price_millieuros_per_kwh(r[7].as<int64_t>());
+  common::v1::EndReason reason;
+  if (common::v1::EndReason_Parse(r[8].as<std::string>(), &reason)) t.set_end_reason(reason);
+  return t;
+}
+
+void WriteOpened(pqxx::work& tx, const std::vector<SupplyRecord>& opened) {
+  for (const SupplyRecord& s : opened) {
+    tx.exec_params(
+        "INSERT INTO supplies (supply_id, cp_id, driver_id, request_id, price_millieuros_per_kwh,"
+        " phase, authorized_at) VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7))"
+        " ON CONFLICT (supply_id) DO NOTHING",
+        s.supply_id, s.cp_id, s.driver_id, s.request_id, s.price_millieuros_per_kwh,
+        PhaseName(s.phase), Epoch(s.authorized_at));
+  }
+}
+
+// Progress of many supplies in one statement, and one telemetry sample each.
+void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl::Time now) {
+  if (changed.empty()) return;
+  std::vector<std::string> ids, phases;
+  std::vector<double> started;
+  std::vector<int64_t> energy, power, seq;
+  for (const SupplyRecord& s : changed) {
+    ids.push_back(s.supply_id);
+    phases.push_back(PhaseName(s.phase));
+    started.push_back(s.started_at == absl::InfinitePast() ? 0 : Epoch(s.started_at));
+    energy.push_back(s.energy_wh);
+    power.push_back(s.power_w);
+    seq.push_back(static_cast<int64_t>(s.last_seq));
+  }
+  tx.exec_params(
+      "UPDATE supplies AS s SET phase = u.phase, energy_wh = u.energy, power_w = u.power,"
+      " last_seq = u.seq,"
+      " started_at = CASE WHEN u.started > 0 THEN to_timestamp(u.started) ELSE s.started_at END"
+      " FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[], $6::bigint[])"
+      "   AS u(id, phase, started, energy, power, seq)"
+      " WHERE s.supply_id = u.id AND s.ended_at IS NULL",
+      TextArray(tx, ids), TextArray(tx, phases), NumArray(started), NumArray(energy),
+      NumArray(power), NumArray(seq));
+  tx.exec_params(
+      "INSERT INTO supply_telemetry (supply_id, seq, at, energy_wh, power_w)"
+      " SELECT u.id, u.seq, to_timestamp($5), u.energy, u.power"
+      " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(id, seq, energy, power)"
+      " WHERE u.seq > 0 ON CONFLICT DO NOTHING",
+      TextArray(tx, ids), NumArray(seq), NumArray(energy), NumArray(power), Epoch(now));
+}
+
+void WriteTickets(pqxx::work& tx, const std::vector<common::v1::Ticket>& tickets) {
+  for (const common::v1::Ticket& t : tickets) {
+    tx.exec_params(
+        "UPDATE supplies SET phase = 'SUPPLY_PHASE_ENDED', ended_at = to_timestamp($2),"
+        " energy_wh = $3, end_reason = $4 WHERE supply_id = $1",
+        t.supply_id(), Epoch(FromProto(t.ended_at())), t.energy_wh(),
+        common::v1::EndReason_Name(t.end_reason()));
+    // The primary key makes a second ticket for a supply impossible.
+    tx.exec_params(
+        "INSERT INTO tickets (supply_id, cp_id, driver_id, started_at, ended_at, energy_wh,"
+        " amount_millieuros, price_millieuros_per_kwh, end_reason)"
+        " VALUES ($1, $2, $3, to_timestamp($4), to_timestamp($5), $6, $7, $8, $9)"
+        " ON CONFLICT (supply_id) DO NOTHING",
+        t.supply_id(), t.cp_id(), t.driver_id(), Epoch(FromProto(t.started_at())),
+        Epoch(FromProto(t.ended_at())), t.energy_wh(), t.amount_millieuros(),
+        t.price_millieuros_per_kwh(), common::v1::EndReason_Name(t.end_reason()));
+  }
+}
+
+void WriteAudit(pqxx::work& tx, const std::vector<AuditRecord>& audit) {
+  for (const AuditRecord& a : audit) {
+    tx.exec_params(
+        "INSERT INTO audit_events (at, category, action, actor, cp_id, outcome, details)"
+        " VALUES (to_timestamp($1), $2, $3, $4, $5, $6, $7::jsonb)",
+        Epoch(a.at), AuditCategoryName(a.category), a.action, a.actor, a.cp_id, a.outcome,
+        a.details.dump());
+  }
+}
+
+}  // namespace
+
+absl::Status PgSupplyStore::Write(const JournalBatch& batch) {
+  return pool_.Transact([&](pqxx::work& tx) {
+    WriteOpened(tx, batch.opened);
+    WriteChanged(tx, batch.changed, absl::Now());
+    WriteTickets(tx, batch.tickets);
+    WriteAudit(tx, batch.audit);
+    if (!batch.published_tickets.empty()) {
+      tx.exec_params("UPDATE tickets SET published_at = now() WHERE supply_id = ANY($1::text[])",
+                     TextArray(tx, batch.published_tickets));
+    }
+  });
+}
+
+absl::StatusOr<std::vector<SupplyRecord>> PgSupplyStore::LoadOpenSupplies() {
+  std::vector<SupplyRecord> out;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec(
+        "SELECT supply_id, cp_id, driver_id, request_id, price_millieuros_per_kwh, phase,"
+        " extract(epoch from authorized_at)::float8,"
+        " coalesce(extract(epoch from started_at)::float8, 0), energy_wh, power_w, last_seq"
+        " FROM supplies WHERE ended_at IS NULL");
+    for (const pqxx::row& row : r) {
+      SupplyRecord rec;
+      rec.supply_id = row[0].as<std::string>();
+      rec.cp_id = row[1].as<std::string>();
+      rec.driver_id = row[2].as<std::string>();
+      rec.request_id = row[3].as<std::string>();
+      rec.price_millieuros_per_kwh = row[4].as<int64_t>();
+      common::v1::SupplyPhase phase;
+      rec.phase = common::v1::SupplyPhase_Parse(row[5].as<std::string>(), &phase)
+                      ? phase
+                      : common::v1::SUPPLY_PHASE_CHARGING;
+      rec.authorized_at = FromEpoch(row[6].as<double>());
+      double started = row[7].as<double>();
+      rec.started_at = started > 0 ? FromEpoch(started) : absl::InfinitePast();
+      rec.energy_wh = row[8].as<int64_t>();
+      rec.power_w = row[9].as<int64_t>();
+      rec.last_seq = static_cast<uint64_t>(row[10].as<int64_t>());
+      out.push_back(std::move(rec));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<common::v1::Ticket>> PgSupplyStore::LoadUnpublishedTickets() {
+  std::vector<common::v1::Ticket> out;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec(absl::StrCat("SELECT ", kTicketColumns,
+                                          " FROM tickets WHERE published_at IS NULL ORDER BY ended_at"));
+    for (const pqxx::row& row : r) out.push_back(TicketFromRow(row));
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::optional<common::v1::Ticket>> PgSupplyStore::GetTicket(
+    const std::string& supply_id) {
+  std::optional<common::v1::Ticket> out;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("SELECT ", kTicketColumns, " FROM tickets WHERE supply_id = $1"), supply_id);
+    if (!r.empty()) out = TicketFromRow(r[0]);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<common::v1::Ticket>> PgSupplyStore::ListTickets(
+    const std::string& driver_id, const std::string& cp_id, int limit) {
+  std::vector<common::v1::Ticket> out;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("SELECT ", kTicketColumns,
+                     " FROM tickets WHERE ($1 = '' OR driver_id = $1) AND ($2 = '' OR cp_id = $2)"
+                     " ORDER BY ended_at DESC LIMIT $3"),
+        driver_id, cp_id, limit);
+    for (const pqxx::row& row : r) out.push_back(TicketFromRow(row));
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace evc::central

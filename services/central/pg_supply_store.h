@@ -1,0 +1,23 @@
+#pragma once
+
+#include "services/central/supply_store.h"
+#include "services/common/postgres.h"
+
+namespace evc::central {
+
+class PgSupplyStore : public SupplyStore {
+ public:
+  explicit PgSupplyStore(PgPool& pool) : pool_(pool) {}
+  absl::Status Write(const JournalBatch& batch) override;
+  absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override;
+  absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() override;
+  absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string& supply_id) override;
+  absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
+                                                              const std::string& cp_id,
+                                                              int limit) override;
+
+ private:
+  PgPool& pool_;
+};
+
+}  // namespace evc::central

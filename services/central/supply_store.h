@@ -1,0 +1,40 @@
+#pragma once
+// Central's durable state: supplies, telemetry samples, tickets (with their
+// outbox mark) and audit events.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/central/effects.h"
+
+namespace evc::central {
+
+// One transaction's worth of writes.
+struct JournalBatch {
+  std::vector<SupplyRecord> opened;
+  // Latest state per supply (coalesced).
+  std::vector<SupplyRecord> changed;
+  std::vector<common::v1::Ticket> tickets;
+  std::vector<AuditRecord> audit;
+  std::vector<std::string> published_tickets;
+  bool empty() const {
+    return opened.empty() && changed.empty() && tickets.empty() && audit.empty() &&
+           published_tickets.empty();
+  }
+};
+
+class SupplyStore {
+ public:
+  virtual ~SupplyStore() = default;
+  virtual absl::Status Write(const JournalBatch& batch) = 0;
+  virtual absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() = 0;
+  virtual absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() = 0;
+  virtual absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string& supply_id) = 0;
+  virtual absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
+                                                                      const std::string& cp_id,
+                                                                      int limit) = 0;
+};
+
+}  // namespace evc::central
