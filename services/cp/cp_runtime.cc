@@ -1,0 +1,103 @@
+#include "services/cp/cp_runtime.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/common/grpc_server.h"
+#include "services/common/grpc_util.h"
+#include "services/common/log.h"
+
+namespace evc::cp {
+
+void KafkaEngineOutput::Send(const events::v1::EngineEvent& event) {
+  absl::Status s = producer_.Produce(topics::kEngineEvents, event.cp_id(), event);
+  if (!s.ok()) log::Error("engine event not sent", {{"cp_id", event.cp_id()}, {"error", s.ToString()}});
+}
+
+void KafkaEngineOutput::Say(const std::string& cp_id, const std::string& line) {
+  if (console_) {
+    std::printf("[%s] %s\n", cp_id.empty() ? "engine" : cp_id.c_str(), line.c_str());
+    std::fflush(stdout);
+  }
+  log::Info(line, {{"cp_id", cp_id}});
+}
+
+void RouteCommands(std::span<const KafkaMessage> batch,
+                   const std::function<Engine*(const std::string&)>& engine_for,
+                   KafkaProducer& dead_letters) {
+  const absl::Time now = absl::Now();
+  for (const KafkaMessage& m : batch) {
+    Engine* engine = engine_for(m.key);
+    if (engine == nullptr) continue;  // another CP's command
+    events::v1::EngineCommand command;
+    if (!command.ParseFromString(m.payload) || command.cp_id() != m.key) {
+      DeadLetter(dead_letters, m, "not an EngineCommand for its key");
+      continue;
+    }
+    engine->OnCommand(command, now);
+  }
+}
+
+grpc::ServerUnaryReactor* EngineGrpc::Activate(grpc::CallbackServerContext* c,
+                                               const cp::v1::ActivateRequest* req,
+                                               cp::v1::ActivateResponse*) {
+  grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
+  if (req->cp_id().empty() || req->key().size() != 32) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "activation needs the cp_id and its 32-byte key"));
+    return reactor;
+  }
+  reactor->Finish(ToGrpcStatus(engine_.Activate(*req)));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EngineGrpc::Check(grpc::CallbackServerContext* c,
+                                            const cp::v1::CheckRequest*,
+                                            cp::v1::CheckResponse* resp) {
+  *resp = engine_.Check();
+  grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+GrpcEngineProbe::GrpcEngineProbe(const std::string& target)
+    : stub_(cp::v1::EngineService::NewStub(MakeChannel(target))) {}
+
+absl::Status GrpcEngineProbe::Activate(const cp::v1::ActivateRequest& request) {
+  return CallUnary(&cp::v1::EngineService::Stub::Activate, *stub_, request, absl::Milliseconds(500))
+      .status();
+}
+
+absl::StatusOr<cp::v1::CheckResponse> GrpcEngineProbe::Check() {
+  // Half the health period: a hung engine counts as a fault, not a delay.
+  return CallUnary(&cp::v1::EngineService::Stub::Check, *stub_, cp::v1::CheckRequest(),
+                   absl::Milliseconds(500));
+}
+
+GrpcAuthenticator::GrpcAuthenticator(const std::string& target)
+    : stub_(auth::v1::AuthService::NewStub(MakeChannel(target))) {}
+
+absl::StatusOr<auth::v1::AuthenticateChargingPointResponse> GrpcAuthenticator::Authenticate(
+    const std::string& cp_id, const std::string& secret) {
+  auth::v1::AuthenticateChargingPointRequest request;
+  request.set_cp_id(cp_id);
+  request.set_secret(secret);
+  return CallUnary(&auth::v1::AuthService::Stub::AuthenticateChargingPoint, *stub_, request,
+                   absl::Seconds(5));
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read secret file '", path, "'"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string secret(absl::StripAsciiWhitespace(ss.str()));
+  if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat("secret file '", path, "' is empty"));
+  return secret;
+}
+
+}  // namespace evc::cp

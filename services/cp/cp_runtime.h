@@ -1,0 +1,87 @@
+#pragma once
+// What the CP binaries share: engine output to Kafka (and the console), the
+// command router from Kafka to engines, the engine's gRPC service, and the
+// monitor's gRPC peers. Used alike by evc-cp-engine, evc-cp-monitor and
+// evc-cp-fleet.
+
+#include <functional>
+#include <memory>
+#include <span>
+
+#include "evc/auth/v1/auth.grpc.pb.h"
+#include "evc/cp/v1/engine.grpc.pb.h"
+#include "services/common/kafka.h"
+#include "services/cp/engine.h"
+#include "services/cp/monitor.h"
+
+namespace evc::cp {
+
+class KafkaEngineOutput : public EngineOutput {
+ public:
+  // `console`: print Say() lines on stdout (interactive engines).
+  KafkaEngineOutput(KafkaProducer& producer, bool console) : producer_(producer), console_(console) {}
+  void Send(const events::v1::EngineEvent& event) override;
+  void Say(const std::string& cp_id, const std::string& line) override;
+
+ private:
+  KafkaProducer& producer_;
+  bool console_;
+};
+
+// Parses engine commands and hands each to the engine of its CP (nullptr if
+// none here). Unparseable commands go to the dead-letter topic.
+void RouteCommands(std::span<const KafkaMessage> batch,
+                   const std::function<Engine*(const std::string& cp_id)>& engine_for,
+                   KafkaProducer& dead_letters);
+
+class EngineGrpc : public cp::v1::EngineService::CallbackService {
+ public:
+  explicit EngineGrpc(Engine& engine) : engine_(engine) {}
+  grpc::ServerUnaryReactor* Activate(grpc::CallbackServerContext* c,
+                                     const cp::v1::ActivateRequest* req,
+                                     cp::v1::ActivateResponse* resp) override;
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* c, const cp::v1::CheckRequest* req,
+                                  cp::v1::CheckResponse* resp) override;
+
+ private:
+  Engine& engine_;
+};
+
+// The monitor's view of a separate engine process.
+class GrpcEngineProbe : public EngineProbe {
+ public:
+  explicit GrpcEngineProbe(const std::string& target);
+  absl::Status Activate(const cp::v1::ActivateRequest& request) override;
+  absl::StatusOr<cp::v1::CheckResponse> Check() override;
+
+ private:
+  std::unique_ptr<cp::v1::EngineService::Stub> stub_;
+};
+
+// The fleet's view of an engine in the same process.
+class LocalEngineProbe : public EngineProbe {
+ public:
+  explicit LocalEngineProbe(Engine& engine) : engine_(engine) {}
+  absl::Status Activate(const cp::v1::ActivateRequest& request) override {
+    return engine_.Activate(request);
+  }
+  absl::StatusOr<cp::v1::CheckResponse> Check() override { return engine_.Check(); }
+
+ private:
+  Engine& engine_;
+};
+
+class GrpcAuthenticator : public Authenticator {
+ public:
+  explicit GrpcAuthenticator(const std::string& target);
+  absl::StatusOr<auth::v1::AuthenticateChargingPointResponse> Authenticate(
+      const std::string& cp_id, const std::string& secret) override;
+
+ private:
+  std::unique_ptr<auth::v1::AuthService::Stub> stub_;
+};
+
+// Reads a CP secret from a file (trailing whitespace ignored).
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path);
+
+}  // namespace evc::cp

@@ -1,0 +1,182 @@
+#include "services/cp/engine.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "services/common/crypto.h"
+#include "services/common/proto_time.h"
+
+namespace evc::cp {
+
+void Engine::SetCommandChannelReady() {
+  absl::MutexLock lock(&mu_);
+  channel_ready_ = true;
+}
+
+absl::Status Engine::Activate(const cp::v1::ActivateRequest& request) {
+  std::string id;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!channel_ready_) return absl::FailedPreconditionError("engine starting: command channel not ready");
+    if (activated_ && cp_id_ == request.cp_id() && key_id_ == request.key_id()) {
+      return absl::OkStatus();
+    }
+    cp_id_ = request.cp_id();
+    key_id_ = request.key_id();
+    activated_ = true;
+    id = cp_id_;
+  }
+  out_.Say(id, "activated by the monitor: ready to serve");
+  return absl::OkStatus();
+}
+
+cp::v1::CheckResponse Engine::Check() const {
+  absl::MutexLock lock(&mu_);
+  cp::v1::CheckResponse r;
+  r.set_activated(activated_);
+  r.set_ok(!faulted_);
+  if (faulted_) r.set_detail("engine reports a hardware fault (KO)");
+  if (supply_) r.set_supply_id(supply_->supply_id);
+  return r;
+}
+
+std::string Engine::cp_id() const {
+  absl::MutexLock lock(&mu_);
+  return cp_id_;
+}
+
+events::v1::EngineEvent Engine::NewEvent(absl::Time now) const {
+  events::v1::EngineEvent e;
+  e.set_cp_id(cp_id_);
+  e.set_event_id(crypto::RandomId());
+  *e.mutable_at() = ToProto(now);
+  return e;
+}
+
+void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (!activated_ || command.cp_id() != cp_id_) return;
+  if (command.has_sent_at() && now - FromProto(command.sent_at()) > options_.command_max_age) return;
+  if (command.has_authorize()) {
+    const auto& a = command.authorize();
+    if (supply_) {
+      if (supply_->supply_id != a.supply_id()) {
+        out_.Say(cp_id_, absl::StrCat("ignored authorisation ", a.supply_id(), ": busy with ",
+                                      supply_->supply_id));
+      }
+      return;
+    }
+    if (faulted_) {
+      out_.Say(cp_id_, "ignored authorisation: engine is faulted");
+      return;
+    }
+    supply_ = Supply{a.supply_id(), a.driver_id(), a.price_millieuros_per_kwh()};
+    if (!a.walk_in_request_id().empty()) pending_walk_in_.clear();
+    out_.Say(cp_id_, absl::StrCat("AUTHORIZED supply ", a.supply_id(), " for ",
+                                  a.driver_id().empty() ? "walk-in customer" : a.driver_id(),
+                                  options_.auto_plug ? "" : ": plug the vehicle in (p)"));
+    if (options_.auto_plug) StartSupplying(now);
+  } else if (command.has_stop()) {
+    if (!supply_ || supply_->supply_id != command.stop().supply_id()) return;
+    out_.Say(cp_id_, absl::StrCat("STOP received for supply ", supply_->supply_id));
+    Finish(command.stop().reason(), now);
+  } else if (command.has_walk_in_rejected()) {
+    if (command.walk_in_rejected().request_id() != pending_walk_in_) return;
+    pending_walk_in_.clear();
+    out_.Say(cp_id_, absl::StrCat("walk-in charge REJECTED: ", command.walk_in_rejected().detail()));
+  }
+}
+
+void Engine::StartSupplying(absl::Time now) {
+  supply_->plugged = true;
+  supply_->plugged_at = now;
+  supply_->last_tick = now;
+  events::v1::EngineEvent e = NewEvent(now);
+  e.mutable_started()->set_supply_id(supply_->supply_id);
+  out_.Send(e);
+  out_.Say(cp_id_, absl::StrCat("vehicle plugged in: supplying at ", options_.power_w, " W"));
+}
+
+void Engine::Plug(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (!supply_) return out_.Say(cp_id_, "nothing authorised: request a charge first (w = walk-in)");
+  if (supply_->plugged) return out_.Say(cp_id_, "already plugged in");
+  StartSupplying(now);
+}
+
+void Engine::Unplug(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (!supply_ || !supply_->plugged) return out_.Say(cp_id_, "no vehicle plugged in");
+  Finish(common::v1::END_REASON_UNPLUGGED, now);
+}
+
+void Engine::Fault() {
+  absl::MutexLock lock(&mu_);
+  faulted_ = true;
+  out_.Say(cp_id_, "engine FAULT (KO): the monitor will report it");
+}
+
+void Engine::Repair() {
+  absl::MutexLock lock(&mu_);
+  faulted_ = false;
+  out_.Say(cp_id_, "engine repaired (OK)");
+}
+
+void Engine::RequestWalkIn(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (!activated_) return out_.Say(cp_id_, "not activated yet: the monitor has not authenticated");
+  if (supply_) return out_.Say(cp_id_, "busy: a supply is already authorised");
+  pending_walk_in_ = crypto::RandomId();
+  events::v1::EngineEvent e = NewEvent(now);
+  e.mutable_walk_in()->set_request_id(pending_walk_in_);
+  out_.Send(e);
+  out_.Say(cp_id_, "walk-in charge requested; waiting for central");
+}
+
+void Engine::Accumulate(absl::Time now) {
+  double hours = absl::ToDoubleHours(now - supply_->last_tick);
+  if (hours > 0) supply_->energy_wh += static_cast<double>(options_.power_w) * hours;
+  supply_->last_tick = now;
+}
+
+void Engine::SendTelemetry(absl::Time now) {
+  const int64_t wh = static_cast<int64_t>(std::floor(supply_->energy_wh));
+  events::v1::EngineEvent e = NewEvent(now);
+  auto* t = e.mutable_telemetry();
+  t->set_supply_id(supply_->supply_id);
+  t->set_seq(++supply_->seq);
+  t->set_energy_wh(wh);
+  t->set_amount_millieuros((wh * supply_->price_millieuros_per_kwh + 500) / 1000);
+  t->set_power_w(options_.power_w);
+  out_.Send(e);
+}
+
+void Engine::Tick(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (!supply_ || !supply_->plugged || faulted_) return;
+  Accumulate(now);
+  if (options_.auto_unplug_after > absl::ZeroDuration() &&
+      now - supply_->plugged_at >= options_.auto_unplug_after) {
+    return Finish(common::v1::END_REASON_UNPLUGGED, now);
+  }
+  SendTelemetry(now);
+}
+
+void Engine::Finish(common::v1::EndReason reason, absl::Time now) {
+  if (supply_->plugged && !faulted_) Accumulate(now);
+  const int64_t wh = static_cast<int64_t>(std::floor(supply_->energy_wh));
+  events::v1::EngineEvent e = NewEvent(now);
+  auto* c = e.mutable_completed();
+  c->set_supply_id(supply_->supply_id);
+  c->set_seq(++supply_->seq);
+  c->set_energy_wh(wh);
+  c->set_reason(reason);
+  out_.Send(e);
+  out_.Say(cp_id_, absl::StrFormat("supply %s finished: %.3f kWh, %.2f EUR", supply_->supply_id,
+                                   wh / 1000.0,
+                                   (wh * supply_->price_millieuros_per_kwh + 500) / 1000 / 1000.0));
+  supply_.reset();
+}
+
+}  // namespace evc::cp

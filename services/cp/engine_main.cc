@@ -1,0 +1,97 @@
+// evc-cp-engine: one charging point's hardware, simulated. Serves its monitor
+// over gRPC, receives commands and sends telemetry over Kafka. Console keys
+// (when stdin is a terminal, or --console): p plug, u unplug, f fault (KO),
+// r repair (OK), w walk-in charge, s status, q quit.
+
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_server.h"
+#include "services/common/log.h"
+#include "services/common/process.h"
+#include "services/common/service_main.h"
+#include "services/cp/cp_runtime.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50100", "gRPC address the monitor checks (host:port)");
+ABSL_FLAG(int64_t, power_w, 22000, "power delivered while supplying, in watts");
+ABSL_FLAG(bool, auto_plug, false, "plug in automatically when a supply is authorised");
+ABSL_FLAG(absl::Duration, auto_unplug_after, absl::ZeroDuration(),
+          "unplug automatically this long after plugging in (0: only by hand or stop)");
+ABSL_FLAG(bool, console, false, "read console keys from stdin even when it is not a terminal");
+
+namespace {
+
+void Console(evc::cp::Engine& engine) {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::string key = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line));
+    const absl::Time now = absl::Now();
+    if (key == "p") engine.Plug(now);
+    else if (key == "u") engine.Unplug(now);
+    else if (key == "f") engine.Fault();
+    else if (key == "r") engine.Repair();
+    else if (key == "w") engine.RequestWalkIn(now);
+    else if (key == "s") {
+      auto c = engine.Check();
+      std::cout << "activated=" << c.activated() << " ok=" << c.ok()
+                << " supply=" << (c.supply_id().empty() ? "-" : c.supply_id()) << std::endl;
+    } else if (key == "q") break;
+    else if (!key.empty()) std::cout << "keys: p plug, u unplug, f fault, r repair, w walk-in, s status, q quit" << std::endl;
+  }
+  evc::RequestShutdown();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  evc::InitProcess(argc, argv, "cp-engine", "evc-cp-engine: a simulated charging-point engine");
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  evc::ServiceDeps deps = evc::ConnectDeps("cp-engine", {.kafka_producer = true});
+  const bool console = absl::GetFlag(FLAGS_console) || isatty(STDIN_FILENO);
+  evc::cp::KafkaEngineOutput output(*deps.producer, console);
+  evc::cp::Engine engine({.power_w = absl::GetFlag(FLAGS_power_w),
+                          .auto_plug = absl::GetFlag(FLAGS_auto_plug),
+                          .auto_unplug_after = absl::GetFlag(FLAGS_auto_unplug_after)},
+                         output);
+
+  // The group is named after the engine's address: a restarted engine resumes
+  // where it left off; a new one reads from the start, and stale commands are
+  // dropped by age.
+  std::string group = absl::StrCat("evc-engine-", listen);
+  for (char& c : group) if (!absl::ascii_isalnum(c) && c != '-') c = '-';
+  auto consumer = evc::KafkaConsumer::Create({.brokers = evc::KafkaBrokers(),
+                                              .group_id = group,
+                                              .client_id = group,
+                                              .topics = {evc::topics::kEngineCommands},
+                                              .auto_offset_reset = "earliest"});
+  evc::ExitIfError("cannot consume engine commands (--kafka)", consumer.status());
+  (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
+    const std::string me = engine.cp_id();
+    evc::cp::RouteCommands(batch, [&](const std::string& cp) { return cp == me ? &engine : nullptr; },
+                           *deps.producer);
+  });
+
+  std::thread([&] {
+    while (!(*consumer)->assigned() && !evc::ShutdownRequested().HasBeenNotified()) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    engine.SetCommandChannelReady();
+  }).detach();
+  std::thread ticker([&] {
+    while (!evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      engine.Tick(absl::Now());
+    }
+  });
+  if (console) std::thread(Console, std::ref(engine)).detach();
+
+  evc::cp::EngineGrpc service(engine);
+  int code = evc::Serve("cp-engine", listen, {&service});
+  ticker.join();
+  (*consumer)->Stop();
+  return code;
+}

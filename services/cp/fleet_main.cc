@@ -1,0 +1,139 @@
+// evc-cp-fleet: many charging points (engine + monitor pairs) in one process,
+// for demos and load. The same Engine and Monitor classes as the single-CP
+// binaries; only the plumbing is shared: one Kafka producer and consumer, one
+// channel to central, and a few tick threads.
+
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "evc/registry/v1/registry.grpc.pb.h"
+#include "services/common/grpc_server.h"
+#include "services/common/grpc_util.h"
+#include "services/common/log.h"
+#include "services/common/process.h"
+#include "services/common/service_main.h"
+#include "services/cp/cp_runtime.h"
+
+ABSL_FLAG(int, count, 10, "how many charging points to simulate");
+ABSL_FLAG(std::string, prefix, "FLEET-", "CP ids are <prefix>00001, <prefix>00002, ...");
+ABSL_FLAG(std::string, cities, "Alicante,Madrid,Valencia,Barcelona,Sevilla",
+          "comma-separated cities the CPs are spread over");
+ABSL_FLAG(int64_t, price, 350, "price in millieuros per kWh");
+ABSL_FLAG(int64_t, power_w, 22000, "power per CP while supplying, in watts");
+ABSL_FLAG(bool, auto_plug, true, "plug in automatically when authorised");
+ABSL_FLAG(absl::Duration, auto_unplug_after, absl::ZeroDuration(),
+          "unplug automatically this long after plugging in (0: never)");
+ABSL_FLAG(int, tick_threads, 2, "threads ticking engines and monitors");
+ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address (CPs are enrolled there)");
+ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
+
+namespace {
+
+using evc::registry::v1::RegistryService;
+
+// Enrols the CP, or issues it new credentials if it already exists.
+absl::StatusOr<std::string> Enrol(RegistryService::Stub& registry, const std::string& cp_id,
+                                  const std::string& city) {
+  evc::registry::v1::RegisterChargingPointRequest request;
+  request.set_cp_id(cp_id);
+  request.mutable_location()->set_address(absl::StrCat("Fleet bay ", cp_id));
+  request.mutable_location()->set_city(city);
+  request.mutable_location()->set_country("ES");
+  request.set_price_millieuros_per_kwh(absl::GetFlag(FLAGS_price));
+  request.set_max_power_w(absl::GetFlag(FLAGS_power_w));
+  auto registered = evc::CallUnary(&RegistryService::Stub::RegisterChargingPoint, registry,
+                                   request, absl::Seconds(10));
+  if (registered.ok()) return registered->credentials().secret();
+  if (!absl::IsAlreadyExists(registered.status())) return registered.status();
+  evc::registry::v1::ResetCredentialsRequest reset;
+  reset.set_cp_id(cp_id);
+  auto credentials =
+      evc::CallUnary(&RegistryService::Stub::ResetCredentials, registry, reset, absl::Seconds(10));
+  if (!credentials.ok()) return credentials.status();
+  return credentials->secret();
+}
+
+struct SimulatedCp {
+  std::unique_ptr<evc::cp::Engine> engine;
+  std::unique_ptr<evc::cp::LocalEngineProbe> probe;
+  std::unique_ptr<evc::cp::Monitor> monitor;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  evc::InitProcess(argc, argv, "cp-fleet", "evc-cp-fleet: many simulated charging points");
+  evc::ServiceDeps deps = evc::ConnectDeps("cp-fleet", {.kafka_producer = true});
+  auto registry = RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
+  auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+  evc::cp::GrpcAuthenticator auth(absl::GetFlag(FLAGS_auth));
+  evc::cp::KafkaEngineOutput output(*deps.producer, false);
+  std::vector<std::string> cities = absl::StrSplit(absl::GetFlag(FLAGS_cities), ',', absl::SkipEmpty());
+  if (cities.empty()) cities.push_back("Alicante");
+
+  const int count = absl::GetFlag(FLAGS_count);
+  std::map<std::string, SimulatedCp> cps;
+  for (int i = 1; i <= count && !evc::ShutdownRequested().HasBeenNotified(); ++i) {
+    const std::string id = absl::StrFormat("%s%05d", absl::GetFlag(FLAGS_prefix), i);
+    absl::StatusOr<std::string> secret;
+    absl::Status s = evc::RetryWithBackoff(
+        "enrol " + id,
+        [&] {
+          secret = Enrol(*registry, id, cities[i % cities.size()]);
+          return secret.status();
+        },
+        absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested());
+    evc::ExitIfError("cannot enrol fleet CPs (--registry)", s);
+    SimulatedCp& cp = cps[id];
+    cp.engine = std::make_unique<evc::cp::Engine>(
+        evc::cp::EngineOptions{.power_w = absl::GetFlag(FLAGS_power_w),
+                               .auto_plug = absl::GetFlag(FLAGS_auto_plug),
+                               .auto_unplug_after = absl::GetFlag(FLAGS_auto_unplug_after)},
+        output);
+    cp.probe = std::make_unique<evc::cp::LocalEngineProbe>(*cp.engine);
+    cp.monitor = std::make_unique<evc::cp::Monitor>(id, *secret, *cp.probe, auth, *central);
+  }
+  evc::log::Info("fleet enrolled", {{"count", cps.size()}});
+
+  auto consumer = evc::KafkaConsumer::Create({.brokers = evc::KafkaBrokers(),
+                                              .group_id = "evc-fleet-" + absl::GetFlag(FLAGS_prefix),
+                                              .client_id = "evc-fleet",
+                                              .topics = {evc::topics::kEngineCommands}});
+  evc::ExitIfError("cannot consume engine commands (--kafka)", consumer.status());
+  (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
+    evc::cp::RouteCommands(batch, [&](const std::string& id) -> evc::cp::Engine* {
+      auto it = cps.find(id);
+      return it == cps.end() ? nullptr : it->second.engine.get();
+    }, *deps.producer);
+  });
+  while (!(*consumer)->assigned() && !evc::ShutdownRequested().HasBeenNotified()) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  for (auto& [id, cp] : cps) cp.engine->SetCommandChannelReady();
+
+  std::vector<SimulatedCp*> all;
+  for (auto& [id, cp] : cps) all.push_back(&cp);
+  const int shards = std::max(1, absl::GetFlag(FLAGS_tick_threads));
+  std::vector<std::thread> tickers;
+  for (int shard = 0; shard < shards; ++shard) {
+    tickers.emplace_back([&, shard] {
+      do {
+        const absl::Time now = absl::Now();
+        for (size_t i = shard; i < all.size(); i += shards) {
+          all[i]->engine->Tick(now);
+          all[i]->monitor->Tick(now);
+        }
+      } while (!evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::Seconds(1)));
+    });
+  }
+  for (auto& t : tickers) t.join();
+  for (auto& [id, cp] : cps) cp.monitor->Shutdown();
+  (*consumer)->Stop();
+  return 0;
+}

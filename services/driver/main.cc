@@ -1,0 +1,253 @@
+// evc-driver: the driver's command line (the seeds' EV_Driver). Requests a
+// charge at each CP listed in a file, one after the other: prints the live
+// readings and the ticket (or the rejection reason), waits 4 s, then asks for
+// the next. Requests travel over Kafka (evc.charge-requests); answers come back
+// on evc.driver-notifications. A request unanswered in time is sent again
+// with the same request id, which central answers only once.
+//
+//   evc-driver --driver=ID --requests=FILE [--loop]
+//   evc-driver --driver=ID --cp=CP_ID [--stop_after=30s]
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "evc/central/v1/central.grpc.pb.h"
+#include "evc/events/v1/events.pb.h"
+#include "services/central/network.h"
+#include "services/common/backoff.h"
+#include "services/common/crypto.h"
+#include "services/common/grpc_server.h"
+#include "services/common/grpc_util.h"
+#include "services/common/kafka.h"
+#include "services/common/process.h"
+#include "services/common/proto_time.h"
+#include "services/common/service_main.h"
+#include "services/common/validation.h"
+
+ABSL_FLAG(std::string, driver, "", "the driver's id (required)");
+ABSL_FLAG(std::string, requests, "", "file with one CP id per line (# comments allowed)");
+ABSL_FLAG(std::string, cp, "", "request a single charge at this CP");
+ABSL_FLAG(bool, loop, false, "replay the requests file forever");
+ABSL_FLAG(absl::Duration, wait_between, absl::Seconds(4), "pause between two requests");
+ABSL_FLAG(absl::Duration, answer_timeout, absl::Seconds(10),
+          "resend a request (same id) if central has not answered by then");
+ABSL_FLAG(absl::Duration, stop_after, absl::ZeroDuration(),
+          "ask central to stop the supply this long after it was accepted (0: wait for unplug)");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (used to stop a supply)");
+
+namespace {
+
+// Reads this driver's notifications from every partition, from "now" on.
+class Inbox {
+ public:
+  static absl::StatusOr<std::unique_ptr<Inbox>> Open(const std::string& driver_id) {
+    std::string error;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", evc::KafkaBrokers(), error);
+    conf->set("group.id", "evc-driver-" + evc::crypto::RandomId(), error);
+    conf->set("enable.auto.commit", "false", error);
+    auto inbox = std::unique_ptr<Inbox>(new Inbox(driver_id));
+    inbox->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+    if (!inbox->consumer_) return absl::InvalidArgumentError(error);
+    // Start at each partition's end as it is now: nothing sent later is missed.
+    RdKafka::Metadata* metadata = nullptr;
+    std::unique_ptr<RdKafka::Topic> topic(
+        RdKafka::Topic::create(inbox->consumer_.get(), evc::topics::kDriverNotifications, nullptr, error));
+    absl::Status s = evc::RetryWithBackoff(
+        "read kafka metadata",
+        [&]() -> absl::Status {
+          RdKafka::ErrorCode err = inbox->consumer_->metadata(false, topic.get(), &metadata, 5000);
+          if (err != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(RdKafka::err2str(err));
+          return absl::OkStatus();
+        },
+        absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested());
+    if (!s.ok()) return s;
+    std::vector<RdKafka::TopicPartition*> partitions;
+    for (const auto* t : *metadata->topics()) {
+      for (const auto* p : *t->partitions()) {
+        int64_t low = 0, high = 0;
+        inbox->consumer_->query_watermark_offsets(t->topic(), p->id(), &low, &high, 5000);
+        partitions.push_back(RdKafka::TopicPartition::create(t->topic(), p->id(), high));
+      }
+    }
+    delete metadata;
+    if (partitions.empty()) return absl::UnavailableError("topic evc.driver-notifications not found");
+    inbox->consumer_->assign(partitions);
+    RdKafka::TopicPartition::destroy(partitions);
+    return inbox;
+  }
+
+  ~Inbox() {
+    if (consumer_) consumer_->close();
+  }
+
+  // The next notification for this driver, or nullopt after `timeout`.
+  std::optional<evc::events::v1::DriverNotification> Next(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline && !evc::ShutdownRequested().HasBeenNotified()) {
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
+      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+      evc::events::v1::DriverNotification n;
+      if (!n.ParseFromArray(m->payload(), static_cast<int>(m->len()))) continue;
+      if (n.driver_id() == driver_id_) return n;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  explicit Inbox(std::string driver_id) : driver_id_(std::move(driver_id)) {}
+  std::string driver_id_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+};
+
+std::string Clock() { return absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone()); }
+
+void PrintTicket(const evc::common::v1::Ticket& t) {
+  std::printf(
+      "%s  TICKET  supply %s at %s\n"
+      "          start %s  end %s\n"
+      "          energy %.3f kWh  x %.3f EUR/kWh  =  %.2f EUR   (%s)\n",
+      Clock().c_str(), t.supply_id().c_str(), t.cp_id().c_str(),
+      absl::FormatTime("%H:%M:%S", evc::FromProto(t.started_at()), absl::LocalTimeZone()).c_str(),
+      absl::FormatTime("%H:%M:%S", evc::FromProto(t.ended_at()), absl::LocalTimeZone()).c_str(),
+      t.energy_wh() / 1000.0, t.price_millieuros_per_kwh() / 1000.0, t.amount_millieuros() / 1000.0,
+      evc::central::EndReasonText(t.end_reason()).c_str());
+}
+
+// Asks central to stop `supply_id` on the driver's behalf.
+void StopSupply(const std::string& driver_id, const std::string& supply_id) {
+  auto stub = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+  evc::central::v1::StopChargeRequest r;
+  r.set_supply_id(supply_id);
+  r.set_driver_id(driver_id);
+  auto s = evc::CallUnary(&evc::central::v1::CentralService::Stub::StopCharge, *stub, r, absl::Seconds(10));
+  std::printf("%s  stop requested: %s\n", Clock().c_str(), s.ok() ? "ok" : s.status().ToString().c_str());
+}
+
+// One charge from request to ticket. Returns false on a hard error.
+bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, const std::string& driver_id,
+              const std::string& cp_id) {
+  evc::events::v1::ChargeRequest request;
+  request.set_request_id(evc::crypto::RandomId());
+  request.set_cp_id(cp_id);
+  request.set_driver_id(driver_id);
+  std::printf("%s  requesting a charge at %s\n", Clock().c_str(), cp_id.c_str());
+  std::fflush(stdout);
+  std::string supply_id;
+  absl::Time accepted_at;
+  bool stop_sent = false;
+  for (int attempt = 0; attempt < 4 && supply_id.empty(); ++attempt) {
+    *request.mutable_requested_at() = evc::ToProto(absl::Now());
+    absl::Status s = producer.Produce(evc::topics::kChargeRequests, cp_id, request);
+    if (!s.ok()) {
+      std::printf("%s  cannot send the request: %s\n", Clock().c_str(), s.ToString().c_str());
+      return false;
+    }
+    absl::Time deadline = absl::Now() + absl::GetFlag(FLAGS_answer_timeout);
+    while (supply_id.empty() && absl::Now() < deadline) {
+      auto n = inbox.Next(deadline - absl::Now());
+      if (!n || n->request_id() != request.request_id()) continue;
+      if (n->has_rejected()) {
+        std::printf("%s  REJECTED at %s: %s\n", Clock().c_str(), cp_id.c_str(), n->rejected().detail().c_str());
+        std::fflush(stdout);
+        return true;
+      }
+      if (n->has_accepted()) {
+        supply_id = n->accepted().supply_id();
+        accepted_at = absl::Now();
+        std::printf("%s  ACCEPTED: supply %s at %s (%.3f EUR/kWh); waiting for the plug\n",
+                    Clock().c_str(), supply_id.c_str(), cp_id.c_str(),
+                    n->accepted().price_millieuros_per_kwh() / 1000.0);
+      }
+    }
+    if (supply_id.empty()) std::printf("%s  no answer from central yet; asking again\n", Clock().c_str());
+  }
+  if (supply_id.empty()) {
+    std::printf("%s  central did not answer; giving up on %s\n", Clock().c_str(), cp_id.c_str());
+    return true;
+  }
+  std::fflush(stdout);
+  const absl::Duration stop_after = absl::GetFlag(FLAGS_stop_after);
+  absl::Time last_news = absl::Now();
+  while (!evc::ShutdownRequested().HasBeenNotified()) {
+    if (!stop_sent && stop_after > absl::ZeroDuration() && absl::Now() - accepted_at >= stop_after) {
+      StopSupply(driver_id, supply_id);
+      stop_sent = true;
+    }
+    auto n = inbox.Next(absl::Milliseconds(500));
+    if (!n) {
+      if (absl::Now() - last_news > absl::Minutes(5)) {
+        std::printf("%s  no news of supply %s for 5 minutes; giving up\n", Clock().c_str(), supply_id.c_str());
+        return true;
+      }
+      continue;
+    }
+    last_news = absl::Now();
+    if (n->has_reading() && n->reading().supply_id() == supply_id) {
+      std::printf("%s  %s  %8.3f kWh  %7.2f EUR  %5.1f kW\n", Clock().c_str(), cp_id.c_str(),
+                  n->reading().energy_wh() / 1000.0, n->reading().amount_millieuros() / 1000.0,
+                  n->reading().power_w() / 1000.0);
+    } else if (n->has_ticket() && n->ticket().supply_id() == supply_id) {
+      PrintTicket(n->ticket());
+      std::fflush(stdout);
+      return true;
+    }
+    std::fflush(stdout);
+  }
+  return true;
+}
+
+std::vector<std::string> ReadRequests(const std::string& path) {
+  std::vector<std::string> ids;
+  std::ifstream in(path);
+  if (!in) evc::ExitIfError("--requests", absl::NotFoundError("cannot read '" + path + "'"));
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::string id(absl::StripAsciiWhitespace(line));
+    if (id.empty() || id[0] == '#') continue;
+    if (absl::Status s = evc::ValidateCpId(id); !s.ok()) {
+      std::fprintf(stderr, "%s:%d: skipped: %s\n", path.c_str(), number, std::string(s.message()).c_str());
+      continue;
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  evc::InitProcess(argc, argv, "driver", "evc-driver: request charges as a driver");
+  const std::string driver_id = absl::GetFlag(FLAGS_driver);
+  evc::ExitIfError("--driver", evc::ValidateDriverId(driver_id));
+  std::vector<std::string> cps;
+  if (!absl::GetFlag(FLAGS_cp).empty()) {
+    evc::ExitIfError("--cp", evc::ValidateCpId(absl::GetFlag(FLAGS_cp)));
+    cps.push_back(absl::GetFlag(FLAGS_cp));
+  } else if (!absl::GetFlag(FLAGS_requests).empty()) {
+    cps = ReadRequests(absl::GetFlag(FLAGS_requests));
+  } else {
+    evc::ExitIfError("usage", absl::InvalidArgumentError("give --cp=ID or --requests=FILE"));
+  }
+  if (cps.empty()) evc::ExitIfError("--requests", absl::InvalidArgumentError("no valid CP ids in the file"));
+
+  evc::ServiceDeps deps = evc::ConnectDeps("driver-" + driver_id, {.kafka_producer = true});
+  auto inbox = Inbox::Open(driver_id);
+  evc::ExitIfError("cannot read driver notifications (--kafka)", inbox.status());
+  do {
+    for (size_t i = 0; i < cps.size() && !evc::ShutdownRequested().HasBeenNotified(); ++i) {
+      if (!ChargeAt(*deps.producer, **inbox, driver_id, cps[i])) return 1;
+      const bool last = i + 1 == cps.size() && !absl::GetFlag(FLAGS_loop);
+      if (!last) evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::GetFlag(FLAGS_wait_between));
+    }
+  } while (absl::GetFlag(FLAGS_loop) && !evc::ShutdownRequested().HasBeenNotified());
+  return 0;
+}

@@ -1,0 +1,335 @@
+// evcctl: the operator's command line.
+//
+//   evcctl register ID --address=.. --city=.. --country=ES --price=350 --max_power=22000
+//                      [--secret_file=F] [--reset_if_exists]
+//   evcctl unregister ID
+//   evcctl list                      enrolled CPs (registry)
+//   evcctl status                    live state of every CP (central)
+//   evcctl stop ID | --all           operator stop (ends a running supply with a ticket)
+//   evcctl resume ID | --all
+//   evcctl driver-add ID --name=..   [--email=..] [--if_missing]
+//   evcctl tickets [--driver=ID] [--cp=ID] [--limit=N]
+//   evcctl watch [--plain]           live panel of the whole network
+//   evcctl wait-active --count=N     wait until N CPs are ACTIVE (scripts)
+//   evcctl health ADDR               gRPC health check of any service
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "evc/central/v1/central.grpc.pb.h"
+#include "evc/registry/v1/registry.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "services/central/network.h"
+#include "services/common/grpc_server.h"
+#include "services/common/grpc_util.h"
+#include "services/common/process.h"
+#include "services/common/proto_time.h"
+
+ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call (and of wait-active)");
+ABSL_FLAG(std::string, address, "", "register: street address");
+ABSL_FLAG(std::string, city, "", "register: city");
+ABSL_FLAG(std::string, country, "ES", "register: ISO country code");
+ABSL_FLAG(int64_t, price, 0, "register: price in millieuros per kWh (350 = 0.35 EUR/kWh)");
+ABSL_FLAG(int64_t, max_power, 22000, "register: maximum power in watts");
+ABSL_FLAG(std::string, secret_file, "", "register: write the CP secret to this file (mode 600)");
+ABSL_FLAG(bool, reset_if_exists, false, "register: if the CP exists, issue it new credentials");
+ABSL_FLAG(bool, all, false, "stop/resume: every charging point");
+ABSL_FLAG(std::string, name, "", "driver-add: the driver's name");
+ABSL_FLAG(std::string, email, "", "driver-add: the driver's email");
+ABSL_FLAG(bool, if_missing, false, "driver-add: succeed if the driver already exists");
+ABSL_FLAG(std::string, driver, "", "tickets: only this driver's");
+ABSL_FLAG(std::string, cp, "", "tickets: only this CP's");
+ABSL_FLAG(int, limit, 20, "tickets: how many");
+ABSL_FLAG(int, count, 1, "wait-active: how many ACTIVE CPs to wait for");
+ABSL_FLAG(bool, plain, false, "watch: one line per event instead of a redrawn panel");
+
+namespace {
+
+using evc::central::v1::CentralService;
+using evc::registry::v1::RegistryService;
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "evcctl: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: evcctl register|unregister|list|status|stop|resume|driver-add|tickets|"
+               "watch|wait-active|health ... (evcctl --help for flags)\n");
+  return 2;
+}
+
+std::string Euros(int64_t millieuros) { return absl::StrFormat("%.2f", millieuros / 1000.0); }
+std::string Kwh(int64_t wh) { return absl::StrFormat("%.3f", wh / 1000.0); }
+
+std::unique_ptr<RegistryService::Stub> Registry() {
+  return RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
+}
+std::unique_ptr<CentralService::Stub> Central() {
+  return CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+}
+
+int Register(const std::string& id) {
+  auto registry = Registry();
+  evc::registry::v1::RegisterChargingPointRequest r;
+  r.set_cp_id(id);
+  r.mutable_location()->set_address(absl::GetFlag(FLAGS_address));
+  r.mutable_location()->set_city(absl::GetFlag(FLAGS_city));
+  r.mutable_location()->set_country(absl::GetFlag(FLAGS_country));
+  r.set_price_millieuros_per_kwh(absl::GetFlag(FLAGS_price));
+  r.set_max_power_w(absl::GetFlag(FLAGS_max_power));
+  const absl::Duration t = absl::GetFlag(FLAGS_timeout);
+  std::string secret;
+  auto registered = evc::CallUnary(&RegistryService::Stub::RegisterChargingPoint, *registry, r, t);
+  if (registered.ok()) {
+    secret = registered->credentials().secret();
+  } else if (absl::IsAlreadyExists(registered.status()) && absl::GetFlag(FLAGS_reset_if_exists)) {
+    evc::registry::v1::ResetCredentialsRequest reset;
+    reset.set_cp_id(id);
+    auto c = evc::CallUnary(&RegistryService::Stub::ResetCredentials, *registry, reset, t);
+    if (!c.ok()) return Fail(c.status());
+    secret = c->secret();
+  } else {
+    return Fail(registered.status());
+  }
+  const std::string file = absl::GetFlag(FLAGS_secret_file);
+  if (file.empty()) {
+    std::printf("registered %s\nsecret (shown once, keep it): %s\n", id.c_str(), secret.c_str());
+  } else {
+    umask(077);
+    std::ofstream(file) << secret << "\n";
+    std::printf("registered %s; secret written to %s\n", id.c_str(), file.c_str());
+  }
+  return 0;
+}
+
+int Unregister(const std::string& id) {
+  evc::registry::v1::UnregisterChargingPointRequest r;
+  r.set_cp_id(id);
+  auto registry = Registry();
+  auto s = evc::CallUnary(&RegistryService::Stub::UnregisterChargingPoint, *registry, r,
+                          absl::GetFlag(FLAGS_timeout));
+  if (!s.ok()) return Fail(s.status());
+  std::printf("unregistered %s: its credentials and keys no longer work\n", id.c_str());
+  return 0;
+}
+
+int List() {
+  auto registry = Registry();
+  auto list = evc::CallUnary(&RegistryService::Stub::ListChargingPoints, *registry,
+                             evc::registry::v1::ListChargingPointsRequest(), absl::GetFlag(FLAGS_timeout));
+  if (!list.ok()) return Fail(list.status());
+  std::printf("%-12s %-14s %-3s %-30s %10s %10s\n", "CP", "CITY", "CC", "ADDRESS", "EUR/kWh", "MAX kW");
+  for (const auto& cp : list->charging_points()) {
+    std::printf("%-12s %-14s %-3s %-30s %10s %10.1f\n", cp.cp_id().c_str(),
+                cp.location().city().c_str(), cp.location().country().c_str(),
+                cp.location().address().c_str(), Euros(cp.price_millieuros_per_kwh()).c_str(),
+                cp.max_power_w() / 1000.0);
+  }
+  return 0;
+}
+
+const char* Colour(evc::common::v1::CpState s) {
+  switch (s) {
+    case evc::common::v1::CP_STATE_ACTIVE:
+    case evc::common::v1::CP_STATE_SUPPLYING: return "\033[32m";
+    case evc::common::v1::CP_STATE_OUT_OF_SERVICE: return "\033[33m";
+    case evc::common::v1::CP_STATE_FAULTED: return "\033[31m";
+    default: return "\033[90m";
+  }
+}
+
+std::string StatusLine(const evc::central::v1::ChargingPointStatus& s, bool colour) {
+  const auto& cp = s.charging_point();
+  std::string state = evc::central::StateName(s.state());
+  std::string extra;
+  if (s.has_supply()) {
+    const auto& sup = s.supply();
+    extra = absl::StrFormat("%-14s %9s kWh %8s EUR %s", sup.driver_id().empty() ? "(walk-in)" : sup.driver_id(),
+                            Kwh(sup.energy_wh()), Euros(sup.amount_millieuros()),
+                            evc::common::v1::SupplyPhase_Name(sup.phase()).substr(13));
+  } else if (!s.fault_detail().empty()) {
+    extra = s.fault_detail();
+  } else if (s.holds_size() > 0) {
+    extra = "held by operator";
+  }
+  return absl::StrFormat("%-12s %s%-15s%s %-12s %7s  %s", cp.cp_id(), colour ? Colour(s.state()) : "",
+                         state, colour ? "\033[0m" : "", cp.location().city(),
+                         Euros(cp.price_millieuros_per_kwh()), extra);
+}
+
+int Status() {
+  auto central = Central();
+  auto list = evc::CallUnary(&CentralService::Stub::ListChargingPoints, *central,
+                             evc::central::v1::ListChargingPointsRequest(), absl::GetFlag(FLAGS_timeout));
+  if (!list.ok()) return Fail(list.status());
+  const bool colour = isatty(STDOUT_FILENO);
+  std::printf("%-12s %-15s %-12s %7s  %s\n", "CP", "STATE", "CITY", "EUR/kWh", "SUPPLY / DETAIL");
+  for (const auto& s : list->charging_points()) std::printf("%s\n", StatusLine(s, colour).c_str());
+  return 0;
+}
+
+int Operator(const std::string& verb, const std::vector<std::string>& args) {
+  evc::central::v1::OperatorRequest r;
+  r.set_all(absl::GetFlag(FLAGS_all));
+  if (!r.all()) {
+    if (args.size() < 2) return Usage();
+    r.set_cp_id(args[1]);
+  }
+  auto central = Central();
+  auto method = verb == "stop" ? &CentralService::Stub::StopChargingPoints
+                               : &CentralService::Stub::ResumeChargingPoints;
+  auto resp = evc::CallUnary(method, *central, r, absl::GetFlag(FLAGS_timeout));
+  if (!resp.ok()) return Fail(resp.status());
+  std::printf("%s: %s\n", verb.c_str(),
+              resp->affected_cp_ids().empty() ? "nothing to change"
+                                              : absl::StrJoin(resp->affected_cp_ids(), ", ").c_str());
+  return 0;
+}
+
+int DriverAdd(const std::string& id) {
+  evc::registry::v1::CreateDriverRequest r;
+  r.set_driver_id(id);
+  r.set_name(absl::GetFlag(FLAGS_name));
+  r.set_email(absl::GetFlag(FLAGS_email));
+  auto registry = Registry();
+  auto d = evc::CallUnary(&RegistryService::Stub::CreateDriver, *registry, r, absl::GetFlag(FLAGS_timeout));
+  if (absl::IsAlreadyExists(d.status()) && absl::GetFlag(FLAGS_if_missing)) return 0;
+  if (!d.ok()) return Fail(d.status());
+  std::printf("driver %s created\n", id.c_str());
+  return 0;
+}
+
+int Tickets() {
+  evc::central::v1::ListTicketsRequest r;
+  r.set_driver_id(absl::GetFlag(FLAGS_driver));
+  r.set_cp_id(absl::GetFlag(FLAGS_cp));
+  r.set_limit(absl::GetFlag(FLAGS_limit));
+  auto central = Central();
+  auto list = evc::CallUnary(&CentralService::Stub::ListTickets, *central, r, absl::GetFlag(FLAGS_timeout));
+  if (!list.ok()) return Fail(list.status());
+  std::printf("%-32s %-10s %-14s %-20s %10s %9s  %s\n", "SUPPLY", "CP", "DRIVER", "ENDED", "kWh", "EUR", "REASON");
+  for (const auto& t : list->tickets()) {
+    std::printf("%-32s %-10s %-14s %-20s %10s %9s  %s\n", t.supply_id().c_str(), t.cp_id().c_str(),
+                t.driver_id().empty() ? "(walk-in)" : t.driver_id().c_str(),
+                absl::FormatTime("%Y-%m-%d %H:%M:%S", evc::FromProto(t.ended_at()), absl::LocalTimeZone()).c_str(),
+                Kwh(t.energy_wh()).c_str(), Euros(t.amount_millieuros()).c_str(),
+                evc::central::EndReasonText(t.end_reason()).c_str());
+  }
+  return 0;
+}
+
+// The seeds' "PANEL DE MONITORIZACIÓN": every CP, its state, and live supplies.
+int Watch() {
+  const bool plain = absl::GetFlag(FLAGS_plain) || !isatty(STDOUT_FILENO);
+  auto central = Central();
+  std::map<std::string, evc::central::v1::ChargingPointStatus> cps;
+  std::deque<std::string> messages;
+  while (!evc::ShutdownRequested().HasBeenNotified()) {
+    grpc::ClientContext context;
+    auto reader = central->WatchNetwork(&context, evc::central::v1::WatchNetworkRequest());
+    evc::central::v1::NetworkUpdate u;
+    absl::Time last_draw = absl::InfinitePast();
+    while (reader->Read(&u)) {
+      if (u.has_snapshot()) {
+        cps.clear();
+        for (const auto& s : u.snapshot().charging_points()) cps[s.charging_point().cp_id()] = s;
+        if (plain) std::printf("snapshot: %zu charging points\n", cps.size());
+      } else if (u.has_charging_point()) {
+        const auto& s = u.charging_point();
+        cps[s.charging_point().cp_id()] = s;
+        if (plain) std::printf("%s\n", StatusLine(s, false).c_str());
+      } else if (u.has_removed_cp_id()) {
+        cps.erase(u.removed_cp_id());
+      } else if (u.has_message()) {
+        std::string line = absl::StrCat(
+            absl::FormatTime("%H:%M:%S", evc::FromProto(u.message().at()), absl::LocalTimeZone()), "  ",
+            u.message().text());
+        if (plain) std::printf("%s\n", line.c_str());
+        messages.push_back(line);
+        if (messages.size() > 10) messages.pop_front();
+      }
+      if (plain) {
+        std::fflush(stdout);
+        continue;
+      }
+      if (absl::Now() - last_draw < absl::Milliseconds(250)) continue;
+      last_draw = absl::Now();
+      std::string screen = "\033[H\033[2J  EVCharging Network — monitoring panel\n\n";
+      absl::StrAppend(&screen, absl::StrFormat("%-12s %-15s %-12s %7s  %s\n", "CP", "STATE", "CITY",
+                                               "EUR/kWh", "SUPPLY / DETAIL"));
+      for (const auto& [id, s] : cps) absl::StrAppend(&screen, StatusLine(s, true), "\n");
+      absl::StrAppend(&screen, "\n  messages\n");
+      for (const auto& m : messages) absl::StrAppend(&screen, "  ", m, "\n");
+      std::fwrite(screen.data(), 1, screen.size(), stdout);
+      std::fflush(stdout);
+    }
+    grpc::Status s = reader->Finish();
+    std::fprintf(stderr, "stream ended (%s); reconnecting\n", s.error_message().c_str());
+    if (evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::Seconds(1))) break;
+  }
+  return 0;
+}
+
+int WaitActive() {
+  auto central = Central();
+  const absl::Time deadline = absl::Now() + absl::GetFlag(FLAGS_timeout);
+  int active = 0;
+  while (absl::Now() < deadline) {
+    auto list = evc::CallUnary(&CentralService::Stub::ListChargingPoints, *central,
+                               evc::central::v1::ListChargingPointsRequest(), absl::Seconds(2));
+    active = 0;
+    if (list.ok()) {
+      for (const auto& s : list->charging_points()) {
+        if (s.state() == evc::common::v1::CP_STATE_ACTIVE || s.state() == evc::common::v1::CP_STATE_SUPPLYING) ++active;
+      }
+      if (active >= absl::GetFlag(FLAGS_count)) return 0;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  std::fprintf(stderr, "evcctl: only %d of %d CPs ACTIVE\n", active, absl::GetFlag(FLAGS_count));
+  return 1;
+}
+
+int Health(const std::string& address) {
+  auto stub = grpc::health::v1::Health::NewStub(evc::MakeChannel(address));
+  auto r = evc::CallUnary(&grpc::health::v1::Health::Stub::Check, *stub,
+                          grpc::health::v1::HealthCheckRequest(), absl::GetFlag(FLAGS_timeout));
+  if (!r.ok()) return Fail(r.status());
+  std::printf("%s\n", grpc::health::v1::HealthCheckResponse::ServingStatus_Name(r->status()).c_str());
+  return r->status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args = evc::InitProcess(argc, argv, "evcctl", "evcctl: operate the EVCharging network");
+  if (args.empty()) return Usage();
+  const std::string& verb = args[0];
+  auto need_id = [&]() { return args.size() >= 2; };
+  if (verb == "register") return need_id() ? Register(args[1]) : Usage();
+  if (verb == "unregister") return need_id() ? Unregister(args[1]) : Usage();
+  if (verb == "list") return List();
+  if (verb == "status") return Status();
+  if (verb == "stop" || verb == "resume") return Operator(verb, args);
+  if (verb == "driver-add") return need_id() ? DriverAdd(args[1]) : Usage();
+  if (verb == "tickets") return Tickets();
+  if (verb == "watch") return Watch();
+  if (verb == "wait-active") return WaitActive();
+  if (verb == "health") return need_id() ? Health(args[1]) : Usage();
+  return Usage();
+}
