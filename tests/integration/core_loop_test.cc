@@ -1,0 +1,330 @@
+// The core charging loop with real processes: registry, auth, central, CP
+// engines and monitors, a private Postgres and the dev Kafka broker.
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "evc/events/v1/events.pb.h"
+#include "services/central/effects.h"
+#include "services/common/grpc_util.h"
+#include "tests/integration/stack.h"
+
+namespace evc::testing {
+namespace {
+
+using central::v1::CentralService;
+using common::v1::CpState;
+
+class CoreLoopTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { stack_ = Stack::Start().release(); }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(stack_, nullptr) << "the test stack did not start"; }
+
+  static Stack& stack() { return *stack_; }
+
+  // Registers the CP and a driver, starts engine and monitor, waits for ACTIVE.
+  void BringUp(const std::string& cp, const std::string& driver = "") {
+    ASSERT_TRUE(stack().RegisterCp(cp).ok());
+    if (!driver.empty()) ASSERT_TRUE(stack().AddDriver(driver).ok());
+    stack().StartEngine(cp);
+    stack().StartMonitor(cp);
+    ASSERT_TRUE(stack().WaitForState(cp, common::v1::CP_STATE_ACTIVE)) << cp << " never became ACTIVE";
+  }
+
+  absl::StatusOr<common::v1::Supply> Request(const std::string& cp, const std::string& driver) {
+    central::v1::RequestChargeRequest r;
+    r.set_cp_id(cp);
+    r.set_driver_id(driver);
+    auto resp = CallUnary(&CentralService::Stub::RequestCharge, stack().central(), r, absl::Seconds(10));
+    if (!resp.ok()) return resp.status();
+    return resp->supply();
+  }
+
+  absl::StatusOr<central::v1::SupplyView> GetSupply(const std::string& id) {
+    central::v1::GetSupplyRequest r;
+    r.set_supply_id(id);
+    return CallUnary(&CentralService::Stub::GetSupply, stack().central(), r, absl::Seconds(5));
+  }
+
+  // Waits until the supply has delivered at least `wh`; returns the figure.
+  int64_t WaitForEnergy(const std::string& supply_id, int64_t wh) {
+    int64_t seen = -1;
+    Stack::WaitFor([&] {
+      auto v = GetSupply(supply_id);
+      if (v.ok()) seen = v->supply().energy_wh();
+      return seen >= wh;
+    });
+    return seen;
+  }
+
+  std::optional<common::v1::Ticket> WaitForTicket(const std::string& supply_id,
+                                                  absl::Duration timeout = absl::Seconds(20)) {
+    std::optional<common::v1::Ticket> ticket;
+    Stack::WaitFor([&] {
+      auto v = GetSupply(supply_id);
+      if (v.ok() && v->has_ticket()) ticket = v->ticket();
+      return ticket.has_value();
+    }, timeout);
+    return ticket;
+  }
+
+  absl::Status Stop(const std::string& supply_id, const std::string& driver) {
+    central::v1::StopChargeRequest r;
+    r.set_supply_id(supply_id);
+    r.set_driver_id(driver);
+    return CallUnary(&CentralService::Stub::StopCharge, stack().central(), r, absl::Seconds(10)).status();
+  }
+
+  int TicketRows(const std::string& supply_id) {
+    return std::stoi(stack().Sql("SELECT count(*) FROM tickets WHERE supply_id = '" + supply_id + "'"));
+  }
+
+  static Stack* stack_;
+};
+
+Stack* CoreLoopTest::stack_ = nullptr;
+
+TEST_F(CoreLoopTest, ChargeTelemetryStopGivesExactlyOneCorrectTicket) {
+  BringUp("IT-LOOP", "it-ana");
+  auto supply = Request("IT-LOOP", "it-ana");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  int64_t seen = WaitForEnergy(supply->supply_id(), 20);  // 36 kW: 10 Wh per second
+  ASSERT_GE(seen, 20) << "telemetry did not flow";
+  EXPECT_EQ(stack().Status("IT-LOOP")->state(), common::v1::CP_STATE_SUPPLYING);
+  ASSERT_TRUE(Stop(supply->supply_id(), "it-ana").ok());
+  auto ticket = WaitForTicket(supply->supply_id());
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_DRIVER_STOP);
+  EXPECT_GE(ticket->energy_wh(), seen);
+  EXPECT_EQ(ticket->amount_millieuros(), central::AmountMillieuros(ticket->energy_wh(), 350));
+  EXPECT_EQ(ticket->driver_id(), "it-ana");
+  EXPECT_EQ(TicketRows(supply->supply_id()), 1);
+  EXPECT_TRUE(stack().WaitForState("IT-LOOP", common::v1::CP_STATE_ACTIVE));
+  // The ticket went out on Kafka (outbox marked).
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return stack().Sql("SELECT count(*) FROM tickets WHERE published_at IS NOT NULL AND supply_id = '" +
+                       supply->supply_id() + "'") == "1";
+  }));
+}
+
+TEST_F(CoreLoopTest, RejectionsCarryAReason) {
+  BringUp("IT-REJ", "it-rej");
+  ASSERT_TRUE(stack().AddDriver("it-rej2").ok());
+  auto unknown_cp = Request("IT-NOWHERE", "it-rej");
+  EXPECT_EQ(unknown_cp.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(unknown_cp.status().message(), "IT-NOWHERE"));
+  auto unknown_driver = Request("IT-REJ", "it-nobody");
+  EXPECT_EQ(unknown_driver.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(unknown_driver.status().message(), "driver"));
+  EXPECT_EQ(Request("IT-REJ", "bad id!").status().code(), absl::StatusCode::kInvalidArgument);
+  auto first = Request("IT-REJ", "it-rej");
+  ASSERT_TRUE(first.ok());
+  auto busy = Request("IT-REJ", "it-rej2");
+  EXPECT_EQ(busy.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(busy.status().message(), "SUPPLYING")) << busy.status();
+  // Only the owner can stop it.
+  EXPECT_EQ(Stop(first->supply_id(), "it-rej2").code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(Stop(first->supply_id(), "it-rej").ok());
+  ASSERT_TRUE(WaitForTicket(first->supply_id()).has_value());
+}
+
+TEST_F(CoreLoopTest, EngineKilledDuringSupplyEndsItWithATicketAndFaults) {
+  BringUp("IT-FAULT", "it-fault");
+  auto supply = Request("IT-FAULT", "it-fault");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  int64_t seen = WaitForEnergy(supply->supply_id(), 10);
+  stack().engine("IT-FAULT").Kill();
+  ASSERT_TRUE(stack().WaitForState("IT-FAULT", common::v1::CP_STATE_FAULTED));
+  auto ticket = WaitForTicket(supply->supply_id());
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_ENGINE_FAULT);
+  EXPECT_GE(ticket->energy_wh(), seen);
+  EXPECT_EQ(TicketRows(supply->supply_id()), 1);
+  auto faulted = Request("IT-FAULT", "it-fault");
+  EXPECT_EQ(faulted.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(faulted.status().message(), "FAULTED"));
+  // Recovery: the engine comes back, the CP is ACTIVE again.
+  stack().StartEngine("IT-FAULT");
+  EXPECT_TRUE(stack().WaitForState("IT-FAULT", common::v1::CP_STATE_ACTIVE));
+}
+
+TEST_F(CoreLoopTest, MonitorKilledDisconnectsAndReturns) {
+  BringUp("IT-MON");
+  stack().monitor("IT-MON").Kill();
+  ASSERT_TRUE(stack().WaitForState("IT-MON", common::v1::CP_STATE_DISCONNECTED, absl::Seconds(10)));
+  EXPECT_EQ(Request("IT-MON", "it-ana").status().code(), absl::StatusCode::kFailedPrecondition);
+  stack().StartMonitor("IT-MON");
+  EXPECT_TRUE(stack().WaitForState("IT-MON", common::v1::CP_STATE_ACTIVE));
+}
+
+TEST_F(CoreLoopTest, OperatorStopDuringSupplyTicketsAndHoldsUntilResume) {
+  BringUp("IT-OPS", "it-ops");
+  auto supply = Request("IT-OPS", "it-ops");
+  ASSERT_TRUE(supply.ok());
+  WaitForEnergy(supply->supply_id(), 10);
+  std::string out;
+  ASSERT_EQ(stack().RunTool("evcctl", {"--central=" + stack().central_address(), "stop", "IT-OPS"}, &out), 0) << out;
+  auto ticket = WaitForTicket(supply->supply_id());
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_OPERATOR_STOP);
+  ASSERT_TRUE(stack().WaitForState("IT-OPS", common::v1::CP_STATE_OUT_OF_SERVICE));
+  EXPECT_EQ(Request("IT-OPS", "it-ops").status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_EQ(stack().RunTool("evcctl", {"--central=" + stack().central_address(), "resume", "IT-OPS"}, &out), 0) << out;
+  EXPECT_TRUE(stack().WaitForState("IT-OPS", common::v1::CP_STATE_ACTIVE));
+}
+
+TEST_F(CoreLoopTest, CentralKilledDuringSupplyLosesNothing) {
+  BringUp("IT-CRASH", "it-crash");
+  auto supply = Request("IT-CRASH", "it-crash");
+  ASSERT_TRUE(supply.ok());
+  int64_t before = WaitForEnergy(supply->supply_id(), 20);
+  stack().RestartCentral();
+  // The monitor reconnects; the supply is still running and still growing.
+  ASSERT_TRUE(stack().WaitForState("IT-CRASH", common::v1::CP_STATE_SUPPLYING));
+  int64_t after = WaitForEnergy(supply->supply_id(), before + 20);
+  EXPECT_GE(after, before + 20);
+  ASSERT_TRUE(Stop(supply->supply_id(), "it-crash").ok());
+  auto ticket = WaitForTicket(supply->supply_id());
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_DRIVER_STOP);
+  EXPECT_GE(ticket->energy_wh(), after);
+  EXPECT_EQ(ticket->amount_millieuros(), central::AmountMillieuros(ticket->energy_wh(), 350));
+  EXPECT_EQ(TicketRows(supply->supply_id()), 1);
+}
+
+TEST_F(CoreLoopTest, RedeliveredTelemetryIsAppliedOnce) {
+  BringUp("IT-DUP", "it-dup");
+  auto supply = Request("IT-DUP", "it-dup");
+  ASSERT_TRUE(supply.ok());
+  int64_t seen = WaitForEnergy(supply->supply_id(), 30);
+  auto producer = KafkaProducer::Create(stack().kafka(), "it-dup");
+  ASSERT_TRUE(producer.ok());
+  // An old message (seq 1) delivered again, twice, with a bogus figure.
+  events::v1::EngineEvent replay;
+  replay.set_cp_id("IT-DUP");
+  replay.mutable_telemetry()->set_supply_id(supply->supply_id());
+  replay.mutable_telemetry()->set_seq(1);
+  replay.mutable_telemetry()->set_energy_wh(999'999);
+  ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-DUP", replay).ok());
+  ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-DUP", replay).ok());
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(5)).ok());
+  int64_t later = WaitForEnergy(supply->supply_id(), seen + 20);
+  EXPECT_LT(later, 999'999);
+  ASSERT_TRUE(Stop(supply->supply_id(), "it-dup").ok());
+  auto ticket = WaitForTicket(supply->supply_id());
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_LT(ticket->energy_wh(), 999'999);
+  EXPECT_EQ(stack().Sql("SELECT count(*) - count(DISTINCT seq) FROM supply_telemetry WHERE supply_id = '" +
+                        supply->supply_id() + "'"),
+            "0");
+}
+
+TEST_F(CoreLoopTest, BadInputIsRejectedClearlyAndLosesNothing) {
+  BringUp("IT-BAD", "it-bad");
+  auto producer = KafkaProducer::Create(stack().kafka(), "it-bad");
+  ASSERT_TRUE(producer.ok());
+  // Garbage on both topics central consumes, and a message under the wrong key.
+  ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-BAD", std::string("\xff\xfe garbage", 10)).ok());
+  ASSERT_TRUE((*producer)->Produce(topics::kChargeRequests, "IT-BAD", std::string("\x0a\xff\xff", 3)).ok());
+  events::v1::EngineEvent wrong_key;
+  wrong_key.set_cp_id("IT-LOOP");
+  wrong_key.mutable_walk_in()->set_request_id("x");
+  ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-BAD", wrong_key).ok());
+  events::v1::EngineEvent unknown_cp;
+  unknown_cp.set_cp_id("IT-GHOST");
+  unknown_cp.mutable_walk_in()->set_request_id("y");
+  ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-GHOST", unknown_cp).ok());
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(5)).ok());
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return std::stoi(stack().Sql("SELECT count(*) FROM audit_events WHERE action = 'engine_event_rejected'")) >= 3;
+  }));
+  // Central carries on: a normal charge still works.
+  auto supply = Request("IT-BAD", "it-bad");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  ASSERT_TRUE(Stop(supply->supply_id(), "it-bad").ok());
+  ASSERT_TRUE(WaitForTicket(supply->supply_id()).has_value());
+
+  // Garbage on the monitor stream: Health before Register.
+  {
+    grpc::ClientContext context;
+    auto stream = stack().central().MonitorLink(&context);
+    central::v1::MonitorMessage health;
+    health.mutable_health()->set_engine_ok(true);
+    stream->Write(health);
+    stream->WritesDone();
+    central::v1::MonitorReply reply;
+    while (stream->Read(&reply)) {}
+    grpc::Status s = stream->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_TRUE(absl::StrContains(s.error_message(), "Register"));
+  }
+  // A forged token.
+  {
+    grpc::ClientContext context;
+    auto stream = stack().central().MonitorLink(&context);
+    central::v1::MonitorMessage reg;
+    reg.mutable_register_()->set_cp_id("IT-BAD");
+    reg.mutable_register_()->set_token("forged");
+    stream->Write(reg);
+    central::v1::MonitorReply reply;
+    while (stream->Read(&reply)) {}
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Bad credentials at auth.
+  auth::v1::AuthenticateChargingPointRequest bad;
+  bad.set_cp_id("IT-BAD");
+  bad.set_secret("not-the-secret");
+  auto refused = CallUnary(&auth::v1::AuthService::Stub::AuthenticateChargingPoint, stack().auth(), bad,
+                           absl::Seconds(5));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated);
+  // The CP itself was never disturbed.
+  EXPECT_EQ(stack().Status("IT-BAD")->state(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(CoreLoopTest, DriverCliChargesOverKafkaAndPrintsTheTicket) {
+  BringUp("IT-CLI", "it-cli");
+  std::string out;
+  int code = stack().RunTool("evc-driver", {"--driver=it-cli", "--cp=IT-CLI", "--stop_after=3s",
+                                            "--central=" + stack().central_address()},
+                             &out);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "ACCEPTED")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "kWh")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "TICKET")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "stopped by the driver")) << out;
+  code = stack().RunTool("evc-driver", {"--driver=it-cli", "--cp=IT-NOWHERE"}, &out);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "REJECTED")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "not registered")) << out;
+}
+
+TEST_F(CoreLoopTest, UnregisteredCpIsCutOffAndCannotAuthenticate) {
+  BringUp("IT-GONE");
+  std::string secret;
+  std::ifstream(stack().dir() + "/IT-GONE.secret") >> secret;
+  registry::v1::UnregisterChargingPointRequest r;
+  r.set_cp_id("IT-GONE");
+  ASSERT_TRUE(CallUnary(&registry::v1::RegistryService::Stub::UnregisterChargingPoint, stack().registry(),
+                        r, absl::Seconds(5)).ok());
+  EXPECT_TRUE(Stack::WaitFor([&] { return !stack().Status("IT-GONE").has_value(); }));
+  auth::v1::AuthenticateChargingPointRequest a;
+  a.set_cp_id("IT-GONE");
+  a.set_secret(secret);
+  auto refused = CallUnary(&auth::v1::AuthService::Stub::AuthenticateChargingPoint, stack().auth(), a,
+                           absl::Seconds(5));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated);
+  // Its keys are revoked.
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return stack().Sql("SELECT count(*) FROM cp_keys WHERE cp_id = 'IT-GONE' AND revoked_at IS NULL") == "0";
+  }));
+}
+
+}  // namespace
+}  // namespace evc::testing

@@ -1,0 +1,297 @@
+#include "tests/integration/stack.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "services/common/grpc_server.h"
+#include "services/common/grpc_util.h"
+
+namespace evc::testing {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+Process::Process(std::string name, std::vector<std::string> argv,
+                 std::map<std::string, std::string> env, std::string log_path)
+    : name_(std::move(name)), log_path_(std::move(log_path)) {
+  pid_ = fork();
+  if (pid_ == 0) {
+    // A fresh signal mask: the test's blocked signals must not be inherited.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(log, 1);
+    dup2(log, 2);
+    int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    std::perror("execv");
+    _exit(127);
+  }
+}
+
+Process::~Process() { Stop(absl::Seconds(3)); }
+
+void Process::Signal(int signo) {
+  if (pid_ > 0) kill(pid_, signo);
+}
+
+void Process::Wait() {
+  if (pid_ <= 0) return;
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+bool Process::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void Process::Stop(absl::Duration grace) {
+  if (pid_ <= 0) return;
+  Signal(SIGTERM);
+  absl::Time deadline = absl::Now() + grace;
+  while (absl::Now() < deadline) {
+    if (!Running()) return;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  Kill();
+}
+
+std::unique_ptr<Stack> Stack::Start(Options options) {
+  std::unique_ptr<Stack> s(new Stack());
+  s->options_ = options;
+  const char* src = std::getenv("EVC_SOURCE_DIR");
+  const char* bin = std::getenv("EVC_BIN_DIR");
+  if (src == nullptr || bin == nullptr) {
+    ADD_FAILURE() << "EVC_SOURCE_DIR and EVC_BIN_DIR must be set (ctest sets them)";
+    return nullptr;
+  }
+  s->source_dir_ = src;
+  s->bin_dir_ = bin;
+  char tmpl[] = "/tmp/evc-it-XXXXXX";
+  s->dir_ = mkdtemp(tmpl);
+  chmod(s->dir_.c_str(), 0755);
+  s->pg_port_ = FreePort();
+  std::string out;
+  std::string cmd = absl::StrCat(s->source_dir_, "/evc _pg start ", s->dir_, "/pg ", s->pg_port_,
+                                 " > ", s->dir_, "/pg-start.log 2>&1");
+  if (std::system(cmd.c_str()) != 0) {
+    ADD_FAILURE() << "could not start postgres: see " << s->dir_ << "/pg-start.log";
+    return nullptr;
+  }
+  const std::string bootstrap_file = s->dir_ + "/kafka.bootstrap";
+  s->kafka_process_ = s->Spawn("kafka", "evc-devkafka", {"--bootstrap_file=" + bootstrap_file});
+  if (!WaitFor([&] { return std::ifstream(bootstrap_file).good(); }, absl::Seconds(10))) {
+    ADD_FAILURE() << "kafka did not start";
+    return nullptr;
+  }
+  std::getline(std::ifstream(bootstrap_file), s->kafka_);
+
+  s->registry_port_ = FreePort();
+  s->auth_port_ = FreePort();
+  s->central_port_ = FreePort();
+  const std::string registry = absl::StrCat("127.0.0.1:", s->registry_port_);
+  const std::string auth = absl::StrCat("127.0.0.1:", s->auth_port_);
+  s->registry_process_ = s->Spawn("registry", "evc-registry", {"--listen=" + registry});
+  s->auth_process_ = s->Spawn("auth", "evc-auth", {"--listen=" + auth, "--registry=" + registry});
+  s->StartCentral();
+  s->WaitHealthy("registry", s->registry_port_);
+  s->WaitHealthy("auth", s->auth_port_);
+  s->WaitHealthy("central", s->central_port_);
+  s->registry_ = registry::v1::RegistryService::NewStub(MakeChannel(registry));
+  s->auth_ = auth::v1::AuthService::NewStub(MakeChannel(auth));
+  s->central_ = central::v1::CentralService::NewStub(MakeChannel(s->central_address()));
+  return s;
+}
+
+Stack::~Stack() {
+  monitors_.clear();
+  engines_.clear();
+  central_process_.reset();
+  auth_process_.reset();
+  registry_process_.reset();
+  kafka_process_.reset();
+  std::string cmd = absl::StrCat(source_dir_, "/evc _pg stop ", dir_, "/pg > /dev/null 2>&1");
+  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "postgres stop failed\n");
+  if (!::testing::Test::HasFailure() && std::getenv("EVC_KEEP_TEST_DIRS") == nullptr) {
+    std::system(absl::StrCat("rm -rf ", dir_).c_str());
+  } else {
+    std::fprintf(stderr, "integration logs kept in %s\n", dir_.c_str());
+  }
+}
+
+std::string Stack::postgres_url() const {
+  return absl::StrCat("postgresql://evc@127.0.0.1:", pg_port_, "/evc");
+}
+
+std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string& binary,
+                                      std::vector<std::string> args) {
+  args.insert(args.begin(), bin_dir_ + "/" + binary);
+  std::map<std::string, std::string> env = {{"EVC_KAFKA", kafka_},
+                                            {"EVC_POSTGRES_URL", postgres_url()},
+                                            {"EVC_STARTUP_TIMEOUT", "60s"}};
+  return std::make_unique<Process>(name, std::move(args), std::move(env),
+                                   absl::StrCat(dir_, "/", name, ".log"));
+}
+
+void Stack::StartCentral() {
+  central_process_ = Spawn(
+      "central", "evc-central",
+      {absl::StrCat("--listen=127.0.0.1:", central_port_),
+       absl::StrCat("--registry=127.0.0.1:", registry_port_),
+       absl::StrCat("--auth=127.0.0.1:", auth_port_),
+       absl::StrCat("--link_timeout=", absl::FormatDuration(options_.link_timeout)),
+       absl::StrCat("--restart_grace=", absl::FormatDuration(options_.restart_grace)),
+       "--stop_timeout=10s"});
+}
+
+void Stack::RestartCentral() {
+  central_process_->Kill();
+  StartCentral();
+  WaitHealthy("central", central_port_);
+}
+
+void Stack::WaitHealthy(const std::string& name, int port) {
+  auto stub = grpc::health::v1::Health::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", port)));
+  bool healthy = WaitFor([&] {
+    auto r = CallUnary(&grpc::health::v1::Health::Stub::Check, *stub,
+                       grpc::health::v1::HealthCheckRequest(), absl::Seconds(1));
+    return r.ok() && r->status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  }, absl::Seconds(60));
+  ASSERT_TRUE(healthy) << name << " did not become healthy; see " << dir_ << "/" << name << ".log";
+}
+
+absl::StatusOr<std::string> Stack::RegisterCp(const std::string& cp_id, int64_t power_w) {
+  registry::v1::RegisterChargingPointRequest r;
+  r.set_cp_id(cp_id);
+  r.mutable_location()->set_address("Test street 1");
+  r.mutable_location()->set_city("Alicante");
+  r.mutable_location()->set_country("ES");
+  r.set_price_millieuros_per_kwh(350);
+  r.set_max_power_w(power_w);
+  auto resp = CallUnary(&registry::v1::RegistryService::Stub::RegisterChargingPoint, *registry_, r,
+                        absl::Seconds(10));
+  if (!resp.ok()) return resp.status();
+  std::ofstream(absl::StrCat(dir_, "/", cp_id, ".secret")) << resp->credentials().secret();
+  return resp->credentials().secret();
+}
+
+absl::Status Stack::AddDriver(const std::string& driver_id) {
+  registry::v1::CreateDriverRequest r;
+  r.set_driver_id(driver_id);
+  r.set_name("Test driver " + driver_id);
+  return CallUnary(&registry::v1::RegistryService::Stub::CreateDriver, *registry_, r, absl::Seconds(10))
+      .status();
+}
+
+void Stack::StartEngine(const std::string& cp_id, std::vector<std::string> extra_flags) {
+  if (!engine_ports_.count(cp_id)) engine_ports_[cp_id] = FreePort();
+  std::vector<std::string> args = {absl::StrCat("--listen=127.0.0.1:", engine_ports_[cp_id]),
+                                   "--auto_plug", "--power_w=36000"};
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  engines_[cp_id] = Spawn("engine-" + cp_id, "evc-cp-engine", args);
+}
+
+void Stack::StartMonitor(const std::string& cp_id) {
+  if (!engine_ports_.count(cp_id)) engine_ports_[cp_id] = FreePort();
+  monitors_[cp_id] = Spawn(
+      "monitor-" + cp_id, "evc-cp-monitor",
+      {"--cp_id=" + cp_id, absl::StrCat("--secret_file=", dir_, "/", cp_id, ".secret"),
+       absl::StrCat("--engine=127.0.0.1:", engine_ports_[cp_id]),
+       absl::StrCat("--auth=127.0.0.1:", auth_port_), "--central=" + central_address()});
+}
+
+int Stack::RunTool(const std::string& binary, const std::vector<std::string>& args,
+                   std::string* output) {
+  std::vector<std::string> quoted;
+  for (const auto& a : args) quoted.push_back("'" + a + "'");
+  std::string cmd = absl::StrCat("EVC_KAFKA='", kafka_, "' ", bin_dir_, "/", binary, " ",
+                                 absl::StrJoin(quoted, " "), " 2>&1");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  std::array<char, 4096> buffer;
+  output->clear();
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output->append(buffer.data(), n);
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::optional<central::v1::ChargingPointStatus> Stack::Status(const std::string& cp_id) {
+  auto list = CallUnary(&central::v1::CentralService::Stub::ListChargingPoints, *central_,
+                        central::v1::ListChargingPointsRequest(), absl::Seconds(2));
+  if (!list.ok()) return std::nullopt;
+  for (const auto& s : list->charging_points()) {
+    if (s.charging_point().cp_id() == cp_id) return s;
+  }
+  return std::nullopt;
+}
+
+bool Stack::WaitForState(const std::string& cp_id, common::v1::CpState state,
+                         absl::Duration timeout) {
+  return WaitFor([&] {
+    auto s = Status(cp_id);
+    return s && s->state() == state;
+  }, timeout);
+}
+
+bool Stack::WaitFor(const std::function<bool()>& ready, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (ready()) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return ready();
+}
+
+std::string Stack::Sql(const std::string& query) {
+  std::string out;
+  std::string cmd = absl::StrCat("psql -qtA '", postgres_url(), "' -c \"", query, "\"");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::array<char, 1024> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
+  pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace evc::testing

@@ -1,0 +1,118 @@
+#pragma once
+// A private EVCharging network for integration tests: its own Postgres cluster
+// (through `evc _pg`), the dev Kafka broker and the real service binaries on
+// free loopback ports, each logging into the stack's directory. Everything is
+// stopped when the stack is destroyed.
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "evc/auth/v1/auth.grpc.pb.h"
+#include "evc/central/v1/central.grpc.pb.h"
+#include "evc/registry/v1/registry.grpc.pb.h"
+#include "services/common/kafka.h"
+
+namespace evc::testing {
+
+class Process {
+ public:
+  Process(std::string name, std::vector<std::string> argv, std::map<std::string, std::string> env,
+          std::string log_path);
+  ~Process();
+  void Signal(int signo);
+  // SIGTERM, then SIGKILL after `grace`.
+  void Stop(absl::Duration grace = absl::Seconds(5));
+  void Kill() { Signal(9); Wait(); }
+  bool Running();
+  const std::string& log_path() const { return log_path_; }
+
+ private:
+  void Wait();
+  std::string name_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+class Stack {
+ public:
+  struct Options {
+    absl::Duration link_timeout = absl::Seconds(2);
+    absl::Duration restart_grace = absl::Seconds(10);
+  };
+  // Starts Postgres, Kafka, registry, auth and central. Fails the test if not.
+  static std::unique_ptr<Stack> Start(Options options);
+  static std::unique_ptr<Stack> Start() { return Start(Options()); }
+  ~Stack();
+
+  const std::string& dir() const { return dir_; }
+  const std::string& kafka() const { return kafka_; }
+  std::string postgres_url() const;
+  std::string central_address() const { return "127.0.0.1:" + std::to_string(central_port_); }
+
+  registry::v1::RegistryService::Stub& registry() { return *registry_; }
+  auth::v1::AuthService::Stub& auth() { return *auth_; }
+  central::v1::CentralService::Stub& central() { return *central_; }
+
+  // Registers a CP (Alicante, 0.35 €/kWh, `power_w`) and returns its secret.
+  absl::StatusOr<std::string> RegisterCp(const std::string& cp_id, int64_t power_w = 36000);
+  absl::Status AddDriver(const std::string& driver_id);
+  // Starts the engine (auto-plug) and the monitor of a registered CP.
+  void StartEngine(const std::string& cp_id, std::vector<std::string> extra_flags = {});
+  void StartMonitor(const std::string& cp_id);
+  Process& engine(const std::string& cp_id) { return *engines_.at(cp_id); }
+  Process& monitor(const std::string& cp_id) { return *monitors_.at(cp_id); }
+  Process& central_process() { return *central_process_; }
+  // Kills central (SIGKILL) and starts it again on the same port.
+  void RestartCentral();
+  // Runs a binary from build/bin to completion; returns its exit code and output.
+  int RunTool(const std::string& binary, const std::vector<std::string>& args, std::string* output);
+
+  // Polls central until `cp_id` is in `state`; false after `timeout`.
+  bool WaitForState(const std::string& cp_id, common::v1::CpState state,
+                    absl::Duration timeout = absl::Seconds(20));
+  std::optional<central::v1::ChargingPointStatus> Status(const std::string& cp_id);
+  // Polls until `ready()` or `timeout`.
+  static bool WaitFor(const std::function<bool()>& ready, absl::Duration timeout = absl::Seconds(20));
+  // SQL scalar through psql.
+  std::string Sql(const std::string& query);
+
+ private:
+  Stack() = default;
+  std::unique_ptr<Process> Spawn(const std::string& name, const std::string& binary,
+                                 std::vector<std::string> args);
+  void StartCentral();
+  void WaitHealthy(const std::string& name, int port);
+
+  Options options_;
+  std::string dir_;
+  std::string source_dir_;
+  std::string bin_dir_;
+  int pg_port_ = 0;
+  int registry_port_ = 0;
+  int auth_port_ = 0;
+  int central_port_ = 0;
+  std::string kafka_;
+  std::unique_ptr<Process> kafka_process_;
+  std::unique_ptr<Process> registry_process_;
+  std::unique_ptr<Process> auth_process_;
+  std::unique_ptr<Process> central_process_;
+  std::map<std::string, std::unique_ptr<Process>> engines_;
+  std::map<std::string, std::unique_ptr<Process>> monitors_;
+  std::map<std::string, int> engine_ports_;
+  std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
+  std::unique_ptr<auth::v1::AuthService::Stub> auth_;
+  std::unique_ptr<central::v1::CentralService::Stub> central_;
+};
+
+// A free TCP port on 127.0.0.1 (bound and released).
+int FreePort();
+
+}  // namespace evc::testing
