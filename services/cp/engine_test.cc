@@ -1,0 +1,154 @@
+#include "services/cp/engine.h"
+
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "services/common/proto_time.h"
+
+namespace evc::cp {
+namespace {
+
+class Recorder : public EngineOutput {
+ public:
+  void Send(const events::v1::EngineEvent& e) override { events.push_back(e); }
+  void Say(const std::string&, const std::string& line) override { lines.push_back(line); }
+  std::vector<events::v1::EngineEvent> events;
+  std::vector<std::string> lines;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void Activate() {
+    engine.SetCommandChannelReady();
+    cp::v1::ActivateRequest a;
+    a.set_cp_id("CP1");
+    a.set_key_id("k1");
+    a.set_key(std::string(32, 'k'));
+    ASSERT_TRUE(engine.Activate(a).ok());
+  }
+  events::v1::EngineCommand Authorize(const std::string& supply = "s1") {
+    events::v1::EngineCommand c;
+    c.set_cp_id("CP1");
+    *c.mutable_sent_at() = ToProto(now);
+    c.mutable_authorize()->set_supply_id(supply);
+    c.mutable_authorize()->set_driver_id("ana");
+    c.mutable_authorize()->set_price_millieuros_per_kwh(350);
+    return c;
+  }
+
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  Recorder out;
+  Engine engine{EngineOptions{.power_w = 36000}, out};
+};
+
+TEST_F(EngineTest, RefusesActivationUntilCommandsCanArrive) {
+  cp::v1::ActivateRequest a;
+  a.set_cp_id("CP1");
+  EXPECT_EQ(engine.Activate(a).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(engine.Check().activated());
+}
+
+TEST_F(EngineTest, ServesNothingBeforeActivation) {
+  engine.OnCommand(Authorize(), now);
+  EXPECT_TRUE(engine.Check().supply_id().empty());
+  engine.RequestWalkIn(now);
+  EXPECT_TRUE(out.events.empty());
+}
+
+TEST_F(EngineTest, PlugSuppliesAndReportsCumulativeTelemetry) {
+  Activate();
+  engine.OnCommand(Authorize(), now);
+  EXPECT_EQ(engine.Check().supply_id(), "s1");
+  engine.Plug(now);
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_TRUE(out.events[0].has_started());
+  for (int i = 0; i < 3; ++i) {
+    now += absl::Seconds(1);
+    engine.Tick(now);
+  }
+  ASSERT_EQ(out.events.size(), 4u);
+  const auto& t = out.events[3].telemetry();
+  EXPECT_EQ(t.seq(), 3u);
+  EXPECT_EQ(t.energy_wh(), 30);  // 36 kW for 3 s
+  EXPECT_EQ(t.amount_millieuros(), 11);
+  now += absl::Milliseconds(500);
+  engine.Unplug(now);
+  const auto& done = out.events.back().completed();
+  EXPECT_EQ(done.seq(), 4u);
+  EXPECT_EQ(done.energy_wh(), 35);
+  EXPECT_EQ(done.reason(), common::v1::END_REASON_UNPLUGGED);
+  EXPECT_TRUE(engine.Check().supply_id().empty());
+}
+
+TEST_F(EngineTest, StopCommandEndsOnlyItsOwnSupply) {
+  Activate();
+  engine.OnCommand(Authorize(), now);
+  engine.Plug(now);
+  events::v1::EngineCommand stop;
+  stop.set_cp_id("CP1");
+  stop.mutable_stop()->set_supply_id("other");
+  engine.OnCommand(stop, now);
+  EXPECT_EQ(engine.Check().supply_id(), "s1");
+  stop.mutable_stop()->set_supply_id("s1");
+  stop.mutable_stop()->set_reason(common::v1::END_REASON_OPERATOR_STOP);
+  engine.OnCommand(stop, now);
+  EXPECT_EQ(out.events.back().completed().reason(), common::v1::END_REASON_OPERATOR_STOP);
+}
+
+TEST_F(EngineTest, StaleAndForeignCommandsAreIgnored) {
+  Activate();
+  auto stale = Authorize();
+  *stale.mutable_sent_at() = ToProto(now - absl::Minutes(5));
+  engine.OnCommand(stale, now);
+  auto foreign = Authorize();
+  foreign.set_cp_id("CP2");
+  engine.OnCommand(foreign, now);
+  EXPECT_TRUE(engine.Check().supply_id().empty());
+}
+
+TEST_F(EngineTest, FaultIsReportedAndStopsTheMeter) {
+  Activate();
+  engine.OnCommand(Authorize(), now);
+  engine.Plug(now);
+  engine.Fault();
+  EXPECT_FALSE(engine.Check().ok());
+  size_t before = out.events.size();
+  now += absl::Seconds(2);
+  engine.Tick(now);
+  EXPECT_EQ(out.events.size(), before);
+  engine.Repair();
+  EXPECT_TRUE(engine.Check().ok());
+}
+
+TEST_F(EngineTest, AutoPlugAndAutoUnplug) {
+  Recorder rec;
+  Engine auto_engine({.power_w = 3600, .auto_plug = true, .auto_unplug_after = absl::Seconds(2)}, rec);
+  auto_engine.SetCommandChannelReady();
+  cp::v1::ActivateRequest a;
+  a.set_cp_id("CP1");
+  ASSERT_TRUE(auto_engine.Activate(a).ok());
+  auto_engine.OnCommand(Authorize(), now);
+  ASSERT_TRUE(rec.events.at(0).has_started());
+  now += absl::Seconds(1);
+  auto_engine.Tick(now);
+  now += absl::Seconds(1);
+  auto_engine.Tick(now);
+  EXPECT_TRUE(rec.events.back().has_completed());
+  EXPECT_EQ(rec.events.back().completed().energy_wh(), 2);
+}
+
+TEST_F(EngineTest, WalkInWaitsForCentralsAnswer) {
+  Activate();
+  engine.RequestWalkIn(now);
+  ASSERT_TRUE(out.events.back().has_walk_in());
+  events::v1::EngineCommand reject;
+  reject.set_cp_id("CP1");
+  reject.mutable_walk_in_rejected()->set_request_id(out.events.back().walk_in().request_id());
+  reject.mutable_walk_in_rejected()->set_detail("charging point is OUT_OF_SERVICE");
+  engine.OnCommand(reject, now);
+  EXPECT_NE(out.lines.back().find("REJECTED"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace evc::cp

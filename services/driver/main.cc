@@ -142,7 +142,8 @@ bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, const std::string& dri
   std::string supply_id;
   absl::Time accepted_at;
   bool stop_sent = false;
-  for (int attempt = 0; attempt < 4 && supply_id.empty(); ++attempt) {
+  const auto& stopping = evc::ShutdownRequested();
+  for (int attempt = 0; attempt < 4 && supply_id.empty() && !stopping.HasBeenNotified(); ++attempt) {
     *request.mutable_requested_at() = evc::ToProto(absl::Now());
     absl::Status s = producer.Produce(evc::topics::kChargeRequests, cp_id, request);
     if (!s.ok()) {
@@ -150,7 +151,7 @@ bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, const std::string& dri
       return false;
     }
     absl::Time deadline = absl::Now() + absl::GetFlag(FLAGS_answer_timeout);
-    while (supply_id.empty() && absl::Now() < deadline) {
+    while (supply_id.empty() && absl::Now() < deadline && !stopping.HasBeenNotified()) {
       auto n = inbox.Next(deadline - absl::Now());
       if (!n || n->request_id() != request.request_id()) continue;
       if (n->has_rejected()) {
@@ -168,6 +169,7 @@ bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, const std::string& dri
     }
     if (supply_id.empty()) std::printf("%s  no answer from central yet; asking again\n", Clock().c_str());
   }
+  if (stopping.HasBeenNotified()) return true;
   if (supply_id.empty()) {
     std::printf("%s  central did not answer; giving up on %s\n", Clock().c_str(), cp_id.c_str());
     return true;
