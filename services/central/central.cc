@@ -368,6 +368,25 @@ NetworkCounters Central::counters() const {
   return network_.counters();
 }
 
+central::v1::NetworkStats Central::Stats() const {
+  central::v1::NetworkStats stats;
+  {
+    absl::MutexLock lock(&mu_);
+    const NetworkCounters& c = network_.counters();
+    stats.set_telemetry_applied(c.telemetry_applied);
+    stats.set_telemetry_duplicates(c.telemetry_duplicates);
+    stats.set_engine_events_ignored(c.engine_events_ignored);
+    for (const auto& [state, n] : network_.CountByState()) {
+      stats.set_charging_points(stats.charging_points() + n);
+      if (state != common::v1::CP_STATE_DISCONNECTED) stats.set_connected(stats.connected() + n);
+      if (state == common::v1::CP_STATE_SUPPLYING) stats.set_supplying(n);
+    }
+  }
+  stats.set_journal_transactions(journal_.transactions());
+  stats.set_watchers(static_cast<int64_t>(broadcaster_.size()));
+  return stats;
+}
+
 void Central::Watch(Watcher* w) {
   absl::MutexLock lock(&mu_);
   auto snapshot = std::make_shared<central::v1::NetworkUpdate>();

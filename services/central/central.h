@@ -65,6 +65,7 @@ class Central {
   absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
                                                               const std::string& cp_id, int limit);
   NetworkCounters counters() const;
+  central::v1::NetworkStats Stats() const;
 
   // Watching: `w` gets the snapshot (as the first update) then every update.
   void Watch(Watcher* w);

@@ -289,6 +289,15 @@ grpc::ServerUnaryReactor* CentralGrpc::ListTickets(grpc::CallbackServerContext* 
   });
 }
 
+grpc::ServerUnaryReactor* CentralGrpc::GetNetworkStats(grpc::CallbackServerContext* c,
+                                                       const v1::GetNetworkStatsRequest*,
+                                                       v1::NetworkStats* resp) {
+  *resp = central_.Stats();
+  grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerWriteReactor<v1::NetworkUpdate>* CentralGrpc::WatchNetwork(
     grpc::CallbackServerContext*, const v1::WatchNetworkRequest*) {
   return new WatchReactor(central_);

@@ -46,6 +46,9 @@ class CentralGrpc : public v1::CentralService::CallbackService {
   grpc::ServerUnaryReactor* ListTickets(grpc::CallbackServerContext* c,
                                         const v1::ListTicketsRequest* req,
                                         v1::ListTicketsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetNetworkStats(grpc::CallbackServerContext* c,
+                                            const v1::GetNetworkStatsRequest* req,
+                                            v1::NetworkStats* resp) override;
   grpc::ServerWriteReactor<v1::NetworkUpdate>* WatchNetwork(
       grpc::CallbackServerContext* c, const v1::WatchNetworkRequest* req) override;
 

@@ -25,6 +25,7 @@ struct SupplyRecord {
   int64_t power_w = 0;
   int64_t price_millieuros_per_kwh = 0;
   uint64_t last_seq = 0;
+  absl::Time last_reading_at = absl::InfinitePast();
   // While STOPPING: why, and since when.
   common::v1::EndReason stop_reason = common::v1::END_REASON_UNSPECIFIED;
   absl::Time stop_requested_at = absl::InfinitePast();

@@ -78,7 +78,19 @@ common::v1::Supply ToProtoSupply(const SupplyRecord& s) {
   out.set_amount_millieuros(AmountMillieuros(s.energy_wh, s.price_millieuros_per_kwh));
   out.set_power_w(s.power_w);
   out.set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
+  if (s.last_reading_at != absl::InfinitePast()) {
+    *out.mutable_last_reading_at() = ToProto(s.last_reading_at);
+  }
   return out;
+}
+
+// When something happened at the CP: its own timestamp, unless it is missing,
+// in the future, or before the supply began (a wrong clock), then ours.
+absl::Time EventTime(const events::v1::EngineEvent& e, const SupplyRecord& s, absl::Time now) {
+  if (!e.has_at()) return now;
+  absl::Time at = FromProto(e.at());
+  if (at > now + absl::Seconds(5) || at < s.authorized_at) return now;
+  return std::min(at, now);
 }
 
 central::v1::ChargingPointStatus ChargingNetwork::StatusOf(const ChargingPointRecord& cp) const {
@@ -354,7 +366,7 @@ void ChargingNetwork::OnEngineEvent(const events::v1::EngineEvent& event, absl::
   if (event.has_started()) {
     if (cp->supply->phase == common::v1::SUPPLY_PHASE_AUTHORIZED) {
       cp->supply->phase = common::v1::SUPPLY_PHASE_CHARGING;
-      cp->supply->started_at = now;
+      cp->supply->started_at = EventTime(event, *cp->supply, now);
       fx.supplies_changed.push_back(*cp->supply);
       Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
               absl::StrCat("supply started at ", cp_id), fx);
@@ -363,14 +375,14 @@ void ChargingNetwork::OnEngineEvent(const events::v1::EngineEvent& event, absl::
       Publish(*cp, fx);
     }
   } else if (event.has_telemetry()) {
-    OnTelemetry(*cp, event.telemetry(), now, fx);
+    OnTelemetry(*cp, event.telemetry(), EventTime(event, *cp->supply, now), now, fx);
   } else if (event.has_completed()) {
-    OnCompleted(*cp, event.completed(), now, fx);
+    OnCompleted(*cp, event.completed(), EventTime(event, *cp->supply, now), fx);
   }
 }
 
 void ChargingNetwork::OnTelemetry(ChargingPointRecord& cp, const events::v1::Telemetry& t,
-                                  absl::Time now, Effects& fx) {
+                                  absl::Time taken_at, absl::Time now, Effects& fx) {
   SupplyRecord& s = *cp.supply;
   if (t.seq() <= s.last_seq) {
     ++counters_.telemetry_duplicates;
@@ -386,8 +398,9 @@ void ChargingNetwork::OnTelemetry(ChargingPointRecord& cp, const events::v1::Tel
   ++counters_.telemetry_applied;
   if (s.phase == common::v1::SUPPLY_PHASE_AUTHORIZED) {
     s.phase = common::v1::SUPPLY_PHASE_CHARGING;
-    s.started_at = now;
+    s.started_at = taken_at;
   }
+  s.last_reading_at = taken_at;
   s.last_seq = t.seq();
   s.energy_wh = t.energy_wh();
   s.power_w = t.power_w();
@@ -401,7 +414,7 @@ void ChargingNetwork::OnTelemetry(ChargingPointRecord& cp, const events::v1::Tel
 }
 
 void ChargingNetwork::OnCompleted(ChargingPointRecord& cp, const events::v1::SupplyCompleted& c,
-                                  absl::Time now, Effects& fx) {
+                                  absl::Time ended_at, Effects& fx) {
   SupplyRecord& s = *cp.supply;
   if (c.seq() >= s.last_seq && c.energy_wh() >= s.energy_wh) {
     s.last_seq = c.seq();
@@ -410,7 +423,7 @@ void ChargingNetwork::OnCompleted(ChargingPointRecord& cp, const events::v1::Sup
   // A stop we asked for keeps its reason; otherwise the engine's (unplug).
   EndReason reason = s.phase == common::v1::SUPPLY_PHASE_STOPPING ? s.stop_reason : c.reason();
   if (reason == common::v1::END_REASON_UNSPECIFIED) reason = common::v1::END_REASON_UNPLUGGED;
-  CloseSupply(cp, reason, now, fx, false);
+  CloseSupply(cp, reason, ended_at, fx, false);
 }
 
 // ---- stopping ----

@@ -120,10 +120,11 @@ class ChargingNetwork {
   // Ends the CP's supply now with its last known figures and issues the ticket.
   void CloseSupply(ChargingPointRecord& cp, common::v1::EndReason reason, absl::Time now,
                    Effects& fx, bool tell_engine);
-  void OnTelemetry(ChargingPointRecord& cp, const events::v1::Telemetry& t, absl::Time now,
-                   Effects& fx);
-  void OnCompleted(ChargingPointRecord& cp, const events::v1::SupplyCompleted& c, absl::Time now,
-                   Effects& fx);
+  // `taken_at`/`ended_at`: when it happened at the CP (see EventTime).
+  void OnTelemetry(ChargingPointRecord& cp, const events::v1::Telemetry& t, absl::Time taken_at,
+                   absl::Time now, Effects& fx);
+  void OnCompleted(ChargingPointRecord& cp, const events::v1::SupplyCompleted& c,
+                   absl::Time ended_at, Effects& fx);
   void OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w, absl::Time now,
                 Effects& fx);
   ChargingPointRecord* SupplyOwner(const std::string& cp_id, const std::string& supply_id);

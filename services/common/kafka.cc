@@ -1,7 +1,12 @@
 #include "services/common/kafka.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/backoff.h"
 #include "services/common/log.h"
 
 namespace evc {
@@ -55,6 +60,7 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::
                                   // No duplicates or reordering from producer retries.
                                   {"enable.idempotence", "true"},
                                   {"linger.ms", "2"},
+                                  {"socket.nagle.disable", "true"},
                                   {"message.timeout.ms", "30000"},
                                   {"queue.buffering.max.messages", "200000"}});
   if (!s.ok()) return s;
@@ -67,6 +73,11 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::
   p->poller_ = std::thread([raw = p.get()] {
     while (!raw->stop_.load()) raw->producer_->poll(100);
   });
+  // Learn every topic's partitions now: otherwise the first message to each
+  // topic waits for a metadata round trip (0.5-1 s), and that first message is
+  // typically a charge authorisation. Best effort: the broker may be late.
+  RdKafka::Metadata* metadata = nullptr;
+  if (p->producer_->metadata(true, nullptr, &metadata, 5000) == RdKafka::ERR_NO_ERROR) delete metadata;
   return p;
 }
 
@@ -145,7 +156,13 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Optio
                                   {"auto.commit.interval.ms", "500"},
                                   {"session.timeout.ms", "10000"},
                                   {"heartbeat.interval.ms", "1000"},
-                                  {"topic.metadata.refresh.interval.ms", "5000"}});
+                                  {"topic.metadata.refresh.interval.ms", "5000"},
+                                  // Commands and telemetry are latency-bound: do
+                                  // not let an idle fetch sit for librdkafka's
+                                  // default 500 ms (not every broker answers a
+                                  // waiting fetch as soon as data arrives).
+                                  {"fetch.wait.max.ms", "10"},
+                                  {"socket.nagle.disable", "true"}});
   if (!s.ok()) return s;
   std::string error;
   if (conf->set("rebalance_cb", c->rebalancer_.get(), error) != RdKafka::Conf::CONF_OK) {
@@ -211,6 +228,74 @@ void KafkaConsumer::Loop(BatchHandler handler) {
     consumer_->offsets_store(offsets);
     RdKafka::TopicPartition::destroy(offsets);
   }
+}
+
+absl::StatusOr<std::unique_ptr<TopicTail>> TopicTail::Open(const std::string& brokers,
+                                                            const std::string& topic,
+                                                            absl::Duration timeout) {
+  std::unique_ptr<TopicTail> tail(new TopicTail());
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  // A group id is required by the API; nothing is ever committed under it.
+  absl::Status s = SetAll(*conf, {{"bootstrap.servers", brokers},
+                                  {"group.id", "evc-tail-" + std::to_string(getpid()) + "-" +
+                                                   std::to_string(absl::ToUnixNanos(absl::Now()))},
+                                  {"enable.auto.commit", "false"},
+                                  {"fetch.wait.max.ms", "10"},
+                                  {"socket.nagle.disable", "true"}});
+  if (!s.ok()) return s;
+  tail->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (!tail->consumer_) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", error));
+  std::unique_ptr<RdKafka::Topic> handle(
+      RdKafka::Topic::create(tail->consumer_.get(), topic, nullptr, error));
+  std::vector<RdKafka::TopicPartition*> partitions;
+  absl::Status found = RetryWithBackoff(
+      "read kafka metadata of " + topic,
+      [&]() -> absl::Status {
+        RdKafka::Metadata* metadata = nullptr;
+        RdKafka::ErrorCode err = tail->consumer_->metadata(false, handle.get(), &metadata, 5000);
+        if (err != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(RdKafka::err2str(err));
+        std::unique_ptr<RdKafka::Metadata> owned(metadata);
+        for (const auto* t : *metadata->topics()) {
+          for (const auto* p : *t->partitions()) {
+            int64_t low = 0, high = 0;
+            err = tail->consumer_->query_watermark_offsets(t->topic(), p->id(), &low, &high, 5000);
+            if (err != RdKafka::ERR_NO_ERROR) {
+              RdKafka::TopicPartition::destroy(partitions);
+              return absl::UnavailableError(RdKafka::err2str(err));
+            }
+            partitions.push_back(RdKafka::TopicPartition::create(t->topic(), p->id(), high));
+          }
+        }
+        if (partitions.empty()) return absl::UnavailableError("topic " + topic + " not found");
+        return absl::OkStatus();
+      },
+      absl::Now() + timeout);
+  if (!found.ok()) return found;
+  tail->consumer_->assign(partitions);
+  RdKafka::TopicPartition::destroy(partitions);
+  return tail;
+}
+
+TopicTail::~TopicTail() {
+  if (consumer_) consumer_->close();
+}
+
+std::optional<KafkaMessage> TopicTail::Next(absl::Duration wait) {
+  const absl::Time deadline = absl::Now() + wait;
+  do {
+    std::unique_ptr<RdKafka::Message> m(consumer_->consume(
+        static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(deadline - absl::Now()), 0, 100))));
+    if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+    KafkaMessage km;
+    km.topic = m->topic_name();
+    km.partition = m->partition();
+    km.offset = m->offset();
+    if (m->key() != nullptr) km.key = *m->key();
+    km.payload.assign(static_cast<const char*>(m->payload()), m->len());
+    return km;
+  } while (absl::Now() < deadline);
+  return std::nullopt;
 }
 
 void DeadLetter(KafkaProducer& producer, const KafkaMessage& message, const std::string& reason) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -114,6 +115,23 @@ class KafkaConsumer {
   std::atomic<bool> stop_{false};
   std::atomic<bool> assigned_{false};
   std::thread thread_;
+};
+
+// Reads every partition of one topic from its end as it was when opened, with
+// no consumer group: for clients that want what is sent from now on (a
+// driver's notifications, a benchmark's probes).
+class TopicTail {
+ public:
+  static absl::StatusOr<std::unique_ptr<TopicTail>> Open(const std::string& brokers,
+                                                         const std::string& topic,
+                                                         absl::Duration timeout);
+  ~TopicTail();
+  // The next message, or nullopt after `wait`.
+  std::optional<KafkaMessage> Next(absl::Duration wait);
+
+ private:
+  TopicTail() = default;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
 };
 
 // Keeps an unparseable message on the dead-letter topic with the reason, and

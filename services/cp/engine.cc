@@ -161,6 +161,10 @@ void Engine::Tick(absl::Time now) {
     return Finish(common::v1::END_REASON_UNPLUGGED, now);
   }
   SendTelemetry(now);
+  if (options_.unplug_after_readings > 0 &&
+      supply_->seq >= static_cast<uint64_t>(options_.unplug_after_readings)) {
+    Finish(common::v1::END_REASON_UNPLUGGED, now);
+  }
 }
 
 void Engine::Finish(common::v1::EndReason reason, absl::Time now) {

@@ -29,6 +29,8 @@ struct EngineOptions {
   bool auto_plug = false;
   // Unplug this long after plugging in (0: never by itself).
   absl::Duration auto_unplug_after = absl::ZeroDuration();
+  // Unplug after this many telemetry readings (0: never by itself).
+  int unplug_after_readings = 0;
   // Commands older than this when they arrive are stale and ignored.
   absl::Duration command_max_age = absl::Seconds(60);
 };

@@ -43,67 +43,33 @@ ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (used t
 
 namespace {
 
-// Reads this driver's notifications from every partition, from "now" on.
+// This driver's notifications, from now on.
 class Inbox {
  public:
   static absl::StatusOr<std::unique_ptr<Inbox>> Open(const std::string& driver_id) {
-    std::string error;
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    conf->set("bootstrap.servers", evc::KafkaBrokers(), error);
-    conf->set("group.id", "evc-driver-" + evc::crypto::RandomId(), error);
-    conf->set("enable.auto.commit", "false", error);
-    auto inbox = std::unique_ptr<Inbox>(new Inbox(driver_id));
-    inbox->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
-    if (!inbox->consumer_) return absl::InvalidArgumentError(error);
-    // Start at each partition's end as it is now: nothing sent later is missed.
-    RdKafka::Metadata* metadata = nullptr;
-    std::unique_ptr<RdKafka::Topic> topic(
-        RdKafka::Topic::create(inbox->consumer_.get(), evc::topics::kDriverNotifications, nullptr, error));
-    absl::Status s = evc::RetryWithBackoff(
-        "read kafka metadata",
-        [&]() -> absl::Status {
-          RdKafka::ErrorCode err = inbox->consumer_->metadata(false, topic.get(), &metadata, 5000);
-          if (err != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(RdKafka::err2str(err));
-          return absl::OkStatus();
-        },
-        absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested());
-    if (!s.ok()) return s;
-    std::vector<RdKafka::TopicPartition*> partitions;
-    for (const auto* t : *metadata->topics()) {
-      for (const auto* p : *t->partitions()) {
-        int64_t low = 0, high = 0;
-        inbox->consumer_->query_watermark_offsets(t->topic(), p->id(), &low, &high, 5000);
-        partitions.push_back(RdKafka::TopicPartition::create(t->topic(), p->id(), high));
-      }
-    }
-    delete metadata;
-    if (partitions.empty()) return absl::UnavailableError("topic evc.driver-notifications not found");
-    inbox->consumer_->assign(partitions);
-    RdKafka::TopicPartition::destroy(partitions);
-    return inbox;
-  }
-
-  ~Inbox() {
-    if (consumer_) consumer_->close();
+    auto tail = evc::TopicTail::Open(evc::KafkaBrokers(), evc::topics::kDriverNotifications,
+                                     evc::StartupTimeout());
+    if (!tail.ok()) return tail.status();
+    return std::unique_ptr<Inbox>(new Inbox(driver_id, std::move(*tail)));
   }
 
   // The next notification for this driver, or nullopt after `timeout`.
   std::optional<evc::events::v1::DriverNotification> Next(absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline && !evc::ShutdownRequested().HasBeenNotified()) {
-      std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
-      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+      auto m = tail_->Next(std::min(deadline - absl::Now(), absl::Milliseconds(100)));
       evc::events::v1::DriverNotification n;
-      if (!n.ParseFromArray(m->payload(), static_cast<int>(m->len()))) continue;
+      if (!m || !n.ParseFromString(m->payload)) continue;
       if (n.driver_id() == driver_id_) return n;
     }
     return std::nullopt;
   }
 
  private:
-  explicit Inbox(std::string driver_id) : driver_id_(std::move(driver_id)) {}
+  Inbox(std::string driver_id, std::unique_ptr<evc::TopicTail> tail)
+      : driver_id_(std::move(driver_id)), tail_(std::move(tail)) {}
   std::string driver_id_;
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<evc::TopicTail> tail_;
 };
 
 std::string Clock() { return absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone()); }

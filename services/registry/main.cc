@@ -9,6 +9,9 @@
 #include "services/registry/registry_grpc.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port)");
+ABSL_FLAG(int, secret_hash_cost, 14,
+          "scrypt cost of stored CP secrets, as log2(N): 14 in production; benchmarks that "
+          "enrol thousands of CPs lower it (10..20)");
 
 int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "registry", "evc-registry: charging-point enrolment and drivers");
@@ -16,7 +19,11 @@ int main(int argc, char** argv) {
   evc::registry::PgRegistryStore store(*deps.postgres);
   evc::KafkaPublisher events(*deps.producer);
   evc::SystemClock clock;
-  evc::registry::Registry registry(store, events, clock);
+  const int cost = absl::GetFlag(FLAGS_secret_hash_cost);
+  if (cost < 10 || cost > 20) {
+    evc::ExitIfError("--secret_hash_cost", absl::InvalidArgumentError("must be between 10 and 20"));
+  }
+  evc::registry::Registry registry(store, events, clock, evc::crypto::ScryptParams{1ull << cost, 8, 1});
   evc::WorkerPool pool(4, 1000);
   evc::registry::RegistryGrpc service(registry, pool);
   return evc::Serve("registry", absl::GetFlag(FLAGS_listen), {&service});

@@ -20,7 +20,14 @@ using common::v1::CpState;
 
 class CoreLoopTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { stack_ = Stack::Start().release(); }
+  static void SetUpTestSuite() {
+    auto stack = Stack::Start();
+    if (!stack.ok()) {
+      std::fprintf(stderr, "stack: %s\n", stack.status().ToString().c_str());
+      return;
+    }
+    stack_ = stack->release();
+  }
   static void TearDownTestSuite() {
     delete stack_;
     stack_ = nullptr;
@@ -185,7 +192,7 @@ TEST_F(CoreLoopTest, CentralKilledDuringSupplyLosesNothing) {
   auto supply = Request("IT-CRASH", "it-crash");
   ASSERT_TRUE(supply.ok());
   int64_t before = WaitForEnergy(supply->supply_id(), 20);
-  stack().RestartCentral();
+  ASSERT_TRUE(stack().RestartCentral().ok());
   // The monitor reconnects; the supply is still running and still growing.
   ASSERT_TRUE(stack().WaitForState("IT-CRASH", common::v1::CP_STATE_SUPPLYING));
   int64_t after = WaitForEnergy(supply->supply_id(), before + 20);
@@ -324,6 +331,25 @@ TEST_F(CoreLoopTest, UnregisteredCpIsCutOffAndCannotAuthenticate) {
   EXPECT_TRUE(Stack::WaitFor([&] {
     return stack().Sql("SELECT count(*) FROM cp_keys WHERE cp_id = 'IT-GONE' AND revoked_at IS NULL") == "0";
   }));
+}
+
+TEST_F(CoreLoopTest, EveryServiceAnswersReflectionIncludingHealth) {
+  const char* src = std::getenv("EVC_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  for (const std::string& address : {stack().registry_address(), stack().auth_address(),
+                                     stack().central_address()}) {
+    std::string out;
+    std::string cmd = std::string("node ") + src + "/tests/reflection/list_services.js " + address + " 2>&1";
+    FILE* pipe = popen(cmd.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    char buffer[4096];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
+    EXPECT_EQ(pclose(pipe), 0) << out;
+    EXPECT_TRUE(absl::StrContains(out, "grpc.health.v1.Health")) << address << ": " << out;
+    EXPECT_TRUE(absl::StrContains(out, "grpc.reflection.v1alpha.ServerReflection")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "evc.")) << out;
+  }
 }
 
 }  // namespace

@@ -95,33 +95,35 @@ void Process::Stop(absl::Duration grace) {
   Kill();
 }
 
-std::unique_ptr<Stack> Stack::Start(Options options) {
+absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
   std::unique_ptr<Stack> s(new Stack());
   s->options_ = options;
   const char* src = std::getenv("EVC_SOURCE_DIR");
   const char* bin = std::getenv("EVC_BIN_DIR");
   if (src == nullptr || bin == nullptr) {
-    ADD_FAILURE() << "EVC_SOURCE_DIR and EVC_BIN_DIR must be set (ctest sets them)";
-    return nullptr;
+    return absl::FailedPreconditionError("EVC_SOURCE_DIR and EVC_BIN_DIR must be set (ctest and ./evc set them)");
   }
   s->source_dir_ = src;
   s->bin_dir_ = bin;
-  char tmpl[] = "/tmp/evc-it-XXXXXX";
-  s->dir_ = mkdtemp(tmpl);
+  if (options.dir.empty()) {
+    char tmpl[] = "/tmp/evc-it-XXXXXX";
+    s->dir_ = mkdtemp(tmpl);
+  } else {
+    s->dir_ = options.dir;
+    std::system(absl::StrCat("rm -rf '", s->dir_, "' && mkdir -p '", s->dir_, "'").c_str());
+  }
   chmod(s->dir_.c_str(), 0755);
   s->pg_port_ = FreePort();
   std::string out;
   std::string cmd = absl::StrCat(s->source_dir_, "/evc _pg start ", s->dir_, "/pg ", s->pg_port_,
                                  " > ", s->dir_, "/pg-start.log 2>&1");
   if (std::system(cmd.c_str()) != 0) {
-    ADD_FAILURE() << "could not start postgres: see " << s->dir_ << "/pg-start.log";
-    return nullptr;
+    return absl::UnavailableError(absl::StrCat("could not start postgres: see ", s->dir_, "/pg-start.log"));
   }
   const std::string bootstrap_file = s->dir_ + "/kafka.bootstrap";
   s->kafka_process_ = s->Spawn("kafka", "evc-devkafka", {"--bootstrap_file=" + bootstrap_file});
   if (!WaitFor([&] { return std::ifstream(bootstrap_file).good(); }, absl::Seconds(10))) {
-    ADD_FAILURE() << "kafka did not start";
-    return nullptr;
+    return absl::UnavailableError("kafka did not start: see " + s->dir_ + "/kafka.log");
   }
   std::getline(std::ifstream(bootstrap_file), s->kafka_);
 
@@ -130,12 +132,15 @@ std::unique_ptr<Stack> Stack::Start(Options options) {
   s->central_port_ = FreePort();
   const std::string registry = absl::StrCat("127.0.0.1:", s->registry_port_);
   const std::string auth = absl::StrCat("127.0.0.1:", s->auth_port_);
-  s->registry_process_ = s->Spawn("registry", "evc-registry", {"--listen=" + registry});
+  std::vector<std::string> registry_args = {"--listen=" + registry};
+  registry_args.insert(registry_args.end(), options.registry_flags.begin(), options.registry_flags.end());
+  s->registry_process_ = s->Spawn("registry", "evc-registry", registry_args);
   s->auth_process_ = s->Spawn("auth", "evc-auth", {"--listen=" + auth, "--registry=" + registry});
   s->StartCentral();
-  s->WaitHealthy("registry", s->registry_port_);
-  s->WaitHealthy("auth", s->auth_port_);
-  s->WaitHealthy("central", s->central_port_);
+  for (auto [name, port] : {std::pair<const char*, int>{"registry", s->registry_port_},
+                            {"auth", s->auth_port_}, {"central", s->central_port_}}) {
+    if (absl::Status h = s->WaitHealthy(name, port); !h.ok()) return h;
+  }
   s->registry_ = registry::v1::RegistryService::NewStub(MakeChannel(registry));
   s->auth_ = auth::v1::AuthService::NewStub(MakeChannel(auth));
   s->central_ = central::v1::CentralService::NewStub(MakeChannel(s->central_address()));
@@ -151,7 +156,7 @@ Stack::~Stack() {
   kafka_process_.reset();
   std::string cmd = absl::StrCat(source_dir_, "/evc _pg stop ", dir_, "/pg > /dev/null 2>&1");
   if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "postgres stop failed\n");
-  if (!::testing::Test::HasFailure() && std::getenv("EVC_KEEP_TEST_DIRS") == nullptr) {
+  if (!keep_dir_ && !::testing::Test::HasFailure() && std::getenv("EVC_KEEP_TEST_DIRS") == nullptr) {
     std::system(absl::StrCat("rm -rf ", dir_).c_str());
   } else {
     std::fprintf(stderr, "integration logs kept in %s\n", dir_.c_str());
@@ -173,30 +178,32 @@ std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string
 }
 
 void Stack::StartCentral() {
-  central_process_ = Spawn(
-      "central", "evc-central",
-      {absl::StrCat("--listen=127.0.0.1:", central_port_),
-       absl::StrCat("--registry=127.0.0.1:", registry_port_),
-       absl::StrCat("--auth=127.0.0.1:", auth_port_),
-       absl::StrCat("--link_timeout=", absl::FormatDuration(options_.link_timeout)),
-       absl::StrCat("--restart_grace=", absl::FormatDuration(options_.restart_grace)),
-       "--stop_timeout=10s"});
+  std::vector<std::string> args = {
+      absl::StrCat("--listen=127.0.0.1:", central_port_),
+      absl::StrCat("--registry=127.0.0.1:", registry_port_),
+      absl::StrCat("--auth=127.0.0.1:", auth_port_),
+      absl::StrCat("--link_timeout=", absl::FormatDuration(options_.link_timeout)),
+      absl::StrCat("--restart_grace=", absl::FormatDuration(options_.restart_grace)),
+      "--stop_timeout=10s"};
+  args.insert(args.end(), options_.central_flags.begin(), options_.central_flags.end());
+  central_process_ = Spawn("central", "evc-central", args);
 }
 
-void Stack::RestartCentral() {
+absl::Status Stack::RestartCentral() {
   central_process_->Kill();
   StartCentral();
-  WaitHealthy("central", central_port_);
+  return WaitHealthy("central", central_port_);
 }
 
-void Stack::WaitHealthy(const std::string& name, int port) {
+absl::Status Stack::WaitHealthy(const std::string& name, int port) {
   auto stub = grpc::health::v1::Health::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", port)));
   bool healthy = WaitFor([&] {
     auto r = CallUnary(&grpc::health::v1::Health::Stub::Check, *stub,
                        grpc::health::v1::HealthCheckRequest(), absl::Seconds(1));
     return r.ok() && r->status() == grpc::health::v1::HealthCheckResponse::SERVING;
   }, absl::Seconds(60));
-  ASSERT_TRUE(healthy) << name << " did not become healthy; see " << dir_ << "/" << name << ".log";
+  if (healthy) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(name, " did not become healthy; see ", dir_, "/", name, ".log"));
 }
 
 absl::StatusOr<std::string> Stack::RegisterCp(const std::string& cp_id, int64_t power_w) {

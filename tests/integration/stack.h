@@ -32,6 +32,7 @@ class Process {
   void Stop(absl::Duration grace = absl::Seconds(5));
   void Kill() { Signal(9); Wait(); }
   bool Running();
+  pid_t pid() const { return pid_; }
   const std::string& log_path() const { return log_path_; }
 
  private:
@@ -46,10 +47,15 @@ class Stack {
   struct Options {
     absl::Duration link_timeout = absl::Seconds(2);
     absl::Duration restart_grace = absl::Seconds(10);
+    // Extra flags per service (benchmarks tune them).
+    std::vector<std::string> registry_flags;
+    std::vector<std::string> central_flags;
+    // Where the stack lives; a fresh /tmp directory when empty.
+    std::string dir;
   };
-  // Starts Postgres, Kafka, registry, auth and central. Fails the test if not.
-  static std::unique_ptr<Stack> Start(Options options);
-  static std::unique_ptr<Stack> Start() { return Start(Options()); }
+  // Starts Postgres, Kafka, registry, auth and central.
+  static absl::StatusOr<std::unique_ptr<Stack>> Start(Options options);
+  static absl::StatusOr<std::unique_ptr<Stack>> Start() { return Start(Options()); }
   ~Stack();
 
   const std::string& dir() const { return dir_; }
@@ -71,7 +77,14 @@ class Stack {
   Process& monitor(const std::string& cp_id) { return *monitors_.at(cp_id); }
   Process& central_process() { return *central_process_; }
   // Kills central (SIGKILL) and starts it again on the same port.
-  void RestartCentral();
+  absl::Status RestartCentral();
+  // Starts any binary from the build with the stack's environment.
+  std::unique_ptr<Process> Spawn(const std::string& name, const std::string& binary,
+                                 std::vector<std::string> args);
+  std::string registry_address() const { return "127.0.0.1:" + std::to_string(registry_port_); }
+  std::string auth_address() const { return "127.0.0.1:" + std::to_string(auth_port_); }
+  // Keep the directory (logs) when the stack is destroyed.
+  void KeepDirectory() { keep_dir_ = true; }
   // Runs a binary from build/bin to completion; returns its exit code and output.
   int RunTool(const std::string& binary, const std::vector<std::string>& args, std::string* output);
 
@@ -86,10 +99,9 @@ class Stack {
 
  private:
   Stack() = default;
-  std::unique_ptr<Process> Spawn(const std::string& name, const std::string& binary,
-                                 std::vector<std::string> args);
   void StartCentral();
-  void WaitHealthy(const std::string& name, int port);
+  absl::Status WaitHealthy(const std::string& name, int port);
+  bool keep_dir_ = false;
 
   Options options_;
   std::string dir_;

@@ -1,0 +1,720 @@
+// evc-bench: the network's speed and memory figures on this machine. Each
+// scenario starts a private stack (Postgres, dev Kafka, registry, auth,
+// central) and the fleet simulator, runs for a fixed time, prints one table and
+// writes the same figures as JSON. Run through `./evc bench [scenario]`.
+//
+//   fleet   N CPs (monitor link + 1 Hz health) and M concurrent supplies with
+//           1 Hz telemetry for a fixed time.
+//   churn   short supplies (request -> authorise -> 3 telemetry -> unplug ->
+//           ticket) from many drivers as fast as the system accepts them.
+//   ingest  central's telemetry ingest rate against a bare librdkafka consumer
+//           reading the same messages, in the same run.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "evc/events/v1/events.pb.h"
+#include "services/common/grpc_util.h"
+#include "services/common/process.h"
+#include "services/common/proto_time.h"
+#include "tests/integration/stack.h"
+
+ABSL_FLAG(std::string, scenario, "fleet", "fleet | churn | ingest");
+ABSL_FLAG(int, cps, 0, "charging points (default per scenario: fleet 5000, churn 400, ingest 500)");
+ABSL_FLAG(int, supplies, 1000, "fleet: concurrent supplies");
+ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
+          "measurement window (default: fleet 60s, churn 30s)");
+ABSL_FLAG(int, messages, 300000, "ingest: telemetry messages to ingest");
+ABSL_FLAG(std::string, out, ".evc/bench", "directory for the JSON results");
+
+namespace evc::bench {
+namespace {
+
+using central::v1::CentralService;
+using testing::Process;
+using testing::Stack;
+
+// ---- measurement helpers ----
+
+class Latencies {
+ public:
+  void Add(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    ms_.push_back(absl::ToDoubleMilliseconds(d));
+  }
+  nlohmann::json Summary() const {
+    absl::MutexLock lock(&mu_);
+    std::vector<double> v = ms_;
+    std::sort(v.begin(), v.end());
+    auto pct = [&](double p) { return v.empty() ? 0.0 : v[std::min(v.size() - 1, size_t(p * v.size()))]; };
+    return {{"count", v.size()}, {"p50_ms", pct(0.50)}, {"p95_ms", pct(0.95)}, {"p99_ms", pct(0.99)},
+            {"max_ms", v.empty() ? 0.0 : v.back()}};
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<double> ms_ ABSL_GUARDED_BY(mu_);
+};
+
+struct CpuSample {
+  double cpu_seconds = 0;
+  absl::Time at;
+};
+
+CpuSample ReadCpu(pid_t pid) {
+  CpuSample s{0, absl::Now()};
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = content.rfind(')');
+  if (close == std::string::npos) return s;
+  std::istringstream fields(content.substr(close + 2));
+  std::string field;
+  std::vector<std::string> f;
+  while (fields >> field) f.push_back(field);
+  // utime and stime are fields 14 and 15 of /proc/PID/stat (index 11, 12 after the name).
+  if (f.size() > 12) s.cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / sysconf(_SC_CLK_TCK);
+  return s;
+}
+
+int64_t PeakRssKb(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return 0;
+}
+
+// CPU use of a set of processes over a window.
+class CpuWindow {
+ public:
+  void Begin(const std::map<std::string, pid_t>& processes) {
+    processes_ = processes;
+    for (const auto& [name, pid] : processes_) begin_[name] = ReadCpu(pid);
+  }
+  nlohmann::json End() {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [name, pid] : processes_) {
+      CpuSample end = ReadCpu(pid);
+      double cores = (end.cpu_seconds - begin_[name].cpu_seconds) /
+                     absl::ToDoubleSeconds(end.at - begin_[name].at);
+      out[name] = {{"cpu_cores", cores}, {"peak_rss_mib", PeakRssKb(pid) / 1024.0}};
+    }
+    return out;
+  }
+
+ private:
+  std::map<std::string, pid_t> processes_;
+  std::map<std::string, CpuSample> begin_;
+};
+
+absl::StatusOr<central::v1::NetworkStats> Stats(Stack& stack) {
+  return CallUnary(&CentralService::Stub::GetNetworkStats, stack.central(),
+                   central::v1::GetNetworkStatsRequest(), absl::Seconds(5));
+}
+
+std::string CpId(int i) { return absl::StrFormat("B-%05d", i); }
+std::string DriverId(int i) { return absl::StrFormat("bench-%05d", i); }
+
+// Runs `fn(i)` for i in [0, n) on `threads` threads.
+void Parallel(int n, int threads, const std::function<void(int)>& fn) {
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) fn(i);
+    });
+  }
+  for (auto& t : pool) t.join();
+}
+
+absl::Status AddDrivers(Stack& stack, int n) {
+  std::atomic<int> failures{0};
+  Parallel(n, 8, [&](int i) {
+    absl::Status s = stack.AddDriver(DriverId(i + 1));
+    if (!s.ok() && !absl::IsAlreadyExists(s)) ++failures;
+  });
+  return failures == 0 ? absl::OkStatus() : absl::InternalError("could not create bench drivers");
+}
+
+// Waits until central sees `n` connected CPs.
+absl::Status WaitConnected(Stack& stack, int n, absl::Duration timeout) {
+  int64_t connected = 0;
+  bool ok = Stack::WaitFor([&] {
+    auto s = Stats(stack);
+    if (s.ok()) connected = s->connected();
+    return connected >= n;
+  }, timeout);
+  if (ok) return absl::OkStatus();
+  return absl::DeadlineExceededError(absl::StrCat("only ", connected, " of ", n, " CPs connected"));
+}
+
+std::unique_ptr<Process> StartFleet(Stack& stack, int count, std::vector<std::string> extra) {
+  std::vector<std::string> args = {absl::StrCat("--count=", count), "--prefix=B-",
+                                   "--registry=" + stack.registry_address(),
+                                   "--auth=" + stack.auth_address(),
+                                   "--central=" + stack.central_address(), "--tick_threads=2"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return stack.Spawn("fleet", "evc-cp-fleet", args);
+}
+
+// Everything the probes learn about supplies, from central's stream and the
+// drivers' notifications.
+class Probes {
+ public:
+  explicit Probes(Stack& stack) : stack_(stack) {}
+  ~Probes() { Stop(); }
+
+  absl::Status Start() {
+    auto tail = TopicTail::Open(stack_.kafka(), topics::kDriverNotifications, absl::Seconds(30));
+    if (!tail.ok()) return tail.status();
+    tail_ = std::move(*tail);
+    watch_thread_ = std::thread([this] { Watch(); });
+    ticket_thread_ = std::thread([this] { ReadTickets(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (stopping_.exchange(true)) return;
+    {
+      absl::MutexLock lock(&mu_);
+      if (watch_context_ != nullptr) watch_context_->TryCancel();
+    }
+    if (watch_thread_.joinable()) watch_thread_.join();
+    if (ticket_thread_.joinable()) ticket_thread_.join();
+  }
+
+  void Requested(const std::string& supply_id, absl::Time at) {
+    absl::MutexLock lock(&mu_);
+    requested_at_[supply_id] = at;
+  }
+  void StopRequested(const std::string& supply_id, absl::Time at) {
+    absl::MutexLock lock(&mu_);
+    stop_requested_at_[supply_id] = at;
+  }
+  // Called for every ticket received, once per delivery.
+  void OnTicket(std::function<void(const common::v1::Ticket&)> f) {
+    absl::MutexLock lock(&mu_);
+    on_ticket_ = std::move(f);
+  }
+
+  int64_t TicketsReceived(const std::set<std::string>& supplies, int64_t* duplicates) {
+    absl::MutexLock lock(&mu_);
+    int64_t distinct = 0;
+    *duplicates = 0;
+    for (const auto& id : supplies) {
+      auto it = tickets_.find(id);
+      if (it == tickets_.end()) continue;
+      ++distinct;
+      *duplicates += it->second - 1;
+    }
+    return distinct;
+  }
+
+  nlohmann::json Summary() {
+    Latencies authorise;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [id, started] : started_at_) {
+        auto r = requested_at_.find(id);
+        if (r != requested_at_.end()) authorise.Add(started - r->second);
+      }
+    }
+    return {{"telemetry_to_stream", telemetry_to_stream_.Summary()},
+            {"request_to_authorise", authorise.Summary()},
+            {"unplug_to_ticket_at_driver", unplug_to_ticket_.Summary()},
+            {"stop_to_ticket_at_driver", stop_to_ticket_.Summary()}};
+  }
+
+ private:
+  void Watch() {
+    while (!stopping_) {
+      grpc::ClientContext context;
+      {
+        absl::MutexLock lock(&mu_);
+        watch_context_ = &context;
+      }
+      auto reader = stack_.central().WatchNetwork(&context, central::v1::WatchNetworkRequest());
+      central::v1::NetworkUpdate u;
+      while (reader->Read(&u)) {
+        if (!u.has_charging_point() || !u.charging_point().has_supply()) continue;
+        const common::v1::Supply& s = u.charging_point().supply();
+        const absl::Time now = absl::Now();
+        absl::MutexLock lock(&mu_);
+        if (s.has_started_at() && !started_at_.count(s.supply_id())) {
+          started_at_[s.supply_id()] = FromProto(s.started_at());
+        }
+        if (s.has_last_reading_at()) {
+          absl::Time reading = FromProto(s.last_reading_at());
+          absl::Time& last = last_reading_[s.supply_id()];
+          if (reading > last) {
+            last = reading;
+            telemetry_to_stream_.Add(now - reading);
+          }
+        }
+      }
+      reader->Finish();
+      absl::MutexLock lock(&mu_);
+      watch_context_ = nullptr;
+    }
+  }
+
+  void ReadTickets() {
+    while (!stopping_) {
+      auto m = tail_->Next(absl::Milliseconds(200));
+      events::v1::DriverNotification n;
+      if (!m || !n.ParseFromString(m->payload) || !n.has_ticket()) continue;
+      const absl::Time now = absl::Now();
+      const common::v1::Ticket& t = n.ticket();
+      std::function<void(const common::v1::Ticket&)> callback;
+      {
+        absl::MutexLock lock(&mu_);
+        ++tickets_[t.supply_id()];
+        auto stop = stop_requested_at_.find(t.supply_id());
+        if (stop != stop_requested_at_.end()) {
+          stop_to_ticket_.Add(now - stop->second);
+        } else if (t.end_reason() == common::v1::END_REASON_UNPLUGGED) {
+          unplug_to_ticket_.Add(now - FromProto(t.ended_at()));
+        }
+        callback = on_ticket_;
+      }
+      if (callback) callback(t);
+    }
+  }
+
+  Stack& stack_;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<TopicTail> tail_;
+  std::thread watch_thread_;
+  std::thread ticket_thread_;
+  absl::Mutex mu_;
+  grpc::ClientContext* watch_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::map<std::string, absl::Time> requested_at_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> stop_requested_at_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> started_at_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> last_reading_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> tickets_ ABSL_GUARDED_BY(mu_);
+  std::function<void(const common::v1::Ticket&)> on_ticket_ ABSL_GUARDED_BY(mu_);
+  Latencies telemetry_to_stream_;
+  Latencies unplug_to_ticket_;
+  Latencies stop_to_ticket_;
+};
+
+absl::StatusOr<std::string> RequestCharge(Stack& stack, const std::string& cp, const std::string& driver) {
+  central::v1::RequestChargeRequest r;
+  r.set_cp_id(cp);
+  r.set_driver_id(driver);
+  auto resp = CallUnary(&CentralService::Stub::RequestCharge, stack.central(), r, absl::Seconds(30));
+  if (!resp.ok()) return resp.status();
+  return resp->supply().supply_id();
+}
+
+std::map<std::string, pid_t> ServicePids(Stack& stack, Process* fleet) {
+  std::map<std::string, pid_t> pids = {{"central", stack.central_process().pid()}};
+  if (fleet != nullptr) pids["fleet"] = fleet->pid();
+  return pids;
+}
+
+// Σ(last_seq - 1) over closed supplies: telemetry the engines sent (each
+// supply's completion takes the last sequence number).
+int64_t ExpectedTelemetry(Stack& stack, const std::set<std::string>& supplies) {
+  std::string ids;
+  for (const auto& id : supplies) absl::StrAppend(&ids, ids.empty() ? "" : ",", "'", id, "'");
+  if (ids.empty()) return 0;
+  std::string v = stack.Sql("SELECT coalesce(sum(greatest(last_seq - 1, 0)), 0) FROM supplies WHERE supply_id IN (" + ids + ")");
+  return v.empty() ? 0 : std::stoll(v);
+}
+
+int64_t TicketsStored(Stack& stack, const std::set<std::string>& supplies) {
+  std::string ids;
+  for (const auto& id : supplies) absl::StrAppend(&ids, ids.empty() ? "" : ",", "'", id, "'");
+  if (ids.empty()) return 0;
+  return std::stoll(stack.Sql("SELECT count(*) FROM tickets WHERE supply_id IN (" + ids + ")"));
+}
+
+Stack::Options StackOptions(const std::string& scenario) {
+  Stack::Options o;
+  // Under full load a health report may wait; a short timeout would measure
+  // scheduling, not the network.
+  o.link_timeout = absl::Seconds(10);
+  o.restart_grace = absl::Minutes(30);
+  // Enrolling thousands of CPs measures scrypt otherwise; credential hashing
+  // is not what these scenarios are about.
+  o.registry_flags = {"--secret_hash_cost=10"};
+  o.dir = absl::StrCat(absl::GetFlag(FLAGS_out), "/", scenario, "-stack");
+  return o;
+}
+
+// ---- scenarios ----
+
+absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
+  const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 5000;
+  const int supplies = std::min(absl::GetFlag(FLAGS_supplies), cps);
+  const absl::Duration window =
+      absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(60);
+  if (absl::Status s = AddDrivers(stack, supplies); !s.ok()) return s;
+  const absl::Time fleet_start = absl::Now();
+  auto fleet = StartFleet(stack, cps, {});
+  if (absl::Status s = WaitConnected(stack, cps, absl::Minutes(15)); !s.ok()) return s;
+  const absl::Duration connect_time = absl::Now() - fleet_start;
+  Probes probes(stack);
+  if (absl::Status s = probes.Start(); !s.ok()) return s;
+  auto before = Stats(stack);
+  if (!before.ok()) return before.status();
+
+  std::set<std::string> ids;
+  std::map<std::string, std::string> driver_of;
+  absl::Mutex ids_mu;
+  std::atomic<int> rejected{0};
+  Parallel(supplies, 16, [&](int i) {
+    const absl::Time t0 = absl::Now();
+    auto id = RequestCharge(stack, CpId(i + 1), DriverId(i + 1));
+    if (!id.ok()) {
+      ++rejected;
+      return;
+    }
+    probes.Requested(*id, t0);
+    absl::MutexLock lock(&ids_mu);
+    ids.insert(*id);
+    driver_of[*id] = DriverId(i + 1);
+  });
+  CpuWindow cpu;
+  cpu.Begin(ServicePids(stack, fleet.get()));
+  absl::SleepFor(window);
+  nlohmann::json usage = cpu.End();
+  auto during = Stats(stack);
+
+  std::vector<std::string> list(ids.begin(), ids.end());
+  Parallel(static_cast<int>(list.size()), 16, [&](int i) {
+    central::v1::StopChargeRequest r;
+    r.set_supply_id(list[i]);
+    r.set_driver_id(driver_of[list[i]]);
+    probes.StopRequested(list[i], absl::Now());
+    CallUnary(&CentralService::Stub::StopCharge, stack.central(), r, absl::Seconds(30)).IgnoreError();
+  });
+  int64_t duplicates = 0;
+  Stack::WaitFor([&] { return probes.TicketsReceived(ids, &duplicates) >= static_cast<int64_t>(ids.size()); },
+                 absl::Seconds(90));
+  // Let central's journal write the last progress before counting.
+  absl::SleepFor(absl::Seconds(1));
+  const int64_t received = probes.TicketsReceived(ids, &duplicates);
+  probes.Stop();
+  auto after = Stats(stack);
+  if (!after.ok()) return after.status();
+  const int64_t applied = after->telemetry_applied() - before->telemetry_applied();
+  const int64_t expected = ExpectedTelemetry(stack, ids);
+  return nlohmann::json{
+      {"connected_cps", during.ok() ? during->connected() : 0},
+      {"cps", cps},
+      {"connect_seconds", absl::ToDoubleSeconds(connect_time)},
+      {"supplies_started", ids.size()},
+      {"supplies_rejected", rejected.load()},
+      {"supplies_completed", TicketsStored(stack, ids)},
+      {"tickets_received", received},
+      {"tickets_duplicated", duplicates},
+      {"tickets_lost", static_cast<int64_t>(ids.size()) - received},
+      {"telemetry_expected", expected},
+      {"telemetry_applied", applied},
+      {"telemetry_duplicates_dropped", after->telemetry_duplicates() - before->telemetry_duplicates()},
+      {"telemetry_lost", expected - applied},
+      {"window_seconds", absl::ToDoubleSeconds(window)},
+      {"processes", usage},
+      {"latency", probes.Summary()}};
+}
+
+absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
+  const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 400;
+  const absl::Duration window =
+      absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(30);
+  if (absl::Status s = AddDrivers(stack, cps); !s.ok()) return s;
+  auto fleet = StartFleet(stack, cps, {"--telemetry_period=100ms", "--unplug_after_readings=3"});
+  if (absl::Status s = WaitConnected(stack, cps, absl::Minutes(10)); !s.ok()) return s;
+  Probes probes(stack);
+  if (absl::Status s = probes.Start(); !s.ok()) return s;
+
+  // A CP is requested again as soon as its ticket reached the driver.
+  absl::Mutex mu;
+  std::set<int> free_cps;
+  for (int i = 1; i <= cps; ++i) free_cps.insert(i);
+  std::map<std::string, int> supply_cp;
+  std::set<std::string> ids;
+  std::atomic<bool> requesting{true};
+  std::atomic<int64_t> completed_in_window{0};
+  std::atomic<int> rejected{0};
+  absl::Time window_start = absl::InfiniteFuture(), window_end = absl::InfiniteFuture();
+  probes.OnTicket([&](const common::v1::Ticket& t) {
+    absl::MutexLock lock(&mu);
+    auto it = supply_cp.find(t.supply_id());
+    if (it == supply_cp.end()) return;
+    const absl::Time now = absl::Now();
+    if (now >= window_start && now < window_end) ++completed_in_window;
+    free_cps.insert(it->second);
+    supply_cp.erase(it);
+  });
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 32; ++w) {
+    workers.emplace_back([&] {
+      while (requesting) {
+        int cp = 0;
+        {
+          absl::MutexLock lock(&mu);
+          mu.AwaitWithTimeout(absl::Condition(+[](std::set<int>* f) { return !f->empty(); }, &free_cps),
+                              absl::Milliseconds(100));
+          if (free_cps.empty()) continue;
+          cp = *free_cps.begin();
+          free_cps.erase(free_cps.begin());
+        }
+        const absl::Time t0 = absl::Now();
+        auto id = RequestCharge(stack, CpId(cp), DriverId(cp));
+        absl::MutexLock lock(&mu);
+        if (!id.ok()) {
+          ++rejected;
+          free_cps.insert(cp);
+          continue;
+        }
+        probes.Requested(*id, t0);
+        ids.insert(*id);
+        supply_cp[*id] = cp;
+      }
+    });
+  }
+  // Warm up, then measure.
+  absl::SleepFor(absl::Seconds(5));
+  CpuWindow cpu;
+  cpu.Begin(ServicePids(stack, fleet.get()));
+  {
+    absl::MutexLock lock(&mu);
+    window_start = absl::Now();
+    window_end = window_start + window;
+  }
+  absl::SleepFor(window);
+  nlohmann::json usage = cpu.End();
+  requesting = false;
+  for (auto& t : workers) t.join();
+  std::set<std::string> all;
+  {
+    absl::MutexLock lock(&mu);
+    all = ids;
+  }
+  int64_t duplicates = 0;
+  Stack::WaitFor([&] { return probes.TicketsReceived(all, &duplicates) >= static_cast<int64_t>(all.size()); },
+                 absl::Seconds(60));
+  const int64_t received = probes.TicketsReceived(all, &duplicates);
+  probes.Stop();
+  return nlohmann::json{
+      {"cps", cps},
+      {"sessions_per_second", completed_in_window / absl::ToDoubleSeconds(window)},
+      {"sessions_completed_in_window", completed_in_window.load()},
+      {"supplies_started", all.size()},
+      {"supplies_rejected", rejected.load()},
+      {"supplies_completed", TicketsStored(stack, all)},
+      {"tickets_received", received},
+      {"tickets_duplicated", duplicates},
+      {"tickets_lost", static_cast<int64_t>(all.size()) - received},
+      {"window_seconds", absl::ToDoubleSeconds(window)},
+      {"processes", usage},
+      {"latency", probes.Summary()}};
+}
+
+// A bare librdkafka consumer reading every message of the topic: the ceiling.
+absl::StatusOr<double> BareConsumerRate(Stack& stack, int64_t total) {
+  std::string error;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", stack.kafka(), error);
+  conf->set("group.id", "bench-bare", error);
+  conf->set("auto.offset.reset", "earliest", error);
+  conf->set("enable.auto.commit", "false", error);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (!consumer) return absl::InternalError(error);
+  consumer->subscribe({topics::kEngineEvents});
+  int64_t read = 0;
+  absl::Time first = absl::InfinitePast(), last;
+  const absl::Time deadline = absl::Now() + absl::Minutes(5);
+  while (read < total && absl::Now() < deadline) {
+    std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
+    if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+    if (read == 0) first = absl::Now();
+    ++read;
+    last = absl::Now();
+  }
+  consumer->close();
+  if (read < total) return absl::DeadlineExceededError("bare consumer did not read everything");
+  return (read - 1) / absl::ToDoubleSeconds(last - first);
+}
+
+absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
+  const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 500;
+  const int64_t messages = absl::GetFlag(FLAGS_messages);
+  if (absl::Status s = AddDrivers(stack, cps); !s.ok()) return s;
+  auto fleet = StartFleet(stack, cps, {});
+  if (absl::Status s = WaitConnected(stack, cps, absl::Minutes(10)); !s.ok()) return s;
+  std::set<std::string> ids;
+  absl::Mutex ids_mu;
+  Parallel(cps, 16, [&](int i) {
+    auto id = RequestCharge(stack, CpId(i + 1), DriverId(i + 1));
+    if (!id.ok()) return;
+    absl::MutexLock lock(&ids_mu);
+    ids.insert(*id);
+  });
+  absl::SleepFor(absl::Seconds(3));
+  // Central goes down with the supplies open; the engines stop too, so that
+  // only the benchmark's messages arrive.
+  stack.central_process().Kill();
+  fleet->Stop();
+  std::map<std::string, std::pair<std::string, int64_t>> open;  // supply -> (cp, last_seq)
+  std::istringstream rows(stack.Sql("SELECT supply_id || ' ' || cp_id || ' ' || last_seq FROM supplies WHERE ended_at IS NULL"));
+  std::string supply, cp;
+  int64_t seq;
+  while (rows >> supply >> cp >> seq) open[supply] = {cp, seq + 10};
+  if (open.empty()) return absl::InternalError("no open supplies to feed");
+
+  auto producer = KafkaProducer::Create(stack.kafka(), "bench-ingest");
+  if (!producer.ok()) return producer.status();
+  const absl::Time produce_start = absl::Now();
+  int64_t produced = 0;
+  while (produced < messages) {
+    for (auto& [id, cp_seq] : open) {
+      if (produced >= messages) break;
+      events::v1::EngineEvent e;
+      e.set_cp_id(cp_seq.first);
+      *e.mutable_at() = ToProto(absl::Now());
+      auto* t = e.mutable_telemetry();
+      t->set_supply_id(id);
+      t->set_seq(static_cast<uint64_t>(++cp_seq.second));
+      t->set_energy_wh(cp_seq.second * 10);
+      t->set_power_w(36000);
+      if (absl::Status s = (*producer)->Produce(topics::kEngineEvents, cp_seq.first, e); !s.ok()) return s;
+      ++produced;
+    }
+  }
+  if (absl::Status s = (*producer)->Flush(absl::Minutes(2)); !s.ok()) return s;
+  const double produce_rate = produced / absl::ToDoubleSeconds(absl::Now() - produce_start);
+
+  // The ceiling: everything in the topic, read by a bare consumer.
+  int64_t topic_total = 0;
+  {
+    std::string error;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", stack.kafka(), error);
+    std::unique_ptr<RdKafka::Producer> probe(RdKafka::Producer::create(conf.get(), error));
+    for (int p = 0; p < 8; ++p) {
+      int64_t low = 0, high = 0;
+      probe->query_watermark_offsets(topics::kEngineEvents, p, &low, &high, 5000);
+      topic_total += high - low;
+    }
+  }
+  auto bare = BareConsumerRate(stack, topic_total);
+  if (!bare.ok()) return bare.status();
+
+  // Central restarts with the backlog waiting: measure how fast it drains it.
+  if (absl::Status s = stack.RestartCentral(); !s.ok()) return s;
+  CpuWindow cpu;
+  cpu.Begin(ServicePids(stack, nullptr));
+  absl::Time first = absl::InfinitePast(), last;
+  int64_t first_count = 0, count = 0;
+  const absl::Time deadline = absl::Now() + absl::Minutes(5);
+  while (count < messages && absl::Now() < deadline) {
+    auto s = Stats(stack);
+    if (s.ok()) {
+      int64_t seen = s->telemetry_applied() + s->telemetry_duplicates() + s->engine_events_ignored();
+      if (seen > 0 && first == absl::InfinitePast()) {
+        first = absl::Now();
+        first_count = seen;
+      }
+      if (seen != count) last = absl::Now();
+      count = seen;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  nlohmann::json usage = cpu.End();
+  if (count < messages) return absl::DeadlineExceededError(absl::StrCat("central ingested only ", count));
+  const double central_rate = (count - first_count) / absl::ToDoubleSeconds(last - first);
+  auto stats = Stats(stack);
+  return nlohmann::json{
+      {"messages", messages},
+      {"open_supplies", open.size()},
+      {"produce_rate_per_second", produce_rate},
+      {"bare_consumer_rate_per_second", *bare},
+      {"central_ingest_rate_per_second", central_rate},
+      {"ratio", central_rate / *bare},
+      {"telemetry_applied", stats.ok() ? stats->telemetry_applied() : 0},
+      {"telemetry_duplicates_dropped", stats.ok() ? stats->telemetry_duplicates() : 0},
+      {"processes", usage}};
+}
+
+void PrintTable(const std::string& scenario, const nlohmann::json& r) {
+  std::printf("\nevc-bench %s  (%s, %d cores)\n", scenario.c_str(),
+              absl::FormatTime("%Y-%m-%d %H:%M", absl::Now(), absl::UTCTimeZone()).c_str(),
+              static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  std::printf("%-34s %s\n", "figure", "value");
+  for (auto it = r.begin(); it != r.end(); ++it) {
+    if (it.key() == "processes") {
+      for (auto p = it->begin(); p != it->end(); ++p) {
+        std::printf("%-34s %.2f cores, peak RSS %.0f MiB\n", (p.key() + " CPU / RSS").c_str(),
+                    (*p)["cpu_cores"].get<double>(), (*p)["peak_rss_mib"].get<double>());
+      }
+    } else if (it.key() == "latency") {
+      for (auto l = it->begin(); l != it->end(); ++l) {
+        if ((*l)["count"].get<size_t>() == 0) continue;
+        std::printf("%-34s p50 %.1f  p95 %.1f  p99 %.1f ms  (n=%zu)\n", l.key().c_str(),
+                    (*l)["p50_ms"].get<double>(), (*l)["p95_ms"].get<double>(),
+                    (*l)["p99_ms"].get<double>(), (*l)["count"].get<size_t>());
+      }
+    } else {
+      std::printf("%-34s %s\n", it.key().c_str(), it->dump().c_str());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace evc::bench
+
+int main(int argc, char** argv) {
+  evc::InitProcess(argc, argv, "bench", "evc-bench: speed and memory figures (./evc bench)");
+  const std::string scenario = absl::GetFlag(FLAGS_scenario);
+  if (scenario != "fleet" && scenario != "churn" && scenario != "ingest") {
+    std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest)\n", scenario.c_str());
+    return 2;
+  }
+  auto stack = evc::testing::Stack::Start(evc::bench::StackOptions(scenario));
+  if (!stack.ok()) {
+    std::fprintf(stderr, "bench: %s\n", stack.status().ToString().c_str());
+    return 1;
+  }
+  absl::StatusOr<nlohmann::json> result =
+      scenario == "fleet"   ? evc::bench::Fleet(**stack)
+      : scenario == "churn" ? evc::bench::Churn(**stack)
+                            : evc::bench::Ingest(**stack);
+  if (!result.ok()) {
+    (*stack)->KeepDirectory();
+    std::fprintf(stderr, "bench %s failed: %s (logs in %s)\n", scenario.c_str(),
+                 result.status().ToString().c_str(), (*stack)->dir().c_str());
+    return 1;
+  }
+  nlohmann::json out = {{"scenario", scenario},
+                        {"date", absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone())},
+                        {"cores", sysconf(_SC_NPROCESSORS_ONLN)},
+                        {"results", *result}};
+  const std::string path = absl::StrCat(absl::GetFlag(FLAGS_out), "/", scenario, "-",
+                                        absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()),
+                                        ".json");
+  std::ofstream(path) << out.dump(2) << "\n";
+  evc::bench::PrintTable(scenario, *result);
+  std::printf("\nwritten to %s\n", path.c_str());
+  return 0;
+}
