@@ -103,6 +103,7 @@ void Central::TickLoop() {
 }
 
 void Central::Apply(Effects fx, std::function<void()> after_durable) {
+  network_.EmitFigures(clock_.Now(), fx);
   for (auto& u : fx.updates) {
     broadcaster_.Send(std::make_shared<const central::v1::NetworkUpdate>(std::move(u)));
   }

@@ -405,12 +405,23 @@ void ChargingNetwork::OnTelemetry(ChargingPointRecord& cp, const events::v1::Tel
   s.energy_wh = t.energy_wh();
   s.power_w = t.power_w();
   fx.supplies_changed.push_back(s);
-  if (!s.driver_id.empty()) {
-    events::v1::DriverNotification n = Notice(s, now);
-    *n.mutable_reading() = ToProtoSupply(s);
-    fx.readings.push_back(std::move(n));
+  fx.figures_changed.insert(cp.info.cp_id());
+}
+
+void ChargingNetwork::EmitFigures(absl::Time now, Effects& fx) const {
+  for (const std::string& cp_id : fx.figures_changed) {
+    auto it = cps_.find(cp_id);
+    // A supply that ended in the same batch was already published with its ticket.
+    if (it == cps_.end() || !it->second.supply) continue;
+    const SupplyRecord& s = *it->second.supply;
+    if (!s.driver_id.empty()) {
+      events::v1::DriverNotification n = Notice(s, now);
+      *n.mutable_reading() = ToProtoSupply(s);
+      fx.readings.push_back(std::move(n));
+    }
+    Publish(it->second, fx);
   }
-  Publish(cp, fx);
+  fx.figures_changed.clear();
 }
 
 void ChargingNetwork::OnCompleted(ChargingPointRecord& cp, const events::v1::SupplyCompleted& c,

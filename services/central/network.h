@@ -81,6 +81,10 @@ class ChargingNetwork {
   absl::StatusOr<std::vector<std::string>> OperatorResume(const std::string& cp_id,
                                                           absl::Time now, Effects& fx);
 
+  // Turns Effects::figures_changed into network updates and driver readings.
+  // Call once per batch of events, before applying the effects.
+  void EmitFigures(absl::Time now, Effects& fx) const;
+
   // Time-based rules: link loss, plug and stop timeouts. Call every ~250 ms.
   void Tick(absl::Time now, Effects& fx);
 

@@ -52,15 +52,31 @@ common::v1::Ticket TicketFromRow(const pqxx::row& r) {
   return t;
 }
 
+// Each writer below is one statement per batch, whatever its size: a flush
+// costs a handful of round trips, not one per row.
 void WriteOpened(pqxx::work& tx, const std::vector<SupplyRecord>& opened) {
+  if (opened.empty()) return;
+  std::vector<std::string> ids, cps, drivers, requests, phases;
+  std::vector<int64_t> prices;
+  std::vector<double> authorized;
   for (const SupplyRecord& s : opened) {
-    tx.exec_params(
-        "INSERT INTO supplies (supply_id, cp_id, driver_id, request_id, price_millieuros_per_kwh,"
-        " phase, authorized_at) VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7))"
-        " ON CONFLICT (supply_id) DO NOTHING",
-        s.supply_id, s.cp_id, s.driver_id, s.request_id, s.price_millieuros_per_kwh,
-        PhaseName(s.phase), Epoch(s.authorized_at));
+    ids.push_back(s.supply_id);
+    cps.push_back(s.cp_id);
+    drivers.push_back(s.driver_id);
+    requests.push_back(s.request_id);
+    phases.push_back(PhaseName(s.phase));
+    prices.push_back(s.price_millieuros_per_kwh);
+    authorized.push_back(Epoch(s.authorized_at));
   }
+  tx.exec_params(
+      "INSERT INTO supplies (supply_id, cp_id, driver_id, request_id, price_millieuros_per_kwh,"
+      " phase, authorized_at)"
+      " SELECT u.id, u.cp, u.driver, u.request, u.price, u.phase, to_timestamp(u.authorized)"
+      " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],"
+      "   $7::float8[]) AS u(id, cp, driver, request, price, phase, authorized)"
+      " ON CONFLICT (supply_id) DO NOTHING",
+      TextArray(tx, ids), TextArray(tx, cps), TextArray(tx, drivers), TextArray(tx, requests),
+      NumArray(prices), TextArray(tx, phases), NumArray(authorized));
 }
 
 // Progress of many supplies in one statement, and one telemetry sample each.
@@ -95,32 +111,62 @@ void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl
 }
 
 void WriteTickets(pqxx::work& tx, const std::vector<common::v1::Ticket>& tickets) {
+  if (tickets.empty()) return;
+  std::vector<std::string> ids, cps, drivers, reasons;
+  std::vector<double> started, ended;
+  std::vector<int64_t> energy, amount, price;
   for (const common::v1::Ticket& t : tickets) {
-    tx.exec_params(
-        "UPDATE supplies SET phase = 'SUPPLY_PHASE_ENDED', ended_at = to_timestamp($2),"
-        " energy_wh = $3, end_reason = $4 WHERE supply_id = $1",
-        t.supply_id(), Epoch(FromProto(t.ended_at())), t.energy_wh(),
-        common::v1::EndReason_Name(t.end_reason()));
-    // The primary key makes a second ticket for a supply impossible.
-    tx.exec_params(
-        "INSERT INTO tickets (supply_id, cp_id, driver_id, started_at, ended_at, energy_wh,"
-        " amount_millieuros, price_millieuros_per_kwh, end_reason)"
-        " VALUES ($1, $2, $3, to_timestamp($4), to_timestamp($5), $6, $7, $8, $9)"
-        " ON CONFLICT (supply_id) DO NOTHING",
-        t.supply_id(), t.cp_id(), t.driver_id(), Epoch(FromProto(t.started_at())),
-        Epoch(FromProto(t.ended_at())), t.energy_wh(), t.amount_millieuros(),
-        t.price_millieuros_per_kwh(), common::v1::EndReason_Name(t.end_reason()));
+    ids.push_back(t.supply_id());
+    cps.push_back(t.cp_id());
+    drivers.push_back(t.driver_id());
+    reasons.push_back(common::v1::EndReason_Name(t.end_reason()));
+    started.push_back(Epoch(FromProto(t.started_at())));
+    ended.push_back(Epoch(FromProto(t.ended_at())));
+    energy.push_back(t.energy_wh());
+    amount.push_back(t.amount_millieuros());
+    price.push_back(t.price_millieuros_per_kwh());
   }
+  const std::string a_ids = TextArray(tx, ids), a_reasons = TextArray(tx, reasons);
+  tx.exec_params(
+      "UPDATE supplies AS s SET phase = 'SUPPLY_PHASE_ENDED', ended_at = to_timestamp(u.ended),"
+      " energy_wh = u.energy, end_reason = u.reason"
+      " FROM unnest($1::text[], $2::float8[], $3::bigint[], $4::text[]) AS u(id, ended, energy, reason)"
+      " WHERE s.supply_id = u.id",
+      a_ids, NumArray(ended), NumArray(energy), a_reasons);
+  // The primary key makes a second ticket for a supply impossible.
+  tx.exec_params(
+      "INSERT INTO tickets (supply_id, cp_id, driver_id, started_at, ended_at, energy_wh,"
+      " amount_millieuros, price_millieuros_per_kwh, end_reason)"
+      " SELECT u.id, u.cp, u.driver, to_timestamp(u.started), to_timestamp(u.ended), u.energy,"
+      "   u.amount, u.price, u.reason"
+      " FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::bigint[],"
+      "   $7::bigint[], $8::bigint[], $9::text[])"
+      "   AS u(id, cp, driver, started, ended, energy, amount, price, reason)"
+      " ON CONFLICT (supply_id) DO NOTHING",
+      a_ids, TextArray(tx, cps), TextArray(tx, drivers), NumArray(started), NumArray(ended),
+      NumArray(energy), NumArray(amount), NumArray(price), a_reasons);
 }
 
 void WriteAudit(pqxx::work& tx, const std::vector<AuditRecord>& audit) {
+  if (audit.empty()) return;
+  std::vector<double> at;
+  std::vector<std::string> category, action, actor, cp, outcome, details;
   for (const AuditRecord& a : audit) {
-    tx.exec_params(
-        "INSERT INTO audit_events (at, category, action, actor, cp_id, outcome, details)"
-        " VALUES (to_timestamp($1), $2, $3, $4, $5, $6, $7::jsonb)",
-        Epoch(a.at), AuditCategoryName(a.category), a.action, a.actor, a.cp_id, a.outcome,
-        a.details.dump());
+    at.push_back(Epoch(a.at));
+    category.push_back(AuditCategoryName(a.category));
+    action.push_back(a.action);
+    actor.push_back(a.actor);
+    cp.push_back(a.cp_id);
+    outcome.push_back(a.outcome);
+    details.push_back(a.details.dump());
   }
+  tx.exec_params(
+      "INSERT INTO audit_events (at, category, action, actor, cp_id, outcome, details)"
+      " SELECT to_timestamp(u.at), u.category, u.action, u.actor, u.cp, u.outcome, u.details::jsonb"
+      " FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+      "   $7::text[]) AS u(at, category, action, actor, cp, outcome, details)",
+      NumArray(at), TextArray(tx, category), TextArray(tx, action), TextArray(tx, actor),
+      TextArray(tx, cp), TextArray(tx, outcome), TextArray(tx, details));
 }
 
 }  // namespace

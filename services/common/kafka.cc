@@ -3,8 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "services/common/backoff.h"
 #include "services/common/log.h"
@@ -164,6 +168,16 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Optio
                                   {"fetch.wait.max.ms", "10"},
                                   {"socket.nagle.disable", "true"}});
   if (!s.ok()) return s;
+  // Operators tune consumers for their broker without a rebuild:
+  // EVC_KAFKA_CONSUMER_CONFIG="fetch.wait.max.ms=100,queued.min.messages=10000".
+  if (const char* extra = std::getenv("EVC_KAFKA_CONSUMER_CONFIG"); extra != nullptr) {
+    std::vector<std::pair<std::string, std::string>> kv;
+    for (absl::string_view item : absl::StrSplit(extra, ',', absl::SkipEmpty())) {
+      std::pair<std::string, std::string> p = absl::StrSplit(item, absl::MaxSplits('=', 1));
+      kv.push_back(p);
+    }
+    if (absl::Status e = SetAll(*conf, kv); !e.ok()) return e;
+  }
   std::string error;
   if (conf->set("rebalance_cb", c->rebalancer_.get(), error) != RdKafka::Conf::CONF_OK) {
     return absl::InternalError(error);
@@ -186,19 +200,28 @@ void KafkaConsumer::Start(BatchHandler handler) {
 void KafkaConsumer::Stop() {
   if (stop_.exchange(true)) return;
   if (thread_.joinable()) thread_.join();
-  if (consumer_) consumer_->close();
+  if (!consumer_) return;
+  // close() commits and leaves the group; with the broker gone it can block
+  // for a long time. Give it a few seconds, then let the process go on.
+  auto closed = std::make_shared<absl::Notification>();
+  std::thread([consumer = consumer_.get(), closed] {
+    consumer->close();
+    closed->Notify();
+  }).detach();
+  if (!closed->WaitForNotificationWithTimeout(absl::Seconds(5))) {
+    log::Warn("kafka consumer did not close in 5 s (broker unreachable?); leaving without it");
+    consumer_.release();  // still in use by the closing thread
+  }
 }
 
 void KafkaConsumer::Loop(BatchHandler handler) {
   std::vector<KafkaMessage> batch;
   while (!stop_.load()) {
     batch.clear();
-    absl::Time batch_deadline = absl::InfiniteFuture();
+    // Wait for the first message; then take whatever is already fetched, up
+    // to max_batch, without waiting: batching adds no latency.
     while (static_cast<int>(batch.size()) < options_.max_batch && !stop_.load()) {
-      int wait_ms = batch.empty() ? 100
-                                  : static_cast<int>(std::max<int64_t>(
-                                        0, absl::ToInt64Milliseconds(batch_deadline - absl::Now())));
-      std::unique_ptr<RdKafka::Message> m(consumer_->consume(wait_ms));
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(batch.empty() ? 100 : 0));
       if (m->err() == RdKafka::ERR__TIMED_OUT) {
         if (batch.empty()) continue;
         break;
@@ -210,7 +233,6 @@ void KafkaConsumer::Loop(BatchHandler handler) {
         if (batch.empty()) continue;
         break;
       }
-      if (batch.empty()) batch_deadline = absl::Now() + options_.max_batch_wait;
       KafkaMessage km;
       km.topic = m->topic_name();
       km.partition = m->partition();
@@ -221,9 +243,16 @@ void KafkaConsumer::Loop(BatchHandler handler) {
     }
     if (batch.empty()) continue;
     handler(batch);
-    std::vector<RdKafka::TopicPartition*> offsets;
+    // One entry per partition: librdkafka's C++ offsets_store is quadratic in
+    // the number of entries (it matches every result against every input).
+    std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;
     for (const KafkaMessage& km : batch) {
-      offsets.push_back(RdKafka::TopicPartition::create(km.topic, km.partition, km.offset + 1));
+      int64_t& next = next_offsets[{km.topic, km.partition}];
+      next = std::max(next, km.offset + 1);
+    }
+    std::vector<RdKafka::TopicPartition*> offsets;
+    for (const auto& [tp, next] : next_offsets) {
+      offsets.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, next));
     }
     consumer_->offsets_store(offsets);
     RdKafka::TopicPartition::destroy(offsets);

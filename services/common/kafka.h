@@ -90,8 +90,7 @@ class KafkaConsumer {
     std::vector<std::string> topics;
     // Where a new group starts: "earliest" or "latest".
     std::string auto_offset_reset = "earliest";
-    int max_batch = 500;
-    absl::Duration max_batch_wait = absl::Milliseconds(20);
+    int max_batch = 5000;
   };
 
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(const Options& options);

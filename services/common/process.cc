@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "services/common/log.h"
 
 namespace evc {
@@ -64,6 +65,9 @@ std::string EnvNameForFlag(absl::string_view flag_name) {
 std::vector<std::string> InitProcess(int argc, char** argv, absl::string_view component,
                                      absl::string_view usage) {
   StartSignalThread();
+  // Debian's Abseil is built with mutex deadlock detection on: a debugging aid
+  // that does graph bookkeeping on every lock. Tests and TSan cover deadlocks.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   log::SetComponent(component);
   absl::SetProgramUsageMessage(usage);
   ApplyEnvironmentToFlags();

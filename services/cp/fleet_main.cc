@@ -134,8 +134,10 @@ int main(int argc, char** argv) {
         const bool health_due = now >= next_health;
         if (health_due) next_health = now + absl::Seconds(1);
         for (size_t i = shard; i < all.size(); i += shards) {
-          all[i]->engine->Tick(now);
-          if (health_due) all[i]->monitor->Tick(now);
+          // Each CP reads the clock itself: a shard's loop takes tens of ms,
+          // and readings must carry the time they were really taken.
+          all[i]->engine->Tick(absl::Now());
+          if (health_due) all[i]->monitor->Tick(absl::Now());
         }
       } while (!evc::ShutdownRequested().WaitForNotificationWithTimeout(period));
     });

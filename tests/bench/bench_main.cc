@@ -10,7 +10,11 @@
 //   ingest  central's telemetry ingest rate against a bare librdkafka consumer
 //           reading the same messages, in the same run.
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <algorithm>
 #include <atomic>
@@ -330,21 +334,17 @@ std::map<std::string, pid_t> ServicePids(Stack& stack, Process* fleet) {
   return pids;
 }
 
-// Σ(last_seq - 1) over closed supplies: telemetry the engines sent (each
-// supply's completion takes the last sequence number).
-int64_t ExpectedTelemetry(Stack& stack, const std::set<std::string>& supplies) {
-  std::string ids;
-  for (const auto& id : supplies) absl::StrAppend(&ids, ids.empty() ? "" : ",", "'", id, "'");
-  if (ids.empty()) return 0;
-  std::string v = stack.Sql("SELECT coalesce(sum(greatest(last_seq - 1, 0)), 0) FROM supplies WHERE supply_id IN (" + ids + ")");
+// The stack is private: every supply in its database is the benchmark's.
+// Σ(last_seq - 1) over closed supplies is the telemetry the engines sent (each
+// completion takes the last sequence number).
+int64_t ExpectedTelemetry(Stack& stack) {
+  std::string v = stack.Sql("SELECT coalesce(sum(greatest(last_seq - 1, 0)), 0) FROM supplies WHERE ended_at IS NOT NULL");
   return v.empty() ? 0 : std::stoll(v);
 }
 
-int64_t TicketsStored(Stack& stack, const std::set<std::string>& supplies) {
-  std::string ids;
-  for (const auto& id : supplies) absl::StrAppend(&ids, ids.empty() ? "" : ",", "'", id, "'");
-  if (ids.empty()) return 0;
-  return std::stoll(stack.Sql("SELECT count(*) FROM tickets WHERE supply_id IN (" + ids + ")"));
+int64_t TicketsStored(Stack& stack) {
+  std::string v = stack.Sql("SELECT count(*) FROM tickets");
+  return v.empty() ? 0 : std::stoll(v);
 }
 
 Stack::Options StackOptions(const std::string& scenario) {
@@ -417,14 +417,14 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
   auto after = Stats(stack);
   if (!after.ok()) return after.status();
   const int64_t applied = after->telemetry_applied() - before->telemetry_applied();
-  const int64_t expected = ExpectedTelemetry(stack, ids);
+  const int64_t expected = ExpectedTelemetry(stack);
   return nlohmann::json{
       {"connected_cps", during.ok() ? during->connected() : 0},
       {"cps", cps},
       {"connect_seconds", absl::ToDoubleSeconds(connect_time)},
       {"supplies_started", ids.size()},
       {"supplies_rejected", rejected.load()},
-      {"supplies_completed", TicketsStored(stack, ids)},
+      {"supplies_completed", TicketsStored(stack)},
       {"tickets_received", received},
       {"tickets_duplicated", duplicates},
       {"tickets_lost", static_cast<int64_t>(ids.size()) - received},
@@ -522,7 +522,7 @@ absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
       {"sessions_completed_in_window", completed_in_window.load()},
       {"supplies_started", all.size()},
       {"supplies_rejected", rejected.load()},
-      {"supplies_completed", TicketsStored(stack, all)},
+      {"supplies_completed", TicketsStored(stack)},
       {"tickets_received", received},
       {"tickets_duplicated", duplicates},
       {"tickets_lost", static_cast<int64_t>(all.size()) - received},
@@ -555,6 +555,30 @@ absl::StatusOr<double> BareConsumerRate(Stack& stack, int64_t total) {
   consumer->close();
   if (read < total) return absl::DeadlineExceededError("bare consumer did not read everything");
   return (read - 1) / absl::ToDoubleSeconds(last - first);
+}
+
+// The project's consumer wrapper (central's configuration) with a handler that
+// does nothing: separates the wrapper's cost from central's logic.
+absl::StatusOr<double> WrapperConsumerRate(Stack& stack, int64_t total) {
+  auto consumer = KafkaConsumer::Create({.brokers = stack.kafka(),
+                                         .group_id = "bench-wrapper",
+                                         .client_id = "bench-wrapper",
+                                         .topics = {topics::kEngineEvents}});
+  if (!consumer.ok()) return consumer.status();
+  std::atomic<int64_t> read{0};
+  absl::Mutex mu;
+  absl::Time first = absl::InfinitePast(), last;
+  (*consumer)->Start([&](std::span<const KafkaMessage> batch) {
+    absl::MutexLock lock(&mu);
+    if (read == 0) first = absl::Now();
+    read += static_cast<int64_t>(batch.size());
+    last = absl::Now();
+  });
+  Stack::WaitFor([&] { return read >= total; }, absl::Minutes(5));
+  (*consumer)->Stop();
+  if (read < total) return absl::DeadlineExceededError("wrapper consumer did not read everything");
+  absl::MutexLock lock(&mu);
+  return read / std::max(1e-9, absl::ToDoubleSeconds(last - first));
 }
 
 absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
@@ -620,6 +644,8 @@ absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
   }
   auto bare = BareConsumerRate(stack, topic_total);
   if (!bare.ok()) return bare.status();
+  auto wrapper = WrapperConsumerRate(stack, topic_total);
+  if (!wrapper.ok()) return wrapper.status();
 
   // Central restarts with the backlog waiting: measure how fast it drains it.
   if (absl::Status s = stack.RestartCentral(); !s.ok()) return s;
@@ -650,6 +676,7 @@ absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
       {"open_supplies", open.size()},
       {"produce_rate_per_second", produce_rate},
       {"bare_consumer_rate_per_second", *bare},
+      {"wrapper_consumer_rate_per_second", *wrapper},
       {"central_ingest_rate_per_second", central_rate},
       {"ratio", central_rate / *bare},
       {"telemetry_applied", stats.ok() ? stats->telemetry_applied() : 0},
@@ -691,6 +718,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest)\n", scenario.c_str());
     return 2;
   }
+  // One run per scenario at a time: they share the stack directory.
+  std::filesystem::create_directories(absl::GetFlag(FLAGS_out));
+  const std::string lock_path = absl::StrCat(absl::GetFlag(FLAGS_out), "/", scenario, ".lock");
+  int lock_fd = open(lock_path.c_str(), O_CREAT | O_RDWR, 0644);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    std::fprintf(stderr, "another '%s' benchmark is running (%s)\n", scenario.c_str(), lock_path.c_str());
+    return 1;
+  }
+  evc::bench::StackOptions(scenario);
+  // Ctrl-C / SIGTERM: stop the stack's Postgres and leave; the other processes
+  // die with this one (PR_SET_PDEATHSIG).
+  std::thread([scenario] {
+    evc::ShutdownRequested().WaitForNotification();
+    const std::string dir = evc::bench::StackOptions(scenario).dir;
+    std::system(absl::StrCat(std::getenv("EVC_SOURCE_DIR"), "/evc _pg stop '", dir, "/pg' >/dev/null 2>&1").c_str());
+    std::fprintf(stderr, "bench interrupted\n");
+    std::_Exit(130);
+  }).detach();
   auto stack = evc::testing::Stack::Start(evc::bench::StackOptions(scenario));
   if (!stack.ok()) {
     std::fprintf(stderr, "bench: %s\n", stack.status().ToString().c_str());

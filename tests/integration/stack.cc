@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +44,8 @@ Process::Process(std::string name, std::vector<std::string> argv,
     : name_(std::move(name)), log_path_(std::move(log_path)) {
   pid_ = fork();
   if (pid_ == 0) {
+    // If the harness dies (a crash, kill -9), its processes die with it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     // A fresh signal mask: the test's blocked signals must not be inherited.
     sigset_t none;
     sigemptyset(&none);
@@ -109,8 +112,12 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
     char tmpl[] = "/tmp/evc-it-XXXXXX";
     s->dir_ = mkdtemp(tmpl);
   } else {
-    s->dir_ = options.dir;
-    std::system(absl::StrCat("rm -rf '", s->dir_, "' && mkdir -p '", s->dir_, "'").c_str());
+    char* absolute = realpath(".", nullptr);
+    s->dir_ = options.dir[0] == '/' ? options.dir : absl::StrCat(absolute, "/", options.dir);
+    free(absolute);
+    // A run that died may have left its Postgres running in the directory.
+    std::system(absl::StrCat(s->source_dir_, "/evc _pg stop '", s->dir_, "/pg' >/dev/null 2>&1; rm -rf '",
+                             s->dir_, "' && mkdir -p '", s->dir_, "'").c_str());
   }
   chmod(s->dir_.c_str(), 0755);
   s->pg_port_ = FreePort();
@@ -118,11 +125,13 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
   std::string cmd = absl::StrCat(s->source_dir_, "/evc _pg start ", s->dir_, "/pg ", s->pg_port_,
                                  " > ", s->dir_, "/pg-start.log 2>&1");
   if (std::system(cmd.c_str()) != 0) {
+    s->KeepDirectory();
     return absl::UnavailableError(absl::StrCat("could not start postgres: see ", s->dir_, "/pg-start.log"));
   }
   const std::string bootstrap_file = s->dir_ + "/kafka.bootstrap";
   s->kafka_process_ = s->Spawn("kafka", "evc-devkafka", {"--bootstrap_file=" + bootstrap_file});
   if (!WaitFor([&] { return std::ifstream(bootstrap_file).good(); }, absl::Seconds(10))) {
+    s->KeepDirectory();
     return absl::UnavailableError("kafka did not start: see " + s->dir_ + "/kafka.log");
   }
   std::getline(std::ifstream(bootstrap_file), s->kafka_);
@@ -139,7 +148,10 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
   s->StartCentral();
   for (auto [name, port] : {std::pair<const char*, int>{"registry", s->registry_port_},
                             {"auth", s->auth_port_}, {"central", s->central_port_}}) {
-    if (absl::Status h = s->WaitHealthy(name, port); !h.ok()) return h;
+    if (absl::Status h = s->WaitHealthy(name, port); !h.ok()) {
+      s->KeepDirectory();
+      return h;
+    }
   }
   s->registry_ = registry::v1::RegistryService::NewStub(MakeChannel(registry));
   s->auth_ = auth::v1::AuthService::NewStub(MakeChannel(auth));
@@ -290,13 +302,18 @@ bool Stack::WaitFor(const std::function<bool()>& ready, absl::Duration timeout) 
 }
 
 std::string Stack::Sql(const std::string& query) {
+  // Through a file: queries can be longer than a command line.
+  const std::string file = absl::StrCat(dir_, "/query-", getpid(), ".sql");
+  std::ofstream(file) << query << "\n";
   std::string out;
-  std::string cmd = absl::StrCat("psql -qtA '", postgres_url(), "' -c \"", query, "\"");
+  std::string cmd = absl::StrCat("psql -qtA '", postgres_url(), "' -f '", file, "' 2>&1");
   FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return "";
   std::array<char, 1024> buffer;
   size_t n;
   while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
   pclose(pipe);
+  std::remove(file.c_str());
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }
