@@ -93,7 +93,7 @@ void Central::TickLoop() {
     {
       absl::MutexLock lock(&stop_mu_);
       auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stopping_; };
-      if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(250))) return;
+      if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(50))) return;
     }
     absl::MutexLock lock(&mu_);
     Effects fx;
@@ -103,7 +103,14 @@ void Central::TickLoop() {
 }
 
 void Central::Apply(Effects fx, std::function<void()> after_durable) {
-  network_.EmitFigures(clock_.Now(), fx);
+  // Live figures at most every 50 ms (see ChargingNetwork::EmitFigures); the
+  // timer thread emits what is left.
+  constexpr absl::Duration kFigureInterval = absl::Milliseconds(50);
+  const absl::Time now = clock_.Now();
+  if (network_.HasPendingFigures() && now - last_figures_ >= kFigureInterval) {
+    network_.EmitFigures(now, fx);
+    last_figures_ = now;
+  }
   for (auto& u : fx.updates) {
     broadcaster_.Send(std::make_shared<const central::v1::NetworkUpdate>(std::move(u)));
   }
@@ -253,15 +260,21 @@ void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProduce
         }
       }
     }
+    // Telemetry alone is not urgent: its progress is journaled on the next
+    // periodic flush. Asking for a callback would force a transaction per batch.
     needs_wait = fx.NeedsDurability();
-    Apply(std::move(fx), [durable] { durable->Notify(); });
+    if (needs_wait) {
+      Apply(std::move(fx), [durable] { durable->Notify(); });
+    } else {
+      Apply(std::move(fx));
+    }
   }
   if (needs_wait) durable->WaitForNotification();
   if (!requests.empty()) HandleChargeRequests(requests);
 }
 
 void Central::HandleEngineEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters) {
-  events::v1::EngineEvent e;
+  events::v1::EngineEvent& e = scratch_event_;
   std::string problem;
   if (!e.ParseFromString(m.payload)) {
     problem = "not an EngineEvent";

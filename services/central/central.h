@@ -93,6 +93,9 @@ class Central {
 
   mutable absl::Mutex mu_;
   ChargingNetwork network_ ABSL_GUARDED_BY(mu_);
+  // Reused for every engine event: parsing into a fresh message allocates.
+  events::v1::EngineEvent scratch_event_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_figures_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::function<void(const std::string&)> link_closer_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex stop_mu_;

@@ -2,7 +2,6 @@
 // What a decision of the charging network asks the outside world to do. The
 // state machine only decides; Central applies effects (persist, then send).
 
-#include <set>
 #include <string>
 #include <vector>
 
@@ -57,9 +56,6 @@ struct Effects {
   // Sent at once: live views, not state.
   std::vector<central::v1::NetworkUpdate> updates;
   std::vector<events::v1::DriverNotification> readings;
-  // CPs whose live figures changed: one update and one reading each, however
-  // many telemetry messages a batch held (ChargingNetwork::EmitFigures).
-  std::set<std::string> figures_changed;
 
   bool NeedsDurability() const {
     return !supplies_opened.empty() || !tickets.empty() || !commands.empty() || !notices.empty();

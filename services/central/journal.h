@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/central/supply_store.h"
@@ -39,7 +40,7 @@ class Journal {
   const absl::Duration progress_interval_;
   mutable absl::Mutex mu_;
   JournalBatch pending_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, SupplyRecord> changed_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, SupplyRecord> changed_ ABSL_GUARDED_BY(mu_);
   std::vector<std::function<void()>> callbacks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t transactions_ ABSL_GUARDED_BY(mu_) = 0;

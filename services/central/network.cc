@@ -1,5 +1,7 @@
 #include "services/central/network.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/crypto.h"
 #include "services/common/proto_time.h"
@@ -404,16 +406,16 @@ void ChargingNetwork::OnTelemetry(ChargingPointRecord& cp, const events::v1::Tel
   s.last_seq = t.seq();
   s.energy_wh = t.energy_wh();
   s.power_w = t.power_w();
-  fx.supplies_changed.push_back(s);
-  fx.figures_changed.insert(cp.info.cp_id());
+  figures_pending_.insert(cp.info.cp_id());
 }
 
-void ChargingNetwork::EmitFigures(absl::Time now, Effects& fx) const {
-  for (const std::string& cp_id : fx.figures_changed) {
+void ChargingNetwork::EmitFigures(absl::Time now, Effects& fx) {
+  for (const std::string& cp_id : figures_pending_) {
     auto it = cps_.find(cp_id);
     // A supply that ended in the same batch was already published with its ticket.
     if (it == cps_.end() || !it->second.supply) continue;
     const SupplyRecord& s = *it->second.supply;
+    fx.supplies_changed.push_back(s);
     if (!s.driver_id.empty()) {
       events::v1::DriverNotification n = Notice(s, now);
       *n.mutable_reading() = ToProtoSupply(s);
@@ -421,7 +423,7 @@ void ChargingNetwork::EmitFigures(absl::Time now, Effects& fx) const {
     }
     Publish(it->second, fx);
   }
-  fx.figures_changed.clear();
+  figures_pending_.clear();
 }
 
 void ChargingNetwork::OnCompleted(ChargingPointRecord& cp, const events::v1::SupplyCompleted& c,
@@ -536,6 +538,9 @@ absl::StatusOr<std::vector<ChargingNetwork::ChargingPointRecord*>> ChargingNetwo
   std::vector<ChargingPointRecord*> out;
   if (cp_id.empty()) {
     for (auto& [id, cp] : cps_) out.push_back(&cp);
+    std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
+      return a->info.cp_id() < b->info.cp_id();
+    });
     return out;
   }
   auto it = cps_.find(cp_id);
@@ -640,9 +645,15 @@ std::optional<central::v1::ChargingPointStatus> ChargingNetwork::Status(
 }
 
 std::vector<central::v1::ChargingPointStatus> ChargingNetwork::Snapshot() const {
+  std::vector<const ChargingPointRecord*> sorted;
+  sorted.reserve(cps_.size());
+  for (const auto& [id, cp] : cps_) sorted.push_back(&cp);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+    return a->info.cp_id() < b->info.cp_id();
+  });
   std::vector<central::v1::ChargingPointStatus> out;
-  out.reserve(cps_.size());
-  for (const auto& [id, cp] : cps_) out.push_back(StatusOf(cp));
+  out.reserve(sorted.size());
+  for (const ChargingPointRecord* cp : sorted) out.push_back(StatusOf(*cp));
   return out;
 }
 

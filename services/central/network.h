@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/central/effects.h"
@@ -81,11 +83,15 @@ class ChargingNetwork {
   absl::StatusOr<std::vector<std::string>> OperatorResume(const std::string& cp_id,
                                                           absl::Time now, Effects& fx);
 
-  // Turns Effects::figures_changed into network updates and driver readings.
-  // Call once per batch of events, before applying the effects.
-  void EmitFigures(absl::Time now, Effects& fx) const;
+  // Live figures (energy, amount, power) are sampled, not streamed message
+  // by message: telemetry marks its CP, and EmitFigures turns every marked CP
+  // into one network update, one driver reading and one journal record. Central
+  // calls it at most every ~50 ms, so a backlog of telemetry costs one emission
+  // per CP, not one per message. State changes are always published at once.
+  void EmitFigures(absl::Time now, Effects& fx);
+  bool HasPendingFigures() const { return !figures_pending_.empty(); }
 
-  // Time-based rules: link loss, plug and stop timeouts. Call every ~250 ms.
+  // Time-based rules: link loss, plug and stop timeouts. Call every ~50 ms.
   void Tick(absl::Time now, Effects& fx);
 
   // Restart: an open supply loaded from the database.
@@ -140,10 +146,12 @@ class ChargingNetwork {
              nlohmann::json details = nlohmann::json::object()) const;
 
   NetworkConfig config_;
-  std::map<std::string, ChargingPointRecord> cps_;
+  // node_hash_map: records keep their address while others are added.
+  absl::node_hash_map<std::string, ChargingPointRecord> cps_;
   // Drivers with an open supply -> supply id (anonymous walk-ins not listed).
   absl::flat_hash_map<std::string, std::string> driver_supply_;
   NetworkCounters counters_;
+  absl::flat_hash_set<std::string> figures_pending_;
 };
 
 common::v1::Supply ToProtoSupply(const SupplyRecord& s);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# A tiny run of every benchmark scenario, so ./evc test keeps the harness
+# working; it checks correctness figures (nothing lost or duplicated), not speed.
+set -euo pipefail
+out="$(mktemp -d /tmp/evc-bench-smoke-XXXXXX)"
+chmod 755 "$out"  # Postgres runs as its own user when we are root
+trap 'rm -rf "$out"' EXIT
+run() {
+  local scenario="$1"; shift
+  "$EVC_BIN_DIR/evc-bench" --scenario="$scenario" --out="$out" "$@" >"$out/$scenario.table" 2>"$out/$scenario.log" \
+    || { echo "bench $scenario failed:" >&2; tail -20 "$out/$scenario.log" >&2; exit 1; }
+  ls "$out"/"$scenario"-*.json
+}
+check() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+for expr in sys.argv[2].split(";"):
+    if not eval(expr, {}, results):
+        print(f"FAILED: {expr} with {json.dumps(results)}")
+        sys.exit(1)
+    print(f"ok: {expr}")
+PY
+}
+check "$(run fleet --cps=20 --supplies=5 --duration=3s)" \
+  "connected_cps == 20;supplies_started == 5;tickets_lost == 0;tickets_duplicated == 0;telemetry_lost == 0;telemetry_applied > 0"
+check "$(run churn --cps=10 --duration=3s)" \
+  "sessions_completed_in_window > 0;tickets_lost == 0;tickets_duplicated == 0;supplies_rejected == 0"
+check "$(run ingest --cps=10 --messages=3000)" \
+  "telemetry_applied >= 3000;ratio > 0;central_ingest_rate_per_second > 0"
+echo "1 passed, 0 failed"
