@@ -93,7 +93,7 @@ void Central::TickLoop() {
     {
       absl::MutexLock lock(&stop_mu_);
       auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stopping_; };
-      if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(50))) return;
+      if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(20))) return;
     }
     absl::MutexLock lock(&mu_);
     Effects fx;
@@ -103,9 +103,9 @@ void Central::TickLoop() {
 }
 
 void Central::Apply(Effects fx, std::function<void()> after_durable) {
-  // Live figures at most every 50 ms (see ChargingNetwork::EmitFigures); the
+  // Live figures at most every 20 ms (see ChargingNetwork::EmitFigures); the
   // timer thread emits what is left.
-  constexpr absl::Duration kFigureInterval = absl::Milliseconds(50);
+  constexpr absl::Duration kFigureInterval = absl::Milliseconds(20);
   const absl::Time now = clock_.Now();
   if (network_.HasPendingFigures() && now - last_figures_ >= kFigureInterval) {
     network_.EmitFigures(now, fx);
