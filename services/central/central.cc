@@ -208,30 +208,28 @@ absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply
   return ToProtoSupply(*result);
 }
 
-absl::StatusOr<std::vector<std::string>> Central::OperatorStop(const std::string& cp_id, bool all) {
+absl::StatusOr<std::vector<std::string>> Central::Operate(
+    const std::string& cp_id, bool all,
+    absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
+                                                                        absl::Time, Effects&)) {
   if (!all) {
     if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
   }
   absl::StatusOr<std::vector<std::string>> result;
   RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Effects fx;
-    result = network_.OperatorStop(all ? "" : cp_id, clock_.Now(), fx);
+    result = (network_.*command)(all ? "" : cp_id, clock_.Now(), fx);
     Apply(std::move(fx), std::move(durable));
   });
   return result;
 }
 
+absl::StatusOr<std::vector<std::string>> Central::OperatorStop(const std::string& cp_id, bool all) {
+  return Operate(cp_id, all, &ChargingNetwork::OperatorStop);
+}
+
 absl::StatusOr<std::vector<std::string>> Central::OperatorResume(const std::string& cp_id, bool all) {
-  if (!all) {
-    if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
-  }
-  absl::StatusOr<std::vector<std::string>> result;
-  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    Effects fx;
-    result = network_.OperatorResume(all ? "" : cp_id, clock_.Now(), fx);
-    Apply(std::move(fx), std::move(durable));
-  });
-  return result;
+  return Operate(cp_id, all, &ChargingNetwork::OperatorResume);
 }
 
 void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters) {

@@ -76,6 +76,11 @@ class Central {
   void Apply(Effects fx, std::function<void()> after_durable = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishTicket(const common::v1::Ticket& ticket);
+  // Runs an operator command of the network durably.
+  absl::StatusOr<std::vector<std::string>> Operate(
+      const std::string& cp_id, bool all,
+      absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
+                                                                          absl::Time, Effects&));
   void HandleEngineEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleRegistryEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters)

@@ -551,41 +551,44 @@ absl::StatusOr<std::vector<ChargingNetwork::ChargingPointRecord*>> ChargingNetwo
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorStop(const std::string& cp_id,
-                                                                       absl::Time now,
-                                                                       Effects& fx) {
+absl::StatusOr<std::vector<std::string>> ChargingNetwork::ForEachTarget(
+    const std::string& cp_id, const std::function<bool(ChargingPointRecord&)>& change) {
   auto targets = Targets(cp_id);
   if (!targets.ok()) return targets.status();
   std::vector<std::string> affected;
   for (ChargingPointRecord* cp : *targets) {
-    const std::string& id = cp->info.cp_id();
-    if (!cp->holds.insert(common::v1::HOLD_REASON_OPERATOR).second) continue;
-    affected.push_back(id);
+    if (change(*cp)) affected.push_back(cp->info.cp_id());
+  }
+  return affected;
+}
+
+absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorStop(const std::string& cp_id,
+                                                                       absl::Time now,
+                                                                       Effects& fx) {
+  return ForEachTarget(cp_id, [&](ChargingPointRecord& cp) {
+    const std::string& id = cp.info.cp_id();
+    if (!cp.holds.insert(common::v1::HOLD_REASON_OPERATOR).second) return false;
     Audit(fx, now, AuditCategory::kStatus, "operator_stop", "operator", id, "OK");
     Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, id,
             absl::StrCat("charging point ", id, " stopped by an operator"), fx);
-    if (cp->supply) RequestStop(*cp, common::v1::END_REASON_OPERATOR_STOP, now, fx);
-    Publish(*cp, fx);
-  }
-  return affected;
+    if (cp.supply) RequestStop(cp, common::v1::END_REASON_OPERATOR_STOP, now, fx);
+    Publish(cp, fx);
+    return true;
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorResume(const std::string& cp_id,
                                                                          absl::Time now,
                                                                          Effects& fx) {
-  auto targets = Targets(cp_id);
-  if (!targets.ok()) return targets.status();
-  std::vector<std::string> affected;
-  for (ChargingPointRecord* cp : *targets) {
-    const std::string& id = cp->info.cp_id();
-    if (cp->holds.erase(common::v1::HOLD_REASON_OPERATOR) == 0) continue;
-    affected.push_back(id);
+  return ForEachTarget(cp_id, [&](ChargingPointRecord& cp) {
+    const std::string& id = cp.info.cp_id();
+    if (cp.holds.erase(common::v1::HOLD_REASON_OPERATOR) == 0) return false;
     Audit(fx, now, AuditCategory::kStatus, "operator_resume", "operator", id, "OK");
     Message(now, central::v1::NetworkMessage::SEVERITY_INFO, id,
             absl::StrCat("charging point ", id, " resumed by an operator"), fx);
-    Publish(*cp, fx);
-  }
-  return affected;
+    Publish(cp, fx);
+    return true;
+  });
 }
 
 // ---- time ----

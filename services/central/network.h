@@ -10,6 +10,7 @@
 //   any hold (operator, ...)  -> OUT_OF_SERVICE
 //   otherwise                 -> ACTIVE
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -139,6 +140,10 @@ class ChargingNetwork {
                 Effects& fx);
   ChargingPointRecord* SupplyOwner(const std::string& cp_id, const std::string& supply_id);
   absl::StatusOr<std::vector<ChargingPointRecord*>> Targets(const std::string& cp_id);
+  // Applies `change` to one CP (or all when cp_id is empty); returns the ids of
+  // those it changed.
+  absl::StatusOr<std::vector<std::string>> ForEachTarget(
+      const std::string& cp_id, const std::function<bool(ChargingPointRecord&)>& change);
   static events::v1::EngineCommand Command(const std::string& cp_id, absl::Time now);
   static events::v1::DriverNotification Notice(const SupplyRecord& s, absl::Time now);
   void Audit(Effects& fx, absl::Time now, AuditCategory category, const std::string& action,

@@ -26,6 +26,16 @@ absl::Status SetAll(RdKafka::Conf& conf, const std::vector<std::pair<std::string
   return absl::OkStatus();
 }
 
+KafkaMessage CopyMessage(const RdKafka::Message& m) {
+  KafkaMessage km;
+  km.topic = m.topic_name();
+  km.partition = m.partition();
+  km.offset = m.offset();
+  if (m.key() != nullptr) km.key = *m.key();
+  km.payload.assign(static_cast<const char*>(m.payload()), m.len());
+  return km;
+}
+
 }  // namespace
 
 const std::vector<TopicSpec>& ProjectTopics() {
@@ -233,13 +243,7 @@ void KafkaConsumer::Loop(BatchHandler handler) {
         if (batch.empty()) continue;
         break;
       }
-      KafkaMessage km;
-      km.topic = m->topic_name();
-      km.partition = m->partition();
-      km.offset = m->offset();
-      if (m->key() != nullptr) km.key = *m->key();
-      km.payload.assign(static_cast<const char*>(m->payload()), m->len());
-      batch.push_back(std::move(km));
+      batch.push_back(CopyMessage(*m));
     }
     if (batch.empty()) continue;
     handler(batch);
@@ -316,13 +320,7 @@ std::optional<KafkaMessage> TopicTail::Next(absl::Duration wait) {
     std::unique_ptr<RdKafka::Message> m(consumer_->consume(
         static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(deadline - absl::Now()), 0, 100))));
     if (m->err() != RdKafka::ERR_NO_ERROR) continue;
-    KafkaMessage km;
-    km.topic = m->topic_name();
-    km.partition = m->partition();
-    km.offset = m->offset();
-    if (m->key() != nullptr) km.key = *m->key();
-    km.payload.assign(static_cast<const char*>(m->payload()), m->len());
-    return km;
+    return CopyMessage(*m);
   } while (absl::Now() < deadline);
   return std::nullopt;
 }
