@@ -21,11 +21,14 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
@@ -239,8 +242,27 @@ int Watch() {
   auto central = Central();
   std::map<std::string, evc::central::v1::ChargingPointStatus> cps;
   std::deque<std::string> messages;
+  // Ctrl-C cancels the stream that is blocking in Read(). Shared with the
+  // canceller thread, which may outlive this function.
+  struct Current {
+    absl::Mutex mu;
+    grpc::ClientContext* context = nullptr;
+  };
+  auto shared = std::make_shared<Current>();
+  absl::Mutex& mu = shared->mu;
+  grpc::ClientContext*& current = shared->context;
+  std::thread([shared] {
+    evc::ShutdownRequested().WaitForNotification();
+    absl::MutexLock lock(&shared->mu);
+    if (shared->context != nullptr) shared->context->TryCancel();
+  }).detach();
   while (!evc::ShutdownRequested().HasBeenNotified()) {
     grpc::ClientContext context;
+    {
+      absl::MutexLock lock(&mu);
+      current = &context;
+      if (evc::ShutdownRequested().HasBeenNotified()) break;
+    }
     auto reader = central->WatchNetwork(&context, evc::central::v1::WatchNetworkRequest());
     evc::central::v1::NetworkUpdate u;
     absl::Time last_draw = absl::InfinitePast();
@@ -279,6 +301,11 @@ int Watch() {
       std::fflush(stdout);
     }
     grpc::Status s = reader->Finish();
+    {
+      absl::MutexLock lock(&mu);
+      current = nullptr;
+    }
+    if (evc::ShutdownRequested().HasBeenNotified()) break;
     std::fprintf(stderr, "stream ended (%s); reconnecting\n", s.error_message().c_str());
     if (evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::Seconds(1))) break;
   }
