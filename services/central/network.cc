@@ -176,14 +176,20 @@ void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, absl::Time n
 
 // ---- monitor link ----
 
-absl::Status ChargingNetwork::MonitorRegistered(const std::string& cp_id,
-                                                const central::v1::Health& health, absl::Time now,
-                                                Effects& fx) {
+absl::StatusOr<ChargingNetwork::ChargingPointRecord*> ChargingNetwork::Find(const std::string& cp_id) {
   auto it = cps_.find(cp_id);
   if (it == cps_.end()) {
     return absl::NotFoundError(absl::StrCat("charging point '", cp_id, "' is not registered"));
   }
-  ChargingPointRecord& cp = it->second;
+  return &it->second;
+}
+
+absl::Status ChargingNetwork::MonitorRegistered(const std::string& cp_id,
+                                                const central::v1::Health& health, absl::Time now,
+                                                Effects& fx) {
+  absl::StatusOr<ChargingPointRecord*> found = Find(cp_id);
+  if (!found.ok()) return found.status();
+  ChargingPointRecord& cp = **found;
   const bool was_linked = cp.linked;
   cp.linked = true;
   if (!was_linked) {
@@ -199,11 +205,9 @@ absl::Status ChargingNetwork::MonitorRegistered(const std::string& cp_id,
 absl::Status ChargingNetwork::MonitorHealth(const std::string& cp_id,
                                             const central::v1::Health& health, absl::Time now,
                                             Effects& fx) {
-  auto it = cps_.find(cp_id);
-  if (it == cps_.end()) {
-    return absl::NotFoundError(absl::StrCat("charging point '", cp_id, "' is not registered"));
-  }
-  ChargingPointRecord& cp = it->second;
+  absl::StatusOr<ChargingPointRecord*> found = Find(cp_id);
+  if (!found.ok()) return found.status();
+  ChargingPointRecord& cp = **found;
   if (!cp.linked) return MonitorRegistered(cp_id, health, now, fx);
   ApplyHealth(cp, health, now, fx);
   return absl::OkStatus();
@@ -543,11 +547,9 @@ absl::StatusOr<std::vector<ChargingNetwork::ChargingPointRecord*>> ChargingNetwo
     });
     return out;
   }
-  auto it = cps_.find(cp_id);
-  if (it == cps_.end()) {
-    return absl::NotFoundError(absl::StrCat("charging point '", cp_id, "' is not registered"));
-  }
-  out.push_back(&it->second);
+  absl::StatusOr<ChargingPointRecord*> found = Find(cp_id);
+  if (!found.ok()) return found.status();
+  out.push_back(*found);
   return out;
 }
 

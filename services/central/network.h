@@ -139,6 +139,8 @@ class ChargingNetwork {
   void OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w, absl::Time now,
                 Effects& fx);
   ChargingPointRecord* SupplyOwner(const std::string& cp_id, const std::string& supply_id);
+  // NOT_FOUND, with the id, for a CP not in the catalogue.
+  absl::StatusOr<ChargingPointRecord*> Find(const std::string& cp_id);
   absl::StatusOr<std::vector<ChargingPointRecord*>> Targets(const std::string& cp_id);
   // Applies `change` to one CP (or all when cp_id is empty); returns the ids of
   // those it changed.
