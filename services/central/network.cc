@@ -300,6 +300,7 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id,
   s.authorized_at = now;
   s.price_millieuros_per_kwh = cp.info.price_millieuros_per_kwh();
   cp.supply = s;
+  supply_cp_[s.supply_id] = cp_id;
   if (!driver_id.empty()) driver_supply_[driver_id] = s.supply_id;
   fx.supplies_opened.push_back(s);
 
@@ -490,6 +491,7 @@ void ChargingNetwork::CloseSupply(ChargingPointRecord& cp, EndReason reason, abs
   }
   // The ticket reaches the driver through Effects::tickets (outbox).
   if (!s.driver_id.empty()) driver_supply_.erase(s.driver_id);
+  supply_cp_.erase(s.supply_id);
   central::v1::NetworkUpdate update;
   *update.mutable_ticket() = ticket;
   fx.updates.push_back(std::move(update));
@@ -512,29 +514,34 @@ void ChargingNetwork::CloseSupply(ChargingPointRecord& cp, EndReason reason, abs
   Publish(cp, fx);
 }
 
+ChargingNetwork::ChargingPointRecord* ChargingNetwork::SupplyHolder(const std::string& supply_id) {
+  auto where = supply_cp_.find(supply_id);
+  if (where == supply_cp_.end()) return nullptr;
+  return SupplyOwner(where->second, supply_id);
+}
+
 absl::StatusOr<SupplyRecord> ChargingNetwork::DriverStop(const std::string& supply_id,
                                                          const std::string& driver_id,
                                                          absl::Time now, Effects& fx) {
-  for (auto& [id, cp] : cps_) {
-    if (!cp.supply || cp.supply->supply_id != supply_id) continue;
-    if (cp.supply->driver_id != driver_id) {
-      Audit(fx, now, AuditCategory::kSecurity, "stop_denied", driver_id, id, "DENIED",
-            {{"supply_id", supply_id}});
-      return absl::PermissionDeniedError(
-          absl::StrCat("supply ", supply_id, " does not belong to driver '", driver_id, "'"));
-    }
-    Audit(fx, now, AuditCategory::kCharge, "stop_requested", driver_id, id, "OK",
+  ChargingPointRecord* cp = SupplyHolder(supply_id);
+  if (cp == nullptr) return absl::NotFoundError(absl::StrCat("no running supply ", supply_id));
+  const std::string id = cp->info.cp_id();
+  if (cp->supply->driver_id != driver_id) {
+    Audit(fx, now, AuditCategory::kSecurity, "stop_denied", driver_id, id, "DENIED",
           {{"supply_id", supply_id}});
-    RequestStop(cp, common::v1::END_REASON_DRIVER_STOP, now, fx);
-    if (cp.supply) return *cp.supply;
-    SupplyRecord ended;
-    ended.supply_id = supply_id;
-    ended.cp_id = id;
-    ended.driver_id = driver_id;
-    ended.phase = common::v1::SUPPLY_PHASE_ENDED;
-    return ended;
+    return absl::PermissionDeniedError(
+        absl::StrCat("supply ", supply_id, " does not belong to driver '", driver_id, "'"));
   }
-  return absl::NotFoundError(absl::StrCat("no running supply ", supply_id));
+  Audit(fx, now, AuditCategory::kCharge, "stop_requested", driver_id, id, "OK",
+        {{"supply_id", supply_id}});
+  RequestStop(*cp, common::v1::END_REASON_DRIVER_STOP, now, fx);
+  if (cp->supply) return *cp->supply;
+  SupplyRecord ended;
+  ended.supply_id = supply_id;
+  ended.cp_id = id;
+  ended.driver_id = driver_id;
+  ended.phase = common::v1::SUPPLY_PHASE_ENDED;
+  return ended;
 }
 
 absl::StatusOr<std::vector<ChargingNetwork::ChargingPointRecord*>> ChargingNetwork::Targets(
@@ -636,6 +643,7 @@ void ChargingNetwork::RestoreSupply(const SupplyRecord& supply, absl::Time now, 
   cp.supply = supply;
   if (supply.phase == common::v1::SUPPLY_PHASE_STOPPING) cp.supply->stop_requested_at = now;
   cp.orphan_deadline = now + config_.restart_grace;
+  supply_cp_[supply.supply_id] = supply.cp_id;
   if (!supply.driver_id.empty()) driver_supply_[supply.driver_id] = supply.supply_id;
   Publish(cp, fx);
 }
@@ -663,10 +671,13 @@ std::vector<central::v1::ChargingPointStatus> ChargingNetwork::Snapshot() const 
 }
 
 std::optional<SupplyRecord> ChargingNetwork::FindSupply(const std::string& supply_id) const {
-  for (const auto& [id, cp] : cps_) {
-    if (cp.supply && cp.supply->supply_id == supply_id) return cp.supply;
+  auto where = supply_cp_.find(supply_id);
+  if (where == supply_cp_.end()) return std::nullopt;
+  auto it = cps_.find(where->second);
+  if (it == cps_.end() || !it->second.supply || it->second.supply->supply_id != supply_id) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return it->second.supply;
 }
 
 std::map<CpState, int> ChargingNetwork::CountByState() const {

@@ -139,6 +139,8 @@ class ChargingNetwork {
   void OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w, absl::Time now,
                 Effects& fx);
   ChargingPointRecord* SupplyOwner(const std::string& cp_id, const std::string& supply_id);
+  // The CP running `supply_id`, through the index; nullptr if none.
+  ChargingPointRecord* SupplyHolder(const std::string& supply_id);
   // NOT_FOUND, with the id, for a CP not in the catalogue.
   absl::StatusOr<ChargingPointRecord*> Find(const std::string& cp_id);
   absl::StatusOr<std::vector<ChargingPointRecord*>> Targets(const std::string& cp_id);
@@ -157,6 +159,8 @@ class ChargingNetwork {
   absl::node_hash_map<std::string, ChargingPointRecord> cps_;
   // Drivers with an open supply -> supply id (anonymous walk-ins not listed).
   absl::flat_hash_map<std::string, std::string> driver_supply_;
+  // Open supply id -> its CP, so finding a supply is not a scan of every CP.
+  absl::flat_hash_map<std::string, std::string> supply_cp_;
   NetworkCounters counters_;
   absl::flat_hash_set<std::string> figures_pending_;
 };
