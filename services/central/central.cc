@@ -21,15 +21,6 @@ absl::Status RejectionStatus(const ChargeDecision& d) {
   }
 }
 
-void LogAudit(const AuditRecord& a) {
-  log::Info("audit", {{"category", AuditCategoryName(a.category)},
-                      {"action", a.action},
-                      {"actor", a.actor},
-                      {"cp_id", a.cp_id},
-                      {"outcome", a.outcome},
-                      {"details", a.details}});
-}
-
 // Runs `fn` under `mu` and waits, without the lock, until its effects are durable.
 template <typename Fn>
 void RunDurably(absl::Mutex& mu, Fn fn) {

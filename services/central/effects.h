@@ -10,6 +10,7 @@
 #include "evc/common/v1/types.pb.h"
 #include "evc/events/v1/events.pb.h"
 #include "nlohmann/json.hpp"
+#include "services/common/audit.h"
 
 namespace evc::central {
 
@@ -29,19 +30,6 @@ struct SupplyRecord {
   // While STOPPING: why, and since when.
   common::v1::EndReason stop_reason = common::v1::END_REASON_UNSPECIFIED;
   absl::Time stop_requested_at = absl::InfinitePast();
-};
-
-enum class AuditCategory { kAuth, kCharge, kIncident, kStatus, kError, kSecurity, kSystem };
-const char* AuditCategoryName(AuditCategory c);
-
-struct AuditRecord {
-  absl::Time at;
-  AuditCategory category;
-  std::string action;
-  std::string actor;
-  std::string cp_id;
-  std::string outcome = "OK";
-  nlohmann::json details = nlohmann::json::object();
 };
 
 struct Effects {

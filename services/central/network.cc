@@ -14,19 +14,6 @@ using common::v1::RejectReason;
 using common::v1::SupplyPhase;
 using Severity = central::v1::NetworkMessage::Severity;
 
-const char* AuditCategoryName(AuditCategory c) {
-  switch (c) {
-    case AuditCategory::kAuth: return "AUTH";
-    case AuditCategory::kCharge: return "CHARGE";
-    case AuditCategory::kIncident: return "INCIDENT";
-    case AuditCategory::kStatus: return "STATUS";
-    case AuditCategory::kError: return "ERROR";
-    case AuditCategory::kSecurity: return "SECURITY";
-    case AuditCategory::kSystem: return "SYSTEM";
-  }
-  return "SYSTEM";
-}
-
 std::string StateName(CpState state) {
   std::string name = common::v1::CpState_Name(state);
   return name.rfind("CP_STATE_", 0) == 0 ? name.substr(9) : name;

@@ -2,35 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/audit.h"
 #include "services/common/proto_time.h"
 
 namespace evc::central {
 namespace {
 
-double Epoch(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
-absl::Time FromEpoch(double s) { return absl::FromUnixMicros(static_cast<int64_t>(s * 1e6)); }
-
 std::string PhaseName(common::v1::SupplyPhase p) { return common::v1::SupplyPhase_Name(p); }
-
-// Postgres array literal of text values, for unnest()-based multi-row writes.
-std::string TextArray(pqxx::work& tx, const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ",";
-    out += "\"";
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += "\"";
-  }
-  return out + "}";
-}
-
-template <typename T>
-std::string NumArray(const std::vector<T>& values) {
-  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
-}
 
 constexpr char kTicketColumns[] =
     "supply_id, cp_id, driver_id, extract(epoch from started_at)::float8,"
@@ -42,8 +20,8 @@ common::v1::Ticket TicketFromRow(const pqxx::row& r) {
   t.set_supply_id(r[0].as<std::string>());
   t.set_cp_id(r[1].as<std::string>());
   t.set_driver_id(r[2].as<std::string>());
-  *t.mutable_started_at() = ToProto(FromEpoch(r[3].as<double>()));
-  *t.mutable_ended_at() = ToProto(FromEpoch(r[4].as<double>()));
+  *t.mutable_started_at() = ToProto(PgFromEpoch(r[3].as<double>()));
+  *t.mutable_ended_at() = ToProto(PgFromEpoch(r[4].as<double>()));
   t.set_energy_wh(r[5].as<int64_t>());
   t.set_amount_millieuros(r[6].as<int64_t>());
   t.set_price_millieuros_per_kwh(r[7].as<int64_t>());
@@ -66,7 +44,7 @@ void WriteOpened(pqxx::work& tx, const std::vector<SupplyRecord>& opened) {
     requests.push_back(s.request_id);
     phases.push_back(PhaseName(s.phase));
     prices.push_back(s.price_millieuros_per_kwh);
-    authorized.push_back(Epoch(s.authorized_at));
+    authorized.push_back(PgEpoch(s.authorized_at));
   }
   tx.exec_params(
       "INSERT INTO supplies (supply_id, cp_id, driver_id, request_id, price_millieuros_per_kwh,"
@@ -75,8 +53,8 @@ void WriteOpened(pqxx::work& tx, const std::vector<SupplyRecord>& opened) {
       " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],"
       "   $7::float8[]) AS u(id, cp, driver, request, price, phase, authorized)"
       " ON CONFLICT (supply_id) DO NOTHING",
-      TextArray(tx, ids), TextArray(tx, cps), TextArray(tx, drivers), TextArray(tx, requests),
-      NumArray(prices), TextArray(tx, phases), NumArray(authorized));
+      PgTextArray(ids), PgTextArray(cps), PgTextArray(drivers), PgTextArray(requests),
+      PgNumArray(prices), PgTextArray(phases), PgNumArray(authorized));
 }
 
 // Progress of many supplies in one statement, and one telemetry sample each.
@@ -88,7 +66,7 @@ void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl
   for (const SupplyRecord& s : changed) {
     ids.push_back(s.supply_id);
     phases.push_back(PhaseName(s.phase));
-    started.push_back(s.started_at == absl::InfinitePast() ? 0 : Epoch(s.started_at));
+    started.push_back(s.started_at == absl::InfinitePast() ? 0 : PgEpoch(s.started_at));
     energy.push_back(s.energy_wh);
     power.push_back(s.power_w);
     seq.push_back(static_cast<int64_t>(s.last_seq));
@@ -100,14 +78,14 @@ void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl
       " FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[], $6::bigint[])"
       "   AS u(id, phase, started, energy, power, seq)"
       " WHERE s.supply_id = u.id AND s.ended_at IS NULL",
-      TextArray(tx, ids), TextArray(tx, phases), NumArray(started), NumArray(energy),
-      NumArray(power), NumArray(seq));
+      PgTextArray(ids), PgTextArray(phases), PgNumArray(started), PgNumArray(energy),
+      PgNumArray(power), PgNumArray(seq));
   tx.exec_params(
       "INSERT INTO supply_telemetry (supply_id, seq, at, energy_wh, power_w)"
       " SELECT u.id, u.seq, to_timestamp($5), u.energy, u.power"
       " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(id, seq, energy, power)"
       " WHERE u.seq > 0 ON CONFLICT DO NOTHING",
-      TextArray(tx, ids), NumArray(seq), NumArray(energy), NumArray(power), Epoch(now));
+      PgTextArray(ids), PgNumArray(seq), PgNumArray(energy), PgNumArray(power), PgEpoch(now));
 }
 
 void WriteTickets(pqxx::work& tx, const std::vector<common::v1::Ticket>& tickets) {
@@ -120,19 +98,19 @@ void WriteTickets(pqxx::work& tx, const std::vector<common::v1::Ticket>& tickets
     cps.push_back(t.cp_id());
     drivers.push_back(t.driver_id());
     reasons.push_back(common::v1::EndReason_Name(t.end_reason()));
-    started.push_back(Epoch(FromProto(t.started_at())));
-    ended.push_back(Epoch(FromProto(t.ended_at())));
+    started.push_back(PgEpoch(FromProto(t.started_at())));
+    ended.push_back(PgEpoch(FromProto(t.ended_at())));
     energy.push_back(t.energy_wh());
     amount.push_back(t.amount_millieuros());
     price.push_back(t.price_millieuros_per_kwh());
   }
-  const std::string a_ids = TextArray(tx, ids), a_reasons = TextArray(tx, reasons);
+  const std::string a_ids = PgTextArray(ids), a_reasons = PgTextArray(reasons);
   tx.exec_params(
       "UPDATE supplies AS s SET phase = 'SUPPLY_PHASE_ENDED', ended_at = to_timestamp(u.ended),"
       " energy_wh = u.energy, end_reason = u.reason"
       " FROM unnest($1::text[], $2::float8[], $3::bigint[], $4::text[]) AS u(id, ended, energy, reason)"
       " WHERE s.supply_id = u.id",
-      a_ids, NumArray(ended), NumArray(energy), a_reasons);
+      a_ids, PgNumArray(ended), PgNumArray(energy), a_reasons);
   // The primary key makes a second ticket for a supply impossible.
   tx.exec_params(
       "INSERT INTO tickets (supply_id, cp_id, driver_id, started_at, ended_at, energy_wh,"
@@ -143,30 +121,8 @@ void WriteTickets(pqxx::work& tx, const std::vector<common::v1::Ticket>& tickets
       "   $7::bigint[], $8::bigint[], $9::text[])"
       "   AS u(id, cp, driver, started, ended, energy, amount, price, reason)"
       " ON CONFLICT (supply_id) DO NOTHING",
-      a_ids, TextArray(tx, cps), TextArray(tx, drivers), NumArray(started), NumArray(ended),
-      NumArray(energy), NumArray(amount), NumArray(price), a_reasons);
-}
-
-void WriteAudit(pqxx::work& tx, const std::vector<AuditRecord>& audit) {
-  if (audit.empty()) return;
-  std::vector<double> at;
-  std::vector<std::string> category, action, actor, cp, outcome, details;
-  for (const AuditRecord& a : audit) {
-    at.push_back(Epoch(a.at));
-    category.push_back(AuditCategoryName(a.category));
-    action.push_back(a.action);
-    actor.push_back(a.actor);
-    cp.push_back(a.cp_id);
-    outcome.push_back(a.outcome);
-    details.push_back(a.details.dump());
-  }
-  tx.exec_params(
-      "INSERT INTO audit_events (at, category, action, actor, cp_id, outcome, details)"
-      " SELECT to_timestamp(u.at), u.category, u.action, u.actor, u.cp, u.outcome, u.details::jsonb"
-      " FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-      "   $7::text[]) AS u(at, category, action, actor, cp, outcome, details)",
-      NumArray(at), TextArray(tx, category), TextArray(tx, action), TextArray(tx, actor),
-      TextArray(tx, cp), TextArray(tx, outcome), TextArray(tx, details));
+      a_ids, PgTextArray(cps), PgTextArray(drivers), PgNumArray(started), PgNumArray(ended),
+      PgNumArray(energy), PgNumArray(amount), PgNumArray(price), a_reasons);
 }
 
 }  // namespace
@@ -176,10 +132,10 @@ absl::Status PgSupplyStore::Write(const JournalBatch& batch) {
     WriteOpened(tx, batch.opened);
     WriteChanged(tx, batch.changed, absl::Now());
     WriteTickets(tx, batch.tickets);
-    WriteAudit(tx, batch.audit);
+    WriteAuditRows(tx, batch.audit);
     if (!batch.published_tickets.empty()) {
       tx.exec_params("UPDATE tickets SET published_at = now() WHERE supply_id = ANY($1::text[])",
-                     TextArray(tx, batch.published_tickets));
+                     PgTextArray(batch.published_tickets));
     }
   });
 }
@@ -203,9 +159,9 @@ absl::StatusOr<std::vector<SupplyRecord>> PgSupplyStore::LoadOpenSupplies() {
       rec.phase = common::v1::SupplyPhase_Parse(row[5].as<std::string>(), &phase)
                       ? phase
                       : common::v1::SUPPLY_PHASE_CHARGING;
-      rec.authorized_at = FromEpoch(row[6].as<double>());
+      rec.authorized_at = PgFromEpoch(row[6].as<double>());
       double started = row[7].as<double>();
-      rec.started_at = started > 0 ? FromEpoch(started) : absl::InfinitePast();
+      rec.started_at = started > 0 ? PgFromEpoch(started) : absl::InfinitePast();
       rec.energy_wh = row[8].as<int64_t>();
       rec.power_w = row[9].as<int64_t>();
       rec.last_seq = static_cast<uint64_t>(row[10].as<int64_t>());

@@ -5,9 +5,12 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -44,6 +47,17 @@ std::string RandomId() { return Hex(RandomBytes(16)); }
 
 std::string Base64Url(absl::string_view bytes) { return absl::WebSafeBase64Escape(bytes); }
 
+absl::StatusOr<std::string> FromBase64Url(absl::string_view text) {
+  std::string out;
+  const bool url_safe = std::all_of(text.begin(), text.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  if (!url_safe || !absl::WebSafeBase64Unescape(text, &out)) {
+    return absl::InvalidArgumentError("not unpadded URL-safe base64");
+  }
+  return out;
+}
+
 std::string Hex(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
 
 std::string Sha256(absl::string_view data) {
@@ -78,7 +92,126 @@ bool VerifySecret(absl::string_view secret, absl::string_view stored_hash) {
   if (salt.size() != kSaltBytes || expected.size() != kDerivedBytes) return false;
   std::string derived;
   if (!Derive(secret, salt, params, &derived)) return false;
-  return CRYPTO_memcmp(derived.data(), expected.data(), kDerivedBytes) == 0;
+  return ConstantTimeEquals(derived, expected);
+}
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+namespace {
+
+constexpr size_t kAesKeyBytes = 32;
+constexpr size_t kGcmNonceBytes = 12;
+constexpr size_t kGcmTagBytes = 16;
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+
+const unsigned char* U(absl::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+unsigned char* U(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+int Len(absl::string_view s) { return static_cast<int>(s.size()); }
+
+// Sets key and nonce and feeds the aad: the common start of seal and open.
+bool StartGcm(EVP_CIPHER_CTX* ctx, bool encrypt, absl::string_view key, absl::string_view nonce,
+              absl::string_view aad) {
+  int unused = 0;
+  auto init = encrypt ? EVP_EncryptInit_ex : EVP_DecryptInit_ex;
+  auto update = encrypt ? EVP_EncryptUpdate : EVP_DecryptUpdate;
+  return init(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, Len(nonce), nullptr) == 1 &&
+         init(ctx, nullptr, nullptr, U(key), U(nonce)) == 1 &&
+         (aad.empty() || update(ctx, nullptr, &unused, U(aad), Len(aad)) == 1);
+}
+
+}  // namespace
+
+absl::StatusOr<Sealed> AesGcmSeal(absl::string_view key, absl::string_view aad,
+                                  absl::string_view plaintext) {
+  if (key.size() != kAesKeyBytes) return absl::InvalidArgumentError("AES-256 needs a 32-byte key");
+  Sealed out{RandomBytes(kGcmNonceBytes), std::string(plaintext.size(), '\0'),
+             std::string(kGcmTagBytes, '\0')};
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int n = 0, tail = 0;
+  if (!ctx || !StartGcm(ctx.get(), true, key, out.nonce, aad) ||
+      EVP_EncryptUpdate(ctx.get(), U(out.ciphertext), &n, U(plaintext), Len(plaintext)) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), U(out.ciphertext) + n, &tail) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagBytes, U(out.tag)) != 1) {
+    return absl::InternalError("AES-GCM encryption failed");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> AesGcmOpen(absl::string_view key, absl::string_view aad,
+                                       const Sealed& sealed) {
+  if (key.size() != kAesKeyBytes) return absl::InvalidArgumentError("AES-256 needs a 32-byte key");
+  if (sealed.nonce.size() != kGcmNonceBytes || sealed.tag.size() != kGcmTagBytes) {
+    return absl::InvalidArgumentError("AES-GCM needs a 12-byte nonce and a 16-byte tag");
+  }
+  std::string plaintext(sealed.ciphertext.size(), '\0');
+  std::string tag = sealed.tag;
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int n = 0, tail = 0;
+  if (!ctx || !StartGcm(ctx.get(), false, key, sealed.nonce, aad) ||
+      EVP_DecryptUpdate(ctx.get(), U(plaintext), &n, U(sealed.ciphertext),
+                        Len(sealed.ciphertext)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagBytes, U(tag)) != 1) {
+    return absl::InternalError("AES-GCM decryption failed");
+  }
+  if (EVP_DecryptFinal_ex(ctx.get(), U(plaintext) + n, &tail) != 1) {
+    return absl::UnauthenticatedError("authentication tag does not verify");
+  }
+  return plaintext;
+}
+
+Ed25519KeyPair NewEd25519KeyPair() {
+  Ed25519KeyPair pair{RandomBytes(32), ""};
+  absl::StatusOr<std::string> pub = Ed25519PublicKey(pair.private_key);
+  if (!pub.ok()) throw std::runtime_error("Ed25519 key generation failed");
+  pair.public_key = *pub;
+  return pair;
+}
+
+absl::StatusOr<std::string> Ed25519PublicKey(absl::string_view private_key) {
+  Pkey key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, U(private_key), private_key.size()));
+  std::string pub(32, '\0');
+  size_t len = pub.size();
+  if (!key || EVP_PKEY_get_raw_public_key(key.get(), U(pub), &len) != 1 || len != 32) {
+    return absl::InvalidArgumentError("not an Ed25519 private key");
+  }
+  return pub;
+}
+
+absl::StatusOr<std::string> Ed25519Sign(absl::string_view private_key, absl::string_view message) {
+  Pkey key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, U(private_key), private_key.size()));
+  MdCtx ctx(EVP_MD_CTX_new());
+  std::string signature(64, '\0');
+  size_t len = signature.size();
+  if (!key || !ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), U(signature), &len, U(message), message.size()) != 1) {
+    return absl::InternalError("Ed25519 signing failed");
+  }
+  return signature;
+}
+
+bool Ed25519Verify(absl::string_view public_key, absl::string_view message,
+                   absl::string_view signature) {
+  if (public_key.size() != 32 || signature.size() != 64) return false;
+  Pkey key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, U(public_key), public_key.size()));
+  MdCtx ctx(EVP_MD_CTX_new());
+  return key && ctx &&
+         EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
+         EVP_DigestVerify(ctx.get(), U(signature), signature.size(), U(message), message.size()) == 1;
 }
 
 }  // namespace evc::crypto

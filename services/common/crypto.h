@@ -14,6 +14,8 @@ std::string RandomBytes(size_t n);
 std::string RandomId();
 // URL-safe base64 without padding.
 std::string Base64Url(absl::string_view bytes);
+// Strict: INVALID_ARGUMENT for anything but unpadded URL-safe base64.
+absl::StatusOr<std::string> FromBase64Url(absl::string_view text);
 std::string Hex(absl::string_view bytes);
 std::string Sha256(absl::string_view data);
 
@@ -25,7 +27,33 @@ struct ScryptParams {
   uint64_t p = 1;
 };
 absl::StatusOr<std::string> HashSecret(absl::string_view secret, ScryptParams params = {});
+// Compares in time independent of where the inputs differ (only the length
+// leaks), so a comparison cannot be used as an oracle.
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 // Constant-time comparison of the derived key. False for a malformed hash.
 bool VerifySecret(absl::string_view secret, absl::string_view stored_hash);
+
+// AES-256-GCM with a 12-byte nonce and a 16-byte tag.
+struct Sealed {
+  std::string nonce;
+  std::string ciphertext;
+  std::string tag;
+};
+absl::StatusOr<Sealed> AesGcmSeal(absl::string_view key, absl::string_view aad,
+                                  absl::string_view plaintext);
+// UNAUTHENTICATED when the tag does not verify (wrong key, tampered data or aad).
+absl::StatusOr<std::string> AesGcmOpen(absl::string_view key, absl::string_view aad,
+                                       const Sealed& sealed);
+
+// Ed25519 signatures (RFC 8032), raw 32-byte keys, 64-byte signatures.
+struct Ed25519KeyPair {
+  std::string private_key;
+  std::string public_key;
+};
+Ed25519KeyPair NewEd25519KeyPair();
+absl::StatusOr<std::string> Ed25519PublicKey(absl::string_view private_key);
+absl::StatusOr<std::string> Ed25519Sign(absl::string_view private_key, absl::string_view message);
+bool Ed25519Verify(absl::string_view public_key, absl::string_view message,
+                   absl::string_view signature);
 
 }  // namespace evc::crypto

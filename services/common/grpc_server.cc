@@ -3,15 +3,99 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
 
-namespace evc {
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate of this process: servers speak TLS, clients present it (mTLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA: clients verify servers with it; servers verify client certificates with it");
 
-ServiceHost::ServiceHost(std::string name, std::string listen_address)
-    : name_(std::move(name)), listen_address_(std::move(listen_address)) {}
+namespace evc {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().find("-----BEGIN") == std::string::npos) {
+    return absl::NotFoundError(absl::StrCat("cannot read the TLS ", what, " '", path,
+                                            "' (missing, unreadable or not PEM)"));
+  }
+  return text.str();
+}
+
+// Adds "authorization: Bearer <token>" to every call of a channel.
+class BearerInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const BearerSource& source) : source_(source) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      std::string token = source_();
+      if (!token.empty()) methods->GetSendInitialMetadata()->emplace("authorization", "Bearer " + token);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const BearerSource& source_;
+};
+
+class BearerInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(BearerSource source) : source_(std::move(source)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(grpc::experimental::ClientRpcInfo*) override {
+    return new BearerInterceptor(source_);
+  }
+
+ private:
+  BearerSource source_;
+};
+
+}  // namespace
+
+absl::StatusOr<TlsConfig> LoadTls(const std::string& cert_path, const std::string& key_path,
+                                  const std::string& ca_path) {
+  if (cert_path.empty() != key_path.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  TlsConfig tls;
+  for (auto [path, what, out] : {std::tuple{&cert_path, "certificate", &tls.cert_pem},
+                                 std::tuple{&key_path, "key", &tls.key_pem},
+                                 std::tuple{&ca_path, "CA", &tls.ca_pem}}) {
+    absl::StatusOr<std::string> pem = ReadPem(*path, what);
+    if (!pem.ok()) return pem.status();
+    *out = std::move(*pem);
+  }
+  return tls;
+}
+
+const TlsConfig& ProcessTls() {
+  static const TlsConfig* tls = [] {
+    absl::StatusOr<TlsConfig> loaded = LoadTls(absl::GetFlag(FLAGS_tls_cert),
+                                               absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca));
+    if (!loaded.ok()) {
+      log::Error("bad TLS configuration", {{"error", loaded.status().ToString()}});
+      std::exit(2);
+    }
+    return new TlsConfig(std::move(*loaded));
+  }();
+  return *tls;
+}
+
+ServiceHost::ServiceHost(std::string name, std::string listen_address, const TlsConfig* tls)
+    : name_(std::move(name)), listen_address_(std::move(listen_address)),
+      tls_(tls != nullptr ? *tls : ProcessTls()) {}
 
 ServiceHost::~ServiceHost() {
   if (server_) Shutdown(absl::ZeroDuration());
@@ -24,6 +108,20 @@ void ServiceHost::AddInterceptor(
   interceptors_.push_back(std::move(f));
 }
 
+namespace {
+
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TlsConfig& tls) {
+  if (!tls.server_enabled()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options(
+      tls.ca_pem.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                         : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = tls.ca_pem;
+  options.pem_key_cert_pairs.push_back({tls.key_pem, tls.cert_pem});
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
 absl::Status ServiceHost::Start() {
   // Links the health proto's descriptor in, so reflection can describe the
   // built-in health service that gRPC registers without protobuf.
@@ -32,7 +130,7 @@ absl::Status ServiceHost::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen_address_, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(listen_address_, ServerCredentials(tls_), &port_);
   for (grpc::Service* s : services_) builder.RegisterService(s);
   if (!interceptors_.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors_));
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
@@ -43,7 +141,10 @@ absl::Status ServiceHost::Start() {
                                                " (address in use or invalid?)"));
   }
   SetServing(false);
-  log::Info("listening", {{"service", name_}, {"address", listen_address_}, {"port", port_}});
+  log::Info("listening", {{"service", name_}, {"address", listen_address_}, {"port", port_},
+                         {"tls", std::string(!tls_.server_enabled() ? "off"
+                                             : tls_.ca_pem.empty()    ? "server"
+                                                                      : "mutual")}});
   return absl::OkStatus();
 }
 
@@ -76,14 +177,28 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSource bearer,
+                                           const TlsConfig* tls) {
+  const TlsConfig& t = tls != nullptr ? *tls : ProcessTls();
   grpc::ChannelArguments args;
   // Reconnect quickly after a peer restarts: start-up order does not matter.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (t.client_enabled()) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = t.ca_pem;
+    options.pem_private_key = t.key_pem;
+    options.pem_cert_chain = t.cert_pem;
+    credentials = grpc::SslCredentials(options);
+  }
+  if (!bearer) return grpc::CreateCustomChannel(target, credentials, args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerInterceptorFactory>(std::move(bearer)));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, args,
+                                                                 std::move(interceptors));
 }
 
 }  // namespace evc

@@ -3,6 +3,7 @@
 // serving status, server reflection (health included), interceptor hook (for
 // metrics), bind errors reported clearly, graceful shutdown on SIGTERM/SIGINT.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,13 +12,33 @@
 #include <grpcpp/support/server_interceptor.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace evc {
 
+// TLS material (PEM text). With cert+key a server speaks TLS; with a CA too it
+// asks clients for certificates and verifies those presented (mutual TLS
+// between services; CLIs may come with only the CA). A client with a CA
+// verifies the server, and presents its cert+key if it has them.
+struct TlsConfig {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string ca_pem;
+  bool server_enabled() const { return !cert_pem.empty(); }
+  bool client_enabled() const { return !ca_pem.empty(); }
+};
+// Reads the three files (any may be empty); NOT_FOUND names an unreadable one.
+absl::StatusOr<TlsConfig> LoadTls(const std::string& cert_path, const std::string& key_path,
+                                  const std::string& ca_path);
+// The process's TLS from --tls_cert, --tls_key, --tls_ca (EVC_TLS_*), read
+// once; an unreadable file ends the process with a clear message.
+const TlsConfig& ProcessTls();
+
 class ServiceHost {
  public:
-  ServiceHost(std::string name, std::string listen_address);
+  // TLS as configured for the process unless `tls` is given.
+  ServiceHost(std::string name, std::string listen_address, const TlsConfig* tls = nullptr);
   ~ServiceHost();
 
   // Services must outlive the host.
@@ -38,6 +59,7 @@ class ServiceHost {
  private:
   std::string name_;
   std::string listen_address_;
+  TlsConfig tls_;
   std::vector<grpc::Service*> services_;
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors_;
   std::unique_ptr<grpc::Server> server_;
@@ -48,7 +70,13 @@ class ServiceHost {
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
-// A channel to a peer service ("host:port").
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
+
+// Returns the current access token for outgoing calls ("" sends none).
+using BearerSource = std::function<std::string()>;
+
+// A channel to a peer ("host:port"), TLS as configured for the process (or
+// `tls` when given), with "authorization: Bearer" on every call if `bearer`.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSource bearer = nullptr,
+                                           const TlsConfig* tls = nullptr);
 
 }  // namespace evc

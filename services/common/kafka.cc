@@ -42,7 +42,8 @@ const std::vector<TopicSpec>& ProjectTopics() {
   static const std::vector<TopicSpec>* specs = new std::vector<TopicSpec>{
       {topics::kChargeRequests, 4},       {topics::kEngineCommands, 8},
       {topics::kEngineEvents, 8},         {topics::kDriverNotifications, 4},
-      {topics::kRegistryEvents, 2},       {topics::kDeadLetters, 1},
+      {topics::kRegistryEvents, 2},       {topics::kAuthEvents, 2},
+      {topics::kDeadLetters, 1},
   };
   return *specs;
 }

@@ -29,6 +29,7 @@ inline constexpr char kEngineCommands[] = "evc.engine-commands";
 inline constexpr char kEngineEvents[] = "evc.engine-events";
 inline constexpr char kDriverNotifications[] = "evc.driver-notifications";
 inline constexpr char kRegistryEvents[] = "evc.registry-events";
+inline constexpr char kAuthEvents[] = "evc.auth-events";
 // Messages nobody could parse, kept for inspection instead of being dropped.
 inline constexpr char kDeadLetters[] = "evc.dead-letters";
 }  // namespace topics

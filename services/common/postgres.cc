@@ -103,4 +103,21 @@ absl::Status ApplyMigrations(PgPool& pool) {
   });
 }
 
+std::string PgTextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    out += "\"";
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "}";
+}
+
+double PgEpoch(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
+absl::Time PgFromEpoch(double s) { return absl::FromUnixMicros(static_cast<int64_t>(s * 1e6)); }
+
 }  // namespace evc

@@ -53,4 +53,19 @@ class PgPool {
 // starting together apply each exactly once.
 absl::Status ApplyMigrations(PgPool& pool);
 
+// Helpers for multi-row writes with unnest(): Postgres array literals and
+// timestamps as epoch seconds.
+std::string PgTextArray(const std::vector<std::string>& values);
+template <typename T>
+std::string PgNumArray(const std::vector<T>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    out += std::to_string(values[i]);
+  }
+  return out + "}";
+}
+double PgEpoch(absl::Time t);
+absl::Time PgFromEpoch(double seconds);
+
 }  // namespace evc

@@ -1,0 +1,174 @@
+#include "services/common/audit.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/log.h"
+#include "services/common/proto_time.h"
+
+namespace evc {
+namespace {
+constexpr AuditCategory kAllCategories[] = {
+    AuditCategory::kAuth,  AuditCategory::kCharge,   AuditCategory::kIncident,
+    AuditCategory::kStatus, AuditCategory::kError, AuditCategory::kSecurity,
+    AuditCategory::kSystem};
+}  // namespace
+
+const char* AuditCategoryName(AuditCategory c) {
+  switch (c) {
+    case AuditCategory::kAuth: return "AUTH";
+    case AuditCategory::kCharge: return "CHARGE";
+    case AuditCategory::kIncident: return "INCIDENT";
+    case AuditCategory::kStatus: return "STATUS";
+    case AuditCategory::kError: return "ERROR";
+    case AuditCategory::kSecurity: return "SECURITY";
+    case AuditCategory::kSystem: return "SYSTEM";
+  }
+  return "SYSTEM";
+}
+
+absl::StatusOr<AuditCategory> ParseAuditCategory(absl::string_view name) {
+  for (AuditCategory c : kAllCategories) {
+    if (name == AuditCategoryName(c)) return c;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown audit category '", name,
+      "'; use AUTH, CHARGE, INCIDENT, STATUS, ERROR, SECURITY or SYSTEM"));
+}
+
+void LogAudit(const AuditRecord& a) {
+  const log::Level level =
+      a.category == AuditCategory::kSecurity ? log::Level::kWarning : log::Level::kInfo;
+  log::Write(level, "audit",
+             {{"category", AuditCategoryName(a.category)},
+              {"action", a.action},
+              {"actor", a.actor},
+              {"source", a.source},
+              {"cp_id", a.cp_id},
+              {"outcome", a.outcome},
+              {"details", a.details}});
+}
+
+void WriteAuditRows(pqxx::work& tx, const std::vector<AuditRecord>& records) {
+  if (records.empty()) return;
+  std::vector<double> at;
+  std::vector<std::string> category, action, actor, source, cp, outcome, details;
+  for (const AuditRecord& a : records) {
+    at.push_back(PgEpoch(a.at));
+    category.push_back(AuditCategoryName(a.category));
+    action.push_back(a.action);
+    actor.push_back(a.actor);
+    source.push_back(a.source);
+    cp.push_back(a.cp_id);
+    outcome.push_back(a.outcome);
+    details.push_back(a.details.dump());
+  }
+  tx.exec_params(
+      "INSERT INTO audit_events (at, category, action, actor, source, cp_id, outcome, details)"
+      " SELECT to_timestamp(u.at), u.category, u.action, u.actor, u.source, u.cp, u.outcome,"
+      "   u.details::jsonb"
+      " FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+      "   $7::text[], $8::text[]) AS u(at, category, action, actor, source, cp, outcome, details)",
+      PgNumArray(at), PgTextArray(category), PgTextArray(action), PgTextArray(actor),
+      PgTextArray(source), PgTextArray(cp), PgTextArray(outcome), PgTextArray(details));
+}
+
+absl::StatusOr<std::vector<common::v1::AuditEvent>> QueryAudit(PgPool& pool, const AuditQuery& q) {
+  if (!q.category.empty()) {
+    if (absl::Status s = ParseAuditCategory(q.category).status(); !s.ok()) return s;
+  }
+  if (q.since > q.until) return absl::InvalidArgumentError("since is after until");
+  const int limit = q.limit <= 0 || q.limit > 5000 ? 200 : q.limit;
+  const double since = q.since == absl::InfinitePast() ? -1e12 : PgEpoch(q.since);
+  const double until = q.until == absl::InfiniteFuture() ? 1e12 : PgEpoch(q.until);
+  std::vector<common::v1::AuditEvent> events;
+  absl::Status s = pool.Transact([&](pqxx::work& tx) {
+    pqxx::result rows = tx.exec_params(
+        "SELECT id, extract(epoch from at)::float8, category, action, actor, source, cp_id,"
+        "   outcome, details::text FROM audit_events"
+        " WHERE ($1 = '' OR category = $1) AND ($2 = '' OR actor = $2)"
+        "   AND ($3 = '' OR cp_id = $3) AND at >= to_timestamp($4) AND at <= to_timestamp($5)"
+        " ORDER BY at DESC, id DESC LIMIT $6",
+        q.category, q.actor, q.cp_id, since, until, limit);
+    for (const pqxx::row& r : rows) {
+      common::v1::AuditEvent& e = events.emplace_back();
+      e.set_id(r[0].as<int64_t>());
+      *e.mutable_at() = ToProto(PgFromEpoch(r[1].as<double>()));
+      e.set_category(r[2].c_str());
+      e.set_action(r[3].c_str());
+      e.set_actor(r[4].c_str());
+      e.set_source(r[5].c_str());
+      e.set_cp_id(r[6].c_str());
+      e.set_outcome(r[7].c_str());
+      e.set_details_json(r[8].c_str());
+    }
+  });
+  if (!s.ok()) return s;
+  return events;
+}
+
+PgAuditSink::PgAuditSink(PgPool& pool, size_t max_queued)
+    : pool_(pool), max_queued_(max_queued), thread_([this] { Loop(); }) {}
+
+PgAuditSink::~PgAuditSink() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void PgAuditSink::Record(AuditRecord record) {
+  LogAudit(record);
+  absl::MutexLock lock(&mu_);
+  if (queue_.size() >= max_queued_) {
+    ++dropped_;
+    return;
+  }
+  queue_.push_back(std::move(record));
+}
+
+void PgAuditSink::Flush() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](PgAuditSink* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+        return self->queue_.empty() && self->in_flight_ == 0;
+      },
+      this));
+}
+
+int64_t PgAuditSink::dropped() const {
+  absl::MutexLock lock(&mu_);
+  return dropped_;
+}
+
+void PgAuditSink::Loop() {
+  constexpr size_t kMaxBatch = 500;
+  while (true) {
+    std::vector<AuditRecord> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(200));
+      if (queue_.empty()) {
+        if (stopping_) return;
+        continue;
+      }
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      in_flight_ = static_cast<int64_t>(batch.size());
+    }
+    absl::Status s = pool_.Transact([&](pqxx::work& tx) { WriteAuditRows(tx, batch); });
+    absl::MutexLock lock(&mu_);
+    in_flight_ = 0;
+    if (!s.ok()) {
+      log::Error("audit rows not written; retrying", {{"rows", batch.size()}, {"error", s.ToString()}});
+      if (stopping_) return;
+      // Back to the front, in order, so nothing is lost while the database is away.
+      for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(1));
+    }
+  }
+}
+
+}  // namespace evc
