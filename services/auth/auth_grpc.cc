@@ -1,13 +1,14 @@
 #include "services/auth/auth_grpc.h"
 
 #include "services/common/grpc_util.h"
+#include "services/common/proto_time.h"
 
 namespace evc::auth {
 
 grpc::ServerUnaryReactor* AuthGrpc::AuthenticateChargingPoint(
     grpc::CallbackServerContext* c, const v1::AuthenticateChargingPointRequest* req,
     v1::AuthenticateChargingPointResponse* resp) {
-  return ServeOnPool(c, pool_, [=, this] { return Fill(auth_.Authenticate(*req), resp); });
+  return ServeOnPool(c, pool_, [=, this] { return Fill(auth_.Authenticate(*req, c->peer()), resp); });
 }
 
 grpc::ServerUnaryReactor* AuthGrpc::ValidateChargingPointToken(
@@ -19,7 +20,79 @@ grpc::ServerUnaryReactor* AuthGrpc::ValidateChargingPointToken(
 grpc::ServerUnaryReactor* AuthGrpc::RevokeChargingPoint(grpc::CallbackServerContext* c,
                                                         const v1::RevokeChargingPointRequest* req,
                                                         v1::RevokeChargingPointResponse* resp) {
-  return ServeOnPool(c, pool_, [=, this] { return Fill(auth_.Revoke(req->cp_id()), resp); });
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    return Fill(auth_.Revoke(req->cp_id(), {op->subject, c->peer()}, "revoked by an operator"), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* AuthGrpc::RotateChargingPointKey(grpc::CallbackServerContext* c,
+                                                           const v1::RotateChargingPointKeyRequest* req,
+                                                           v1::RotateChargingPointKeyResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    return Fill(auth_.RotateKey(*req, {op->subject, c->peer()}), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* AuthGrpc::GetChargingPointKeys(grpc::CallbackServerContext* c,
+                                                         const v1::GetChargingPointKeysRequest* req,
+                                                         v1::GetChargingPointKeysResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
+    return Fill(auth_.Keys(req->cp_id()), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* AuthGrpc::Login(grpc::CallbackServerContext* c, const v1::LoginRequest* req,
+                                          v1::TokenPair* resp) {
+  return ServeOnPool(c, pool_, [=, this] { return Fill(sessions_.Login(*req, c->peer()), resp); });
+}
+
+grpc::ServerUnaryReactor* AuthGrpc::Refresh(grpc::CallbackServerContext* c,
+                                            const v1::RefreshRequest* req, v1::TokenPair* resp) {
+  return ServeOnPool(c, pool_, [=, this] { return Fill(sessions_.Refresh(*req, c->peer()), resp); });
+}
+
+grpc::ServerUnaryReactor* AuthGrpc::Logout(grpc::CallbackServerContext* c, const v1::LogoutRequest*,
+                                           v1::LogoutResponse*) {
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Claims> caller = authz_.Caller(*c);
+    if (!caller.ok()) return caller.status();
+    return sessions_.Logout(*caller, c->peer());
+  });
+}
+
+grpc::ServerUnaryReactor* AuthGrpc::ValidateToken(grpc::CallbackServerContext* c,
+                                                  const v1::ValidateTokenRequest* req,
+                                                  v1::TokenClaims* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Claims> claims = sessions_.verifier().Verify(req->access_token());
+    if (!claims.ok()) return claims.status();
+    resp->set_username(claims->subject);
+    resp->set_role(claims->role);
+    resp->set_session_id(claims->session_id);
+    *resp->mutable_expires_at() = ToProto(claims->expires_at);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AuthGrpc::GetSigningKeys(grpc::CallbackServerContext* c,
+                                                   const v1::GetSigningKeysRequest*,
+                                                   v1::GetSigningKeysResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] { return Fill(sessions_.PublicKeys(), resp); });
+}
+
+grpc::ServerUnaryReactor* AuthGrpc::RotateSigningKey(grpc::CallbackServerContext* c,
+                                                     const v1::RotateSigningKeyRequest*,
+                                                     v1::RotateSigningKeyResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    return Fill(sessions_.RotateSigningKey(*op, c->peer()), resp);
+  });
 }
 
 }  // namespace evc::auth

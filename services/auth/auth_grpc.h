@@ -1,14 +1,20 @@
 #pragma once
+// gRPC face of auth: checks the caller (operators rotate and revoke; only
+// services fetch CP keys), runs the logic on a worker pool (it hashes and
+// queries the database) and maps its status to gRPC.
 
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "services/auth/auth.h"
+#include "services/auth/sessions.h"
+#include "services/common/authz.h"
 #include "services/common/worker_pool.h"
 
 namespace evc::auth {
 
 class AuthGrpc : public v1::AuthService::CallbackService {
  public:
-  AuthGrpc(Auth& auth, WorkerPool& pool) : auth_(auth), pool_(pool) {}
+  AuthGrpc(Auth& auth, Sessions& sessions, WorkerPool& pool)
+      : auth_(auth), sessions_(sessions), authz_(sessions.verifier()), pool_(pool) {}
 
   grpc::ServerUnaryReactor* AuthenticateChargingPoint(
       grpc::CallbackServerContext* c, const v1::AuthenticateChargingPointRequest* req,
@@ -19,9 +25,32 @@ class AuthGrpc : public v1::AuthService::CallbackService {
   grpc::ServerUnaryReactor* RevokeChargingPoint(grpc::CallbackServerContext* c,
                                                 const v1::RevokeChargingPointRequest* req,
                                                 v1::RevokeChargingPointResponse* resp) override;
+  grpc::ServerUnaryReactor* RotateChargingPointKey(grpc::CallbackServerContext* c,
+                                                   const v1::RotateChargingPointKeyRequest* req,
+                                                   v1::RotateChargingPointKeyResponse* resp) override;
+  grpc::ServerUnaryReactor* GetChargingPointKeys(grpc::CallbackServerContext* c,
+                                                 const v1::GetChargingPointKeysRequest* req,
+                                                 v1::GetChargingPointKeysResponse* resp) override;
+  grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* c, const v1::LoginRequest* req,
+                                  v1::TokenPair* resp) override;
+  grpc::ServerUnaryReactor* Refresh(grpc::CallbackServerContext* c, const v1::RefreshRequest* req,
+                                    v1::TokenPair* resp) override;
+  grpc::ServerUnaryReactor* Logout(grpc::CallbackServerContext* c, const v1::LogoutRequest* req,
+                                   v1::LogoutResponse* resp) override;
+  grpc::ServerUnaryReactor* ValidateToken(grpc::CallbackServerContext* c,
+                                          const v1::ValidateTokenRequest* req,
+                                          v1::TokenClaims* resp) override;
+  grpc::ServerUnaryReactor* GetSigningKeys(grpc::CallbackServerContext* c,
+                                           const v1::GetSigningKeysRequest* req,
+                                           v1::GetSigningKeysResponse* resp) override;
+  grpc::ServerUnaryReactor* RotateSigningKey(grpc::CallbackServerContext* c,
+                                             const v1::RotateSigningKeyRequest* req,
+                                             v1::RotateSigningKeyResponse* resp) override;
 
  private:
   Auth& auth_;
+  Sessions& sessions_;
+  CallAuthorizer authz_;
   WorkerPool& pool_;
 };
 

@@ -6,13 +6,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/common/sealed.h"
 
 namespace evc::auth {
-
-struct CpKey {
-  std::string key_id;
-  std::string key;  // 32 bytes
-};
 
 struct TokenRecord {
   std::string cp_id;
@@ -24,14 +20,63 @@ struct TokenRecord {
 class AuthStore {
  public:
   virtual ~AuthStore() = default;
-  // The CP's newest unrevoked key, if any.
+  // The CP's newest unrevoked key without an end (not being rotated out), if any.
   virtual absl::StatusOr<std::optional<CpKey>> ActiveKey(const std::string& cp_id) = 0;
+  // Every unrevoked key that still opens messages at `now`, oldest first.
+  virtual absl::StatusOr<std::vector<CpKey>> ValidKeys(const std::string& cp_id, absl::Time now) = 0;
+  // Ends the CP's current keys at `old_until` and adds `fresh`, atomically.
+  virtual absl::Status RotateKey(const std::string& cp_id, const CpKey& fresh, absl::Time old_until) = 0;
   virtual absl::Status InsertKey(const std::string& cp_id, const CpKey& key) = 0;
   virtual absl::Status InsertToken(const std::string& token_sha256, const TokenRecord& token) = 0;
   // NOT_FOUND for an unknown token.
   virtual absl::StatusOr<TokenRecord> FindToken(const std::string& token_sha256) = 0;
   // Revokes every token and key of the CP; returns how many of each.
   virtual absl::StatusOr<std::pair<int, int>> RevokeAll(const std::string& cp_id) = 0;
+};
+
+struct Session {
+  std::string session_id;
+  std::string username;
+  std::string role;
+  absl::Time expires_at;
+};
+
+struct StoredSigningKey {
+  std::string key_id;
+  std::string private_key;
+  std::string public_key;
+  absl::Time retired_at = absl::InfiniteFuture();
+};
+
+struct LoginThrottle {
+  int failures = 0;
+  absl::Time locked_until = absl::InfinitePast();
+};
+
+// Persistence of driver/operator sessions, token-signing keys and failed
+// logins.
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  virtual absl::Status InsertSession(const Session& session, const std::string& refresh_sha256) = 0;
+  // Swaps a live session's refresh token; NOT_FOUND if the old one is
+  // unknown, spent, revoked or expired.
+  virtual absl::StatusOr<Session> RotateRefresh(const std::string& old_sha256,
+                                                const std::string& new_sha256,
+                                                absl::Time new_expiry, absl::Time now) = 0;
+  // NOT_FOUND if unknown or already revoked.
+  virtual absl::StatusOr<Session> RevokeSession(const std::string& session_id) = 0;
+
+  // Unretired (or retiring later than `now`) keys, oldest first.
+  virtual absl::StatusOr<std::vector<StoredSigningKey>> SigningKeys(absl::Time now) = 0;
+  // Adds `fresh` and retires the others at `others_retire_at`.
+  virtual absl::Status AddSigningKey(const StoredSigningKey& fresh, absl::Time others_retire_at) = 0;
+
+  virtual absl::StatusOr<LoginThrottle> GetThrottle(const std::string& username) = 0;
+  // Counts one more failure; the returned count includes it.
+  virtual absl::StatusOr<int> RecordFailure(const std::string& username) = 0;
+  virtual absl::Status LockUntil(const std::string& username, absl::Time until) = 0;
+  virtual absl::Status ClearFailures(const std::string& username) = 0;
 };
 
 }  // namespace evc::auth

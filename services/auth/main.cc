@@ -1,5 +1,6 @@
-// evc-auth: CP authentication (credentials -> token + AES-256 key), token
-// validation for central, revocation (also on the registry's events).
+// evc-auth: CP authentication (credentials -> token + AES-256 key, rotation,
+// revocation) and driver/operator sessions (login -> signed access token +
+// refresh token, logout), token validation and public signing keys.
 
 #include "absl/flags/flag.h"
 #include "evc/events/v1/events.pb.h"
@@ -14,8 +15,16 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address (host:port)");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address");
 ABSL_FLAG(absl::Duration, token_ttl, absl::Hours(24), "lifetime of a CP token");
+ABSL_FLAG(absl::Duration, access_token_ttl, absl::Minutes(15),
+          "lifetime of a driver/operator access token");
+ABSL_FLAG(absl::Duration, refresh_token_ttl, absl::Hours(12),
+          "lifetime of a session (its refresh token)");
+ABSL_FLAG(int, lock_after_failures, 5,
+          "consecutive failed logins after which an account is locked (30 s, doubling)");
 
 namespace {
+
+using evc::registry::v1::RegistryService;
 
 // Unregistered CPs and reset credentials revoke every token and key at once.
 void RevokeOnRegistryEvents(evc::auth::Auth& auth, std::span<const evc::KafkaMessage> batch,
@@ -27,7 +36,8 @@ void RevokeOnRegistryEvents(evc::auth::Auth& auth, std::span<const evc::KafkaMes
       continue;
     }
     if (event.has_unregistered() || event.has_credentials_reset()) {
-      auto revoked = auth.Revoke(event.cp_id());
+      auto revoked = auth.Revoke(event.cp_id(), {"registry", evc::topics::kRegistryEvents},
+                                 event.has_unregistered() ? "unregistered" : "credentials reset");
       if (!revoked.ok()) {
         evc::log::Error("revocation failed", {{"cp_id", event.cp_id()}, {"error", revoked.status().ToString()}});
       }
@@ -38,22 +48,35 @@ void RevokeOnRegistryEvents(evc::auth::Auth& auth, std::span<const evc::KafkaMes
 }  // namespace
 
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "auth", "evc-auth: charging-point authentication");
+  evc::InitProcess(argc, argv, "auth", "evc-auth: authentication of charging points, drivers and operators");
   evc::ServiceDeps deps = evc::ConnectDeps("auth", {.postgres = true, .kafka_producer = true});
-  auto registry = evc::registry::v1::RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
-  evc::auth::CredentialChecker check = [&](const std::string& cp_id, const std::string& secret)
+  auto registry = RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
+  evc::auth::CredentialChecker check_cp = [&](const std::string& cp_id, const std::string& secret)
       -> absl::StatusOr<evc::common::v1::ChargingPoint> {
     evc::registry::v1::VerifyCredentialsRequest request;
     request.set_cp_id(cp_id);
     request.set_secret(secret);
-    auto response = evc::CallUnary(&evc::registry::v1::RegistryService::Stub::VerifyCredentials,
-                                   *registry, request, absl::Seconds(5));
+    auto response = evc::CallUnary(&RegistryService::Stub::VerifyCredentials, *registry, request,
+                                   absl::Seconds(5));
     if (!response.ok()) return response.status();
     return response->charging_point();
   };
+  evc::auth::PasswordChecker check_password = [&](const std::string& username, const std::string& password) {
+    evc::registry::v1::VerifyPasswordRequest request;
+    request.set_username(username);
+    request.set_password(password);
+    return evc::CallUnary(&RegistryService::Stub::VerifyPassword, *registry, request, absl::Seconds(5));
+  };
   evc::auth::PgAuthStore store(*deps.postgres);
+  evc::KafkaPublisher events(*deps.producer);
+  evc::PgAuditSink audit(*deps.postgres);
   evc::SystemClock clock;
-  evc::auth::Auth auth(store, check, clock, absl::GetFlag(FLAGS_token_ttl));
+  evc::auth::Auth auth(store, check_cp, events, audit, clock, absl::GetFlag(FLAGS_token_ttl));
+  evc::auth::Sessions sessions(store, check_password, events, audit, clock,
+                               {.access_ttl = absl::GetFlag(FLAGS_access_token_ttl),
+                                .refresh_ttl = absl::GetFlag(FLAGS_refresh_token_ttl),
+                                .lock_after_failures = absl::GetFlag(FLAGS_lock_after_failures)});
+  evc::ExitIfError("cannot load the token-signing keys", sessions.Start());
 
   auto consumer = evc::KafkaConsumer::Create({.brokers = evc::KafkaBrokers(),
                                               .group_id = "evc-auth",
@@ -65,8 +88,9 @@ int main(int argc, char** argv) {
   });
 
   evc::WorkerPool pool(4, 1000);
-  evc::auth::AuthGrpc service(auth, pool);
+  evc::auth::AuthGrpc service(auth, sessions, pool);
   int code = evc::Serve("auth", absl::GetFlag(FLAGS_listen), {&service});
   (*consumer)->Stop();
+  audit.Flush();
   return code;
 }

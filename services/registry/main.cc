@@ -1,6 +1,12 @@
-// evc-registry: charging-point enrolment and driver accounts.
+// evc-registry: charging-point enrolment and driver/operator accounts.
+
+#include <fstream>
+#include <sstream>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "evc/auth/v1/auth.grpc.pb.h"
+#include "services/common/auth_client.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
@@ -9,22 +15,59 @@
 #include "services/registry/registry_grpc.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port)");
+ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address (token-signing keys)");
 ABSL_FLAG(int, secret_hash_cost, 14,
-          "scrypt cost of stored CP secrets, as log2(N): 14 in production; benchmarks that "
-          "enrol thousands of CPs lower it (10..20)");
+          "scrypt cost of stored CP secrets and passwords, as log2(N): 14 in production; "
+          "benchmarks that enrol thousands of CPs or drivers lower it (10..20)");
+ABSL_FLAG(std::string, bootstrap_operator, "",
+          "create (or reset) this operator account at start-up, with the password in "
+          "--bootstrap_operator_password_file: how the first operator gets in");
+ABSL_FLAG(std::string, bootstrap_operator_password_file, "", "file holding the bootstrap operator's password");
+
+namespace {
+
+void BootstrapOperator(evc::registry::Accounts& accounts) {
+  const std::string username = absl::GetFlag(FLAGS_bootstrap_operator);
+  if (username.empty()) return;
+  std::ifstream in(absl::GetFlag(FLAGS_bootstrap_operator_password_file));
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    evc::ExitIfError("--bootstrap_operator_password_file",
+                     absl::NotFoundError("cannot read the bootstrap operator's password file"));
+  }
+  evc::ExitIfError("cannot create the bootstrap operator",
+                   accounts.EnsureOperator(username, std::string(absl::StripAsciiWhitespace(text.str()))));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "registry", "evc-registry: charging-point enrolment and drivers");
+  evc::InitProcess(argc, argv, "registry", "evc-registry: charging-point enrolment and accounts");
   evc::ServiceDeps deps = evc::ConnectDeps("registry", {.postgres = true, .kafka_producer = true});
   evc::registry::PgRegistryStore store(*deps.postgres);
   evc::KafkaPublisher events(*deps.producer);
+  evc::PgAuditSink audit(*deps.postgres);
   evc::SystemClock clock;
   const int cost = absl::GetFlag(FLAGS_secret_hash_cost);
   if (cost < 10 || cost > 20) {
     evc::ExitIfError("--secret_hash_cost", absl::InvalidArgumentError("must be between 10 and 20"));
   }
-  evc::registry::Registry registry(store, events, clock, evc::crypto::ScryptParams{1ull << cost, 8, 1});
+  const evc::crypto::ScryptParams hashing{1ull << cost, 8, 1};
+  evc::registry::Registry registry(store, events, audit, clock, hashing);
+  evc::registry::Accounts accounts(store, audit, clock, hashing);
+  BootstrapOperator(accounts);
+
+  auto auth = evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth)));
+  std::unique_ptr<evc::TokenVerifier> verifier = evc::MakeAuthTokenVerifier(*auth, clock);
+  auto follower = evc::FollowAuthEvents("registry", *verifier);
+  evc::ExitIfError("cannot follow auth events (--kafka)", follower.status());
+  evc::CallAuthorizer authz(*verifier);
+
   evc::WorkerPool pool(4, 1000);
-  evc::registry::RegistryGrpc service(registry, pool);
-  return evc::Serve("registry", absl::GetFlag(FLAGS_listen), {&service});
+  evc::registry::RegistryGrpc service(registry, accounts, authz, pool);
+  int code = evc::Serve("registry", absl::GetFlag(FLAGS_listen), {&service});
+  (*follower)->Stop();
+  audit.Flush();
+  return code;
 }

@@ -111,33 +111,46 @@ absl::StatusOr<std::string> PgRegistryStore::GetSecretHash(const std::string& cp
   return hash;
 }
 
-absl::Status PgRegistryStore::InsertDriver(const registry::v1::Driver& driver) {
-  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
-    tx.exec_params("INSERT INTO drivers (driver_id, name, email) VALUES ($1, $2, $3)",
-                   driver.driver_id(), driver.name(), driver.email());
+absl::Status PgRegistryStore::InsertAccount(const v1::Account& account,
+                                            const std::string& password_hash) {
+  return pool_.Transact([&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO drivers (driver_id, name, email, role, password_hash) VALUES ($1, $2, $3, $4, $5)",
+        account.username(), account.name(), account.email(), account.role(), password_hash);
   });
-  if (absl::IsAlreadyExists(s)) {
-    return absl::AlreadyExistsError(absl::StrCat("driver '", driver.driver_id(), "' already exists"));
-  }
-  return s;
 }
 
-absl::StatusOr<registry::v1::Driver> PgRegistryStore::GetDriver(const std::string& driver_id) {
-  registry::v1::Driver d;
+absl::StatusOr<StoredAccount> PgRegistryStore::GetAccount(const std::string& username) {
+  StoredAccount stored;
   absl::Status s = pool_.Transact([&](pqxx::work& tx) {
     pqxx::result r = tx.exec_params(
-        "SELECT driver_id, name, email, extract(epoch from created_at)::float8 FROM drivers"
-        " WHERE driver_id = $1",
-        driver_id);
-    if (r.empty()) throw AbortTransaction(NotFound("driver", driver_id));
-    d.set_driver_id(r[0][0].as<std::string>());
-    d.set_name(r[0][1].as<std::string>());
-    d.set_email(r[0][2].as<std::string>());
-    *d.mutable_created_at() =
-        ToProto(absl::FromUnixMicros(static_cast<int64_t>(r[0][3].as<double>() * 1e6)));
+        "SELECT driver_id, name, email, role, password_hash,"
+        "   extract(epoch from created_at)::float8, extract(epoch from updated_at)::float8"
+        " FROM drivers WHERE lower(driver_id) = lower($1)",
+        username);
+    if (r.empty()) throw AbortTransaction(NotFound("account", username));
+    v1::Account& a = stored.account;
+    a.set_username(r[0][0].as<std::string>());
+    a.set_name(r[0][1].as<std::string>());
+    a.set_email(r[0][2].as<std::string>());
+    a.set_role(r[0][3].as<std::string>());
+    stored.password_hash = r[0][4].as<std::string>();
+    *a.mutable_created_at() = ToProto(PgFromEpoch(r[0][5].as<double>()));
+    *a.mutable_updated_at() = ToProto(PgFromEpoch(r[0][6].as<double>()));
   });
   if (!s.ok()) return s;
-  return d;
+  return stored;
+}
+
+absl::Status PgRegistryStore::UpdateAccount(const StoredAccount& stored) {
+  return pool_.Transact([&](pqxx::work& tx) {
+    const v1::Account& a = stored.account;
+    pqxx::result r = tx.exec_params(
+        "UPDATE drivers SET name = $2, email = $3, role = $4, password_hash = $5, updated_at = now()"
+        " WHERE driver_id = $1",
+        a.username(), a.name(), a.email(), a.role(), stored.password_hash);
+    if (r.affected_rows() == 0) throw AbortTransaction(NotFound("account", a.username()));
+  });
 }
 
 }  // namespace evc::registry

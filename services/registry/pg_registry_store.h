@@ -1,11 +1,12 @@
 #pragma once
 
 #include "services/common/postgres.h"
+#include "services/registry/accounts.h"
 #include "services/registry/registry_store.h"
 
 namespace evc::registry {
 
-class PgRegistryStore : public RegistryStore {
+class PgRegistryStore : public RegistryStore, public AccountStore {
  public:
   explicit PgRegistryStore(PgPool& pool) : pool_(pool) {}
 
@@ -18,8 +19,9 @@ class PgRegistryStore : public RegistryStore {
       const std::string& city) override;
   absl::Status SetSecretHash(const std::string& cp_id, const std::string& secret_hash) override;
   absl::StatusOr<std::string> GetSecretHash(const std::string& cp_id) override;
-  absl::Status InsertDriver(const registry::v1::Driver& driver) override;
-  absl::StatusOr<registry::v1::Driver> GetDriver(const std::string& driver_id) override;
+  absl::Status InsertAccount(const v1::Account& account, const std::string& password_hash) override;
+  absl::StatusOr<StoredAccount> GetAccount(const std::string& username) override;
+  absl::Status UpdateAccount(const StoredAccount& account) override;
 
  private:
   PgPool& pool_;

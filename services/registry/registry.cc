@@ -66,7 +66,22 @@ void Registry::Announce(const std::string& cp_id,
   if (!s.ok()) log::Error("registry event not published", {{"cp_id", cp_id}, {"error", s.ToString()}});
 }
 
+void Registry::Audit(const std::string& action, const Requester& who, const std::string& cp_id,
+                     const absl::Status& outcome) {
+  nlohmann::json details = nlohmann::json::object();
+  if (!outcome.ok()) details["reason"] = std::string(outcome.message());
+  audit_.Record({clock_.Now(), AuditCategory::kSystem, action, who.username, cp_id,
+                 outcome.ok() ? "OK" : "REJECTED", std::move(details), who.source});
+}
+
 absl::StatusOr<v1::RegisterChargingPointResponse> Registry::Register(
+    const v1::RegisterChargingPointRequest& request, const Requester& who) {
+  absl::StatusOr<v1::RegisterChargingPointResponse> response = Enrol(request);
+  Audit("cp_registered", who, request.cp_id(), response.status());
+  return response;
+}
+
+absl::StatusOr<v1::RegisterChargingPointResponse> Registry::Enrol(
     const v1::RegisterChargingPointRequest& request) {
   common::v1::ChargingPoint cp;
   cp.set_cp_id(request.cp_id());
@@ -89,15 +104,24 @@ absl::StatusOr<v1::RegisterChargingPointResponse> Registry::Register(
   return response;
 }
 
-absl::Status Registry::Unregister(const std::string& cp_id) {
-  if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
-  if (absl::Status s = store_.DeleteChargingPoint(cp_id); !s.ok()) return s;
+absl::Status Registry::Unregister(const std::string& cp_id, const Requester& who) {
+  absl::Status deleted = ValidateCpId(cp_id);
+  if (deleted.ok()) deleted = store_.DeleteChargingPoint(cp_id);
+  Audit("cp_unregistered", who, cp_id, deleted);
+  if (!deleted.ok()) return deleted;
   Announce(cp_id, [](events::v1::RegistryEvent& e) { e.mutable_unregistered(); });
   log::Info("charging point unregistered", {{"cp_id", cp_id}});
   return absl::OkStatus();
 }
 
-absl::StatusOr<common::v1::ChargingPoint> Registry::Update(const v1::UpdateChargingPointRequest& request) {
+absl::StatusOr<common::v1::ChargingPoint> Registry::Update(const v1::UpdateChargingPointRequest& request,
+                                                           const Requester& who) {
+  absl::StatusOr<common::v1::ChargingPoint> updated = Change(request);
+  Audit("cp_updated", who, request.charging_point().cp_id(), updated.status());
+  return updated;
+}
+
+absl::StatusOr<common::v1::ChargingPoint> Registry::Change(const v1::UpdateChargingPointRequest& request) {
   const common::v1::ChargingPoint& patch = request.charging_point();
   absl::StatusOr<common::v1::ChargingPoint> current = Get(patch.cp_id());
   if (!current.ok()) return current.status();
@@ -139,12 +163,15 @@ absl::StatusOr<v1::ListChargingPointsResponse> Registry::List(const v1::ListChar
   return response;
 }
 
-absl::StatusOr<v1::Credentials> Registry::ResetCredentials(const std::string& cp_id) {
-  if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+absl::StatusOr<v1::Credentials> Registry::ResetCredentials(const std::string& cp_id,
+                                                           const Requester& who) {
   std::string hash;
-  absl::StatusOr<v1::Credentials> credentials = NewCredentials(cp_id, &hash);
-  if (!credentials.ok()) return credentials.status();
-  if (absl::Status s = store_.SetSecretHash(cp_id, hash); !s.ok()) return s;
+  const absl::Status valid = ValidateCpId(cp_id);
+  absl::StatusOr<v1::Credentials> credentials =
+      valid.ok() ? NewCredentials(cp_id, &hash) : absl::StatusOr<v1::Credentials>(valid);
+  absl::Status stored = credentials.ok() ? store_.SetSecretHash(cp_id, hash) : credentials.status();
+  Audit("cp_credentials_reset", who, cp_id, stored);
+  if (!stored.ok()) return stored;
   Announce(cp_id, [](events::v1::RegistryEvent& e) { e.mutable_credentials_reset(); });
   return credentials;
 }
@@ -158,24 +185,6 @@ absl::StatusOr<common::v1::ChargingPoint> Registry::Verify(const v1::VerifyCrede
   if (!hash.ok()) return hash.status();
   if (!crypto::VerifySecret(request.secret(), *hash)) return refused;
   return store_.GetChargingPoint(request.cp_id());
-}
-
-absl::StatusOr<v1::Driver> Registry::CreateDriver(const v1::CreateDriverRequest& request) {
-  if (absl::Status s = ValidateDriverId(request.driver_id()); !s.ok()) return s;
-  if (absl::StripAsciiWhitespace(request.name()).empty()) {
-    return absl::InvalidArgumentError("name is required");
-  }
-  v1::Driver driver;
-  driver.set_driver_id(request.driver_id());
-  driver.set_name(request.name());
-  driver.set_email(request.email());
-  if (absl::Status s = store_.InsertDriver(driver); !s.ok()) return s;
-  return store_.GetDriver(request.driver_id());
-}
-
-absl::StatusOr<v1::Driver> Registry::GetDriver(const std::string& driver_id) {
-  if (absl::Status s = ValidateDriverId(driver_id); !s.ok()) return s;
-  return store_.GetDriver(driver_id);
 }
 
 }  // namespace evc::registry

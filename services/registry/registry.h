@@ -9,36 +9,42 @@
 #include "services/common/clock.h"
 #include "services/common/crypto.h"
 #include "services/common/publisher.h"
+#include "services/registry/accounts.h"
 #include "services/registry/registry_store.h"
 
 namespace evc::registry {
 
 class Registry {
  public:
-  Registry(RegistryStore& store, Publisher& events, const Clock& clock,
+  Registry(RegistryStore& store, Publisher& events, AuditSink& audit, const Clock& clock,
            crypto::ScryptParams hash_params = {})
-      : store_(store), events_(events), clock_(clock), hash_params_(hash_params) {}
+      : store_(store), events_(events), audit_(audit), clock_(clock), hash_params_(hash_params) {}
 
+  // Enrolment changes are operators' (checked by the caller) and audited.
   absl::StatusOr<v1::RegisterChargingPointResponse> Register(
-      const v1::RegisterChargingPointRequest& request);
-  absl::Status Unregister(const std::string& cp_id);
-  absl::StatusOr<common::v1::ChargingPoint> Update(const v1::UpdateChargingPointRequest& request);
+      const v1::RegisterChargingPointRequest& request, const Requester& who);
+  absl::Status Unregister(const std::string& cp_id, const Requester& who);
+  absl::StatusOr<common::v1::ChargingPoint> Update(const v1::UpdateChargingPointRequest& request,
+                                                   const Requester& who);
   absl::StatusOr<common::v1::ChargingPoint> Get(const std::string& cp_id);
   absl::StatusOr<v1::ListChargingPointsResponse> List(const v1::ListChargingPointsRequest& request);
-  absl::StatusOr<v1::Credentials> ResetCredentials(const std::string& cp_id);
+  absl::StatusOr<v1::Credentials> ResetCredentials(const std::string& cp_id, const Requester& who);
   // UNAUTHENTICATED for an unknown CP or a wrong secret (the same message for
   // both, so the answer does not reveal which ids exist).
   absl::StatusOr<common::v1::ChargingPoint> Verify(const v1::VerifyCredentialsRequest& request);
 
-  absl::StatusOr<v1::Driver> CreateDriver(const v1::CreateDriverRequest& request);
-  absl::StatusOr<v1::Driver> GetDriver(const std::string& driver_id);
-
  private:
+  absl::StatusOr<v1::RegisterChargingPointResponse> Enrol(
+      const v1::RegisterChargingPointRequest& request);
+  absl::StatusOr<common::v1::ChargingPoint> Change(const v1::UpdateChargingPointRequest& request);
   absl::StatusOr<v1::Credentials> NewCredentials(const std::string& cp_id, std::string* hash);
+  void Audit(const std::string& action, const Requester& who, const std::string& cp_id,
+             const absl::Status& outcome);
   void Announce(const std::string& cp_id, const std::function<void(events::v1::RegistryEvent&)>& fill);
 
   RegistryStore& store_;
   Publisher& events_;
+  AuditSink& audit_;
   const Clock& clock_;
   crypto::ScryptParams hash_params_;
 };

@@ -1,23 +1,48 @@
 #include "services/registry/registry_grpc.h"
 
 namespace evc::registry {
+namespace {
+
+Requester FromClaims(const Claims& claims, grpc::CallbackServerContext* c) {
+  return {claims.subject, claims.role, c->peer()};
+}
+
+}  // namespace
+
+absl::StatusOr<Requester> RegistryGrpc::Operator(grpc::CallbackServerContext* c) {
+  absl::StatusOr<Claims> claims = authz_.RequireOperator(*c);
+  if (!claims.ok()) return claims.status();
+  return FromClaims(*claims, c);
+}
 
 grpc::ServerUnaryReactor* RegistryGrpc::RegisterChargingPoint(
     grpc::CallbackServerContext* c, const v1::RegisterChargingPointRequest* req,
     v1::RegisterChargingPointResponse* resp) {
-  return ServeOnPool(c, pool_, [=, this] { return Fill(registry_.Register(*req), resp); });
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Requester> who = Operator(c);
+    if (!who.ok()) return who.status();
+    return Fill(registry_.Register(*req, *who), resp);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpc::UnregisterChargingPoint(
     grpc::CallbackServerContext* c, const v1::UnregisterChargingPointRequest* req,
     v1::UnregisterChargingPointResponse*) {
-  return ServeOnPool(c, pool_, [=, this] { return registry_.Unregister(req->cp_id()); });
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Requester> who = Operator(c);
+    if (!who.ok()) return who.status();
+    return registry_.Unregister(req->cp_id(), *who);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpc::UpdateChargingPoint(grpc::CallbackServerContext* c,
                                                             const v1::UpdateChargingPointRequest* req,
                                                             common::v1::ChargingPoint* resp) {
-  return ServeOnPool(c, pool_, [=, this] { return Fill(registry_.Update(*req), resp); });
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Requester> who = Operator(c);
+    if (!who.ok()) return who.status();
+    return Fill(registry_.Update(*req, *who), resp);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpc::GetChargingPoint(grpc::CallbackServerContext* c,
@@ -35,28 +60,64 @@ grpc::ServerUnaryReactor* RegistryGrpc::ListChargingPoints(grpc::CallbackServerC
 grpc::ServerUnaryReactor* RegistryGrpc::ResetCredentials(grpc::CallbackServerContext* c,
                                                          const v1::ResetCredentialsRequest* req,
                                                          v1::Credentials* resp) {
-  return ServeOnPool(c, pool_,
-                     [=, this] { return Fill(registry_.ResetCredentials(req->cp_id()), resp); });
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Requester> who = Operator(c);
+    if (!who.ok()) return who.status();
+    return Fill(registry_.ResetCredentials(req->cp_id(), *who), resp);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpc::VerifyCredentials(grpc::CallbackServerContext* c,
                                                           const v1::VerifyCredentialsRequest* req,
                                                           v1::VerifyCredentialsResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
+    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
     return Fill(registry_.Verify(*req), resp->mutable_charging_point());
   });
 }
 
-grpc::ServerUnaryReactor* RegistryGrpc::CreateDriver(grpc::CallbackServerContext* c,
-                                                     const v1::CreateDriverRequest* req,
-                                                     v1::Driver* resp) {
-  return ServeOnPool(c, pool_, [=, this] { return Fill(registry_.CreateDriver(*req), resp); });
+grpc::ServerUnaryReactor* RegistryGrpc::SignUp(grpc::CallbackServerContext* c,
+                                               const v1::SignUpRequest* req, v1::Account* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    // Signing up needs no token; one is looked at only to allow operators
+    // to create operators.
+    Requester who{"", "", c->peer()};
+    if (!BearerToken(*c).empty()) {
+      absl::StatusOr<Claims> claims = authz_.Caller(*c);
+      if (!claims.ok()) return claims.status();
+      who = FromClaims(*claims, c);
+    }
+    return Fill(accounts_.SignUp(*req, who), resp);
+  });
 }
 
-grpc::ServerUnaryReactor* RegistryGrpc::GetDriver(grpc::CallbackServerContext* c,
-                                                  const v1::GetDriverRequest* req, v1::Driver* resp) {
-  return ServeOnPool(c, pool_,
-                     [=, this] { return Fill(registry_.GetDriver(req->driver_id()), resp); });
+grpc::ServerUnaryReactor* RegistryGrpc::UpdateProfile(grpc::CallbackServerContext* c,
+                                                      const v1::UpdateProfileRequest* req,
+                                                      v1::Account* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Claims> claims = authz_.Caller(*c);
+    if (!claims.ok()) return claims.status();
+    return Fill(accounts_.UpdateProfile(*req, FromClaims(*claims, c)), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RegistryGrpc::GetProfile(grpc::CallbackServerContext* c,
+                                                   const v1::GetProfileRequest* req,
+                                                   v1::Account* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Claims> claims = authz_.RequireSelfOrOperator(*c, req->username());
+    if (!claims.ok()) return claims.status();
+    return Fill(accounts_.Get(req->username()), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RegistryGrpc::VerifyPassword(grpc::CallbackServerContext* c,
+                                                       const v1::VerifyPasswordRequest* req,
+                                                       v1::Account* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
+    return Fill(accounts_.VerifyPassword(*req), resp);
+  });
 }
 
 }  // namespace evc::registry

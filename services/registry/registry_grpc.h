@@ -1,17 +1,22 @@
 #pragma once
-// gRPC face of the registry: each call runs the Registry logic on a worker
-// pool (it hashes and queries the database) and maps its status to gRPC.
+// gRPC face of the registry: checks who calls (operators enrol CPs; owners or
+// operators see and change accounts; only services verify secrets and
+// passwords), then runs the logic on a worker pool (it hashes and queries the
+// database) and maps its status to gRPC.
 
 #include "evc/registry/v1/registry.grpc.pb.h"
+#include "services/common/authz.h"
 #include "services/common/grpc_util.h"
 #include "services/common/worker_pool.h"
+#include "services/registry/accounts.h"
 #include "services/registry/registry.h"
 
 namespace evc::registry {
 
 class RegistryGrpc : public v1::RegistryService::CallbackService {
  public:
-  RegistryGrpc(Registry& registry, WorkerPool& pool) : registry_(registry), pool_(pool) {}
+  RegistryGrpc(Registry& registry, Accounts& accounts, CallAuthorizer& authz, WorkerPool& pool)
+      : registry_(registry), accounts_(accounts), authz_(authz), pool_(pool) {}
 
   grpc::ServerUnaryReactor* RegisterChargingPoint(grpc::CallbackServerContext* c,
                                                   const v1::RegisterChargingPointRequest* req,
@@ -34,14 +39,24 @@ class RegistryGrpc : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* VerifyCredentials(grpc::CallbackServerContext* c,
                                               const v1::VerifyCredentialsRequest* req,
                                               v1::VerifyCredentialsResponse* resp) override;
-  grpc::ServerUnaryReactor* CreateDriver(grpc::CallbackServerContext* c,
-                                         const v1::CreateDriverRequest* req,
-                                         v1::Driver* resp) override;
-  grpc::ServerUnaryReactor* GetDriver(grpc::CallbackServerContext* c,
-                                      const v1::GetDriverRequest* req, v1::Driver* resp) override;
+  grpc::ServerUnaryReactor* SignUp(grpc::CallbackServerContext* c, const v1::SignUpRequest* req,
+                                   v1::Account* resp) override;
+  grpc::ServerUnaryReactor* UpdateProfile(grpc::CallbackServerContext* c,
+                                          const v1::UpdateProfileRequest* req,
+                                          v1::Account* resp) override;
+  grpc::ServerUnaryReactor* GetProfile(grpc::CallbackServerContext* c,
+                                       const v1::GetProfileRequest* req, v1::Account* resp) override;
+  grpc::ServerUnaryReactor* VerifyPassword(grpc::CallbackServerContext* c,
+                                           const v1::VerifyPasswordRequest* req,
+                                           v1::Account* resp) override;
 
  private:
+  // The operator calling, or the refusal.
+  absl::StatusOr<Requester> Operator(grpc::CallbackServerContext* c);
+
   Registry& registry_;
+  Accounts& accounts_;
+  CallAuthorizer& authz_;
   WorkerPool& pool_;
 };
 

@@ -1,6 +1,6 @@
 #pragma once
-// Persistence of the registry: charging points, their credential hashes, and
-// driver accounts.
+// Persistence of the registry's charging points and their credential hashes
+// (accounts: accounts.h).
 
 #include <optional>
 #include <string>
@@ -28,9 +28,6 @@ class RegistryStore {
       const std::string& city) = 0;
   virtual absl::Status SetSecretHash(const std::string& cp_id, const std::string& secret_hash) = 0;
   virtual absl::StatusOr<std::string> GetSecretHash(const std::string& cp_id) = 0;
-
-  virtual absl::Status InsertDriver(const registry::v1::Driver& driver) = 0;
-  virtual absl::StatusOr<registry::v1::Driver> GetDriver(const std::string& driver_id) = 0;
 };
 
 }  // namespace evc::registry

@@ -1,0 +1,70 @@
+#pragma once
+// Driver and operator accounts (the seeds' visitor registry): sign-up with
+// password rules, profile updates, password checks for auth's login.
+// Passwords are stored only as a salted scrypt hash: memory-hard, in the
+// OpenSSL we already link (no extra dependency), and compared in constant
+// time. Every change is audited.
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "evc/registry/v1/registry.pb.h"
+#include "services/common/audit.h"
+#include "services/common/clock.h"
+#include "services/common/crypto.h"
+
+namespace evc::registry {
+
+struct StoredAccount {
+  v1::Account account;
+  std::string password_hash;
+};
+
+class AccountStore {
+ public:
+  virtual ~AccountStore() = default;
+  // ALREADY_EXISTS if the username is taken (in any case).
+  virtual absl::Status InsertAccount(const v1::Account& account, const std::string& password_hash) = 0;
+  // NOT_FOUND if unknown.
+  virtual absl::StatusOr<StoredAccount> GetAccount(const std::string& username) = 0;
+  virtual absl::Status UpdateAccount(const StoredAccount& account) = 0;
+};
+
+// Who asks: the caller's username and role ("" when anonymous) and address.
+struct Requester {
+  std::string username;
+  std::string role;
+  std::string source;
+  bool is_operator() const;
+};
+
+// Length 10-128, at least one letter and one digit, not the username.
+absl::Status ValidatePassword(absl::string_view password, absl::string_view username);
+absl::Status ValidateEmail(absl::string_view email);
+
+class Accounts {
+ public:
+  Accounts(AccountStore& store, AuditSink& audit, const Clock& clock,
+           crypto::ScryptParams hash_params = {})
+      : store_(store), audit_(audit), clock_(clock), hash_params_(hash_params) {}
+
+  absl::StatusOr<v1::Account> SignUp(const v1::SignUpRequest& request, const Requester& who);
+  absl::StatusOr<v1::Account> UpdateProfile(const v1::UpdateProfileRequest& request,
+                                            const Requester& who);
+  absl::StatusOr<v1::Account> Get(const std::string& username);
+  absl::StatusOr<v1::Account> VerifyPassword(const v1::VerifyPasswordRequest& request);
+  // Creates or resets an operator account at start-up (the first operator).
+  absl::Status EnsureOperator(const std::string& username, const std::string& password);
+
+ private:
+  void Audit(const std::string& action, const Requester& who, const std::string& subject,
+             const std::string& outcome, nlohmann::json details = nlohmann::json::object());
+
+  AccountStore& store_;
+  AuditSink& audit_;
+  const Clock& clock_;
+  crypto::ScryptParams hash_params_;
+};
+
+}  // namespace evc::registry
