@@ -17,7 +17,7 @@ std::string AssociatedData(const events::v1::SealedEnvelope& e) {
 
 }  // namespace
 
-absl::StatusOr<std::string> SealEnvelope(Direction direction, const std::string& cp_id,
+absl::StatusOr<events::v1::SealedEnvelope> SealEnvelope(Direction direction, const std::string& cp_id,
                                          const CpKey& key, uint64_t counter,
                                          absl::string_view plaintext) {
   events::v1::SealedEnvelope e;
@@ -30,7 +30,7 @@ absl::StatusOr<std::string> SealEnvelope(Direction direction, const std::string&
   e.set_nonce(std::move(sealed->nonce));
   e.set_ciphertext(std::move(sealed->ciphertext));
   e.set_tag(std::move(sealed->tag));
-  return e.SerializeAsString();
+  return e;
 }
 
 absl::StatusOr<OpenedEnvelope> OpenEnvelope(absl::string_view wire, Direction expected,

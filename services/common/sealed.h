@@ -27,8 +27,8 @@ struct CpKey {
   absl::Time not_after = absl::InfiniteFuture();
 };
 
-// Encrypts `plaintext` into a serialised SealedEnvelope.
-absl::StatusOr<std::string> SealEnvelope(Direction direction, const std::string& cp_id,
+// Encrypts `plaintext` into an envelope.
+absl::StatusOr<events::v1::SealedEnvelope> SealEnvelope(Direction direction, const std::string& cp_id,
                                          const CpKey& key, uint64_t counter,
                                          absl::string_view plaintext);
 

@@ -25,7 +25,7 @@ class SealedTest : public ::testing::Test {
     };
   }
   std::string Seal(const std::string& text, uint64_t counter = 1, Direction d = kUp) {
-    return *SealEnvelope(d, "CP-1", keys_[0], counter, text);
+    return SealEnvelope(d, "CP-1", keys_[0], counter, text)->SerializeAsString();
   }
   absl::StatusOr<OpenedEnvelope> Open(const std::string& wire, Direction d = kUp) {
     return OpenEnvelope(wire, d, Lookup(), kNow);
@@ -72,11 +72,11 @@ TEST_F(SealedTest, HeaderIsBoundToTheCiphertext) {
 
 TEST_F(SealedTest, WrongKeyUnknownKeyAndOtherDirectionAreRefused) {
   CpKey impostor{"k1", crypto::RandomBytes(32)};
-  std::string forged = *SealEnvelope(kUp, "CP-1", impostor, 1, "fake");
+  std::string forged = SealEnvelope(kUp, "CP-1", impostor, 1, "fake")->SerializeAsString();
   EXPECT_TRUE(absl::IsUnauthenticated(Open(forged).status()));
   CpKey unknown{"k9", crypto::RandomBytes(32)};
-  EXPECT_TRUE(absl::IsUnauthenticated(Open(*SealEnvelope(kUp, "CP-1", unknown, 1, "x")).status()));
-  EXPECT_TRUE(absl::IsUnauthenticated(Open(*SealEnvelope(kUp, "CP-2", keys_[0], 1, "x")).status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(Open(SealEnvelope(kUp, "CP-1", unknown, 1, "x")->SerializeAsString()).status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(Open(SealEnvelope(kUp, "CP-2", keys_[0], 1, "x")->SerializeAsString()).status()));
   // A command reflected back as an event does not open.
   EXPECT_TRUE(absl::IsUnauthenticated(Open(Seal("stop", 1, kDown), kUp).status()));
 }

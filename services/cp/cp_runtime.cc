@@ -13,8 +13,9 @@
 
 namespace evc::cp {
 
-void KafkaEngineOutput::Send(const events::v1::EngineEvent& event) {
-  absl::Status s = producer_.Produce(topics::kEngineEvents, event.cp_id(), event);
+void KafkaEngineOutput::Send(const events::v1::EngineEvent& event,
+                             const events::v1::SealedEnvelope& sealed) {
+  absl::Status s = producer_.Produce(topics::kEngineEvents, event.cp_id(), sealed);
   if (!s.ok()) log::Error("engine event not sent", {{"cp_id", event.cp_id()}, {"error", s.ToString()}});
 }
 
@@ -33,12 +34,11 @@ void RouteCommands(std::span<const KafkaMessage> batch,
   for (const KafkaMessage& m : batch) {
     Engine* engine = engine_for(m.key);
     if (engine == nullptr) continue;  // another CP's command
-    events::v1::EngineCommand command;
-    if (!command.ParseFromString(m.payload) || command.cp_id() != m.key) {
-      DeadLetter(dead_letters, m, "not an EngineCommand for its key");
-      continue;
+    absl::Status s = engine->OnSealedCommand(m.payload, now);
+    if (!s.ok()) {
+      log::Warn("engine command refused", {{"cp_id", m.key}, {"error", s.ToString()}});
+      DeadLetter(dead_letters, m, std::string(s.message()));
     }
-    engine->OnCommand(command, now);
   }
 }
 

@@ -20,7 +20,7 @@ class KafkaEngineOutput : public EngineOutput {
  public:
   // `console`: print Say() lines on stdout (interactive engines).
   KafkaEngineOutput(KafkaProducer& producer, bool console) : producer_(producer), console_(console) {}
-  void Send(const events::v1::EngineEvent& event) override;
+  void Send(const events::v1::EngineEvent& event, const events::v1::SealedEnvelope& sealed) override;
   void Say(const std::string& cp_id, const std::string& line) override;
 
  private:
@@ -28,8 +28,8 @@ class KafkaEngineOutput : public EngineOutput {
   bool console_;
 };
 
-// Parses engine commands and hands each to the engine of its CP (nullptr if
-// none here). Unparseable commands go to the dead-letter topic.
+// Hands each sealed engine command to the engine of its CP (nullptr if none
+// here), which opens it; what does not open goes to the dead-letter topic.
 void RouteCommands(std::span<const KafkaMessage> batch,
                    const std::function<Engine*(const std::string& cp_id)>& engine_for,
                    KafkaProducer& dead_letters);

@@ -15,17 +15,28 @@ void Engine::SetCommandChannelReady() {
 }
 
 absl::Status Engine::Activate(const cp::v1::ActivateRequest& request) {
+  if (request.cp_id().empty() || request.key_id().empty() || request.key().size() != 32) {
+    return absl::InvalidArgumentError("activation needs the cp_id and its 32-byte key with its id");
+  }
   std::string id;
   {
     absl::MutexLock lock(&mu_);
     if (!channel_ready_) return absl::FailedPreconditionError("engine starting: command channel not ready");
-    if (activated_ && cp_id_ == request.cp_id() && key_id_ == request.key_id()) {
+    if (activated_ && cp_id_ == request.cp_id() && !keys_.empty() &&
+        keys_.back().key_id == request.key_id()) {
       return absl::OkStatus();
     }
+    const bool rotated = activated_ && cp_id_ == request.cp_id();
+    if (!rotated) keys_.clear();
+    keys_.push_back({request.key_id(), request.key()});
+    if (keys_.size() > 2) keys_.erase(keys_.begin());
     cp_id_ = request.cp_id();
-    key_id_ = request.key_id();
     activated_ = true;
     id = cp_id_;
+    if (rotated) {
+      out_.Say(id, "key rotated by the monitor");
+      return absl::OkStatus();
+    }
   }
   out_.Say(id, "activated by the monitor: ready to serve");
   return absl::OkStatus();
@@ -35,6 +46,7 @@ cp::v1::CheckResponse Engine::Check() const {
   absl::MutexLock lock(&mu_);
   cp::v1::CheckResponse r;
   r.set_activated(activated_);
+  if (!keys_.empty()) r.set_key_id(keys_.back().key_id);
   r.set_ok(!faulted_);
   if (faulted_) r.set_detail("engine reports a hardware fault (KO)");
   if (supply_) r.set_supply_id(supply_->supply_id);
@@ -52,6 +64,46 @@ events::v1::EngineEvent Engine::NewEvent(absl::Time now) const {
   e.set_event_id(crypto::RandomId());
   *e.mutable_at() = ToProto(now);
   return e;
+}
+
+void Engine::Emit(const events::v1::EngineEvent& event, absl::Time now) {
+  if (keys_.empty()) {
+    out_.Say(cp_id_, "not activated yet: nothing can be sent to central");
+    return;
+  }
+  absl::StatusOr<events::v1::SealedEnvelope> sealed =
+      SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, cp_id_, keys_.back(),
+                   counter_.Next(now), event.SerializeAsString());
+  if (!sealed.ok()) {
+    out_.Say(cp_id_, "cannot seal a message: " + sealed.status().ToString());
+    return;
+  }
+  out_.Send(event, *sealed);
+}
+
+absl::Status Engine::OnSealedCommand(absl::string_view wire, absl::Time now) {
+  events::v1::EngineCommand command;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!activated_) return absl::FailedPreconditionError("engine not activated: cannot open commands");
+    auto lookup = [this](const std::string& cp, const std::string& key_id)
+        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const CpKey* {
+      if (cp != cp_id_) return nullptr;
+      for (const CpKey& k : keys_) {
+        if (k.key_id == key_id) return &k;
+      }
+      return nullptr;
+    };
+    absl::StatusOr<OpenedEnvelope> opened =
+        OpenEnvelope(wire, events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE, lookup, now);
+    if (!opened.ok()) return opened.status();
+    if (absl::Status s = command_guard_.Accept(opened->cp_id, opened->counter); !s.ok()) return s;
+    if (!command.ParseFromString(opened->plaintext) || command.cp_id() != cp_id_) {
+      return absl::InvalidArgumentError("sealed content is not an EngineCommand for this CP");
+    }
+  }
+  OnCommand(command, now);
+  return absl::OkStatus();
 }
 
 void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now) {
@@ -94,7 +146,7 @@ void Engine::StartSupplying(absl::Time now) {
   supply_->last_tick = now;
   events::v1::EngineEvent e = NewEvent(now);
   e.mutable_started()->set_supply_id(supply_->supply_id);
-  out_.Send(e);
+  Emit(e, now);
   out_.Say(cp_id_, absl::StrCat("vehicle plugged in: supplying at ", options_.power_w, " W"));
 }
 
@@ -130,7 +182,7 @@ void Engine::RequestWalkIn(absl::Time now) {
   pending_walk_in_ = crypto::RandomId();
   events::v1::EngineEvent e = NewEvent(now);
   e.mutable_walk_in()->set_request_id(pending_walk_in_);
-  out_.Send(e);
+  Emit(e, now);
   out_.Say(cp_id_, "walk-in charge requested; waiting for central");
 }
 
@@ -149,7 +201,7 @@ void Engine::SendTelemetry(absl::Time now) {
   t->set_energy_wh(wh);
   t->set_amount_millieuros((wh * supply_->price_millieuros_per_kwh + 500) / 1000);
   t->set_power_w(options_.power_w);
-  out_.Send(e);
+  Emit(e, now);
 }
 
 void Engine::Tick(absl::Time now) {
@@ -176,7 +228,7 @@ void Engine::Finish(common::v1::EndReason reason, absl::Time now) {
   c->set_seq(++supply_->seq);
   c->set_energy_wh(wh);
   c->set_reason(reason);
-  out_.Send(e);
+  Emit(e, now);
   out_.Say(cp_id_, absl::StrFormat("supply %s finished: %.3f kWh, %.2f EUR", supply_->supply_id,
                                    wh / 1000.0,
                                    (wh * supply_->price_millieuros_per_kwh + 500) / 1000 / 1000.0));

@@ -12,13 +12,16 @@
 #include "absl/time/time.h"
 #include "evc/cp/v1/engine.pb.h"
 #include "evc/events/v1/events.pb.h"
+#include "services/common/sealed.h"
 
 namespace evc::cp {
 
 class EngineOutput {
  public:
   virtual ~EngineOutput() = default;
-  virtual void Send(const events::v1::EngineEvent& event) = 0;
+  // `sealed` is `event` as it travels: encrypted under the CP's key.
+  virtual void Send(const events::v1::EngineEvent& event,
+                    const events::v1::SealedEnvelope& sealed) = 0;
   // A line for the person at the CP's console.
   virtual void Say(const std::string& cp_id, const std::string& line) = 0;
 };
@@ -47,6 +50,9 @@ class Engine {
   cp::v1::CheckResponse Check() const;
   std::string cp_id() const;
 
+  // A sealed command from central: opened with this CP's keys, refused if
+  // it does not verify or replays an older one.
+  absl::Status OnSealedCommand(absl::string_view wire, absl::Time now);
   void OnCommand(const events::v1::EngineCommand& command, absl::Time now);
   // Console actions.
   void Plug(absl::Time now);
@@ -70,6 +76,8 @@ class Engine {
   };
 
   events::v1::EngineEvent NewEvent(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Seals and sends.
+  void Emit(const events::v1::EngineEvent& event, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartSupplying(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Accumulate(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendTelemetry(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -79,7 +87,10 @@ class Engine {
   EngineOutput& out_;
   mutable absl::Mutex mu_;
   std::string cp_id_ ABSL_GUARDED_BY(mu_);
-  std::string key_id_ ABSL_GUARDED_BY(mu_);
+  // The current key last; the one before stays to open commands in flight.
+  std::vector<CpKey> keys_ ABSL_GUARDED_BY(mu_);
+  SealCounter counter_;
+  ReplayGuard command_guard_ ABSL_GUARDED_BY(mu_);
   bool activated_ ABSL_GUARDED_BY(mu_) = false;
   bool channel_ready_ ABSL_GUARDED_BY(mu_) = false;
   bool faulted_ ABSL_GUARDED_BY(mu_) = false;

@@ -11,7 +11,11 @@ namespace {
 
 class Recorder : public EngineOutput {
  public:
-  void Send(const events::v1::EngineEvent& e) override { events.push_back(e); }
+  void Send(const events::v1::EngineEvent& e, const events::v1::SealedEnvelope& sealed) override {
+    events.push_back(e);
+    envelopes.push_back(sealed);
+  }
+  std::vector<events::v1::SealedEnvelope> envelopes;
   void Say(const std::string&, const std::string& line) override { lines.push_back(line); }
   std::vector<events::v1::EngineEvent> events;
   std::vector<std::string> lines;
@@ -45,6 +49,8 @@ class EngineTest : public ::testing::Test {
 TEST_F(EngineTest, RefusesActivationUntilCommandsCanArrive) {
   cp::v1::ActivateRequest a;
   a.set_cp_id("CP1");
+  a.set_key_id("k1");
+  a.set_key(std::string(32, 'k'));
   EXPECT_EQ(engine.Activate(a).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(engine.Check().activated());
 }
@@ -127,6 +133,9 @@ TEST_F(EngineTest, AutoPlugAndAutoUnplug) {
   auto_engine.SetCommandChannelReady();
   cp::v1::ActivateRequest a;
   a.set_cp_id("CP1");
+  EXPECT_TRUE(absl::IsInvalidArgument(auto_engine.Activate(a)));
+  a.set_key_id("k1");
+  a.set_key(std::string(32, 'k'));
   ASSERT_TRUE(auto_engine.Activate(a).ok());
   auto_engine.OnCommand(Authorize(), now);
   ASSERT_TRUE(rec.events.at(0).has_started());
@@ -148,6 +157,56 @@ TEST_F(EngineTest, WalkInWaitsForCentralsAnswer) {
   reject.mutable_walk_in_rejected()->set_detail("charging point is OUT_OF_SERVICE");
   engine.OnCommand(reject, now);
   EXPECT_NE(out.lines.back().find("REJECTED"), std::string::npos);
+}
+
+std::string SealCommand(const events::v1::EngineCommand& c, const CpKey& key, uint64_t counter) {
+  return SealEnvelope(events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE, "CP1", key, counter,
+                      c.SerializeAsString())
+      ->SerializeAsString();
+}
+
+TEST_F(EngineTest, EventsLeaveSealedUnderTheCpKey) {
+  Activate();
+  engine.OnCommand(Authorize(), now);
+  engine.Plug(now);
+  ASSERT_FALSE(out.envelopes.empty());
+  const CpKey key{"k1", std::string(32, 'k')};
+  auto lookup = [&](const std::string&, const std::string& id) { return id == "k1" ? &key : nullptr; };
+  for (size_t i = 0; i < out.envelopes.size(); ++i) {
+    absl::StatusOr<OpenedEnvelope> opened =
+        OpenEnvelope(out.envelopes[i].SerializeAsString(),
+                     events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, lookup, now);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(opened->plaintext, out.events[i].SerializeAsString());
+    if (i > 0) EXPECT_GT(out.envelopes[i].counter(), out.envelopes[i - 1].counter());
+  }
+}
+
+TEST_F(EngineTest, SealedCommandsRunOnceAndForgeriesAreRefused) {
+  Activate();
+  const CpKey key{"k1", std::string(32, 'k')};
+  const std::string wire = SealCommand(Authorize(), key, 100);
+  ASSERT_TRUE(engine.OnSealedCommand(wire, now).ok());
+  EXPECT_EQ(engine.Check().supply_id(), "s1");
+  EXPECT_TRUE(absl::IsFailedPrecondition(engine.OnSealedCommand(wire, now)));  // replay
+  const CpKey forged{"k1", std::string(32, 'x')};
+  EXPECT_TRUE(absl::IsUnauthenticated(engine.OnSealedCommand(SealCommand(Authorize("s2"), forged, 200), now)));
+  EXPECT_FALSE(engine.OnSealedCommand("garbage", now).ok());
+  EXPECT_EQ(engine.Check().supply_id(), "s1");
+}
+
+TEST_F(EngineTest, RotatedKeySealsNewEventsAndTheOldStillOpensCommands) {
+  Activate();
+  cp::v1::ActivateRequest rotate;
+  rotate.set_cp_id("CP1");
+  rotate.set_key_id("k2");
+  rotate.set_key(std::string(32, 'n'));
+  ASSERT_TRUE(engine.Activate(rotate).ok());
+  EXPECT_EQ(engine.Check().key_id(), "k2");
+  ASSERT_TRUE(engine.OnSealedCommand(SealCommand(Authorize(), {"k1", std::string(32, 'k')}, 5), now).ok());
+  engine.Plug(now);
+  ASSERT_FALSE(out.envelopes.empty());
+  EXPECT_EQ(out.envelopes.back().key_id(), "k2");
 }
 
 }  // namespace

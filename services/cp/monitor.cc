@@ -141,7 +141,9 @@ bool Monitor::EnsureAuthenticated(absl::Time now) {
 std::optional<central::v1::Health> Monitor::CheckEngine() {
   central::v1::Health health;
   absl::StatusOr<cp::v1::CheckResponse> check = engine_.Check();
-  if (check.ok() && !check->activated() && credentials_) {
+  // Also after a key rotation: the engine must seal with the new key.
+  if (check.ok() && credentials_ &&
+      (!check->activated() || check->key_id() != credentials_->key_id())) {
     cp::v1::ActivateRequest activate;
     activate.set_cp_id(cp_id_);
     activate.set_key_id(credentials_->key_id());
