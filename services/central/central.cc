@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "services/common/auth_client.h"
 #include "services/common/log.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
@@ -35,9 +36,9 @@ void RunDurably(absl::Mutex& mu, Fn fn) {
 }  // namespace
 
 Central::Central(NetworkConfig config, SupplyStore& store, Publisher& publisher,
-                 DriverDirectory& drivers, const Clock& clock)
-    : store_(store), publisher_(publisher), drivers_(drivers), clock_(clock), journal_(store),
-      network_(config) {}
+                 TokenVerifier& tokens, CpKeySource& keys, const Clock& clock)
+    : store_(store), publisher_(publisher), tokens_(tokens), key_source_(keys), clock_(clock),
+      journal_(store), network_(config) {}
 
 Central::~Central() { Stop(); }
 
@@ -74,9 +75,19 @@ void Central::Stop() {
   journal_.Stop();
 }
 
-void Central::SetLinkCloser(std::function<void(const std::string&)> closer) {
+void Central::SetLinkCloser(std::function<void(const std::string&, const std::string&)> closer) {
   absl::MutexLock lock(&mu_);
   link_closer_ = std::move(closer);
+}
+
+absl::Status Central::LoadKeys(const std::string& cp_id) {
+  absl::StatusOr<std::vector<CpKey>> keys = key_source_.Keys(cp_id);
+  if (!keys.ok()) return keys.status();
+  if (keys->empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("charging point '", cp_id, "' has no valid key"));
+  }
+  keys_.Set(cp_id, std::move(*keys));
+  return absl::OkStatus();
 }
 
 void Central::TickLoop() {
@@ -122,10 +133,7 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
   if (!fx.commands.empty() || !fx.notices.empty() || !fx.tickets.empty() || after_durable) {
     send = [this, commands = std::move(fx.commands), notices = std::move(fx.notices),
             tickets = std::move(fx.tickets), after_durable = std::move(after_durable)] {
-      for (const auto& c : commands) {
-        absl::Status s = publisher_.Publish(topics::kEngineCommands, c.cp_id(), c);
-        if (!s.ok()) log::Error("engine command not sent", {{"cp_id", c.cp_id()}, {"error", s.ToString()}});
-      }
+      for (const auto& c : commands) SendCommand(c);
       for (const auto& n : notices) {
         absl::Status s = publisher_.Publish(topics::kDriverNotifications, n.driver_id(), n);
         if (!s.ok()) log::Error("driver notice not sent", {{"error", s.ToString()}});
@@ -135,6 +143,18 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
     };
   }
   journal_.Submit(std::move(batch), std::move(send));
+}
+
+void Central::SendCommand(const events::v1::EngineCommand& command) {
+  const absl::Time now = clock_.Now();
+  std::optional<CpKey> key = keys_.ForSealing(command.cp_id(), now);
+  absl::StatusOr<events::v1::SealedEnvelope> sealed =
+      key ? SealEnvelope(events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE, command.cp_id(),
+                         *key, command_counter_.Next(now), command.SerializeAsString())
+          : absl::FailedPreconditionError("no key for this charging point");
+  absl::Status s = sealed.ok() ? publisher_.Publish(topics::kEngineCommands, command.cp_id(), *sealed)
+                               : sealed.status();
+  if (!s.ok()) log::Error("engine command not sent", {{"cp_id", command.cp_id()}, {"error", s.ToString()}});
 }
 
 void Central::PublishTicket(const common::v1::Ticket& ticket) {
@@ -168,17 +188,38 @@ absl::Status Central::MonitorHealth(const std::string& cp_id, const central::v1:
   return s;
 }
 
+absl::StatusOr<std::string> Central::DriverOf(const std::string& access_token,
+                                              const std::string& driver_id, const std::string& action) {
+  absl::StatusOr<Claims> claims = tokens_.Verify(access_token);
+  absl::Status refusal = claims.status();
+  if (claims.ok() && claims->role != kRoleDriver) {
+    refusal = absl::PermissionDeniedError(absl::StrCat("'", claims->subject, "' is a ", claims->role,
+                                                       "; only drivers charge"));
+  } else if (claims.ok() && !driver_id.empty() && driver_id != claims->subject) {
+    refusal = absl::PermissionDeniedError(absl::StrCat(
+        "the token belongs to '", claims->subject, "', not to driver '", driver_id, "'"));
+  }
+  if (refusal.ok()) return claims->subject;
+  absl::MutexLock lock(&mu_);
+  Effects fx;
+  fx.audit.push_back({clock_.Now(), AuditCategory::kSecurity, action + "_refused",
+                      claims.ok() ? claims->subject : (driver_id.empty() ? "anonymous" : driver_id),
+                      "", "REJECTED", {{"reason", std::string(refusal.message())}}});
+  Apply(std::move(fx));
+  return refusal;
+}
+
 absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_id,
                                                           const std::string& driver_id,
-                                                          const std::string& request_id) {
+                                                          const std::string& request_id,
+                                                          const std::string& access_token) {
   if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
-  if (absl::Status s = ValidateDriverId(driver_id); !s.ok()) return s;
-  absl::StatusOr<bool> known = drivers_.IsKnown(driver_id);
-  if (!known.ok()) return known.status();
+  absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "charge_request");
+  if (!driver.ok()) return driver.status();
   ChargeDecision decision;
   RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Effects fx;
-    decision = network_.RequestCharge(cp_id, driver_id, *known, request_id, clock_.Now(), fx);
+    decision = network_.RequestCharge(cp_id, *driver, true, request_id, clock_.Now(), fx);
     Apply(std::move(fx), std::move(durable));
   });
   if (!decision.accepted()) return RejectionStatus(decision);
@@ -186,13 +227,15 @@ absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_
 }
 
 absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply_id,
-                                                       const std::string& driver_id) {
+                                                       const std::string& driver_id,
+                                                       const std::string& access_token) {
   if (supply_id.empty()) return absl::InvalidArgumentError("supply_id is required");
-  if (absl::Status s = ValidateDriverId(driver_id); !s.ok()) return s;
+  absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "stop_request");
+  if (!driver.ok()) return driver.status();
   absl::StatusOr<SupplyRecord> result;
   RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Effects fx;
-    result = network_.DriverStop(supply_id, driver_id, clock_.Now(), fx);
+    result = network_.DriverStop(supply_id, *driver, clock_.Now(), fx);
     Apply(std::move(fx), std::move(durable));
   });
   if (!result.ok()) return result.status();
@@ -200,7 +243,7 @@ absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply
 }
 
 absl::StatusOr<std::vector<std::string>> Central::Operate(
-    const std::string& cp_id, bool all,
+    const std::string& cp_id, bool all, const std::string& actor,
     absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
                                                                         absl::Time, Effects&)) {
   if (!all) {
@@ -210,44 +253,67 @@ absl::StatusOr<std::vector<std::string>> Central::Operate(
   RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Effects fx;
     result = (network_.*command)(all ? "" : cp_id, clock_.Now(), fx);
+    for (AuditRecord& a : fx.audit) {
+      if (a.actor == "operator") a.actor = actor;
+    }
     Apply(std::move(fx), std::move(durable));
   });
   return result;
 }
 
-absl::StatusOr<std::vector<std::string>> Central::OperatorStop(const std::string& cp_id, bool all) {
-  return Operate(cp_id, all, &ChargingNetwork::OperatorStop);
+absl::StatusOr<std::vector<std::string>> Central::OperatorStop(const std::string& cp_id, bool all,
+                                                               const std::string& actor) {
+  return Operate(cp_id, all, actor, &ChargingNetwork::OperatorStop);
 }
 
-absl::StatusOr<std::vector<std::string>> Central::OperatorResume(const std::string& cp_id, bool all) {
-  return Operate(cp_id, all, &ChargingNetwork::OperatorResume);
+absl::StatusOr<std::vector<std::string>> Central::OperatorResume(const std::string& cp_id, bool all,
+                                                                 const std::string& actor) {
+  return Operate(cp_id, all, actor, &ChargingNetwork::OperatorResume);
 }
 
 void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters) {
   std::vector<events::v1::ChargeRequest> requests;
+  // Opened off the lock: decryption and key fetches do not hold the network.
+  std::vector<absl::StatusOr<std::string>> opened(batch.size(), absl::StatusOr<std::string>(""));
   auto reject = [&](const KafkaMessage& m, const std::string& why) {
     if (dead_letters != nullptr) DeadLetter(*dead_letters, m, why);
   };
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const KafkaMessage& m = batch[i];
+    if (m.topic == topics::kEngineEvents) {
+      opened[i] = OpenEngineMessage(m);
+    } else if (m.topic == topics::kAuthEvents) {
+      HandleAuthEvent(m);
+    } else if (m.topic == topics::kChargeRequests) {
+      events::v1::ChargeRequest r;
+      if (!r.ParseFromString(m.payload)) {
+        reject(m, "not a ChargeRequest");
+      } else if (r.cp_id() != m.key) {
+        reject(m, absl::StrCat("key '", m.key, "' does not match cp_id '", r.cp_id(), "'"));
+      } else {
+        requests.push_back(std::move(r));
+      }
+    }
+  }
   bool needs_wait = false;
   auto durable = std::make_shared<absl::Notification>();
   {
     absl::MutexLock lock(&mu_);
     Effects fx;
-    for (const KafkaMessage& m : batch) {
-      if (m.topic == topics::kEngineEvents) {
-        HandleEngineEvent(m, fx, dead_letters);
-      } else if (m.topic == topics::kRegistryEvents) {
-        HandleRegistryEvent(m, fx, dead_letters);
-      } else if (m.topic == topics::kChargeRequests) {
-        events::v1::ChargeRequest r;
-        if (!r.ParseFromString(m.payload)) {
-          reject(m, "not a ChargeRequest");
-        } else if (r.cp_id() != m.key) {
-          reject(m, absl::StrCat("key '", m.key, "' does not match cp_id '", r.cp_id(), "'"));
-        } else {
-          requests.push_back(std::move(r));
-        }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const KafkaMessage& m = batch[i];
+      if (m.topic == topics::kRegistryEvents) HandleRegistryEvent(m, fx, dead_letters);
+      if (m.topic != topics::kEngineEvents) continue;
+      if (opened[i].ok()) {
+        HandleEngineEvent(m, *opened[i], fx);
+        continue;
       }
+      const std::string why(opened[i].status().message());
+      reject(m, why);
+      fx.audit.push_back({clock_.Now(), AuditCategory::kSecurity, "sealed_message_rejected",
+                          "cp:" + m.key, m.key, "REJECTED",
+                          {{"reason", why}, {"partition", m.partition}, {"offset", m.offset}},
+                          topics::kEngineEvents});
     }
     // Telemetry alone is not urgent: its progress is journaled on the next
     // periodic flush. Asking for a callback would force a transaction per batch.
@@ -262,12 +328,73 @@ void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProduce
   if (!requests.empty()) HandleChargeRequests(requests);
 }
 
-void Central::HandleEngineEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters) {
+absl::StatusOr<std::string> Central::OpenEngineMessage(const KafkaMessage& m) {
+  constexpr absl::Duration kRefetchInterval = absl::Seconds(1);
+  const absl::Time now = clock_.Now();
+  std::optional<CpKey> found;
+  auto lookup = [&](const std::string& cp_id, const std::string& key_id) -> const CpKey* {
+    found = keys_.Find(cp_id, key_id);
+    return found ? &*found : nullptr;
+  };
+  absl::MutexLock lock(&open_mu_);
+  absl::StatusOr<OpenedEnvelope> opened =
+      OpenEnvelope(m.payload, events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, lookup, now);
+  // A key not seen yet (central restarted, key rotated): ask auth once.
+  if (absl::IsUnauthenticated(opened.status()) && !found && ValidateCpId(m.key).ok() &&
+      now - last_key_fetch_[m.key] >= kRefetchInterval) {
+    last_key_fetch_[m.key] = now;
+    if (absl::Status s = LoadKeys(m.key); !s.ok()) {
+      log::Warn("cannot fetch charging-point keys", {{"cp_id", m.key}, {"error", s.ToString()}});
+    }
+    opened = OpenEnvelope(m.payload, events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, lookup, now);
+  }
+  if (!opened.ok()) return opened.status();
+  if (opened->cp_id != m.key) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("envelope of '", opened->cp_id, "' under key '", m.key, "'"));
+  }
+  if (absl::Status s = replay_guard_.Accept(opened->cp_id, opened->counter); !s.ok()) return s;
+  keys_.MarkInUse(opened->cp_id, opened->key_id);
+  return std::move(opened->plaintext);
+}
+
+void Central::HandleAuthEvent(const KafkaMessage& m) {
+  events::v1::AuthEvent event;
+  if (!event.ParseFromString(m.payload)) {
+    log::Warn("ignored a malformed auth event", {{"offset", m.offset}});
+    return;
+  }
+  ApplyAuthEvent(event, tokens_);
+  std::string cp_id, why;
+  if (event.has_cp_revoked()) {
+    cp_id = event.cp_revoked().cp_id();
+    why = absl::StrCat("charging point revoked (", event.cp_revoked().reason(), ")");
+    keys_.Remove(cp_id);
+  } else if (event.has_cp_key_rotated()) {
+    cp_id = event.cp_key_rotated().cp_id();
+    why = "key rotated: authenticate again for the new key";
+    // Known before the monitor hands the new key to its engine.
+    if (absl::Status s = LoadKeys(cp_id); !s.ok()) {
+      log::Warn("cannot fetch rotated keys", {{"cp_id", cp_id}, {"error", s.ToString()}});
+    }
+  } else {
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  Effects fx;
+  fx.audit.push_back({clock_.Now(), AuditCategory::kSecurity,
+                      event.has_cp_revoked() ? "cp_link_cut_revoked" : "cp_link_cut_rotated", "central",
+                      cp_id, "OK", {{"reason", why}}, topics::kAuthEvents});
+  Apply(std::move(fx));
+  if (link_closer_) link_closer_(cp_id, why);
+}
+
+void Central::HandleEngineEvent(const KafkaMessage& m, const std::string& plaintext, Effects& fx) {
   events::v1::EngineEvent& e = scratch_event_;
   std::string problem;
-  if (!e.ParseFromString(m.payload)) {
-    problem = "not an EngineEvent";
-  } else if (e.cp_id().empty() || e.cp_id() != m.key) {
+  if (!e.ParseFromString(plaintext)) {
+    problem = "sealed content is not an EngineEvent";
+  } else if (e.cp_id() != m.key) {
     problem = absl::StrCat("key '", m.key, "' does not match cp_id '", e.cp_id(), "'");
   } else if (e.kind_case() == events::v1::EngineEvent::KIND_NOT_SET) {
     problem = "EngineEvent without a kind";
@@ -275,9 +402,8 @@ void Central::HandleEngineEvent(const KafkaMessage& m, Effects& fx, KafkaProduce
     problem = absl::StrCat("unknown charging point '", e.cp_id(), "'");
   }
   if (!problem.empty()) {
-    if (dead_letters != nullptr) DeadLetter(*dead_letters, m, problem);
-    fx.audit.push_back({clock_.Now(), AuditCategory::kError, "engine_event_rejected", m.key, m.key,
-                        "REJECTED", {{"reason", problem}}});
+    fx.audit.push_back({clock_.Now(), AuditCategory::kError, "engine_event_rejected", "cp:" + m.key,
+                        m.key, "REJECTED", {{"reason", problem}}, topics::kEngineEvents});
     return;
   }
   network_.OnEngineEvent(e, clock_.Now(), fx);
@@ -295,25 +421,28 @@ void Central::HandleRegistryEvent(const KafkaMessage& m, Effects& fx, KafkaProdu
   if (e.has_unregistered() || e.has_credentials_reset()) {
     if (e.has_unregistered()) network_.RemoveChargingPoint(e.cp_id(), now, fx);
     // Its monitor's token is dead: cut the link now rather than at expiry.
-    if (link_closer_) link_closer_(e.cp_id());
+    if (link_closer_) {
+      link_closer_(e.cp_id(), e.has_unregistered() ? "charging point unregistered"
+                                                   : "charging point credentials reset");
+    }
   }
 }
 
 void Central::HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests) {
   for (const events::v1::ChargeRequest& r : requests) {
-    absl::StatusOr<bool> known = ValidateDriverId(r.driver_id()).ok()
-                                     ? drivers_.IsKnown(r.driver_id())
-                                     : absl::StatusOr<bool>(false);
+    absl::StatusOr<std::string> driver = DriverOf(r.access_token(), r.driver_id(), "charge_request");
     RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       Effects fx;
       const absl::Time now = clock_.Now();
       ChargeDecision d;
-      if (!known.ok()) {
-        d.reason = common::v1::REJECT_REASON_UNKNOWN_DRIVER;
-        d.detail = absl::StrCat("cannot verify driver now (", known.status().message(), "); retry");
+      if (!driver.ok()) {
+        d.reason = common::v1::REJECT_REASON_UNAUTHENTICATED;
+        d.detail = std::string(driver.status().message());
       } else {
-        d = network_.RequestCharge(r.cp_id(), r.driver_id(), *known, r.request_id(), now, fx);
+        d = network_.RequestCharge(r.cp_id(), *driver, true, r.request_id(), now, fx);
       }
+      // Rejections go to the driver named in the request: a bad token is
+      // answered too, so the CLI can tell its user to log in again.
       if (!d.accepted() && !r.driver_id().empty()) {
         events::v1::DriverNotification n;
         n.set_driver_id(r.driver_id());

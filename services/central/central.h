@@ -8,6 +8,7 @@
 #include <span>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "evc/central/v1/central.pb.h"
@@ -18,21 +19,24 @@
 #include "services/common/clock.h"
 #include "services/common/kafka.h"
 #include "services/common/publisher.h"
+#include "services/common/sealed.h"
+#include "services/common/tokens.h"
 
 namespace evc::central {
 
-// Whether a driver account exists (the registry, cached).
-class DriverDirectory {
+// Where central gets the keys of a CP (auth's GetChargingPointKeys).
+class CpKeySource {
  public:
-  virtual ~DriverDirectory() = default;
-  // UNAVAILABLE when it cannot tell.
-  virtual absl::StatusOr<bool> IsKnown(const std::string& driver_id) = 0;
+  virtual ~CpKeySource() = default;
+  virtual absl::StatusOr<std::vector<CpKey>> Keys(const std::string& cp_id) = 0;
 };
 
 class Central {
  public:
-  Central(NetworkConfig config, SupplyStore& store, Publisher& publisher,
-          DriverDirectory& drivers, const Clock& clock);
+  // Drivers are who their access token says (`tokens`); engine messages open
+  // with the keys from `keys`.
+  Central(NetworkConfig config, SupplyStore& store, Publisher& publisher, TokenVerifier& tokens,
+          CpKeySource& keys, const Clock& clock);
   ~Central();
 
   // Loads the catalogue, restores open supplies, re-sends unsent tickets and
@@ -40,21 +44,31 @@ class Central {
   absl::Status Start(const std::vector<common::v1::ChargingPoint>& catalogue);
   void Stop();
 
-  // Called with the CP id when its monitor link must be cut (CP removed).
-  void SetLinkCloser(std::function<void(const std::string&)> closer);
+  // Called with the CP id and why when its monitor link must be cut (CP
+  // removed or revoked, key rotated).
+  void SetLinkCloser(std::function<void(const std::string&, const std::string&)> closer);
+  // Fetches the CP's keys (when its monitor links): blocking, off-lock.
+  absl::Status LoadKeys(const std::string& cp_id);
 
   // Monitor link.
   absl::Status MonitorRegistered(const std::string& cp_id, const central::v1::Health& health);
   absl::Status MonitorHealth(const std::string& cp_id, const central::v1::Health& health);
 
-  // Blocking (driver lookup, waits until durable): call off gRPC threads.
+  // Blocking (waits until durable): call off gRPC threads. The driver is the
+  // subject of `access_token`; `driver_id`, when given, must be the same.
   absl::StatusOr<common::v1::Supply> RequestCharge(const std::string& cp_id,
                                                    const std::string& driver_id,
-                                                   const std::string& request_id);
+                                                   const std::string& request_id,
+                                                   const std::string& access_token);
+  // Only the driver's own supply.
   absl::StatusOr<common::v1::Supply> StopCharge(const std::string& supply_id,
-                                                const std::string& driver_id);
-  absl::StatusOr<std::vector<std::string>> OperatorStop(const std::string& cp_id, bool all);
-  absl::StatusOr<std::vector<std::string>> OperatorResume(const std::string& cp_id, bool all);
+                                                const std::string& driver_id,
+                                                const std::string& access_token);
+  // `actor`: the operator, for the audit trail.
+  absl::StatusOr<std::vector<std::string>> OperatorStop(const std::string& cp_id, bool all,
+                                                        const std::string& actor);
+  absl::StatusOr<std::vector<std::string>> OperatorResume(const std::string& cp_id, bool all,
+                                                          const std::string& actor);
 
   // Kafka: a batch from the consumer; returns once its effects are durable.
   void HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters);
@@ -76,12 +90,20 @@ class Central {
   void Apply(Effects fx, std::function<void()> after_durable = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishTicket(const common::v1::Ticket& ticket);
+  void SendCommand(const events::v1::EngineCommand& command);
   // Runs an operator command of the network durably.
   absl::StatusOr<std::vector<std::string>> Operate(
-      const std::string& cp_id, bool all,
+      const std::string& cp_id, bool all, const std::string& actor,
       absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
                                                                           absl::Time, Effects&));
-  void HandleEngineEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters)
+  // The driver a token names, or why not (UNAUTHENTICATED/PERMISSION_DENIED).
+  absl::StatusOr<std::string> DriverOf(const std::string& access_token, const std::string& driver_id,
+                                       const std::string& action);
+  // Opens a sealed engine event, fetching the CP's keys if need be: off-lock.
+  absl::StatusOr<std::string> OpenEngineMessage(const KafkaMessage& m);
+  // Follows auth: token revocations, CP keys rotated or revoked. Off-lock.
+  void HandleAuthEvent(const KafkaMessage& m);
+  void HandleEngineEvent(const KafkaMessage& m, const std::string& plaintext, Effects& fx)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleRegistryEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -91,7 +113,14 @@ class Central {
 
   SupplyStore& store_;
   Publisher& publisher_;
-  DriverDirectory& drivers_;
+  TokenVerifier& tokens_;
+  CpKeySource& key_source_;
+  KeyRing keys_;
+  SealCounter command_counter_;
+  // Only the Kafka consumer thread opens engine messages.
+  absl::Mutex open_mu_;
+  ReplayGuard replay_guard_ ABSL_GUARDED_BY(open_mu_);
+  absl::flat_hash_map<std::string, absl::Time> last_key_fetch_ ABSL_GUARDED_BY(open_mu_);
   const Clock& clock_;
   Journal journal_;
   Broadcaster broadcaster_;
@@ -101,7 +130,7 @@ class Central {
   // Reused for every engine event: parsing into a fresh message allocates.
   events::v1::EngineEvent scratch_event_ ABSL_GUARDED_BY(mu_);
   absl::Time last_figures_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  std::function<void(const std::string&)> link_closer_ ABSL_GUARDED_BY(mu_);
+  std::function<void(const std::string&, const std::string&)> link_closer_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_util.h"
 #include "services/common/log.h"
+#include "services/common/proto_time.h"
 
 namespace evc::central {
 
@@ -78,6 +79,10 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
         return Close(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                                   absl::StrCat("token belongs to '", *token_cp, "', not '",
                                                reg.cp_id(), "'")));
+      }
+      // Its keys, before anything it sends or is sent needs them.
+      if (absl::Status keys = owner_.central_.LoadKeys(reg.cp_id()); !keys.ok()) {
+        return Close(ToGrpcStatus(keys));
       }
       absl::Status s = owner_.central_.MonitorRegistered(reg.cp_id(), reg.health());
       if (!s.ok()) return Close(ToGrpcStatus(s));
@@ -185,8 +190,10 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::NetworkUpdate>, public 
 
 // ---- service ----
 
-CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token)
-    : central_(central), pool_(pool), validate_token_(std::move(validate_token)) {}
+CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token,
+                         CallAuthorizer& authz, AuditReader read_audit)
+    : central_(central), pool_(pool), validate_token_(std::move(validate_token)), authz_(authz),
+      read_audit_(std::move(read_audit)) {}
 
 void CentralGrpc::AddLink(const std::string& cp_id, MonitorLinkReactor* link) {
   MonitorLinkReactor* older = nullptr;
@@ -225,7 +232,7 @@ grpc::ServerUnaryReactor* CentralGrpc::RequestCharge(grpc::CallbackServerContext
                                                      const v1::RequestChargeRequest* req,
                                                      v1::RequestChargeResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return Fill(central_.RequestCharge(req->cp_id(), req->driver_id(), req->request_id()),
+    return Fill(central_.RequestCharge(req->cp_id(), req->driver_id(), req->request_id(), BearerToken(*c)),
                 resp->mutable_supply());
   });
 }
@@ -234,7 +241,8 @@ grpc::ServerUnaryReactor* CentralGrpc::StopCharge(grpc::CallbackServerContext* c
                                                   const v1::StopChargeRequest* req,
                                                   v1::StopChargeResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return Fill(central_.StopCharge(req->supply_id(), req->driver_id()), resp->mutable_supply());
+    return Fill(central_.StopCharge(req->supply_id(), req->driver_id(), BearerToken(*c)),
+                resp->mutable_supply());
   });
 }
 
@@ -250,7 +258,9 @@ grpc::ServerUnaryReactor* CentralGrpc::StopChargingPoints(grpc::CallbackServerCo
                                                           const v1::OperatorRequest* req,
                                                           v1::OperatorResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return FillAffected(central_.OperatorStop(req->cp_id(), req->all()), resp);
+    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    return FillAffected(central_.OperatorStop(req->cp_id(), req->all(), op->subject), resp);
   });
 }
 
@@ -258,7 +268,9 @@ grpc::ServerUnaryReactor* CentralGrpc::ResumeChargingPoints(grpc::CallbackServer
                                                             const v1::OperatorRequest* req,
                                                             v1::OperatorResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return FillAffected(central_.OperatorResume(req->cp_id(), req->all()), resp);
+    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    return FillAffected(central_.OperatorResume(req->cp_id(), req->all(), op->subject), resp);
   });
 }
 
@@ -275,14 +287,36 @@ grpc::ServerUnaryReactor* CentralGrpc::ListChargingPoints(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* CentralGrpc::GetSupply(grpc::CallbackServerContext* c,
                                                  const v1::GetSupplyRequest* req,
                                                  v1::SupplyView* resp) {
-  return ServeOnPool(c, pool_, [=, this] { return Fill(central_.GetSupply(req->supply_id()), resp); });
+  return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
+    absl::StatusOr<Claims> caller = authz_.Caller(*c);
+    if (!caller.ok()) return caller.status();
+    absl::StatusOr<v1::SupplyView> view = central_.GetSupply(req->supply_id());
+    if (!view.ok()) return view.status();
+    if (caller->role != kRoleOperator && view->supply().driver_id() != caller->subject) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("supply ", req->supply_id(), " is not ", caller->subject, "'s"));
+    }
+    *resp = std::move(*view);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::ListTickets(grpc::CallbackServerContext* c,
                                                    const v1::ListTicketsRequest* req,
                                                    v1::ListTicketsResponse* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    auto tickets = central_.ListTickets(req->driver_id(), req->cp_id(), req->limit());
+    absl::StatusOr<Claims> caller = authz_.Caller(*c);
+    if (!caller.ok()) return caller.status();
+    // Drivers see their own tickets only; operators anyone's.
+    std::string driver_id = req->driver_id();
+    if (caller->role != kRoleOperator) {
+      if (!driver_id.empty() && driver_id != caller->subject) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("'", caller->subject, "' may not list the tickets of '", driver_id, "'"));
+      }
+      driver_id = caller->subject;
+    }
+    auto tickets = central_.ListTickets(driver_id, req->cp_id(), req->limit());
     if (!tickets.ok()) return tickets.status();
     for (auto& t : *tickets) *resp->add_tickets() = std::move(t);
     return absl::OkStatus();
@@ -296,6 +330,23 @@ grpc::ServerUnaryReactor* CentralGrpc::GetNetworkStats(grpc::CallbackServerConte
   grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::ListAuditEvents(grpc::CallbackServerContext* c,
+                                                       const v1::ListAuditEventsRequest* req,
+                                                       v1::ListAuditEventsResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
+    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    AuditQuery query{req->category(), req->actor(), req->cp_id()};
+    if (req->has_since()) query.since = FromProto(req->since());
+    if (req->has_until()) query.until = FromProto(req->until());
+    query.limit = req->limit();
+    auto events = read_audit_(query);
+    if (!events.ok()) return events.status();
+    for (auto& e : *events) *resp->add_events() = std::move(e);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerWriteReactor<v1::NetworkUpdate>* CentralGrpc::WatchNetwork(

@@ -10,18 +10,24 @@
 #include "absl/synchronization/mutex.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "services/central/central.h"
+#include "services/common/audit.h"
+#include "services/common/authz.h"
 #include "services/common/worker_pool.h"
 
 namespace evc::central {
 
 // Validates a CP token: returns the CP id it belongs to, or UNAUTHENTICATED.
 using TokenValidator = std::function<absl::StatusOr<std::string>(const std::string& token)>;
+// Reads the audit trail.
+using AuditReader =
+    std::function<absl::StatusOr<std::vector<common::v1::AuditEvent>>(const AuditQuery& query)>;
 
 class MonitorLinkReactor;
 
 class CentralGrpc : public v1::CentralService::CallbackService {
  public:
-  CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token);
+  CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token,
+              CallAuthorizer& authz, AuditReader read_audit);
 
   grpc::ServerBidiReactor<v1::MonitorMessage, v1::MonitorReply>* MonitorLink(
       grpc::CallbackServerContext* c) override;
@@ -49,6 +55,9 @@ class CentralGrpc : public v1::CentralService::CallbackService {
   grpc::ServerUnaryReactor* GetNetworkStats(grpc::CallbackServerContext* c,
                                             const v1::GetNetworkStatsRequest* req,
                                             v1::NetworkStats* resp) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(grpc::CallbackServerContext* c,
+                                            const v1::ListAuditEventsRequest* req,
+                                            v1::ListAuditEventsResponse* resp) override;
   grpc::ServerWriteReactor<v1::NetworkUpdate>* WatchNetwork(
       grpc::CallbackServerContext* c, const v1::WatchNetworkRequest* req) override;
 
@@ -64,6 +73,8 @@ class CentralGrpc : public v1::CentralService::CallbackService {
   Central& central_;
   WorkerPool& pool_;
   TokenValidator validate_token_;
+  CallAuthorizer& authz_;
+  AuditReader read_audit_;
   absl::Mutex links_mu_;
   absl::flat_hash_map<std::string, MonitorLinkReactor*> links_ ABSL_GUARDED_BY(links_mu_);
 };

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "services/common/crypto.h"
+
 namespace evc::central {
 namespace {
 
@@ -25,6 +27,7 @@ class MemoryStore : public SupplyStore {
       tickets.try_emplace(t.supply_id(), t);
     }
     for (const auto& id : b.published_tickets) published.insert(id);
+    audit.insert(audit.end(), b.audit.begin(), b.audit.end());
     return absl::OkStatus();
   }
   absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override {
@@ -60,6 +63,7 @@ class MemoryStore : public SupplyStore {
   std::map<std::string, SupplyRecord> open;
   std::map<std::string, common::v1::Ticket> tickets;
   std::set<std::string> published;
+  std::vector<AuditRecord> audit;
 };
 
 // Records whether the store already held the supply when a command left.
@@ -84,9 +88,32 @@ class CheckingPublisher : public RecordingPublisher {
   MemoryStore& store_;
 };
 
-class AllDriversKnown : public DriverDirectory {
+// Mints access tokens as auth would, and verifies them as central does.
+class TestTokens {
  public:
-  absl::StatusOr<bool> IsKnown(const std::string& id) override { return id != "stranger"; }
+  TestTokens()
+      : pair_(crypto::NewEd25519KeyPair()),
+        verifier([this]() -> absl::StatusOr<std::vector<VerifyingKey>> {
+          return std::vector<VerifyingKey>{{"test-key", pair_.public_key}};
+        }, clock_) {}
+  std::string For(const std::string& subject, const std::string& role = kRoleDriver,
+                  absl::Duration ttl = absl::Minutes(5)) {
+    Claims c{subject, role, "session-" + subject, "t", absl::Now(), absl::Now() + ttl};
+    return *SignToken({"test-key", pair_.private_key}, c);
+  }
+
+ private:
+  crypto::Ed25519KeyPair pair_;
+  SystemClock clock_;
+
+ public:
+  TokenVerifier verifier;
+};
+
+class FixedKeys : public CpKeySource {
+ public:
+  absl::StatusOr<std::vector<CpKey>> Keys(const std::string&) override { return std::vector<CpKey>{key}; }
+  CpKey key{"k1", std::string(32, 'k')};
 };
 
 common::v1::ChargingPoint Cp(const std::string& id) {
@@ -105,24 +132,100 @@ central::v1::Health Ok() {
 TEST(CentralTest, AuthoriseLeavesOnlyAfterTheSupplyIsDurable) {
   MemoryStore store;
   CheckingPublisher publisher(store);
-  AllDriversKnown drivers;
+  TestTokens tokens;
+  FixedKeys keys;
   SystemClock clock;
-  Central central({}, store, publisher, drivers, clock);
+  Central central({}, store, publisher, tokens.verifier, keys, clock);
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+  ASSERT_TRUE(central.LoadKeys("CP1").ok());
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
-  auto supply = central.RequestCharge("CP1", "ana", "r1");
+  auto supply = central.RequestCharge("CP1", "ana", "r1", tokens.For("ana"));
   ASSERT_TRUE(supply.ok()) << supply.status();
   EXPECT_FALSE(publisher.authorize_before_durable);
   bool sent = false;
-  for (const auto& r : publisher.records()) sent |= r.topic == topics::kEngineCommands && r.key == "CP1";
+  for (const auto& r : publisher.records()) {
+    if (r.topic != topics::kEngineCommands || r.key != "CP1") continue;
+    // Commands leave sealed under the CP's key.
+    auto opened = OpenEnvelope(r.payload, events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE,
+                               [&](const std::string&, const std::string& id) {
+                                 return id == keys.key.key_id ? &keys.key : nullptr;
+                               }, absl::Now());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    events::v1::EngineCommand command;
+    ASSERT_TRUE(command.ParseFromString(opened->plaintext));
+    sent |= command.has_authorize();
+  }
   EXPECT_TRUE(sent);
-  EXPECT_EQ(central.RequestCharge("CP1", "stranger", "r2").status().code(), absl::StatusCode::kNotFound);
   central.Stop();
+}
+
+TEST(CentralTest, ChargeNeedsAValidTokenOfThatDriver) {
+  MemoryStore store;
+  RecordingPublisher publisher;
+  TestTokens tokens;
+  FixedKeys keys;
+  SystemClock clock;
+  Central central({}, store, publisher, tokens.verifier, keys, clock);
+  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(central.RequestCharge("CP1", "ana", "r1", "").status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(central.RequestCharge("CP1", "ana", "r1", "not.a.jwt").status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(
+      central.RequestCharge("CP1", "ana", "r1", tokens.For("ana", kRoleDriver, -absl::Seconds(1))).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(central.RequestCharge("CP1", "ana", "r1", tokens.For("luis")).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      central.RequestCharge("CP1", "", "r1", tokens.For("admin", kRoleOperator)).status()));
+  auto supply = central.RequestCharge("CP1", "", "r1", tokens.For("ana"));
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  EXPECT_EQ(supply->driver_id(), "ana");
+  // Luis cannot stop Ana's supply, even with his own valid token.
+  EXPECT_TRUE(absl::IsPermissionDenied(central.StopCharge(supply->supply_id(), "", tokens.For("luis")).status()));
+  EXPECT_TRUE(central.StopCharge(supply->supply_id(), "", tokens.For("ana")).ok());
+  central.Stop();
+}
+
+TEST(CentralTest, ForgedEngineMessagesAreRejectedAndAudited) {
+  MemoryStore store;
+  RecordingPublisher publisher;
+  TestTokens tokens;
+  FixedKeys keys;
+  SystemClock clock;
+  Central central({}, store, publisher, tokens.verifier, keys, clock);
+  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  events::v1::EngineEvent walk_in;
+  walk_in.set_cp_id("CP1");
+  walk_in.mutable_walk_in()->set_request_id("w1");
+  auto seal = [&](const CpKey& key, uint64_t counter) {
+    return SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, "CP1", key, counter,
+                        walk_in.SerializeAsString())
+        ->SerializeAsString();
+  };
+  const std::string genuine = seal(keys.key, 10);
+  std::vector<KafkaMessage> batch = {
+      {topics::kEngineEvents, 0, 1, "CP1", seal({"k1", std::string(32, 'x')}, 11)},  // wrong key
+      {topics::kEngineEvents, 0, 2, "CP1", "garbage"},
+      {topics::kEngineEvents, 0, 3, "CP1", walk_in.SerializeAsString()},  // not sealed at all
+      {topics::kEngineEvents, 0, 4, "CP1", genuine},
+      {topics::kEngineEvents, 0, 5, "CP1", genuine},  // replayed
+  };
+  central.HandleKafkaBatch(batch, nullptr);
+  central.Stop();
+  int rejected = 0;
+  for (const AuditRecord& a : store.audit) {
+    if (a.category == AuditCategory::kSecurity && a.action == "sealed_message_rejected") ++rejected;
+  }
+  EXPECT_EQ(rejected, 4);
+  // The genuine walk-in was accepted: central answered the engine.
+  int commands = 0;
+  for (const auto& r : publisher.records()) commands += r.topic == topics::kEngineCommands;
+  EXPECT_EQ(commands, 1);
 }
 
 TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   MemoryStore store;
-  AllDriversKnown drivers;
+  TestTokens tokens;
+  FixedKeys keys;
   SystemClock clock;
   std::string supply_id;
   {
@@ -134,19 +237,19 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
         return RecordingPublisher::Publish(t, k, m, nullptr);
       }
     } lossy;
-    Central central({}, store, lossy, drivers, clock);
+    Central central({}, store, lossy, tokens.verifier, keys, clock);
     ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
     ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
-    auto supply = central.RequestCharge("CP1", "ana", "r1");
+    auto supply = central.RequestCharge("CP1", "ana", "r1", tokens.For("ana"));
     ASSERT_TRUE(supply.ok());
     supply_id = supply->supply_id();
-    ASSERT_TRUE(central.StopCharge(supply_id, "ana").ok());  // before plug: ends at once
+    ASSERT_TRUE(central.StopCharge(supply_id, "ana", tokens.For("ana")).ok());  // before plug: ends at once
     central.Stop();
   }
   ASSERT_EQ(store.tickets.size(), 1u);
   EXPECT_TRUE(store.published.empty());
   RecordingPublisher publisher;
-  Central restarted({}, store, publisher, drivers, clock);
+  Central restarted({}, store, publisher, tokens.verifier, keys, clock);
   ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
   int tickets = 0;
   for (const auto& r : publisher.records()) {
@@ -159,7 +262,7 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   EXPECT_EQ(tickets, 1);
   restarted.Stop();  // flushes the outbox mark
   EXPECT_EQ(store.published.count(supply_id), 1u);
-  auto view = Central({}, store, publisher, drivers, clock).GetSupply(supply_id);
+  auto view = Central({}, store, publisher, tokens.verifier, keys, clock).GetSupply(supply_id);
   ASSERT_TRUE(view.ok());
   EXPECT_TRUE(view->has_ticket());
 }
@@ -176,16 +279,17 @@ TEST(CentralTest, OpenSuppliesAreRestoredOnStart) {
   s.price_millieuros_per_kwh = 400;
   store.open["s1"] = s;
   RecordingPublisher publisher;
-  AllDriversKnown drivers;
+  TestTokens tokens;
+  FixedKeys keys;
   SystemClock clock;
-  Central central({}, store, publisher, drivers, clock);
+  Central central({}, store, publisher, tokens.verifier, keys, clock);
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
   auto view = central.GetSupply("s1");
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->supply().energy_wh(), 100);
   // The driver is still busy with it.
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
-  EXPECT_EQ(central.RequestCharge("CP1", "ana", "r9").status().code(),
+  EXPECT_EQ(central.RequestCharge("CP1", "ana", "r9", tokens.For("ana")).status().code(),
             absl::StatusCode::kFailedPrecondition);
   central.Stop();
 }

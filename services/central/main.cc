@@ -1,12 +1,13 @@
 // evc-central: the control plane of the charging network.
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "services/central/central_grpc.h"
 #include "services/central/pg_supply_store.h"
+#include "services/common/auth_client.h"
 #include "services/common/backoff.h"
+#include "services/common/proto_time.h"
 #include "services/common/grpc_util.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
@@ -28,32 +29,26 @@ namespace {
 
 using evc::registry::v1::RegistryService;
 
-// Known drivers are cached: accounts are not deleted in this version.
-class RegistryDriverDirectory : public evc::central::DriverDirectory {
+// A CP's keys come from auth, over mutual TLS when it is on.
+class AuthKeySource : public evc::central::CpKeySource {
  public:
-  explicit RegistryDriverDirectory(RegistryService::Stub& registry) : registry_(registry) {}
-
-  absl::StatusOr<bool> IsKnown(const std::string& driver_id) override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (known_.contains(driver_id)) return true;
+  explicit AuthKeySource(evc::auth::v1::AuthService::Stub& auth) : auth_(auth) {}
+  absl::StatusOr<std::vector<evc::CpKey>> Keys(const std::string& cp_id) override {
+    evc::auth::v1::GetChargingPointKeysRequest request;
+    request.set_cp_id(cp_id);
+    auto response = evc::CallUnary(&evc::auth::v1::AuthService::Stub::GetChargingPointKeys, auth_,
+                                   request, absl::Seconds(3));
+    if (!response.ok()) return response.status();
+    std::vector<evc::CpKey> keys;
+    for (const auto& k : response->keys()) {
+      keys.push_back({k.key_id(), k.key(),
+                      k.has_not_after() ? evc::FromProto(k.not_after()) : absl::InfiniteFuture()});
     }
-    evc::registry::v1::GetDriverRequest request;
-    request.set_driver_id(driver_id);
-    auto driver = evc::CallUnary(&RegistryService::Stub::GetDriver, registry_, request, absl::Seconds(3));
-    if (absl::IsNotFound(driver.status())) return false;
-    if (!driver.ok()) {
-      return absl::UnavailableError(absl::StrCat("registry: ", driver.status().message()));
-    }
-    absl::MutexLock lock(&mu_);
-    known_.insert(driver_id);
-    return true;
+    return keys;
   }
 
  private:
-  RegistryService::Stub& registry_;
-  absl::Mutex mu_;
-  absl::flat_hash_set<std::string> known_ ABSL_GUARDED_BY(mu_);
+  evc::auth::v1::AuthService::Stub& auth_;
 };
 
 std::vector<evc::common::v1::ChargingPoint> LoadCatalogue(RegistryService::Stub& registry) {
@@ -86,11 +81,13 @@ int main(int argc, char** argv) {
                                      .stop_timeout = absl::GetFlag(FLAGS_stop_timeout)};
   evc::central::PgSupplyStore store(*deps.postgres);
   evc::KafkaPublisher publisher(*deps.producer);
-  RegistryDriverDirectory drivers(*registry);
   evc::SystemClock clock;
-  evc::central::Central central(config, store, publisher, drivers, clock);
+  std::unique_ptr<evc::TokenVerifier> tokens = evc::MakeAuthTokenVerifier(*auth, clock);
+  AuthKeySource keys(*auth);
+  evc::central::Central central(config, store, publisher, *tokens, keys, clock);
   evc::ExitIfError("cannot start central", central.Start(LoadCatalogue(*registry)));
 
+  evc::CallAuthorizer authz(*tokens);
   evc::WorkerPool pool(8, 10000);
   evc::central::CentralGrpc service(central, pool, [&](const std::string& token) -> absl::StatusOr<std::string> {
     evc::auth::v1::ValidateChargingPointTokenRequest request;
@@ -99,10 +96,9 @@ int main(int argc, char** argv) {
                             request, absl::Seconds(5));
     if (!r.ok()) return r.status();
     return r->cp_id();
-  });
-  central.SetLinkCloser([&](const std::string& cp_id) {
-    service.CloseLink(cp_id, grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                          "charging point unregistered or its credentials reset"));
+  }, authz, [&](const evc::AuditQuery& query) { return evc::QueryAudit(*deps.postgres, query); });
+  central.SetLinkCloser([&](const std::string& cp_id, const std::string& why) {
+    service.CloseLink(cp_id, grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why));
   });
 
   auto consumer = evc::KafkaConsumer::Create(
@@ -110,7 +106,7 @@ int main(int argc, char** argv) {
        .group_id = "evc-central",
        .client_id = "evc-central",
        .topics = {evc::topics::kEngineEvents, evc::topics::kChargeRequests,
-                  evc::topics::kRegistryEvents}});
+                  evc::topics::kRegistryEvents, evc::topics::kAuthEvents}});
   evc::ExitIfError("cannot consume from kafka (--kafka)", consumer.status());
   (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
     central.HandleKafkaBatch(batch, deps.producer.get());

@@ -90,6 +90,12 @@ void KeyRing::Set(const std::string& cp_id, std::vector<CpKey> keys) {
 void KeyRing::Remove(const std::string& cp_id) {
   absl::MutexLock lock(&mu_);
   keys_.erase(cp_id);
+  in_use_.erase(cp_id);
+}
+
+void KeyRing::MarkInUse(const std::string& cp_id, const std::string& key_id) {
+  absl::MutexLock lock(&mu_);
+  in_use_[cp_id] = key_id;
 }
 
 bool KeyRing::Has(const std::string& cp_id, const std::string& key_id) const {
@@ -106,11 +112,12 @@ std::optional<CpKey> KeyRing::Find(const std::string& cp_id, const std::string& 
   return std::nullopt;
 }
 
-std::optional<CpKey> KeyRing::ForSealing(const std::string& cp_id, const std::string& preferred,
-                                         absl::Time now) const {
+std::optional<CpKey> KeyRing::ForSealing(const std::string& cp_id, absl::Time now) const {
   absl::MutexLock lock(&mu_);
   auto it = keys_.find(cp_id);
   if (it == keys_.end()) return std::nullopt;
+  auto used = in_use_.find(cp_id);
+  const std::string preferred = used == in_use_.end() ? "" : used->second;
   const CpKey* newest = nullptr;
   for (const CpKey& k : it->second) {
     if (now > k.not_after) continue;

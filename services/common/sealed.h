@@ -81,14 +81,17 @@ class KeyRing {
   bool Has(const std::string& cp_id, const std::string& key_id) const;
   // A copy of the key, if known.
   std::optional<CpKey> Find(const std::string& cp_id, const std::string& key_id) const;
-  // The key to seal with: the preferred one if still valid, else the newest
+  // The CP itself sealed with `key_id`: answer it with the same key, so a
+  // rotation switches direction by direction without losing a message.
+  void MarkInUse(const std::string& cp_id, const std::string& key_id);
+  // The key to seal with: the one in use if still valid, else the newest
   // valid one (the last given to Set).
-  std::optional<CpKey> ForSealing(const std::string& cp_id, const std::string& preferred,
-                                  absl::Time now) const;
+  std::optional<CpKey> ForSealing(const std::string& cp_id, absl::Time now) const;
 
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::vector<CpKey>> keys_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> in_use_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace evc

@@ -123,10 +123,11 @@ TEST(KeyRing, SealsWithThePreferredKeyWhileValidElseTheNewest) {
   KeyRing ring;
   ring.Set("CP-1", {{"old", crypto::RandomBytes(32), kNow + absl::Minutes(1)},
                     {"new", crypto::RandomBytes(32)}});
-  EXPECT_EQ(ring.ForSealing("CP-1", "old", kNow)->key_id, "old");
-  EXPECT_EQ(ring.ForSealing("CP-1", "", kNow)->key_id, "new");
-  EXPECT_EQ(ring.ForSealing("CP-1", "old", kNow + absl::Minutes(2))->key_id, "new");
-  EXPECT_FALSE(ring.ForSealing("CP-2", "", kNow).has_value());
+  EXPECT_EQ(ring.ForSealing("CP-1", kNow)->key_id, "new");
+  ring.MarkInUse("CP-1", "old");
+  EXPECT_EQ(ring.ForSealing("CP-1", kNow)->key_id, "old");
+  EXPECT_EQ(ring.ForSealing("CP-1", kNow + absl::Minutes(2))->key_id, "new");
+  EXPECT_FALSE(ring.ForSealing("CP-2", kNow).has_value());
   ring.Remove("CP-1");
   EXPECT_FALSE(ring.Has("CP-1", "new"));
 }
