@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/ascii.h"
+
 #include "evc/events/v1/events.pb.h"
 
 namespace evc::registry {
@@ -49,19 +51,29 @@ class FakeStore : public RegistryStore {
     if (!hashes.count(id)) return absl::NotFoundError("no");
     return hashes[id];
   }
-  absl::Status InsertDriver(const v1::Driver& d) override {
-    if (drivers.count(d.driver_id())) return absl::AlreadyExistsError("exists");
-    drivers[d.driver_id()] = d;
-    return absl::OkStatus();
-  }
-  absl::StatusOr<v1::Driver> GetDriver(const std::string& id) override {
-    if (!drivers.count(id)) return absl::NotFoundError("no");
-    return drivers[id];
-  }
 
   std::map<std::string, common::v1::ChargingPoint> cps;
   std::map<std::string, std::string> hashes;
-  std::map<std::string, v1::Driver> drivers;
+};
+
+class FakeAccounts : public AccountStore {
+ public:
+  absl::Status InsertAccount(const v1::Account& a, const std::string& hash) override {
+    const std::string key = absl::AsciiStrToLower(a.username());
+    if (accounts.count(key)) return absl::AlreadyExistsError("exists");
+    accounts[key] = {a, hash};
+    return absl::OkStatus();
+  }
+  absl::StatusOr<StoredAccount> GetAccount(const std::string& username) override {
+    auto it = accounts.find(absl::AsciiStrToLower(username));
+    if (it == accounts.end()) return absl::NotFoundError("no");
+    return it->second;
+  }
+  absl::Status UpdateAccount(const StoredAccount& a) override {
+    accounts[absl::AsciiStrToLower(a.account.username())] = a;
+    return absl::OkStatus();
+  }
+  std::map<std::string, StoredAccount> accounts;
 };
 
 class RegistryTest : public ::testing::Test {
@@ -90,11 +102,13 @@ class RegistryTest : public ::testing::Test {
   FakeStore store;
   RecordingPublisher events;
   FakeClock clock;
-  Registry registry{store, events, clock, crypto::ScryptParams{1 << 10, 8, 1}};
+  RecordingAuditSink audit;
+  Registry registry{store, events, audit, clock, crypto::ScryptParams{1 << 10, 8, 1}};
+  const Requester op{"admin", "operator", "ipv4:127.0.0.1:1"};
 };
 
 TEST_F(RegistryTest, RegisterReturnsCredentialsOnceAndStoresOnlyAHash) {
-  auto r = registry.Register(Valid());
+  auto r = registry.Register(Valid(), op);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->charging_point().location().country(), "ES");
   const std::string secret = r->credentials().secret();
@@ -109,30 +123,30 @@ TEST_F(RegistryTest, RegisterReturnsCredentialsOnceAndStoresOnlyAHash) {
 }
 
 TEST_F(RegistryTest, DuplicateIdIsRejected) {
-  ASSERT_TRUE(registry.Register(Valid()).ok());
-  EXPECT_EQ(registry.Register(Valid()).status().code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(registry.Register(Valid(), op).ok());
+  EXPECT_EQ(registry.Register(Valid(), op).status().code(), absl::StatusCode::kAlreadyExists);
 }
 
 TEST_F(RegistryTest, InvalidChargingPointsAreRejectedWithTheFieldNamed) {
   auto bad = Valid("bad id!");
-  EXPECT_NE(registry.Register(bad).status().message().find("cp_id"), std::string::npos);
+  EXPECT_NE(registry.Register(bad, op).status().message().find("cp_id"), std::string::npos);
   bad = Valid();
   bad.mutable_location()->set_city(" ");
-  EXPECT_NE(registry.Register(bad).status().message().find("city"), std::string::npos);
+  EXPECT_NE(registry.Register(bad, op).status().message().find("city"), std::string::npos);
   bad = Valid();
   bad.mutable_location()->set_country("Spain");
-  EXPECT_NE(registry.Register(bad).status().message().find("country"), std::string::npos);
+  EXPECT_NE(registry.Register(bad, op).status().message().find("country"), std::string::npos);
   bad = Valid();
   bad.set_price_millieuros_per_kwh(0);
-  EXPECT_NE(registry.Register(bad).status().message().find("price"), std::string::npos);
+  EXPECT_NE(registry.Register(bad, op).status().message().find("price"), std::string::npos);
   bad = Valid();
   bad.set_max_power_w(-5);
-  EXPECT_EQ(registry.Register(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry.Register(bad, op).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(store.cps.empty());
 }
 
 TEST_F(RegistryTest, WrongSecretAndUnknownCpGetTheSameAnswer) {
-  ASSERT_TRUE(registry.Register(Valid()).ok());
+  ASSERT_TRUE(registry.Register(Valid(), op).ok());
   v1::VerifyCredentialsRequest wrong;
   wrong.set_cp_id("ALC-001");
   wrong.set_secret("guess");
@@ -146,19 +160,19 @@ TEST_F(RegistryTest, WrongSecretAndUnknownCpGetTheSameAnswer) {
 }
 
 TEST_F(RegistryTest, UnregisteredCpCanNoLongerVerifyAndIsAnnounced) {
-  auto r = registry.Register(Valid());
-  ASSERT_TRUE(registry.Unregister("ALC-001").ok());
+  auto r = registry.Register(Valid(), op);
+  ASSERT_TRUE(registry.Unregister("ALC-001", op).ok());
   v1::VerifyCredentialsRequest v;
   v.set_cp_id("ALC-001");
   v.set_secret(r->credentials().secret());
   EXPECT_EQ(registry.Verify(v).status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_TRUE(Events().back().has_unregistered());
-  EXPECT_EQ(registry.Unregister("ALC-001").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(registry.Unregister("ALC-001", op).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(RegistryTest, ResetCredentialsKillsTheOldSecret) {
-  auto r = registry.Register(Valid());
-  auto fresh = registry.ResetCredentials("ALC-001");
+  auto r = registry.Register(Valid(), op);
+  auto fresh = registry.ResetCredentials("ALC-001", op);
   ASSERT_TRUE(fresh.ok());
   v1::VerifyCredentialsRequest v;
   v.set_cp_id("ALC-001");
@@ -169,31 +183,135 @@ TEST_F(RegistryTest, ResetCredentialsKillsTheOldSecret) {
 }
 
 TEST_F(RegistryTest, UpdateChangesOnlyMaskedFields) {
-  ASSERT_TRUE(registry.Register(Valid()).ok());
+  ASSERT_TRUE(registry.Register(Valid(), op).ok());
   v1::UpdateChargingPointRequest u;
   u.mutable_charging_point()->set_cp_id("ALC-001");
   u.mutable_charging_point()->set_price_millieuros_per_kwh(410);
   u.mutable_update_mask()->add_paths("price_millieuros_per_kwh");
-  auto updated = registry.Update(u);
+  auto updated = registry.Update(u, op);
   ASSERT_TRUE(updated.ok()) << updated.status();
   EXPECT_EQ(updated->price_millieuros_per_kwh(), 410);
   EXPECT_EQ(updated->location().city(), "Alicante");
   u.mutable_update_mask()->add_paths("cp_id");
-  EXPECT_EQ(registry.Update(u).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry.Update(u, op).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(Events().back().has_updated());
 }
 
-TEST_F(RegistryTest, DriversNeedAValidIdAndName) {
-  v1::CreateDriverRequest d;
-  d.set_driver_id("ana@example");
-  d.set_name("Ana");
-  ASSERT_TRUE(registry.CreateDriver(d).ok());
-  EXPECT_EQ(registry.CreateDriver(d).status().code(), absl::StatusCode::kAlreadyExists);
-  d.set_driver_id("bob");
-  d.set_name("");
-  EXPECT_EQ(registry.CreateDriver(d).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(registry.GetDriver("ana@example").ok());
-  EXPECT_EQ(registry.GetDriver("zed").status().code(), absl::StatusCode::kNotFound);
+TEST_F(RegistryTest, EnrolmentIsAuditedWithTheOperator) {
+  ASSERT_TRUE(registry.Register(Valid(), op).ok());
+  EXPECT_FALSE(registry.Register(Valid(), op).ok());
+  std::vector<AuditRecord> records = audit.records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].action, "cp_registered");
+  EXPECT_EQ(records[0].actor, "admin");
+  EXPECT_EQ(records[0].source, "ipv4:127.0.0.1:1");
+  EXPECT_EQ(records[1].outcome, "REJECTED");
+}
+
+class AccountsTest : public ::testing::Test {
+ protected:
+  v1::SignUpRequest Ana() {
+    v1::SignUpRequest r;
+    r.set_username("ana");
+    r.set_name("Ana García");
+    r.set_email("ana@example.com");
+    r.set_password("correct horse 42");
+    r.set_password_confirmation("correct horse 42");
+    return r;
+  }
+  v1::VerifyPasswordRequest Login(const std::string& user, const std::string& password) {
+    v1::VerifyPasswordRequest r;
+    r.set_username(user);
+    r.set_password(password);
+    return r;
+  }
+
+  FakeAccounts store;
+  RecordingAuditSink audit;
+  FakeClock clock;
+  Accounts accounts{store, audit, clock, crypto::ScryptParams{1 << 10, 8, 1}};
+  const Requester anonymous{"", "", "ipv4:10.0.0.1:5"};
+};
+
+TEST_F(AccountsTest, SignUpStoresOnlyASaltedHash) {
+  auto account = accounts.SignUp(Ana(), anonymous);
+  ASSERT_TRUE(account.ok()) << account.status();
+  EXPECT_EQ(account->role(), "driver");
+  const std::string& hash = store.accounts["ana"].password_hash;
+  EXPECT_EQ(hash.find("correct horse"), std::string::npos);
+  EXPECT_EQ(hash.rfind("scrypt$", 0), 0u);
+  EXPECT_TRUE(accounts.VerifyPassword(Login("ana", "correct horse 42")).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts.VerifyPassword(Login("ana", "correct horse 43")).status()));
+  // Unknown account: the same answer as a wrong password.
+  absl::Status unknown = accounts.VerifyPassword(Login("zoe", "correct horse 42")).status();
+  EXPECT_TRUE(absl::IsUnauthenticated(unknown));
+  EXPECT_EQ(unknown.message(), accounts.VerifyPassword(Login("ana", "nope")).status().message());
+}
+
+TEST_F(AccountsTest, PasswordRulesHaveClearMessages) {
+  v1::SignUpRequest r = Ana();
+  auto expect_refused = [&](const std::string& password, const std::string& words) {
+    r.set_password(password);
+    r.set_password_confirmation(password);
+    absl::Status s = accounts.SignUp(r, anonymous).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << password;
+    EXPECT_NE(s.message().find(words), absl::string_view::npos) << s.message();
+  };
+  expect_refused("short1", "between 10 and 128");
+  expect_refused("no digits at all", "one letter and one digit");
+  expect_refused("1234567890123", "one letter and one digit");
+  expect_refused("xxANA123456", "must not contain the username");
+  r = Ana();
+  r.set_password_confirmation("something else 1");
+  EXPECT_NE(accounts.SignUp(r, anonymous).status().message().find("confirmation"), absl::string_view::npos);
+  r = Ana();
+  r.set_email("not-an-email");
+  EXPECT_TRUE(absl::IsInvalidArgument(accounts.SignUp(r, anonymous).status()));
+}
+
+TEST_F(AccountsTest, DuplicateUsernamesAreRejectedWhateverTheCase) {
+  ASSERT_TRUE(accounts.SignUp(Ana(), anonymous).ok());
+  v1::SignUpRequest again = Ana();
+  again.set_username("ANA");
+  absl::Status s = accounts.SignUp(again, anonymous).status();
+  EXPECT_TRUE(absl::IsAlreadyExists(s));
+  EXPECT_NE(s.message().find("taken"), absl::string_view::npos);
+}
+
+TEST_F(AccountsTest, OnlyOperatorsCreateOperators) {
+  v1::SignUpRequest r = Ana();
+  r.set_role("operator");
+  EXPECT_TRUE(absl::IsPermissionDenied(accounts.SignUp(r, anonymous).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(accounts.SignUp(r, {"luis", "driver", ""}).status()));
+  auto created = accounts.SignUp(r, {"admin", "operator", ""});
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->role(), "operator");
+}
+
+TEST_F(AccountsTest, ProfileUpdatesNeedTheOwnerAndTheCurrentPassword) {
+  ASSERT_TRUE(accounts.SignUp(Ana(), anonymous).ok());
+  const Requester ana{"ana", "driver", ""};
+  v1::UpdateProfileRequest u;
+  u.set_username("ana");
+  u.set_name("Ana G.");
+  auto renamed = accounts.UpdateProfile(u, ana);
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  EXPECT_EQ(renamed->name(), "Ana G.");
+  EXPECT_TRUE(absl::IsPermissionDenied(accounts.UpdateProfile(u, {"luis", "driver", ""}).status()));
+
+  u.clear_name();
+  u.set_new_password("a new secret 77");
+  u.set_new_password_confirmation("a new secret 77");
+  u.set_current_password("wrong one 1");
+  EXPECT_TRUE(absl::IsPermissionDenied(accounts.UpdateProfile(u, ana).status()));
+  u.set_current_password("correct horse 42");
+  ASSERT_TRUE(accounts.UpdateProfile(u, ana).ok());
+  EXPECT_FALSE(accounts.VerifyPassword(Login("ana", "correct horse 42")).ok());
+  EXPECT_TRUE(accounts.VerifyPassword(Login("ana", "a new secret 77")).ok());
+
+  int rejected = 0;
+  for (const AuditRecord& a : audit.records()) rejected += a.outcome == "REJECTED";
+  EXPECT_EQ(rejected, 2);
 }
 
 }  // namespace
