@@ -44,3 +44,9 @@ CREATE TABLE login_failures (
 
 -- A rotated CP key keeps working until not_after (the grace period).
 ALTER TABLE cp_keys ADD COLUMN not_after TIMESTAMPTZ;
+
+-- CPs revoked as compromised: no authentication until new credentials.
+CREATE TABLE cp_blocks (
+  cp_id TEXT PRIMARY KEY,
+  blocked_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);

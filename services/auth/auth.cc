@@ -31,6 +31,14 @@ absl::StatusOr<v1::AuthenticateChargingPointResponse> Auth::Authenticate(
   if (absl::Status s = ValidateCpId(request.cp_id()); !s.ok()) return s;
   if (request.secret().empty()) return absl::InvalidArgumentError("secret is required");
   const Actor who{"cp:" + request.cp_id(), source};
+  absl::StatusOr<bool> blocked = store_.IsBlocked(request.cp_id());
+  if (!blocked.ok()) return blocked.status();
+  if (*blocked) {
+    Audit(AuditCategory::kSecurity, "cp_auth_failed", who, request.cp_id(), "REJECTED",
+          {{"reason", "revoked"}});
+    return absl::PermissionDeniedError(
+        "charging point revoked: an operator must reset its credentials before it can log in");
+  }
   absl::StatusOr<common::v1::ChargingPoint> cp = check_(request.cp_id(), request.secret());
   if (!cp.ok()) {
     Audit(absl::IsUnauthenticated(cp.status()) ? AuditCategory::kSecurity : AuditCategory::kError,
@@ -74,8 +82,11 @@ absl::StatusOr<v1::ValidateChargingPointTokenResponse> Auth::Validate(const std:
 
 absl::StatusOr<v1::RevokeChargingPointResponse> Auth::Revoke(const std::string& cp_id,
                                                              const Actor& who,
-                                                             const std::string& reason) {
+                                                             const std::string& reason, bool block) {
   if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+  if (block) {
+    if (absl::Status s = store_.SetBlocked(cp_id, true); !s.ok()) return s;
+  }
   absl::StatusOr<std::pair<int, int>> counts = store_.RevokeAll(cp_id);
   if (!counts.ok()) return counts.status();
   events::v1::AuthEvent event;
@@ -89,6 +100,8 @@ absl::StatusOr<v1::RevokeChargingPointResponse> Auth::Revoke(const std::string& 
   response.set_revoked_keys(counts->second);
   return response;
 }
+
+absl::Status Auth::Unblock(const std::string& cp_id) { return store_.SetBlocked(cp_id, false); }
 
 absl::StatusOr<v1::RotateChargingPointKeyResponse> Auth::RotateKey(
     const v1::RotateChargingPointKeyRequest& request, const Actor& who) {

@@ -39,8 +39,12 @@ class Auth {
       const v1::AuthenticateChargingPointRequest& request, const std::string& source);
   // UNAUTHENTICATED for unknown, expired or revoked tokens.
   absl::StatusOr<v1::ValidateChargingPointTokenResponse> Validate(const std::string& token);
+  // `block`: also refuse to authenticate it until its credentials are reset
+  // (a compromised CP); without it the CP may log in again (credentials reset).
   absl::StatusOr<v1::RevokeChargingPointResponse> Revoke(const std::string& cp_id, const Actor& who,
-                                                         const std::string& reason);
+                                                         const std::string& reason, bool block);
+  // New credentials were issued: a blocked CP may authenticate again.
+  absl::Status Unblock(const std::string& cp_id);
   absl::StatusOr<v1::RotateChargingPointKeyResponse> RotateKey(
       const v1::RotateChargingPointKeyRequest& request, const Actor& who);
   absl::StatusOr<v1::GetChargingPointKeysResponse> Keys(const std::string& cp_id);

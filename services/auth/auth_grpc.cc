@@ -23,7 +23,7 @@ grpc::ServerUnaryReactor* AuthGrpc::RevokeChargingPoint(grpc::CallbackServerCont
   return ServeOnPool(c, pool_, [=, this] {
     absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return Fill(auth_.Revoke(req->cp_id(), {op->subject, c->peer()}, "revoked by an operator"), resp);
+    return Fill(auth_.Revoke(req->cp_id(), {op->subject, c->peer()}, "revoked by an operator", /*block=*/true), resp);
   });
 }
 

@@ -30,6 +30,10 @@ class AuthStore {
   virtual absl::Status InsertToken(const std::string& token_sha256, const TokenRecord& token) = 0;
   // NOT_FOUND for an unknown token.
   virtual absl::StatusOr<TokenRecord> FindToken(const std::string& token_sha256) = 0;
+  // A blocked CP (revoked as compromised) cannot authenticate until its
+  // credentials are reset.
+  virtual absl::Status SetBlocked(const std::string& cp_id, bool blocked) = 0;
+  virtual absl::StatusOr<bool> IsBlocked(const std::string& cp_id) = 0;
   // Revokes every token and key of the CP; returns how many of each.
   virtual absl::StatusOr<std::pair<int, int>> RevokeAll(const std::string& cp_id) = 0;
 };

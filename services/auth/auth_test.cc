@@ -49,6 +49,11 @@ class FakeStore : public AuthStore {
     t.revoked = t.revoked || revoked_keys.count(t.key_id);
     return t;
   }
+  absl::Status SetBlocked(const std::string& cp_id, bool b) override {
+    if (b) blocked.insert(cp_id); else blocked.erase(cp_id);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> IsBlocked(const std::string& cp_id) override { return blocked.count(cp_id) > 0; }
   absl::StatusOr<std::pair<int, int>> RevokeAll(const std::string& cp_id) override {
     int nt = 0, nk = 0;
     for (auto& [sha, t] : tokens) {
@@ -62,6 +67,7 @@ class FakeStore : public AuthStore {
 
   std::vector<std::pair<std::string, CpKey>> keys;
   std::set<std::string> revoked_keys;
+  std::set<std::string> blocked;
   std::map<std::string, TokenRecord> tokens;
 };
 
@@ -137,7 +143,7 @@ TEST_F(AuthTest, ExpiredUnknownAndRevokedTokensAreRefused) {
   EXPECT_EQ(auth.Validate(r->token()).status().code(), absl::StatusCode::kUnauthenticated);
   auto fresh = Login();
   ASSERT_TRUE(auth.Validate(fresh->token()).ok());
-  auto revoked = auth.Revoke("CP1", op, "compromised");
+  auto revoked = auth.Revoke("CP1", op, "credentials reset", /*block=*/false);
   ASSERT_TRUE(revoked.ok());
   EXPECT_EQ(revoked->revoked_keys(), 1);
   EXPECT_EQ(auth.Validate(fresh->token()).status().code(), absl::StatusCode::kUnauthenticated);
@@ -146,6 +152,16 @@ TEST_F(AuthTest, ExpiredUnknownAndRevokedTokensAreRefused) {
   ASSERT_FALSE(Announced().empty());
   EXPECT_EQ(Announced()[0].cp_revoked().cp_id(), "CP1");
   EXPECT_EQ(AuditCount(AuditCategory::kSecurity, "cp_revoked"), 1);
+}
+
+TEST_F(AuthTest, ACompromisedCpCannotLogInUntilItsCredentialsAreReset) {
+  ASSERT_TRUE(Login().ok());
+  ASSERT_TRUE(auth.Revoke("CP1", op, "compromised", /*block=*/true).ok());
+  auto refused = Login();
+  EXPECT_TRUE(absl::IsPermissionDenied(refused.status()));
+  EXPECT_NE(refused.status().message().find("reset its credentials"), absl::string_view::npos);
+  ASSERT_TRUE(auth.Unblock("CP1").ok());
+  EXPECT_TRUE(Login().ok());
 }
 
 TEST_F(AuthTest, RotationKeepsTheOldKeyForTheGracePeriodOnly) {

@@ -37,9 +37,16 @@ void RevokeOnRegistryEvents(evc::auth::Auth& auth, std::span<const evc::KafkaMes
     }
     if (event.has_unregistered() || event.has_credentials_reset()) {
       auto revoked = auth.Revoke(event.cp_id(), {"registry", evc::topics::kRegistryEvents},
-                                 event.has_unregistered() ? "unregistered" : "credentials reset");
+                                 event.has_unregistered() ? "unregistered" : "credentials reset",
+                                 /*block=*/false);
       if (!revoked.ok()) {
         evc::log::Error("revocation failed", {{"cp_id", event.cp_id()}, {"error", revoked.status().ToString()}});
+      }
+    }
+    // New credentials (re-enrolment or reset) lift a revocation's block.
+    if (event.has_registered() || event.has_credentials_reset()) {
+      if (absl::Status s = auth.Unblock(event.cp_id()); !s.ok()) {
+        evc::log::Error("unblock failed", {{"cp_id", event.cp_id()}, {"error", s.ToString()}});
       }
     }
   }

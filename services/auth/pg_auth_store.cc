@@ -100,6 +100,25 @@ absl::StatusOr<std::pair<int, int>> PgAuthStore::RevokeAll(const std::string& cp
   return counts;
 }
 
+absl::Status PgAuthStore::SetBlocked(const std::string& cp_id, bool blocked) {
+  return pool_.Transact([&](pqxx::work& tx) {
+    if (blocked) {
+      tx.exec_params("INSERT INTO cp_blocks (cp_id) VALUES ($1) ON CONFLICT DO NOTHING", cp_id);
+    } else {
+      tx.exec_params("DELETE FROM cp_blocks WHERE cp_id = $1", cp_id);
+    }
+  });
+}
+
+absl::StatusOr<bool> PgAuthStore::IsBlocked(const std::string& cp_id) {
+  bool blocked = false;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    blocked = !tx.exec_params("SELECT 1 FROM cp_blocks WHERE cp_id = $1", cp_id).empty();
+  });
+  if (!s.ok()) return s;
+  return blocked;
+}
+
 namespace {
 
 Session SessionFromRow(const pqxx::row& r) {

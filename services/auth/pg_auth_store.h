@@ -15,6 +15,8 @@ class PgAuthStore : public AuthStore, public SessionStore {
   absl::Status InsertToken(const std::string& token_sha256, const TokenRecord& token) override;
   absl::StatusOr<TokenRecord> FindToken(const std::string& token_sha256) override;
   absl::StatusOr<std::pair<int, int>> RevokeAll(const std::string& cp_id) override;
+  absl::Status SetBlocked(const std::string& cp_id, bool blocked) override;
+  absl::StatusOr<bool> IsBlocked(const std::string& cp_id) override;
 
   absl::Status InsertSession(const Session& session, const std::string& refresh_sha256) override;
   absl::StatusOr<Session> RotateRefresh(const std::string& old_sha256, const std::string& new_sha256,

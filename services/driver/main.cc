@@ -1,12 +1,14 @@
-// evc-driver: the driver's command line (the seeds' EV_Driver). Requests a
-// charge at each CP listed in a file, one after the other: prints the live
+// evc-driver: the driver's command line (the seeds' EV_Driver). Logs in with
+// the driver's account, then requests a charge at each CP listed in a file, one after the other: prints the live
 // readings and the ticket (or the rejection reason), waits 4 s, then asks for
 // the next. Requests travel over Kafka (evc.charge-requests); answers come back
 // on evc.driver-notifications. A request unanswered in time is sent again
 // with the same request id, which central answers only once.
 //
-//   evc-driver --driver=ID --requests=FILE [--loop]
-//   evc-driver --driver=ID --cp=CP_ID [--stop_after=30s]
+//   evc-driver --user=NAME [--password_file=F] --requests=FILE [--loop]
+//   evc-driver --user=NAME [--password_file=F] --cp=CP_ID [--stop_after=30s]
+//
+// Without --password_file the password is asked for at the terminal.
 
 #include <cstdio>
 #include <fstream>
@@ -21,6 +23,7 @@
 #include "evc/events/v1/events.pb.h"
 #include "services/central/network.h"
 #include "services/common/backoff.h"
+#include "services/common/client_session.h"
 #include "services/common/crypto.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
@@ -30,7 +33,9 @@
 #include "services/common/service_main.h"
 #include "services/common/validation.h"
 
-ABSL_FLAG(std::string, driver, "", "the driver's id (required)");
+ABSL_FLAG(std::string, user, "", "the driver's username (required)");
+ABSL_FLAG(std::string, password_file, "", "file holding the password (else asked at the terminal)");
+ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address (login)");
 ABSL_FLAG(std::string, requests, "", "file with one CP id per line (# comments allowed)");
 ABSL_FLAG(std::string, cp, "", "request a single charge at this CP");
 ABSL_FLAG(bool, loop, false, "replay the requests file forever");
@@ -87,22 +92,22 @@ void PrintTicket(const evc::common::v1::Ticket& t) {
 }
 
 // Asks central to stop `supply_id` on the driver's behalf.
-void StopSupply(const std::string& driver_id, const std::string& supply_id) {
-  auto stub = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+void StopSupply(evc::ClientSession& session, const std::string& supply_id) {
+  auto stub = evc::central::v1::CentralService::NewStub(
+      evc::MakeChannel(absl::GetFlag(FLAGS_central), session.Bearer()));
   evc::central::v1::StopChargeRequest r;
   r.set_supply_id(supply_id);
-  r.set_driver_id(driver_id);
   auto s = evc::CallUnary(&evc::central::v1::CentralService::Stub::StopCharge, *stub, r, absl::Seconds(10));
   std::printf("%s  stop requested: %s\n", Clock().c_str(), s.ok() ? "ok" : s.status().ToString().c_str());
 }
 
 // One charge from request to ticket. Returns false on a hard error.
-bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, const std::string& driver_id,
+bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, evc::ClientSession& session,
               const std::string& cp_id) {
   evc::events::v1::ChargeRequest request;
   request.set_request_id(evc::crypto::RandomId());
   request.set_cp_id(cp_id);
-  request.set_driver_id(driver_id);
+  request.set_driver_id(session.username());
   std::printf("%s  requesting a charge at %s\n", Clock().c_str(), cp_id.c_str());
   std::fflush(stdout);
   std::string supply_id;
@@ -111,6 +116,7 @@ bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, const std::string& dri
   const auto& stopping = evc::ShutdownRequested();
   for (int attempt = 0; attempt < 4 && supply_id.empty() && !stopping.HasBeenNotified(); ++attempt) {
     *request.mutable_requested_at() = evc::ToProto(absl::Now());
+    request.set_access_token(session.AccessToken());
     absl::Status s = producer.Produce(evc::topics::kChargeRequests, cp_id, request);
     if (!s.ok()) {
       std::printf("%s  cannot send the request: %s\n", Clock().c_str(), s.ToString().c_str());
@@ -145,7 +151,7 @@ bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, const std::string& dri
   absl::Time last_news = absl::Now();
   while (!evc::ShutdownRequested().HasBeenNotified()) {
     if (!stop_sent && stop_after > absl::ZeroDuration() && absl::Now() - accepted_at >= stop_after) {
-      StopSupply(driver_id, supply_id);
+      StopSupply(session, supply_id);
       stop_sent = true;
     }
     auto n = inbox.Next(absl::Milliseconds(500));
@@ -194,8 +200,8 @@ std::vector<std::string> ReadRequests(const std::string& path) {
 
 int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "driver", "evc-driver: request charges as a driver");
-  const std::string driver_id = absl::GetFlag(FLAGS_driver);
-  evc::ExitIfError("--driver", evc::ValidateDriverId(driver_id));
+  const std::string user = absl::GetFlag(FLAGS_user);
+  evc::ExitIfError("--user", evc::ValidateDriverId(user));
   std::vector<std::string> cps;
   if (!absl::GetFlag(FLAGS_cp).empty()) {
     evc::ExitIfError("--cp", evc::ValidateCpId(absl::GetFlag(FLAGS_cp)));
@@ -207,15 +213,23 @@ int main(int argc, char** argv) {
   }
   if (cps.empty()) evc::ExitIfError("--requests", absl::InvalidArgumentError("no valid CP ids in the file"));
 
+  auto password = evc::ReadPassword(absl::GetFlag(FLAGS_password_file), "password for " + user + ": ");
+  evc::ExitIfError("--password_file", password.status());
+  auto session = evc::ClientSession::Login(absl::GetFlag(FLAGS_auth), user, *password);
+  evc::ExitIfError("login failed", session.status());
+  std::printf("%s  logged in as %s\n", Clock().c_str(), (*session)->username().c_str());
+  const std::string driver_id = (*session)->username();
+
   evc::ServiceDeps deps = evc::ConnectDeps("driver-" + driver_id, {.kafka_producer = true});
   auto inbox = Inbox::Open(driver_id);
   evc::ExitIfError("cannot read driver notifications (--kafka)", inbox.status());
   do {
     for (size_t i = 0; i < cps.size() && !evc::ShutdownRequested().HasBeenNotified(); ++i) {
-      if (!ChargeAt(*deps.producer, **inbox, driver_id, cps[i])) return 1;
+      if (!ChargeAt(*deps.producer, **inbox, **session, cps[i])) return 1;
       const bool last = i + 1 == cps.size() && !absl::GetFlag(FLAGS_loop);
       if (!last) evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::GetFlag(FLAGS_wait_between));
     }
   } while (absl::GetFlag(FLAGS_loop) && !evc::ShutdownRequested().HasBeenNotified());
+  (void)(*session)->Logout();
   return 0;
 }

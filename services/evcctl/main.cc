@@ -7,11 +7,18 @@
 //   evcctl status                    live state of every CP (central)
 //   evcctl stop ID | --all           operator stop (ends a running supply with a ticket)
 //   evcctl resume ID | --all
-//   evcctl driver-add ID --name=..   [--email=..] [--if_missing]
+//   evcctl signup USER --name=.. --email=.. [--role=operator] [--new_password_file=F] [--if_missing]
 //   evcctl tickets [--driver=ID] [--cp=ID] [--limit=N]
+//   evcctl audit [--category=SECURITY] [--actor=NAME] [--cp=ID] [--since=1h] [--limit=N]
+//   evcctl revoke-cp ID              kill a compromised CP's keys and tokens at once
+//   evcctl rotate-key ID [--grace=60s]  new key for a CP; the old one opens messages for --grace
+//   evcctl rotate-signing-key        new key for access tokens
 //   evcctl watch [--plain]           live panel of the whole network
 //   evcctl wait-active --count=N     wait until N CPs are ACTIVE (scripts)
 //   evcctl health ADDR               gRPC health check of any service
+//
+// Operator commands log in first: --user and --password_file (or EVC_USER and
+// EVC_PASSWORD_FILE; without a file the password is asked for).
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,16 +37,21 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/central/network.h"
+#include "services/common/client_session.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
 
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address");
+ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
+ABSL_FLAG(std::string, user, "", "operator username for commands that need one");
+ABSL_FLAG(std::string, password_file, "", "file holding --user's password (else asked)");
 ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call (and of wait-active)");
 ABSL_FLAG(std::string, address, "", "register: street address");
@@ -50,12 +62,18 @@ ABSL_FLAG(int64_t, max_power, 22000, "register: maximum power in watts");
 ABSL_FLAG(std::string, secret_file, "", "register: write the CP secret to this file (mode 600)");
 ABSL_FLAG(bool, reset_if_exists, false, "register: if the CP exists, issue it new credentials");
 ABSL_FLAG(bool, all, false, "stop/resume: every charging point");
-ABSL_FLAG(std::string, name, "", "driver-add: the driver's name");
-ABSL_FLAG(std::string, email, "", "driver-add: the driver's email");
-ABSL_FLAG(bool, if_missing, false, "driver-add: succeed if the driver already exists");
+ABSL_FLAG(std::string, name, "", "signup: the person's name");
+ABSL_FLAG(std::string, email, "", "signup: the person's email");
+ABSL_FLAG(std::string, role, "driver", "signup: driver or operator (operator needs --user)");
+ABSL_FLAG(std::string, new_password_file, "", "signup: the new account's password (else asked twice)");
+ABSL_FLAG(bool, if_missing, false, "signup: succeed if the account already exists");
+ABSL_FLAG(std::string, category, "", "audit: AUTH, CHARGE, INCIDENT, STATUS, ERROR, SECURITY or SYSTEM");
+ABSL_FLAG(std::string, actor, "", "audit: only this actor's events");
+ABSL_FLAG(absl::Duration, since, absl::ZeroDuration(), "audit: only events younger than this (e.g. 1h)");
+ABSL_FLAG(absl::Duration, grace, absl::Seconds(60), "rotate-key: how long the old key keeps working");
 ABSL_FLAG(std::string, driver, "", "tickets: only this driver's");
-ABSL_FLAG(std::string, cp, "", "tickets: only this CP's");
-ABSL_FLAG(int, limit, 20, "tickets: how many");
+ABSL_FLAG(std::string, cp, "", "tickets, audit: only this CP's");
+ABSL_FLAG(int, limit, 20, "tickets, audit: how many");
 ABSL_FLAG(int, count, 1, "wait-active: how many ACTIVE CPs to wait for");
 ABSL_FLAG(bool, plain, false, "watch: one line per event instead of a redrawn panel");
 
@@ -71,19 +89,41 @@ int Fail(const absl::Status& s) {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: evcctl register|unregister|list|status|stop|resume|driver-add|tickets|"
-               "watch|wait-active|health ... (evcctl --help for flags)\n");
+               "usage: evcctl register|unregister|list|status|stop|resume|signup|tickets|audit|"
+               "revoke-cp|rotate-key|rotate-signing-key|watch|wait-active|health ... "
+               "(evcctl --help for flags)\n");
   return 2;
 }
 
 std::string Euros(int64_t millieuros) { return absl::StrFormat("%.2f", millieuros / 1000.0); }
 std::string Kwh(int64_t wh) { return absl::StrFormat("%.3f", wh / 1000.0); }
 
-std::unique_ptr<RegistryService::Stub> Registry() {
-  return RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
+// The operator's session, opened on the first call that needs one.
+evc::ClientSession* Session() {
+  static evc::ClientSession* session = [] {
+    const std::string user = absl::GetFlag(FLAGS_user);
+    if (user.empty()) {
+      std::exit(Fail(absl::UnauthenticatedError("this command needs an operator: give --user (or EVC_USER)")));
+    }
+    auto password = evc::ReadPassword(absl::GetFlag(FLAGS_password_file), "password for " + user + ": ");
+    if (!password.ok()) std::exit(Fail(password.status()));
+    auto opened = evc::ClientSession::Login(absl::GetFlag(FLAGS_auth), user, *password);
+    if (!opened.ok()) std::exit(Fail(opened.status()));
+    return opened->release();
+  }();
+  return session;
 }
-std::unique_ptr<CentralService::Stub> Central() {
-  return CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+
+evc::BearerSource Bearer(bool login) { return login ? Session()->Bearer() : nullptr; }
+
+std::unique_ptr<RegistryService::Stub> Registry(bool login = true) {
+  return RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry), Bearer(login)));
+}
+std::unique_ptr<CentralService::Stub> Central(bool login = true) {
+  return CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central), Bearer(login)));
+}
+std::unique_ptr<evc::auth::v1::AuthService::Stub> Auth() {
+  return evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth), Bearer(true)));
 }
 
 int Register(const std::string& id) {
@@ -132,7 +172,7 @@ int Unregister(const std::string& id) {
 }
 
 int List() {
-  auto registry = Registry();
+  auto registry = Registry(false);
   auto list = evc::CallUnary(&RegistryService::Stub::ListChargingPoints, *registry,
                              evc::registry::v1::ListChargingPointsRequest(), absl::GetFlag(FLAGS_timeout));
   if (!list.ok()) return Fail(list.status());
@@ -176,7 +216,7 @@ std::string StatusLine(const evc::central::v1::ChargingPointStatus& s, bool colo
 }
 
 int Status() {
-  auto central = Central();
+  auto central = Central(false);
   auto list = evc::CallUnary(&CentralService::Stub::ListChargingPoints, *central,
                              evc::central::v1::ListChargingPointsRequest(), absl::GetFlag(FLAGS_timeout));
   if (!list.ok()) return Fail(list.status());
@@ -204,16 +244,83 @@ int Operator(const std::string& verb, const std::vector<std::string>& args) {
   return 0;
 }
 
-int DriverAdd(const std::string& id) {
-  evc::registry::v1::CreateDriverRequest r;
-  r.set_driver_id(id);
+int SignUp(const std::string& username) {
+  evc::registry::v1::SignUpRequest r;
+  r.set_username(username);
   r.set_name(absl::GetFlag(FLAGS_name));
   r.set_email(absl::GetFlag(FLAGS_email));
-  auto registry = Registry();
-  auto d = evc::CallUnary(&RegistryService::Stub::CreateDriver, *registry, r, absl::GetFlag(FLAGS_timeout));
-  if (absl::IsAlreadyExists(d.status()) && absl::GetFlag(FLAGS_if_missing)) return 0;
-  if (!d.ok()) return Fail(d.status());
-  std::printf("driver %s created\n", id.c_str());
+  r.set_role(absl::GetFlag(FLAGS_role));
+  const std::string file = absl::GetFlag(FLAGS_new_password_file);
+  auto password = evc::ReadPassword(file, "new password for " + username + ": ");
+  if (!password.ok()) return Fail(password.status());
+  auto confirmation = file.empty() ? evc::ReadPassword("", "again: ") : password;
+  if (!confirmation.ok()) return Fail(confirmation.status());
+  r.set_password(*password);
+  r.set_password_confirmation(*confirmation);
+  auto registry = Registry(r.role() == "operator");
+  auto a = evc::CallUnary(&RegistryService::Stub::SignUp, *registry, r, absl::GetFlag(FLAGS_timeout));
+  if (absl::IsAlreadyExists(a.status()) && absl::GetFlag(FLAGS_if_missing)) return 0;
+  if (!a.ok()) return Fail(a.status());
+  std::printf("%s account %s created\n", a->role().c_str(), a->username().c_str());
+  return 0;
+}
+
+int Audit() {
+  evc::central::v1::ListAuditEventsRequest r;
+  r.set_category(absl::GetFlag(FLAGS_category));
+  r.set_actor(absl::GetFlag(FLAGS_actor));
+  r.set_cp_id(absl::GetFlag(FLAGS_cp));
+  r.set_limit(absl::GetFlag(FLAGS_limit));
+  if (absl::GetFlag(FLAGS_since) > absl::ZeroDuration()) {
+    *r.mutable_since() = evc::ToProto(absl::Now() - absl::GetFlag(FLAGS_since));
+  }
+  auto central = Central();
+  auto list = evc::CallUnary(&CentralService::Stub::ListAuditEvents, *central, r, absl::GetFlag(FLAGS_timeout));
+  if (!list.ok()) return Fail(list.status());
+  std::printf("%-23s %-8s %-26s %-18s %-10s %-8s %s\n", "AT", "CATEGORY", "ACTION", "ACTOR", "CP", "OUTCOME",
+              "DETAILS");
+  // Oldest first reads like a story.
+  for (auto it = list->events().rbegin(); it != list->events().rend(); ++it) {
+    std::printf("%-23s %-8s %-26s %-18s %-10s %-8s %s\n",
+                absl::FormatTime("%Y-%m-%d %H:%M:%E3S", evc::FromProto(it->at()), absl::LocalTimeZone()).c_str(),
+                it->category().c_str(), it->action().c_str(), it->actor().c_str(), it->cp_id().c_str(),
+                it->outcome().c_str(), it->details_json().c_str());
+  }
+  return 0;
+}
+
+int RevokeCp(const std::string& id) {
+  evc::auth::v1::RevokeChargingPointRequest r;
+  r.set_cp_id(id);
+  auto auth = Auth();
+  auto done = evc::CallUnary(&evc::auth::v1::AuthService::Stub::RevokeChargingPoint, *auth, r,
+                             absl::GetFlag(FLAGS_timeout));
+  if (!done.ok()) return Fail(done.status());
+  std::printf("revoked %s: %d tokens and %d keys dead; its link is cut\n", id.c_str(),
+              done->revoked_tokens(), done->revoked_keys());
+  return 0;
+}
+
+int RotateKey(const std::string& id) {
+  evc::auth::v1::RotateChargingPointKeyRequest r;
+  r.set_cp_id(id);
+  *r.mutable_grace() = evc::ToProto(absl::GetFlag(FLAGS_grace));
+  auto auth = Auth();
+  auto done = evc::CallUnary(&evc::auth::v1::AuthService::Stub::RotateChargingPointKey, *auth, r,
+                             absl::GetFlag(FLAGS_timeout));
+  if (!done.ok()) return Fail(done.status());
+  std::printf("%s: new key %s; the old one works until %s\n", id.c_str(), done->new_key_id().c_str(),
+              absl::FormatTime("%H:%M:%S", evc::FromProto(done->old_keys_valid_until()),
+                               absl::LocalTimeZone()).c_str());
+  return 0;
+}
+
+int RotateSigningKey() {
+  auto auth = Auth();
+  auto done = evc::CallUnary(&evc::auth::v1::AuthService::Stub::RotateSigningKey, *auth,
+                             evc::auth::v1::RotateSigningKeyRequest(), absl::GetFlag(FLAGS_timeout));
+  if (!done.ok()) return Fail(done.status());
+  std::printf("new token-signing key %s\n", done->key_id().c_str());
   return 0;
 }
 
@@ -239,7 +346,7 @@ int Tickets() {
 // The seeds' "PANEL DE MONITORIZACIÓN": every CP, its state, and live supplies.
 int Watch() {
   const bool plain = absl::GetFlag(FLAGS_plain) || !isatty(STDOUT_FILENO);
-  auto central = Central();
+  auto central = Central(false);
   std::map<std::string, evc::central::v1::ChargingPointStatus> cps;
   std::deque<std::string> messages;
   // Ctrl-C cancels the stream that is blocking in Read(). Shared with the
@@ -313,7 +420,7 @@ int Watch() {
 }
 
 int WaitActive() {
-  auto central = Central();
+  auto central = Central(false);
   const absl::Time deadline = absl::Now() + absl::GetFlag(FLAGS_timeout);
   int active = 0;
   while (absl::Now() < deadline) {
@@ -353,8 +460,12 @@ int main(int argc, char** argv) {
   if (verb == "list") return List();
   if (verb == "status") return Status();
   if (verb == "stop" || verb == "resume") return Operator(verb, args);
-  if (verb == "driver-add") return need_id() ? DriverAdd(args[1]) : Usage();
+  if (verb == "signup") return need_id() ? SignUp(args[1]) : Usage();
   if (verb == "tickets") return Tickets();
+  if (verb == "audit") return Audit();
+  if (verb == "revoke-cp") return need_id() ? RevokeCp(args[1]) : Usage();
+  if (verb == "rotate-key") return need_id() ? RotateKey(args[1]) : Usage();
+  if (verb == "rotate-signing-key") return RotateSigningKey();
   if (verb == "watch") return Watch();
   if (verb == "wait-active") return WaitActive();
   if (verb == "health") return need_id() ? Health(args[1]) : Usage();

@@ -9,7 +9,10 @@
 #include "absl/time/clock.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/central/effects.h"
+#include "services/common/client_session.h"
 #include "services/common/grpc_util.h"
+#include "services/common/sealed.h"
+#include "tests/integration/loop_client.h"
 #include "tests/integration/stack.h"
 
 namespace evc::testing {
@@ -38,60 +41,25 @@ class CoreLoopTest : public ::testing::Test {
 
   // Registers the CP and a driver, starts engine and monitor, waits for ACTIVE.
   void BringUp(const std::string& cp, const std::string& driver = "") {
-    ASSERT_TRUE(stack().RegisterCp(cp).ok());
-    if (!driver.empty()) ASSERT_TRUE(stack().AddDriver(driver).ok());
-    stack().StartEngine(cp);
-    stack().StartMonitor(cp);
-    ASSERT_TRUE(stack().WaitForState(cp, common::v1::CP_STATE_ACTIVE)) << cp << " never became ACTIVE";
+    ASSERT_NO_FATAL_FAILURE(LoopClient(stack()).BringUp(cp, driver));
   }
-
   absl::StatusOr<common::v1::Supply> Request(const std::string& cp, const std::string& driver) {
-    central::v1::RequestChargeRequest r;
-    r.set_cp_id(cp);
-    r.set_driver_id(driver);
-    auto resp = CallUnary(&CentralService::Stub::RequestCharge, stack().central(), r, absl::Seconds(10));
-    if (!resp.ok()) return resp.status();
-    return resp->supply();
+    return LoopClient(stack()).Request(cp, driver);
   }
-
   absl::StatusOr<central::v1::SupplyView> GetSupply(const std::string& id) {
-    central::v1::GetSupplyRequest r;
-    r.set_supply_id(id);
-    return CallUnary(&CentralService::Stub::GetSupply, stack().central(), r, absl::Seconds(5));
+    return LoopClient(stack()).GetSupply(id);
   }
-
-  // Waits until the supply has delivered at least `wh`; returns the figure.
   int64_t WaitForEnergy(const std::string& supply_id, int64_t wh) {
-    int64_t seen = -1;
-    Stack::WaitFor([&] {
-      auto v = GetSupply(supply_id);
-      if (v.ok()) seen = v->supply().energy_wh();
-      return seen >= wh;
-    });
-    return seen;
+    return LoopClient(stack()).WaitForEnergy(supply_id, wh);
   }
-
   std::optional<common::v1::Ticket> WaitForTicket(const std::string& supply_id,
                                                   absl::Duration timeout = absl::Seconds(20)) {
-    std::optional<common::v1::Ticket> ticket;
-    Stack::WaitFor([&] {
-      auto v = GetSupply(supply_id);
-      if (v.ok() && v->has_ticket()) ticket = v->ticket();
-      return ticket.has_value();
-    }, timeout);
-    return ticket;
+    return LoopClient(stack()).WaitForTicket(supply_id, timeout);
   }
-
   absl::Status Stop(const std::string& supply_id, const std::string& driver) {
-    central::v1::StopChargeRequest r;
-    r.set_supply_id(supply_id);
-    r.set_driver_id(driver);
-    return CallUnary(&CentralService::Stub::StopCharge, stack().central(), r, absl::Seconds(10)).status();
+    return LoopClient(stack()).Stop(supply_id, driver);
   }
-
-  int TicketRows(const std::string& supply_id) {
-    return std::stoi(stack().Sql("SELECT count(*) FROM tickets WHERE supply_id = '" + supply_id + "'"));
-  }
+  int TicketRows(const std::string& supply_id) { return LoopClient(stack()).TicketRows(supply_id); }
 
   static Stack* stack_;
 };
@@ -127,10 +95,10 @@ TEST_F(CoreLoopTest, RejectionsCarryAReason) {
   auto unknown_cp = Request("IT-NOWHERE", "it-rej");
   EXPECT_EQ(unknown_cp.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(absl::StrContains(unknown_cp.status().message(), "IT-NOWHERE"));
+  // Without an account there is no token: refused with what to do.
   auto unknown_driver = Request("IT-REJ", "it-nobody");
-  EXPECT_EQ(unknown_driver.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(absl::StrContains(unknown_driver.status().message(), "driver"));
-  EXPECT_EQ(Request("IT-REJ", "bad id!").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(unknown_driver.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(absl::StrContains(unknown_driver.status().message(), "log in")) << unknown_driver.status();
   auto first = Request("IT-REJ", "it-rej");
   ASSERT_TRUE(first.ok());
   auto busy = Request("IT-REJ", "it-rej2");
@@ -206,21 +174,24 @@ TEST_F(CoreLoopTest, CentralKilledDuringSupplyLosesNothing) {
   EXPECT_EQ(TicketRows(supply->supply_id()), 1);
 }
 
-TEST_F(CoreLoopTest, RedeliveredTelemetryIsAppliedOnce) {
+TEST_F(CoreLoopTest, ReplayedOrForgedEngineMessagesAreRejectedAndApplyNothing) {
   BringUp("IT-DUP", "it-dup");
   auto supply = Request("IT-DUP", "it-dup");
   ASSERT_TRUE(supply.ok());
   int64_t seen = WaitForEnergy(supply->supply_id(), 30);
   auto producer = KafkaProducer::Create(stack().kafka(), "it-dup");
   ASSERT_TRUE(producer.ok());
-  // An old message (seq 1) delivered again, twice, with a bogus figure.
-  events::v1::EngineEvent replay;
-  replay.set_cp_id("IT-DUP");
-  replay.mutable_telemetry()->set_supply_id(supply->supply_id());
-  replay.mutable_telemetry()->set_seq(1);
-  replay.mutable_telemetry()->set_energy_wh(999'999);
-  ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-DUP", replay).ok());
-  ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-DUP", replay).ok());
+  // An attacker on Kafka: a plain EngineEvent with a bogus figure, and one
+  // sealed under a key of their own.
+  events::v1::EngineEvent forged;
+  forged.set_cp_id("IT-DUP");
+  forged.mutable_telemetry()->set_supply_id(supply->supply_id());
+  forged.mutable_telemetry()->set_seq(1'000'000);
+  forged.mutable_telemetry()->set_energy_wh(999'999);
+  ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-DUP", forged).ok());
+  auto sealed = SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, "IT-DUP",
+                             {"guessed", std::string(32, 'g')}, 1, forged.SerializeAsString());
+  ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-DUP", *sealed).ok());
   ASSERT_TRUE((*producer)->Flush(absl::Seconds(5)).ok());
   int64_t later = WaitForEnergy(supply->supply_id(), seen + 20);
   EXPECT_LT(later, 999'999);
@@ -228,6 +199,10 @@ TEST_F(CoreLoopTest, RedeliveredTelemetryIsAppliedOnce) {
   auto ticket = WaitForTicket(supply->supply_id());
   ASSERT_TRUE(ticket.has_value());
   EXPECT_LT(ticket->energy_wh(), 999'999);
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return std::stoi(stack().Sql("SELECT count(*) FROM audit_events WHERE cp_id = 'IT-DUP' AND"
+                                 " action = 'sealed_message_rejected' AND category = 'SECURITY'")) >= 2;
+  }));
   EXPECT_EQ(stack().Sql("SELECT count(*) - count(DISTINCT seq) FROM supply_telemetry WHERE supply_id = '" +
                         supply->supply_id() + "'"),
             "0");
@@ -249,8 +224,10 @@ TEST_F(CoreLoopTest, BadInputIsRejectedClearlyAndLosesNothing) {
   unknown_cp.mutable_walk_in()->set_request_id("y");
   ASSERT_TRUE((*producer)->Produce(topics::kEngineEvents, "IT-GHOST", unknown_cp).ok());
   ASSERT_TRUE((*producer)->Flush(absl::Seconds(5)).ok());
+  // None of them is sealed: each is refused and audited as a security event.
   EXPECT_TRUE(Stack::WaitFor([&] {
-    return std::stoi(stack().Sql("SELECT count(*) FROM audit_events WHERE action = 'engine_event_rejected'")) >= 3;
+    return std::stoi(stack().Sql("SELECT count(*) FROM audit_events WHERE action = 'sealed_message_rejected'"
+                                 " AND category = 'SECURITY'")) >= 3;
   }));
   // Central carries on: a normal charge still works.
   auto supply = Request("IT-BAD", "it-bad");
@@ -298,15 +275,15 @@ TEST_F(CoreLoopTest, BadInputIsRejectedClearlyAndLosesNothing) {
 TEST_F(CoreLoopTest, DriverCliChargesOverKafkaAndPrintsTheTicket) {
   BringUp("IT-CLI", "it-cli");
   std::string out;
-  int code = stack().RunTool("evc-driver", {"--driver=it-cli", "--cp=IT-CLI", "--stop_after=3s",
-                                            "--central=" + stack().central_address()},
-                             &out);
+  const std::string password = "--password_file=" + stack().PasswordFile("it-cli");
+  int code = stack().RunTool("evc-driver", {"--user=it-cli", password, "--cp=IT-CLI", "--stop_after=3s"}, &out);
   EXPECT_EQ(code, 0) << out;
   EXPECT_TRUE(absl::StrContains(out, "ACCEPTED")) << out;
   EXPECT_TRUE(absl::StrContains(out, "kWh")) << out;
   EXPECT_TRUE(absl::StrContains(out, "TICKET")) << out;
   EXPECT_TRUE(absl::StrContains(out, "stopped by the driver")) << out;
-  code = stack().RunTool("evc-driver", {"--driver=it-cli", "--cp=IT-NOWHERE"}, &out);
+  EXPECT_TRUE(absl::StrContains(out, "logged in as it-cli")) << out;
+  code = stack().RunTool("evc-driver", {"--user=it-cli", password, "--cp=IT-NOWHERE"}, &out);
   EXPECT_EQ(code, 0) << out;
   EXPECT_TRUE(absl::StrContains(out, "REJECTED")) << out;
   EXPECT_TRUE(absl::StrContains(out, "not registered")) << out;
@@ -350,6 +327,153 @@ TEST_F(CoreLoopTest, EveryServiceAnswersReflectionIncludingHealth) {
     EXPECT_TRUE(absl::StrContains(out, "grpc.reflection.v1alpha.ServerReflection")) << out;
     EXPECT_TRUE(absl::StrContains(out, "evc.")) << out;
   }
+}
+
+// ---- identity: accounts, tokens, roles, CP keys, audit ----
+
+TEST_F(CoreLoopTest, SignUpLoginChargeAndTheTokenRules) {
+  BringUp("IT-ID", "it-alice");
+  ASSERT_TRUE(stack().AddDriver("it-bob").ok());
+  auto supply = Request("IT-ID", "it-alice");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  // Bob, with a valid token of his own, can neither stop nor see Alice's supply.
+  EXPECT_EQ(Stop(supply->supply_id(), "it-bob").code(), absl::StatusCode::kPermissionDenied);
+  central::v1::GetSupplyRequest get;
+  get.set_supply_id(supply->supply_id());
+  EXPECT_EQ(CallUnary(&CentralService::Stub::GetSupply, *LoopClient(stack()).As("it-bob"), get,
+                      absl::Seconds(5)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // A driver's token is not an operator's.
+  central::v1::OperatorRequest op;
+  op.set_cp_id("IT-ID");
+  auto denied = CallUnary(&CentralService::Stub::StopChargingPoints, *LoopClient(stack()).As("it-bob"), op,
+                          absl::Seconds(5));
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied) << denied.status();
+  ASSERT_TRUE(Stop(supply->supply_id(), "it-alice").ok());
+  auto ticket = WaitForTicket(supply->supply_id());
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(ticket->driver_id(), "it-alice");
+
+  // Logged out: the same access token is refused everywhere.
+  const std::string token = stack().driver("it-bob").AccessToken();
+  ASSERT_TRUE(stack().driver("it-bob").Logout().ok());
+  auto revoked = CentralService::NewStub(MakeChannel(stack().central_address(), [token] { return token; },
+                                                     &stack().client_tls()));
+  central::v1::RequestChargeRequest r;
+  r.set_cp_id("IT-ID");
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return CallUnary(&CentralService::Stub::RequestCharge, *revoked, r, absl::Seconds(5)).status().code() ==
+           absl::StatusCode::kUnauthenticated;
+  }));
+  // A tampered token (role flipped in the payload) is refused.
+  std::string forged = stack().driver("it-alice").AccessToken();
+  forged[forged.find('.') + 5] ^= 1;
+  auto tampered = CentralService::NewStub(MakeChannel(stack().central_address(), [forged] { return forged; },
+                                                      &stack().client_tls()));
+  EXPECT_EQ(CallUnary(&CentralService::Stub::RequestCharge, *tampered, r, absl::Seconds(5)).status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(CoreLoopTest, RepeatedFailedLoginsLockTheAccountAndAreAudited) {
+  ASSERT_TRUE(stack().AddDriver("it-locked").ok());
+  for (int i = 0; i < 5; ++i) {
+    auto refused = ClientSession::Login(stack().auth_address(), "it-locked", "wrong-guess-" + std::to_string(i),
+                                        &stack().client_tls());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated);
+  }
+  auto locked = ClientSession::Login(stack().auth_address(), "it-locked", Stack::kDriverPassword,
+                                     &stack().client_tls());
+  EXPECT_EQ(locked.status().code(), absl::StatusCode::kResourceExhausted) << locked.status();
+  EXPECT_TRUE(absl::StrContains(locked.status().message(), "try again")) << locked.status();
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return stack().Sql("SELECT count(*) FROM audit_events WHERE category = 'SECURITY' AND"
+                       " action = 'login_failed' AND actor = 'it-locked'") == "5";
+  }));
+}
+
+TEST_F(CoreLoopTest, KeyRotationDuringASupplyDoesNotBreakIt) {
+  BringUp("IT-ROT", "it-rot");
+  const std::string old_key =
+      stack().Sql("SELECT key_id FROM cp_keys WHERE cp_id = 'IT-ROT' AND revoked_at IS NULL");
+  auto supply = Request("IT-ROT", "it-rot");
+  ASSERT_TRUE(supply.ok());
+  int64_t before = WaitForEnergy(supply->supply_id(), 20);
+  std::string out;
+  ASSERT_EQ(stack().RunTool("evcctl", {"rotate-key", "IT-ROT", "--grace=30s"}, &out), 0) << out;
+  // The engine moves to the new key (central opens it) and the supply goes on.
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    auto events = CallUnary(&CentralService::Stub::ListAuditEvents, stack().central(),
+                            [] {
+                              central::v1::ListAuditEventsRequest q;
+                              q.set_cp_id("IT-ROT");
+                              q.set_category("SECURITY");
+                              return q;
+                            }(),
+                            absl::Seconds(5));
+    return events.ok() && events->events_size() > 0 &&
+           absl::StrContains(out, "new key");
+  }));
+  int64_t after = WaitForEnergy(supply->supply_id(), before + 40);
+  EXPECT_GE(after, before + 40);
+  EXPECT_EQ(stack().Status("IT-ROT")->state(), common::v1::CP_STATE_SUPPLYING);
+  ASSERT_TRUE(Stop(supply->supply_id(), "it-rot").ok());
+  auto ticket = WaitForTicket(supply->supply_id());
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_DRIVER_STOP);
+  EXPECT_GE(ticket->energy_wh(), after);
+  // Nothing the engine sent was refused along the way.
+  EXPECT_EQ(stack().Sql("SELECT count(*) FROM audit_events WHERE cp_id = 'IT-ROT' AND"
+                        " action = 'sealed_message_rejected'"),
+            "0");
+  EXPECT_NE(stack().Sql("SELECT key_id FROM cp_keys WHERE cp_id = 'IT-ROT' AND not_after IS NULL"), old_key);
+}
+
+TEST_F(CoreLoopTest, RevokedCpIsCutOffAndItsMessagesAreRejectedAndAudited) {
+  BringUp("IT-REV", "it-rev");
+  auto supply = Request("IT-REV", "it-rev");
+  ASSERT_TRUE(supply.ok());
+  WaitForEnergy(supply->supply_id(), 10);
+  std::string out;
+  ASSERT_EQ(stack().RunTool("evcctl", {"revoke-cp", "IT-REV"}, &out), 0) << out;
+  // The link is cut, the monitor cannot log in again, and what the engine
+  // still sends under its dead key is refused.
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return std::stoi(stack().Sql("SELECT count(*) FROM audit_events WHERE cp_id = 'IT-REV' AND"
+                                 " action = 'cp_link_cut_revoked'")) >= 1;
+  }));
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return std::stoi(stack().Sql("SELECT count(*) FROM audit_events WHERE cp_id = 'IT-REV' AND"
+                                 " action = 'sealed_message_rejected' AND category = 'SECURITY'")) >= 1;
+  }));
+  EXPECT_TRUE(stack().WaitForState("IT-REV", common::v1::CP_STATE_DISCONNECTED));
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return std::stoi(stack().Sql("SELECT count(*) FROM audit_events WHERE cp_id = 'IT-REV' AND"
+                                 " action = 'cp_auth_failed' AND outcome = 'REJECTED'")) >= 1;
+  }));
+  // The supply does not survive on a revoked CP: it ends with a ticket.
+  auto ticket = WaitForTicket(supply->supply_id(), absl::Seconds(30));
+  ASSERT_TRUE(ticket.has_value());
+}
+
+TEST_F(CoreLoopTest, OperatorSeesEveryStepOfASupplyInTheAuditTrail) {
+  BringUp("IT-AUD", "it-aud");
+  auto supply = Request("IT-AUD", "it-aud");
+  ASSERT_TRUE(supply.ok());
+  WaitForEnergy(supply->supply_id(), 10);
+  ASSERT_TRUE(Stop(supply->supply_id(), "it-aud").ok());
+  ASSERT_TRUE(WaitForTicket(supply->supply_id()).has_value());
+  EXPECT_EQ(Request("IT-AUD", "nobody").status().code(), absl::StatusCode::kUnauthenticated);
+  std::string out;
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    stack().RunTool("evcctl", {"audit", "--cp=IT-AUD", "--limit=200"}, &out);
+    return absl::StrContains(out, "CHARGE") && absl::StrContains(out, "cp_registered") &&
+           absl::StrContains(out, "cp_authenticated");
+  })) << out;
+  // Not for drivers.
+  central::v1::ListAuditEventsRequest q;
+  EXPECT_EQ(CallUnary(&CentralService::Stub::ListAuditEvents, *LoopClient(stack()).As("it-aud"), q,
+                      absl::Seconds(5)).status().code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 }  // namespace

@@ -135,13 +135,27 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
     return absl::UnavailableError("kafka did not start: see " + s->dir_ + "/kafka.log");
   }
   std::getline(std::ifstream(bootstrap_file), s->kafka_);
+  if (options.tls) {
+    std::string certs = absl::StrCat(s->source_dir_, "/evc _certs ", s->dir_, "/tls > ", s->dir_,
+                                     "/certs.log 2>&1");
+    if (std::system(certs.c_str()) != 0) {
+      s->KeepDirectory();
+      return absl::UnavailableError("could not create certificates: see " + s->dir_ + "/certs.log");
+    }
+    auto tls = LoadTls("", "", s->dir_ + "/tls/ca.crt");
+    if (!tls.ok()) return tls.status();
+    s->client_tls_ = *tls;
+  }
+  std::ofstream(s->PasswordFile("admin")) << "operate-the-net-42\n";
 
   s->registry_port_ = FreePort();
   s->auth_port_ = FreePort();
   s->central_port_ = FreePort();
   const std::string registry = absl::StrCat("127.0.0.1:", s->registry_port_);
   const std::string auth = absl::StrCat("127.0.0.1:", s->auth_port_);
-  std::vector<std::string> registry_args = {"--listen=" + registry};
+  std::vector<std::string> registry_args = {"--listen=" + registry, "--auth=" + auth,
+                                            "--bootstrap_operator=admin",
+                                            "--bootstrap_operator_password_file=" + s->PasswordFile("admin")};
   registry_args.insert(registry_args.end(), options.registry_flags.begin(), options.registry_flags.end());
   s->registry_process_ = s->Spawn("registry", "evc-registry", registry_args);
   s->auth_process_ = s->Spawn("auth", "evc-auth", {"--listen=" + auth, "--registry=" + registry});
@@ -153,13 +167,23 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
       return h;
     }
   }
-  s->registry_ = registry::v1::RegistryService::NewStub(MakeChannel(registry));
-  s->auth_ = auth::v1::AuthService::NewStub(MakeChannel(auth));
-  s->central_ = central::v1::CentralService::NewStub(MakeChannel(s->central_address()));
+  auto session = ClientSession::Login(auth, "admin", "operate-the-net-42", &s->client_tls_);
+  if (!session.ok()) {
+    s->KeepDirectory();
+    return absl::UnavailableError(absl::StrCat("operator login failed: ", session.status().ToString()));
+  }
+  s->operator_ = std::move(*session);
+  BearerSource as_operator = s->operator_->Bearer();
+  s->registry_ = registry::v1::RegistryService::NewStub(MakeChannel(registry, as_operator, &s->client_tls_));
+  s->auth_ = auth::v1::AuthService::NewStub(MakeChannel(auth, as_operator, &s->client_tls_));
+  s->central_ = central::v1::CentralService::NewStub(
+      MakeChannel(s->central_address(), as_operator, &s->client_tls_));
   return s;
 }
 
 Stack::~Stack() {
+  drivers_.clear();
+  operator_.reset();
   monitors_.clear();
   engines_.clear();
   central_process_.reset();
@@ -185,6 +209,13 @@ std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string
   std::map<std::string, std::string> env = {{"EVC_KAFKA", kafka_},
                                             {"EVC_POSTGRES_URL", postgres_url()},
                                             {"EVC_STARTUP_TIMEOUT", "60s"}};
+  if (options_.tls && name != "kafka") {
+    // Services prove who they are; every CP process shares the "cp" identity.
+    const std::string identity = name == "registry" || name == "auth" || name == "central" ? name : "cp";
+    env["EVC_TLS_CERT"] = absl::StrCat(dir_, "/tls/", identity, ".crt");
+    env["EVC_TLS_KEY"] = absl::StrCat(dir_, "/tls/", identity, ".key");
+    env["EVC_TLS_CA"] = dir_ + "/tls/ca.crt";
+  }
   return std::make_unique<Process>(name, std::move(args), std::move(env),
                                    absl::StrCat(dir_, "/", name, ".log"));
 }
@@ -208,7 +239,8 @@ absl::Status Stack::RestartCentral() {
 }
 
 absl::Status Stack::WaitHealthy(const std::string& name, int port) {
-  auto stub = grpc::health::v1::Health::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", port)));
+  auto stub = grpc::health::v1::Health::NewStub(
+      MakeChannel(absl::StrCat("127.0.0.1:", port), nullptr, &client_tls_));
   bool healthy = WaitFor([&] {
     auto r = CallUnary(&grpc::health::v1::Health::Stub::Check, *stub,
                        grpc::health::v1::HealthCheckRequest(), absl::Seconds(1));
@@ -234,11 +266,23 @@ absl::StatusOr<std::string> Stack::RegisterCp(const std::string& cp_id, int64_t 
 }
 
 absl::Status Stack::AddDriver(const std::string& driver_id) {
-  registry::v1::CreateDriverRequest r;
-  r.set_driver_id(driver_id);
+  registry::v1::SignUpRequest r;
+  r.set_username(driver_id);
   r.set_name("Test driver " + driver_id);
-  return CallUnary(&registry::v1::RegistryService::Stub::CreateDriver, *registry_, r, absl::Seconds(10))
-      .status();
+  r.set_email(driver_id + "@drivers.example");
+  r.set_password(kDriverPassword);
+  r.set_password_confirmation(kDriverPassword);
+  auto signed_up = CallUnary(&registry::v1::RegistryService::Stub::SignUp, *registry_, r, absl::Seconds(10));
+  if (!signed_up.ok()) return signed_up.status();
+  std::ofstream(PasswordFile(driver_id)) << kDriverPassword << "\n";
+  auto session = ClientSession::Login(auth_address(), driver_id, kDriverPassword, &client_tls_);
+  if (!session.ok()) return session.status();
+  drivers_[driver_id] = std::move(*session);
+  return absl::OkStatus();
+}
+
+std::unique_ptr<central::v1::CentralService::Stub> Stack::CentralAs(ClientSession& session) {
+  return central::v1::CentralService::NewStub(MakeChannel(central_address(), session.Bearer(), &client_tls_));
 }
 
 void Stack::StartEngine(const std::string& cp_id, std::vector<std::string> extra_flags) {
@@ -262,8 +306,12 @@ int Stack::RunTool(const std::string& binary, const std::vector<std::string>& ar
                    std::string* output) {
   std::vector<std::string> quoted;
   for (const auto& a : args) quoted.push_back("'" + a + "'");
-  std::string cmd = absl::StrCat("EVC_KAFKA='", kafka_, "' ", bin_dir_, "/", binary, " ",
-                                 absl::StrJoin(quoted, " "), " 2>&1");
+  // The CLIs find every service, and log in as the operator unless told otherwise.
+  std::string env = absl::StrCat("EVC_KAFKA='", kafka_, "' EVC_AUTH=", auth_address(),
+                                 " EVC_REGISTRY=", registry_address(), " EVC_CENTRAL=", central_address(),
+                                 " EVC_USER=admin EVC_PASSWORD_FILE='", PasswordFile("admin"), "'");
+  if (options_.tls) absl::StrAppend(&env, " EVC_TLS_CA='", dir_, "/tls/ca.crt'");
+  std::string cmd = absl::StrCat(env, " ", bin_dir_, "/", binary, " ", absl::StrJoin(quoted, " "), " 2>&1");
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) return -1;
   std::array<char, 4096> buffer;

@@ -18,6 +18,8 @@
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
+#include "services/common/client_session.h"
+#include "services/common/grpc_server.h"
 #include "services/common/kafka.h"
 
 namespace evc::testing {
@@ -52,6 +54,9 @@ class Stack {
     std::vector<std::string> central_flags;
     // Where the stack lives; a fresh /tmp directory when empty.
     std::string dir;
+    // Every gRPC channel on TLS, mutual between services (certificates from
+    // `evc _certs`); the stack's own calls come with the CA only, like the CLIs.
+    bool tls = false;
   };
   // Starts Postgres, Kafka, registry, auth and central.
   static absl::StatusOr<std::unique_ptr<Stack>> Start(Options options);
@@ -63,13 +68,24 @@ class Stack {
   std::string postgres_url() const;
   std::string central_address() const { return "127.0.0.1:" + std::to_string(central_port_); }
 
+  // Stubs that call as the bootstrap operator ("admin").
   registry::v1::RegistryService::Stub& registry() { return *registry_; }
   auth::v1::AuthService::Stub& auth() { return *auth_; }
   central::v1::CentralService::Stub& central() { return *central_; }
+  ClientSession& operator_session() { return *operator_; }
+  // The TLS the stack's clients use (empty without --tls).
+  const TlsConfig& client_tls() const { return client_tls_; }
 
   // Registers a CP (Alicante, 0.35 €/kWh, `power_w`) and returns its secret.
   absl::StatusOr<std::string> RegisterCp(const std::string& cp_id, int64_t power_w = 36000);
+  // Signs a driver up (password in <dir>/<driver>.password) and logs in.
   absl::Status AddDriver(const std::string& driver_id);
+  static constexpr char kDriverPassword[] = "charge-me-2026";
+  ClientSession& driver(const std::string& driver_id) { return *drivers_.at(driver_id); }
+  bool has_driver(const std::string& driver_id) const { return drivers_.count(driver_id) > 0; }
+  // Central as that driver (its access token on every call).
+  std::unique_ptr<central::v1::CentralService::Stub> CentralAs(ClientSession& session);
+  std::string PasswordFile(const std::string& user) const { return dir_ + "/" + user + ".password"; }
   // Starts the engine (auto-plug) and the monitor of a registered CP.
   void StartEngine(const std::string& cp_id, std::vector<std::string> extra_flags = {});
   void StartMonitor(const std::string& cp_id);
@@ -122,6 +138,9 @@ class Stack {
   std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
   std::unique_ptr<auth::v1::AuthService::Stub> auth_;
   std::unique_ptr<central::v1::CentralService::Stub> central_;
+  std::unique_ptr<ClientSession> operator_;
+  std::map<std::string, std::unique_ptr<ClientSession>> drivers_;
+  TlsConfig client_tls_;
 };
 
 // A free TCP port on 127.0.0.1 (bound and released).
