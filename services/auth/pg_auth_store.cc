@@ -71,7 +71,7 @@ absl::StatusOr<TokenRecord> PgAuthStore::FindToken(const std::string& token_sha2
   absl::Status s = pool_.Transact([&](pqxx::work& tx) {
     pqxx::result r = tx.exec_params(
         "SELECT t.cp_id, t.key_id, extract(epoch from t.expires_at)::float8,"
-        " (t.revoked_at IS NOT NULL OR k.revoked_at IS NOT NULL OR k.not_after < now())"
+        " (t.revoked_at IS NOT NULL OR k.revoked_at IS NOT NULL OR coalesce(k.not_after < now(), false))"
         " FROM cp_tokens t JOIN cp_keys k USING (key_id) WHERE t.token_sha256 = $1",
         pqxx::binarystring(token_sha256));
     if (r.empty()) throw AbortTransaction(absl::NotFoundError("unknown token"));
