@@ -1,5 +1,7 @@
 #include "services/common/audit.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/log.h"
 #include "services/common/proto_time.h"
@@ -77,8 +79,10 @@ absl::StatusOr<std::vector<common::v1::AuditEvent>> QueryAudit(PgPool& pool, con
   }
   if (q.since > q.until) return absl::InvalidArgumentError("since is after until");
   const int limit = q.limit <= 0 || q.limit > 5000 ? 200 : q.limit;
-  const double since = q.since == absl::InfinitePast() ? -1e12 : PgEpoch(q.since);
-  const double until = q.until == absl::InfiniteFuture() ? 1e12 : PgEpoch(q.until);
+  // Open ends as dates Postgres can represent (1970 and 3000).
+  constexpr double kYear3000 = 32503680000;
+  const double since = std::max(0.0, q.since == absl::InfinitePast() ? 0 : PgEpoch(q.since));
+  const double until = std::min(kYear3000, q.until == absl::InfiniteFuture() ? kYear3000 : PgEpoch(q.until));
   std::vector<common::v1::AuditEvent> events;
   absl::Status s = pool.Transact([&](pqxx::work& tx) {
     pqxx::result rows = tx.exec_params(

@@ -57,7 +57,9 @@ absl::StatusOr<std::string> SignToken(const SigningKey& key, const Claims& claim
 }
 
 absl::StatusOr<Claims> ParseSignedToken(absl::string_view token, const VerifyingKeyLookup& keys) {
-  if (token.empty()) return Refused("missing");
+  if (token.empty()) {
+    return Refused("missing: log in and send it as 'authorization: Bearer <token>'");
+  }
   if (token.size() > kMaxTokenBytes) return Refused("too long");
   std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
   if (parts.size() != 3) return Refused("not a JWT (header.payload.signature)");
