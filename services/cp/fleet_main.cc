@@ -12,9 +12,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
+#include "services/common/client_session.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
 #include "services/common/log.h"
+#include "services/common/backoff.h"
 #include "services/common/process.h"
 #include "services/common/service_main.h"
 #include "services/cp/cp_runtime.h"
@@ -35,6 +37,8 @@ ABSL_FLAG(int, tick_threads, 2, "threads ticking engines and monitors");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address (CPs are enrolled there)");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
 ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
+ABSL_FLAG(std::string, user, "", "operator account that enrols the fleet's CPs");
+ABSL_FLAG(std::string, password_file, "", "file holding --user's password");
 
 namespace {
 
@@ -73,7 +77,24 @@ struct SimulatedCp {
 int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "cp-fleet", "evc-cp-fleet: many simulated charging points");
   evc::ServiceDeps deps = evc::ConnectDeps("cp-fleet", {.kafka_producer = true});
-  auto registry = RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
+  // Enrolling CPs is an operator's job: log in as one.
+  auto password = evc::ReadPassword(absl::GetFlag(FLAGS_password_file), "operator password: ");
+  evc::ExitIfError("--password_file", password.status());
+  absl::StatusOr<std::unique_ptr<evc::ClientSession>> session = absl::UnavailableError("not tried");
+  evc::ExitIfError("operator login (--user, --auth)",
+                   evc::RetryWithBackoff("log in", [&] {
+                     session = evc::ClientSession::Login(absl::GetFlag(FLAGS_auth), absl::GetFlag(FLAGS_user),
+                                                         *password);
+                     // Wrong credentials do not get better with retries.
+                     if (absl::IsUnauthenticated(session.status()) ||
+                         absl::IsInvalidArgument(session.status())) {
+                       return absl::OkStatus();
+                     }
+                     return session.status();
+                   }, absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested()));
+  evc::ExitIfError("operator login (--user, --password_file)", session.status());
+  auto registry = RegistryService::NewStub(
+      evc::MakeChannel(absl::GetFlag(FLAGS_registry), (*session)->Bearer()));
   auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
   evc::cp::GrpcAuthenticator auth(absl::GetFlag(FLAGS_auth));
   evc::cp::KafkaEngineOutput output(*deps.producer, false);

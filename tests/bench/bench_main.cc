@@ -36,6 +36,7 @@
 #include "services/common/grpc_util.h"
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
+#include "services/common/sealed.h"
 #include "tests/integration/stack.h"
 
 ABSL_FLAG(std::string, scenario, "fleet", "fleet | churn | ingest");
@@ -172,7 +173,8 @@ std::unique_ptr<Process> StartFleet(Stack& stack, int count, std::vector<std::st
   std::vector<std::string> args = {absl::StrCat("--count=", count), "--prefix=B-",
                                    "--registry=" + stack.registry_address(),
                                    "--auth=" + stack.auth_address(),
-                                   "--central=" + stack.central_address(), "--tick_threads=2"};
+                                   "--central=" + stack.central_address(), "--tick_threads=2",
+                                   "--user=admin", "--password_file=" + stack.PasswordFile("admin")};
   args.insert(args.end(), extra.begin(), extra.end());
   return stack.Spawn("fleet", "evc-cp-fleet", args);
 }
@@ -319,11 +321,21 @@ class Probes {
   Latencies stop_to_ticket_;
 };
 
+// Central as a driver (its token on every call); one channel per driver.
+CentralService::Stub& CentralAs(Stack& stack, const std::string& driver) {
+  static absl::Mutex mu;
+  static auto* stubs = new std::map<std::string, std::unique_ptr<CentralService::Stub>>();
+  absl::MutexLock lock(&mu);
+  auto& stub = (*stubs)[driver];
+  if (!stub) stub = stack.CentralAs(stack.driver(driver));
+  return *stub;
+}
+
 absl::StatusOr<std::string> RequestCharge(Stack& stack, const std::string& cp, const std::string& driver) {
   central::v1::RequestChargeRequest r;
   r.set_cp_id(cp);
   r.set_driver_id(driver);
-  auto resp = CallUnary(&CentralService::Stub::RequestCharge, stack.central(), r, absl::Seconds(30));
+  auto resp = CallUnary(&CentralService::Stub::RequestCharge, CentralAs(stack, driver), r, absl::Seconds(30));
   if (!resp.ok()) return resp.status();
   return resp->supply().supply_id();
 }
@@ -405,7 +417,8 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
     r.set_supply_id(list[i]);
     r.set_driver_id(driver_of[list[i]]);
     probes.StopRequested(list[i], absl::Now());
-    CallUnary(&CentralService::Stub::StopCharge, stack.central(), r, absl::Seconds(30)).IgnoreError();
+    CallUnary(&CentralService::Stub::StopCharge, CentralAs(stack, driver_of.at(list[i])), r, absl::Seconds(30))
+        .IgnoreError();
   });
   int64_t duplicates = 0;
   Stack::WaitFor([&] { return probes.TicketsReceived(ids, &duplicates) >= static_cast<int64_t>(ids.size()); },
@@ -607,6 +620,18 @@ absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
   while (rows >> supply >> cp >> seq) open[supply] = {cp, seq + 10};
   if (open.empty()) return absl::InternalError("no open supplies to feed");
 
+  // Messages are sealed like an engine's, with each CP's key from auth.
+  std::map<std::string, CpKey> keys;
+  for (const auto& [id, cp_seq] : open) {
+    auth::v1::GetChargingPointKeysRequest request;
+    request.set_cp_id(cp_seq.first);
+    auto got = CallUnary(&auth::v1::AuthService::Stub::GetChargingPointKeys, stack.auth(), request,
+                         absl::Seconds(5));
+    if (!got.ok()) return got.status();
+    if (got->keys().empty()) return absl::InternalError("no key for " + cp_seq.first);
+    keys[cp_seq.first] = {got->keys().rbegin()->key_id(), got->keys().rbegin()->key()};
+  }
+  SealCounter counter;
   auto producer = KafkaProducer::Create(stack.kafka(), "bench-ingest");
   if (!producer.ok()) return producer.status();
   const absl::Time produce_start = absl::Now();
@@ -622,7 +647,10 @@ absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
       t->set_seq(static_cast<uint64_t>(++cp_seq.second));
       t->set_energy_wh(cp_seq.second * 10);
       t->set_power_w(36000);
-      if (absl::Status s = (*producer)->Produce(topics::kEngineEvents, cp_seq.first, e); !s.ok()) return s;
+      auto sealed = SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, cp_seq.first,
+                                 keys[cp_seq.first], counter.Next(absl::Now()), e.SerializeAsString());
+      if (!sealed.ok()) return sealed.status();
+      if (absl::Status s = (*producer)->Produce(topics::kEngineEvents, cp_seq.first, *sealed); !s.ok()) return s;
       ++produced;
     }
   }
