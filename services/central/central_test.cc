@@ -159,15 +159,22 @@ TEST(CentralTest, AuthoriseLeavesOnlyAfterTheSupplyIsDurable) {
   central.Stop();
 }
 
-TEST(CentralTest, ChargeNeedsAValidTokenOfThatDriver) {
+// Central started with CP1 in its catalogue and CP1's monitor linked.
+class LinkedCentralTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+    ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  }
   MemoryStore store;
   RecordingPublisher publisher;
   TestTokens tokens;
   FixedKeys keys;
   SystemClock clock;
-  Central central({}, store, publisher, tokens.verifier, keys, clock);
-  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
-  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  Central central{{}, store, publisher, tokens.verifier, keys, clock};
+};
+
+TEST_F(LinkedCentralTest, ChargeNeedsAValidTokenOfThatDriver) {
   EXPECT_TRUE(absl::IsUnauthenticated(central.RequestCharge("CP1", "ana", "r1", "").status()));
   EXPECT_TRUE(absl::IsUnauthenticated(central.RequestCharge("CP1", "ana", "r1", "not.a.jwt").status()));
   EXPECT_TRUE(absl::IsUnauthenticated(
@@ -184,15 +191,7 @@ TEST(CentralTest, ChargeNeedsAValidTokenOfThatDriver) {
   central.Stop();
 }
 
-TEST(CentralTest, ForgedEngineMessagesAreRejectedAndAudited) {
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
-  Central central({}, store, publisher, tokens.verifier, keys, clock);
-  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
-  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+TEST_F(LinkedCentralTest, ForgedEngineMessagesAreRejectedAndAudited) {
   events::v1::EngineEvent walk_in;
   walk_in.set_cp_id("CP1");
   walk_in.mutable_walk_in()->set_request_id("w1");

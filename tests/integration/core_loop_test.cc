@@ -21,24 +21,11 @@ namespace {
 using central::v1::CentralService;
 using common::v1::CpState;
 
-class CoreLoopTest : public ::testing::Test {
+class CoreLoopTest : public StackSuite<CoreLoopTest> {
+ public:
+  static Stack::Options StackOptions() { return {}; }
+
  protected:
-  static void SetUpTestSuite() {
-    auto stack = Stack::Start();
-    if (!stack.ok()) {
-      std::fprintf(stderr, "stack: %s\n", stack.status().ToString().c_str());
-      return;
-    }
-    stack_ = stack->release();
-  }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr) << "the test stack did not start"; }
-
-  static Stack& stack() { return *stack_; }
-
   // Registers the CP and a driver, starts engine and monitor, waits for ACTIVE.
   void BringUp(const std::string& cp, const std::string& driver = "") {
     ASSERT_NO_FATAL_FAILURE(LoopClient(stack()).BringUp(cp, driver));
@@ -61,10 +48,7 @@ class CoreLoopTest : public ::testing::Test {
   }
   int TicketRows(const std::string& supply_id) { return LoopClient(stack()).TicketRows(supply_id); }
 
-  static Stack* stack_;
 };
-
-Stack* CoreLoopTest::stack_ = nullptr;
 
 TEST_F(CoreLoopTest, ChargeTelemetryStopGivesExactlyOneCorrectTicket) {
   BringUp("IT-LOOP", "it-ana");

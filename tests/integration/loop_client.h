@@ -85,4 +85,25 @@ class LoopClient {
   Stack& stack_;
 };
 
+// A test suite whose tests share one stack, started with `Derived::Options()`.
+template <typename Derived>
+class StackSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto stack = Stack::Start(Derived::StackOptions());
+    if (!stack.ok()) {
+      std::fprintf(stderr, "stack: %s\n", stack.status().ToString().c_str());
+      return;
+    }
+    stack_ = stack->release();
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(stack_, nullptr) << "the test stack did not start"; }
+  static Stack& stack() { return *stack_; }
+  static inline Stack* stack_ = nullptr;
+};
+
 }  // namespace evc::testing

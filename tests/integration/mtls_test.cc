@@ -15,26 +15,10 @@
 namespace evc::testing {
 namespace {
 
-class MutualTlsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    auto stack = Stack::Start({.tls = true});
-    if (!stack.ok()) {
-      std::fprintf(stderr, "stack: %s\n", stack.status().ToString().c_str());
-      return;
-    }
-    stack_ = stack->release();
-  }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr) << "the TLS test stack did not start"; }
-  static Stack& stack() { return *stack_; }
-  static Stack* stack_;
+class MutualTlsTest : public StackSuite<MutualTlsTest> {
+ public:
+  static Stack::Options StackOptions() { return {.tls = true}; }
 };
-
-Stack* MutualTlsTest::stack_ = nullptr;
 
 TEST_F(MutualTlsTest, TheCoreLoopRunsOnMutualTls) {
   LoopClient loop(stack());
