@@ -189,7 +189,8 @@ absl::Status Central::MonitorHealth(const std::string& cp_id, const central::v1:
 }
 
 absl::StatusOr<std::string> Central::DriverOf(const std::string& access_token,
-                                              const std::string& driver_id, const std::string& action) {
+                                              const std::string& driver_id, const std::string& action,
+                                              const std::string& cp_id) {
   absl::StatusOr<Claims> claims = tokens_.Verify(access_token);
   absl::Status refusal = claims.status();
   if (claims.ok() && claims->role != kRoleDriver) {
@@ -204,7 +205,7 @@ absl::StatusOr<std::string> Central::DriverOf(const std::string& access_token,
   Effects fx;
   fx.audit.push_back({clock_.Now(), AuditCategory::kSecurity, action + "_refused",
                       claims.ok() ? claims->subject : (driver_id.empty() ? "anonymous" : driver_id),
-                      "", "REJECTED", {{"reason", std::string(refusal.message())}}});
+                      cp_id, "REJECTED", {{"reason", std::string(refusal.message())}}});
   Apply(std::move(fx));
   return refusal;
 }
@@ -214,7 +215,7 @@ absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_
                                                           const std::string& request_id,
                                                           const std::string& access_token) {
   if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
-  absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "charge_request");
+  absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "charge_request", cp_id);
   if (!driver.ok()) return driver.status();
   ChargeDecision decision;
   RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -230,7 +231,7 @@ absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply
                                                        const std::string& driver_id,
                                                        const std::string& access_token) {
   if (supply_id.empty()) return absl::InvalidArgumentError("supply_id is required");
-  absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "stop_request");
+  absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "stop_request", "");
   if (!driver.ok()) return driver.status();
   absl::StatusOr<SupplyRecord> result;
   RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -430,7 +431,7 @@ void Central::HandleRegistryEvent(const KafkaMessage& m, Effects& fx, KafkaProdu
 
 void Central::HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests) {
   for (const events::v1::ChargeRequest& r : requests) {
-    absl::StatusOr<std::string> driver = DriverOf(r.access_token(), r.driver_id(), "charge_request");
+    absl::StatusOr<std::string> driver = DriverOf(r.access_token(), r.driver_id(), "charge_request", r.cp_id());
     RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       Effects fx;
       const absl::Time now = clock_.Now();

@@ -96,9 +96,10 @@ class Central {
       const std::string& cp_id, bool all, const std::string& actor,
       absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
                                                                           absl::Time, Effects&));
-  // The driver a token names, or why not (UNAUTHENTICATED/PERMISSION_DENIED).
+  // The driver a token names, or why not (UNAUTHENTICATED/PERMISSION_DENIED);
+  // a refusal is audited against `cp_id` when known.
   absl::StatusOr<std::string> DriverOf(const std::string& access_token, const std::string& driver_id,
-                                       const std::string& action);
+                                       const std::string& action, const std::string& cp_id);
   // Opens a sealed engine event, fetching the CP's keys if need be: off-lock.
   absl::StatusOr<std::string> OpenEngineMessage(const KafkaMessage& m);
   // Follows auth: token revocations, CP keys rotated or revoked. Off-lock.

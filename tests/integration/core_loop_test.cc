@@ -446,7 +446,8 @@ TEST_F(CoreLoopTest, OperatorSeesEveryStepOfASupplyInTheAuditTrail) {
   EXPECT_TRUE(Stack::WaitFor([&] {
     stack().RunTool("evcctl", {"audit", "--cp=IT-AUD", "--limit=200"}, &out);
     return absl::StrContains(out, "CHARGE") && absl::StrContains(out, "cp_registered") &&
-           absl::StrContains(out, "cp_authenticated");
+           absl::StrContains(out, "cp_authenticated") && absl::StrContains(out, "supply_ended") &&
+           absl::StrContains(out, "charge_request_refused");
   })) << out;
   // Not for drivers.
   central::v1::ListAuditEventsRequest q;
