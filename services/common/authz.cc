@@ -1,5 +1,7 @@
 #include "services/common/authz.h"
 
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -58,11 +60,9 @@ absl::StatusOr<Claims> CallAuthorizer::RequireSelfOrOperator(const grpc::ServerC
 
 absl::Status CallAuthorizer::RequireService(const grpc::ServerContextBase& context) const {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  const bool tls = auth != nullptr && !auth->GetPeerIdentityPropertyName().empty();
-  const bool secure_transport =
-      auth != nullptr && !auth->FindPropertyValues("transport_security_type").empty() &&
-      auth->FindPropertyValues("transport_security_type").front() == "ssl";
-  if (!tls && !secure_transport) return absl::OkStatus();
+  std::vector<grpc::string_ref> transport =
+      auth == nullptr ? std::vector<grpc::string_ref>() : auth->FindPropertyValues("transport_security_type");
+  if (transport.empty() || transport.front() != "ssl") return absl::OkStatus();
   const std::string name = PeerCertificateName(context);
   for (absl::string_view service : kServiceNames) {
     if (name == service) return absl::OkStatus();

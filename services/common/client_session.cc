@@ -3,27 +3,20 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/grpc_util.h"
 #include "services/common/proto_time.h"
+#include "services/common/secret_file.h"
 
 namespace evc {
 
 absl::StatusOr<std::string> ReadPassword(const std::string& file, const std::string& prompt) {
+  if (!file.empty()) return ReadSecretFile(file, "password");
   std::string password;
-  if (!file.empty()) {
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read the password file '", file, "'"));
-    password = std::string(absl::StripTrailingAsciiWhitespace(text.str()));
-  } else {
+  {
     if (!isatty(STDIN_FILENO)) {
       return absl::InvalidArgumentError("no password: give --password_file or run on a terminal");
     }

@@ -2,12 +2,21 @@
 
 namespace evc {
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp out;
-  const int64_t nanos = absl::ToUnixNanos(t);
+namespace {
+
+// Timestamp and Duration share their seconds + nanos layout.
+template <typename Proto>
+Proto FromNanos(int64_t nanos) {
+  Proto out;
   out.set_seconds(nanos / 1'000'000'000);
   out.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
   return out;
+}
+
+}  // namespace
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return FromNanos<google::protobuf::Timestamp>(absl::ToUnixNanos(t));
 }
 
 absl::Time FromProto(const google::protobuf::Timestamp& t) {
@@ -15,11 +24,7 @@ absl::Time FromProto(const google::protobuf::Timestamp& t) {
 }
 
 google::protobuf::Duration ToProto(absl::Duration d) {
-  google::protobuf::Duration out;
-  const int64_t nanos = absl::ToInt64Nanoseconds(d);
-  out.set_seconds(nanos / 1'000'000'000);
-  out.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
-  return out;
+  return FromNanos<google::protobuf::Duration>(absl::ToInt64Nanoseconds(d));
 }
 
 absl::Duration FromProto(const google::protobuf::Duration& d) {

@@ -95,7 +95,8 @@ void KeyRing::Remove(const std::string& cp_id) {
 
 void KeyRing::MarkInUse(const std::string& cp_id, const std::string& key_id) {
   absl::MutexLock lock(&mu_);
-  in_use_[cp_id] = key_id;
+  std::string& current = in_use_[cp_id];
+  if (current != key_id) current = key_id;
 }
 
 bool KeyRing::Has(const std::string& cp_id, const std::string& key_id) const {

@@ -90,14 +90,4 @@ absl::StatusOr<auth::v1::AuthenticateChargingPointResponse> GrpcAuthenticator::A
                    absl::Seconds(5));
 }
 
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read secret file '", path, "'"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string secret(absl::StripAsciiWhitespace(ss.str()));
-  if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat("secret file '", path, "' is empty"));
-  return secret;
-}
-
 }  // namespace evc::cp

@@ -81,7 +81,4 @@ class GrpcAuthenticator : public Authenticator {
   std::unique_ptr<auth::v1::AuthService::Stub> stub_;
 };
 
-// Reads a CP secret from a file (trailing whitespace ignored).
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path);
-
 }  // namespace evc::cp

@@ -9,6 +9,7 @@
 #include "services/common/grpc_server.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
+#include "services/common/secret_file.h"
 #include "services/common/service_main.h"
 #include "services/cp/cp_runtime.h"
 
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("EVC_CP_SECRET"); env != nullptr && *env != '\0') {
     secret = env;
   } else {
-    auto from_file = evc::cp::ReadSecretFile(absl::GetFlag(FLAGS_secret_file));
+    auto from_file = evc::ReadSecretFile(absl::GetFlag(FLAGS_secret_file), "CP secret");
     evc::ExitIfError("--secret_file (or EVC_CP_SECRET)", from_file.status());
     secret = *from_file;
   }

@@ -1,15 +1,12 @@
 // evc-registry: charging-point enrolment and driver/operator accounts.
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/flags/flag.h"
-#include "absl/strings/ascii.h"
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "services/common/auth_client.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
+#include "services/common/secret_file.h"
 #include "services/common/service_main.h"
 #include "services/registry/pg_registry_store.h"
 #include "services/registry/registry_grpc.h"
@@ -29,15 +26,10 @@ namespace {
 void BootstrapOperator(evc::registry::Accounts& accounts) {
   const std::string username = absl::GetFlag(FLAGS_bootstrap_operator);
   if (username.empty()) return;
-  std::ifstream in(absl::GetFlag(FLAGS_bootstrap_operator_password_file));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) {
-    evc::ExitIfError("--bootstrap_operator_password_file",
-                     absl::NotFoundError("cannot read the bootstrap operator's password file"));
-  }
-  evc::ExitIfError("cannot create the bootstrap operator",
-                   accounts.EnsureOperator(username, std::string(absl::StripAsciiWhitespace(text.str()))));
+  auto password = evc::ReadSecretFile(absl::GetFlag(FLAGS_bootstrap_operator_password_file),
+                                      "bootstrap operator's password");
+  evc::ExitIfError("--bootstrap_operator_password_file", password.status());
+  evc::ExitIfError("cannot create the bootstrap operator", accounts.EnsureOperator(username, *password));
 }
 
 }  // namespace
