@@ -1,6 +1,8 @@
 #include "services/central/central_grpc.h"
 
 #include <deque>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_util.h"
@@ -115,17 +117,20 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
 
-// ---- the network stream ----
+// ---- streams to watchers ----
 
-class WatchReactor : public grpc::ServerWriteReactor<v1::NetworkUpdate>, public Watcher {
+// A server stream fed from other threads through a bounded queue: a client
+// that falls too far behind is ended instead of slowing the feeder.
+template <typename Message>
+class QueuedWriter : public grpc::ServerWriteReactor<Message> {
  public:
   // Enough for a burst of a few thousand CP changes; beyond, the client is
   // too slow and is dropped.
   static constexpr size_t kMaxQueued = 20000;
 
-  explicit WatchReactor(Central& central) : central_(central) { central_.Watch(this); }
-
-  bool Offer(const SharedUpdate& update) override {
+  // Queues `message`; false once the stream is ending (or has just been
+  // ended for being too slow).
+  bool Push(std::shared_ptr<const Message> message) {
     absl::MutexLock lock(&mu_);
     if (done_) return false;
     if (queue_.size() >= kMaxQueued) {
@@ -133,12 +138,25 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::NetworkUpdate>, public 
                                 "watcher too slow: more than 20000 updates queued"));
       return false;
     }
-    queue_.push_back(update);
+    queue_.push_back(std::move(message));
     if (!writing_) {
       writing_ = true;
-      StartWrite(queue_.front().get());
+      this->StartWrite(queue_.front().get());
     }
     return true;
+  }
+
+  // Ends the stream after what is already queued.
+  void Close(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    if (done_) return;
+    done_ = true;
+    if (writing_ || !queue_.empty()) {
+      finish_pending_ = true;
+      finish_status_ = status;
+    } else {
+      this->Finish(status);
+    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -146,14 +164,14 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::NetworkUpdate>, public 
     queue_.pop_front();
     writing_ = false;
     if (!ok) return FinishLocked(grpc::Status::CANCELLED);
-    if (finish_pending_) {
-      finish_pending_ = false;
-      Finish(finish_status_);
+    if (!queue_.empty() && !(done_ && !finish_pending_)) {
+      writing_ = true;
+      this->StartWrite(queue_.front().get());
       return;
     }
-    if (!queue_.empty() && !done_) {
-      writing_ = true;
-      StartWrite(queue_.front().get());
+    if (finish_pending_) {
+      finish_pending_ = false;
+      this->Finish(finish_status_);
     }
   }
 
@@ -162,30 +180,161 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::NetworkUpdate>, public 
     FinishLocked(grpc::Status::CANCELLED);
   }
 
+ private:
+  // Ends now, dropping what is queued.
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (done_ && !finish_pending_) return;
+    done_ = true;
+    if (writing_) {
+      while (queue_.size() > 1) queue_.pop_back();
+      finish_pending_ = true;
+      finish_status_ = status;
+    } else {
+      finish_pending_ = false;
+      this->Finish(status);
+    }
+  }
+
+  absl::Mutex mu_;
+  std::deque<std::shared_ptr<const Message>> queue_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// The whole network: a snapshot, then every update.
+class NetworkWatchReactor : public QueuedWriter<v1::NetworkUpdate>, public Watcher {
+ public:
+  explicit NetworkWatchReactor(Central& central) : central_(central) { central_.Watch(this); }
+
+  bool Offer(const SharedUpdate& update) override { return Push(update); }
+
   void OnDone() override {
     central_.Unwatch(this);
     delete this;
   }
 
  private:
-  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (done_) return;
-    done_ = true;
-    if (writing_) {
-      finish_pending_ = true;
-      finish_status_ = status;
+  Central& central_;
+};
+
+// One supply: its view now, then each change, ending with the ticket.
+class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
+ public:
+  SupplyWatchReactor(Central& central, std::string supply_id)
+      : central_(central), supply_id_(std::move(supply_id)) {}
+
+  // Watches first, then reads the current view, so nothing between the two
+  // is missed; updates seen before the view is sent wait for it. Runs off the
+  // gRPC thread, so the call may end meanwhile (see OnDone).
+  void Begin(const CallAuthorizer& authz, const std::string& token) {
+    central_.Watch(this);
+    absl::StatusOr<v1::SupplyView> view = AuthorizedView(authz, token);
+    if (!view.ok()) {
+      Close(ToGrpcStatus(view.status()));
     } else {
-      Finish(status);
+      std::vector<SharedUpdate> held;
+      {
+        absl::MutexLock lock(&mu_);
+        last_supply_ = view->supply();
+        started_ = true;
+        held.swap(held_);
+      }
+      Emit(*view);
+      for (const auto& u : held) Offer(u);
     }
+    EndBegin();
+  }
+
+  // Begin could not be scheduled.
+  void EndBegin() {
+    bool call_done;
+    {
+      absl::MutexLock lock(&life_mu_);
+      beginning_ = false;
+      call_done = call_done_;
+    }
+    if (call_done) Destroy();
+  }
+
+  bool Offer(const SharedUpdate& update) override {
+    std::optional<v1::SupplyView> view;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!started_) {
+        if (!update->has_snapshot()) held_.push_back(update);
+        return true;
+      }
+      view = ViewOf(*update);
+    }
+    return !view || Emit(*view);
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&life_mu_);
+      call_done_ = true;
+      if (beginning_) return;  // Begin destroys it when it returns
+    }
+    Destroy();
+  }
+
+ private:
+  void Destroy() {
+    central_.Unwatch(this);
+    delete this;
+  }
+
+  absl::StatusOr<v1::SupplyView> AuthorizedView(const CallAuthorizer& authz, const std::string& token) {
+    absl::StatusOr<Claims> caller = authz.CallerWithToken(token);
+    if (!caller.ok()) return caller.status();
+    absl::StatusOr<v1::SupplyView> view = central_.GetSupply(supply_id_);
+    if (!view.ok()) return view.status();
+    if (caller->role != kRoleOperator && view->supply().driver_id() != caller->subject) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("supply ", supply_id_, " is not ", caller->subject, "'s"));
+    }
+    return view;
+  }
+
+  // What `update` says about this supply, if anything.
+  std::optional<v1::SupplyView> ViewOf(const v1::NetworkUpdate& update)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    v1::SupplyView view;
+    if (update.has_charging_point() && update.charging_point().supply().supply_id() == supply_id_) {
+      last_supply_ = update.charging_point().supply();
+      *view.mutable_supply() = last_supply_;
+      return view;
+    }
+    if (update.has_ticket() && update.ticket().supply_id() == supply_id_) {
+      const common::v1::Ticket& t = update.ticket();
+      last_supply_.set_phase(common::v1::SUPPLY_PHASE_ENDED);
+      last_supply_.set_energy_wh(t.energy_wh());
+      last_supply_.set_amount_millieuros(t.amount_millieuros());
+      *view.mutable_supply() = last_supply_;
+      *view.mutable_ticket() = t;
+      return view;
+    }
+    return std::nullopt;
+  }
+
+  // Sends `view`; the stream ends with the ticket.
+  bool Emit(const v1::SupplyView& view) {
+    bool queued = Push(std::make_shared<const v1::SupplyView>(view));
+    if (view.has_ticket()) Close(grpc::Status::OK);
+    return queued && !view.has_ticket();
   }
 
   Central& central_;
+  const std::string supply_id_;
+  absl::Mutex life_mu_;
+  bool beginning_ ABSL_GUARDED_BY(life_mu_) = true;
+  bool call_done_ ABSL_GUARDED_BY(life_mu_) = false;
   absl::Mutex mu_;
-  std::deque<SharedUpdate> queue_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<SharedUpdate> held_ ABSL_GUARDED_BY(mu_);
+  common::v1::Supply last_supply_ ABSL_GUARDED_BY(mu_);
 };
 
 // ---- service ----
@@ -351,7 +500,18 @@ grpc::ServerUnaryReactor* CentralGrpc::ListAuditEvents(grpc::CallbackServerConte
 
 grpc::ServerWriteReactor<v1::NetworkUpdate>* CentralGrpc::WatchNetwork(
     grpc::CallbackServerContext*, const v1::WatchNetworkRequest*) {
-  return new WatchReactor(central_);
+  return new NetworkWatchReactor(central_);
+}
+
+grpc::ServerWriteReactor<v1::SupplyView>* CentralGrpc::WatchSupply(
+    grpc::CallbackServerContext* c, const v1::WatchSupplyRequest* req) {
+  auto* reactor = new SupplyWatchReactor(central_, req->supply_id());
+  // Reading the supply may touch Postgres: off the gRPC thread.
+  if (!pool_.TrySubmit([=, this, token = BearerToken(*c)] { reactor->Begin(authz_, token); })) {
+    reactor->Close(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "central busy; retry"));
+    reactor->EndBegin();
+  }
+  return reactor;
 }
 
 }  // namespace evc::central

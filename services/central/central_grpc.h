@@ -60,6 +60,8 @@ class CentralGrpc : public v1::CentralService::CallbackService {
                                             v1::ListAuditEventsResponse* resp) override;
   grpc::ServerWriteReactor<v1::NetworkUpdate>* WatchNetwork(
       grpc::CallbackServerContext* c, const v1::WatchNetworkRequest* req) override;
+  grpc::ServerWriteReactor<v1::SupplyView>* WatchSupply(
+      grpc::CallbackServerContext* c, const v1::WatchSupplyRequest* req) override;
 
   // Cuts the monitor link of `cp_id`, if any (CP removed or credentials reset).
   void CloseLink(const std::string& cp_id, const grpc::Status& why);

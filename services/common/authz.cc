@@ -29,7 +29,10 @@ std::string PeerCertificateName(const grpc::ServerContextBase& context) {
 }
 
 absl::StatusOr<Claims> CallAuthorizer::Caller(const grpc::ServerContextBase& context) const {
-  std::string token = BearerToken(context);
+  return CallerWithToken(BearerToken(context));
+}
+
+absl::StatusOr<Claims> CallAuthorizer::CallerWithToken(const std::string& token) const {
   if (token.empty()) {
     return absl::UnauthenticatedError(
         "no access token: log in and send it as 'authorization: Bearer <token>'");

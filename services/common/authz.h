@@ -20,6 +20,9 @@ class CallAuthorizer {
 
   // The claims of the call's "authorization: Bearer <token>".
   absl::StatusOr<Claims> Caller(const grpc::ServerContextBase& context) const;
+  // The same from a token taken off the call earlier (for work that outlives
+  // the call's context).
+  absl::StatusOr<Claims> CallerWithToken(const std::string& token) const;
   absl::StatusOr<Claims> RequireOperator(const grpc::ServerContextBase& context) const;
   // The account `subject` itself, or an operator.
   absl::StatusOr<Claims> RequireSelfOrOperator(const grpc::ServerContextBase& context,

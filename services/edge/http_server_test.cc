@@ -1,0 +1,418 @@
+// The edge's HTTP server in-process, in front of fake gRPC services: REST
+// errors, streams over NDJSON and WebSocket, cookies, origins, slow clients.
+
+#include "services/edge/http_server.h"
+
+#include <filesystem>
+#include <grpcpp/alarm.h>
+#include <fstream>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "evc/auth/v1/auth.grpc.pb.h"
+#include "evc/central/v1/central.grpc.pb.h"
+#include "evc/proto_files.h"
+#include "services/common/grpc_server.h"
+#include "services/edge/openapi.h"
+
+namespace evc::edge {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using ::testing::HasSubstr;
+
+std::string BearerOf(grpc::CallbackServerContext* c) {
+  auto it = c->client_metadata().find("authorization");
+  return it == c->client_metadata().end() ? "" : std::string(it->second.data(), it->second.size());
+}
+
+// Writes `count` updates (each naming its index), pausing 2 ms after every
+// `burst` of them: a steady feed that a reading client keeps up with.
+class UpdateWriter : public grpc::ServerWriteReactor<central::v1::NetworkUpdate> {
+ public:
+  UpdateWriter(int count, size_t padding, int burst) : count_(count), burst_(burst) {
+    update_.mutable_message()->set_text(std::string(padding, 'x'));
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::CANCELLED);
+    if (burst_ > 0 && sent_ % burst_ == 0) {
+      pause_.Set(std::chrono::system_clock::now() + std::chrono::milliseconds(2), [this](bool) { Next(); });
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (sent_ == count_) return Finish(grpc::Status::OK);
+    update_.mutable_message()->set_cp_id("cp-" + std::to_string(sent_++));
+    StartWrite(&update_);
+  }
+  const int count_;
+  const int burst_;
+  int sent_ = 0;
+  grpc::Alarm pause_;
+  central::v1::NetworkUpdate update_;
+};
+
+class FakeCentral : public central::v1::CentralService::CallbackService {
+ public:
+  int updates = 3;
+  size_t padding = 10;
+  int burst = 0;  // 0: no pauses
+
+  grpc::ServerUnaryReactor* ListChargingPoints(grpc::CallbackServerContext* c, const central::v1::ListChargingPointsRequest*,
+                                               central::v1::ListChargingPointsResponse* resp) override {
+    auto* cp = resp->add_charging_points();
+    cp->mutable_charging_point()->set_cp_id("ALC-001");
+    cp->set_state(common::v1::CP_STATE_ACTIVE);
+    auto* r = c->DefaultReactor();
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+  // Echoes the caller's credentials as the driver, or fails for "missing".
+  grpc::ServerUnaryReactor* GetSupply(grpc::CallbackServerContext* c, const central::v1::GetSupplyRequest* req,
+                                      central::v1::SupplyView* resp) override {
+    auto* r = c->DefaultReactor();
+    if (req->supply_id() == "missing") {
+      r->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "no supply missing"));
+      return r;
+    }
+    resp->mutable_supply()->set_supply_id(req->supply_id());
+    resp->mutable_supply()->set_driver_id(BearerOf(c));
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+  grpc::ServerWriteReactor<central::v1::NetworkUpdate>* WatchNetwork(grpc::CallbackServerContext*,
+                                                                    const central::v1::WatchNetworkRequest*) override {
+    return new UpdateWriter(updates, padding, burst);
+  }
+  grpc::ServerWriteReactor<central::v1::SupplyView>* WatchSupply(grpc::CallbackServerContext*,
+                                                                const central::v1::WatchSupplyRequest*) override {
+    struct Refuse : grpc::ServerWriteReactor<central::v1::SupplyView> {
+      Refuse() { Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "supply s-9 is not yours")); }
+      void OnDone() override { delete this; }
+    };
+    return new Refuse;
+  }
+};
+
+class FakeAuth : public auth::v1::AuthService::CallbackService {
+  grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* c, const auth::v1::LoginRequest* req,
+                                  auth::v1::TokenPair* resp) override {
+    resp->set_access_token("tok-" + req->username());
+    resp->mutable_access_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 900);
+    auto* r = c->DefaultReactor();
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+  grpc::ServerUnaryReactor* Logout(grpc::CallbackServerContext* c, const auth::v1::LogoutRequest*,
+                                   auth::v1::LogoutResponse*) override {
+    auto* r = c->DefaultReactor();
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+};
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  http::response<http::string_body> raw;
+  nlohmann::json json() const { return nlohmann::json::parse(body); }
+};
+
+class EdgeServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TlsConfig plain;
+    host_ = std::make_unique<ServiceHost>("fakes", "127.0.0.1:0", &plain);
+    host_->AddService(&central_);
+    host_->AddService(&auth_);
+    ASSERT_TRUE(host_->Start().ok());
+    auto services = LinkedServices(proto::ServiceProtoFiles());
+    ASSERT_TRUE(services.ok());
+    auto routes = RouteTable::Build(*services);
+    ASSERT_TRUE(routes.ok());
+    routes_ = std::make_unique<RouteTable>(std::move(*routes));
+    upstreams_ = std::make_unique<Upstreams>(absl::Seconds(5));
+    const std::string target = "127.0.0.1:" + std::to_string(host_->port());
+    upstreams_->Add("central", target);
+    upstreams_->Add("auth", target);  // registry deliberately absent
+
+    web_root_ = std::filesystem::temp_directory_path() / ("evc-web-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(web_root_ / "app");
+    std::ofstream(web_root_ / "app" / "index.html") << "<h1>driver app</h1>";
+    std::ofstream(web_root_.parent_path() / "evc-secret.txt") << "secret";
+  }
+
+  void StartEdge(size_t stream_queue_limit = 4096) {
+    EdgeConfig config;
+    config.listen = "127.0.0.1:0";
+    config.max_body_bytes = 4096;
+    config.stream_queue_limit = stream_queue_limit;
+    config.web_root = web_root_.string();
+    config.allowed_origins = {"http://ops.example"};
+    edge_ = std::make_unique<EdgeServer>(config, *routes_, *upstreams_,
+                                         StaticDocuments{OpenApiDocument(*routes_, "t").dump(), "<html>api</html>"});
+    ASSERT_TRUE(edge_->Start().ok());
+  }
+
+  void TearDown() override {
+    if (edge_) edge_->Stop();
+    host_->Shutdown(absl::Seconds(1));
+    std::filesystem::remove_all(web_root_);
+  }
+
+  std::string Host() const { return "127.0.0.1:" + std::to_string(edge_->port()); }
+
+  Reply Call(http::verb verb, const std::string& target, const std::string& body = "",
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), edge_->port()));
+    http::request<http::string_body> req(verb, target, 11);
+    req.set(http::field::host, Host());
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    http::write(socket, req);
+    beast::flat_buffer buffer;
+    Reply reply;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    http::read(socket, buffer, parser);
+    reply.raw = parser.release();
+    reply.status = reply.raw.result_int();
+    reply.body = reply.raw.body();
+    return reply;
+  }
+
+  std::unique_ptr<websocket::stream<tcp::socket>> OpenWebSocket(net::io_context& ioc, const std::string& target,
+                                                                const std::string& origin = "") {
+    auto ws = std::make_unique<websocket::stream<tcp::socket>>(ioc);
+    ws->next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), edge_->port()));
+    ws->set_option(websocket::stream_base::decorator([origin](websocket::request_type& req) {
+      if (!origin.empty()) req.set(http::field::origin, origin);
+    }));
+    ws->handshake(Host(), target);
+    return ws;
+  }
+
+  FakeCentral central_;
+  FakeAuth auth_;
+  std::unique_ptr<ServiceHost> host_;
+  std::unique_ptr<RouteTable> routes_;
+  std::unique_ptr<Upstreams> upstreams_;
+  std::unique_ptr<EdgeServer> edge_;
+  std::filesystem::path web_root_;
+};
+
+TEST_F(EdgeServerTest, UnaryReadAsJson) {
+  StartEdge();
+  Reply r = Call(http::verb::get, "/v1/charging-points");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.raw[http::field::content_type], "application/json");
+  EXPECT_EQ(r.json()["chargingPoints"][0]["chargingPoint"]["cpId"], "ALC-001");
+  EXPECT_EQ(r.json()["chargingPoints"][0]["state"], "CP_STATE_ACTIVE");
+}
+
+TEST_F(EdgeServerTest, ClientErrorsAreClear4xxWithAStatusBody) {
+  StartEdge();
+  Reply unknown = Call(http::verb::get, "/v1/nowhere");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.json()["status"], "NOT_FOUND");
+  EXPECT_THAT(unknown.json()["message"].get<std::string>(), HasSubstr("/openapi.json"));
+
+  Reply wrong = Call(http::verb::delete_, "/v1/charging-points");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.raw["Allow"], "GET");
+
+  Reply bad_json = Call(http::verb::post, "/v1/charging-points/A:charge", "{oops");
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(bad_json.json()["code"], 3);
+
+  Reply unknown_field = Call(http::verb::post, "/v1/charging-points/A:charge", R"({"colour":"red"})");
+  EXPECT_EQ(unknown_field.status, 400);
+  EXPECT_THAT(unknown_field.body, HasSubstr("colour"));
+
+  Reply wrong_type = Call(http::verb::post, "/v1/charging-points:stopAll", R"({"all":"maybe"})");
+  EXPECT_EQ(wrong_type.status, 400);
+
+  Reply too_big = Call(http::verb::post, "/v1/charging-points/A:charge", std::string(10000, ' '));
+  EXPECT_EQ(too_big.status, 413);
+  EXPECT_THAT(too_big.body, HasSubstr("4096 bytes"));
+
+  Reply bad_query = Call(http::verb::get, "/v1/tickets?limit=lots");
+  EXPECT_EQ(bad_query.status, 400);
+}
+
+TEST_F(EdgeServerTest, UpstreamStatusesMapThroughTheTable) {
+  StartEdge();
+  Reply missing = Call(http::verb::get, "/v1/supplies/missing");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.json()["message"], "no supply missing");
+
+  Reply no_registry = Call(http::verb::get, "/v1/registry/charging-points");
+  EXPECT_EQ(no_registry.status, 503);
+  EXPECT_THAT(no_registry.body, HasSubstr("registry service is not configured"));
+}
+
+TEST_F(EdgeServerTest, TokensTravelFromHeaderOrCookieAndLoginSetsTheCookie) {
+  StartEdge();
+  Reply header = Call(http::verb::get, "/v1/supplies/s-1", "", {{"Authorization", "Bearer abc"}});
+  EXPECT_EQ(header.json()["supply"]["driverId"], "Bearer abc");
+  Reply cookie = Call(http::verb::get, "/v1/supplies/s-1", "", {{"Cookie", "x=1; evc_session=fromcookie"}});
+  EXPECT_EQ(cookie.json()["supply"]["driverId"], "Bearer fromcookie");
+
+  Reply login = Call(http::verb::post, "/v1/auth/login", R"({"username":"ana","password":"pw"})");
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string set_cookie(login.raw[http::field::set_cookie]);
+  EXPECT_THAT(set_cookie, HasSubstr("evc_session=tok-ana"));
+  EXPECT_THAT(set_cookie, HasSubstr("HttpOnly"));
+  EXPECT_THAT(set_cookie, HasSubstr("SameSite=Strict"));
+  Reply logout = Call(http::verb::post, "/v1/auth/logout", "{}", {{"Cookie", "evc_session=tok-ana"}});
+  EXPECT_THAT(std::string(logout.raw[http::field::set_cookie]), HasSubstr("evc_session=; Max-Age=0"));
+}
+
+TEST_F(EdgeServerTest, OriginsAreCheckedForWritesAndCorsIsAnswered) {
+  StartEdge();
+  Reply evil = Call(http::verb::post, "/v1/auth/logout", "{}", {{"Origin", "http://evil.example"}});
+  EXPECT_EQ(evil.status, 403);
+  Reply same = Call(http::verb::post, "/v1/auth/logout", "{}", {{"Origin", "http://" + Host()}});
+  EXPECT_EQ(same.status, 200) << same.body;
+  Reply cors = Call(http::verb::get, "/v1/charging-points", "", {{"Origin", "http://ops.example"}});
+  EXPECT_EQ(cors.raw["Access-Control-Allow-Origin"], "http://ops.example");
+  Reply preflight = Call(http::verb::options, "/v1/charging-points/A:charge", "",
+                         {{"Origin", "http://ops.example"}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_THAT(std::string(preflight.raw["Access-Control-Allow-Headers"]), HasSubstr("Authorization"));
+}
+
+TEST_F(EdgeServerTest, NdjsonStreamDeliversEveryMessageInOrder) {
+  central_.updates = 50;
+  StartEdge();
+  Reply r = Call(http::verb::get, "/v1/network:watch");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.raw[http::field::content_type], "application/x-ndjson");
+  std::istringstream lines(r.body);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["result"]["message"]["cpId"], "cp-" + std::to_string(n++));
+  }
+  EXPECT_EQ(n, 50);
+}
+
+TEST_F(EdgeServerTest, AStreamRefusedAtOnceIsAnHttpError) {
+  StartEdge();
+  Reply r = Call(http::verb::get, "/v1/supplies/s-9:watch");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.json()["message"], "supply s-9 is not yours");
+}
+
+TEST_F(EdgeServerTest, WebSocketGetsOneMessagePerFrameInOrderThenACleanClose) {
+  central_.updates = 20;
+  StartEdge();
+  net::io_context ioc;
+  auto ws = OpenWebSocket(ioc, "/v1/network:watch", "http://" + Host());
+  for (int i = 0; i < 20; ++i) {
+    beast::flat_buffer frame;
+    ws->read(frame);
+    EXPECT_TRUE(ws->got_text());
+    auto j = nlohmann::json::parse(beast::buffers_to_string(frame.data()));
+    EXPECT_EQ(j["result"]["message"]["cpId"], "cp-" + std::to_string(i));
+  }
+  beast::flat_buffer end;
+  beast::error_code ec;
+  ws->read(end, ec);
+  EXPECT_EQ(ec, websocket::error::closed);
+  EXPECT_EQ(ws->reason().code, websocket::close_code::normal);
+}
+
+TEST_F(EdgeServerTest, WebSocketErrorsCloseWithTheHttpStatusAsCode) {
+  StartEdge();
+  net::io_context ioc;
+  auto ws = OpenWebSocket(ioc, "/v1/supplies/s-9:watch");
+  beast::flat_buffer frame;
+  ws->read(frame);
+  EXPECT_THAT(beast::buffers_to_string(frame.data()), HasSubstr("\"error\""));
+  beast::error_code ec;
+  ws->read(frame, ec);
+  EXPECT_EQ(ws->reason().code, 4403);
+}
+
+TEST_F(EdgeServerTest, WebSocketFromAForeignOriginIsRefused) {
+  StartEdge();
+  net::io_context ioc;
+  EXPECT_THROW(OpenWebSocket(ioc, "/v1/network:watch", "http://evil.example"), beast::system_error);
+}
+
+TEST_F(EdgeServerTest, AStalledWebSocketClientIsDroppedWithoutDelayingOthers) {
+  central_.updates = 3000;
+  central_.padding = 8000;  // 24 MB per client: more than socket buffers hold
+  central_.burst = 20;      // ~10k updates/s
+  StartEdge(/*stream_queue_limit=*/256);
+  net::io_context ioc;
+  auto stalled = OpenWebSocket(ioc, "/v1/network:watch");  // never reads
+  auto fast = OpenWebSocket(ioc, "/v1/network:watch");
+  int received = 0;
+  for (;;) {
+    beast::flat_buffer frame;
+    beast::error_code ec;
+    fast->read(frame, ec);
+    if (ec) break;
+    auto j = nlohmann::json::parse(beast::buffers_to_string(frame.data()));
+    ASSERT_EQ(j["result"]["message"]["cpId"], "cp-" + std::to_string(received));
+    ++received;
+  }
+  EXPECT_EQ(received, 3000);
+  // The stalled one was cut: reading what is buffered ends in an error, not in 3000 frames.
+  int stalled_frames = 0;
+  for (;;) {
+    beast::flat_buffer frame;
+    beast::error_code ec;
+    stalled->read(frame, ec);
+    if (ec) break;
+    ++stalled_frames;
+  }
+  EXPECT_LT(stalled_frames, 3000);
+}
+
+TEST_F(EdgeServerTest, ServesTheAppsDocsAndNoFileOutsideTheWebRoot) {
+  StartEdge();
+  EXPECT_EQ(Call(http::verb::get, "/").raw[http::field::location], "/app/");
+  Reply app = Call(http::verb::get, "/app/");
+  EXPECT_EQ(app.status, 200);
+  EXPECT_EQ(app.body, "<h1>driver app</h1>");
+  EXPECT_THAT(std::string(app.raw["Content-Security-Policy"]), HasSubstr("default-src 'self'"));
+  EXPECT_EQ(Call(http::verb::get, "/app/../../evc-secret.txt").status, 404);
+  EXPECT_EQ(Call(http::verb::get, "/app/%2e%2e/%2e%2e/evc-secret.txt").status, 404);
+  EXPECT_EQ(Call(http::verb::get, "/openapi.json").json()["openapi"], "3.0.3");
+  EXPECT_EQ(Call(http::verb::get, "/healthz").status, 200);
+}
+
+TEST(EdgeHelpersTest, CookiesAndOrigins) {
+  EXPECT_EQ(CookieValue("a=1; evc_session=xyz; b=2", "evc_session"), "xyz");
+  EXPECT_EQ(CookieValue("evc_session_old=1", "evc_session"), "");
+  EXPECT_TRUE(OriginAllowed("", "h:1", {}));
+  EXPECT_TRUE(OriginAllowed("http://h:1", "h:1", {}));
+  EXPECT_FALSE(OriginAllowed("http://other:1", "h:1", {}));
+  EXPECT_TRUE(OriginAllowed("http://other:1", "h:1", {"http://other:1"}));
+  EXPECT_TRUE(OriginAllowed("http://any", "h:1", {"*"}));
+}
+
+}  // namespace
+}  // namespace evc::edge

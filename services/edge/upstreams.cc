@@ -1,0 +1,171 @@
+#include "services/edge/upstreams.h"
+
+#include <grpcpp/support/proto_buffer_reader.h>
+
+#include "absl/strings/str_cat.h"
+#include "services/edge/transcoder.h"
+
+namespace evc::edge {
+namespace {
+
+grpc::ByteBuffer ToByteBuffer(std::string bytes) {
+  grpc::Slice slice(std::move(bytes));
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string FromByteBuffer(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+void Decorate(grpc::ClientContext& context, const CallMetadata& metadata) {
+  if (!metadata.bearer_token.empty()) context.AddMetadata("authorization", "Bearer " + metadata.bearer_token);
+  if (!metadata.client_address.empty()) context.AddMetadata("x-forwarded-for", metadata.client_address);
+}
+
+}  // namespace
+
+// A server-streaming call run as a callback reactor. It owns itself until
+// OnDone; whoever cancels holds a shared_ptr, so cancelling never races with
+// the end of the call (gRPC may run OnDone inline inside TryCancel).
+class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+                              public StreamHandle,
+                              public std::enable_shared_from_this<StreamCall> {
+ public:
+  StreamCall(Upstreams& owner, const Route& route, std::shared_ptr<StreamSink> sink)
+      : owner_(owner), route_(route), sink_(std::move(sink)) {}
+
+  void Start(grpc::GenericStub& stub, std::string request_bytes, const CallMetadata& metadata) {
+    self_ = shared_from_this();
+    Decorate(context_, metadata);
+    request_ = ToByteBuffer(std::move(request_bytes));
+    stub.PrepareBidiStreamingCall(&context_, route_.grpc_path, grpc::StubOptions(), this);
+    StartWriteLast(&request_, grpc::WriteOptions());
+    StartRead(&response_);
+    StartCall();
+  }
+
+  void Cancel() override { context_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended; OnDone has the status
+    absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
+        ParseResponse(*route_.method, FromByteBuffer(response_));
+    if (!message.ok() || !sink_->OnMessage(absl::StrCat("{\"result\":", ToJson(**message), "}"))) {
+      context_.TryCancel();
+      return;
+    }
+    StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    sink_->OnEnd(status);
+    owner_.Untrack(this);
+    std::shared_ptr<StreamCall> last = std::move(self_);
+  }
+
+ private:
+  Upstreams& owner_;
+  const Route& route_;
+  std::shared_ptr<StreamSink> sink_;
+  std::shared_ptr<StreamCall> self_;
+  grpc::ClientContext context_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+};
+
+namespace {
+class WeakHandle : public StreamHandle {
+ public:
+  explicit WeakHandle(std::weak_ptr<StreamHandle> call) : call_(std::move(call)) {}
+  void Cancel() override {
+    if (std::shared_ptr<StreamHandle> call = call_.lock()) call->Cancel();
+  }
+
+ private:
+  std::weak_ptr<StreamHandle> call_;
+};
+}  // namespace
+
+void Upstreams::Add(const std::string& backend, const std::string& target) {
+  Backend b;
+  b.channel = MakeChannel(target);
+  b.stub = std::make_unique<grpc::GenericStub>(b.channel);
+  backends_[backend] = std::move(b);
+}
+
+void Upstreams::Unary(const Route& route, std::string request_bytes, const CallMetadata& metadata,
+                      UnaryDone done) {
+  auto it = backends_.find(route.backend);
+  if (it == backends_.end()) {
+    return done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             absl::StrCat("the ", route.backend, " service is not configured at this edge")),
+                "");
+  }
+  struct Call {
+    grpc::ClientContext context;
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer response;
+  };
+  auto call = std::make_shared<Call>();
+  Decorate(call->context, metadata);
+  call->context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(unary_timeout_));
+  call->request = ToByteBuffer(std::move(request_bytes));
+  it->second.stub->UnaryCall(&call->context, route.grpc_path, grpc::StubOptions(), &call->request,
+                             &call->response, [call, done = std::move(done)](grpc::Status status) {
+                               done(status, status.ok() ? FromByteBuffer(call->response) : "");
+                             });
+}
+
+std::shared_ptr<StreamHandle> Upstreams::Stream(const Route& route, std::string request_bytes,
+                                                const CallMetadata& metadata, std::shared_ptr<StreamSink> sink) {
+  auto it = backends_.find(route.backend);
+  if (it == backends_.end()) {
+    sink->OnEnd(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             absl::StrCat("the ", route.backend, " service is not configured at this edge")));
+    return std::make_shared<WeakHandle>(std::weak_ptr<StreamHandle>());
+  }
+  auto call = std::make_shared<StreamCall>(*this, route, std::move(sink));
+  Track(call);
+  call->Start(*it->second.stub, std::move(request_bytes), metadata);
+  return std::make_shared<WeakHandle>(call);
+}
+
+void Upstreams::Track(const std::shared_ptr<StreamCall>& call) {
+  absl::MutexLock lock(&mu_);
+  streams_[call.get()] = call;
+}
+
+void Upstreams::Untrack(StreamCall* call) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(call);
+}
+
+void Upstreams::CancelAll(absl::Duration grace) {
+  std::vector<std::shared_ptr<StreamCall>> running;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [raw, weak] : streams_) {
+      if (auto call = weak.lock()) running.push_back(std::move(call));
+    }
+  }
+  for (auto& call : running) call->Cancel();
+  running.clear();
+  absl::MutexLock lock(&mu_);
+  auto none_left = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return streams_.empty(); };
+  mu_.AwaitWithTimeout(absl::Condition(&none_left), grace);
+}
+
+std::vector<std::string> Upstreams::Unreachable() const {
+  std::vector<std::string> out;
+  for (const auto& [name, backend] : backends_) {
+    if (backend.channel->GetState(true) == GRPC_CHANNEL_TRANSIENT_FAILURE) out.push_back(name);
+  }
+  return out;
+}
+
+}  // namespace evc::edge

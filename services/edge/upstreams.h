@@ -1,0 +1,81 @@
+#pragma once
+// The edge's side of gRPC: one channel per upstream service, and calls made
+// with the generic stub on bytes the transcoder produced, so the edge needs
+// no generated stubs for the RPCs it exposes. All calls are asynchronous
+// (callback API): no thread waits on an upstream.
+
+#include <functional>
+#include <map>
+#include <vector>
+#include <memory>
+#include <string>
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/common/grpc_server.h"
+#include "services/edge/routes.h"
+
+namespace evc::edge {
+
+// What every call carries from the HTTP request.
+struct CallMetadata {
+  std::string bearer_token;  // "" for none
+  std::string client_address;
+};
+
+// Receives a server stream's messages (as JSON) on gRPC threads.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // False stops the stream (the client went away or is too slow).
+  virtual bool OnMessage(std::string json) = 0;
+  virtual void OnEnd(const grpc::Status& status) = 0;
+};
+
+// Lets the HTTP side cancel a running stream at any time, even after it ended.
+class StreamHandle {
+ public:
+  virtual ~StreamHandle() = default;
+  virtual void Cancel() = 0;
+};
+
+class Upstreams {
+ public:
+  explicit Upstreams(absl::Duration unary_timeout) : unary_timeout_(unary_timeout) {}
+
+  // `target` "host:port"; TLS as configured for the process.
+  void Add(const std::string& backend, const std::string& target);
+  bool Has(const std::string& backend) const { return backends_.count(backend) > 0; }
+
+  using UnaryDone = std::function<void(const grpc::Status& status, std::string response_bytes)>;
+  void Unary(const Route& route, std::string request_bytes, const CallMetadata& metadata, UnaryDone done);
+
+  std::shared_ptr<StreamHandle> Stream(const Route& route, std::string request_bytes,
+                                       const CallMetadata& metadata, std::shared_ptr<StreamSink> sink);
+
+  // Backends whose channel is failing to connect, for /readyz.
+  std::vector<std::string> Unreachable() const;
+
+  // Cancels every running stream and waits (up to `grace`) for them to end.
+  void CancelAll(absl::Duration grace);
+
+ private:
+  struct Backend {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<grpc::GenericStub> stub;
+  };
+  class StreamCall;
+  friend class StreamCall;
+  void Track(const std::shared_ptr<StreamCall>& call);
+  void Untrack(StreamCall* call);
+
+  const absl::Duration unary_timeout_;
+  std::map<std::string, Backend> backends_;
+  absl::Mutex mu_;
+  std::map<StreamCall*, std::weak_ptr<StreamCall>> streams_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace evc::edge
