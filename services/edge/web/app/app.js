@@ -1,0 +1,221 @@
+// The driver web app: account, the network's charging points, a charge
+// followed live, its ticket and the history of past charges.
+import {
+  api, login, logout, currentUser, watch, NetworkModel, h, STATE_NAMES, END_REASONS, stateClass,
+  euros, kwh, kw, pricePerKwh, when, elapsed,
+} from '/shared/api.js';
+
+const $ = (id) => document.getElementById(id);
+const LAST_SUPPLY_KEY = 'evc.lastSupply';
+let me = null;
+let network = null;
+let supplyStream = null;
+let current = null;  // the supply being followed
+
+// ---- account ----
+
+function showTab(which) {
+  $('tab-login').setAttribute('aria-selected', which === 'login');
+  $('tab-signup').setAttribute('aria-selected', which === 'signup');
+  $('login-form').classList.toggle('hidden', which !== 'login');
+  $('signup-form').classList.toggle('hidden', which !== 'signup');
+  $('auth-error').textContent = '';
+}
+
+const formData = (form) => Object.fromEntries(new FormData(form).entries());
+
+$('tab-login').onclick = () => showTab('login');
+$('tab-signup').onclick = () => showTab('signup');
+
+$('login-form').onsubmit = async (e) => {
+  e.preventDefault();
+  const { username, password } = formData(e.target);
+  try {
+    me = await login(username, password);
+    start();
+  } catch (err) {
+    $('auth-error').textContent = err.message;
+  }
+};
+
+$('signup-form').onsubmit = async (e) => {
+  e.preventDefault();
+  const data = formData(e.target);
+  try {
+    await api('POST', '/v1/accounts', data);
+    me = await login(data.username, data.password);
+    start();
+  } catch (err) {
+    $('auth-error').textContent = err.message;
+  }
+};
+
+$('logout').onclick = async () => {
+  await logout();
+  location.reload();
+};
+
+$('profile-form').onsubmit = async (e) => {
+  e.preventDefault();
+  const data = Object.fromEntries(Object.entries(formData(e.target)).filter(([, v]) => v !== ''));
+  try {
+    const account = await api('PATCH', `/v1/accounts/${encodeURIComponent(me.username)}`, data);
+    $('profile-status').textContent = `Saved (${account.name}, ${account.email}).`;
+    for (const f of ['newPassword', 'newPasswordConfirmation', 'currentPassword']) e.target.elements[f].value = '';
+  } catch (err) {
+    $('profile-status').textContent = err.message;
+  }
+};
+
+// ---- the network ----
+
+function renderCps(model) {
+  const tiles = model.sorted().map((cp) => {
+    const id = cp.chargingPoint.cpId;
+    const loc = cp.chargingPoint.location || {};
+    const mine = cp.supply && cp.supply.driverId === me.username;
+    const canCharge = cp.state === 'CP_STATE_ACTIVE' && !current;
+    return h('div', { class: `tile ${stateClass(cp.state)}`, 'data-testid': `cp-${id}`, 'data-state': cp.state },
+      h('span', { class: 'id' }, id),
+      h('span', { class: 'badge' }, mine ? 'Your charge' : STATE_NAMES[cp.state] || cp.state),
+      h('span', { class: 'where' }, `${loc.address || ''}, ${loc.city || ''}`),
+      h('span', { class: 'price' }, pricePerKwh(cp.chargingPoint.priceMillieurosPerKwh)),
+      h('button', { disabled: !canCharge, 'data-testid': `charge-${id}`, onclick: () => charge(id) }, 'Charge here'));
+  });
+  $('cps').replaceChildren(...tiles);
+  // A charge of ours that runs but is not followed (page reloaded): follow it.
+  if (!current) {
+    const running = model.sorted().find((cp) => cp.supply && cp.supply.driverId === me.username && cp.supply.supplyId);
+    if (running) follow(running.supply.supplyId);
+  }
+}
+
+async function charge(cpId) {
+  $('charge-error').textContent = '';
+  try {
+    const res = await api('POST', `/v1/charging-points/${encodeURIComponent(cpId)}:charge`,
+      { requestId: crypto.randomUUID() });
+    follow(res.supply.supplyId);
+  } catch (err) {
+    $('charge-error').textContent = `${cpId}: ${err.message}`;
+  }
+}
+
+// ---- one supply, live ----
+
+function follow(supplyId) {
+  if (current && current.supplyId === supplyId) return;
+  if (supplyStream) supplyStream.close();
+  current = { supplyId };
+  localStorage.setItem(LAST_SUPPLY_KEY, supplyId);
+  $('supply').classList.remove('hidden');
+  $('supply-error').textContent = '';
+  supplyStream = watch(`/v1/supplies/${encodeURIComponent(supplyId)}:watch`, {
+    onResult: (view) => showSupply(view),
+    onError: (err) => { $('supply-error').textContent = err.message; },
+  });
+  if (network) renderCps(network);
+}
+
+function showSupply(view) {
+  const s = view.supply;
+  current = s;
+  $('supply-cp').textContent = s.cpId;
+  $('supply-phase').textContent = {
+    SUPPLY_PHASE_AUTHORIZED: '— plug your vehicle in',
+    SUPPLY_PHASE_CHARGING: '— charging',
+    SUPPLY_PHASE_STOPPING: '— stopping…',
+    SUPPLY_PHASE_ENDED: '— ended',
+  }[s.phase] || '';
+  $('fig-energy').textContent = kwh(s.energyWh);
+  $('fig-amount').textContent = euros(s.amountMillieuros);
+  $('fig-power').textContent = kw(s.powerW);
+  $('stop').disabled = s.phase === 'SUPPLY_PHASE_STOPPING';
+  if (view.ticket && view.ticket.supplyId) {
+    showTicket(view.ticket);
+    $('supply').classList.add('hidden');
+    current = null;
+    if (supplyStream) supplyStream.close();
+    supplyStream = null;
+    loadHistory();
+    if (network) renderCps(network);
+  }
+}
+
+setInterval(() => {
+  if (current && current.startedAt) $('fig-elapsed').textContent = elapsed(current.startedAt);
+}, 1000);
+
+$('stop').onclick = async () => {
+  if (!current) return;
+  $('stop').disabled = true;
+  try {
+    await api('POST', `/v1/supplies/${encodeURIComponent(current.supplyId)}:stop`, {});
+  } catch (err) {
+    $('supply-error').textContent = err.message;
+    $('stop').disabled = false;
+  }
+};
+
+function showTicket(t) {
+  $('ticket').classList.remove('hidden');
+  $('ticket-body').replaceChildren(
+    h('div', { 'data-testid': 'ticket-cp' }, h('strong', {}, t.cpId), ` — supply ${t.supplyId}`),
+    h('div', {}, `From ${when(t.startedAt)} to ${when(t.endedAt)} (${elapsed(t.startedAt, t.endedAt)})`),
+    h('div', { 'data-testid': 'ticket-figures' }, `${kwh(t.energyWh)} at ${pricePerKwh(t.priceMillieurosPerKwh)} = `,
+      h('strong', { 'data-testid': 'ticket-amount' }, euros(t.amountMillieuros))),
+    h('div', { 'data-testid': 'ticket-reason' }, END_REASONS[t.endReason] || t.endReason));
+}
+
+async function loadLastTicket() {
+  const last = localStorage.getItem(LAST_SUPPLY_KEY);
+  if (!last) return;
+  try {
+    const view = await api('GET', `/v1/supplies/${encodeURIComponent(last)}`);
+    if (view.ticket && view.ticket.supplyId) showTicket(view.ticket);
+    else follow(last);
+  } catch { /* gone: nothing to show */ }
+}
+
+async function loadHistory() {
+  try {
+    const res = await api('GET', '/v1/tickets?limit=20');
+    $('history-rows').replaceChildren(...(res.tickets || []).map((t) => h('tr', {},
+      h('td', {}, t.cpId), h('td', {}, when(t.startedAt)), h('td', {}, kwh(t.energyWh)),
+      h('td', {}, euros(t.amountMillieuros)), h('td', {}, END_REASONS[t.endReason] || t.endReason))));
+  } catch (err) {
+    $('history-rows').replaceChildren(h('tr', {}, h('td', { colspan: 5 }, err.message)));
+  }
+}
+
+async function loadProfile() {
+  const account = await api('GET', `/v1/accounts/${encodeURIComponent(me.username)}`);
+  const f = $('profile-form').elements;
+  f.name.value = account.name;
+  f.email.value = account.email;
+}
+
+// ---- start ----
+
+function start() {
+  $('auth').classList.add('hidden');
+  for (const id of ['network', 'history', 'profile']) $(id).classList.remove('hidden');
+  $('who').textContent = me.username;
+  $('logout').classList.remove('hidden');
+  network = new NetworkModel(renderCps);
+  watch('/v1/network:watch', {
+    onResult: (u) => network.apply(u),
+    onState: (s) => {
+      $('live').textContent = s === 'live' ? 'live' : 'offline';
+      $('live').classList.toggle('on', s === 'live');
+    },
+  });
+  loadLastTicket();
+  loadHistory();
+  loadProfile().catch(() => {});
+}
+
+(async () => {
+  me = await currentUser();
+  if (me) start();
+})();
