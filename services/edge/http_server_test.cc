@@ -20,6 +20,7 @@
 #include "evc/proto_files.h"
 #include "services/common/grpc_server.h"
 #include "services/edge/openapi.h"
+#include "services/edge/test_http_client.h"
 
 namespace evc::edge {
 namespace {
@@ -126,12 +127,8 @@ class FakeAuth : public auth::v1::AuthService::CallbackService {
   }
 };
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  http::response<http::string_body> raw;
-  nlohmann::json json() const { return nlohmann::json::parse(body); }
-};
+using testing::HttpReply;
+using Reply = HttpReply;
 
 class EdgeServerTest : public ::testing::Test {
  protected:
@@ -178,36 +175,15 @@ class EdgeServerTest : public ::testing::Test {
   std::string Host() const { return "127.0.0.1:" + std::to_string(edge_->port()); }
 
   Reply Call(http::verb verb, const std::string& target, const std::string& body = "",
-             std::vector<std::pair<std::string, std::string>> headers = {}) {
-    net::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), edge_->port()));
-    http::request<http::string_body> req(verb, target, 11);
-    req.set(http::field::host, Host());
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(socket, req);
-    beast::flat_buffer buffer;
-    Reply reply;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 << 20);
-    http::read(socket, buffer, parser);
-    reply.raw = parser.release();
-    reply.status = reply.raw.result_int();
-    reply.body = reply.raw.body();
-    return reply;
+             testing::Headers headers = {}) {
+    return testing::HttpCall(edge_->port(), verb, target, body, headers);
   }
 
-  std::unique_ptr<websocket::stream<tcp::socket>> OpenWebSocket(net::io_context& ioc, const std::string& target,
-                                                                const std::string& origin = "") {
-    auto ws = std::make_unique<websocket::stream<tcp::socket>>(ioc);
-    ws->next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), edge_->port()));
-    ws->set_option(websocket::stream_base::decorator([origin](websocket::request_type& req) {
-      if (!origin.empty()) req.set(http::field::origin, origin);
-    }));
-    ws->handshake(Host(), target);
-    return ws;
+  std::unique_ptr<testing::WebSocket> OpenWebSocket(net::io_context& ioc, const std::string& target,
+                                                    const std::string& origin = "") {
+    testing::Headers headers;
+    if (!origin.empty()) headers.push_back({"Origin", origin});
+    return testing::OpenWebSocket(ioc, edge_->port(), target, headers);
   }
 
   FakeCentral central_;

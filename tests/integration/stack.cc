@@ -1,5 +1,7 @@
 #include "tests/integration/stack.h"
 
+#include "services/edge/test_http_client.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -211,7 +213,8 @@ std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string
                                             {"EVC_STARTUP_TIMEOUT", "60s"}};
   if (options_.tls && name != "kafka") {
     // Services prove who they are; every CP process shares the "cp" identity.
-    const std::string identity = name == "registry" || name == "auth" || name == "central" ? name : "cp";
+    const std::string identity =
+        name == "registry" || name == "auth" || name == "central" || name == "edge" ? name : "cp";
     env["EVC_TLS_CERT"] = absl::StrCat(dir_, "/tls/", identity, ".crt");
     env["EVC_TLS_KEY"] = absl::StrCat(dir_, "/tls/", identity, ".key");
     env["EVC_TLS_CA"] = dir_ + "/tls/ca.crt";
@@ -230,6 +233,22 @@ void Stack::StartCentral() {
       "--stop_timeout=10s"};
   args.insert(args.end(), options_.central_flags.begin(), options_.central_flags.end());
   central_process_ = Spawn("central", "evc-central", args);
+}
+
+absl::StatusOr<int> Stack::StartEdge(std::vector<std::string> extra_flags) {
+  const int port = FreePort();
+  std::vector<std::string> args = {absl::StrCat("--listen=127.0.0.1:", port), "--registry=" + registry_address(),
+                                   "--auth=" + auth_address(), "--central=" + central_address()};
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  edge_process_ = Spawn("edge", "evc-edge", args);
+  bool up = WaitFor([&] {
+    return edge::testing::HttpCall(port, boost::beast::http::verb::get, "/healthz").status == 200;
+  }, absl::Seconds(20));
+  if (!up) {
+    KeepDirectory();
+    return absl::UnavailableError(absl::StrCat("the edge did not answer on port ", port, ": see ", dir_, "/edge.log"));
+  }
+  return port;
 }
 
 absl::Status Stack::RestartCentral() {

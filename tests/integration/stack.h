@@ -97,6 +97,8 @@ class Stack {
   // Starts any binary from the build with the stack's environment.
   std::unique_ptr<Process> Spawn(const std::string& name, const std::string& binary,
                                  std::vector<std::string> args);
+  // Starts evc-edge in front of the stack; its HTTP port once it answers.
+  absl::StatusOr<int> StartEdge(std::vector<std::string> extra_flags = {});
   std::string registry_address() const { return "127.0.0.1:" + std::to_string(registry_port_); }
   std::string auth_address() const { return "127.0.0.1:" + std::to_string(auth_port_); }
   // Keep the directory (logs) when the stack is destroyed.
@@ -132,6 +134,7 @@ class Stack {
   std::unique_ptr<Process> registry_process_;
   std::unique_ptr<Process> auth_process_;
   std::unique_ptr<Process> central_process_;
+  std::unique_ptr<Process> edge_process_;
   std::map<std::string, std::unique_ptr<Process>> engines_;
   std::map<std::string, std::unique_ptr<Process>> monitors_;
   std::map<std::string, int> engine_ports_;

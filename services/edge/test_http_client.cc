@@ -1,0 +1,77 @@
+#include "services/edge/test_http_client.h"
+
+namespace evc::edge::testing {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+nlohmann::json HttpReply::json() const { return nlohmann::json::parse(body, nullptr, false); }
+
+namespace {
+std::string HostHeader(int port) { return "127.0.0.1:" + std::to_string(port); }
+
+HttpReply Exchange(tcp::socket& socket, beast::flat_buffer& buffer, int port, http::verb verb,
+                   const std::string& target, const std::string& body, const Headers& headers) {
+  HttpReply reply;
+  http::request<http::string_body> req(verb, target, 11);
+  req.set(http::field::host, HostHeader(port));
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.prepare_payload();
+  beast::error_code ec;
+  http::write(socket, req, ec);
+  if (ec) return reply;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(256 << 20);
+  http::read(socket, buffer, parser, ec);
+  if (ec) return reply;
+  reply.raw = parser.release();
+  reply.status = reply.raw.result_int();
+  reply.body = reply.raw.body();
+  return reply;
+}
+}  // namespace
+
+HttpReply HttpCall(int port, http::verb verb, const std::string& target, const std::string& body,
+                   const Headers& headers) {
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  beast::error_code ec;
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
+  if (ec) return HttpReply();
+  beast::flat_buffer buffer;
+  return Exchange(socket, buffer, port, verb, target, body, headers);
+}
+
+HttpConnection::HttpConnection(int port) : port_(port), socket_(ioc_) {
+  socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  socket_.set_option(tcp::no_delay(true));
+}
+
+HttpReply HttpConnection::Call(http::verb verb, const std::string& target, const std::string& body,
+                               const Headers& headers) {
+  return Exchange(socket_, buffer_, port_, verb, target, body, headers);
+}
+
+std::unique_ptr<WebSocket> OpenWebSocket(net::io_context& ioc, int port, const std::string& target,
+                                         const Headers& headers) {
+  auto ws = std::make_unique<WebSocket>(ioc);
+  ws->next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  ws->set_option(beast::websocket::stream_base::decorator([headers](beast::websocket::request_type& req) {
+    for (const auto& [k, v] : headers) req.set(k, v);
+  }));
+  ws->handshake(HostHeader(port), target);
+  return ws;
+}
+
+nlohmann::json ReadFrame(WebSocket& ws) {
+  beast::flat_buffer frame;
+  beast::error_code ec;
+  ws.read(frame, ec);
+  if (ec) return nullptr;
+  return nlohmann::json::parse(beast::buffers_to_string(frame.data()), nullptr, false);
+}
+
+}  // namespace evc::edge::testing
