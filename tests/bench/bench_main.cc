@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <deque>
 #include <map>
 #include <set>
 #include <sstream>
@@ -37,9 +38,12 @@
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
 #include "services/common/sealed.h"
+#include "services/edge/test_http_client.h"
 #include "tests/integration/stack.h"
 
-ABSL_FLAG(std::string, scenario, "fleet", "fleet | churn | ingest");
+ABSL_FLAG(std::string, scenario, "fleet", "fleet | churn | ingest | edge");
+ABSL_FLAG(int, clients, 1000, "edge: WebSocket clients watching the network");
+ABSL_FLAG(int, concurrency, 16, "edge: concurrent callers of the unary comparison");
 ABSL_FLAG(int, cps, 0, "charging points (default per scenario: fleet 5000, churn 400, ingest 500)");
 ABSL_FLAG(int, supplies, 1000, "fleet: concurrent supplies");
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
@@ -711,6 +715,219 @@ absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
       {"processes", usage}};
 }
 
+
+// ---- edge: REST against direct gRPC, and WebSocket fan-out ----
+
+// Calls `call` from `threads` threads for `window`; QPS and latencies.
+nlohmann::json Hammer(int threads, absl::Duration window, const std::function<std::function<bool()>()>& make_caller) {
+  Latencies latencies;
+  std::atomic<int64_t> ok{0}, failed{0};
+  const absl::Time end = absl::Now() + window;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      std::function<bool()> call = make_caller();
+      while (absl::Now() < end) {
+        const absl::Time t0 = absl::Now();
+        if (call()) {
+          ++ok;
+          latencies.Add(absl::Now() - t0);
+        } else {
+          ++failed;
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  nlohmann::json out = latencies.Summary();
+  out["qps"] = ok.load() / absl::ToDoubleSeconds(window);
+  out["failed"] = failed.load();
+  return out;
+}
+
+// Many WebSocket clients of /v1/network:watch on a few threads: frames per
+// client, and the delay from a CP's reading to its arrival here.
+class WatchCrowd {
+ public:
+  WatchCrowd(int port, int clients) : port_(port), frames_(clients) {
+    for (auto& f : frames_) f = 0;
+  }
+  ~WatchCrowd() { Stop(); }
+
+  absl::Status Open() {
+    namespace beast = boost::beast;
+    for (size_t i = 0; i < frames_.size(); ++i) {
+      auto ws = std::make_unique<edge::testing::WebSocket>(ioc_);
+      beast::error_code ec;
+      ws->next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)}, ec);
+      if (!ec) ws->handshake(absl::StrCat("127.0.0.1:", port_), "/v1/network:watch", ec);
+      if (ec) return absl::UnavailableError(absl::StrCat("client ", i, ": ", ec.message()));
+      sockets_.push_back(std::move(ws));
+      buffers_.emplace_back();
+    }
+    for (size_t i = 0; i < sockets_.size(); ++i) Read(i);
+    for (int t = 0; t < 2; ++t) threads_.emplace_back([this] { ioc_.run(); });
+    return absl::OkStatus();
+  }
+
+  // Counting starts now.
+  void Reset() {
+    for (auto& f : frames_) f = 0;
+    measuring_ = true;
+  }
+  void Freeze() { measuring_ = false; }
+
+  void Stop() {
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  nlohmann::json Summary(int64_t reference_frames) {
+    int64_t lo = INT64_MAX, hi = 0, total = 0;
+    int complete = 0;
+    for (auto& f : frames_) {
+      int64_t n = f.load();
+      lo = std::min(lo, n);
+      hi = std::max(hi, n);
+      total += n;
+      if (n >= reference_frames) ++complete;
+    }
+    nlohmann::json delay = delays_.Summary();
+    return {{"clients", frames_.size()}, {"clients_closed", closed_.load()},
+            {"frames_total", total}, {"frames_per_client_min", lo}, {"frames_per_client_max", hi},
+            {"reference_frames", reference_frames}, {"clients_with_every_update", complete},
+            {"delivery_delay", delay}};
+  }
+
+ private:
+  void Read(size_t i) {
+    sockets_[i]->async_read(buffers_[i], [this, i](boost::beast::error_code ec, size_t) {
+      if (ec) {
+        ++closed_;
+        return;
+      }
+      if (measuring_) {
+        ++frames_[i];
+        Observe(boost::beast::buffers_to_string(buffers_[i].data()));
+      }
+      buffers_[i].consume(buffers_[i].size());
+      Read(i);
+    });
+  }
+
+  // One delay sample per frame that carries a reading time.
+  void Observe(const std::string& frame) {
+    static constexpr absl::string_view kKey = "\"lastReadingAt\":\"";
+    size_t at = frame.find(kKey.data());
+    if (at == std::string::npos) return;
+    at += kKey.size();
+    size_t end = frame.find('"', at);
+    absl::Time when;
+    std::string error;
+    if (end == std::string::npos || !absl::ParseTime(absl::RFC3339_full, frame.substr(at, end - at), &when, &error)) return;
+    delays_.Add(absl::Now() - when);
+  }
+
+  const int port_;
+  boost::asio::io_context ioc_{2};
+  std::vector<std::unique_ptr<edge::testing::WebSocket>> sockets_;
+  std::deque<boost::beast::flat_buffer> buffers_;
+  std::vector<std::atomic<int64_t>> frames_;
+  std::atomic<int> closed_{0};
+  std::atomic<bool> measuring_{false};
+  std::vector<std::thread> threads_;
+  Latencies delays_;
+};
+
+// What central itself sends one watcher in the window: the reference count.
+class ReferenceWatcher {
+ public:
+  explicit ReferenceWatcher(Stack& stack) {
+    thread_ = std::thread([this, &stack] {
+      central::v1::WatchNetworkRequest request;
+      auto reader = stack.central().WatchNetwork(&context_, request);
+      central::v1::NetworkUpdate update;
+      while (reader->Read(&update)) {
+        if (measuring_) ++frames_;
+      }
+    });
+  }
+  ~ReferenceWatcher() {
+    context_.TryCancel();
+    thread_.join();
+  }
+  void Reset() { frames_ = 0; measuring_ = true; }
+  void Freeze() { measuring_ = false; }
+  int64_t frames() const { return frames_; }
+
+ private:
+  grpc::ClientContext context_;
+  std::atomic<int64_t> frames_{0};
+  std::atomic<bool> measuring_{false};
+  std::thread thread_;
+};
+
+absl::StatusOr<nlohmann::json> Edge(Stack& stack) {
+  const int supplies = absl::GetFlag(FLAGS_supplies);
+  const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : supplies;
+  const int clients = absl::GetFlag(FLAGS_clients);
+  const absl::Duration window =
+      absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(20);
+  if (absl::Status s = AddDrivers(stack, std::min(supplies, cps)); !s.ok()) return s;
+  auto fleet = StartFleet(stack, cps, {});
+  if (absl::Status s = WaitConnected(stack, cps, absl::Minutes(15)); !s.ok()) return s;
+  auto port = stack.StartEdge();
+  if (!port.ok()) return port.status();
+
+  // 1. The same unary read, directly and through the edge, same concurrency.
+  const int threads = absl::GetFlag(FLAGS_concurrency);
+  const absl::Duration unary_window = std::min(window, absl::Seconds(10));
+  nlohmann::json direct = Hammer(threads, unary_window, [&] {
+    return [&] {
+      return CallUnary(&CentralService::Stub::ListChargingPoints, stack.central(),
+                       central::v1::ListChargingPointsRequest(), absl::Seconds(10)).ok();
+    };
+  });
+  nlohmann::json rest = Hammer(threads, unary_window, [&] {
+    auto connection = std::make_shared<edge::testing::HttpConnection>(*port);
+    return [connection] { return connection->Call(boost::beast::http::verb::get, "/v1/charging-points").status == 200; };
+  });
+
+  // 2. WebSocket clients watching while supplies send telemetry every second.
+  std::atomic<int> rejected{0};
+  Parallel(std::min(supplies, cps), 16, [&](int i) {
+    if (!RequestCharge(stack, CpId(i + 1), DriverId(i + 1)).ok()) ++rejected;
+  });
+  ReferenceWatcher reference(stack);
+  WatchCrowd crowd(*port, clients);
+  if (absl::Status s = crowd.Open(); !s.ok()) return s;
+  absl::SleepFor(absl::Seconds(3));  // snapshots delivered, supplies charging
+  CpuWindow cpu;
+  std::map<std::string, pid_t> pids = ServicePids(stack, fleet.get());
+  pids["edge"] = stack.edge_process().pid();
+  reference.Reset();
+  crowd.Reset();
+  cpu.Begin(pids);
+  absl::SleepFor(window);
+  reference.Freeze();
+  nlohmann::json usage = cpu.End();
+  absl::SleepFor(absl::Seconds(1));  // what was in flight at the end arrives
+  crowd.Freeze();
+  nlohmann::json fanout = crowd.Summary(reference.frames());
+  crowd.Stop();
+  return nlohmann::json{
+      {"unary_direct_qps", direct["qps"]},
+      {"unary_edge_qps", rest["qps"]},
+      {"unary_ratio", rest["qps"].get<double>() / std::max(1.0, direct["qps"].get<double>())},
+      {"unary_concurrency", threads},
+      {"supplies", std::min(supplies, cps) - rejected.load()},
+      {"ws", fanout},
+      {"window_seconds", absl::ToDoubleSeconds(window)},
+      {"processes", usage},
+      {"latency", {{"unary_direct", direct}, {"unary_edge", rest}, {"ws_delivery_delay", fanout["delivery_delay"]}}}};
+}
+
 void PrintTable(const std::string& scenario, const nlohmann::json& r) {
   std::printf("\nevc-bench %s  (%s, %d cores)\n", scenario.c_str(),
               absl::FormatTime("%Y-%m-%d %H:%M", absl::Now(), absl::UTCTimeZone()).c_str(),
@@ -741,8 +958,8 @@ void PrintTable(const std::string& scenario, const nlohmann::json& r) {
 int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "bench", "evc-bench: speed and memory figures (./evc bench)");
   const std::string scenario = absl::GetFlag(FLAGS_scenario);
-  if (scenario != "fleet" && scenario != "churn" && scenario != "ingest") {
-    std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest)\n", scenario.c_str());
+  if (scenario != "fleet" && scenario != "churn" && scenario != "ingest" && scenario != "edge") {
+    std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest, edge)\n", scenario.c_str());
     return 2;
   }
   // One run per scenario at a time: they share the stack directory.
@@ -771,6 +988,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<nlohmann::json> result =
       scenario == "fleet"   ? evc::bench::Fleet(**stack)
       : scenario == "churn" ? evc::bench::Churn(**stack)
+      : scenario == "edge"  ? evc::bench::Edge(**stack)
                             : evc::bench::Ingest(**stack);
   if (!result.ok()) {
     (*stack)->KeepDirectory();

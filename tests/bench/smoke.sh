@@ -28,4 +28,6 @@ check "$(run churn --cps=10 --duration=3s)" \
   "sessions_completed_in_window > 0;tickets_lost == 0;tickets_duplicated == 0;supplies_rejected == 0"
 check "$(run ingest --cps=10 --messages=3000)" \
   "telemetry_applied >= 3000;ratio > 0;central_ingest_rate_per_second > 0"
+check "$(run edge --cps=10 --supplies=5 --clients=5 --concurrency=2 --duration=3s)" \
+  "unary_edge_qps > 0;unary_direct_qps > 0;ws['clients_closed'] == 0;ws['clients_with_every_update'] == 5;ws['reference_frames'] > 0"
 echo "1 passed, 0 failed"

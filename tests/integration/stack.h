@@ -99,6 +99,7 @@ class Stack {
                                  std::vector<std::string> args);
   // Starts evc-edge in front of the stack; its HTTP port once it answers.
   absl::StatusOr<int> StartEdge(std::vector<std::string> extra_flags = {});
+  Process& edge_process() { return *edge_process_; }
   std::string registry_address() const { return "127.0.0.1:" + std::to_string(registry_port_); }
   std::string auth_address() const { return "127.0.0.1:" + std::to_string(auth_port_); }
   // Keep the directory (logs) when the stack is destroyed.
