@@ -621,9 +621,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
+  // Half-closes, then reads and drops what the client still sends (say, the
+  // rest of a body refused as too large) for a moment: closing with unread
+  // data would reset the connection and could destroy our answer in flight.
   void Close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(net::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (!ec) self->Drain();
+    });
   }
 
   beast::tcp_stream stream_;
@@ -632,6 +643,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_;
   std::vector<std::pair<std::string, std::string>> cors_;
+  char drain_[4096];
 };
 
 // ---- server ----

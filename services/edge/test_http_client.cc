@@ -21,8 +21,9 @@ HttpReply Exchange(tcp::socket& socket, beast::flat_buffer& buffer, int port, ht
   req.body() = body;
   req.prepare_payload();
   beast::error_code ec;
+  // A server may answer (413, say) before it has read everything: read the
+  // answer even when the write was cut short.
   http::write(socket, req, ec);
-  if (ec) return reply;
   http::response_parser<http::string_body> parser;
   parser.body_limit(256 << 20);
   http::read(socket, buffer, parser, ec);
