@@ -139,12 +139,11 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
 
   void Attach(std::shared_ptr<StreamHandle> upstream) { upstream_ = std::move(upstream); }
 
-  bool OnMessage(std::string json) override {
+  bool OnMessage(std::shared_ptr<const std::string> line) override {
     if (pending_.fetch_add(1) >= limit_) {
       net::post(executor_, [self = shared_from_this()] { self->Drop(); });
       return false;
     }
-    auto line = std::make_shared<const std::string>(std::move(json));
     net::post(executor_, [self = shared_from_this(), line] {
       self->queue_.push_back(line);
       self->WriteNext();
@@ -477,22 +476,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return SendError(req, static_cast<http::status>(HttpStatusFromGrpc(status.error_code())), status.error_code(),
                        status.error_message(), false);
     }
-    auto message = ParseResponse(*route.method, bytes);
-    if (!message.ok()) {
-      return SendError(req, http::status::bad_gateway, grpc::StatusCode::INTERNAL, message.status().message(), false);
+    auto json = edge_.upstreams.json().Get(*route.method->output_type(), bytes, false);
+    if (!json.ok()) {
+      return SendError(req, http::status::bad_gateway, grpc::StatusCode::INTERNAL, json.status().message(), false);
     }
     std::vector<std::pair<std::string, std::string>> extra;
-    if (std::string cookie = SessionCookie(route, **message); !cookie.empty()) extra.push_back({"Set-Cookie", cookie});
-    SendBody(req, http::status::ok, "application/json", ToJson(**message), extra);
+    if (std::string cookie = SessionCookie(route, bytes); !cookie.empty()) extra.push_back({"Set-Cookie", cookie});
+    SendBody(req, http::status::ok, "application/json", **json, extra);
   }
 
   // Browsers keep the access token in an HttpOnly cookie (WebSockets cannot
   // send an Authorization header).
-  std::string SessionCookie(const Route& route, const google::protobuf::Message& response) const {
+  std::string SessionCookie(const Route& route, const std::string& bytes) const {
     const std::string attributes =
         absl::StrCat("; Path=/; HttpOnly; SameSite=Strict", edge_.config.secure_cookies ? "; Secure" : "");
     if (route.grpc_path == kSessionEndingMethod) return absl::StrCat(kSessionCookie, "=; Max-Age=0", attributes);
-    if (response.GetDescriptor()->full_name() != kSessionIssuingType) return "";
+    if (route.method->output_type()->full_name() != kSessionIssuingType) return "";
+    auto parsed = ParseResponse(*route.method, bytes);
+    if (!parsed.ok()) return "";
+    const google::protobuf::Message& response = **parsed;
     const auto* desc = response.GetDescriptor();
     const auto* refl = response.GetReflection();
     std::string token = refl->GetString(response, desc->FindFieldByName("access_token"));

@@ -53,9 +53,8 @@ class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, g
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended; OnDone has the status
-    absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
-        ParseResponse(*route_.method, FromByteBuffer(response_));
-    if (!message.ok() || !sink_->OnMessage(absl::StrCat("{\"result\":", ToJson(**message), "}"))) {
+    auto line = owner_.json_.Get(*route_.method->output_type(), FromByteBuffer(response_), true);
+    if (!line.ok() || !sink_->OnMessage(*std::move(line))) {
       context_.TryCancel();
       return;
     }

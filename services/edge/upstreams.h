@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/common/grpc_server.h"
+#include "services/edge/json_cache.h"
 #include "services/edge/routes.h"
 
 namespace evc::edge {
@@ -30,8 +31,10 @@ struct CallMetadata {
 class StreamSink {
  public:
   virtual ~StreamSink() = default;
-  // False stops the stream (the client went away or is too slow).
-  virtual bool OnMessage(std::string json) = 0;
+  // One message as a stream line ({"result": ...}), shared by every client
+  // that receives the same bytes. False stops the stream (the client went
+  // away or is too slow).
+  virtual bool OnMessage(std::shared_ptr<const std::string> line) = 0;
   virtual void OnEnd(const grpc::Status& status) = 0;
 };
 
@@ -45,6 +48,9 @@ class StreamHandle {
 class Upstreams {
  public:
   explicit Upstreams(absl::Duration unary_timeout) : unary_timeout_(unary_timeout) {}
+
+  // Every response's JSON goes through it.
+  JsonCache& json() { return json_; }
 
   // `target` "host:port"; TLS as configured for the process.
   void Add(const std::string& backend, const std::string& target);
@@ -73,6 +79,7 @@ class Upstreams {
   void Untrack(StreamCall* call);
 
   const absl::Duration unary_timeout_;
+  JsonCache json_;
   std::map<std::string, Backend> backends_;
   absl::Mutex mu_;
   std::map<StreamCall*, std::weak_ptr<StreamCall>> streams_ ABSL_GUARDED_BY(mu_);

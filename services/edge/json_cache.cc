@@ -1,0 +1,82 @@
+#include "services/edge/json_cache.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver_util.h>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+
+namespace evc::edge {
+namespace {
+
+constexpr char kTypeUrlPrefix[] = "type.googleapis.com";
+
+google::protobuf::util::TypeResolver& Resolver() {
+  static google::protobuf::util::TypeResolver* resolver = google::protobuf::util::NewTypeResolverForDescriptorPool(
+      kTypeUrlPrefix, google::protobuf::DescriptorPool::generated_pool());
+  return *resolver;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> BytesToJson(const google::protobuf::Descriptor& type, const std::string& bytes) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string out;
+  auto status = google::protobuf::util::BinaryToJsonString(
+      &Resolver(), absl::StrCat(kTypeUrlPrefix, "/", type.full_name()), bytes, &out, options);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("cannot print the ", type.full_name(), " received: ", status.message().as_string()));
+  }
+  return out;
+}
+
+JsonCache::JsonCache(size_t max_bytes) : max_shard_bytes_(std::max<size_t>(max_bytes / kShards, 1)) {}
+
+absl::StatusOr<std::shared_ptr<const std::string>> JsonCache::Get(const google::protobuf::Descriptor& type,
+                                                                  const std::string& bytes, bool stream_result) {
+  // Type names cannot contain '|': the prefix is unambiguous.
+  std::string key = absl::StrCat(type.full_name(), stream_result ? "|s|" : "|u|", bytes);
+  Shard& shard = shards_[absl::HashOf(key) % kShards];
+  {
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.entries.find(key);
+    if (it != shard.entries.end()) {
+      ++shard.hits;
+      return it->second;
+    }
+  }
+  // Converted outside the lock; two threads may both convert the same new
+  // message, which is harmless.
+  absl::StatusOr<std::string> json = BytesToJson(type, bytes);
+  if (!json.ok()) return json.status();
+  auto value = std::make_shared<const std::string>(stream_result ? absl::StrCat("{\"result\":", *json, "}")
+                                                                 : std::move(*json));
+  const size_t cost = key.size() + value->size();
+  absl::MutexLock lock(&shard.mu);
+  ++shard.conversions;
+  if (cost > max_shard_bytes_) return value;  // too big to keep
+  auto [it, fresh] = shard.entries.emplace(key, value);
+  if (!fresh) return it->second;
+  shard.bytes += cost;
+  shard.order.push_back(std::move(key));
+  while (shard.bytes > max_shard_bytes_ && !shard.order.empty()) {
+    auto old = shard.entries.find(shard.order.front());
+    shard.bytes -= old->first.size() + old->second->size();
+    shard.entries.erase(old);
+    shard.order.pop_front();
+  }
+  return value;
+}
+
+JsonCache::Counters JsonCache::counters() {
+  Counters c;
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    c.hits += shard.hits;
+    c.conversions += shard.conversions;
+  }
+  return c;
+}
+
+}  // namespace evc::edge
