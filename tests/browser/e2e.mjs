@@ -2,7 +2,8 @@
 // headless Chromium, against a running edge. Run by the edge integration test
 // (which starts a private network), or by hand:
 //   BASE_URL=http://127.0.0.1:8080 ADMIN_PASSWORD_FILE=.evc/accounts/admin.password \
-//   CHARGE_CP=BCN-001 STOP_CP=VLC-001 node tests/browser/e2e.mjs
+//   CHARGE_CP=BCN-001 STOP_CP=BCN-001 node tests/browser/e2e.mjs
+// (BCN-001: the one demo CP that the demo driver does not charge at.)
 // Screenshots go to OUT_DIR (default ./screenshots).
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -117,8 +118,15 @@ try {
   await waitTileState(ops, STOP_CP, 'CP_STATE_OUT_OF_SERVICE');
   await waitTileState(driver, STOP_CP, 'CP_STATE_OUT_OF_SERVICE');
   for (const [name, page] of pages) {
-    const colour = await page.getByTestId(`cp-${STOP_CP}`).evaluate((el) => getComputedStyle(el).borderLeftColor);
-    assert.equal(colour, ORANGE, `${name}: ${STOP_CP} tile is ${colour}`);
+    // The tile is redrawn on every update: read it until it settles (5 s at most).
+    const look = () => page.getByTestId(`cp-${STOP_CP}`)
+      .evaluate((el) => ({ colour: getComputedStyle(el).borderLeftColor, state: el.dataset.state }));
+    let seen = await look();
+    for (let i = 0; i < 25 && seen.colour !== ORANGE; i++) {
+      await page.waitForTimeout(200);
+      seen = await look();
+    }
+    assert.equal(seen.colour, ORANGE, `${name}: ${STOP_CP} tile is ${seen.colour} in state ${seen.state}`);
   }
   assert.equal(await driver.getByTestId(`charge-${STOP_CP}`).isDisabled(), true);
   await ops.getByTestId('feed').filter({ hasText: `stop ${STOP_CP}` }).waitFor();
