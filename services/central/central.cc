@@ -520,11 +520,13 @@ central::v1::NetworkStats Central::Stats() const {
   return stats;
 }
 
-void Central::Watch(Watcher* w) {
+void Central::Watch(Watcher* w, bool with_snapshot) {
   absl::MutexLock lock(&mu_);
-  auto snapshot = std::make_shared<central::v1::NetworkUpdate>();
-  for (auto& s : network_.Snapshot()) *snapshot->mutable_snapshot()->add_charging_points() = std::move(s);
-  w->Offer(snapshot);
+  if (with_snapshot) {
+    auto snapshot = std::make_shared<central::v1::NetworkUpdate>();
+    for (auto& s : network_.Snapshot()) *snapshot->mutable_snapshot()->add_charging_points() = std::move(s);
+    w->Offer(snapshot);
+  }
   broadcaster_.Add(w);
 }
 

@@ -81,8 +81,9 @@ class Central {
   NetworkCounters counters() const;
   central::v1::NetworkStats Stats() const;
 
-  // Watching: `w` gets the snapshot (as the first update) then every update.
-  void Watch(Watcher* w);
+  // Watching: `w` gets every update, preceded by a snapshot of the whole
+  // network when `with_snapshot`.
+  void Watch(Watcher* w, bool with_snapshot = true);
   void Unwatch(Watcher* w);
 
  private:

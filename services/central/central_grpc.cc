@@ -229,7 +229,7 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
   // is missed; updates seen before the view is sent wait for it. Runs off the
   // gRPC thread, so the call may end meanwhile (see OnDone).
   void Begin(const CallAuthorizer& authz, const std::string& token) {
-    central_.Watch(this);
+    central_.Watch(this, /*with_snapshot=*/false);
     absl::StatusOr<v1::SupplyView> view = AuthorizedView(authz, token);
     if (!view.ok()) {
       Close(ToGrpcStatus(view.status()));
@@ -263,7 +263,7 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
     {
       absl::MutexLock lock(&mu_);
       if (!started_) {
-        if (!update->has_snapshot()) held_.push_back(update);
+        held_.push_back(update);
         return true;
       }
       view = ViewOf(*update);

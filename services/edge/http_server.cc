@@ -317,12 +317,11 @@ class NdjsonClient : public StreamingClient {
     const bool failed = !status.ok() && status.error_code() != grpc::StatusCode::CANCELLED;
     if (!header_sent_) {
       // Nothing sent yet: an ordinary HTTP answer.
-      grpc::Status shown = failed || status.ok() ? status : grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-      auto res = std::make_shared<Response>(static_cast<http::status>(HttpStatusFromGrpc(shown.error_code())), version_);
+      auto res = std::make_shared<Response>(static_cast<http::status>(HttpStatusFromGrpc(status.error_code())), version_);
       res->set(http::field::server, "evc-edge");
-      res->set(http::field::content_type, shown.ok() ? "application/x-ndjson" : "application/json");
+      res->set(http::field::content_type, status.ok() ? "application/x-ndjson" : "application/json");
       for (const auto& [k, v] : headers_) res->set(k, v);
-      res->body() = shown.ok() ? "" : ErrorJson(shown.error_code(), shown.error_message());
+      res->body() = status.ok() ? "" : ErrorJson(status.error_code(), status.error_message());
       res->keep_alive(false);
       res->prepare_payload();
       http::async_write(stream_, *res, [self = Self(), res](beast::error_code, size_t) { self->Abort(); });

@@ -5,6 +5,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "services/edge/transcoder.h"
 
 namespace evc::edge {
 namespace {
@@ -20,11 +21,9 @@ google::protobuf::util::TypeResolver& Resolver() {
 }  // namespace
 
 absl::StatusOr<std::string> BytesToJson(const google::protobuf::Descriptor& type, const std::string& bytes) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
   std::string out;
   auto status = google::protobuf::util::BinaryToJsonString(
-      &Resolver(), absl::StrCat(kTypeUrlPrefix, "/", type.full_name()), bytes, &out, options);
+      &Resolver(), absl::StrCat(kTypeUrlPrefix, "/", type.full_name()), bytes, &out, ResponsePrintOptions());
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("cannot print the ", type.full_name(), " received: ", status.message().as_string()));
   }

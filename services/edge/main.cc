@@ -2,10 +2,7 @@
 // REST to the gRPC services from their google.api.http annotations, and the
 // home of the driver web app and the operations dashboard.
 
-#include <cstdlib>
-
 #include "absl/flags/flag.h"
-#include "absl/strings/str_split.h"
 #include "evc/proto_files.h"
 #include "services/common/log.h"
 #include "services/common/process.h"

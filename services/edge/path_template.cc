@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -143,22 +144,33 @@ absl::StatusOr<PathTemplate> PathTemplate::Parse(absl::string_view text) {
   return t;
 }
 
-bool PathTemplate::Match(absl::string_view path, std::vector<Binding>* bindings) const {
-  if (path.empty() || path[0] != '/') return false;
-  path.remove_prefix(1);
+PathTemplate::SplitPath PathTemplate::Split(absl::string_view path) {
+  SplitPath split;
+  if (path.empty() || path[0] != '/') return split;
+  split.absolute = true;
+  split.parts = absl::StrSplit(path.substr(1), '/');
+  return split;
+}
+
+bool PathTemplate::Match(const SplitPath& path, std::vector<Binding>* bindings) const {
+  if (!path.absolute) return false;
+  const std::vector<absl::string_view>& parts = path.parts;
+  // The verb is the end of the last segment: ":charge".
+  absl::string_view last = parts.back();
   if (!verb_.empty()) {
-    const std::string suffix = absl::StrCat(":", verb_);
-    if (path.size() <= suffix.size() || path.substr(path.size() - suffix.size()) != suffix) return false;
-    path.remove_suffix(suffix.size());
+    if (last.size() <= verb_.size() || !absl::EndsWith(last, verb_) || last[last.size() - verb_.size() - 1] != ':') {
+      return false;
+    }
+    last.remove_suffix(verb_.size() + 1);
   }
-  std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
+  auto part = [&](size_t k) { return k + 1 == parts.size() ? last : parts[k]; };
   const bool open_end = !segments_.empty() && segments_.back().kind == Kind::kDoubleStar;
   if (open_end ? parts.size() < segments_.size() - 1 : parts.size() != segments_.size()) return false;
   for (size_t k = 0; k < segments_.size(); ++k) {
     const Segment& s = segments_[k];
     if (s.kind == Kind::kDoubleStar) break;
-    if (parts[k].empty()) return false;
-    if (s.kind == Kind::kLiteral && parts[k] != s.literal) return false;
+    if (part(k).empty()) return false;
+    if (s.kind == Kind::kLiteral && part(k) != s.literal) return false;
   }
   std::vector<Binding> bound;
   for (const Variable& v : variables_) {
@@ -166,7 +178,7 @@ bool PathTemplate::Match(absl::string_view path, std::vector<Binding>* bindings)
     std::vector<std::string> values;
     for (size_t k = v.first; k < end; ++k) {
       std::string decoded;
-      if (!PercentDecode(parts[k], &decoded)) return false;
+      if (!PercentDecode(part(k), &decoded)) return false;
       values.push_back(std::move(decoded));
     }
     bound.emplace_back(v.field_path, absl::StrJoin(values, "/"));

@@ -23,8 +23,19 @@ class PathTemplate {
   // INVALID_ARGUMENT with the position and reason for a malformed template.
   static absl::StatusOr<PathTemplate> Parse(absl::string_view text);
 
-  // The variables bound by `path` (no query string), or nullopt-like false.
-  bool Match(absl::string_view path, std::vector<Binding>* bindings) const;
+  // A request path (no query string) cut into segments once, to be matched
+  // against many templates.
+  struct SplitPath {
+    bool absolute = false;
+    std::vector<absl::string_view> parts;
+  };
+  static SplitPath Split(absl::string_view path);
+
+  // Whether the path matches; if so, the variables it binds.
+  bool Match(const SplitPath& path, std::vector<Binding>* bindings) const;
+  bool Match(absl::string_view path, std::vector<Binding>* bindings) const {
+    return Match(Split(path), bindings);
+  }
 
   // Two templates with the same shape match the same paths: a conflict.
   // Variables read as "*" / "**": "/v1/cps/*:charge".

@@ -25,11 +25,11 @@ struct RawRule {
 absl::StatusOr<RawRule> ReadRule(const google::api::HttpRule& rule) {
   RawRule r{"", "", rule.body(), rule.response_body()};
   switch (rule.pattern_case()) {
-    case google::api::HttpRule::kGet: r = {"GET", rule.get(), rule.body(), rule.response_body()}; break;
-    case google::api::HttpRule::kPost: r = {"POST", rule.post(), rule.body(), rule.response_body()}; break;
-    case google::api::HttpRule::kPut: r = {"PUT", rule.put(), rule.body(), rule.response_body()}; break;
-    case google::api::HttpRule::kPatch: r = {"PATCH", rule.patch(), rule.body(), rule.response_body()}; break;
-    case google::api::HttpRule::kDelete: r = {"DELETE", rule.delete_(), rule.body(), rule.response_body()}; break;
+    case google::api::HttpRule::kGet: r.http_method = "GET"; r.path = rule.get(); break;
+    case google::api::HttpRule::kPost: r.http_method = "POST"; r.path = rule.post(); break;
+    case google::api::HttpRule::kPut: r.http_method = "PUT"; r.path = rule.put(); break;
+    case google::api::HttpRule::kPatch: r.http_method = "PATCH"; r.path = rule.patch(); break;
+    case google::api::HttpRule::kDelete: r.http_method = "DELETE"; r.path = rule.delete_(); break;
     default: return absl::InvalidArgumentError("custom HTTP methods are not supported");
   }
   return r;
@@ -138,9 +138,10 @@ absl::StatusOr<RouteTable> RouteTable::Build(
 
 RouteTable::Lookup RouteTable::Match(absl::string_view http_method, absl::string_view path) const {
   Lookup lookup;
+  const PathTemplate::SplitPath split = PathTemplate::Split(path);
   for (const Route& route : routes_) {
     std::vector<Binding> bindings;
-    if (!route.path.Match(path, &bindings)) continue;
+    if (!route.path.Match(split, &bindings)) continue;
     if (route.http_method == http_method) {
       lookup.outcome = Outcome::kFound;
       lookup.route = &route;

@@ -207,13 +207,16 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const Route& route, const 
   return request;
 }
 
-std::string ToJson(const Message& message) {
+google::protobuf::util::JsonPrintOptions ResponsePrintOptions() {
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
-  options.always_print_enums_as_ints = false;
+  return options;
+}
+
+std::string ToJson(const Message& message) {
   std::string out;
   // Only fails for Any with unknown types, which our APIs do not use.
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  (void)google::protobuf::util::MessageToJsonString(message, &out, ResponsePrintOptions());
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <google/protobuf/message.h>
+#include <google/protobuf/util/json_util.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -27,8 +28,10 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequest(
 absl::Status SetFieldFromText(google::protobuf::Message& message, absl::string_view field_path,
                               absl::string_view text);
 
-// The JSON of a response: lowerCamelCase names, every field present (zeros
+// How responses print: lowerCamelCase names, every field present (zeros
 // included) so clients need no defaults.
+google::protobuf::util::JsonPrintOptions ResponsePrintOptions();
+// The JSON of a response message (the edge itself prints from bytes: json_cache.h).
 std::string ToJson(const google::protobuf::Message& message);
 
 // A message of the method's response type from gRPC bytes.

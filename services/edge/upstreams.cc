@@ -22,6 +22,11 @@ std::string FromByteBuffer(const grpc::ByteBuffer& buffer) {
   return out;
 }
 
+grpc::Status NotConfigured(const Route& route) {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      absl::StrCat("the ", route.backend, " service is not configured at this edge"));
+}
+
 void Decorate(grpc::ClientContext& context, const CallMetadata& metadata) {
   if (!metadata.bearer_token.empty()) context.AddMetadata("authorization", "Bearer " + metadata.bearer_token);
   if (!metadata.client_address.empty()) context.AddMetadata("x-forwarded-for", metadata.client_address);
@@ -100,11 +105,7 @@ void Upstreams::Add(const std::string& backend, const std::string& target) {
 void Upstreams::Unary(const Route& route, std::string request_bytes, const CallMetadata& metadata,
                       UnaryDone done) {
   auto it = backends_.find(route.backend);
-  if (it == backends_.end()) {
-    return done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                             absl::StrCat("the ", route.backend, " service is not configured at this edge")),
-                "");
-  }
+  if (it == backends_.end()) return done(NotConfigured(route), "");
   struct Call {
     grpc::ClientContext context;
     grpc::ByteBuffer request;
@@ -124,8 +125,7 @@ std::shared_ptr<StreamHandle> Upstreams::Stream(const Route& route, std::string 
                                                 const CallMetadata& metadata, std::shared_ptr<StreamSink> sink) {
   auto it = backends_.find(route.backend);
   if (it == backends_.end()) {
-    sink->OnEnd(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                             absl::StrCat("the ", route.backend, " service is not configured at this edge")));
+    sink->OnEnd(NotConfigured(route));
     return std::make_shared<WeakHandle>(std::weak_ptr<StreamHandle>());
   }
   auto call = std::make_shared<StreamCall>(*this, route, std::move(sink));

@@ -755,14 +755,12 @@ class WatchCrowd {
   ~WatchCrowd() { Stop(); }
 
   absl::Status Open() {
-    namespace beast = boost::beast;
     for (size_t i = 0; i < frames_.size(); ++i) {
-      auto ws = std::make_unique<edge::testing::WebSocket>(ioc_);
-      beast::error_code ec;
-      ws->next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)}, ec);
-      if (!ec) ws->handshake(absl::StrCat("127.0.0.1:", port_), "/v1/network:watch", ec);
-      if (ec) return absl::UnavailableError(absl::StrCat("client ", i, ": ", ec.message()));
-      sockets_.push_back(std::move(ws));
+      try {
+        sockets_.push_back(edge::testing::OpenWebSocket(ioc_, port_, "/v1/network:watch"));
+      } catch (const boost::system::system_error& e) {
+        return absl::UnavailableError(absl::StrCat("client ", i, ": ", e.what()));
+      }
       buffers_.emplace_back();
     }
     for (size_t i = 0; i < sockets_.size(); ++i) Read(i);
