@@ -47,14 +47,19 @@ absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalo
   if (!open.ok()) return open.status();
   absl::StatusOr<std::vector<common::v1::Ticket>> unsent = store_.LoadUnpublishedTickets();
   if (!unsent.ok()) return unsent.status();
+  absl::StatusOr<std::vector<HoldChange>> holds = store_.LoadHolds();
+  if (!holds.ok()) return holds.status();
   {
     absl::MutexLock lock(&mu_);
     Effects fx;
     const absl::Time now = clock_.Now();
     for (const auto& cp : catalogue) network_.UpsertChargingPoint(cp, now, fx);
+    for (const auto& h : *holds) network_.RestoreHold(h);
     for (const auto& s : *open) network_.RestoreSupply(s, now, fx);
     fx.audit.push_back({now, AuditCategory::kSystem, "central_started", "central", "", "OK",
-                        {{"charging_points", catalogue.size()}, {"open_supplies", open->size()}}});
+                        {{"charging_points", catalogue.size()},
+                         {"open_supplies", open->size()},
+                         {"holds", holds->size()}}});
     Apply(std::move(fx));
   }
   for (const auto& t : *unsent) PublishTicket(t);
@@ -129,6 +134,7 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
   batch.changed = std::move(fx.supplies_changed);
   batch.tickets = fx.tickets;
   batch.audit = std::move(fx.audit);
+  batch.holds = std::move(fx.holds_changed);
   std::function<void()> send;
   if (!fx.commands.empty() || !fx.notices.empty() || !fx.tickets.empty() || after_durable) {
     send = [this, commands = std::move(fx.commands), notices = std::move(fx.notices),
@@ -270,6 +276,25 @@ absl::StatusOr<std::vector<std::string>> Central::OperatorStop(const std::string
 absl::StatusOr<std::vector<std::string>> Central::OperatorResume(const std::string& cp_id, bool all,
                                                                  const std::string& actor) {
   return Operate(cp_id, all, actor, &ChargingNetwork::OperatorResume);
+}
+
+absl::StatusOr<WeatherHoldsResult> Central::ApplyWeatherHolds(
+    const std::map<std::string, std::string>& held) {
+  constexpr size_t kMaxDetail = 300;
+  for (const auto& [cp_id, detail] : held) {
+    if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+    if (detail.size() > kMaxDetail) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("weather detail of ", cp_id, " is longer than ", kMaxDetail, " bytes"));
+    }
+  }
+  WeatherHoldsResult result;
+  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Effects fx;
+    result = network_.ApplyWeatherHolds(held, clock_.Now(), fx);
+    Apply(std::move(fx), std::move(durable));
+  });
+  return result;
 }
 
 void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters) {

@@ -70,6 +70,11 @@ class Central {
   absl::StatusOr<std::vector<std::string>> OperatorResume(const std::string& cp_id, bool all,
                                                           const std::string& actor);
 
+  // Weather: the complete set of CPs under a weather alert (CP id -> why);
+  // returns once the changes are durable. INVALID_ARGUMENT for a malformed
+  // CP id or detail.
+  absl::StatusOr<WeatherHoldsResult> ApplyWeatherHolds(const std::map<std::string, std::string>& held);
+
   // Kafka: a batch from the consumer; returns once its effects are durable.
   void HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters);
 

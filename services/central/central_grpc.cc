@@ -423,6 +423,22 @@ grpc::ServerUnaryReactor* CentralGrpc::ResumeChargingPoints(grpc::CallbackServer
   });
 }
 
+grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerContext* c,
+                                                         const v1::ApplyWeatherHoldsRequest* req,
+                                                         v1::ApplyWeatherHoldsResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
+    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
+    std::map<std::string, std::string> held;
+    for (const auto& h : req->holds()) held[h.cp_id()] = h.detail();
+    absl::StatusOr<WeatherHoldsResult> result = central_.ApplyWeatherHolds(held);
+    if (!result.ok()) return result.status();
+    for (auto& id : result->held) resp->add_held_cp_ids(std::move(id));
+    for (auto& id : result->released) resp->add_released_cp_ids(std::move(id));
+    for (auto& id : result->unknown) resp->add_unknown_cp_ids(std::move(id));
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* CentralGrpc::ListChargingPoints(grpc::CallbackServerContext* c,
                                                           const v1::ListChargingPointsRequest*,
                                                           v1::ListChargingPointsResponse* resp) {

@@ -62,6 +62,9 @@ class CentralGrpc : public v1::CentralService::CallbackService {
       grpc::CallbackServerContext* c, const v1::WatchNetworkRequest* req) override;
   grpc::ServerWriteReactor<v1::SupplyView>* WatchSupply(
       grpc::CallbackServerContext* c, const v1::WatchSupplyRequest* req) override;
+  grpc::ServerUnaryReactor* ApplyWeatherHolds(grpc::CallbackServerContext* c,
+                                              const v1::ApplyWeatherHoldsRequest* req,
+                                              v1::ApplyWeatherHoldsResponse* resp) override;
 
   // Cuts the monitor link of `cp_id`, if any (CP removed or credentials reset).
   void CloseLink(const std::string& cp_id, const grpc::Status& why);

@@ -28,7 +28,20 @@ class MemoryStore : public SupplyStore {
     }
     for (const auto& id : b.published_tickets) published.insert(id);
     audit.insert(audit.end(), b.audit.begin(), b.audit.end());
+    for (const auto& h : b.holds) {
+      if (h.held) {
+        holds[{h.cp_id, h.reason}] = h;
+      } else {
+        holds.erase({h.cp_id, h.reason});
+      }
+    }
     return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<HoldChange>> LoadHolds() override {
+    absl::MutexLock lock(&mu);
+    std::vector<HoldChange> out;
+    for (auto& [key, h] : holds) out.push_back(h);
+    return out;
   }
   absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override {
     absl::MutexLock lock(&mu);
@@ -64,6 +77,7 @@ class MemoryStore : public SupplyStore {
   std::map<std::string, common::v1::Ticket> tickets;
   std::set<std::string> published;
   std::vector<AuditRecord> audit;
+  std::map<std::pair<std::string, common::v1::HoldReason>, HoldChange> holds;
 };
 
 // Records whether the store already held the supply when a command left.
@@ -264,6 +278,34 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   auto view = Central({}, store, publisher, tokens.verifier, keys, clock).GetSupply(supply_id);
   ASSERT_TRUE(view.ok());
   EXPECT_TRUE(view->has_ticket());
+}
+
+TEST(CentralTest, HoldsAreDurableAndSurviveARestart) {
+  MemoryStore store;
+  TestTokens tokens;
+  FixedKeys keys;
+  SystemClock clock;
+  RecordingPublisher publisher;
+  {
+    Central central({}, store, publisher, tokens.verifier, keys, clock);
+    ASSERT_TRUE(central.Start({Cp("CP1"), Cp("CP2")}).ok());
+    ASSERT_TRUE(central.OperatorStop("CP1", false, "admin").ok());
+    auto r = central.ApplyWeatherHolds({{"CP2", "Alicante (ES) 45.0 °C"}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->held, std::vector<std::string>{"CP2"});
+    // Returned once durable: the store already has both.
+    absl::MutexLock lock(&store.mu);
+    EXPECT_EQ(store.holds.size(), 2u);
+  }
+  Central restarted({}, store, publisher, tokens.verifier, keys, clock);
+  ASSERT_TRUE(restarted.Start({Cp("CP1"), Cp("CP2")}).ok());
+  ASSERT_TRUE(restarted.MonitorRegistered("CP1", Ok()).ok());
+  ASSERT_TRUE(restarted.MonitorRegistered("CP2", Ok()).ok());
+  for (const auto& s : restarted.Snapshot()) {
+    EXPECT_EQ(s.state(), common::v1::CP_STATE_OUT_OF_SERVICE) << s.charging_point().cp_id();
+  }
+  EXPECT_EQ(restarted.ApplyWeatherHolds({{"CP2", "Alicante (ES) 45.0 °C"}})->held.size(), 0u);
+  EXPECT_FALSE(restarted.ApplyWeatherHolds({{"bad id!", ""}}).ok());
 }
 
 TEST(CentralTest, OpenSuppliesAreRestoredOnStart) {

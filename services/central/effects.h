@@ -32,12 +32,23 @@ struct SupplyRecord {
   absl::Time stop_requested_at = absl::InfinitePast();
 };
 
+// A hold added to or lifted from a CP, to be made durable (holds survive a
+// restart of central).
+struct HoldChange {
+  std::string cp_id;
+  common::v1::HoldReason reason = common::v1::HOLD_REASON_UNSPECIFIED;
+  bool held = false;
+  std::string detail;
+  absl::Time since;
+};
+
 struct Effects {
   // Persisted first, in one transaction.
   std::vector<SupplyRecord> supplies_opened;
   std::vector<SupplyRecord> supplies_changed;
   std::vector<common::v1::Ticket> tickets;
   std::vector<AuditRecord> audit;
+  std::vector<HoldChange> holds_changed;
   // Sent once the above is durable, in order.
   std::vector<events::v1::EngineCommand> commands;
   std::vector<events::v1::DriverNotification> notices;
@@ -46,7 +57,8 @@ struct Effects {
   std::vector<events::v1::DriverNotification> readings;
 
   bool NeedsDurability() const {
-    return !supplies_opened.empty() || !tickets.empty() || !commands.empty() || !notices.empty();
+    return !supplies_opened.empty() || !tickets.empty() || !commands.empty() || !notices.empty() ||
+           !holds_changed.empty();
   }
 };
 

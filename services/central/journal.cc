@@ -31,6 +31,7 @@ void Journal::Submit(JournalBatch batch, std::function<void()> on_durable) {
   for (auto& s : batch.changed) changed_[s.supply_id] = std::move(s);
   for (auto& t : batch.tickets) pending_.tickets.push_back(std::move(t));
   for (auto& a : batch.audit) pending_.audit.push_back(std::move(a));
+  for (auto& h : batch.holds) pending_.holds.push_back(std::move(h));
   if (on_durable) callbacks_.push_back(std::move(on_durable));
 }
 
@@ -40,7 +41,8 @@ void Journal::MarkPublished(const std::string& supply_id) {
 }
 
 bool Journal::Urgent() const {
-  return !pending_.opened.empty() || !pending_.tickets.empty() || !callbacks_.empty();
+  return !pending_.opened.empty() || !pending_.tickets.empty() || !pending_.holds.empty() ||
+         !callbacks_.empty();
 }
 
 void Journal::Loop() {

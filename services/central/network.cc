@@ -86,7 +86,13 @@ central::v1::ChargingPointStatus ChargingNetwork::StatusOf(const ChargingPointRe
   central::v1::ChargingPointStatus s;
   *s.mutable_charging_point() = cp.info;
   s.set_state(DeriveState(cp));
-  for (auto h : cp.holds) s.add_holds(h);
+  for (const auto& [reason, hold] : cp.holds) {
+    s.add_holds(reason);
+    common::v1::Hold* detail = s.add_hold_details();
+    detail->set_reason(reason);
+    detail->set_detail(hold.detail);
+    *detail->mutable_since() = ToProto(hold.since);
+  }
   if (cp.supply) *s.mutable_supply() = ToProtoSupply(*cp.supply);
   s.set_fault_detail(cp.engine_ok ? "" : cp.fault_detail);
   if (cp.last_health != absl::InfinitePast()) *s.mutable_last_health_at() = ToProto(cp.last_health);
@@ -152,6 +158,9 @@ void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, absl::Time n
   auto it = cps_.find(cp_id);
   if (it == cps_.end()) return;
   if (it->second.supply) CloseSupply(it->second, common::v1::END_REASON_CP_REMOVED, now, fx, true);
+  for (const auto& [reason, hold] : it->second.holds) {
+    fx.holds_changed.push_back({cp_id, reason, false, "", now});
+  }
   cps_.erase(it);
   central::v1::NetworkUpdate update;
   update.set_removed_cp_id(cp_id);
@@ -558,12 +567,45 @@ absl::StatusOr<std::vector<std::string>> ChargingNetwork::ForEachTarget(
   return affected;
 }
 
+std::string HoldReasonText(common::v1::HoldReason reason) {
+  switch (reason) {
+    case common::v1::HOLD_REASON_OPERATOR: return "operator stop";
+    case common::v1::HOLD_REASON_WEATHER: return "weather alert";
+    default: return "hold";
+  }
+}
+
+bool ChargingNetwork::AddHold(ChargingPointRecord& cp, common::v1::HoldReason reason,
+                              const std::string& detail, absl::Time now, Effects& fx) {
+  if (!cp.holds.try_emplace(reason, ChargingPointRecord::Hold{detail, now}).second) return false;
+  fx.holds_changed.push_back({cp.info.cp_id(), reason, true, detail, now});
+  return true;
+}
+
+bool ChargingNetwork::LiftHold(ChargingPointRecord& cp, common::v1::HoldReason reason,
+                               absl::Time now, Effects& fx) {
+  if (cp.holds.erase(reason) == 0) return false;
+  fx.holds_changed.push_back({cp.info.cp_id(), reason, false, "", now});
+  return true;
+}
+
+std::string ChargingNetwork::OtherHolds(const ChargingPointRecord& cp,
+                                        common::v1::HoldReason except) {
+  std::string out;
+  for (const auto& [reason, hold] : cp.holds) {
+    if (reason != except) absl::StrAppend(&out, out.empty() ? "" : ", ", HoldReasonText(reason));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorStop(const std::string& cp_id,
                                                                        absl::Time now,
                                                                        Effects& fx) {
   return ForEachTarget(cp_id, [&](ChargingPointRecord& cp) {
     const std::string& id = cp.info.cp_id();
-    if (!cp.holds.insert(common::v1::HOLD_REASON_OPERATOR).second) return false;
+    if (!AddHold(cp, common::v1::HOLD_REASON_OPERATOR, "stopped by an operator", now, fx)) {
+      return false;
+    }
     Audit(fx, now, AuditCategory::kStatus, "operator_stop", "operator", id, "OK");
     Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, id,
             absl::StrCat("charging point ", id, " stopped by an operator"), fx);
@@ -578,13 +620,53 @@ absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorResume(const s
                                                                          Effects& fx) {
   return ForEachTarget(cp_id, [&](ChargingPointRecord& cp) {
     const std::string& id = cp.info.cp_id();
-    if (cp.holds.erase(common::v1::HOLD_REASON_OPERATOR) == 0) return false;
+    if (!LiftHold(cp, common::v1::HOLD_REASON_OPERATOR, now, fx)) return false;
     Audit(fx, now, AuditCategory::kStatus, "operator_resume", "operator", id, "OK");
+    const std::string still = OtherHolds(cp, common::v1::HOLD_REASON_OPERATOR);
     Message(now, central::v1::NetworkMessage::SEVERITY_INFO, id,
-            absl::StrCat("charging point ", id, " resumed by an operator"), fx);
+            still.empty() ? absl::StrCat("charging point ", id, " resumed by an operator")
+                          : absl::StrCat("operator hold of ", id, " lifted; still out of service: ",
+                                         still),
+            fx);
     Publish(cp, fx);
     return true;
   });
+}
+
+WeatherHoldsResult ChargingNetwork::ApplyWeatherHolds(const std::map<std::string, std::string>& held,
+                                                      absl::Time now, Effects& fx) {
+  WeatherHoldsResult result;
+  for (const auto& [id, detail] : held) {
+    if (!cps_.contains(id)) result.unknown.push_back(id);
+  }
+  const auto every_cp = Targets("");
+  for (ChargingPointRecord* cp : *every_cp) {
+    const std::string& id = cp->info.cp_id();
+    auto wanted = held.find(id);
+    if (wanted != held.end()) {
+      if (!AddHold(*cp, common::v1::HOLD_REASON_WEATHER, wanted->second, now, fx)) continue;
+      result.held.push_back(id);
+      Audit(fx, now, AuditCategory::kStatus, "weather_hold", "weather", id, "OUT_OF_SERVICE",
+            {{"detail", wanted->second}});
+      Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, id,
+              absl::StrCat("weather alert at ", id, ": ", wanted->second,
+                           cp->supply ? "; out of service once its supply ends" : "; out of service"),
+              fx);
+    } else {
+      if (!LiftHold(*cp, common::v1::HOLD_REASON_WEATHER, now, fx)) continue;
+      result.released.push_back(id);
+      const std::string still = OtherHolds(*cp, common::v1::HOLD_REASON_WEATHER);
+      Audit(fx, now, AuditCategory::kStatus, "weather_clear", "weather", id, "OK",
+            {{"still_held", still}});
+      Message(now, central::v1::NetworkMessage::SEVERITY_INFO, id,
+              still.empty() ? absl::StrCat("weather alert at ", id, " cleared")
+                            : absl::StrCat("weather alert at ", id,
+                                           " cleared; still out of service: ", still),
+              fx);
+    }
+    Publish(*cp, fx);
+  }
+  return result;
 }
 
 // ---- time ----
@@ -633,6 +715,12 @@ void ChargingNetwork::RestoreSupply(const SupplyRecord& supply, absl::Time now, 
   supply_cp_[supply.supply_id] = supply.cp_id;
   if (!supply.driver_id.empty()) driver_supply_[supply.driver_id] = supply.supply_id;
   Publish(cp, fx);
+}
+
+void ChargingNetwork::RestoreHold(const HoldChange& hold) {
+  auto it = cps_.find(hold.cp_id);
+  if (it == cps_.end() || !hold.held) return;
+  it->second.holds[hold.reason] = {hold.detail, hold.since};
 }
 
 // ---- views ----

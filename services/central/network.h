@@ -45,6 +45,13 @@ struct ChargeDecision {
   bool accepted() const { return supply.has_value(); }
 };
 
+// What ApplyWeatherHolds changed.
+struct WeatherHoldsResult {
+  std::vector<std::string> held;
+  std::vector<std::string> released;
+  std::vector<std::string> unknown;
+};
+
 struct NetworkCounters {
   int64_t telemetry_applied = 0;
   int64_t telemetry_duplicates = 0;
@@ -84,6 +91,13 @@ class ChargingNetwork {
   absl::StatusOr<std::vector<std::string>> OperatorResume(const std::string& cp_id,
                                                           absl::Time now, Effects& fx);
 
+  // Weather: `held` (CP id -> why) is the complete set of CPs under a weather
+  // alert. Each listed CP gets the weather hold, every other CP loses it. A
+  // supply in progress is not stopped: its CP goes OUT_OF_SERVICE when it
+  // ends. Lifting the hold leaves any other hold (an operator stop) in force.
+  WeatherHoldsResult ApplyWeatherHolds(const std::map<std::string, std::string>& held,
+                                       absl::Time now, Effects& fx);
+
   // Live figures (energy, amount, power) are sampled, not streamed message
   // by message: telemetry marks its CP, and EmitFigures turns every marked CP
   // into one network update, one driver reading and one journal record. Central
@@ -97,6 +111,9 @@ class ChargingNetwork {
 
   // Restart: an open supply loaded from the database.
   void RestoreSupply(const SupplyRecord& supply, absl::Time now, Effects& fx);
+  // Restart: a hold loaded from the database (ignored for a CP no longer in
+  // the catalogue).
+  void RestoreHold(const HoldChange& hold);
 
   // Views.
   std::optional<central::v1::ChargingPointStatus> Status(const std::string& cp_id) const;
@@ -114,7 +131,11 @@ class ChargingNetwork {
     absl::Time orphan_deadline = absl::InfinitePast();
     bool engine_ok = true;
     std::string fault_detail;
-    std::set<common::v1::HoldReason> holds;
+    struct Hold {
+      std::string detail;
+      absl::Time since;
+    };
+    std::map<common::v1::HoldReason, Hold> holds;
     std::optional<SupplyRecord> supply;
   };
 
@@ -126,6 +147,14 @@ class ChargingNetwork {
                const std::string& cp_id, const std::string& text, Effects& fx) const;
   void ApplyHealth(ChargingPointRecord& cp, const central::v1::Health& health, absl::Time now,
                    Effects& fx);
+  // Add or lift one hold, recording the change for the journal; false when
+  // the CP already was in that condition.
+  bool AddHold(ChargingPointRecord& cp, common::v1::HoldReason reason, const std::string& detail,
+               absl::Time now, Effects& fx);
+  bool LiftHold(ChargingPointRecord& cp, common::v1::HoldReason reason, absl::Time now,
+                Effects& fx);
+  // "operator stop, weather alert": the holds other than `except`.
+  static std::string OtherHolds(const ChargingPointRecord& cp, common::v1::HoldReason except);
   void RequestStop(ChargingPointRecord& cp, common::v1::EndReason reason, absl::Time now,
                    Effects& fx);
   // Ends the CP's supply now with its last known figures and issues the ticket.
@@ -171,5 +200,6 @@ common::v1::Supply ToProtoSupply(const SupplyRecord& s);
 std::string StateName(common::v1::CpState state);
 std::string EndReasonText(common::v1::EndReason reason);
 std::string RejectReasonText(common::v1::RejectReason reason);
+std::string HoldReasonText(common::v1::HoldReason reason);
 
 }  // namespace evc::central

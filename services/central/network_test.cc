@@ -294,6 +294,128 @@ TEST_F(NetworkTest, HoldSurvivesDisconnectionAndFault) {
   EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
 }
 
+// ---- weather holds: the reason set in every state ----
+
+std::map<std::string, std::string> WeatherAt(std::initializer_list<std::string> ids) {
+  std::map<std::string, std::string> held;
+  for (const auto& id : ids) held[id] = "Alicante (ES) 45.0 °C, above 40.0 °C";
+  return held;
+}
+
+TEST_F(NetworkTest, WeatherAlertTakesAnActiveCpOutOfServiceAndClearBringsItBack) {
+  Link();
+  WeatherHoldsResult r = net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  EXPECT_EQ(r.held, std::vector<std::string>{"CP1"});
+  EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
+  auto status = net.Status("CP1");
+  ASSERT_EQ(status->hold_details_size(), 1);
+  EXPECT_EQ(status->hold_details(0).reason(), common::v1::HOLD_REASON_WEATHER);
+  EXPECT_EQ(status->hold_details(0).detail(), "Alicante (ES) 45.0 °C, above 40.0 °C");
+  ChargeDecision refused = net.RequestCharge("CP1", "ana", true, "r1", now, fx);
+  EXPECT_EQ(refused.reason, common::v1::REJECT_REASON_CP_OUT_OF_SERVICE);
+
+  r = net.ApplyWeatherHolds({}, now, fx);
+  EXPECT_EQ(r.released, std::vector<std::string>{"CP1"});
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(NetworkTest, WeatherHoldsAreIdempotentAndRecordedOnceForTheJournal) {
+  Link();
+  fx = Effects();
+  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  ASSERT_EQ(fx.holds_changed.size(), 1u);
+  EXPECT_TRUE(fx.holds_changed[0].held);
+  EXPECT_EQ(fx.holds_changed[0].reason, common::v1::HOLD_REASON_WEATHER);
+  int audits = 0;
+  for (const auto& a : fx.audit) audits += a.action == "weather_hold";
+  EXPECT_EQ(audits, 1);
+  EXPECT_TRUE(net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx).held.empty());
+}
+
+TEST_F(NetworkTest, WeatherAlertLetsARunningSupplyFinishThenHoldsTheCp) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 100);
+  fx = Effects();
+  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
+  EXPECT_FALSE(HasCommand(&events::v1::EngineCommand::has_stop));
+  Telemetry(s, 2, 200);
+  Complete(s, 3, 250);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_UNPLUGGED);
+  EXPECT_EQ(fx.tickets[0].energy_wh(), 250);
+  EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
+}
+
+TEST_F(NetworkTest, ClearLeavesAnOperatorStopInForce) {
+  Link();
+  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
+  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  EXPECT_EQ(net.Status("CP1")->holds_size(), 2);
+  net.ApplyWeatherHolds({}, now, fx);
+  EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
+  EXPECT_EQ(net.Status("CP1")->holds(0), common::v1::HOLD_REASON_OPERATOR);
+  ASSERT_TRUE(net.OperatorResume("CP1", now, fx).ok());
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(NetworkTest, OperatorResumeLeavesAWeatherAlertInForce) {
+  Link();
+  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
+  ASSERT_TRUE(net.OperatorResume("CP1", now, fx).ok());
+  EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
+  net.ApplyWeatherHolds({}, now, fx);
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(NetworkTest, DisconnectedOrFaultedCpKeepsItsStateButRemembersTheWeatherHold) {
+  // CP2 never linked: DISCONNECTED. CP1 linked, then its engine fails.
+  Link();
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(false), now, fx).ok());
+  net.ApplyWeatherHolds(WeatherAt({"CP1", "CP2"}), now, fx);
+  EXPECT_EQ(State("CP1"), common::v1::CP_STATE_FAULTED);
+  EXPECT_EQ(State("CP2"), common::v1::CP_STATE_DISCONNECTED);
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(true), now, fx).ok());
+  Link("CP2");
+  EXPECT_EQ(State("CP1"), common::v1::CP_STATE_OUT_OF_SERVICE);
+  EXPECT_EQ(State("CP2"), common::v1::CP_STATE_OUT_OF_SERVICE);
+}
+
+TEST_F(NetworkTest, WeatherHoldsNameCpsCentralDoesNotKnow) {
+  WeatherHoldsResult r = net.ApplyWeatherHolds(WeatherAt({"CP1", "GHOST"}), now, fx);
+  EXPECT_EQ(r.unknown, std::vector<std::string>{"GHOST"});
+  EXPECT_EQ(r.held, std::vector<std::string>{"CP1"});
+}
+
+TEST_F(NetworkTest, RestoredHoldsKeepACpOutOfServiceAfterARestart) {
+  ChargingNetwork restarted;
+  common::v1::ChargingPoint cp;
+  cp.set_cp_id("CP1");
+  restarted.UpsertChargingPoint(cp, now, fx);
+  restarted.RestoreHold({"CP1", common::v1::HOLD_REASON_WEATHER, true, "hot", now});
+  restarted.RestoreHold({"GONE", common::v1::HOLD_REASON_OPERATOR, true, "", now});
+  ASSERT_TRUE(restarted.MonitorRegistered("CP1", Healthy(), now, fx).ok());
+  EXPECT_EQ(restarted.Status("CP1")->state(), common::v1::CP_STATE_OUT_OF_SERVICE);
+  fx = Effects();
+  restarted.ApplyWeatherHolds({}, now, fx);
+  EXPECT_EQ(restarted.Status("CP1")->state(), common::v1::CP_STATE_ACTIVE);
+  ASSERT_EQ(fx.holds_changed.size(), 1u);
+  EXPECT_FALSE(fx.holds_changed[0].held);
+}
+
+TEST_F(NetworkTest, RemovingACpLiftsItsStoredHolds) {
+  Link();
+  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
+  fx = Effects();
+  net.RemoveChargingPoint("CP1", now, fx);
+  ASSERT_EQ(fx.holds_changed.size(), 1u);
+  EXPECT_FALSE(fx.holds_changed[0].held);
+  EXPECT_EQ(fx.holds_changed[0].cp_id, "CP1");
+}
+
 TEST_F(NetworkTest, EngineThatNeverConfirmsAStopIsClosedAfterTimeout) {
   Link();
   SupplyRecord s = Charge();

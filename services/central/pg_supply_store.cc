@@ -125,6 +125,22 @@ void WriteTickets(pqxx::work& tx, const std::vector<common::v1::Ticket>& tickets
       PgNumArray(energy), PgNumArray(amount), PgNumArray(price), a_reasons);
 }
 
+// Holds change rarely (operator commands, weather alerts): one statement each,
+// in order, so an add and a lift of the same hold in one batch end right.
+void WriteHolds(pqxx::work& tx, const std::vector<HoldChange>& holds) {
+  for (const HoldChange& h : holds) {
+    const std::string reason = common::v1::HoldReason_Name(h.reason);
+    if (h.held) {
+      tx.exec_params(
+          "INSERT INTO cp_holds (cp_id, reason, detail, since) VALUES ($1, $2, $3, to_timestamp($4))"
+          " ON CONFLICT (cp_id, reason) DO UPDATE SET detail = excluded.detail, since = excluded.since",
+          h.cp_id, reason, h.detail, PgEpoch(h.since));
+    } else {
+      tx.exec_params("DELETE FROM cp_holds WHERE cp_id = $1 AND reason = $2", h.cp_id, reason);
+    }
+  }
+}
+
 }  // namespace
 
 absl::Status PgSupplyStore::Write(const JournalBatch& batch) {
@@ -133,6 +149,7 @@ absl::Status PgSupplyStore::Write(const JournalBatch& batch) {
     WriteChanged(tx, batch.changed, absl::Now());
     WriteTickets(tx, batch.tickets);
     WriteAuditRows(tx, batch.audit);
+    WriteHolds(tx, batch.holds);
     if (!batch.published_tickets.empty()) {
       tx.exec_params("UPDATE tickets SET published_at = now() WHERE supply_id = ANY($1::text[])",
                      PgTextArray(batch.published_tickets));
@@ -178,6 +195,25 @@ absl::StatusOr<std::vector<common::v1::Ticket>> PgSupplyStore::LoadUnpublishedTi
     pqxx::result r = tx.exec(absl::StrCat("SELECT ", kTicketColumns,
                                           " FROM tickets WHERE published_at IS NULL ORDER BY ended_at"));
     for (const pqxx::row& row : r) out.push_back(TicketFromRow(row));
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<HoldChange>> PgSupplyStore::LoadHolds() {
+  std::vector<HoldChange> out;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec(
+        "SELECT cp_id, reason, detail, extract(epoch from since)::float8 FROM cp_holds ORDER BY cp_id");
+    for (const pqxx::row& row : r) {
+      HoldChange h;
+      h.cp_id = row[0].as<std::string>();
+      if (!common::v1::HoldReason_Parse(row[1].as<std::string>(), &h.reason)) continue;
+      h.held = true;
+      h.detail = row[2].as<std::string>();
+      h.since = PgFromEpoch(row[3].as<double>());
+      out.push_back(std::move(h));
+    }
   });
   if (!s.ok()) return s;
   return out;

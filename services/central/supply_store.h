@@ -1,6 +1,6 @@
 #pragma once
 // Central's durable state: supplies, telemetry samples, tickets (with their
-// outbox mark) and audit events.
+// outbox mark), holds of CPs and audit events.
 
 #include <optional>
 #include <string>
@@ -18,10 +18,12 @@ struct JournalBatch {
   std::vector<SupplyRecord> changed;
   std::vector<common::v1::Ticket> tickets;
   std::vector<AuditRecord> audit;
+  // In the order they happened.
+  std::vector<HoldChange> holds;
   std::vector<std::string> published_tickets;
   bool empty() const {
     return opened.empty() && changed.empty() && tickets.empty() && audit.empty() &&
-           published_tickets.empty();
+           holds.empty() && published_tickets.empty();
   }
 };
 
@@ -31,6 +33,8 @@ class SupplyStore {
   virtual absl::Status Write(const JournalBatch& batch) = 0;
   virtual absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() = 0;
   virtual absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() = 0;
+  // The holds in force (operator stops, weather alerts).
+  virtual absl::StatusOr<std::vector<HoldChange>> LoadHolds() = 0;
   virtual absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string& supply_id) = 0;
   virtual absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
                                                                       const std::string& cp_id,

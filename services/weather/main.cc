@@ -1,0 +1,158 @@
+// evc-weather: reads the temperature at every city with charging points and
+// holds their CPs out of service while it is outside the safe range.
+
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "evc/central/v1/central.grpc.pb.h"
+#include "evc/registry/v1/registry.grpc.pb.h"
+#include "services/common/auth_client.h"
+#include "services/common/grpc_util.h"
+#include "services/common/log.h"
+#include "services/common/process.h"
+#include "services/common/secret_file.h"
+#include "services/common/service_main.h"
+#include "services/weather/openweather_provider.h"
+#include "services/weather/pg_weather_store.h"
+#include "services/weather/simulated_provider.h"
+#include "services/weather/weather_grpc.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50054", "gRPC listen address (host:port)");
+ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address (the charging points)");
+ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address (token-signing keys)");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (where holds go)");
+ABSL_FLAG(std::string, provider, "simulated",
+          "where temperatures come from: 'simulated' (offline; operators can set a city's "
+          "temperature) or 'openweather' (API key in EVC_OPENWEATHER_API_KEY or --openweather_key_file)");
+ABSL_FLAG(std::string, openweather_key_file, "", "file holding the OpenWeather API key");
+ABSL_FLAG(std::string, openweather_url, "https://api.openweathermap.org", "OpenWeather base URL");
+ABSL_FLAG(absl::Duration, openweather_timeout, absl::Seconds(5), "timeout of one OpenWeather call");
+ABSL_FLAG(int, openweather_calls_per_minute, 50, "OpenWeather call budget (the free plan allows 60)");
+ABSL_FLAG(double, min_c, 0, "initial lower limit of the safe range, °C (live config wins once stored)");
+ABSL_FLAG(double, max_c, 40, "initial upper limit of the safe range, °C");
+ABSL_FLAG(double, hysteresis_c, 1, "how far back inside the range a reading must be to clear an alert, °C");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(5), "initial period between readings of every city");
+ABSL_FLAG(absl::Duration, sync_interval, absl::Minutes(1),
+          "initial period between full re-reads of the charging points at the registry");
+
+namespace {
+
+using evc::registry::v1::RegistryService;
+
+class RegistryCps : public evc::weather::ChargingPointSource {
+ public:
+  explicit RegistryCps(RegistryService::Stub& registry) : registry_(registry) {}
+  absl::StatusOr<std::vector<evc::common::v1::ChargingPoint>> List() override {
+    auto list = evc::CallUnary(&RegistryService::Stub::ListChargingPoints, registry_,
+                               evc::registry::v1::ListChargingPointsRequest(), absl::Seconds(5));
+    if (!list.ok()) return list.status();
+    return std::vector<evc::common::v1::ChargingPoint>(list->charging_points().begin(),
+                                                       list->charging_points().end());
+  }
+
+ private:
+  RegistryService::Stub& registry_;
+};
+
+class CentralHolds : public evc::weather::HoldSink {
+ public:
+  explicit CentralHolds(evc::central::v1::CentralService::Stub& central) : central_(central) {}
+  absl::Status ApplyHolds(const std::map<std::string, std::string>& held) override {
+    evc::central::v1::ApplyWeatherHoldsRequest request;
+    for (const auto& [cp_id, detail] : held) {
+      auto* h = request.add_holds();
+      h->set_cp_id(cp_id);
+      h->set_detail(detail);
+    }
+    auto r = evc::CallUnary(&evc::central::v1::CentralService::Stub::ApplyWeatherHolds, central_,
+                            request, absl::Seconds(5));
+    if (!r.ok()) return r.status();
+    if (r->unknown_cp_ids_size() > 0) {
+      evc::log::Warn("central does not know some held charging points",
+                     {{"cp_ids", std::vector<std::string>(r->unknown_cp_ids().begin(), r->unknown_cp_ids().end())}});
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  evc::central::v1::CentralService::Stub& central_;
+};
+
+std::unique_ptr<evc::weather::WeatherProvider> MakeProvider(const evc::Clock& clock) {
+  const std::string name = absl::GetFlag(FLAGS_provider);
+  if (name == "simulated") return std::make_unique<evc::weather::SimulatedProvider>(clock);
+  if (name != "openweather") {
+    evc::ExitIfError("--provider", absl::InvalidArgumentError(
+                                       "must be 'simulated' or 'openweather', not '" + name + "'"));
+  }
+  evc::weather::OpenWeatherOptions options;
+  const char* env_key = std::getenv("EVC_OPENWEATHER_API_KEY");
+  if (env_key != nullptr && *env_key != '\0') {
+    options.api_key = env_key;
+  } else {
+    auto key = evc::ReadSecretFile(absl::GetFlag(FLAGS_openweather_key_file), "OpenWeather API key");
+    evc::ExitIfError("--provider=openweather needs EVC_OPENWEATHER_API_KEY or --openweather_key_file",
+                     key.status());
+    options.api_key = *key;
+  }
+  options.base_url = absl::GetFlag(FLAGS_openweather_url);
+  options.timeout = absl::GetFlag(FLAGS_openweather_timeout);
+  options.max_calls_per_minute = absl::GetFlag(FLAGS_openweather_calls_per_minute);
+  if (options.max_calls_per_minute < 1) {
+    evc::ExitIfError("--openweather_calls_per_minute", absl::InvalidArgumentError("must be at least 1"));
+  }
+  return std::make_unique<evc::weather::OpenWeatherProvider>(std::move(options), clock);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  evc::InitProcess(argc, argv, "weather", "evc-weather: weather alerts for the charging network");
+  evc::weather::Settings defaults{
+      .thresholds = {absl::GetFlag(FLAGS_min_c), absl::GetFlag(FLAGS_max_c), absl::GetFlag(FLAGS_hysteresis_c)},
+      .poll_interval = absl::GetFlag(FLAGS_poll_interval),
+      .sync_interval = absl::GetFlag(FLAGS_sync_interval)};
+  evc::ExitIfError("invalid thresholds or intervals", evc::weather::Validate(defaults));
+  evc::SystemClock clock;
+  std::unique_ptr<evc::weather::WeatherProvider> provider = MakeProvider(clock);
+  evc::ServiceDeps deps = evc::ConnectDeps("weather", {.postgres = true, .postgres_connections = 3});
+
+  auto registry = RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
+  auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+  auto auth = evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth)));
+  std::unique_ptr<evc::TokenVerifier> verifier = evc::MakeAuthTokenVerifier(*auth, clock);
+  auto follower = evc::FollowAuthEvents("weather", *verifier);
+  evc::ExitIfError("cannot follow auth events (--kafka)", follower.status());
+  evc::CallAuthorizer authz(*verifier);
+
+  evc::weather::PgWeatherStore store(*deps.postgres);
+  evc::PgAuditSink audit(*deps.postgres);
+  RegistryCps cps(*registry);
+  CentralHolds holds(*central);
+  evc::weather::WeatherWatcher watcher(store, *provider, holds, cps, audit, clock);
+  evc::ExitIfError("cannot restore the weather state", watcher.Load(defaults));
+
+  auto consumer = evc::KafkaConsumer::Create({.brokers = evc::KafkaBrokers(),
+                                              .group_id = "evc-weather",
+                                              .client_id = "evc-weather",
+                                              .topics = {evc::topics::kRegistryEvents},
+                                              .auto_offset_reset = "latest"});
+  evc::ExitIfError("cannot consume registry events (--kafka)", consumer.status());
+  (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
+    for (const evc::KafkaMessage& m : batch) {
+      evc::events::v1::RegistryEvent event;
+      if (event.ParseFromString(m.payload)) watcher.OnRegistryEvent(event);
+    }
+  });
+  watcher.Start();
+  evc::log::Info("weather watching", {{"provider", provider->name()}});
+
+  evc::WorkerPool pool(4, 1000);
+  evc::weather::WeatherGrpc service(watcher, store, authz, pool);
+  int code = evc::Serve("weather", absl::GetFlag(FLAGS_listen), {&service});
+  (*consumer)->Stop();
+  watcher.Stop();
+  (*follower)->Stop();
+  audit.Flush();
+  return code;
+}
