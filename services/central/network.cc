@@ -649,7 +649,7 @@ WeatherHoldsResult ChargingNetwork::ApplyWeatherHolds(const std::map<std::string
       Audit(fx, now, AuditCategory::kStatus, "weather_hold", "weather", id, "OUT_OF_SERVICE",
             {{"detail", wanted->second}});
       Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, id,
-              absl::StrCat("weather alert at ", id, ": ", wanted->second,
+              absl::StrCat("charging point ", id, ": ", wanted->second,
                            cp->supply ? "; out of service once its supply ends" : "; out of service"),
               fx);
     } else {

@@ -16,6 +16,12 @@
 //   evcctl watch [--plain]           live panel of the whole network
 //   evcctl wait-active --count=N     wait until N CPs are ACTIVE (scripts)
 //   evcctl health ADDR               gRPC health check of any service
+//   evcctl weather [cities]          every watched city: temperature, alert, CPs
+//   evcctl weather set CITY[,CC] TEMP   operator override (simulated provider)
+//   evcctl weather clear CITY[,CC]   back to the simulated temperature
+//   evcctl weather alerts [CITY]     ALERT/CLEAR history
+//   evcctl weather readings CITY[,CC]   stored readings, newest first
+//   evcctl weather config [max_c=35 min_c=-5 hysteresis_c=1 poll_interval=5s sync_interval=1m]
 //
 // Operator commands log in first: --user and --password_file (or EVC_USER and
 // EVC_PASSWORD_FILE; without a file the password is asked for).
@@ -32,6 +38,7 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -40,6 +47,7 @@
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
+#include "evc/weather/v1/weather.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/central/network.h"
 #include "services/common/client_session.h"
@@ -53,6 +61,7 @@ ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
 ABSL_FLAG(std::string, user, "", "operator username for commands that need one");
 ABSL_FLAG(std::string, password_file, "", "file holding --user's password (else asked)");
 ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
+ABSL_FLAG(std::string, weather, "127.0.0.1:50054", "weather gRPC address");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call (and of wait-active)");
 ABSL_FLAG(std::string, address, "", "register: street address");
 ABSL_FLAG(std::string, city, "", "register: city");
@@ -73,7 +82,7 @@ ABSL_FLAG(absl::Duration, since, absl::ZeroDuration(), "audit: only events young
 ABSL_FLAG(absl::Duration, grace, absl::Seconds(60), "rotate-key: how long the old key keeps working");
 ABSL_FLAG(std::string, driver, "", "tickets: only this driver's");
 ABSL_FLAG(std::string, cp, "", "tickets, audit: only this CP's");
-ABSL_FLAG(int, limit, 20, "tickets, audit: how many");
+ABSL_FLAG(int, limit, 20, "tickets, audit, weather alerts and readings: how many");
 ABSL_FLAG(int, count, 1, "wait-active: how many ACTIVE CPs to wait for");
 ABSL_FLAG(bool, plain, false, "watch: one line per event instead of a redrawn panel");
 
@@ -90,7 +99,7 @@ int Fail(const absl::Status& s) {
 int Usage() {
   std::fprintf(stderr,
                "usage: evcctl register|unregister|list|status|stop|resume|signup|tickets|audit|"
-               "revoke-cp|rotate-key|rotate-signing-key|watch|wait-active|health ... "
+               "revoke-cp|rotate-key|rotate-signing-key|watch|wait-active|health|weather ... "
                "(evcctl --help for flags)\n");
   return 2;
 }
@@ -121,6 +130,9 @@ std::unique_ptr<RegistryService::Stub> Registry(bool login = true) {
 }
 std::unique_ptr<CentralService::Stub> Central(bool login = true) {
   return CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central), Bearer(login)));
+}
+std::unique_ptr<evc::weather::v1::WeatherService::Stub> Weather(bool login) {
+  return evc::weather::v1::WeatherService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_weather), Bearer(login)));
 }
 std::unique_ptr<evc::auth::v1::AuthService::Stub> Auth() {
   return evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth), Bearer(true)));
@@ -207,8 +219,12 @@ std::string StatusLine(const evc::central::v1::ChargingPointStatus& s, bool colo
                             evc::common::v1::SupplyPhase_Name(sup.phase()).substr(13));
   } else if (!s.fault_detail().empty()) {
     extra = s.fault_detail();
-  } else if (s.holds_size() > 0) {
-    extra = "held by operator";
+  }
+  if (s.hold_details_size() > 0) {
+    std::vector<std::string> why;
+    for (const auto& h : s.hold_details()) why.push_back(h.detail());
+    absl::StrAppend(&extra, extra.empty() ? "" : "  ", s.has_supply() ? "then held: " : "held: ",
+                    absl::StrJoin(why, "; "));
   }
   return absl::StrFormat("%-12s %s%-15s%s %-12s %7s  %s", cp.cp_id(), colour ? Colour(s.state()) : "",
                          state, colour ? "\033[0m" : "", cp.location().city(),
@@ -448,10 +464,169 @@ int Health(const std::string& address) {
   return r->status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
 }
 
+// "Alicante" or "Alicante,ES".
+std::pair<std::string, std::string> CityArg(const std::string& arg) {
+  const size_t comma = arg.rfind(',');
+  if (comma == std::string::npos) return {arg, ""};
+  return {arg.substr(0, comma), arg.substr(comma + 1)};
+}
+
+void PrintCity(const evc::weather::v1::City& c) {
+  std::string temp = c.has_latest() ? absl::StrFormat("%6.1f °C", c.latest().temperature_c()) : "     - °C";
+  std::string note = c.has_override_c() ? " (set by operator)" : "";
+  if (!c.last_error().empty()) absl::StrAppend(&note, "  last read failed: ", c.last_error());
+  std::printf("%-16s %-3s %s  %-6s %-24s%s\n", c.city().c_str(), c.country().c_str(), temp.c_str(),
+              c.in_alert() ? "ALERT" : "ok", absl::StrJoin(c.cp_ids(), ",").c_str(), note.c_str());
+}
+
+int WeatherCities() {
+  auto weather = Weather(false);
+  auto list = evc::CallUnary(&evc::weather::v1::WeatherService::Stub::ListCities, *weather,
+                             evc::weather::v1::ListCitiesRequest(), absl::GetFlag(FLAGS_timeout));
+  if (!list.ok()) return Fail(list.status());
+  std::printf("provider: %s\n%-16s %-3s %9s  %-6s %s\n", list->provider().c_str(), "CITY", "CC",
+              "TEMP", "STATE", "CPS");
+  for (const auto& c : list->cities()) PrintCity(c);
+  return 0;
+}
+
+int WeatherSet(const std::vector<std::string>& args) {
+  auto weather = Weather(true);
+  const auto [city, country] = CityArg(args[2]);
+  absl::StatusOr<evc::weather::v1::City> result;
+  if (args[1] == "set") {
+    double celsius = 0;
+    if (args.size() < 4 || !absl::SimpleAtod(args[3], &celsius)) {
+      return Fail(absl::InvalidArgumentError("usage: evcctl weather set CITY[,CC] TEMP (°C, e.g. 45 or -7.5)"));
+    }
+    evc::weather::v1::SetTemperatureRequest r;
+    r.set_city(city);
+    r.set_country(country);
+    r.set_temperature_c(celsius);
+    result = evc::CallUnary(&evc::weather::v1::WeatherService::Stub::SetTemperature, *weather, r,
+                            absl::GetFlag(FLAGS_timeout));
+  } else {
+    evc::weather::v1::ClearTemperatureRequest r;
+    r.set_city(city);
+    r.set_country(country);
+    result = evc::CallUnary(&evc::weather::v1::WeatherService::Stub::ClearTemperature, *weather, r,
+                            absl::GetFlag(FLAGS_timeout));
+  }
+  if (!result.ok()) return Fail(result.status());
+  PrintCity(*result);
+  return 0;
+}
+
+int WeatherAlerts(const std::vector<std::string>& args) {
+  auto weather = Weather(false);
+  evc::weather::v1::ListAlertsRequest r;
+  if (args.size() > 2) r.set_city(CityArg(args[2]).first);
+  r.set_limit(absl::GetFlag(FLAGS_limit));
+  auto list = evc::CallUnary(&evc::weather::v1::WeatherService::Stub::ListAlerts, *weather, r,
+                             absl::GetFlag(FLAGS_timeout));
+  if (!list.ok()) return Fail(list.status());
+  for (const auto& a : list->alerts()) {
+    std::printf("%s  %-5s %-16s %-3s %6.1f °C (range %.1f..%.1f)  %s\n",
+                absl::FormatTime("%Y-%m-%d %H:%M:%S", evc::FromProto(a.at()), absl::LocalTimeZone()).c_str(),
+                a.kind() == evc::weather::v1::Alert::KIND_ALERT ? "ALERT" : "CLEAR", a.city().c_str(),
+                a.country().c_str(), a.temperature_c(), a.min_c(), a.max_c(),
+                absl::StrJoin(a.cp_ids(), ",").c_str());
+  }
+  return 0;
+}
+
+int WeatherReadings(const std::vector<std::string>& args) {
+  auto weather = Weather(false);
+  evc::weather::v1::ListReadingsRequest r;
+  std::tie(*r.mutable_city(), *r.mutable_country()) = CityArg(args[2]);
+  r.set_limit(absl::GetFlag(FLAGS_limit));
+  auto list = evc::CallUnary(&evc::weather::v1::WeatherService::Stub::ListReadings, *weather, r,
+                             absl::GetFlag(FLAGS_timeout));
+  if (!list.ok()) return Fail(list.status());
+  for (const auto& x : list->readings()) {
+    std::printf("%s  %6.1f °C  feels %6.1f °C  %3.0f%%  %4.1f m/s  %-18s %s\n",
+                absl::FormatTime("%Y-%m-%d %H:%M:%S", evc::FromProto(x.at()), absl::LocalTimeZone()).c_str(),
+                x.temperature_c(), x.feels_like_c(), x.humidity_pct(), x.wind_mps(), x.conditions().c_str(),
+                x.provider().c_str());
+  }
+  return 0;
+}
+
+// Shows the configuration, or changes the fields given as NAME=VALUE.
+int WeatherConfig(const std::vector<std::string>& args) {
+  evc::weather::v1::UpdateConfigRequest r;
+  for (size_t i = 2; i < args.size(); ++i) {
+    const size_t eq = args[i].find('=');
+    if (eq == std::string::npos) return Fail(absl::InvalidArgumentError("config changes are NAME=VALUE"));
+    const std::string name = args[i].substr(0, eq), value = args[i].substr(eq + 1);
+    double number = 0;
+    absl::Duration period;
+    auto* c = r.mutable_config();
+    if ((name == "min_c" || name == "max_c" || name == "hysteresis_c") && absl::SimpleAtod(value, &number)) {
+      if (name == "min_c") c->set_min_c(number);
+      if (name == "max_c") c->set_max_c(number);
+      if (name == "hysteresis_c") c->set_hysteresis_c(number);
+    } else if ((name == "poll_interval" || name == "sync_interval") && absl::ParseDuration(value, &period)) {
+      *(name == "poll_interval" ? c->mutable_poll_interval() : c->mutable_sync_interval()) = evc::ToProto(period);
+    } else {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "cannot set '", args[i], "': known are min_c, max_c, hysteresis_c (°C) and poll_interval, sync_interval (e.g. 5s)")));
+    }
+    r.mutable_update_mask()->add_paths(name);
+  }
+  absl::StatusOr<evc::weather::v1::WeatherConfig> config;
+  if (r.update_mask().paths().empty()) {
+    auto weather = Weather(false);
+    config = evc::CallUnary(&evc::weather::v1::WeatherService::Stub::GetConfig, *weather,
+                            evc::weather::v1::GetConfigRequest(), absl::GetFlag(FLAGS_timeout));
+  } else {
+    auto weather = Weather(true);
+    config = evc::CallUnary(&evc::weather::v1::WeatherService::Stub::UpdateConfig, *weather, r,
+                            absl::GetFlag(FLAGS_timeout));
+  }
+  if (!config.ok()) return Fail(config.status());
+  std::printf("safe range %.1f..%.1f °C, hysteresis %.1f °C, poll every %s, CP sync every %s\n",
+              config->min_c(), config->max_c(), config->hysteresis_c(),
+              absl::FormatDuration(evc::FromProto(config->poll_interval())).c_str(),
+              absl::FormatDuration(evc::FromProto(config->sync_interval())).c_str());
+  return 0;
+}
+
+int WeatherCommand(const std::vector<std::string>& args) {
+  const std::string sub = args.size() > 1 ? args[1] : "cities";
+  if (sub == "cities") return WeatherCities();
+  if ((sub == "set" || sub == "clear") && args.size() >= 3) return WeatherSet(args);
+  if (sub == "alerts") return WeatherAlerts(args);
+  if (sub == "readings" && args.size() >= 3) return WeatherReadings(args);
+  if (sub == "config") return WeatherConfig(args);
+  std::fprintf(stderr, "usage: evcctl weather [cities] | set CITY[,CC] TEMP | clear CITY[,CC] | "
+                       "alerts [CITY] | readings CITY[,CC] | config [NAME=VALUE ...]\n");
+  return 2;
+}
+
+// "weather set Oslo -8": a negative number is a value, not a flag. Such
+// arguments move behind a "--" (positional arguments keep their order).
+std::vector<char*> NegativeNumbersAsArguments(int argc, char** argv) {
+  std::vector<char*> flags_and_words, numbers;
+  for (int i = 0; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") return std::vector<char*>(argv, argv + argc);
+    double ignored;
+    const bool negative_number = i > 0 && argv[i][0] == '-' && absl::SimpleAtod(argv[i], &ignored);
+    (negative_number ? numbers : flags_and_words).push_back(argv[i]);
+  }
+  if (numbers.empty()) return flags_and_words;
+  static char separator[] = "--";
+  flags_and_words.push_back(separator);
+  flags_and_words.insert(flags_and_words.end(), numbers.begin(), numbers.end());
+  return flags_and_words;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args = evc::InitProcess(argc, argv, "evcctl", "evcctl: operate the EVCharging network");
+  std::vector<char*> argv_fixed = NegativeNumbersAsArguments(argc, argv);
+  std::vector<std::string> args = evc::InitProcess(static_cast<int>(argv_fixed.size()), argv_fixed.data(),
+                                                   "evcctl", "evcctl: operate the EVCharging network");
   if (args.empty()) return Usage();
   const std::string& verb = args[0];
   auto need_id = [&]() { return args.size() >= 2; };
@@ -469,5 +644,6 @@ int main(int argc, char** argv) {
   if (verb == "watch") return Watch();
   if (verb == "wait-active") return WaitActive();
   if (verb == "health") return need_id() ? Health(args[1]) : Usage();
+  if (verb == "weather") return WeatherCommand(args);
   return Usage();
 }

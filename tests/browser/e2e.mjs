@@ -2,7 +2,7 @@
 // headless Chromium, against a running edge. Run by the edge integration test
 // (which starts a private network), or by hand:
 //   BASE_URL=http://127.0.0.1:8080 ADMIN_PASSWORD_FILE=.evc/accounts/admin.password \
-//   CHARGE_CP=BCN-001 STOP_CP=BCN-001 node tests/browser/e2e.mjs
+//   CHARGE_CP=BCN-001 STOP_CP=BCN-001 WEATHER_CITY=Barcelona node tests/browser/e2e.mjs
 // (BCN-001: the one demo CP that the demo driver does not charge at.)
 // Screenshots go to OUT_DIR (default ./screenshots).
 import assert from 'node:assert/strict';
@@ -20,6 +20,9 @@ const ADMIN_PASSWORD = readFileSync(env('ADMIN_PASSWORD_FILE'), 'utf8').trim();
 const CHARGE_CP = env('CHARGE_CP');
 const STOP_CP = env('STOP_CP');
 const OUT = env('OUT_DIR', 'screenshots');
+// The city of STOP_CP: when set, the operator also raises a heat wave there
+// from the weather panel (needs an edge with --weather).
+const WEATHER_CITY = env('WEATHER_CITY', '');
 const DRIVER = `eva-${Date.now().toString(36)}`;
 const PASSWORD = 'volt-Age-2026';
 const ORANGE = 'rgb(232, 134, 12)';
@@ -137,6 +140,26 @@ try {
   await ops.getByTestId(`resume-${STOP_CP}`).click();
   await waitTileState(driver, STOP_CP, 'CP_STATE_ACTIVE');
   assert.equal(await tileState(ops, STOP_CP), 'CP_STATE_ACTIVE');
+
+  if (WEATHER_CITY) {
+    step(`operator raises a heat wave in ${WEATHER_CITY} from the weather panel`);
+    await ops.getByTestId(`weather-${WEATHER_CITY}`).waitFor({ timeout: 20000 });
+    await ops.getByTestId('weather-city').fill(WEATHER_CITY);
+    await ops.getByTestId('weather-celsius').fill('45');
+    await ops.getByTestId('weather-set').click();
+    await waitTileState(ops, STOP_CP, 'CP_STATE_OUT_OF_SERVICE');
+    await ops.waitForSelector(`[data-testid="weather-${WEATHER_CITY}"][data-alert="true"]`, { timeout: 20000 });
+    const why = await ops.getByTestId(`holds-${STOP_CP}`).textContent();
+    assert.match(why, /weather alert in .*45\.0 °C, above 40\.0 °C/, why);
+    await waitTileState(driver, STOP_CP, 'CP_STATE_OUT_OF_SERVICE');
+    await shot(ops, '08-ops-heat-wave');
+
+    step('and back to 20 °C: ACTIVE again');
+    await ops.getByTestId('weather-celsius').fill('20');
+    await ops.getByTestId('weather-set').click();
+    await waitTileState(ops, STOP_CP, 'CP_STATE_ACTIVE');
+    await waitTileState(driver, STOP_CP, 'CP_STATE_ACTIVE');
+  }
   console.log('browser end-to-end: OK');
 } catch (e) {
   for (const [name, page] of pages) await shot(page, `failure-${name}`).catch(() => {});

@@ -37,7 +37,8 @@ class EdgeTest : public StackSuite<EdgeTest> {
       stack().StartEngine(cp);
       stack().StartMonitor(cp);
     }
-    auto port = stack().StartEdge();
+    if (absl::Status w = stack().StartWeather({"--poll_interval=1s"}); !w.ok()) return Fail(w.ToString());
+    auto port = stack().StartEdge({"--weather=" + stack().weather_address()});
     if (!port.ok()) return Fail(port.status().ToString());
     port_ = *port;
     for (const char* cp : {"EDGE-1", "EDGE-2", "EDGE-3"}) {
@@ -172,6 +173,30 @@ TEST_F(EdgeTest, EveryAnnotatedRpcAnswersThroughTheEdge) {
   EXPECT_HTTP(Call(http::verb::post, "/v1/charging-points:resumeAll", R"({"all":true})", op), 200);
   EXPECT_HTTP(Call(http::verb::post, "/v1/auth/keys:rotate", "{}", op), 200);
 
+  // Weather: read by anyone, changed by operators.
+  HttpReply cities = Call(http::verb::get, "/v1/weather/cities");
+  EXPECT_HTTP(cities, 200);
+  EXPECT_EQ(cities.json()["provider"], "simulated");
+  EXPECT_THAT(cities.body, HasSubstr("EDGE-1"));
+  HttpReply heat = Call(http::verb::post, "/v1/weather/cities/Alicante:setTemperature", R"({"temperatureC":45})", op);
+  EXPECT_HTTP(heat, 200);
+  EXPECT_EQ(heat.json()["inAlert"], true);
+  EXPECT_TRUE(stack().WaitForState("EDGE-3", common::v1::CP_STATE_OUT_OF_SERVICE));
+  EXPECT_HTTP(Call(http::verb::post, "/v1/weather/cities/Alicante:setTemperature", R"({"temperatureC":45})", driver), 403);
+  HttpReply cleared = Call(http::verb::post, "/v1/weather/cities/Alicante:clearTemperature", "{}", op);
+  EXPECT_HTTP(cleared, 200);
+  EXPECT_EQ(cleared.json().value("inAlert", false), false);
+  EXPECT_FALSE(Call(http::verb::get, "/v1/weather/cities/Alicante/readings?limit=3").json()["readings"].empty());
+  HttpReply alerts = Call(http::verb::get, "/v1/weather/alerts?city=Alicante");
+  EXPECT_HTTP(alerts, 200);
+  EXPECT_EQ(alerts.json()["alerts"][0]["kind"], "KIND_CLEAR");
+  EXPECT_EQ(Call(http::verb::get, "/v1/weather/config").json()["maxC"], 40);
+  HttpReply tightened = Call(http::verb::patch, "/v1/weather/config?update_mask=maxC", R"({"maxC":39})", op);
+  EXPECT_HTTP(tightened, 200);
+  EXPECT_EQ(tightened.json()["maxC"], 39);
+  EXPECT_HTTP(Call(http::verb::patch, "/v1/weather/config", R"({"maxC":40})", op), 200);
+  EXPECT_HTTP(Call(http::verb::patch, "/v1/weather/config", R"({"minC":50})", op), 400);
+
   // Logging out ends the token.
   EXPECT_HTTP(Call(http::verb::post, "/v1/auth/logout", "{}", driver), 200);
   EXPECT_TRUE(Stack::WaitFor([&] { return Call(http::verb::get, "/v1/accounts/rest-rita", "", driver).status == 401; }));
@@ -282,7 +307,7 @@ TEST_F(EdgeTest, BrowserEndToEnd) {
   const std::string log = stack().dir() + "/browser.log";
   const std::string command = absl::StrCat(
       "cd '", source, "/tests/browser' && BASE_URL=http://127.0.0.1:", port_, " ADMIN_PASSWORD_FILE='",
-      stack().PasswordFile("admin"), "' CHARGE_CP=EDGE-2 STOP_CP=EDGE-3 OUT_DIR='", artifacts,
+      stack().PasswordFile("admin"), "' CHARGE_CP=EDGE-2 STOP_CP=EDGE-3 WEATHER_CITY=Alicante OUT_DIR='", artifacts,
       "' timeout 300 node e2e.mjs > '", log, "' 2>&1");
   int code = std::system(command.c_str());
   std::stringstream output;

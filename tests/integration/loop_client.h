@@ -19,9 +19,11 @@ class LoopClient {
   using CentralService = central::v1::CentralService;
   explicit LoopClient(Stack& stack) : stack_(stack) {}
 
-  // Registers the CP and a driver, starts engine and monitor, waits for ACTIVE.
-  void BringUp(const std::string& cp, const std::string& driver = "") {
-    ASSERT_TRUE(stack_.RegisterCp(cp).ok());
+  // Registers the CP (in `city`) and a driver, starts engine and monitor,
+  // waits for ACTIVE.
+  void BringUp(const std::string& cp, const std::string& driver = "",
+               const std::string& city = "Alicante") {
+    ASSERT_TRUE(stack_.RegisterCp(cp, 36000, city).ok());
     if (!driver.empty()) ASSERT_TRUE(stack_.AddDriver(driver).ok());
     stack_.StartEngine(cp);
     stack_.StartMonitor(cp);
@@ -96,6 +98,15 @@ class StackSuite : public ::testing::Test {
       return;
     }
     stack_ = stack->release();
+    // A suite may start more of the network (Derived::AfterStart).
+    if constexpr (requires(Stack& s) { Derived::AfterStart(s); }) {
+      if (absl::Status s = Derived::AfterStart(*stack_); !s.ok()) {
+        std::fprintf(stderr, "stack: %s\n", s.ToString().c_str());
+        stack_->KeepDirectory();
+        delete stack_;
+        stack_ = nullptr;
+      }
+    }
   }
   static void TearDownTestSuite() {
     delete stack_;

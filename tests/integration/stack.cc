@@ -184,6 +184,8 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
 }
 
 Stack::~Stack() {
+  weather_process_.reset();
+  weather_.reset();
   drivers_.clear();
   operator_.reset();
   monitors_.clear();
@@ -214,7 +216,10 @@ std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string
   if (options_.tls && name != "kafka") {
     // Services prove who they are; every CP process shares the "cp" identity.
     const std::string identity =
-        name == "registry" || name == "auth" || name == "central" || name == "edge" ? name : "cp";
+        name == "registry" || name == "auth" || name == "central" || name == "weather" ||
+                name == "edge"
+            ? name
+            : "cp";
     env["EVC_TLS_CERT"] = absl::StrCat(dir_, "/tls/", identity, ".crt");
     env["EVC_TLS_KEY"] = absl::StrCat(dir_, "/tls/", identity, ".key");
     env["EVC_TLS_CA"] = dir_ + "/tls/ca.crt";
@@ -251,6 +256,19 @@ absl::StatusOr<int> Stack::StartEdge(std::vector<std::string> extra_flags) {
   return port;
 }
 
+absl::Status Stack::StartWeather(std::vector<std::string> extra_flags) {
+  if (weather_port_ == 0) weather_port_ = FreePort();
+  std::vector<std::string> args = {"--listen=" + weather_address(), "--registry=" + registry_address(),
+                                   "--auth=" + auth_address(), "--central=" + central_address()};
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  weather_process_ = Spawn("weather", "evc-weather", args);
+  if (!weather_) {
+    weather_ = weather::v1::WeatherService::NewStub(
+        MakeChannel(weather_address(), operator_->Bearer(), &client_tls_));
+  }
+  return WaitHealthy("weather", weather_port_);
+}
+
 absl::Status Stack::RestartCentral() {
   central_process_->Kill();
   StartCentral();
@@ -269,11 +287,12 @@ absl::Status Stack::WaitHealthy(const std::string& name, int port) {
   return absl::UnavailableError(absl::StrCat(name, " did not become healthy; see ", dir_, "/", name, ".log"));
 }
 
-absl::StatusOr<std::string> Stack::RegisterCp(const std::string& cp_id, int64_t power_w) {
+absl::StatusOr<std::string> Stack::RegisterCp(const std::string& cp_id, int64_t power_w,
+                                              const std::string& city) {
   registry::v1::RegisterChargingPointRequest r;
   r.set_cp_id(cp_id);
   r.mutable_location()->set_address("Test street 1");
-  r.mutable_location()->set_city("Alicante");
+  r.mutable_location()->set_city(city);
   r.mutable_location()->set_country("ES");
   r.set_price_millieuros_per_kwh(350);
   r.set_max_power_w(power_w);

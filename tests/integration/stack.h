@@ -18,6 +18,7 @@
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
+#include "evc/weather/v1/weather.grpc.pb.h"
 #include "services/common/client_session.h"
 #include "services/common/grpc_server.h"
 #include "services/common/kafka.h"
@@ -76,8 +77,9 @@ class Stack {
   // The TLS the stack's clients use (empty without --tls).
   const TlsConfig& client_tls() const { return client_tls_; }
 
-  // Registers a CP (Alicante, 0.35 €/kWh, `power_w`) and returns its secret.
-  absl::StatusOr<std::string> RegisterCp(const std::string& cp_id, int64_t power_w = 36000);
+  // Registers a CP (in `city`, Spain, 0.35 €/kWh, `power_w`) and returns its secret.
+  absl::StatusOr<std::string> RegisterCp(const std::string& cp_id, int64_t power_w = 36000,
+                                         const std::string& city = "Alicante");
   // Signs a driver up (password in <dir>/<driver>.password) and logs in.
   absl::Status AddDriver(const std::string& driver_id);
   static constexpr char kDriverPassword[] = "charge-me-2026";
@@ -100,6 +102,12 @@ class Stack {
   // Starts evc-edge in front of the stack; its HTTP port once it answers.
   absl::StatusOr<int> StartEdge(std::vector<std::string> extra_flags = {});
   Process& edge_process() { return *edge_process_; }
+  // Starts evc-weather (again, after a kill) on its port, once healthy; the
+  // stub calls as the operator.
+  absl::Status StartWeather(std::vector<std::string> extra_flags = {});
+  Process& weather_process() { return *weather_process_; }
+  weather::v1::WeatherService::Stub& weather() { return *weather_; }
+  std::string weather_address() const { return "127.0.0.1:" + std::to_string(weather_port_); }
   std::string registry_address() const { return "127.0.0.1:" + std::to_string(registry_port_); }
   std::string auth_address() const { return "127.0.0.1:" + std::to_string(auth_port_); }
   // Keep the directory (logs) when the stack is destroyed.
@@ -130,12 +138,15 @@ class Stack {
   int registry_port_ = 0;
   int auth_port_ = 0;
   int central_port_ = 0;
+  int weather_port_ = 0;
   std::string kafka_;
   std::unique_ptr<Process> kafka_process_;
   std::unique_ptr<Process> registry_process_;
   std::unique_ptr<Process> auth_process_;
   std::unique_ptr<Process> central_process_;
   std::unique_ptr<Process> edge_process_;
+  std::unique_ptr<Process> weather_process_;
+  std::unique_ptr<weather::v1::WeatherService::Stub> weather_;
   std::map<std::string, std::unique_ptr<Process>> engines_;
   std::map<std::string, std::unique_ptr<Process>> monitors_;
   std::map<std::string, int> engine_ports_;

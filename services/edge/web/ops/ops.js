@@ -92,13 +92,14 @@ function render(model) {
   $('cps').replaceChildren(...cps.map((cp) => {
     const id = cp.chargingPoint.cpId;
     const loc = cp.chargingPoint.location || {};
-    const holds = (cp.holds || []).map((r) => HOLDS[r] || r);
+    const holds = (cp.holdDetails || []).map((d) => d.detail || HOLDS[d.reason] || d.reason);
     const s = cp.supply && cp.supply.supplyId ? cp.supply : null;
     return h('div', { class: `tile ${stateClass(cp.state)}`, 'data-testid': `cp-${id}`, 'data-state': cp.state },
       h('span', { class: 'id' }, id),
       h('span', { class: 'badge' }, STATE_NAMES[cp.state] || cp.state),
       h('span', { class: 'where' }, `${loc.city || ''} · ${pricePerKwh(cp.chargingPoint.priceMillieurosPerKwh)}`),
-      holds.length ? h('span', { class: 'note' }, `held: ${holds.join(', ')}`) : null,
+      holds.length ? h('span', { class: 'note', 'data-testid': `holds-${id}` },
+        `${s ? 'then held' : 'held'}: ${holds.join('; ')}`) : null,
       cp.faultDetail ? h('span', { class: 'note' }, cp.faultDetail) : null,
       s ? h('span', { class: 'note' }, `${s.driverId || 'walk-in'} · ${kwh(s.energyWh)} · ${euros(s.amountMillieuros)}`) : null,
       h('div', {},
@@ -120,20 +121,63 @@ function render(model) {
   }));
 }
 
-// The weather panel appears when the edge serves a weather API.
+// The weather panel appears when the edge serves the weather API: every
+// watched city with its temperature and alert, and (simulated provider) a
+// form to set a city's temperature.
+let weatherOverrides = false;
+
 async function loadWeather() {
+  let res;
   try {
-    const doc = await (await fetch('/openapi.json')).json();
-    const path = Object.keys(doc.paths).find((p) => p.startsWith('/v1/weather') && doc.paths[p].get && !p.includes('{'));
-    if (!path) return;
-    const res = await api('GET', path);
-    const cities = res.cities || res.readings || [];
-    $('weather-card').classList.remove('hidden');
-    $('weather').replaceChildren(...cities.map((c) => h('div', { class: 'tile' },
-      h('span', { class: 'id' }, c.city), h('span', {}, `${c.temperatureC ?? c.temperature ?? '?'} °C`),
-      c.alert ? h('span', { class: 'badge state-OUT_OF_SERVICE' }, 'ALERT') : null)));
-  } catch { /* no weather service */ }
+    res = await api('GET', '/v1/weather/cities');
+  } catch (err) {
+    if (err.status === 404 || err.status === 503) return;  // no weather service behind this edge
+    $('weather-error').textContent = `weather: ${err.message}`;
+    return;
+  }
+  $('weather-error').textContent = '';
+  $('weather-card').classList.remove('hidden');
+  weatherOverrides = !!res.overridesSupported;
+  $('weather-form').classList.toggle('hidden', !weatherOverrides);
+  $('weather-provider').textContent = `provider: ${res.provider}`;
+  const cities = res.cities || [];
+  $('weather').replaceChildren(...cities.map((c) => {
+    const t = c.latest ? `${Number(c.latest.temperatureC).toFixed(1)} °C` : '… °C';
+    const key = `${c.city},${c.country}`;
+    return h('div', { class: `tile ${c.inAlert ? 'state-OUT_OF_SERVICE' : 'state-ACTIVE'}`, 'data-testid': `weather-${c.city}`,
+      'data-alert': c.inAlert ? 'true' : 'false' },
+    h('span', { class: 'id' }, `${c.city} (${c.country})`),
+    h('span', { class: 'badge' }, c.inAlert ? 'ALERT' : 'ok'),
+    h('span', {}, t, c.overrideC !== undefined ? ' (set by operator)' : ''),
+    c.latest && c.latest.conditions ? h('span', { class: 'where' }, c.latest.conditions) : null,
+    h('span', { class: 'where' }, (c.cpIds || []).join(', ')),
+    c.lastError ? h('span', { class: 'note' }, `last read failed: ${c.lastError}`) : null,
+    weatherOverrides && c.overrideC !== undefined
+      ? h('button', { class: 'secondary', onclick: () => setTemperature(key, null) }, 'Back to simulated') : null);
+  }));
 }
+
+// `celsius` null: remove the override.
+async function setTemperature(cityAndCountry, celsius) {
+  const [city, country] = cityAndCountry.split(',').map((x) => x.trim());
+  const verb = celsius === null ? 'clearTemperature' : 'setTemperature';
+  const body = celsius === null ? { country: country || '' } : { country: country || '', temperatureC: celsius };
+  try {
+    const res = await api('POST', `/v1/weather/cities/${encodeURIComponent(city)}:${verb}`, body);
+    note(res.inAlert ? 'SEVERITY_WARNING' : 'SEVERITY_INFO',
+      `weather ${res.city}: ${celsius === null ? 'back to simulated' : `set to ${celsius} °C`}${res.inAlert ? ' — ALERT' : ''}`);
+    $('weather-error').textContent = '';
+  } catch (err) {
+    $('weather-error').textContent = `weather ${city}: ${err.message}`;
+  }
+  loadWeather();
+}
+
+$('weather-form').onsubmit = (e) => {
+  e.preventDefault();
+  const f = Object.fromEntries(new FormData(e.target).entries());
+  setTemperature(f.city, Number(f.celsius));
+};
 
 function start(who) {
   $('auth').classList.add('hidden');
@@ -153,7 +197,7 @@ function start(who) {
   });
   setInterval(() => network && render(network), 1000);
   loadWeather();
-  setInterval(loadWeather, 10000);
+  setInterval(loadWeather, 5000);
 }
 
 (async () => {
