@@ -104,8 +104,13 @@ void Central::TickLoop() {
     }
     absl::MutexLock lock(&mu_);
     Effects fx;
-    network_.Tick(clock_.Now(), fx);
+    const absl::Time now = clock_.Now();
+    network_.Tick(now, fx);
     Apply(std::move(fx));
+    if (now - last_sample_ >= absl::Seconds(1)) {
+      metrics_.Sample(network_.CountByState(), network_.counters());
+      last_sample_ = now;
+    }
   }
 }
 
@@ -114,6 +119,7 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
   // timer thread emits what is left.
   constexpr absl::Duration kFigureInterval = absl::Milliseconds(20);
   const absl::Time now = clock_.Now();
+  metrics_.Observe(fx);
   if (network_.HasPendingFigures() && now - last_figures_ >= kFigureInterval) {
     network_.EmitFigures(now, fx);
     last_figures_ = now;

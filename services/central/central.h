@@ -14,6 +14,7 @@
 #include "evc/central/v1/central.pb.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/central/broadcaster.h"
+#include "services/central/central_metrics.h"
 #include "services/central/journal.h"
 #include "services/central/network.h"
 #include "services/common/clock.h"
@@ -134,6 +135,8 @@ class Central {
 
   mutable absl::Mutex mu_;
   ChargingNetwork network_ ABSL_GUARDED_BY(mu_);
+  CentralMetrics metrics_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sample_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Reused for every engine event: parsing into a fresh message allocates.
   events::v1::EngineEvent scratch_event_ ABSL_GUARDED_BY(mu_);
   absl::Time last_figures_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -1,5 +1,7 @@
 #include "services/common/audit.h"
 
+#include "services/common/metrics.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -37,6 +39,14 @@ absl::StatusOr<AuditCategory> ParseAuditCategory(absl::string_view name) {
 }
 
 void LogAudit(const AuditRecord& a) {
+  // Actions and outcomes are literals of the code: bounded label values.
+  static auto& events = prometheus::BuildCounter()
+                            .Name("evc_audit_events_total")
+                            .Help("Audit events (logins, CP authentications, charges, alerts...), by "
+                                  "category, action and outcome")
+                            .Register(metrics::Registry());
+  events.Add({{"category", AuditCategoryName(a.category)}, {"action", a.action}, {"outcome", a.outcome}})
+      .Increment();
   const log::Level level =
       a.category == AuditCategory::kSecurity ? log::Level::kWarning : log::Level::kInfo;
   log::Write(level, "audit",

@@ -1,5 +1,7 @@
 #include "services/common/grpc_server.h"
 
+#include "services/common/metrics.h"
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
@@ -132,7 +134,8 @@ absl::Status ServiceHost::Start() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen_address_, ServerCredentials(tls_), &port_);
   for (grpc::Service* s : services_) builder.RegisterService(s);
-  if (!interceptors_.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors_));
+  interceptors_.push_back(metrics::ServerInterceptor());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors_));
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
@@ -194,9 +197,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSour
     options.pem_cert_chain = t.cert_pem;
     credentials = grpc::SslCredentials(options);
   }
-  if (!bearer) return grpc::CreateCustomChannel(target, credentials, args);
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<BearerInterceptorFactory>(std::move(bearer)));
+  interceptors.push_back(metrics::ClientInterceptor());
+  if (bearer) interceptors.push_back(std::make_unique<BearerInterceptorFactory>(std::move(bearer)));
   return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, args,
                                                                  std::move(interceptors));
 }

@@ -1,5 +1,8 @@
 #include "services/common/kafka.h"
 
+#include "nlohmann/json.hpp"
+#include "services/common/metrics.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,6 +39,72 @@ KafkaMessage CopyMessage(const RdKafka::Message& m) {
   return km;
 }
 
+// Declared once for every producer and consumer of the process.
+struct KafkaMetrics {
+  prometheus::Family<prometheus::Counter>& produced = Counters(
+      "evc_kafka_produced_messages_total", "Messages delivered to Kafka, by topic");
+  prometheus::Family<prometheus::Counter>& produced_bytes = Counters(
+      "evc_kafka_produced_bytes_total", "Payload bytes delivered to Kafka, by topic");
+  prometheus::Family<prometheus::Counter>& produce_errors = Counters(
+      "evc_kafka_produce_errors_total", "Messages Kafka refused or that timed out, by topic");
+  prometheus::Family<prometheus::Histogram>& delivery = prometheus::BuildHistogram()
+      .Name("evc_kafka_delivery_seconds")
+      .Help("Time from produce to the broker's acknowledgement, by topic")
+      .Register(metrics::Registry());
+  prometheus::Family<prometheus::Counter>& consumed = Counters(
+      "evc_kafka_consumed_messages_total", "Messages consumed, by topic");
+  prometheus::Family<prometheus::Counter>& consumed_bytes = Counters(
+      "evc_kafka_consumed_bytes_total", "Payload bytes consumed, by topic");
+  prometheus::Family<prometheus::Counter>& rebalances = Counters(
+      "evc_kafka_rebalances_total", "Consumer group rebalances seen, by kind (assign, revoke)");
+  prometheus::Family<prometheus::Gauge>& lag = prometheus::BuildGauge()
+      .Name("evc_kafka_consumer_lag")
+      .Help("Messages behind the end of each partition (librdkafka statistics), by group")
+      .Register(metrics::Registry());
+
+  KafkaMetrics() {
+    // Every project topic from the start: dashboards and rate() see zeros, not gaps.
+    for (const TopicSpec& t : ProjectTopics()) {
+      const prometheus::Labels topic = {{"topic", t.name}};
+      for (auto* family : {&produced, &produced_bytes, &produce_errors, &consumed, &consumed_bytes}) family->Add(topic);
+      delivery.Add(topic, metrics::LatencyBuckets());
+    }
+  }
+
+  static prometheus::Family<prometheus::Counter>& Counters(const std::string& name, const std::string& help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(metrics::Registry());
+  }
+};
+
+KafkaMetrics& Metrics() {
+  static KafkaMetrics* m = new KafkaMetrics();
+  return *m;
+}
+
+// librdkafka's statistics (every statistics.interval.ms) carry each
+// assigned partition's consumer_lag.
+class LagStatistics : public RdKafka::EventCb {
+ public:
+  explicit LagStatistics(std::string group) : group_(std::move(group)) {}
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() != RdKafka::Event::EVENT_STATS) return;
+    nlohmann::json stats = nlohmann::json::parse(event.str(), nullptr, false);
+    if (!stats.is_object() || !stats.contains("topics") || !stats["topics"].is_object()) return;
+    for (const auto& [topic, t] : stats["topics"].items()) {
+      if (!t.contains("partitions") || !t["partitions"].is_object()) continue;
+      for (const auto& [partition, p] : t["partitions"].items()) {
+        if (partition == "-1" || !p.contains("consumer_lag") || !p["consumer_lag"].is_number()) continue;
+        const int64_t lag = p["consumer_lag"].get<int64_t>();
+        if (lag < 0) continue;  // not known yet
+        Metrics().lag.Add({{"group", group_}, {"topic", topic}, {"partition", partition}}).Set(static_cast<double>(lag));
+      }
+    }
+  }
+
+ private:
+  const std::string group_;
+};
+
 }  // namespace
 
 const std::vector<TopicSpec>& ProjectTopics() {
@@ -57,7 +126,15 @@ class KafkaProducer::DeliveryReports : public RdKafka::DeliveryReportCb {
                               : absl::UnavailableError(absl::StrCat(
                                     "kafka delivery to ", message.topic_name(), " failed: ",
                                     message.errstr()));
-    if (!status.ok()) log::Error("kafka delivery failed", {{"error", std::string(status.message())}});
+    const prometheus::Labels topic = {{"topic", message.topic_name()}};
+    if (status.ok()) {
+      Metrics().produced.Add(topic).Increment();
+      Metrics().produced_bytes.Add(topic).Increment(static_cast<double>(message.len()));
+      Metrics().delivery.Add(topic, metrics::LatencyBuckets()).Observe(static_cast<double>(message.latency()) / 1e6);
+    } else {
+      Metrics().produce_errors.Add(topic).Increment();
+      log::Error("kafka delivery failed", {{"error", std::string(status.message())}});
+    }
     if (callback != nullptr) {
       (*callback)(status);
       delete callback;
@@ -117,6 +194,7 @@ absl::Status KafkaProducer::Produce(const std::string& topic, const std::string&
       continue;
     }
     delete opaque;
+    Metrics().produce_errors.Add({{"topic", topic}}).Increment();
     return absl::UnavailableError(
         absl::StrCat("kafka produce to ", topic, ": ", RdKafka::err2str(err)));
   }
@@ -141,6 +219,7 @@ class KafkaConsumer::Rebalancer : public RdKafka::RebalanceCb {
   explicit Rebalancer(std::atomic<bool>* assigned) : assigned_(assigned) {}
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
+    Metrics().rebalances.Add({{"kind", err == RdKafka::ERR__ASSIGN_PARTITIONS ? "assign" : "revoke"}}).Increment();
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       consumer->assign(partitions);
       assigned_->store(true);
@@ -191,6 +270,11 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Optio
   }
   std::string error;
   if (conf->set("rebalance_cb", c->rebalancer_.get(), error) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError(error);
+  }
+  c->statistics_ = std::make_unique<LagStatistics>(options.group_id);
+  if (conf->set("event_cb", c->statistics_.get(), error) != RdKafka::Conf::CONF_OK ||
+      conf->set("statistics.interval.ms", "5000", error) != RdKafka::Conf::CONF_OK) {
     return absl::InternalError(error);
   }
   c->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
@@ -247,6 +331,10 @@ void KafkaConsumer::Loop(BatchHandler handler) {
       batch.push_back(CopyMessage(*m));
     }
     if (batch.empty()) continue;
+    for (const KafkaMessage& km : batch) {
+      Metrics().consumed.Add({{"topic", km.topic}}).Increment();
+      Metrics().consumed_bytes.Add({{"topic", km.topic}}).Increment(static_cast<double>(km.payload.size()));
+    }
     handler(batch);
     // One entry per partition: librdkafka's C++ offsets_store is quadratic in
     // the number of entries (it matches every result against every input).

@@ -111,6 +111,7 @@ class KafkaConsumer {
 
   Options options_;
   std::unique_ptr<Rebalancer> rebalancer_;
+  std::unique_ptr<RdKafka::EventCb> statistics_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> assigned_{false};

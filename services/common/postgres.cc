@@ -1,5 +1,7 @@
 #include "services/common/postgres.h"
 
+#include "services/common/metrics.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/backoff.h"
@@ -31,22 +33,72 @@ absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Connect(const std::string& url, 
   return pool;
 }
 
+namespace {
+
+struct PgMetrics {
+  prometheus::Family<prometheus::Gauge>& connections = prometheus::BuildGauge()
+      .Name("evc_pg_pool_connections")
+      .Help("Postgres pool connections, by state (idle, in_use)")
+      .Register(metrics::Registry());
+  prometheus::Histogram& wait = prometheus::BuildHistogram()
+      .Name("evc_pg_pool_wait_seconds")
+      .Help("Time waiting for a free pool connection")
+      .Register(metrics::Registry())
+      .Add({}, metrics::LatencyBuckets());
+  prometheus::Family<prometheus::Histogram>& transaction = prometheus::BuildHistogram()
+      .Name("evc_pg_transaction_seconds")
+      .Help("Postgres transactions, by statement (the calling function)")
+      .Register(metrics::Registry());
+  prometheus::Family<prometheus::Counter>& errors = prometheus::BuildCounter()
+      .Name("evc_pg_errors_total")
+      .Help("Failed Postgres transactions, by statement and status code")
+      .Register(metrics::Registry());
+};
+
+PgMetrics& Metrics() {
+  static PgMetrics* m = new PgMetrics();
+  return *m;
+}
+
+// "absl::Status evc::central::PgSupplyStore::Write(const JournalBatch&)" -> "PgSupplyStore::Write".
+std::string StatementName(const std::source_location& caller) {
+  std::string_view f = caller.function_name();
+  f = f.substr(0, f.find('('));
+  const size_t last = f.rfind("::");
+  if (last == std::string_view::npos) return std::string(f.substr(f.rfind(' ') + 1));
+  const size_t before = f.rfind("::", last - 1);
+  const size_t space = f.rfind(' ', last);
+  size_t start = before == std::string_view::npos ? 0 : before + 2;
+  if (space != std::string_view::npos && space + 1 > start) start = space + 1;
+  return std::string(f.substr(start));
+}
+
+}  // namespace
+
 std::unique_ptr<pqxx::connection> PgPool::Acquire() {
+  const absl::Time asked = absl::Now();
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
       +[](std::vector<std::unique_ptr<pqxx::connection>>* idle) { return !idle->empty(); },
       &idle_));
   std::unique_ptr<pqxx::connection> c = std::move(idle_.back());
   idle_.pop_back();
+  Metrics().wait.Observe(absl::ToDoubleSeconds(absl::Now() - asked));
+  Metrics().connections.Add({{"state", "idle"}}).Set(static_cast<double>(idle_.size()));
+  Metrics().connections.Add({{"state", "in_use"}}).Set(static_cast<double>(size_ - static_cast<int>(idle_.size())));
   return c;
 }
 
 void PgPool::Release(std::unique_ptr<pqxx::connection> connection) {
   absl::MutexLock lock(&mu_);
   idle_.push_back(std::move(connection));
+  Metrics().connections.Add({{"state", "idle"}}).Set(static_cast<double>(idle_.size()));
+  Metrics().connections.Add({{"state", "in_use"}}).Set(static_cast<double>(size_ - static_cast<int>(idle_.size())));
 }
 
-absl::Status PgPool::Transact(const std::function<void(pqxx::work&)>& work) {
+absl::Status PgPool::Transact(const std::function<void(pqxx::work&)>& work, std::source_location caller) {
+  const absl::Time started = absl::Now();
+  const std::string statement = StatementName(caller);
   std::unique_ptr<pqxx::connection> connection = Acquire();
   absl::Status result;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -80,6 +132,12 @@ absl::Status PgPool::Transact(const std::function<void(pqxx::work&)>& work) {
     }
   }
   Release(std::move(connection));
+  Metrics().transaction.Add({{"statement", statement}}, metrics::LatencyBuckets())
+      .Observe(absl::ToDoubleSeconds(absl::Now() - started));
+  if (!result.ok()) {
+    Metrics().errors.Add({{"statement", statement}, {"code", metrics::CodeName(static_cast<int>(result.code()))}})
+        .Increment();
+  }
   return result;
 }
 

@@ -4,6 +4,7 @@
 // a broken connection is re-opened (once) before giving up.
 
 #include <functional>
+#include <source_location>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,7 +36,10 @@ class PgPool {
 
   // Runs `work` in a transaction and commits it. Unique violations map to
   // ALREADY_EXISTS, a lost connection to UNAVAILABLE, anything else INTERNAL.
-  absl::Status Transact(const std::function<void(pqxx::work&)>& work);
+  // Timed in evc_pg_transaction_seconds{statement}, named after the calling
+  // function (e.g. "PgSupplyStore::Write").
+  absl::Status Transact(const std::function<void(pqxx::work&)>& work,
+                        std::source_location caller = std::source_location::current());
 
  private:
   explicit PgPool(std::string url) : url_(std::move(url)) {}

@@ -1,5 +1,7 @@
 #include "services/common/service_main.h"
 
+#include "services/common/metrics.h"
+
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
@@ -44,6 +46,7 @@ ServiceDeps ConnectDeps(const std::string& service, const DepsWanted& wanted) {
 
 int Serve(const std::string& name, const std::string& listen,
           const std::vector<grpc::Service*>& services) {
+  metrics::ServeFor(listen);
   ServiceHost host(name, listen);
   for (grpc::Service* s : services) host.AddService(s);
   ExitIfError("cannot start gRPC server (--listen)", host.Start());

@@ -3,6 +3,7 @@
 // home of the driver web app and the operations dashboard.
 
 #include "absl/flags/flag.h"
+#include "services/common/metrics.h"
 #include "evc/proto_files.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
 
   evc::edge::EdgeServer server(config, *routes, upstreams, std::move(docs));
   evc::ExitIfError("cannot start the HTTP server (--listen)", server.Start());
+  evc::metrics::ServeFor(config.listen);
   evc::log::Info("edge serving", {{"listen", config.listen}, {"port", server.port()},
                                   {"routes", routes->routes().size()}, {"routes_with_upstream", served},
                                   {"web_root", config.web_root}});

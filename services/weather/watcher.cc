@@ -6,12 +6,37 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/log.h"
+#include "services/common/metrics.h"
 #include "services/common/proto_time.h"
 
 namespace evc::weather {
 namespace {
 
 constexpr size_t kMaxPendingReadings = 10000;
+
+struct WeatherMetrics {
+  prometheus::Counter& readings = prometheus::BuildCounter()
+      .Name("evc_weather_readings_total").Help("Successful weather readings")
+      .Register(metrics::Registry()).Add({});
+  prometheus::Counter& failures = prometheus::BuildCounter()
+      .Name("evc_weather_read_failures_total").Help("Weather readings that failed (state kept)")
+      .Register(metrics::Registry()).Add({});
+  // Cities are those of registered CPs: a bounded set chosen by operators.
+  prometheus::Family<prometheus::Counter>& alerts = prometheus::BuildCounter()
+      .Name("evc_weather_alerts_total").Help("ALERT and CLEAR transitions, by city and kind")
+      .Register(metrics::Registry());
+  prometheus::Gauge& in_alert = prometheus::BuildGauge()
+      .Name("evc_weather_cities_in_alert").Help("Watched cities outside the safe range")
+      .Register(metrics::Registry()).Add({});
+  prometheus::Gauge& held = prometheus::BuildGauge()
+      .Name("evc_weather_held_charging_points").Help("Charging points held by weather alerts, as last sent")
+      .Register(metrics::Registry()).Add({});
+};
+
+WeatherMetrics& Metrics() {
+  static WeatherMetrics* m = new WeatherMetrics();
+  return *m;
+}
 
 std::string AlertDetail(const City& city, double celsius, const Thresholds& t) {
   return absl::StrCat("weather alert in ", city.label(), ": ", DescribeTemperature(celsius, t));
@@ -71,6 +96,7 @@ absl::Status WeatherWatcher::Load(const Settings& defaults) {
   absl::MutexLock lock(&mu_);
   settings_ = stored->value_or(defaults);
   for (const AlertRecord& a : *states) {
+    if (a.alert) Metrics().in_alert.Increment();
     CityState& state = cities_[a.city.key()];
     state.city = a.city;
     state.in_alert = a.alert;
@@ -152,12 +178,14 @@ std::optional<AlertRecord> WeatherWatcher::Apply(const City& city,
   state.last_attempt = now;
   if (!reading.ok()) {
     ++counters_.read_failures;
+    Metrics().failures.Increment();
     state.last_error = reading.status().ToString();
     log::Warn("weather reading failed; alert state kept",
               {{"city", city.label()}, {"error", state.last_error}});
     return std::nullopt;
   }
   ++counters_.readings;
+  Metrics().readings.Increment();
   state.last_error.clear();
   state.latest = *reading;
   const Thresholds& t = settings_.thresholds;
@@ -168,6 +196,8 @@ std::optional<AlertRecord> WeatherWatcher::Apply(const City& city,
   state.alert_detail = next ? AlertDetail(city, reading->temperature_c, t) : "";
   AlertRecord record{city, now, next, reading->temperature_c, t, CpsIn(city.key())};
   ++(next ? counters_.alerts : counters_.clears);
+  Metrics().alerts.Add({{"city", city.label()}, {"kind", next ? "ALERT" : "CLEAR"}}).Increment();
+  Metrics().in_alert.Increment(next ? 1 : -1);
   audit_.Record({now, AuditCategory::kIncident, next ? "weather_alert" : "weather_clear", "weather", "",
                  next ? "ALERT" : "CLEAR",
                  {{"city", city.name},
@@ -252,6 +282,7 @@ void WeatherWatcher::SendHolds() {
     return;
   }
   ++counters_.hold_pushes;
+  Metrics().held.Set(static_cast<double>(desired.size()));
   in_sync_ = true;
   holds_backoff_.Reset();
   retry_holds_at_ = absl::InfinitePast();

@@ -210,6 +210,14 @@ std::string Stack::postgres_url() const {
 std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string& binary,
                                       std::vector<std::string> args) {
   args.insert(args.begin(), bin_dir_ + "/" + binary);
+  if (name == "registry" || name == "auth" || name == "central" || name == "weather" || name == "edge") {
+    // A port of its own: the default (gRPC port + 1000) may be taken here.
+    int& port = metrics_ports_[name];
+    if (port == 0) port = FreePort();
+    args.push_back(absl::StrCat("--metrics_listen=127.0.0.1:", port));
+  } else if (binary == "evc-cp-engine") {
+    args.push_back("--metrics_listen=off");
+  }
   std::map<std::string, std::string> env = {{"EVC_KAFKA", kafka_},
                                             {"EVC_POSTGRES_URL", postgres_url()},
                                             {"EVC_STARTUP_TIMEOUT", "60s"}};

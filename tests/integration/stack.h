@@ -110,6 +110,11 @@ class Stack {
   std::string weather_address() const { return "127.0.0.1:" + std::to_string(weather_port_); }
   std::string registry_address() const { return "127.0.0.1:" + std::to_string(registry_port_); }
   std::string auth_address() const { return "127.0.0.1:" + std::to_string(auth_port_); }
+  // The /metrics port of a service ("central", "edge", ...), 0 if not started.
+  int metrics_port(const std::string& name) const {
+    auto it = metrics_ports_.find(name);
+    return it == metrics_ports_.end() ? 0 : it->second;
+  }
   // Keep the directory (logs) when the stack is destroyed.
   void KeepDirectory() { keep_dir_ = true; }
   // Runs a binary from build/bin to completion; returns its exit code and output.
@@ -150,6 +155,7 @@ class Stack {
   std::map<std::string, std::unique_ptr<Process>> engines_;
   std::map<std::string, std::unique_ptr<Process>> monitors_;
   std::map<std::string, int> engine_ports_;
+  std::map<std::string, int> metrics_ports_;
   std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
   std::unique_ptr<auth::v1::AuthService::Stub> auth_;
   std::unique_ptr<central::v1::CentralService::Stub> central_;

@@ -1,0 +1,91 @@
+#include "services/central/central_metrics.h"
+
+#include "services/common/metrics.h"
+
+namespace evc::central {
+namespace {
+
+prometheus::Counter& Counter(const std::string& name, const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(metrics::Registry()).Add({});
+}
+
+prometheus::Family<prometheus::Counter>& Counters(const std::string& name, const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(metrics::Registry());
+}
+
+std::string EndReasonLabel(common::v1::EndReason r) {
+  std::string name = common::v1::EndReason_Name(r);
+  return name.rfind("END_REASON_", 0) == 0 ? name.substr(11) : name;
+}
+
+}  // namespace
+
+CentralMetrics::CentralMetrics()
+    : cps_by_state_(prometheus::BuildGauge()
+                        .Name("evc_charging_points")
+                        .Help("Charging points by state")
+                        .Register(metrics::Registry())),
+      monitor_links_(prometheus::BuildGauge()
+                         .Name("evc_monitor_links")
+                         .Help("Charging points with a live monitor link")
+                         .Register(metrics::Registry())
+                         .Add({})),
+      supplies_started_(Counter("evc_supplies_started_total", "Supplies authorised")),
+      supplies_ended_(Counters("evc_supplies_ended_total", "Supplies closed with a ticket, by end reason")),
+      energy_kwh_(Counter("evc_energy_delivered_kwh_total", "Energy delivered by ended supplies, kWh")),
+      revenue_euros_(Counter("evc_revenue_euros_total", "Amount charged by ended supplies, euros")),
+      charge_requests_(Counters("evc_charge_requests_total",
+                                "Charge requests decided, by outcome and reject reason")),
+      holds_(Counters("evc_holds_changed_total", "Holds added or lifted, by reason")),
+      sealed_rejected_(Counter("evc_sealed_messages_rejected_total",
+                               "Engine messages refused: bad key, tag, replay or format")),
+      telemetry_applied_(Counter("evc_telemetry_applied_total", "Telemetry messages applied")),
+      telemetry_duplicates_(Counter("evc_telemetry_duplicates_total",
+                                    "Telemetry messages dropped as redelivered or out of order")) {
+  // Every state and reason is present from the start, so queries see zeros, not gaps.
+  Sample({}, NetworkCounters());
+  for (int r = common::v1::EndReason_MIN + 1; r <= common::v1::EndReason_MAX; ++r) {
+    supplies_ended_.Add({{"reason", EndReasonLabel(static_cast<common::v1::EndReason>(r))}});
+  }
+  charge_requests_.Add({{"outcome", "accepted"}, {"reason", ""}});
+}
+
+void CentralMetrics::Observe(const Effects& fx) {
+  if (!fx.supplies_opened.empty()) supplies_started_.Increment(static_cast<double>(fx.supplies_opened.size()));
+  for (const common::v1::Ticket& t : fx.tickets) {
+    supplies_ended_.Add({{"reason", EndReasonLabel(t.end_reason())}}).Increment();
+    energy_kwh_.Increment(static_cast<double>(t.energy_wh()) / 1000.0);
+    revenue_euros_.Increment(static_cast<double>(t.amount_millieuros()) / 1000.0);
+  }
+  for (const AuditRecord& a : fx.audit) {
+    if (a.action == "charge_authorized") {
+      charge_requests_.Add({{"outcome", "accepted"}, {"reason", ""}}).Increment();
+    } else if (a.action == "charge_rejected") {
+      charge_requests_.Add({{"outcome", "rejected"}, {"reason", a.details.value("reason", "rejected")}}).Increment();
+    } else if (a.action == "sealed_message_rejected") {
+      sealed_rejected_.Increment();
+    }
+  }
+  for (const HoldChange& h : fx.holds_changed) {
+    holds_.Add({{"reason", HoldReasonText(h.reason)}, {"change", h.held ? "added" : "lifted"}}).Increment();
+  }
+}
+
+void CentralMetrics::Sample(const std::map<common::v1::CpState, int>& by_state,
+                            const NetworkCounters& counters) {
+  int linked = 0;
+  for (auto state : {common::v1::CP_STATE_DISCONNECTED, common::v1::CP_STATE_ACTIVE,
+                     common::v1::CP_STATE_SUPPLYING, common::v1::CP_STATE_OUT_OF_SERVICE,
+                     common::v1::CP_STATE_FAULTED}) {
+    auto it = by_state.find(state);
+    const int n = it == by_state.end() ? 0 : it->second;
+    cps_by_state_.Add({{"state", StateName(state)}}).Set(n);
+    if (state != common::v1::CP_STATE_DISCONNECTED) linked += n;
+  }
+  monitor_links_.Set(linked);
+  telemetry_applied_.Increment(static_cast<double>(counters.telemetry_applied - last_.telemetry_applied));
+  telemetry_duplicates_.Increment(static_cast<double>(counters.telemetry_duplicates - last_.telemetry_duplicates));
+  last_ = counters;
+}
+
+}  // namespace evc::central

@@ -1,0 +1,40 @@
+#pragma once
+// Central's business metrics, declared once: what the network decided (from
+// the effects it returns) and how it stands (sampled every second). Labels
+// are bounded: states, end and reject reasons, hold reasons.
+
+#include <map>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+
+#include "services/central/effects.h"
+#include "services/central/network.h"
+
+namespace evc::central {
+
+class CentralMetrics {
+ public:
+  CentralMetrics();
+  // Counts what one batch of effects did.
+  void Observe(const Effects& fx);
+  // How the network stands now.
+  void Sample(const std::map<common::v1::CpState, int>& by_state, const NetworkCounters& counters);
+
+ private:
+  prometheus::Family<prometheus::Gauge>& cps_by_state_;
+  prometheus::Gauge& monitor_links_;
+  prometheus::Counter& supplies_started_;
+  prometheus::Family<prometheus::Counter>& supplies_ended_;
+  prometheus::Counter& energy_kwh_;
+  prometheus::Counter& revenue_euros_;
+  prometheus::Family<prometheus::Counter>& charge_requests_;
+  prometheus::Family<prometheus::Counter>& holds_;
+  prometheus::Counter& sealed_rejected_;
+  prometheus::Counter& telemetry_applied_;
+  prometheus::Counter& telemetry_duplicates_;
+  NetworkCounters last_;
+};
+
+}  // namespace evc::central
