@@ -417,6 +417,7 @@ void Central::HandleAuthEvent(const KafkaMessage& m) {
   fx.audit.push_back({clock_.Now(), AuditCategory::kSecurity,
                       event.has_cp_revoked() ? "cp_link_cut_revoked" : "cp_link_cut_rotated", "central",
                       cp_id, "OK", {{"reason", why}}, topics::kAuthEvents});
+  if (event.has_cp_key_rotated()) network_.ExpectReconnect(cp_id, clock_.Now());
   Apply(std::move(fx));
   if (link_closer_) link_closer_(cp_id, why);
 }

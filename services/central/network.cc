@@ -675,7 +675,7 @@ void ChargingNetwork::Tick(absl::Time now, Effects& fx) {
   for (auto& [id, cp] : cps_) {
     if (cp.linked && now - cp.last_health > config_.link_timeout) {
       cp.linked = false;
-      cp.orphan_deadline = now;
+      cp.orphan_deadline = std::max(now, cp.reconnect_by);
       Message(now, central::v1::NetworkMessage::SEVERITY_ERROR, id,
               absl::StrCat("charging point ", id, " DISCONNECTED: no health report for ",
                            absl::FormatDuration(now - cp.last_health)),
@@ -715,6 +715,11 @@ void ChargingNetwork::RestoreSupply(const SupplyRecord& supply, absl::Time now, 
   supply_cp_[supply.supply_id] = supply.cp_id;
   if (!supply.driver_id.empty()) driver_supply_[supply.driver_id] = supply.supply_id;
   Publish(cp, fx);
+}
+
+void ChargingNetwork::ExpectReconnect(const std::string& cp_id, absl::Time now) {
+  auto it = cps_.find(cp_id);
+  if (it != cps_.end()) it->second.reconnect_by = now + config_.restart_grace;
 }
 
 void ChargingNetwork::RestoreHold(const HoldChange& hold) {

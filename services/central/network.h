@@ -109,6 +109,10 @@ class ChargingNetwork {
   // Time-based rules: link loss, plug and stop timeouts. Call every ~50 ms.
   void Tick(absl::Time now, Effects& fx);
 
+  // Central is about to cut the CP's link on purpose (key rotation) and the
+  // monitor will reconnect: a supply survives the gap for restart_grace.
+  void ExpectReconnect(const std::string& cp_id, absl::Time now);
+
   // Restart: an open supply loaded from the database.
   void RestoreSupply(const SupplyRecord& supply, absl::Time now, Effects& fx);
   // Restart: a hold loaded from the database (ignored for a CP no longer in
@@ -129,6 +133,8 @@ class ChargingNetwork {
     absl::Time last_health = absl::InfinitePast();
     // A supply of an unlinked CP survives until this time (restart grace).
     absl::Time orphan_deadline = absl::InfinitePast();
+    // Set when central cut the link itself: the supply waits until then.
+    absl::Time reconnect_by = absl::InfinitePast();
     bool engine_ok = true;
     std::string fault_detail;
     struct Hold {

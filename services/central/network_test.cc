@@ -416,6 +416,25 @@ TEST_F(NetworkTest, RemovingACpLiftsItsStoredHolds) {
   EXPECT_EQ(fx.holds_changed[0].cp_id, "CP1");
 }
 
+TEST_F(NetworkTest, ASupplyOutlivesALinkCentralCutOnPurpose) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 50);
+  net.ExpectReconnect("CP1", now);
+  fx = Effects();
+  now += absl::Seconds(6);  // past the 5 s link timeout
+  net.Tick(now, fx);
+  EXPECT_EQ(State(), common::v1::CP_STATE_DISCONNECTED);
+  EXPECT_TRUE(fx.tickets.empty()) << "the monitor is expected back";
+  Link();
+  EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
+  // Without the expectation, the same gap ends the supply.
+  now += absl::Seconds(20);
+  net.Tick(now, fx);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_MONITOR_LOST);
+}
+
 TEST_F(NetworkTest, EngineThatNeverConfirmsAStopIsClosedAfterTimeout) {
   Link();
   SupplyRecord s = Charge();
