@@ -9,8 +9,10 @@
 #include <map>
 #include <cstdlib>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "services/common/backoff.h"
@@ -62,14 +64,35 @@ struct KafkaMetrics {
       .Help("Messages behind the end of each partition (librdkafka statistics), by group")
       .Register(metrics::Registry());
 
+  // One topic's series, resolved once: a message costs a map lookup, not a
+  // label set built and hashed per series.
+  struct Topic {
+    prometheus::Counter& produced;
+    prometheus::Counter& produced_bytes;
+    prometheus::Counter& produce_errors;
+    prometheus::Counter& consumed;
+    prometheus::Counter& consumed_bytes;
+    prometheus::Histogram& delivery;
+  };
+
   KafkaMetrics() {
     // Every project topic from the start: dashboards and rate() see zeros, not gaps.
-    for (const TopicSpec& t : ProjectTopics()) {
-      const prometheus::Labels topic = {{"topic", t.name}};
-      for (auto* family : {&produced, &produced_bytes, &produce_errors, &consumed, &consumed_bytes}) family->Add(topic);
-      delivery.Add(topic, metrics::LatencyBuckets());
-    }
+    for (const TopicSpec& t : ProjectTopics()) For(t.name);
   }
+
+  Topic& For(const std::string& topic) {
+    absl::MutexLock lock(&mu);
+    std::unique_ptr<Topic>& t = topics[topic];
+    if (!t) {
+      const prometheus::Labels l = {{"topic", topic}};
+      t.reset(new Topic{produced.Add(l), produced_bytes.Add(l), produce_errors.Add(l), consumed.Add(l),
+                        consumed_bytes.Add(l), delivery.Add(l, metrics::LatencyBuckets())});
+    }
+    return *t;
+  }
+
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, std::unique_ptr<Topic>> topics ABSL_GUARDED_BY(mu);
 
   static prometheus::Family<prometheus::Counter>& Counters(const std::string& name, const std::string& help) {
     return prometheus::BuildCounter().Name(name).Help(help).Register(metrics::Registry());
@@ -79,6 +102,21 @@ struct KafkaMetrics {
 KafkaMetrics& Metrics() {
   static KafkaMetrics* m = new KafkaMetrics();
   return *m;
+}
+
+// Per run of one topic in the batch (batches are mostly one topic).
+void CountConsumed(const std::vector<KafkaMessage>& batch) {
+  for (size_t i = 0; i < batch.size();) {
+    KafkaMetrics::Topic& topic = Metrics().For(batch[i].topic);
+    double messages = 0, bytes = 0;
+    const std::string& name = batch[i].topic;
+    for (; i < batch.size() && batch[i].topic == name; ++i) {
+      ++messages;
+      bytes += static_cast<double>(batch[i].payload.size());
+    }
+    topic.consumed.Increment(messages);
+    topic.consumed_bytes.Increment(bytes);
+  }
 }
 
 // librdkafka's statistics (every statistics.interval.ms) carry each
@@ -126,13 +164,13 @@ class KafkaProducer::DeliveryReports : public RdKafka::DeliveryReportCb {
                               : absl::UnavailableError(absl::StrCat(
                                     "kafka delivery to ", message.topic_name(), " failed: ",
                                     message.errstr()));
-    const prometheus::Labels topic = {{"topic", message.topic_name()}};
+    KafkaMetrics::Topic& topic = Metrics().For(message.topic_name());
     if (status.ok()) {
-      Metrics().produced.Add(topic).Increment();
-      Metrics().produced_bytes.Add(topic).Increment(static_cast<double>(message.len()));
-      Metrics().delivery.Add(topic, metrics::LatencyBuckets()).Observe(static_cast<double>(message.latency()) / 1e6);
+      topic.produced.Increment();
+      topic.produced_bytes.Increment(static_cast<double>(message.len()));
+      topic.delivery.Observe(static_cast<double>(message.latency()) / 1e6);
     } else {
-      Metrics().produce_errors.Add(topic).Increment();
+      topic.produce_errors.Increment();
       log::Error("kafka delivery failed", {{"error", std::string(status.message())}});
     }
     if (callback != nullptr) {
@@ -194,7 +232,7 @@ absl::Status KafkaProducer::Produce(const std::string& topic, const std::string&
       continue;
     }
     delete opaque;
-    Metrics().produce_errors.Add({{"topic", topic}}).Increment();
+    Metrics().For(topic).produce_errors.Increment();
     return absl::UnavailableError(
         absl::StrCat("kafka produce to ", topic, ": ", RdKafka::err2str(err)));
   }
@@ -331,10 +369,7 @@ void KafkaConsumer::Loop(BatchHandler handler) {
       batch.push_back(CopyMessage(*m));
     }
     if (batch.empty()) continue;
-    for (const KafkaMessage& km : batch) {
-      Metrics().consumed.Add({{"topic", km.topic}}).Increment();
-      Metrics().consumed_bytes.Add({{"topic", km.topic}}).Increment(static_cast<double>(km.payload.size()));
-    }
+    CountConsumed(batch);
     handler(batch);
     // One entry per partition: librdkafka's C++ offsets_store is quadratic in
     // the number of entries (it matches every result against every input).

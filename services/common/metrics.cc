@@ -80,9 +80,9 @@ class RpcMetrics : public grpc::experimental::Interceptor {
   // Counters resolved once per call; messages count as they pass, so a
   // long-lived stream shows its traffic before it ends.
   RpcMetrics(const RpcFamilies& f, const char* method, bool client)
-      : f_(f), labels_(Describe(method)), client_(client), started_(absl::Now()),
-        sent_(f_.sent.Add(Base())), received_(f_.received.Add(Base())) {
-    f_.started.Add(Base()).Increment();
+      : f_(f), base_(Base(Describe(method))), client_(client), started_(absl::Now()),
+        sent_(f_.sent.Add(base_)), received_(f_.received.Add(base_)) {
+    f_.started.Add(base_).Increment();
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
@@ -98,18 +98,18 @@ class RpcMetrics : public grpc::experimental::Interceptor {
   }
 
  private:
-  prometheus::Labels Base() const {
-    return {{"grpc_type", labels_.type}, {"grpc_service", labels_.service}, {"grpc_method", labels_.method}};
+  static prometheus::Labels Base(const MethodLabels& m) {
+    return {{"grpc_type", m.type}, {"grpc_service", m.service}, {"grpc_method", m.method}};
   }
   void Finish(int code) {
-    prometheus::Labels with_code = Base();
+    prometheus::Labels with_code = base_;
     with_code["grpc_code"] = CodeName(code);
     f_.handled.Add(with_code).Increment();
-    f_.seconds.Add(Base(), LatencyBuckets()).Observe(absl::ToDoubleSeconds(absl::Now() - started_));
+    f_.seconds.Add(base_, LatencyBuckets()).Observe(absl::ToDoubleSeconds(absl::Now() - started_));
   }
 
   const RpcFamilies& f_;
-  const MethodLabels labels_;
+  const prometheus::Labels base_;
   const bool client_;
   const absl::Time started_;
   prometheus::Counter& sent_;

@@ -53,6 +53,13 @@ struct PgMetrics {
       .Name("evc_pg_errors_total")
       .Help("Failed Postgres transactions, by statement and status code")
       .Register(metrics::Registry());
+  prometheus::Gauge& idle = connections.Add({{"state", "idle"}});
+  prometheus::Gauge& in_use = connections.Add({{"state", "in_use"}});
+
+  void Count(size_t idle_now, int size) {
+    idle.Set(static_cast<double>(idle_now));
+    in_use.Set(static_cast<double>(size - static_cast<int>(idle_now)));
+  }
 };
 
 PgMetrics& Metrics() {
@@ -84,16 +91,14 @@ std::unique_ptr<pqxx::connection> PgPool::Acquire() {
   std::unique_ptr<pqxx::connection> c = std::move(idle_.back());
   idle_.pop_back();
   Metrics().wait.Observe(absl::ToDoubleSeconds(absl::Now() - asked));
-  Metrics().connections.Add({{"state", "idle"}}).Set(static_cast<double>(idle_.size()));
-  Metrics().connections.Add({{"state", "in_use"}}).Set(static_cast<double>(size_ - static_cast<int>(idle_.size())));
+  Metrics().Count(idle_.size(), size_);
   return c;
 }
 
 void PgPool::Release(std::unique_ptr<pqxx::connection> connection) {
   absl::MutexLock lock(&mu_);
   idle_.push_back(std::move(connection));
-  Metrics().connections.Add({{"state", "idle"}}).Set(static_cast<double>(idle_.size()));
-  Metrics().connections.Add({{"state", "in_use"}}).Set(static_cast<double>(size_ - static_cast<int>(idle_.size())));
+  Metrics().Count(idle_.size(), size_);
 }
 
 absl::Status PgPool::Transact(const std::function<void(pqxx::work&)>& work, std::source_location caller) {

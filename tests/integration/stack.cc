@@ -210,7 +210,9 @@ std::string Stack::postgres_url() const {
 std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string& binary,
                                       std::vector<std::string> args) {
   args.insert(args.begin(), bin_dir_ + "/" + binary);
-  if (name == "registry" || name == "auth" || name == "central" || name == "weather" || name == "edge") {
+  const bool service = name == "registry" || name == "auth" || name == "central" || name == "weather" ||
+                       name == "edge";
+  if (service) {
     // A port of its own: the default (gRPC port + 1000) may be taken here.
     int& port = metrics_ports_[name];
     if (port == 0) port = FreePort();
@@ -223,11 +225,7 @@ std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string
                                             {"EVC_STARTUP_TIMEOUT", "60s"}};
   if (options_.tls && name != "kafka") {
     // Services prove who they are; every CP process shares the "cp" identity.
-    const std::string identity =
-        name == "registry" || name == "auth" || name == "central" || name == "weather" ||
-                name == "edge"
-            ? name
-            : "cp";
+    const std::string identity = service ? name : "cp";
     env["EVC_TLS_CERT"] = absl::StrCat(dir_, "/tls/", identity, ".crt");
     env["EVC_TLS_KEY"] = absl::StrCat(dir_, "/tls/", identity, ".key");
     env["EVC_TLS_CA"] = dir_ + "/tls/ca.crt";
