@@ -136,7 +136,11 @@ int main(int argc, char** argv) {
                                               .group_id = "evc-weather",
                                               .client_id = "evc-weather",
                                               .topics = {evc::topics::kRegistryEvents},
-                                              .auto_offset_reset = "latest"});
+                                              // A new group replays every event in order (the last
+                                              // one per CP is its state): with "latest", CPs
+                                              // registered before the first partition assignment
+                                              // were missed until the next full sync.
+                                              .auto_offset_reset = "earliest"});
   evc::ExitIfError("cannot consume registry events (--kafka)", consumer.status());
   (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
     for (const evc::KafkaMessage& m : batch) {
