@@ -25,6 +25,9 @@ endfunction()
 # evc_add_test(NAME SOURCES... DEPS ... [LABELS ...]): a GoogleTest binary
 # registered with ctest.
 function(evc_add_test name)
+  if(NOT EVC_BUILD_TESTS)
+    return()
+  endif()
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${EVC_WARNINGS})

@@ -6,11 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 #include <cstdlib>
+#include <map>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -209,6 +210,36 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::
   RdKafka::Metadata* metadata = nullptr;
   if (p->producer_->metadata(true, nullptr, &metadata, 5000) == RdKafka::ERR_NO_ERROR) delete metadata;
   return p;
+}
+
+absl::Status KafkaProducer::WaitForTopics(const std::vector<TopicSpec>& wanted, absl::Time deadline,
+                                          const absl::Notification* stop) {
+  return RetryWithBackoff(
+      "wait for kafka topics",
+      [&]() -> absl::Status {
+        RdKafka::Metadata* raw = nullptr;
+        RdKafka::ErrorCode err = producer_->metadata(true, nullptr, &raw, 5000);
+        if (err != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(RdKafka::err2str(err));
+        std::unique_ptr<RdKafka::Metadata> metadata(raw);
+        std::map<std::string, int> partitions;
+        for (const auto* t : *metadata->topics()) {
+          if (t->err() == RdKafka::ERR_NO_ERROR) partitions[t->topic()] = static_cast<int>(t->partitions()->size());
+        }
+        std::vector<std::string> missing;
+        for (const TopicSpec& topic : wanted) {
+          auto found = partitions.find(topic.name);
+          if (found == partitions.end()) {
+            missing.push_back(absl::StrCat(topic.name, " (absent)"));
+          } else if (found->second < topic.partitions) {
+            missing.push_back(absl::StrCat(topic.name, " (", found->second, " of ", topic.partitions, " partitions)"));
+          }
+        }
+        if (missing.empty()) return absl::OkStatus();
+        return absl::FailedPreconditionError(absl::StrCat(
+            "kafka topics not ready: ", absl::StrJoin(missing, ", "),
+            "; create them with their partition counts (the Helm chart's topic Job does; evc-devkafka --list_topics lists them)"));
+      },
+      deadline, stop);
 }
 
 KafkaProducer::~KafkaProducer() {

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
 namespace evc {
@@ -59,6 +60,12 @@ class KafkaProducer {
                        DeliveryCallback on_delivery = nullptr);
   // Waits until every queued message is delivered or `timeout` passes.
   absl::Status Flush(absl::Duration timeout);
+  // Retries with backoff until the broker lists each topic with at least its
+  // partition count. A real broker's topics come from a deployment step (the
+  // Helm chart's topic Job) that may finish after the services start, and a
+  // message produced to a missing topic is lost after a timeout.
+  absl::Status WaitForTopics(const std::vector<TopicSpec>& wanted, absl::Time deadline,
+                             const absl::Notification* stop);
 
  private:
   class DeliveryReports;

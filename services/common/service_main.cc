@@ -40,6 +40,8 @@ ServiceDeps ConnectDeps(const std::string& service, const DepsWanted& wanted) {
     auto producer = KafkaProducer::Create(KafkaBrokers(), "evc-" + service);
     ExitIfError("cannot create kafka producer (--kafka)", producer.status());
     deps.producer = std::move(*producer);
+    ExitIfError("kafka topics (--kafka)", deps.producer->WaitForTopics(ProjectTopics(), absl::Now() + StartupTimeout(),
+                                                                       &ShutdownRequested()));
   }
   return deps;
 }

@@ -18,11 +18,18 @@
 ABSL_FLAG(std::string, bootstrap_file, "",
           "write the bootstrap address (host:port,...) to this file once ready");
 ABSL_FLAG(int, brokers, 1, "number of mock brokers");
+ABSL_FLAG(bool, list_topics, false,
+          "print the project's topics (name and partition count, one per line) and exit: "
+          "the Helm chart's topic list is checked against it");
 
 int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "devkafka",
                    "evc-devkafka: a single-machine Kafka broker (librdkafka mock) with the "
                    "project's topics");
+  if (absl::GetFlag(FLAGS_list_topics)) {
+    for (const evc::TopicSpec& topic : evc::ProjectTopics()) std::printf("%s %d\n", topic.name, topic.partitions);
+    return 0;
+  }
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_t* host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
