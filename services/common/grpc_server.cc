@@ -20,6 +20,9 @@ ABSL_FLAG(std::string, tls_cert, "",
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA: clients verify servers with it; servers verify client certificates with it");
+ABSL_FLAG(std::string, health_listen, "",
+          "also serve the gRPC health service alone, in plaintext, here (e.g. 0.0.0.0:52051): for "
+          "Kubernetes' native gRPC probes, which cannot speak TLS; empty: none");
 
 namespace evc {
 namespace {
@@ -143,6 +146,10 @@ absl::Status ServiceHost::Start() {
     return absl::UnavailableError(absl::StrCat(name_, ": cannot listen on ", listen_address_,
                                                " (address in use or invalid?)"));
   }
+  if (absl::Status health = StartHealthOnly(); !health.ok()) {
+    Shutdown(absl::ZeroDuration());
+    return health;
+  }
   SetServing(false);
   log::Info("listening", {{"service", name_}, {"address", listen_address_}, {"port", port_},
                          {"tls", std::string(!tls_.server_enabled() ? "off"
@@ -151,9 +158,24 @@ absl::Status ServiceHost::Start() {
   return absl::OkStatus();
 }
 
+absl::Status ServiceHost::StartHealthOnly() {
+  const std::string address = absl::GetFlag(FLAGS_health_listen);
+  if (address.empty()) return absl::OkStatus();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &health_port_);
+  health_server_ = builder.BuildAndStart();
+  if (health_server_ == nullptr || health_port_ == 0) {
+    health_server_.reset();
+    return absl::UnavailableError(
+        absl::StrCat(name_, ": cannot serve health on ", address, " (--health_listen: address in use or invalid?)"));
+  }
+  log::Info("serving health", {{"service", name_}, {"address", address}, {"port", health_port_}});
+  return absl::OkStatus();
+}
+
 void ServiceHost::SetServing(bool serving) {
-  if (!server_) return;
-  server_->GetHealthCheckService()->SetServingStatus(serving);
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(serving);
+  if (health_server_) health_server_->GetHealthCheckService()->SetServingStatus(serving);
 }
 
 void ServiceHost::RunUntilShutdown(absl::Duration grace) {
@@ -167,6 +189,8 @@ void ServiceHost::Shutdown(absl::Duration grace) {
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
   server_->Wait();
   server_.reset();
+  if (health_server_) health_server_->Shutdown(std::chrono::system_clock::now());
+  health_server_.reset();
   log::Info("stopped", {{"service", name_}});
 }
 

@@ -51,6 +51,8 @@ class ServiceHost {
   void SetServing(bool serving);
   // The port actually bound (useful with ":0").
   int port() const { return port_; }
+  // The port of --health_listen's plaintext health server (0: none).
+  int health_port() const { return health_port_; }
 
   // Blocks until shutdown is requested, then drains calls for up to `grace`.
   void RunUntilShutdown(absl::Duration grace = absl::Seconds(5));
@@ -62,8 +64,13 @@ class ServiceHost {
   TlsConfig tls_;
   std::vector<grpc::Service*> services_;
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors_;
+  // Serves the health service alone (--health_listen), if asked to.
+  absl::Status StartHealthOnly();
+
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
+  int health_port_ = 0;
 };
 
 // absl::Status and grpc::Status share their code numbers.

@@ -16,6 +16,7 @@
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
 #include "services/common/log.h"
+#include "services/common/metrics.h"
 #include "services/common/backoff.h"
 #include "services/common/process.h"
 #include "services/common/service_main.h"
@@ -39,6 +40,9 @@ ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
 ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
 ABSL_FLAG(std::string, user, "", "operator account that enrols the fleet's CPs");
 ABSL_FLAG(std::string, password_file, "", "file holding --user's password");
+ABSL_FLAG(std::string, listen, "",
+          "serve gRPC health (SERVING once every CP is enrolled) and /metrics here, e.g. 0.0.0.0:50060 "
+          "for Kubernetes probes (empty: none)");
 
 namespace {
 
@@ -77,6 +81,14 @@ struct SimulatedCp {
 int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "cp-fleet", "evc-cp-fleet: many simulated charging points");
   evc::ServiceDeps deps = evc::ConnectDeps("cp-fleet", {.kafka_producer = true});
+  std::unique_ptr<evc::ServiceHost> health;
+  if (const std::string listen = absl::GetFlag(FLAGS_listen); !listen.empty()) {
+    evc::metrics::ServeFor(listen);
+    // Health only, for probes: plaintext even when the CPs' own calls use TLS.
+    static const evc::TlsConfig kPlaintext;
+    health = std::make_unique<evc::ServiceHost>("cp-fleet", listen, &kPlaintext);
+    evc::ExitIfError("cannot serve health (--listen)", health->Start());
+  }
   // Enrolling CPs is an operator's job: log in as one.
   auto password = evc::ReadPassword(absl::GetFlag(FLAGS_password_file), "operator password: ");
   evc::ExitIfError("--password_file", password.status());
@@ -141,6 +153,7 @@ int main(int argc, char** argv) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   for (auto& [id, cp] : cps) cp.engine->SetCommandChannelReady();
+  if (health) health->SetServing(true);
 
   std::vector<SimulatedCp*> all;
   for (auto& [id, cp] : cps) all.push_back(&cp);
@@ -164,6 +177,7 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& t : tickers) t.join();
+  if (health) health->Shutdown(absl::Seconds(1));
   for (auto& [id, cp] : cps) cp.monitor->Shutdown();
   (*consumer)->Stop();
   return 0;
