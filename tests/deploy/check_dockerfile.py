@@ -52,16 +52,23 @@ def run(*args):
     return subprocess.run(args, capture_output=True, text=True, check=False).stdout
 
 
-def owner(path):
-    """The Debian package that installed a library file (usrmerge-aware)."""
-    candidates = [path, os.path.realpath(path)]
-    for p in list(candidates):
-        candidates.append(p[4:] if p.startswith("/usr/") else "/usr" + p)
-    for p in candidates:
-        out = run("dpkg-query", "-S", p)
-        if out:
-            return out.split(":")[0].split(",")[0].strip()
-    return None
+def library_owners():
+    """realpath of every shared library dpkg installed -> its package (usrmerge-aware).
+    The package that ships the file itself wins over one shipping a symlink to it
+    (libfoo-dev's libfoo.so)."""
+    owners, via_symlink = {}, {}
+    info = "/var/lib/dpkg/info"
+    for name in os.listdir(info):
+        if not name.endswith(".list"):
+            continue
+        package = name[:-len(".list")].split(":")[0]
+        with open(os.path.join(info, name), errors="replace") as f:
+            for line in f:
+                path = line.rstrip("\n")
+                if ".so" in os.path.basename(path) and os.path.exists(path):
+                    table = via_symlink if os.path.islink(path) else owners
+                    table.setdefault(os.path.realpath(path), package)
+    return {**via_symlink, **owners}
 
 
 def installed_packages():
@@ -129,6 +136,7 @@ def main(dockerfile, bin_dir):
             problems.append(f"runtime package {p} is not installed on this machine: cannot check it")
     provided = closure(set(listed) | base, info)
 
+    owners = library_owners()
     binaries = sorted(b for b in os.listdir(bin_dir) if b not in TEST_ONLY_BINARIES)
     directly_used = set()
     for b in binaries:
@@ -136,7 +144,7 @@ def main(dockerfile, bin_dir):
         for soname in missing:
             problems.append(f"{b}: ldd cannot resolve {soname}")
         for soname, path in sorted(resolved.items()):
-            package = owner(path)
+            package = owners.get(os.path.realpath(path))
             if package is None:
                 problems.append(f"{b}: {path} belongs to no Debian package")
                 continue

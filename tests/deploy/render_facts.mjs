@@ -1,0 +1,99 @@
+// What the chart's two renders must contain (beyond schemas and policy):
+//   node render_facts.mjs DEFAULT.yaml EVERYTHING.yaml OBSERVABILITY_DIR OUT_DIR
+// Writes OUT_DIR/prometheusrule.yml, OUT_DIR/topics.chart and OUT_DIR/tls/* for the
+// checks that follow (promtool, the topic list, openssl).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { parseAllDocuments, stringify } from "yaml";
+
+const [defaultFile, everythingFile, observability, out] = process.argv.slice(2);
+const problems = [];
+const expect = (ok, what) => { if (!ok) problems.push(what); };
+const load = (f) => parseAllDocuments(readFileSync(f, "utf8")).map((d) => d.toJS()).filter(Boolean);
+const find = (objs, kind, suffix) => objs.find((o) => o.kind === kind && o.metadata.name.endsWith(suffix));
+const env = (container, name) => (container.env ?? []).find((e) => e.name === name);
+const containers = (o) => o.spec.template.spec.containers;
+
+// ---- default values: everything inside the chart ----
+const base = load(defaultFile);
+const kafka = find(base, "StatefulSet", "-broker");
+const postgres = find(base, "StatefulSet", "-postgresql");
+expect(kafka && postgres, "default render: Postgres and Kafka StatefulSets");
+if (kafka) {
+  const c = containers(kafka)[0];
+  expect(kafka.spec.template.spec.enableServiceLinks === false, "kafka: enableServiceLinks must be false");
+  for (const name of ["CLUSTER_ID", "KAFKA_PROCESS_ROLES", "KAFKA_CONTROLLER_QUORUM_VOTERS", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+                      "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"]) {
+    expect(env(c, name), `kafka: ${name} must be set`);
+  }
+  expect(env(c, "KAFKA_PROCESS_ROLES")?.value === "broker,controller", "kafka: KRaft combined mode");
+  expect(c.image.startsWith("apache/kafka:"), "kafka: the official apache/kafka image");
+}
+expect(!base.some((o) => o.kind === "Service" && o.metadata.name === "kafka"), "no Service may be named kafka");
+if (postgres) {
+  const c = containers(postgres)[0];
+  const mount = c.volumeMounts.find((m) => m.name === "data").mountPath;
+  const pgdata = env(c, "PGDATA")?.value ?? "";
+  expect(pgdata.startsWith(mount + "/") && pgdata.length > mount.length + 1, "postgres: PGDATA must be a subdirectory of the volume");
+  expect(c.image.startsWith("postgres:17"), "postgres: the official postgres:17 image");
+}
+const migrate = find(base, "Job", "-migrate");
+expect(migrate?.metadata.annotations?.["helm.sh/hook"]?.includes("pre-upgrade"), "migration Job must be a Helm hook (pre-upgrade)");
+expect(containers(migrate ?? { spec: { template: { spec: { containers: [{}] } } } })[0].image?.includes("evc-migrate"), "migration Job runs evc-migrate");
+const topicsJob = base.find((o) => o.kind === "Job" && o.metadata.name.includes("-kafka-topics"));
+expect(topicsJob, "a topic-creation Job");
+if (topicsJob) {
+  const specs = env(containers(topicsJob)[0], "TOPICS").value.split(" ");
+  writeFileSync(`${out}/topics.chart`, specs.map((s) => s.replace(":", " ")).join("\n") + "\n");
+}
+expect(!base.some((o) => o.apiVersion?.startsWith("monitoring.coreos.com")), "no Prometheus Operator objects without its API");
+const dashboards = readdirSync(`${observability}/grafana`).filter((f) => f.endsWith(".json"));
+for (const file of dashboards) {
+  const cm = base.find((o) => o.kind === "ConfigMap" && o.data?.[file] !== undefined);
+  expect(cm, `dashboard ${file} as a ConfigMap`);
+  if (!cm) continue;
+  expect(cm.metadata.labels?.grafana_dashboard === "1", `dashboard ${file}: label grafana_dashboard: "1"`);
+  expect(cm.data[file].trim() === readFileSync(`${observability}/grafana/${file}`, "utf8").trim(), `dashboard ${file}: same as observability/grafana`);
+  try { JSON.parse(cm.data[file]); } catch { problems.push(`dashboard ${file}: not JSON`); }
+}
+for (const name of ["registry", "auth", "central", "weather"]) {
+  const svc = find(base, "Service", `-${name}`);
+  expect(svc?.spec.ports.some((p) => p.name === "grpc"), `${name}: Service port named grpc`);
+  expect(svc?.spec.ports.some((p) => p.name === "metrics"), `${name}: Service port named metrics`);
+  const c = find(base, "Deployment", `-${name}`) && containers(find(base, "Deployment", `-${name}`))[0];
+  const grpcPort = c?.ports.find((p) => p.name === "grpc")?.containerPort;
+  expect(c?.readinessProbe?.grpc?.port === grpcPort, `${name}: without mTLS, probes on the gRPC port`);
+}
+expect(find(base, "Deployment", "-central")?.spec.strategy?.type === "Recreate", "central: Recreate (never two at once)");
+
+// ---- everything on: mTLS, ingress, external Postgres/Kafka, monitoring ----
+const all = load(everythingFile);
+expect(!all.some((o) => o.kind === "StatefulSet"), "external Postgres/Kafka: no StatefulSets");
+expect(find(all, "Ingress", "-edge"), "ingress on: an Ingress");
+const config = find(all, "ConfigMap", "-config");
+expect(config?.data.EVC_KAFKA === "kafka-0.example.com:9092,kafka-1.example.com:9092", "external Kafka: EVC_KAFKA from external.kafka");
+expect(config?.data.EVC_TLS_CA, "mTLS: EVC_TLS_* in the config");
+const url = find(all, "Secret", "-postgres-url");
+expect(url && Buffer.from(url.data.url, "base64").toString().includes("db.example.com"), "external Postgres: the URL Secret");
+for (const name of ["registry", "auth", "central", "weather"]) {
+  const c = containers(find(all, "Deployment", `-${name}`))[0];
+  const health = c.ports.find((p) => p.name === "health")?.containerPort;
+  expect(health && c.readinessProbe.grpc.port === health && c.livenessProbe.grpc.port === health,
+         `${name}: with mTLS, probes on the plaintext health port`);
+  expect(env(c, "EVC_HEALTH_LISTEN")?.value.endsWith(`:${health}`), `${name}: EVC_HEALTH_LISTEN`);
+  expect(c.volumeMounts.some((m) => m.mountPath === "/etc/evc/tls"), `${name}: its certificate mounted`);
+}
+const tls = find(all, "Secret", "-tls");
+expect(tls && Object.keys(tls.data).length === 13, "mTLS: a generated Secret with ca.crt and 6 certificate/key pairs");
+if (tls) {
+  mkdirSync(`${out}/tls`, { recursive: true });
+  for (const [k, v] of Object.entries(tls.data)) writeFileSync(`${out}/tls/${k}`, Buffer.from(v, "base64"));
+}
+const monitor = find(all, "ServiceMonitor", "");
+expect(monitor?.spec.jobLabel === "evc.io/job", "ServiceMonitor: job label from evc.io/job (the rules' job names)");
+const rule = find(all, "PrometheusRule", "");
+expect(rule, "monitoring API present: a PrometheusRule");
+if (rule) writeFileSync(`${out}/prometheusrule.yml`, stringify(rule.spec));
+
+for (const p of problems) console.log(`FAIL ${p}`);
+console.log(`render facts: ${problems.length} problems`);
+process.exit(problems.length ? 1 : 0);
