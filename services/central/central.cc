@@ -85,6 +85,11 @@ void Central::SetLinkCloser(std::function<void(const std::string&, const std::st
   link_closer_ = std::move(closer);
 }
 
+void Central::SetCatalogueLookup(CatalogueLookup lookup) {
+  absl::MutexLock lock(&mu_);
+  catalogue_lookup_ = std::move(lookup);
+}
+
 absl::Status Central::LoadKeys(const std::string& cp_id) {
   absl::StatusOr<std::vector<CpKey>> keys = key_source_.Keys(cp_id);
   if (!keys.ok()) return keys.status();
@@ -185,8 +190,26 @@ void Central::PublishTicket(const common::v1::Ticket& ticket) {
 }
 
 absl::Status Central::MonitorRegistered(const std::string& cp_id, const central::v1::Health& health) {
+  CatalogueLookup lookup;
+  {
+    absl::MutexLock lock(&mu_);
+    Effects fx;
+    absl::Status s = network_.MonitorRegistered(cp_id, health, clock_.Now(), fx);
+    Apply(std::move(fx));
+    if (!absl::IsNotFound(s) || !catalogue_lookup_) return s;
+    lookup = catalogue_lookup_;
+  }
+  // A network call: outside the lock. The registry's answer is the catalogue
+  // entry its event would have brought (an upsert, so the late event is harmless).
+  absl::StatusOr<common::v1::ChargingPoint> cp = lookup(cp_id);
+  if (!cp.ok()) {
+    return absl::IsNotFound(cp.status())
+               ? absl::NotFoundError(absl::StrCat("charging point '", cp_id, "' is not registered"))
+               : cp.status();
+  }
   absl::MutexLock lock(&mu_);
   Effects fx;
+  network_.UpsertChargingPoint(*cp, clock_.Now(), fx);
   absl::Status s = network_.MonitorRegistered(cp_id, health, clock_.Now(), fx);
   Apply(std::move(fx));
   return s;

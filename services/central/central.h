@@ -48,6 +48,11 @@ class Central {
   // Called with the CP id and why when its monitor link must be cut (CP
   // removed or revoked, key rotated).
   void SetLinkCloser(std::function<void(const std::string&, const std::string&)> closer);
+  // Where a CP unknown to central is looked up before its monitor is refused.
+  // Registry events reach central late after a restart (its consumer group
+  // rejoins first), and a CP enrolled meanwhile must not be turned away.
+  using CatalogueLookup = std::function<absl::StatusOr<common::v1::ChargingPoint>(const std::string&)>;
+  void SetCatalogueLookup(CatalogueLookup lookup);
   // Fetches the CP's keys (when its monitor links): blocking, off-lock.
   absl::Status LoadKeys(const std::string& cp_id);
 
@@ -141,6 +146,7 @@ class Central {
   events::v1::EngineEvent scratch_event_ ABSL_GUARDED_BY(mu_);
   absl::Time last_figures_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::function<void(const std::string&, const std::string&)> link_closer_ ABSL_GUARDED_BY(mu_);
+  CatalogueLookup catalogue_lookup_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;

@@ -143,6 +143,31 @@ central::v1::Health Ok() {
   return h;
 }
 
+// Registry events can reach central late (after a restart its consumer group
+// rejoins first): a CP the registry knows is looked up, not refused.
+TEST(CentralTest, UnknownCpIsLookedUpAtTheRegistryBeforeItsMonitorIsRefused) {
+  MemoryStore store;
+  CheckingPublisher publisher(store);
+  TestTokens tokens;
+  FixedKeys keys;
+  SystemClock clock;
+  Central central({}, store, publisher, tokens.verifier, keys, clock);
+  ASSERT_TRUE(central.Start({}).ok());
+  EXPECT_TRUE(absl::IsNotFound(central.MonitorRegistered("NEW", Ok()))) << "no lookup: refused";
+  std::vector<std::string> asked;
+  central.SetCatalogueLookup([&](const std::string& id) -> absl::StatusOr<common::v1::ChargingPoint> {
+    asked.push_back(id);
+    if (id == "NEW") return Cp("NEW");
+    return absl::NotFoundError("no such charging point");
+  });
+  ASSERT_TRUE(central.MonitorRegistered("NEW", Ok()).ok());
+  absl::Status ghost = central.MonitorRegistered("GHOST", Ok());
+  EXPECT_TRUE(absl::IsNotFound(ghost));
+  EXPECT_NE(ghost.message().find("'GHOST' is not registered"), absl::string_view::npos) << ghost;
+  ASSERT_TRUE(central.MonitorRegistered("NEW", Ok()).ok());
+  EXPECT_EQ(asked, (std::vector<std::string>{"NEW", "GHOST"})) << "a known CP is not looked up again";
+}
+
 TEST(CentralTest, AuthoriseLeavesOnlyAfterTheSupplyIsDurable) {
   MemoryStore store;
   CheckingPublisher publisher(store);

@@ -97,6 +97,11 @@ int main(int argc, char** argv) {
     if (!r.ok()) return r.status();
     return r->cp_id();
   }, authz, [&](const evc::AuditQuery& query) { return evc::QueryAudit(*deps.postgres, query); });
+  central.SetCatalogueLookup([&](const std::string& cp_id) {
+    evc::registry::v1::GetChargingPointRequest request;
+    request.set_cp_id(cp_id);
+    return evc::CallUnary(&RegistryService::Stub::GetChargingPoint, *registry, request, absl::Seconds(5));
+  });
   central.SetLinkCloser([&](const std::string& cp_id, const std::string& why) {
     service.CloseLink(cp_id, grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why));
   });
