@@ -372,7 +372,17 @@ v1::ListCitiesResponse WeatherWatcher::Cities() const {
   return out;
 }
 
-absl::StatusOr<City> WeatherWatcher::Resolve(const std::string& name, const std::string& country) const {
+absl::StatusOr<City> WeatherWatcher::Resolve(const std::string& name, const std::string& country) {
+  absl::StatusOr<City> city = MatchKnownCity(name, country);
+  if (!absl::IsNotFound(city.status())) return city;
+  if (absl::Status synced = SyncChargingPoints(); !synced.ok()) {
+    log::Warn("cp sync for an unknown city failed", {{"city", name}, {"error", synced.ToString()}});
+    return city;
+  }
+  return MatchKnownCity(name, country);
+}
+
+absl::StatusOr<City> WeatherWatcher::MatchKnownCity(const std::string& name, const std::string& country) const {
   if (absl::Status s = ValidateCityName(name, country); !s.ok()) return s;
   const City asked = City::Of(name, country);
   if (!country.empty()) return asked;

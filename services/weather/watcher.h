@@ -80,8 +80,9 @@ class WeatherWatcher {
   // For the gRPC face.
   v1::ListCitiesResponse Cities() const;
   // The watched city a request names: `country` may be left out when the
-  // name is not ambiguous.
-  absl::StatusOr<City> Resolve(const std::string& name, const std::string& country) const;
+  // name is not ambiguous. A name no known CP is in triggers one CP sync first:
+  // registry events arrive late after a restart (the consumer group rejoins).
+  absl::StatusOr<City> Resolve(const std::string& name, const std::string& country);
   // Operator override (simulated provider), stored, then the city is read.
   absl::StatusOr<v1::City> SetTemperature(const std::string& name, const std::string& country,
                                           std::optional<double> celsius, const std::string& actor);
@@ -105,6 +106,8 @@ class WeatherWatcher {
     std::string last_error;
   };
 
+  // Resolve against the CPs known now.
+  absl::StatusOr<City> MatchKnownCity(const std::string& name, const std::string& country) const;
   // Cities with charging points, least recently read first.
   std::vector<City> CitiesToRead(const std::string& only_key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<std::string> CpsIn(const std::string& city_key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

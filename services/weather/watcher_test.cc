@@ -235,6 +235,21 @@ TEST_F(WatcherTest, RestartAfterTheWeatherCooledClearsOnce) {
   EXPECT_TRUE(LastSent().empty());
 }
 
+// Registry events can arrive late (a restarted consumer group rejoins first):
+// a city no known CP is in is looked for at the registry before it is refused.
+TEST_F(WatcherTest, AnUnknownCityTriggersACpSyncBeforeItIsRefused) {
+  Started();
+  cps.Add("VLC-1", "Valencia");
+  absl::StatusOr<City> city = watcher->Resolve("valencia", "");
+  ASSERT_TRUE(city.ok()) << city.status();
+  EXPECT_EQ(city->key(), "valencia|ES");
+  EXPECT_EQ(watcher->Cities().cities_size(), 3) << "the sync brought Valencia in to be watched";
+  EXPECT_TRUE(absl::IsNotFound(watcher->Resolve("Atlantis", "").status()));
+  cps.down = true;
+  EXPECT_TRUE(absl::IsNotFound(watcher->Resolve("Cuenca", "").status()))
+      << "a registry outage leaves the answer as it was";
+}
+
 TEST_F(WatcherTest, RegistryEventsAreFollowedAtOnce) {
   Started();
   provider.temps["valencia|ES"] = 46;
