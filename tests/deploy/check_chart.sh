@@ -13,15 +13,11 @@ BIN="${EVC_BIN_DIR:-$ROOT/build/bin}"
 OUT="${EVC_TEST_OUT:-$ROOT/build/test-artifacts/chart}"
 mkdir -p "$OUT"
 
-HELM="${HELM:-helm}"
-[ -d "$HELM" ] && HELM="$HELM/helm-template"   # CI may name the renderer's directory
-if ! command -v "$HELM" >/dev/null 2>&1; then
-  echo "SKIPPED: no helm found (HELM=${HELM}); set HELM to helm or a compatible renderer"
+. "$HERE/renderer.sh"
+if ! helm_renderer; then
+  echo "SKIPPED: no helm found (HELM=${HELM:-helm}); set HELM to helm or a compatible renderer"
   exit 77
 fi
-# Real helm has `helm template ...`; a stand-alone renderer (helm-template) takes the
-# same arguments without the subcommand.
-if "$HELM" version >/dev/null 2>&1; then TEMPLATE=("$HELM" template); else TEMPLATE=("$HELM"); fi
 echo "renderer: ${TEMPLATE[*]}"
 fail() { echo "FAIL: $*"; exit 1; }
 

@@ -152,10 +152,9 @@ imagePullSecrets:
 {{- end }}
 {{- end }}
 
-{{/* Native gRPC probes on the health service: on the plaintext health-only port when
-     mTLS is on (kubelet cannot speak TLS), else on the gRPC port. */}}
+{{/* Native gRPC probes on the health service at port N: (dict "port" N) */}}
 {{- define "evc.grpcProbes" -}}
-{{- $port := ternary .values.ports.health .values.ports.grpc .root.Values.mtls.enabled }}
+{{- $port := .port }}
 # Up to 10 minutes to start: as long as a service retries its peers (EVC_STARTUP_TIMEOUT).
 startupProbe:
   grpc: {port: {{ $port }}}
@@ -265,7 +264,8 @@ spec:
             {{- toYaml . | nindent 12 }}
             {{- end }}
             {{- include "evc.extraEnv" . | nindent 12 }}
-          {{- include "evc.grpcProbes" . | nindent 10 }}
+          {{- /* On the plaintext health-only port under mTLS: kubelet cannot speak TLS. */}}
+          {{- include "evc.grpcProbes" (dict "port" (ternary $values.ports.health $values.ports.grpc .root.Values.mtls.enabled)) | nindent 10 }}
           resources:
             {{- toYaml $values.resources | nindent 12 }}
           volumeMounts:
