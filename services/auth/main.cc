@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   };
   evc::auth::PgAuthStore store(*deps.postgres);
   evc::KafkaPublisher events(*deps.producer);
-  evc::PgAuditSink audit(*deps.postgres);
+  evc::PgAuditSink audit(*deps.postgres, 10000, "auth");
   evc::SystemClock clock;
   evc::auth::Auth auth(store, check_cp, events, audit, clock, absl::GetFlag(FLAGS_token_ttl));
   evc::auth::Sessions sessions(store, check_password, events, audit, clock,

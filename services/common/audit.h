@@ -6,6 +6,7 @@
 // the request path.
 
 #include <deque>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "evc/common/v1/types.pb.h"
 #include "nlohmann/json.hpp"
@@ -39,8 +41,26 @@ struct AuditRecord {
 
 // The JSON log line of a record.
 void LogAudit(const AuditRecord& record);
-// One multi-row INSERT for all of `records`.
-void WriteAuditRows(pqxx::work& tx, const std::vector<AuditRecord>& records);
+// One multi-row INSERT for all of `records`, every field through PgText /
+// PgJsonText (records carry outside text: token refusals, Kafka keys).
+void WriteAuditRows(pqxx::work& tx, std::span<const AuditRecord> records);
+// A record as JSON (quarantine payloads, logs).
+nlohmann::json AuditRecordJson(const AuditRecord& record);
+
+// A row Postgres refused for what it holds, set aside so the rest is written:
+// kept in journal_quarantine with its error, audited (ERROR,
+// "write_quarantined", pointing at the quarantine id), logged and counted in
+// evc_quarantined_rows_total{service,kind}.
+struct QuarantinedRow {
+  std::string service;
+  std::string kind;  // "supply", "ticket", "audit", "hold", ...
+  std::string cp_id;
+  nlohmann::json payload;
+  std::string error;
+  absl::Time at;
+};
+// Writes it (an UNAVAILABLE error: the database is away, try again later).
+absl::Status WriteQuarantine(PgPool& pool, const QuarantinedRow& row);
 
 struct AuditQuery {
   std::string category;
@@ -61,26 +81,39 @@ class AuditSink {
 
 // Logs at once and writes to Postgres in batches from its own thread. The
 // queue is bounded: past it, rows are dropped (and counted) rather than
-// stalling logins; the log line is always written.
+// stalling logins; the log line is always written. A row Postgres refuses is
+// isolated and quarantined (WriteQuarantine), never retried; while the
+// database is away rows wait in the queue, and at destruction what is still
+// unwritten after `stop_timeout` is logged and given up.
 class PgAuditSink : public AuditSink {
  public:
-  explicit PgAuditSink(PgPool& pool, size_t max_queued = 10000);
+  explicit PgAuditSink(PgPool& pool, size_t max_queued = 10000, std::string service = "",
+                       absl::Duration stop_timeout = absl::Seconds(3));
   ~PgAuditSink() override;
   void Record(AuditRecord record) override;
   // Waits until everything recorded so far is written (tests, shutdown).
   void Flush();
   int64_t dropped() const;
+  // Rows refused by Postgres and quarantined.
+  int64_t quarantined() const;
 
  private:
   void Loop();
+  // Writes `batch`; returns the rows not written (the database is away).
+  std::vector<AuditRecord> Write(std::vector<AuditRecord> batch);
 
   PgPool& pool_;
   const size_t max_queued_;
+  const std::string service_;
+  const absl::Duration stop_timeout_;
   mutable absl::Mutex mu_;
   std::deque<AuditRecord> queue_ ABSL_GUARDED_BY(mu_);
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t quarantined_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool give_up_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Notification finished_;
   std::thread thread_;
 };
 

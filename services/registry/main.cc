@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   evc::ServiceDeps deps = evc::ConnectDeps("registry", {.postgres = true, .kafka_producer = true});
   evc::registry::PgRegistryStore store(*deps.postgres);
   evc::KafkaPublisher events(*deps.producer);
-  evc::PgAuditSink audit(*deps.postgres);
+  evc::PgAuditSink audit(*deps.postgres, 10000, "registry");
   evc::SystemClock clock;
   const int cost = absl::GetFlag(FLAGS_secret_hash_cost);
   if (cost < 10 || cost > 20) {

@@ -35,7 +35,8 @@ absl::Status PgRegistryStore::InsertChargingPoint(const common::v1::ChargingPoin
     tx.exec_params(
         "INSERT INTO charging_points (cp_id, address, city, country, price_millieuros_per_kwh,"
         " max_power_w) VALUES ($1, $2, $3, $4, $5, $6)",
-        cp.cp_id(), cp.location().address(), cp.location().city(), cp.location().country(),
+        cp.cp_id(), PgText(cp.location().address(), 512), PgText(cp.location().city(), 256),
+        PgText(cp.location().country(), 64),
         cp.price_millieuros_per_kwh(), cp.max_power_w());
     tx.exec_params("INSERT INTO cp_credentials (cp_id, secret_hash) VALUES ($1, $2)", cp.cp_id(),
                    secret_hash);
@@ -58,7 +59,8 @@ absl::Status PgRegistryStore::UpdateChargingPoint(const common::v1::ChargingPoin
     pqxx::result r = tx.exec_params(
         "UPDATE charging_points SET address = $2, city = $3, country = $4,"
         " price_millieuros_per_kwh = $5, max_power_w = $6 WHERE cp_id = $1",
-        cp.cp_id(), cp.location().address(), cp.location().city(), cp.location().country(),
+        cp.cp_id(), PgText(cp.location().address(), 512), PgText(cp.location().city(), 256),
+        PgText(cp.location().country(), 64),
         cp.price_millieuros_per_kwh(), cp.max_power_w());
     if (r.affected_rows() == 0) throw AbortTransaction(NotFound("charging point", cp.cp_id()));
   });
@@ -116,7 +118,8 @@ absl::Status PgRegistryStore::InsertAccount(const v1::Account& account,
   return pool_.Transact([&](pqxx::work& tx) {
     tx.exec_params(
         "INSERT INTO drivers (driver_id, name, email, role, password_hash) VALUES ($1, $2, $3, $4, $5)",
-        account.username(), account.name(), account.email(), account.role(), password_hash);
+        account.username(), PgText(account.name(), 256), PgText(account.email(), 256), account.role(),
+        password_hash);
   });
 }
 
@@ -148,7 +151,7 @@ absl::Status PgRegistryStore::UpdateAccount(const StoredAccount& stored) {
     pqxx::result r = tx.exec_params(
         "UPDATE drivers SET name = $2, email = $3, role = $4, password_hash = $5, updated_at = now()"
         " WHERE driver_id = $1",
-        a.username(), a.name(), a.email(), a.role(), stored.password_hash);
+        a.username(), PgText(a.name(), 256), PgText(a.email(), 256), a.role(), stored.password_hash);
     if (r.affected_rows() == 0) throw AbortTransaction(NotFound("account", a.username()));
   });
 }

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   evc::CallAuthorizer authz(*verifier);
 
   evc::weather::PgWeatherStore store(*deps.postgres);
-  evc::PgAuditSink audit(*deps.postgres);
+  evc::PgAuditSink audit(*deps.postgres, 10000, "weather");
   RegistryCps cps(*registry);
   CentralHolds holds(*central);
   evc::weather::WeatherWatcher watcher(store, *provider, holds, cps, audit, clock);

@@ -86,10 +86,10 @@ absl::StatusOr<std::vector<std::pair<City, double>>> PgWeatherStore::LoadOverrid
 absl::Status PgWeatherStore::SaveOverride(const City& city, std::optional<double> celsius) {
   return pool_.Transact([&](pqxx::work& tx) {
     tx.exec_params("DELETE FROM weather_overrides WHERE lower(city) = lower($1) AND country = $2",
-                   city.name, city.country);
+                   PgText(city.name, 256), PgText(city.country, 64));
     if (celsius) {
       tx.exec_params("INSERT INTO weather_overrides (city, country, temperature_c) VALUES ($1, $2, $3)",
-                     city.name, city.country, *celsius);
+                     PgText(city.name, 256), PgText(city.country, 64), *celsius);
     }
   });
 }
@@ -102,10 +102,11 @@ absl::Status PgWeatherStore::Record(const std::vector<Reading>& readings,
       std::vector<std::string> cities, countries, conditions, providers;
       std::vector<double> at, temp, feels, humidity, wind;
       for (const Reading& r : readings) {
-        cities.push_back(r.city.name);
-        countries.push_back(r.city.country);
-        conditions.push_back(r.conditions);
-        providers.push_back(r.provider);
+        // The provider's text: sanitised by PgTextArray, bounded here.
+        cities.push_back(PgText(r.city.name, 256));
+        countries.push_back(PgText(r.city.country, 64));
+        conditions.push_back(PgText(r.conditions, 256));
+        providers.push_back(PgText(r.provider, 64));
         at.push_back(PgEpoch(r.at));
         temp.push_back(r.temperature_c);
         feels.push_back(r.feels_like_c);
@@ -129,7 +130,8 @@ absl::Status PgWeatherStore::Record(const std::vector<Reading>& readings,
       tx.exec_params(
           "INSERT INTO weather_alerts (city, country, at, kind, temperature_c, min_c, max_c, cp_ids)"
           " VALUES ($1, $2, to_timestamp($3), $4, $5, $6, $7, $8::text[])",
-          a.city.name, a.city.country, PgEpoch(a.at), a.alert ? "ALERT" : "CLEAR", a.temperature_c,
+          PgText(a.city.name, 256), PgText(a.city.country, 64), PgEpoch(a.at),
+          a.alert ? "ALERT" : "CLEAR", a.temperature_c,
           a.thresholds.min_c, a.thresholds.max_c, PgTextArray(a.cp_ids));
     }
   });
