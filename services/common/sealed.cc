@@ -75,6 +75,16 @@ absl::Status ReplayGuard::Accept(const std::string& cp_id, uint64_t counter) {
   return absl::OkStatus();
 }
 
+void ReplayGuard::Restore(const std::string& cp_id, uint64_t counter) {
+  uint64_t& last = last_[cp_id];
+  last = std::max(last, counter);
+}
+
+uint64_t ReplayGuard::Mark(const std::string& cp_id) const {
+  auto it = last_.find(cp_id);
+  return it == last_.end() ? 0 : it->second;
+}
+
 uint64_t SealCounter::Next(absl::Time now) {
   absl::MutexLock lock(&mu_);
   const uint64_t micros = static_cast<uint64_t>(std::max<int64_t>(absl::ToUnixMicros(now), 0));

@@ -49,11 +49,17 @@ absl::StatusOr<OpenedEnvelope> OpenEnvelope(absl::string_view wire, Direction ex
                                             const KeyLookup& keys, absl::Time now);
 
 // The receiver's per-CP high-water mark: a counter must be larger than every
-// one accepted before from that CP. Not thread-safe.
+// one accepted before from that CP. In memory; a receiver that restarts
+// Restore()s the marks it persisted, so an envelope captured before the
+// restart stays refused. Not thread-safe.
 class ReplayGuard {
  public:
   // FAILED_PRECONDITION (with both counters) for a replayed or reordered one.
   absl::Status Accept(const std::string& cp_id, uint64_t counter);
+  // Raises the mark of `cp_id` to at least `counter` (a persisted mark).
+  void Restore(const std::string& cp_id, uint64_t counter);
+  // The current mark of `cp_id`; 0 if none.
+  uint64_t Mark(const std::string& cp_id) const;
   void Forget(const std::string& cp_id) { last_.erase(cp_id); }
 
  private:

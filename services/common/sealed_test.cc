@@ -107,6 +107,25 @@ TEST(ReplayGuard, RefusesReplayedAndReorderedCounters) {
   EXPECT_TRUE(guard.Accept("CP-1", 5).ok());
 }
 
+TEST(ReplayGuard, ARestoredMarkRefusesWhatWasAcceptedBeforeARestart) {
+  ReplayGuard before;
+  ASSERT_TRUE(before.Accept("CP-1", 100).ok());
+  ASSERT_TRUE(before.Accept("CP-1", 200).ok());
+  EXPECT_EQ(before.Mark("CP-1"), 200u);
+  EXPECT_EQ(before.Mark("CP-9"), 0u);
+  // What the receiver persisted, loaded by the restarted one.
+  ReplayGuard after;
+  after.Restore("CP-1", before.Mark("CP-1"));
+  absl::Status s = after.Accept("CP-1", 200);
+  EXPECT_TRUE(absl::IsFailedPrecondition(s));
+  EXPECT_NE(s.message().find("replayed"), absl::string_view::npos) << s;
+  EXPECT_TRUE(absl::IsFailedPrecondition(after.Accept("CP-1", 100)));
+  EXPECT_TRUE(after.Accept("CP-1", 201).ok());
+  // A lower persisted mark never lowers what is known.
+  after.Restore("CP-1", 150);
+  EXPECT_EQ(after.Mark("CP-1"), 201u);
+}
+
 TEST(SealCounter, GrowsEvenWhenTheClockDoesNot) {
   SealCounter counter;
   uint64_t a = counter.Next(kNow);

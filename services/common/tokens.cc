@@ -90,32 +90,80 @@ absl::StatusOr<Claims> ParseSignedToken(absl::string_view token, const Verifying
   return claims;
 }
 
-TokenVerifier::TokenVerifier(KeyFetcher fetch, const Clock& clock, absl::Duration refetch_interval)
-    : fetch_(std::move(fetch)), clock_(clock), refetch_interval_(refetch_interval) {}
+TokenVerifier::TokenVerifier(TrustFetcher fetch, const Clock& clock, TokenVerifierOptions options)
+    : fetch_(std::move(fetch)), clock_(clock), options_(options) {}
 
-absl::StatusOr<Claims> TokenVerifier::Verify(absl::string_view token) {
+TokenVerifier::TokenVerifier(KeyFetcher fetch, const Clock& clock, absl::Duration refetch_interval)
+    : TokenVerifier(
+          [fetch = std::move(fetch)]() -> absl::StatusOr<PublishedTrust> {
+            absl::StatusOr<std::vector<VerifyingKey>> keys = fetch();
+            if (!keys.ok()) return keys.status();
+            return PublishedTrust{std::move(*keys), {}};
+          },
+          clock, TokenVerifierOptions{.refetch_interval = refetch_interval}) {}
+
+bool TokenVerifier::ClaimFetch(absl::Time now, bool unknown_key) {
+  absl::MutexLock lock(&mu_);
+  if (fetching_ || now < next_fetch_) return false;
+  if (!unknown_key && now < refresh_due_) return false;
+  fetching_ = true;
+  next_fetch_ = now + options_.refetch_interval;
+  return true;
+}
+
+void TokenVerifier::Fetch() {
+  absl::StatusOr<PublishedTrust> fetched = fetch_();
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
-  auto lookup = [this](const std::string& key_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_)
-      -> const VerifyingKey* {
+  fetching_ = false;
+  if (!fetched.ok()) {
+    log::Warn("cannot fetch token verification keys", {{"error", fetched.status().ToString()}});
+    return;
+  }
+  // Replaced, not merged: a key auth no longer publishes is retired or
+  // withdrawn, and verifies nothing from now on.
+  keys_.clear();
+  for (VerifyingKey& k : fetched->keys) keys_[k.key_id] = std::move(k);
+  absl::erase_if(revoked_, [now](const auto& entry) { return entry.second < now; });
+  for (const RevokedSession& r : fetched->revoked) {
+    if (r.until < now) continue;
+    absl::Time& until = revoked_[r.session_id];
+    until = std::max(until, r.until);
+  }
+  fetched_at_ = now;
+  refresh_due_ = now + options_.refresh_interval;
+}
+
+absl::StatusOr<Claims> TokenVerifier::Check(absl::string_view token, absl::Time now, bool* unknown_key) {
+  absl::MutexLock lock(&mu_);
+  if (fetched_at_ != absl::InfinitePast() && now - fetched_at_ > options_.max_staleness) {
+    return Refused(absl::StrCat("the signing keys could not be confirmed with auth for ",
+                                absl::FormatDuration(now - fetched_at_), "; try again later"));
+  }
+  auto lookup = [&](const std::string& key_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const VerifyingKey* {
     auto it = keys_.find(key_id);
     if (it != keys_.end()) return &it->second;
-    if (clock_.Now() < next_fetch_) return nullptr;
-    next_fetch_ = clock_.Now() + refetch_interval_;
-    absl::StatusOr<std::vector<VerifyingKey>> fetched = fetch_();
-    if (!fetched.ok()) {
-      log::Warn("cannot fetch token verification keys", {{"error", fetched.status().ToString()}});
-      return nullptr;
-    }
-    for (VerifyingKey& k : *fetched) keys_[k.key_id] = std::move(k);
-    it = keys_.find(key_id);
-    return it == keys_.end() ? nullptr : &it->second;
+    *unknown_key = true;
+    return nullptr;
   };
   absl::StatusOr<Claims> claims = ParseSignedToken(token, lookup);
   if (!claims.ok()) return claims.status();
   if (claims->expires_at <= now) return Refused("expired; log in again or refresh");
-  auto revoked = revoked_.find(claims->session_id);
-  if (revoked != revoked_.end()) return Refused("session logged out or revoked");
+  if (revoked_.contains(claims->session_id)) return Refused("session logged out or revoked");
+  return claims;
+}
+
+absl::StatusOr<Claims> TokenVerifier::Verify(absl::string_view token) {
+  const absl::Time now = clock_.Now();
+  if (ClaimFetch(now, /*unknown_key=*/false)) Fetch();
+  bool unknown_key = false;
+  absl::StatusOr<Claims> claims = Check(token, now, &unknown_key);
+  // A key not seen yet (rotated since the last fetch): ask auth, rate-limited.
+  if (unknown_key && ClaimFetch(now, /*unknown_key=*/true)) {
+    Fetch();
+    unknown_key = false;
+    claims = Check(token, now, &unknown_key);
+  }
   return claims;
 }
 
@@ -124,12 +172,14 @@ void TokenVerifier::RevokeSession(const std::string& session_id, absl::Time unti
   absl::MutexLock lock(&mu_);
   // Tokens of a revoked session die at `until` anyway: forget older entries.
   absl::erase_if(revoked_, [now](const auto& entry) { return entry.second < now; });
-  revoked_[session_id] = until;
+  absl::Time& known = revoked_[session_id];
+  known = std::max(known, until);
 }
 
 void TokenVerifier::KeysChanged() {
   absl::MutexLock lock(&mu_);
   next_fetch_ = absl::InfinitePast();
+  refresh_due_ = absl::InfinitePast();
 }
 
 }  // namespace evc

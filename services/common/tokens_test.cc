@@ -120,6 +120,99 @@ TEST_F(TokensTest, RevokedSessionIsRefused) {
   EXPECT_TRUE(verifier_.Verify(Token(absl::Minutes(5), "s-other")).ok());
 }
 
+TEST_F(TokensTest, KeyNoLongerPublishedStopsVerifyingWithinTheRefreshInterval) {
+  const std::string token = Token(absl::Minutes(10));
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  // Auth retires kid-1 and publishes only kid-2; no event says so.
+  crypto::Ed25519KeyPair next = crypto::NewEd25519KeyPair();
+  published_ = {{"kid-2", next.public_key}};
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_TRUE(verifier_.Verify(token).ok()) << "refreshed before the interval";
+  clock_.Advance(TokenVerifierOptions().refresh_interval);
+  absl::Status s = verifier_.Verify(token).status();
+  EXPECT_TRUE(absl::IsUnauthenticated(s));
+  EXPECT_NE(s.message().find("unknown signing key 'kid-1'"), absl::string_view::npos) << s;
+  // And it does not come back on a later unknown-key fetch.
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_FALSE(verifier_.Verify(token).ok());
+}
+
+TEST_F(TokensTest, RefreshesPeriodicallyButNotPerToken) {
+  const std::string token = Token(absl::Minutes(10));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(verifier_.Verify(token).ok());
+  EXPECT_EQ(fetches_, 1);
+  clock_.Advance(TokenVerifierOptions().refresh_interval);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(verifier_.Verify(token).ok());
+  EXPECT_EQ(fetches_, 2);
+}
+
+TEST_F(TokensTest, KeysChangedDropsAWithdrawnKeyAtOnce) {
+  const std::string token = Token(absl::Minutes(10));
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  published_.clear();
+  verifier_.KeysChanged();
+  EXPECT_FALSE(verifier_.Verify(token).ok());
+}
+
+class PublishedTrustTest : public ::testing::Test {
+ protected:
+  PublishedTrustTest()
+      : pair_(crypto::NewEd25519KeyPair()),
+        verifier_(
+            [this]() -> absl::StatusOr<PublishedTrust> {
+              ++fetches_;
+              if (!auth_up_) return absl::UnavailableError("auth: connection refused");
+              return PublishedTrust{{{"kid-1", pair_.public_key}}, revoked_};
+            },
+            clock_) {}
+
+  std::string Token(const std::string& sid, absl::Duration ttl = absl::Minutes(10)) {
+    Claims c{"ana", kRoleDriver, sid, "t1", clock_.Now(), clock_.Now() + ttl};
+    return *SignToken({"kid-1", pair_.private_key}, c);
+  }
+
+  crypto::Ed25519KeyPair pair_;
+  std::vector<RevokedSession> revoked_;
+  bool auth_up_ = true;
+  int fetches_ = 0;
+  FakeClock clock_;
+  TokenVerifier verifier_;
+};
+
+TEST_F(PublishedTrustTest, SessionsRevokedBeforeTheStartAreRefusedFromTheFirstToken) {
+  // A verifier that starts after the logout (no event will come again).
+  revoked_ = {{"s-gone", clock_.Now() + absl::Minutes(15)}};
+  absl::Status s = verifier_.Verify(Token("s-gone")).status();
+  EXPECT_TRUE(absl::IsUnauthenticated(s));
+  EXPECT_NE(s.message().find("revoked"), absl::string_view::npos) << s;
+  EXPECT_TRUE(verifier_.Verify(Token("s-live")).ok());
+}
+
+TEST_F(PublishedTrustTest, RevocationsAreKeptAcrossFetchesUntilTheyExpire) {
+  ASSERT_TRUE(verifier_.Verify(Token("s-1")).ok());
+  const std::string token = Token("s-1");
+  verifier_.RevokeSession("s-1", clock_.Now() + absl::Minutes(10));
+  // The next fetch (auth's list lags or is empty) does not un-revoke it.
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_FALSE(verifier_.Verify(token).ok());
+  EXPECT_GE(fetches_, 2);
+}
+
+TEST_F(PublishedTrustTest, AuthUnreachableKeepsKeysForABoundedTimeOnly) {
+  const std::string token = Token("s-1", absl::Hours(1));
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  auth_up_ = false;
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_TRUE(verifier_.Verify(token).ok()) << "a short auth outage must not log everyone out";
+  clock_.Advance(TokenVerifierOptions().max_staleness);
+  absl::Status s = verifier_.Verify(token).status();
+  EXPECT_TRUE(absl::IsUnauthenticated(s));
+  EXPECT_NE(s.message().find("could not be confirmed"), absl::string_view::npos) << s;
+  auth_up_ = true;
+  clock_.Advance(TokenVerifierOptions().refetch_interval);
+  EXPECT_TRUE(verifier_.Verify(token).ok());
+}
+
 // Bounded fuzzing: random and mutated tokens never crash the parser and no
 // mutation of a valid token verifies with different claims.
 TEST_F(TokensTest, RandomInputNeverCrashesOrForges) {
