@@ -22,15 +22,21 @@ absl::Status RejectionStatus(const ChargeDecision& d) {
   }
 }
 
-// Runs `fn` under `mu` and waits, without the lock, until its effects are durable.
+// How long a caller waits for its change to be durable before it is told the
+// database is not accepting writes (gRPC clients give central 10 s).
+constexpr absl::Duration kDurableWait = absl::Seconds(5);
+
+// Runs `fn` under `mu` and waits, without the lock, until its effects are
+// durable: OK, or the journal's UNAVAILABLE after kDurableWait.
 template <typename Fn>
-void RunDurably(absl::Mutex& mu, Fn fn) {
+absl::Status RunDurably(absl::Mutex& mu, const Journal& journal, Fn fn) {
   auto durable = std::make_shared<absl::Notification>();
   {
     absl::MutexLock lock(&mu);
     fn([durable] { durable->Notify(); });
   }
-  durable->WaitForNotification();
+  if (durable->WaitForNotificationWithTimeout(kDurableWait)) return absl::OkStatus();
+  return journal.NotDurableError();
 }
 
 }  // namespace
@@ -253,11 +259,13 @@ absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_
   absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "charge_request", cp_id);
   if (!driver.ok()) return driver.status();
   ChargeDecision decision;
-  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    Effects fx;
-    decision = network_.RequestCharge(cp_id, *driver, true, request_id, clock_.Now(), fx);
-    Apply(std::move(fx), std::move(durable));
-  });
+  absl::Status durable_status =
+      RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        Effects fx;
+        decision = network_.RequestCharge(cp_id, *driver, true, request_id, clock_.Now(), fx);
+        Apply(std::move(fx), std::move(durable));
+      });
+  if (!durable_status.ok()) return durable_status;
   if (!decision.accepted()) return RejectionStatus(decision);
   return ToProtoSupply(*decision.supply);
 }
@@ -269,11 +277,13 @@ absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply
   absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "stop_request", "");
   if (!driver.ok()) return driver.status();
   absl::StatusOr<SupplyRecord> result;
-  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    Effects fx;
-    result = network_.DriverStop(supply_id, *driver, clock_.Now(), fx);
-    Apply(std::move(fx), std::move(durable));
-  });
+  absl::Status durable_status =
+      RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        Effects fx;
+        result = network_.DriverStop(supply_id, *driver, clock_.Now(), fx);
+        Apply(std::move(fx), std::move(durable));
+      });
+  if (!durable_status.ok()) return durable_status;
   if (!result.ok()) return result.status();
   return ToProtoSupply(*result);
 }
@@ -286,14 +296,16 @@ absl::StatusOr<std::vector<std::string>> Central::Operate(
     if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
   }
   absl::StatusOr<std::vector<std::string>> result;
-  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    Effects fx;
-    result = (network_.*command)(all ? "" : cp_id, clock_.Now(), fx);
-    for (AuditRecord& a : fx.audit) {
-      if (a.actor == "operator") a.actor = actor;
-    }
-    Apply(std::move(fx), std::move(durable));
-  });
+  absl::Status durable_status =
+      RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        Effects fx;
+        result = (network_.*command)(all ? "" : cp_id, clock_.Now(), fx);
+        for (AuditRecord& a : fx.audit) {
+          if (a.actor == "operator") a.actor = actor;
+        }
+        Apply(std::move(fx), std::move(durable));
+      });
+  if (!durable_status.ok()) return durable_status;
   return result;
 }
 
@@ -318,11 +330,13 @@ absl::StatusOr<WeatherHoldsResult> Central::ApplyWeatherHolds(
     }
   }
   WeatherHoldsResult result;
-  RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    Effects fx;
-    result = network_.ApplyWeatherHolds(held, clock_.Now(), fx);
-    Apply(std::move(fx), std::move(durable));
-  });
+  absl::Status durable_status =
+      RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        Effects fx;
+        result = network_.ApplyWeatherHolds(held, clock_.Now(), fx);
+        Apply(std::move(fx), std::move(durable));
+      });
+  if (!durable_status.ok()) return durable_status;
   return result;
 }
 
@@ -379,7 +393,12 @@ void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProduce
       Apply(std::move(fx));
     }
   }
-  if (needs_wait) durable->WaitForNotification();
+  // Bounded: with the database away the batch stays queued in the journal,
+  // and the consumer must still stop on SIGTERM.
+  if (needs_wait && !durable->WaitForNotificationWithTimeout(kDurableWait)) {
+    log::Warn("kafka batch not durable in time; its effects stay queued",
+              {{"error", journal_.NotDurableError().ToString()}});
+  }
   if (!requests.empty()) HandleChargeRequests(requests);
 }
 
@@ -487,7 +506,9 @@ void Central::HandleRegistryEvent(const KafkaMessage& m, Effects& fx, KafkaProdu
 void Central::HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests) {
   for (const events::v1::ChargeRequest& r : requests) {
     absl::StatusOr<std::string> driver = DriverOf(r.access_token(), r.driver_id(), "charge_request", r.cp_id());
-    RunDurably(mu_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    // Not durable in time (database away): its notice leaves once it is.
+    absl::Status durable_status =
+        RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       Effects fx;
       const absl::Time now = clock_.Now();
       ChargeDecision d;
@@ -511,6 +532,9 @@ void Central::HandleChargeRequests(const std::vector<events::v1::ChargeRequest>&
       }
       Apply(std::move(fx), std::move(durable));
     });
+    if (!durable_status.ok()) {
+      log::Warn("charge request not durable in time", {{"error", durable_status.ToString()}});
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 #include "services/central/pg_supply_store.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/audit.h"
@@ -31,30 +32,43 @@ common::v1::Ticket TicketFromRow(const pqxx::row& r) {
 }
 
 // Each writer below is one statement per batch, whatever its size: a flush
-// costs a handful of round trips, not one per row.
-void WriteOpened(pqxx::work& tx, const std::vector<SupplyRecord>& opened) {
+// costs a handful of round trips, not one per row. A supply whose ticket is in
+// the same batch is inserted closed: inserting it open could meet its CP's
+// next supply from the same batch on the one-open-supply-per-CP index.
+void WriteOpened(pqxx::work& tx, const std::vector<SupplyRecord>& opened,
+                 const std::vector<common::v1::Ticket>& tickets) {
   if (opened.empty()) return;
-  std::vector<std::string> ids, cps, drivers, requests, phases;
-  std::vector<int64_t> prices;
-  std::vector<double> authorized;
+  absl::flat_hash_map<std::string, const common::v1::Ticket*> ticket_of;
+  for (const common::v1::Ticket& t : tickets) ticket_of[t.supply_id()] = &t;
+  std::vector<std::string> ids, cps, drivers, requests, phases, reasons;
+  std::vector<int64_t> prices, energy;
+  std::vector<double> authorized, ended;
   for (const SupplyRecord& s : opened) {
+    auto t = ticket_of.find(s.supply_id);
+    const common::v1::Ticket* ticket = t == ticket_of.end() ? nullptr : t->second;
     ids.push_back(s.supply_id);
     cps.push_back(s.cp_id);
     drivers.push_back(s.driver_id);
-    requests.push_back(s.request_id);
-    phases.push_back(PhaseName(s.phase));
+    requests.push_back(PgText(s.request_id, 256));
+    phases.push_back(ticket ? PhaseName(common::v1::SUPPLY_PHASE_ENDED) : PhaseName(s.phase));
     prices.push_back(s.price_millieuros_per_kwh);
     authorized.push_back(PgEpoch(s.authorized_at));
+    ended.push_back(ticket ? PgEpoch(FromProto(ticket->ended_at())) : 0);
+    energy.push_back(ticket ? ticket->energy_wh() : s.energy_wh);
+    reasons.push_back(ticket ? common::v1::EndReason_Name(ticket->end_reason()) : "");
   }
   tx.exec_params(
       "INSERT INTO supplies (supply_id, cp_id, driver_id, request_id, price_millieuros_per_kwh,"
-      " phase, authorized_at)"
-      " SELECT u.id, u.cp, u.driver, u.request, u.price, u.phase, to_timestamp(u.authorized)"
+      " phase, authorized_at, ended_at, energy_wh, end_reason)"
+      " SELECT u.id, u.cp, u.driver, u.request, u.price, u.phase, to_timestamp(u.authorized),"
+      "   CASE WHEN u.ended > 0 THEN to_timestamp(u.ended) END, u.energy, NULLIF(u.reason, '')"
       " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],"
-      "   $7::float8[]) AS u(id, cp, driver, request, price, phase, authorized)"
+      "   $7::float8[], $8::float8[], $9::bigint[], $10::text[])"
+      "   AS u(id, cp, driver, request, price, phase, authorized, ended, energy, reason)"
       " ON CONFLICT (supply_id) DO NOTHING",
       PgTextArray(ids), PgTextArray(cps), PgTextArray(drivers), PgTextArray(requests),
-      PgNumArray(prices), PgTextArray(phases), PgNumArray(authorized));
+      PgNumArray(prices), PgTextArray(phases), PgNumArray(authorized), PgNumArray(ended),
+      PgNumArray(energy), PgTextArray(reasons));
 }
 
 // Progress of many supplies in one statement, and one telemetry sample each.
@@ -88,29 +102,38 @@ void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl
       PgTextArray(ids), PgNumArray(seq), PgNumArray(energy), PgNumArray(power), PgEpoch(now));
 }
 
-void WriteTickets(pqxx::work& tx, const std::vector<common::v1::Ticket>& tickets) {
-  if (tickets.empty()) return;
+struct TicketColumns {
   std::vector<std::string> ids, cps, drivers, reasons;
   std::vector<double> started, ended;
   std::vector<int64_t> energy, amount, price;
-  for (const common::v1::Ticket& t : tickets) {
-    ids.push_back(t.supply_id());
-    cps.push_back(t.cp_id());
-    drivers.push_back(t.driver_id());
-    reasons.push_back(common::v1::EndReason_Name(t.end_reason()));
-    started.push_back(PgEpoch(FromProto(t.started_at())));
-    ended.push_back(PgEpoch(FromProto(t.ended_at())));
-    energy.push_back(t.energy_wh());
-    amount.push_back(t.amount_millieuros());
-    price.push_back(t.price_millieuros_per_kwh());
+  explicit TicketColumns(const std::vector<common::v1::Ticket>& tickets) {
+    for (const common::v1::Ticket& t : tickets) {
+      ids.push_back(t.supply_id());
+      cps.push_back(t.cp_id());
+      drivers.push_back(t.driver_id());
+      reasons.push_back(common::v1::EndReason_Name(t.end_reason()));
+      started.push_back(PgEpoch(FromProto(t.started_at())));
+      ended.push_back(PgEpoch(FromProto(t.ended_at())));
+      energy.push_back(t.energy_wh());
+      amount.push_back(t.amount_millieuros());
+      price.push_back(t.price_millieuros_per_kwh());
+    }
   }
-  const std::string a_ids = PgTextArray(ids), a_reasons = PgTextArray(reasons);
+};
+
+// Before any supply of the batch opens (see WriteOpened).
+void CloseSupplies(pqxx::work& tx, const TicketColumns& c) {
+  if (c.ids.empty()) return;
   tx.exec_params(
       "UPDATE supplies AS s SET phase = 'SUPPLY_PHASE_ENDED', ended_at = to_timestamp(u.ended),"
       " energy_wh = u.energy, end_reason = u.reason"
       " FROM unnest($1::text[], $2::float8[], $3::bigint[], $4::text[]) AS u(id, ended, energy, reason)"
       " WHERE s.supply_id = u.id",
-      a_ids, PgNumArray(ended), PgNumArray(energy), a_reasons);
+      PgTextArray(c.ids), PgNumArray(c.ended), PgNumArray(c.energy), PgTextArray(c.reasons));
+}
+
+void InsertTickets(pqxx::work& tx, const TicketColumns& c) {
+  if (c.ids.empty()) return;
   // The primary key makes a second ticket for a supply impossible.
   tx.exec_params(
       "INSERT INTO tickets (supply_id, cp_id, driver_id, started_at, ended_at, energy_wh,"
@@ -121,8 +144,9 @@ void WriteTickets(pqxx::work& tx, const std::vector<common::v1::Ticket>& tickets
       "   $7::bigint[], $8::bigint[], $9::text[])"
       "   AS u(id, cp, driver, started, ended, energy, amount, price, reason)"
       " ON CONFLICT (supply_id) DO NOTHING",
-      a_ids, PgTextArray(cps), PgTextArray(drivers), PgNumArray(started), PgNumArray(ended),
-      PgNumArray(energy), PgNumArray(amount), PgNumArray(price), a_reasons);
+      PgTextArray(c.ids), PgTextArray(c.cps), PgTextArray(c.drivers), PgNumArray(c.started),
+      PgNumArray(c.ended), PgNumArray(c.energy), PgNumArray(c.amount), PgNumArray(c.price),
+      PgTextArray(c.reasons));
 }
 
 // Holds change rarely (operator commands, weather alerts): one statement each,
@@ -134,9 +158,10 @@ void WriteHolds(pqxx::work& tx, const std::vector<HoldChange>& holds) {
       tx.exec_params(
           "INSERT INTO cp_holds (cp_id, reason, detail, since) VALUES ($1, $2, $3, to_timestamp($4))"
           " ON CONFLICT (cp_id, reason) DO UPDATE SET detail = excluded.detail, since = excluded.since",
-          h.cp_id, reason, h.detail, PgEpoch(h.since));
+          PgText(h.cp_id, 256), reason, PgText(h.detail, 512), PgEpoch(h.since));
     } else {
-      tx.exec_params("DELETE FROM cp_holds WHERE cp_id = $1 AND reason = $2", h.cp_id, reason);
+      tx.exec_params("DELETE FROM cp_holds WHERE cp_id = $1 AND reason = $2", PgText(h.cp_id, 256),
+                     reason);
     }
   }
 }
@@ -144,10 +169,12 @@ void WriteHolds(pqxx::work& tx, const std::vector<HoldChange>& holds) {
 }  // namespace
 
 absl::Status PgSupplyStore::Write(const JournalBatch& batch) {
+  const TicketColumns tickets(batch.tickets);
   return pool_.Transact([&](pqxx::work& tx) {
-    WriteOpened(tx, batch.opened);
+    CloseSupplies(tx, tickets);
+    WriteOpened(tx, batch.opened, batch.tickets);
     WriteChanged(tx, batch.changed, absl::Now());
-    WriteTickets(tx, batch.tickets);
+    InsertTickets(tx, tickets);
     WriteAuditRows(tx, batch.audit);
     WriteHolds(tx, batch.holds);
     if (!batch.published_tickets.empty()) {
@@ -155,6 +182,10 @@ absl::Status PgSupplyStore::Write(const JournalBatch& batch) {
                      PgTextArray(batch.published_tickets));
     }
   });
+}
+
+absl::Status PgSupplyStore::Quarantine(const QuarantinedRow& row) {
+  return WriteQuarantine(pool_, row);
 }
 
 absl::StatusOr<std::vector<SupplyRecord>> PgSupplyStore::LoadOpenSupplies() {

@@ -8,7 +8,11 @@ namespace evc::central {
 class PgSupplyStore : public SupplyStore {
  public:
   explicit PgSupplyStore(PgPool& pool) : pool_(pool) {}
+  // Ordered so that a batch is valid whatever it mixes: supplies being
+  // completed close before new ones open (one open supply per CP), a supply
+  // opened and completed in the same batch is inserted closed.
   absl::Status Write(const JournalBatch& batch) override;
+  absl::Status Quarantine(const QuarantinedRow& row) override;
   absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override;
   absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() override;
   absl::StatusOr<std::vector<HoldChange>> LoadHolds() override;

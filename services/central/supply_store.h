@@ -30,7 +30,13 @@ struct JournalBatch {
 class SupplyStore {
  public:
   virtual ~SupplyStore() = default;
+  // One transaction. UNAVAILABLE (or ABORTED) when the database cannot take
+  // writes now: the journal retries. Any other error means the rows
+  // themselves were refused: the journal isolates and quarantines them.
   virtual absl::Status Write(const JournalBatch& batch) = 0;
+  // Keeps a refused row where an operator sees it (and audits it). Stores
+  // without a quarantine (test fakes) drop it.
+  virtual absl::Status Quarantine(const QuarantinedRow& row) { return absl::OkStatus(); }
   virtual absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() = 0;
   virtual absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() = 0;
   // The holds in force (operator stops, weather alerts).
