@@ -85,6 +85,16 @@ grpc::ServerUnaryReactor* AuthGrpc::GetSigningKeys(grpc::CallbackServerContext* 
   return ServeOnPool(c, pool_, [=, this] { return Fill(sessions_.PublicKeys(), resp); });
 }
 
+grpc::ServerUnaryReactor* AuthGrpc::ListRevokedSessions(grpc::CallbackServerContext* c,
+                                                        const v1::ListRevokedSessionsRequest*,
+                                                        v1::ListRevokedSessionsResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    // Session ids only, no names; for the verifiers (services).
+    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
+    return Fill(sessions_.RevokedSessions(), resp);
+  });
+}
+
 grpc::ServerUnaryReactor* AuthGrpc::RotateSigningKey(grpc::CallbackServerContext* c,
                                                      const v1::RotateSigningKeyRequest*,
                                                      v1::RotateSigningKeyResponse* resp) {

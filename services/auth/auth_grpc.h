@@ -43,6 +43,9 @@ class AuthGrpc : public v1::AuthService::CallbackService {
   grpc::ServerUnaryReactor* GetSigningKeys(grpc::CallbackServerContext* c,
                                            const v1::GetSigningKeysRequest* req,
                                            v1::GetSigningKeysResponse* resp) override;
+  grpc::ServerUnaryReactor* ListRevokedSessions(grpc::CallbackServerContext* c,
+                                                const v1::ListRevokedSessionsRequest* req,
+                                                v1::ListRevokedSessionsResponse* resp) override;
   grpc::ServerUnaryReactor* RotateSigningKey(grpc::CallbackServerContext* c,
                                              const v1::RotateSigningKeyRequest* req,
                                              v1::RotateSigningKeyResponse* resp) override;

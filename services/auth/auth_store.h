@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/common/sealed.h"
+#include "services/common/tokens.h"
 
 namespace evc::auth {
 
@@ -70,6 +71,11 @@ class SessionStore {
                                                 absl::Time new_expiry, absl::Time now) = 0;
   // NOT_FOUND if unknown or already revoked.
   virtual absl::StatusOr<Session> RevokeSession(const std::string& session_id) = 0;
+  // Sessions revoked after `now - access_ttl` and not expired at `now`: the
+  // only ones that can still have unexpired access tokens (none is issued
+  // after the revocation). `until` is when the last of them expires.
+  virtual absl::StatusOr<std::vector<RevokedSession>> RevokedSessions(absl::Time now,
+                                                                      absl::Duration access_ttl) = 0;
 
   // Unretired (or retiring later than `now`) keys, oldest first.
   virtual absl::StatusOr<std::vector<StoredSigningKey>> SigningKeys(absl::Time now) = 0;

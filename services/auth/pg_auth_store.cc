@@ -175,6 +175,25 @@ absl::StatusOr<Session> PgAuthStore::RevokeSession(const std::string& session_id
   return session;
 }
 
+absl::StatusOr<std::vector<RevokedSession>> PgAuthStore::RevokedSessions(absl::Time now,
+                                                                         absl::Duration access_ttl) {
+  std::vector<RevokedSession> revoked;
+  const double ttl = absl::ToDoubleSeconds(access_ttl);
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        "SELECT session_id, extract(epoch from least(expires_at,"
+        "   revoked_at + make_interval(secs => $2)))::float8"
+        " FROM sessions WHERE revoked_at > to_timestamp($1) - make_interval(secs => $2)"
+        "   AND expires_at > to_timestamp($1)",
+        PgEpoch(now), ttl);
+    for (const pqxx::row& row : r) {
+      revoked.push_back({row[0].as<std::string>(), PgFromEpoch(row[1].as<double>())});
+    }
+  });
+  if (!s.ok()) return s;
+  return revoked;
+}
+
 absl::StatusOr<std::vector<StoredSigningKey>> PgAuthStore::SigningKeys(absl::Time now) {
   std::vector<StoredSigningKey> keys;
   absl::Status s = pool_.Transact([&](pqxx::work& tx) {

@@ -22,6 +22,8 @@ class PgAuthStore : public AuthStore, public SessionStore {
   absl::StatusOr<Session> RotateRefresh(const std::string& old_sha256, const std::string& new_sha256,
                                         absl::Time new_expiry, absl::Time now) override;
   absl::StatusOr<Session> RevokeSession(const std::string& session_id) override;
+  absl::StatusOr<std::vector<RevokedSession>> RevokedSessions(absl::Time now,
+                                                              absl::Duration access_ttl) override;
   absl::StatusOr<std::vector<StoredSigningKey>> SigningKeys(absl::Time now) override;
   absl::Status AddSigningKey(const StoredSigningKey& fresh, absl::Time others_retire_at) override;
   absl::StatusOr<LoginThrottle> GetThrottle(const std::string& username) override;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/auth_client.h"
 #include "services/common/crypto.h"
 #include "services/common/kafka.h"
 #include "services/common/log.h"
@@ -19,12 +20,12 @@ Sessions::Sessions(SessionStore& store, PasswordChecker check, Publisher& events
                    const Clock& clock, SessionOptions options)
     : store_(store), check_(std::move(check)), events_(events), audit_(audit), clock_(clock),
       options_(options),
-      verifier_([this]() -> absl::StatusOr<std::vector<VerifyingKey>> {
+      verifier_([this]() -> absl::StatusOr<PublishedTrust> {
         absl::StatusOr<v1::GetSigningKeysResponse> keys = PublicKeys();
         if (!keys.ok()) return keys.status();
-        std::vector<VerifyingKey> out;
-        for (const auto& k : keys->keys()) out.push_back({k.key_id(), k.public_key()});
-        return out;
+        absl::StatusOr<v1::ListRevokedSessionsResponse> revoked = RevokedSessions();
+        if (!revoked.ok()) return revoked.status();
+        return TrustFromAuth(*keys, *revoked);
       }, clock) {}
 
 absl::Status Sessions::Start() {
@@ -173,6 +174,19 @@ absl::StatusOr<v1::GetSigningKeysResponse> Sessions::PublicKeys() {
     out->set_key_id(k.key_id);
     out->set_algorithm("EdDSA");
     out->set_public_key(k.public_key);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ListRevokedSessionsResponse> Sessions::RevokedSessions() {
+  absl::StatusOr<std::vector<RevokedSession>> revoked =
+      store_.RevokedSessions(clock_.Now(), options_.access_ttl);
+  if (!revoked.ok()) return revoked.status();
+  v1::ListRevokedSessionsResponse response;
+  for (const RevokedSession& r : *revoked) {
+    auto* out = response.add_sessions();
+    out->set_session_id(r.session_id);
+    *out->mutable_until() = ToProto(r.until);
   }
   return response;
 }

@@ -46,6 +46,8 @@ class Sessions {
   absl::StatusOr<v1::TokenPair> Refresh(const v1::RefreshRequest& request, const std::string& source);
   absl::Status Logout(const Claims& caller, const std::string& source);
   absl::StatusOr<v1::GetSigningKeysResponse> PublicKeys();
+  // The sessions revoked whose access tokens may not all have expired.
+  absl::StatusOr<v1::ListRevokedSessionsResponse> RevokedSessions();
   absl::StatusOr<v1::RotateSigningKeyResponse> RotateSigningKey(const Claims& caller,
                                                                 const std::string& source);
   // Verifies tokens with this auth's own keys (also the ValidateToken RPC).

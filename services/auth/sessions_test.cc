@@ -35,6 +35,13 @@ class FakeSessionStore : public SessionStore {
     }
     return absl::NotFoundError("no");
   }
+  absl::StatusOr<std::vector<RevokedSession>> RevokedSessions(absl::Time now, absl::Duration) override {
+    std::vector<RevokedSession> out;
+    for (const auto& [sha, s] : sessions) {
+      if (revoked.count(s.session_id) && s.expires_at > now) out.push_back({s.session_id, s.expires_at});
+    }
+    return out;
+  }
   absl::StatusOr<std::vector<StoredSigningKey>> SigningKeys(absl::Time now) override {
     std::vector<StoredSigningKey> out;
     for (const auto& k : keys) {
@@ -144,6 +151,23 @@ TEST_F(SessionsTest, LogoutRevokesTheSessionEverywhere) {
   EXPECT_TRUE(announced);
 }
 
+TEST_F(SessionsTest, LogoutSurvivesARestartOfAuth) {
+  auto pair = Login();
+  auto claims = sessions.verifier().Verify(pair->access_token());
+  ASSERT_TRUE(sessions.Logout(*claims, "").ok());
+  // A new auth process on the same store: its verifier, and any verifier fed
+  // from its ListRevokedSessions, refuses the old token from the start.
+  Sessions restarted(store, nullptr, events, audit, clock);
+  ASSERT_TRUE(restarted.Start().ok());
+  absl::Status s = restarted.verifier().Verify(pair->access_token()).status();
+  EXPECT_TRUE(absl::IsUnauthenticated(s));
+  EXPECT_NE(s.message().find("revoked"), absl::string_view::npos) << s;
+  auto listed = restarted.RevokedSessions();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->sessions_size(), 1);
+  EXPECT_EQ(listed->sessions(0).session_id(), claims->session_id);
+}
+
 TEST_F(SessionsTest, RepeatedFailuresLockTheAccountWithGrowingWaits) {
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(absl::IsUnauthenticated(Login("guess " + std::to_string(i)).status()));
   EXPECT_EQ(Audited("login_failed"), 5);
@@ -173,6 +197,13 @@ TEST_F(SessionsTest, RotatedSigningKeyKeepsOldTokensValid) {
   EXPECT_TRUE(sessions.verifier().Verify(before->access_token()).ok());
   EXPECT_TRUE(sessions.verifier().Verify(after->access_token()).ok());
   EXPECT_EQ(sessions.PublicKeys()->keys_size(), 2);
+  // Once the old key is retired auth stops publishing it, and its tokens stop
+  // verifying without waiting for them to expire.
+  store.keys.front().retired_at = clock.Now();
+  clock.Advance(absl::Seconds(1));
+  sessions.verifier().KeysChanged();
+  EXPECT_FALSE(sessions.verifier().Verify(before->access_token()).ok());
+  EXPECT_TRUE(sessions.verifier().Verify(after->access_token()).ok());
 }
 
 }  // namespace

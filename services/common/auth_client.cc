@@ -11,23 +11,38 @@
 
 namespace evc {
 
+PublishedTrust TrustFromAuth(const auth::v1::GetSigningKeysResponse& keys,
+                             const auth::v1::ListRevokedSessionsResponse& revoked) {
+  PublishedTrust trust;
+  for (const auto& k : keys.keys()) {
+    if (k.algorithm() == "EdDSA") trust.keys.push_back({k.key_id(), k.public_key()});
+  }
+  for (const auto& r : revoked.sessions()) {
+    trust.revoked.push_back({r.session_id(), FromProto(r.until())});
+  }
+  return trust;
+}
+
 std::unique_ptr<TokenVerifier> MakeAuthTokenVerifier(auth::v1::AuthService::StubInterface& auth,
-                                                     const Clock& clock) {
-  auto fetch = [&auth]() -> absl::StatusOr<std::vector<VerifyingKey>> {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
-    auth::v1::GetSigningKeysResponse response;
-    grpc::Status status = auth.GetSigningKeys(&context, auth::v1::GetSigningKeysRequest(), &response);
+                                                     const Clock& clock, TokenVerifierOptions options) {
+  auto fetch = [&auth]() -> absl::StatusOr<PublishedTrust> {
+    auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(3); };
+    grpc::ClientContext keys_context;
+    keys_context.set_deadline(deadline());
+    auth::v1::GetSigningKeysResponse keys;
+    grpc::Status status = auth.GetSigningKeys(&keys_context, auth::v1::GetSigningKeysRequest(), &keys);
+    if (!status.ok()) return absl::UnavailableError(absl::StrCat("auth: ", status.error_message()));
+    // Keys without the revocations would let a logged-out session back in.
+    grpc::ClientContext revoked_context;
+    revoked_context.set_deadline(deadline());
+    auth::v1::ListRevokedSessionsResponse revoked;
+    status = auth.ListRevokedSessions(&revoked_context, auth::v1::ListRevokedSessionsRequest(), &revoked);
     if (!status.ok()) {
-      return absl::UnavailableError(absl::StrCat("auth: ", status.error_message()));
+      return absl::UnavailableError(absl::StrCat("auth (revoked sessions): ", status.error_message()));
     }
-    std::vector<VerifyingKey> keys;
-    for (const auto& k : response.keys()) {
-      if (k.algorithm() == "EdDSA") keys.push_back({k.key_id(), k.public_key()});
-    }
-    return keys;
+    return TrustFromAuth(keys, revoked);
   };
-  return std::make_unique<TokenVerifier>(std::move(fetch), clock);
+  return std::make_unique<TokenVerifier>(std::move(fetch), clock, options);
 }
 
 void ApplyAuthEvent(const events::v1::AuthEvent& event, TokenVerifier& verifier) {

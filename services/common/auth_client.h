@@ -1,7 +1,8 @@
 #pragma once
 // What a service needs to check access tokens locally: a TokenVerifier fed
-// with auth's public keys (fetched on first use of a key id), and a follower
-// of evc.auth-events that applies logouts and key rotations as they happen.
+// with auth's public keys and revoked sessions (fetched on first use, on an
+// unknown key id and periodically), and a follower of evc.auth-events that
+// applies logouts and key rotations as they happen.
 
 #include <functional>
 #include <memory>
@@ -14,9 +15,17 @@
 
 namespace evc {
 
-// A verifier whose keys come from auth's GetSigningKeys.
+// What auth's GetSigningKeys and ListRevokedSessions answered, for a verifier.
+PublishedTrust TrustFromAuth(const auth::v1::GetSigningKeysResponse& keys,
+                             const auth::v1::ListRevokedSessionsResponse& revoked);
+
+// A verifier whose keys and revoked sessions come from auth (GetSigningKeys
+// and ListRevokedSessions, fetched together): a service that starts refuses
+// the sessions logged out before, and a key auth stops publishing stops
+// verifying within `options.refresh_interval`.
 std::unique_ptr<TokenVerifier> MakeAuthTokenVerifier(auth::v1::AuthService::StubInterface& auth,
-                                                     const Clock& clock);
+                                                     const Clock& clock,
+                                                     TokenVerifierOptions options = {});
 
 // Applies token-related events (session revoked, signing key rotated).
 void ApplyAuthEvent(const events::v1::AuthEvent& event, TokenVerifier& verifier);
