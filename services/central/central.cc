@@ -49,6 +49,7 @@ Central::Central(NetworkConfig config, SupplyStore& store, Publisher& publisher,
 Central::~Central() { Stop(); }
 
 absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalogue) {
+  if (absl::Status s = RestoreReplayMarks(); !s.ok()) return s;
   absl::StatusOr<std::vector<SupplyRecord>> open = store_.LoadOpenSupplies();
   if (!open.ok()) return open.status();
   absl::StatusOr<std::vector<common::v1::Ticket>> unsent = store_.LoadUnpublishedTickets();
@@ -94,6 +95,70 @@ void Central::SetLinkCloser(std::function<void(const std::string&, const std::st
 void Central::SetCatalogueLookup(CatalogueLookup lookup) {
   absl::MutexLock lock(&mu_);
   catalogue_lookup_ = std::move(lookup);
+}
+
+void Central::SetReplayMarkStore(ReplayMarkStore* marks) {
+  absl::MutexLock lock(&open_mu_);
+  replay_marks_ = marks;
+}
+
+absl::Status Central::RestoreReplayMarks() {
+  absl::MutexLock lock(&open_mu_);
+  if (replay_marks_ == nullptr) return absl::OkStatus();
+  absl::StatusOr<std::vector<ReplayMark>> marks = replay_marks_->LoadReplayMarks();
+  if (!marks.ok()) return marks.status();
+  for (ReplayMark& m : *marks) {
+    replay_guard_.Restore(m.cp_id, m.counter);
+    restored_marks_[m.cp_id] = std::move(m);
+  }
+  return absl::OkStatus();
+}
+
+// Why the marks are saved here, after the batch and before its offsets are
+// stored (the consumer stores them when HandleKafkaBatch returns):
+// - every record whose offset gets committed is covered, so after a restart
+//   none of them can be replayed: Kafka does not redeliver it, and a copy of
+//   it appended by an attacker comes at a new offset with an old counter;
+// - a record covered but redelivered after a crash (its offset not committed
+//   yet) was handled before: what needs durability was committed before this
+//   point (HandleKafkaBatch waits for it), and what does not (telemetry,
+//   "started") is re-derived from the next telemetry, which carries the
+//   cumulative energy and the next seq. Such a record is at or before the
+//   saved Kafka position and is skipped quietly; a covered counter at a later
+//   position is a replay, refused and audited.
+// A batch whose effects did not become durable in time holds the marks back
+// until the journal has caught up (a barrier through it). One small write per
+// batch that opened envelopes, on the consumer thread; if it fails the marks
+// stay pending and go with the next batch.
+void Central::PersistReplayMarks(bool batch_durable) {
+  bool barrier = false;
+  {
+    absl::MutexLock lock(&open_mu_);
+    if (replay_marks_ == nullptr || unsaved_marks_.empty()) return;
+    if (!batch_durable) {
+      marks_wait_for_journal_ = true;
+      return;
+    }
+    barrier = marks_wait_for_journal_;
+  }
+  if (barrier) {
+    auto caught_up = std::make_shared<absl::Notification>();
+    {
+      absl::MutexLock lock(&mu_);
+      Apply(Effects(), [caught_up] { caught_up->Notify(); });
+    }
+    if (!caught_up->WaitForNotificationWithTimeout(kDurableWait)) return;
+  }
+  absl::MutexLock lock(&open_mu_);
+  marks_wait_for_journal_ = false;
+  std::vector<ReplayMark> marks;
+  marks.reserve(unsaved_marks_.size());
+  for (const auto& [cp_id, m] : unsaved_marks_) marks.push_back(m);
+  if (absl::Status s = replay_marks_->SaveReplayMarks(marks); !s.ok()) {
+    log::Warn("replay marks not saved yet", {{"charging_points", marks.size()}, {"error", s.ToString()}});
+    return;
+  }
+  unsaved_marks_.clear();
 }
 
 absl::Status Central::LoadKeys(const std::string& cp_id) {
@@ -377,6 +442,8 @@ void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProduce
         HandleEngineEvent(m, *opened[i], fx);
         continue;
       }
+      // Redelivered after a restart, already handled before it.
+      if (absl::IsAlreadyExists(opened[i].status())) continue;
       const std::string why(opened[i].status().message());
       reject(m, why);
       fx.audit.push_back({clock_.Now(), AuditCategory::kSecurity, "sealed_message_rejected",
@@ -395,10 +462,13 @@ void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProduce
   }
   // Bounded: with the database away the batch stays queued in the journal,
   // and the consumer must still stop on SIGTERM.
+  bool durable_in_time = true;
   if (needs_wait && !durable->WaitForNotificationWithTimeout(kDurableWait)) {
+    durable_in_time = false;
     log::Warn("kafka batch not durable in time; its effects stay queued",
               {{"error", journal_.NotDurableError().ToString()}});
   }
+  PersistReplayMarks(durable_in_time);
   if (!requests.empty()) HandleChargeRequests(requests);
 }
 
@@ -427,7 +497,17 @@ absl::StatusOr<std::string> Central::OpenEngineMessage(const KafkaMessage& m) {
     return absl::UnauthenticatedError(
         absl::StrCat("envelope of '", opened->cp_id, "' under key '", m.key, "'"));
   }
-  if (absl::Status s = replay_guard_.Accept(opened->cp_id, opened->counter); !s.ok()) return s;
+  if (absl::Status s = replay_guard_.Accept(opened->cp_id, opened->counter); !s.ok()) {
+    // Kafka redelivering, after a restart, a record central read before it
+    // (at or before the saved position): see PersistReplayMarks.
+    auto restored = restored_marks_.find(opened->cp_id);
+    if (restored != restored_marks_.end() && opened->counter <= restored->second.counter &&
+        m.partition == restored->second.partition && m.offset <= restored->second.offset) {
+      return absl::AlreadyExistsError("handled before the restart");
+    }
+    return s;
+  }
+  unsaved_marks_[opened->cp_id] = {opened->cp_id, opened->counter, m.partition, m.offset};
   keys_.MarkInUse(opened->cp_id, opened->key_id);
   return std::move(opened->plaintext);
 }

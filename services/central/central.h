@@ -17,6 +17,7 @@
 #include "services/central/central_metrics.h"
 #include "services/central/journal.h"
 #include "services/central/network.h"
+#include "services/central/replay_marks.h"
 #include "services/common/clock.h"
 #include "services/common/kafka.h"
 #include "services/common/publisher.h"
@@ -53,6 +54,10 @@ class Central {
   // rejoins first), and a CP enrolled meanwhile must not be turned away.
   using CatalogueLookup = std::function<absl::StatusOr<common::v1::ChargingPoint>(const std::string&)>;
   void SetCatalogueLookup(CatalogueLookup lookup);
+  // Where the replay marks of sealed engine envelopes persist; set before
+  // Start, which loads them. Without it a captured envelope is accepted once
+  // after a restart.
+  void SetReplayMarkStore(ReplayMarkStore* marks);
   // Fetches the CP's keys (when its monitor links): blocking, off-lock.
   absl::Status LoadKeys(const std::string& cp_id);
 
@@ -114,6 +119,10 @@ class Central {
                                        const std::string& action, const std::string& cp_id);
   // Opens a sealed engine event, fetching the CP's keys if need be: off-lock.
   absl::StatusOr<std::string> OpenEngineMessage(const KafkaMessage& m);
+  absl::Status RestoreReplayMarks();
+  // Persists the marks raised so far once the effects of the envelopes they
+  // cover are durable (see central.cc).
+  void PersistReplayMarks(bool batch_durable);
   // Follows auth: token revocations, CP keys rotated or revoked. Off-lock.
   void HandleAuthEvent(const KafkaMessage& m);
   void HandleEngineEvent(const KafkaMessage& m, const std::string& plaintext, Effects& fx)
@@ -134,6 +143,11 @@ class Central {
   absl::Mutex open_mu_;
   ReplayGuard replay_guard_ ABSL_GUARDED_BY(open_mu_);
   absl::flat_hash_map<std::string, absl::Time> last_key_fetch_ ABSL_GUARDED_BY(open_mu_);
+  ReplayMarkStore* replay_marks_ ABSL_GUARDED_BY(open_mu_) = nullptr;
+  // Raised since the last save, and as loaded at start.
+  absl::flat_hash_map<std::string, ReplayMark> unsaved_marks_ ABSL_GUARDED_BY(open_mu_);
+  absl::flat_hash_map<std::string, ReplayMark> restored_marks_ ABSL_GUARDED_BY(open_mu_);
+  bool marks_wait_for_journal_ ABSL_GUARDED_BY(open_mu_) = false;
   const Clock& clock_;
   Journal journal_;
   Broadcaster broadcaster_;

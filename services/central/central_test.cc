@@ -260,6 +260,84 @@ TEST_F(LinkedCentralTest, ForgedEngineMessagesAreRejectedAndAudited) {
   EXPECT_EQ(commands, 1);
 }
 
+class MemoryReplayMarks : public ReplayMarkStore {
+ public:
+  absl::StatusOr<std::vector<ReplayMark>> LoadReplayMarks() override {
+    std::vector<ReplayMark> out;
+    for (const auto& [cp, m] : marks) out.push_back(m);
+    return out;
+  }
+  absl::Status SaveReplayMarks(const std::vector<ReplayMark>& saved) override {
+    ++saves;
+    for (const ReplayMark& m : saved) {
+      if (marks[m.cp_id].counter < m.counter) marks[m.cp_id] = m;
+    }
+    return absl::OkStatus();
+  }
+  std::map<std::string, ReplayMark> marks;
+  int saves = 0;
+};
+
+int Rejected(const MemoryStore& store) {
+  int rejected = 0;
+  for (const AuditRecord& a : store.audit) {
+    rejected += a.category == AuditCategory::kSecurity && a.action == "sealed_message_rejected";
+  }
+  return rejected;
+}
+
+// A captured envelope replayed after a restart of central is refused and
+// audited; Kafka redelivering what central handled just before the restart
+// is skipped quietly.
+TEST(CentralTest, ReplayMarksSurviveARestart) {
+  MemoryStore store;
+  RecordingPublisher publisher;
+  TestTokens tokens;
+  FixedKeys keys;
+  SystemClock clock;
+  MemoryReplayMarks marks;
+  events::v1::EngineEvent walk_in;
+  walk_in.set_cp_id("CP1");
+  walk_in.mutable_walk_in()->set_request_id("w1");
+  const std::string captured =
+      SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, "CP1", keys.key, 10,
+                   walk_in.SerializeAsString())
+          ->SerializeAsString();
+  {
+    Central central({}, store, publisher, tokens.verifier, keys, clock);
+    central.SetReplayMarkStore(&marks);
+    ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+    ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+    std::vector<KafkaMessage> batch = {{topics::kEngineEvents, 0, 7, "CP1", captured}};
+    central.HandleKafkaBatch(batch, nullptr);
+    central.Stop();
+  }
+  ASSERT_EQ(marks.marks.count("CP1"), 1u);
+  EXPECT_EQ(marks.marks["CP1"].counter, 10u);
+  EXPECT_EQ(marks.marks["CP1"].offset, 7);
+  EXPECT_EQ(Rejected(store), 0);
+
+  Central restarted({}, store, publisher, tokens.verifier, keys, clock);
+  restarted.SetReplayMarkStore(&marks);
+  ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
+  ASSERT_TRUE(restarted.MonitorRegistered("CP1", Ok()).ok());
+  // Redelivered at its old offset: already handled, not an attack.
+  std::vector<KafkaMessage> redelivered = {{topics::kEngineEvents, 0, 7, "CP1", captured}};
+  restarted.HandleKafkaBatch(redelivered, nullptr);
+  EXPECT_EQ(Rejected(store), 0);
+  // The same envelope appended again by someone on the broker.
+  std::vector<KafkaMessage> replayed = {{topics::kEngineEvents, 0, 42, "CP1", captured}};
+  restarted.HandleKafkaBatch(replayed, nullptr);
+  restarted.Stop();
+  EXPECT_EQ(Rejected(store), 1);
+  bool said = false;
+  for (const AuditRecord& a : store.audit) {
+    said |= a.action == "sealed_message_rejected" &&
+            a.details.value("reason", "").find("replayed") != std::string::npos;
+  }
+  EXPECT_TRUE(said);
+}
+
 TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   MemoryStore store;
   TestTokens tokens;

@@ -5,6 +5,7 @@
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "services/central/central_grpc.h"
 #include "services/central/pg_supply_store.h"
+#include "services/central/replay_marks.h"
 #include "services/common/auth_client.h"
 #include "services/common/backoff.h"
 #include "services/common/proto_time.h"
@@ -85,6 +86,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<evc::TokenVerifier> tokens = evc::MakeAuthTokenVerifier(*auth, clock);
   AuthKeySource keys(*auth);
   evc::central::Central central(config, store, publisher, *tokens, keys, clock);
+  evc::central::PgReplayMarkStore replay_marks(*deps.postgres);
+  central.SetReplayMarkStore(&replay_marks);
   evc::ExitIfError("cannot start central", central.Start(LoadCatalogue(*registry)));
 
   evc::CallAuthorizer authz(*tokens);
