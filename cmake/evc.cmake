@@ -33,6 +33,7 @@ function(evc_add_test name)
   target_compile_options(${name} PRIVATE ${EVC_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  set_property(GLOBAL APPEND PROPERTY EVC_SANITIZED_SUITE ${name})
   include(GoogleTest)
   gtest_discover_tests(${name}
     PROPERTIES LABELS "${ARG_LABELS}"
@@ -46,4 +47,38 @@ function(evc_add_service name)
   cmake_parse_arguments(ARG "" "MAIN" "SOURCES;DEPS" ${ARGN})
   evc_add_library(evc_${name}_lib SOURCES ${ARG_SOURCES} DEPS evc_common ${ARG_DEPS})
   evc_add_binary(evc-${name} ${ARG_MAIN} DEPS evc_${name}_lib)
+endfunction()
+
+# evc_add_fuzzer(NAME SOURCE file DEPS ...): a fuzz target for a decoder of outside
+# bytes. SOURCE defines LLVMFuzzerTestOneInput. Seeds live in tests/fuzz/corpus/NAME/,
+# inputs that once crashed it in tests/fuzz/regressions/NAME/ (both replayed on every run).
+# Normal build: the target replays them (ctest fuzz_NAME, label fuzz). With EVC_FUZZ=ON
+# (clang, see ./evc test): libFuzzer under ASan+UBSan, run for EVC_FUZZ_SECONDS.
+set(EVC_FUZZ_SECONDS 20 CACHE STRING "how long ctest runs each libFuzzer target (EVC_FUZZ=ON)")
+function(evc_add_fuzzer name)
+  if(NOT EVC_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "SOURCE" "DEPS" ${ARGN})
+  set(corpus ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${name})
+  set(regressions ${PROJECT_SOURCE_DIR}/tests/fuzz/regressions/${name})
+  if(NOT IS_DIRECTORY ${corpus})
+    message(FATAL_ERROR "fuzz target ${name}: seed corpus ${corpus} is missing")
+  endif()
+  if(EVC_FUZZ)
+    add_executable(${name} ${ARG_SOURCE})
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(${name} ${ARG_SOURCE} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cc)
+  endif()
+  target_compile_options(${name} PRIVATE ${EVC_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/fuzz)
+  set_property(GLOBAL APPEND PROPERTY EVC_SANITIZED_SUITE ${name})
+  add_test(NAME fuzz_${name}
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/fuzz/run_fuzzer.sh $<TARGET_FILE:${name}>
+            ${corpus} ${regressions} ${PROJECT_BINARY_DIR}/fuzz-work/${name}
+            $<IF:$<BOOL:${EVC_FUZZ}>,${EVC_FUZZ_SECONDS},0>)
+  set_tests_properties(fuzz_${name} PROPERTIES LABELS fuzz TIMEOUT 600
+    ENVIRONMENT "EVC_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
