@@ -44,11 +44,15 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
   }
 
   void OnDone() override {
-    if (!cp_id_.empty()) owner_.RemoveLink(cp_id_, this);
+    // Under the links lock: whoever closes this link from outside holds it too
+    // and looks the link up in the registry first, so nobody touches it once
+    // it is gone from there.
+    if (generation_ != 0) owner_.RemoveLink(cp_id_, generation_);
     delete this;
   }
 
-  // Ends the stream once; safe from any thread.
+  // Ends the stream once; safe from any thread. From outside the reactor
+  // only under the links lock, while the link is registered (see OnDone).
   void Close(const grpc::Status& status) {
     {
       absl::MutexLock lock(&mu_);
@@ -89,16 +93,19 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
       absl::Status s = owner_.central_.MonitorRegistered(reg.cp_id(), reg.health());
       if (!s.ok()) return Close(ToGrpcStatus(s));
       cp_id_ = reg.cp_id();
-      owner_.AddLink(cp_id_, this);
-      log::Info("monitor linked", {{"cp_id", cp_id_}, {"peer", peer_}});
       reply_.mutable_registered()->set_health_interval_ms(1000);
       {
         absl::MutexLock lock(&mu_);
         if (finished_) return;
+        // Held until the reply is written: a Close from a newer link or a
+        // revocation waits for OnWriteDone to finish the stream, so this
+        // reactor lives until StartWrite below, its last touch here.
         writing_ = true;
       }
-      StartWrite(&reply_);
+      log::Info("monitor linked", {{"cp_id", cp_id_}, {"peer", peer_}});
+      generation_ = owner_.AddLink(cp_id_, this);
       StartRead(&in_);
+      StartWrite(&reply_);
     });
     if (!queued) {
       Close(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "central busy; retry"));
@@ -108,6 +115,8 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
   CentralGrpc& owner_;
   const std::string peer_;
   std::string cp_id_;
+  // Its entry in the links registry; 0 until registered.
+  uint64_t generation_ = 0;
   v1::MonitorMessage in_;
   v1::MonitorReply reply_;
   absl::Mutex mu_;
@@ -203,12 +212,18 @@ class QueuedWriter : public grpc::ServerWriteReactor<Message> {
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
 
-// The whole network: a snapshot, then every update.
+// The whole network: a snapshot, then every update, as `viewer` may see it.
 class NetworkWatchReactor : public QueuedWriter<v1::NetworkUpdate>, public Watcher {
  public:
-  explicit NetworkWatchReactor(Central& central) : central_(central) { central_.Watch(this); }
+  NetworkWatchReactor(Central& central, NetworkViewer viewer) : central_(central), viewer_(std::move(viewer)) {
+    central_.Watch(this);
+  }
 
-  bool Offer(const SharedUpdate& update) override { return Push(update); }
+  bool Offer(const SharedUpdate& update) override {
+    if (viewer_.is_operator) return Push(update);
+    std::optional<v1::NetworkUpdate> shown = PublicView(*update, viewer_);
+    return !shown || Push(std::make_shared<const v1::NetworkUpdate>(std::move(*shown)));
+  }
 
   void OnDone() override {
     central_.Unwatch(this);
@@ -217,6 +232,7 @@ class NetworkWatchReactor : public QueuedWriter<v1::NetworkUpdate>, public Watch
 
  private:
   Central& central_;
+  const NetworkViewer viewer_;
 };
 
 // One supply: its view now, then each change, ending with the ticket.
@@ -344,32 +360,36 @@ CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, TokenValidator vali
     : central_(central), pool_(pool), validate_token_(std::move(validate_token)), authz_(authz),
       read_audit_(std::move(read_audit)) {}
 
-void CentralGrpc::AddLink(const std::string& cp_id, MonitorLinkReactor* link) {
-  MonitorLinkReactor* older = nullptr;
-  {
-    absl::MutexLock lock(&links_mu_);
-    auto [it, inserted] = links_.try_emplace(cp_id, link);
-    if (!inserted) {
-      older = it->second;
-      it->second = link;
-    }
-  }
-  if (older != nullptr && older != link) {
+uint64_t CentralGrpc::AddLink(const std::string& cp_id, MonitorLinkReactor* link) {
+  absl::MutexLock lock(&links_mu_);
+  const uint64_t generation = ++last_link_generation_;
+  auto [it, inserted] = links_.try_emplace(cp_id, Link{link, generation});
+  if (!inserted) {
+    // The older link's OnDone waits on links_mu_ before it frees itself, so
+    // it is alive here; once replaced, nothing reaches it through links_.
+    MonitorLinkReactor* older = it->second.reactor;
+    it->second = Link{link, generation};
     older->Close(grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                               "replaced by a newer link for the same charging point"));
   }
+  return generation;
 }
 
-void CentralGrpc::RemoveLink(const std::string& cp_id, MonitorLinkReactor* link) {
+void CentralGrpc::RemoveLink(const std::string& cp_id, uint64_t generation) {
   absl::MutexLock lock(&links_mu_);
   auto it = links_.find(cp_id);
-  if (it != links_.end() && it->second == link) links_.erase(it);
+  if (it != links_.end() && it->second.generation == generation) links_.erase(it);
 }
 
 void CentralGrpc::CloseLink(const std::string& cp_id, const grpc::Status& why) {
   absl::MutexLock lock(&links_mu_);
   auto it = links_.find(cp_id);
-  if (it != links_.end()) it->second->Close(why);
+  if (it != links_.end()) it->second.reactor->Close(why);
+}
+
+size_t CentralGrpc::LinkCount() {
+  absl::MutexLock lock(&links_mu_);
+  return links_.size();
 }
 
 grpc::ServerBidiReactor<v1::MonitorMessage, v1::MonitorReply>* CentralGrpc::MonitorLink(
@@ -427,7 +447,8 @@ grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerCon
                                                          const v1::ApplyWeatherHoldsRequest* req,
                                                          v1::ApplyWeatherHoldsResponse* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
+    // An empty list lifts every weather hold: the weather service's alone.
+    if (absl::Status s = authz_.RequireService(*c, {kWeather}); !s.ok()) return s;
     std::map<std::string, std::string> held;
     for (const auto& h : req->holds()) held[h.cp_id()] = h.detail();
     absl::StatusOr<WeatherHoldsResult> result = central_.ApplyWeatherHolds(held);
@@ -439,11 +460,20 @@ grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerCon
   });
 }
 
+NetworkViewer CentralGrpc::Viewer(const grpc::ServerContextBase& c) const {
+  // No token, or one no longer valid: the public view (it gives nothing
+  // away, so there is nothing to refuse).
+  absl::StatusOr<Claims> caller = authz_.Caller(c);
+  if (!caller.ok()) return {};
+  return {.is_operator = caller->role == kRoleOperator, .driver_id = caller->subject};
+}
+
 grpc::ServerUnaryReactor* CentralGrpc::ListChargingPoints(grpc::CallbackServerContext* c,
                                                           const v1::ListChargingPointsRequest*,
                                                           v1::ListChargingPointsResponse* resp) {
   // In memory and fast: answered on the gRPC thread.
-  for (auto& s : central_.Snapshot()) *resp->add_charging_points() = std::move(s);
+  const NetworkViewer viewer = Viewer(*c);
+  for (auto& s : central_.Snapshot()) *resp->add_charging_points() = PublicView(std::move(s), viewer);
   grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
@@ -515,8 +545,8 @@ grpc::ServerUnaryReactor* CentralGrpc::ListAuditEvents(grpc::CallbackServerConte
 }
 
 grpc::ServerWriteReactor<v1::NetworkUpdate>* CentralGrpc::WatchNetwork(
-    grpc::CallbackServerContext*, const v1::WatchNetworkRequest*) {
-  return new NetworkWatchReactor(central_);
+    grpc::CallbackServerContext* c, const v1::WatchNetworkRequest*) {
+  return new NetworkWatchReactor(central_, Viewer(*c));
 }
 
 grpc::ServerWriteReactor<v1::SupplyView>* CentralGrpc::WatchSupply(

@@ -3,6 +3,7 @@
 // calls that block (driver lookup, waiting for durability, token validation)
 // run on a bounded worker pool.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -68,12 +69,23 @@ class CentralGrpc : public v1::CentralService::CallbackService {
 
   // Cuts the monitor link of `cp_id`, if any (CP removed or credentials reset).
   void CloseLink(const std::string& cp_id, const grpc::Status& why);
+  // Registered monitor links (one per CP at most).
+  size_t LinkCount();
 
  private:
   friend class MonitorLinkReactor;
-  // A newer link for the same CP replaces (and closes) the older one.
-  void AddLink(const std::string& cp_id, MonitorLinkReactor* link);
-  void RemoveLink(const std::string& cp_id, MonitorLinkReactor* link);
+  // Who reads the network: from the call's token, the public view without one.
+  NetworkViewer Viewer(const grpc::ServerContextBase& c) const;
+  // A registered link. The generation tells a link from the one that replaced
+  // it for the same CP, so a link ending late never removes its successor.
+  struct Link {
+    MonitorLinkReactor* reactor;
+    uint64_t generation;
+  };
+  // A newer link for the same CP replaces (and closes) the older one, in one
+  // critical section with the older one's removal; returns its generation.
+  uint64_t AddLink(const std::string& cp_id, MonitorLinkReactor* link);
+  void RemoveLink(const std::string& cp_id, uint64_t generation);
 
   Central& central_;
   WorkerPool& pool_;
@@ -81,7 +93,8 @@ class CentralGrpc : public v1::CentralService::CallbackService {
   CallAuthorizer& authz_;
   AuditReader read_audit_;
   absl::Mutex links_mu_;
-  absl::flat_hash_map<std::string, MonitorLinkReactor*> links_ ABSL_GUARDED_BY(links_mu_);
+  absl::flat_hash_map<std::string, Link> links_ ABSL_GUARDED_BY(links_mu_);
+  uint64_t last_link_generation_ ABSL_GUARDED_BY(links_mu_) = 0;
 };
 
 }  // namespace evc::central

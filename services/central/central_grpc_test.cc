@@ -1,0 +1,164 @@
+// The monitor-link registry of central's gRPC face under a reconnect storm:
+// many links for the same CP registering, being replaced and going away at
+// once. A replaced link is closed by its successor while it may be ending on
+// its own; neither may touch the other after it is freed (run it under ASan
+// or TSan to see a use-after-free), and the registry ends empty.
+
+#include "services/central/central_grpc.h"
+
+#include <atomic>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "services/common/grpc_server.h"
+#include "services/common/grpc_util.h"
+
+namespace evc::central {
+namespace {
+
+// Nothing to restore, everything durable at once.
+class NoStore : public SupplyStore {
+ public:
+  absl::Status Write(const JournalBatch&) override { return absl::OkStatus(); }
+  absl::StatusOr<std::vector<HoldChange>> LoadHolds() override { return std::vector<HoldChange>(); }
+  absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override {
+    return std::vector<SupplyRecord>();
+  }
+  absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() override {
+    return std::vector<common::v1::Ticket>();
+  }
+  absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string&) override {
+    return std::optional<common::v1::Ticket>();
+  }
+  absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string&, const std::string&,
+                                                              int) override {
+    return std::vector<common::v1::Ticket>();
+  }
+};
+
+class OneKey : public CpKeySource {
+ public:
+  absl::StatusOr<std::vector<CpKey>> Keys(const std::string&) override {
+    return std::vector<CpKey>{{"k1", std::string(32, 'k')}};
+  }
+};
+
+constexpr char kCp[] = "RACE-1";
+
+class LinkRaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    common::v1::ChargingPoint cp;
+    cp.set_cp_id(kCp);
+    cp.set_price_millieuros_per_kwh(400);
+    ASSERT_TRUE(central_.Start({cp}).ok());
+    host_.AddService(&service_);
+    ASSERT_TRUE(host_.Start().ok());
+    host_.SetServing(true);
+    stub_ = v1::CentralService::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", host_.port()), nullptr, &tls_));
+  }
+  void TearDown() override {
+    host_.Shutdown(absl::Seconds(1));
+    central_.Stop();
+  }
+
+  // Opens a link for kCp; true once central answered Registered.
+  bool Link(grpc::ClientContext& context,
+            std::unique_ptr<grpc::ClientReaderWriter<v1::MonitorMessage, v1::MonitorReply>>& stream) {
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    stream = stub_->MonitorLink(&context);
+    v1::MonitorMessage m;
+    m.mutable_register_()->set_cp_id(kCp);
+    m.mutable_register_()->set_token(kCp);
+    m.mutable_register_()->mutable_health()->set_engine_ok(true);
+    if (!stream->Write(m)) return false;
+    v1::MonitorReply reply;
+    return stream->Read(&reply) && reply.has_registered();
+  }
+
+  NoStore store_;
+  RecordingPublisher publisher_;
+  SystemClock clock_;
+  TokenVerifier tokens_{[]() -> absl::StatusOr<std::vector<VerifyingKey>> { return std::vector<VerifyingKey>(); },
+                        clock_};
+  OneKey keys_;
+  Central central_{{}, store_, publisher_, tokens_, keys_, clock_};
+  WorkerPool pool_{8, 10000};
+  CallAuthorizer authz_{tokens_};
+  // The token is the CP id it belongs to.
+  CentralGrpc service_{central_, pool_, [](const std::string& token) -> absl::StatusOr<std::string> { return token; },
+                       authz_, [](const AuditQuery&) -> absl::StatusOr<std::vector<common::v1::AuditEvent>> {
+                         return std::vector<common::v1::AuditEvent>();
+                       }};
+  TlsConfig tls_;
+  ServiceHost host_{"central", "127.0.0.1:0", &tls_};
+  std::unique_ptr<v1::CentralService::Stub> stub_;
+};
+
+TEST_F(LinkRaceTest, ConcurrentReconnectsOfOneCpLeaveOneLinkAndNoDanglingOne) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 40;
+  std::atomic<int> linked{0}, replaced{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::minstd_rand rng(t);
+      for (int r = 0; r < kRounds; ++r) {
+        grpc::ClientContext context;
+        std::unique_ptr<grpc::ClientReaderWriter<v1::MonitorMessage, v1::MonitorReply>> stream;
+        if (!Link(context, stream)) {
+          // Replaced before its Registered reply could be read.
+          ++replaced;
+          stream->Finish();
+          continue;
+        }
+        ++linked;
+        // Go away while a successor may be replacing this link: at once (a
+        // cancel), after a health report, or by ending the stream.
+        switch (rng() % 3) {
+          case 0:
+            context.TryCancel();
+            break;
+          case 1: {
+            v1::MonitorMessage health;
+            health.mutable_health()->set_engine_ok(true);
+            stream->Write(health);
+            [[fallthrough]];
+          }
+          default:
+            stream->WritesDone();
+            break;
+        }
+        grpc::Status end = stream->Finish();
+        if (end.error_code() == grpc::StatusCode::ALREADY_EXISTS) ++replaced;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GT(linked.load(), kThreads * kRounds / 2);
+  std::printf("links registered %d, replaced or refused %d\n", linked.load(), replaced.load());
+  // Every link ended: the registry empties (OnDone runs after the call ends).
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (service_.LinkCount() != 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(service_.LinkCount(), 0u);
+
+  // A late end of a replaced link never removes its successor.
+  grpc::ClientContext first_context, second_context;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::MonitorMessage, v1::MonitorReply>> first, second;
+  ASSERT_TRUE(Link(first_context, first));
+  ASSERT_TRUE(Link(second_context, second));
+  EXPECT_EQ(first->Finish().error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  absl::SleepFor(absl::Milliseconds(200));  // the first link's OnDone has run
+  EXPECT_EQ(service_.LinkCount(), 1u);
+  second->WritesDone();
+  EXPECT_TRUE(second->Finish().ok());
+  const absl::Time gone = absl::Now() + absl::Seconds(5);
+  while (service_.LinkCount() != 0 && absl::Now() < gone) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(service_.LinkCount(), 0u);
+}
+
+}  // namespace
+}  // namespace evc::central
