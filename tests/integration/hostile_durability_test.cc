@@ -6,6 +6,8 @@
 // SIGTERM still stops central within its drain timeout.
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 
 #include "absl/synchronization/notification.h"
 
@@ -223,6 +225,36 @@ TEST_F(HostileDurabilityTest, AuditSinkNeverRetriesARefusedRowForever) {
   sink.Flush();
   EXPECT_EQ(stack().Sql("SELECT count(*) FROM audit_events WHERE action = 'hd_sink'"), "1");
   EXPECT_EQ(sink.quarantined(), 0);
+}
+
+// With Postgres away a caller is told so within its deadline (UNAVAILABLE,
+// not DEADLINE_EXCEEDED), and SIGTERM still stops central.
+TEST_F(HostileDurabilityTest, PostgresAwayIsUnavailableAndSigtermStillStops) {
+  ASSERT_NO_FATAL_FAILURE(LoopClient(stack()).BringUp("HD-AWAY", "hd-away"));
+  const std::string url = stack().postgres_url();
+  const std::string port = url.substr(url.rfind(':') + 1, url.rfind('/') - url.rfind(':') - 1);
+  const std::string evc = std::string(std::getenv("EVC_SOURCE_DIR")) + "/evc _pg ";
+  ASSERT_EQ(std::system((evc + "stop " + stack().dir() + "/pg").c_str()), 0);
+  LoopClient loop(stack());
+  central::v1::RequestChargeRequest r;
+  r.set_cp_id("HD-AWAY");
+  r.set_driver_id("hd-away");
+  const absl::Time asked = absl::Now();
+  auto resp = CallUnary(&CentralService::Stub::RequestCharge, *loop.As("hd-away"), r, absl::Seconds(10));
+  EXPECT_EQ(resp.status().code(), absl::StatusCode::kUnavailable) << resp.status();
+  EXPECT_TRUE(absl::StrContains(resp.status().message(), "the database is not accepting writes"))
+      << resp.status();
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(9));
+  const absl::Time signalled = absl::Now();
+  stack().central_process().Signal(SIGTERM);
+  const bool stopped = Stack::WaitFor([&] { return !stack().central_process().Running(); },
+                                      absl::Seconds(20));
+  EXPECT_TRUE(stopped) << "central still running 20 s after SIGTERM with Postgres away";
+  std::fprintf(stderr, "central stopped %.1f s after SIGTERM with Postgres away\n",
+               absl::ToDoubleSeconds(absl::Now() - signalled));
+  ASSERT_EQ(std::system((evc + "start " + stack().dir() + "/pg " + port + " >/dev/null 2>&1").c_str()), 0);
+  ASSERT_TRUE(stack().RestartCentral().ok());
+  ASSERT_TRUE(stack().WaitForState("HD-AWAY", common::v1::CP_STATE_ACTIVE, absl::Seconds(30)));
 }
 
 // Last: it stops central. With Postgres refusing a row, SIGTERM still ends it
