@@ -14,7 +14,12 @@ grpc::ServerUnaryReactor* AuthGrpc::AuthenticateChargingPoint(
 grpc::ServerUnaryReactor* AuthGrpc::ValidateChargingPointToken(
     grpc::CallbackServerContext* c, const v1::ValidateChargingPointTokenRequest* req,
     v1::ValidateChargingPointTokenResponse* resp) {
-  return ServeOnPool(c, pool_, [=, this] { return Fill(auth_.Validate(req->token()), resp); });
+  return ServeOnPool(c, pool_, [=, this] {
+    // Central checks the token a CP's monitor presents (an OCPP gateway would
+    // be added here).
+    if (absl::Status s = authz_.RequireService(*c, {kCentral}); !s.ok()) return s;
+    return Fill(auth_.Validate(req->token()), resp);
+  });
 }
 
 grpc::ServerUnaryReactor* AuthGrpc::RevokeChargingPoint(grpc::CallbackServerContext* c,
@@ -41,7 +46,8 @@ grpc::ServerUnaryReactor* AuthGrpc::GetChargingPointKeys(grpc::CallbackServerCon
                                                          const v1::GetChargingPointKeysRequest* req,
                                                          v1::GetChargingPointKeysResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
+    // Every CP's AES keys: central alone seals and opens CP traffic.
+    if (absl::Status s = authz_.RequireService(*c, {kCentral}); !s.ok()) return s;
     return Fill(auth_.Keys(req->cp_id()), resp);
   });
 }

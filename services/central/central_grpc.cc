@@ -212,12 +212,18 @@ class QueuedWriter : public grpc::ServerWriteReactor<Message> {
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
 
-// The whole network: a snapshot, then every update.
+// The whole network: a snapshot, then every update, as `viewer` may see it.
 class NetworkWatchReactor : public QueuedWriter<v1::NetworkUpdate>, public Watcher {
  public:
-  explicit NetworkWatchReactor(Central& central) : central_(central) { central_.Watch(this); }
+  NetworkWatchReactor(Central& central, NetworkViewer viewer) : central_(central), viewer_(std::move(viewer)) {
+    central_.Watch(this);
+  }
 
-  bool Offer(const SharedUpdate& update) override { return Push(update); }
+  bool Offer(const SharedUpdate& update) override {
+    if (viewer_.is_operator) return Push(update);
+    std::optional<v1::NetworkUpdate> shown = PublicView(*update, viewer_);
+    return !shown || Push(std::make_shared<const v1::NetworkUpdate>(std::move(*shown)));
+  }
 
   void OnDone() override {
     central_.Unwatch(this);
@@ -226,6 +232,7 @@ class NetworkWatchReactor : public QueuedWriter<v1::NetworkUpdate>, public Watch
 
  private:
   Central& central_;
+  const NetworkViewer viewer_;
 };
 
 // One supply: its view now, then each change, ending with the ticket.
@@ -440,7 +447,8 @@ grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerCon
                                                          const v1::ApplyWeatherHoldsRequest* req,
                                                          v1::ApplyWeatherHoldsResponse* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
+    // An empty list lifts every weather hold: the weather service's alone.
+    if (absl::Status s = authz_.RequireService(*c, {kWeather}); !s.ok()) return s;
     std::map<std::string, std::string> held;
     for (const auto& h : req->holds()) held[h.cp_id()] = h.detail();
     absl::StatusOr<WeatherHoldsResult> result = central_.ApplyWeatherHolds(held);
@@ -452,11 +460,20 @@ grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerCon
   });
 }
 
+NetworkViewer CentralGrpc::Viewer(const grpc::ServerContextBase& c) const {
+  // No token, or one no longer valid: the public view (it gives nothing
+  // away, so there is nothing to refuse).
+  absl::StatusOr<Claims> caller = authz_.Caller(c);
+  if (!caller.ok()) return {};
+  return {.is_operator = caller->role == kRoleOperator, .driver_id = caller->subject};
+}
+
 grpc::ServerUnaryReactor* CentralGrpc::ListChargingPoints(grpc::CallbackServerContext* c,
                                                           const v1::ListChargingPointsRequest*,
                                                           v1::ListChargingPointsResponse* resp) {
   // In memory and fast: answered on the gRPC thread.
-  for (auto& s : central_.Snapshot()) *resp->add_charging_points() = std::move(s);
+  const NetworkViewer viewer = Viewer(*c);
+  for (auto& s : central_.Snapshot()) *resp->add_charging_points() = PublicView(std::move(s), viewer);
   grpc::ServerUnaryReactor* reactor = c->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
@@ -528,8 +545,8 @@ grpc::ServerUnaryReactor* CentralGrpc::ListAuditEvents(grpc::CallbackServerConte
 }
 
 grpc::ServerWriteReactor<v1::NetworkUpdate>* CentralGrpc::WatchNetwork(
-    grpc::CallbackServerContext*, const v1::WatchNetworkRequest*) {
-  return new NetworkWatchReactor(central_);
+    grpc::CallbackServerContext* c, const v1::WatchNetworkRequest*) {
+  return new NetworkWatchReactor(central_, Viewer(*c));
 }
 
 grpc::ServerWriteReactor<v1::SupplyView>* CentralGrpc::WatchSupply(

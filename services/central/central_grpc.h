@@ -74,6 +74,8 @@ class CentralGrpc : public v1::CentralService::CallbackService {
 
  private:
   friend class MonitorLinkReactor;
+  // Who reads the network: from the call's token, the public view without one.
+  NetworkViewer Viewer(const grpc::ServerContextBase& c) const;
   // A registered link. The generation tells a link from the one that replaced
   // it for the same CP, so a link ending late never removes its successor.
   struct Link {

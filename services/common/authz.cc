@@ -4,11 +4,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 
 namespace evc {
-namespace {
-constexpr absl::string_view kServiceNames[] = {"registry", "auth", "central", "weather", "edge"};
-}  // namespace
 
 std::string BearerToken(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
@@ -61,20 +60,43 @@ absl::StatusOr<Claims> CallAuthorizer::RequireSelfOrOperator(const grpc::ServerC
   return claims;
 }
 
-absl::Status CallAuthorizer::RequireService(const grpc::ServerContextBase& context) const {
-  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  std::vector<grpc::string_ref> transport =
-      auth == nullptr ? std::vector<grpc::string_ref>() : auth->FindPropertyValues("transport_security_type");
-  if (transport.empty() || transport.front() != "ssl") return absl::OkStatus();
-  const std::string name = PeerCertificateName(context);
-  for (absl::string_view service : kServiceNames) {
-    if (name == service) return absl::OkStatus();
+std::string ServiceCredentialHeader(const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(grpc::string_ref(kServiceCredentialHeader.data(), kServiceCredentialHeader.size()));
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+absl::Status CallAuthorizer::RequireService(const grpc::ServerContextBase& context,
+                                            std::initializer_list<absl::string_view> allowed) const {
+  return RequireService(PeerCertificateName(context), ServiceCredentialHeader(context), allowed);
+}
+
+absl::Status CallAuthorizer::RequireService(absl::string_view certificate_name, absl::string_view credential,
+                                            std::initializer_list<absl::string_view> allowed) const {
+  const std::string who = absl::StrJoin(allowed, " or ");
+  std::string caller;
+  if (!certificate_name.empty()) {
+    caller = std::string(certificate_name);
+  } else if (credential.empty()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "internal call (", who, " only): present a service certificate (mutual TLS) or a service "
+        "credential (--service_credential_file)"));
+  } else if (services_ == nullptr) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "internal call (", who, " only): this service has no --service_credential_file to verify "
+        "service credentials with, so it refuses every internal call; give it one (./evc up and the "
+        "chart generate them) or turn mutual TLS on"));
+  } else {
+    absl::StatusOr<std::string> verified = services_->Verify(credential, absl::Now());
+    if (!verified.ok()) return verified.status();
+    caller = std::move(*verified);
   }
-  if (name.empty()) {
-    return absl::UnauthenticatedError("internal call: present a service certificate (mutual TLS)");
+  for (absl::string_view service : allowed) {
+    if (caller == service) return absl::OkStatus();
   }
   return absl::PermissionDeniedError(
-      absl::StrCat("internal call: certificate '", name, "' is not a service's"));
+      absl::StrCat("internal call: '", caller, "' may not make it; only ", who, " may"));
 }
 
 }  // namespace evc

@@ -11,6 +11,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpc/health/v1/health.pb.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
@@ -65,6 +66,41 @@ class BearerInterceptorFactory : public grpc::experimental::ClientInterceptorFac
 
  private:
   BearerSource source_;
+};
+
+// Adds this service's credential, made for the called service, to every call
+// of a channel (see service_credentials.h).
+class ServiceCredentialInterceptor : public grpc::experimental::Interceptor {
+ public:
+  ServiceCredentialInterceptor(const ServiceCredential& credential, std::string audience)
+      : credential_(credential), audience_(std::move(audience)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      absl::StatusOr<std::string> token = credential_.TokenFor(audience_, absl::Now());
+      if (token.ok()) {
+        methods->GetSendInitialMetadata()->emplace(std::string(kServiceCredentialHeader), *token);
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const ServiceCredential& credential_;
+  const std::string audience_;
+};
+
+class ServiceCredentialInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit ServiceCredentialInterceptorFactory(const ServiceCredential& credential) : credential_(credential) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(grpc::experimental::ClientRpcInfo* info) override {
+    std::string audience = AudienceOfMethod(info->method() == nullptr ? "" : info->method());
+    if (audience.empty()) return nullptr;  // health, reflection: nothing to prove
+    return new ServiceCredentialInterceptor(credential_, std::move(audience));
+  }
+
+ private:
+  const ServiceCredential& credential_;
 };
 
 }  // namespace
@@ -154,7 +190,11 @@ absl::Status ServiceHost::Start() {
   log::Info("listening", {{"service", name_}, {"address", listen_address_}, {"port", port_},
                          {"tls", std::string(!tls_.server_enabled() ? "off"
                                              : tls_.ca_pem.empty()    ? "server"
-                                                                      : "mutual")}});
+                                                                      : "mutual")},
+                         // Without one (and without mutual TLS) internal RPCs are refused.
+                         {"service_credential", ProcessServiceCredential() == nullptr
+                                                    ? std::string("none")
+                                                    : ProcessServiceCredential()->name()}});
   return absl::OkStatus();
 }
 
@@ -205,7 +245,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSource bearer,
-                                           const TlsConfig* tls) {
+                                           const TlsConfig* tls, const ServiceCredential* service) {
   const TlsConfig& t = tls != nullptr ? *tls : ProcessTls();
   grpc::ChannelArguments args;
   // Reconnect quickly after a peer restarts: start-up order does not matter.
@@ -224,6 +264,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSour
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(metrics::ClientInterceptor());
   if (bearer) interceptors.push_back(std::make_unique<BearerInterceptorFactory>(std::move(bearer)));
+  // The credential must outlive the channel: the process's lives forever,
+  // a caller's own (tests) must outlive its channels.
+  if (service == nullptr) service = ProcessServiceCredential();
+  if (service != nullptr) interceptors.push_back(std::make_unique<ServiceCredentialInterceptorFactory>(*service));
   return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, args,
                                                                  std::move(interceptors));
 }

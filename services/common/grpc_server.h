@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/common/service_credentials.h"
 
 namespace evc {
 
@@ -82,8 +83,11 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 using BearerSource = std::function<std::string()>;
 
 // A channel to a peer ("host:port"), TLS as configured for the process (or
-// `tls` when given), with "authorization: Bearer" on every call if `bearer`.
+// `tls` when given), with "authorization: Bearer" on every call if `bearer`,
+// and the service credential of the process (or `service` when given) on
+// every call to an evc service, if it has one (services do; CLIs never).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSource bearer = nullptr,
-                                           const TlsConfig* tls = nullptr);
+                                           const TlsConfig* tls = nullptr,
+                                           const ServiceCredential* service = nullptr);
 
 }  // namespace evc

@@ -71,7 +71,8 @@ grpc::ServerUnaryReactor* RegistryGrpc::VerifyCredentials(grpc::CallbackServerCo
                                                           const v1::VerifyCredentialsRequest* req,
                                                           v1::VerifyCredentialsResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
+    // Auth checks CP secrets for AuthenticateChargingPoint, with its lockout.
+    if (absl::Status s = authz_.RequireService(*c, {kAuth}); !s.ok()) return s;
     return Fill(registry_.Verify(*req), resp->mutable_charging_point());
   });
 }
@@ -115,7 +116,8 @@ grpc::ServerUnaryReactor* RegistryGrpc::VerifyPassword(grpc::CallbackServerConte
                                                        const v1::VerifyPasswordRequest* req,
                                                        v1::Account* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    if (absl::Status s = authz_.RequireService(*c); !s.ok()) return s;
+    // Only auth's Login, with its lockout: anyone else could guess passwords.
+    if (absl::Status s = authz_.RequireService(*c, {kAuth}); !s.ok()) return s;
     return Fill(accounts_.VerifyPassword(*req), resp);
   });
 }

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -25,6 +26,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
+#include "services/common/service_credentials.h"
 
 namespace evc::testing {
 
@@ -149,6 +151,14 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
     s->client_tls_ = *tls;
   }
   std::ofstream(s->PasswordFile("admin")) << "operate-the-net-42\n";
+  // Every service proves who it is on internal calls, as under ./evc up.
+  mkdir((s->dir_ + "/service-credentials").c_str(), 0700);
+  for (const auto& [name, text] :
+       ServiceCredential::Generate({"registry", "auth", "central", "weather", "edge"})) {
+    const std::string path = s->ServiceCredentialFile(name);
+    std::ofstream(path) << text;
+    chmod(path.c_str(), 0600);
+  }
 
   s->registry_port_ = FreePort();
   s->auth_port_ = FreePort();
@@ -223,6 +233,7 @@ std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string
   std::map<std::string, std::string> env = {{"EVC_KAFKA", kafka_},
                                             {"EVC_POSTGRES_URL", postgres_url()},
                                             {"EVC_STARTUP_TIMEOUT", "60s"}};
+  if (service) env["EVC_SERVICE_CREDENTIAL_FILE"] = ServiceCredentialFile(name);
   if (options_.tls && name != "kafka") {
     // Services prove who they are; every CP process shares the "cp" identity.
     const std::string identity = service ? name : "cp";

@@ -115,6 +115,11 @@ class Stack {
     auto it = metrics_ports_.find(name);
     return it == metrics_ports_.end() ? 0 : it->second;
   }
+  // The service credential file of a service ("auth", "edge"...), which the
+  // stack gives each service it starts (TLS on or off).
+  std::string ServiceCredentialFile(const std::string& service) const {
+    return dir_ + "/service-credentials/" + service;
+  }
   // Keep the directory (logs) when the stack is destroyed.
   void KeepDirectory() { keep_dir_ = true; }
   // Runs a binary from build/bin to completion; returns its exit code and output.
