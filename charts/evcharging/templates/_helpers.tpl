@@ -78,6 +78,15 @@ app.kubernetes.io/part-of: evcharging
 {{- .Values.admin.existingSecret | default (include "evc.componentName" (dict "root" . "component" "admin")) }}
 {{- end }}
 
+{{/* The services that hold an identity on internal calls (certificate CN, service credential). */}}
+{{- define "evc.serviceIdentities" -}}
+registry auth central weather edge
+{{- end }}
+
+{{- define "evc.serviceCredentialsSecret" -}}
+{{- .Values.serviceCredentials.existingSecret | default (include "evc.componentName" (dict "root" . "component" "service-credentials")) }}
+{{- end }}
+
 {{- define "evc.tlsSecret" -}}
 {{- .Values.mtls.existingSecret | default (include "evc.componentName" (dict "root" . "component" "tls")) }}
 {{- end }}
@@ -114,10 +123,19 @@ checksum/config: {{ include (print .root.Template.BasePath "/config.yaml") .root
 checksum/secrets: {{ include (print .root.Template.BasePath "/secrets.yaml") .root | sha256sum }}
 {{- end }}
 
-{{/* Volumes with the identity's certificate (mTLS) and a writable /tmp. */}}
+{{/* Volumes with the identity's certificate (mTLS), its service credential (services
+     only: CP processes and jobs never get one) and a writable /tmp. */}}
 {{- define "evc.commonVolumes" -}}
 - name: tmp
   emptyDir: {sizeLimit: 64Mi}
+{{- if has .identity (include "evc.serviceIdentities" .root | splitList " ") }}
+- name: service-credential
+  secret:
+    secretName: {{ include "evc.serviceCredentialsSecret" .root }}
+    defaultMode: 0400
+    items:
+      - {key: {{ .identity }}, path: credential}
+{{- end }}
 {{- if .root.Values.mtls.enabled }}
 - name: tls
   secret:
@@ -133,6 +151,11 @@ checksum/secrets: {{ include (print .root.Template.BasePath "/secrets.yaml") .ro
 {{- define "evc.commonVolumeMounts" -}}
 - name: tmp
   mountPath: /tmp
+{{- if has .identity (include "evc.serviceIdentities" .root | splitList " ") }}
+- name: service-credential
+  mountPath: /etc/evc/service
+  readOnly: true
+{{- end }}
 {{- if .root.Values.mtls.enabled }}
 - name: tls
   mountPath: /etc/evc/tls
@@ -169,6 +192,13 @@ livenessProbe:
   periodSeconds: 10
   timeoutSeconds: 2
   failureThreshold: 6
+{{- end }}
+
+{{/* The service credential file (see evc.commonVolumes): internal RPCs refuse callers
+     without an identity when mTLS is off. */}}
+{{- define "evc.serviceCredentialEnv" -}}
+- name: EVC_SERVICE_CREDENTIAL_FILE
+  value: /etc/evc/service/credential
 {{- end }}
 
 {{/* User-supplied EVC_* environment of a component. */}}
@@ -255,6 +285,7 @@ spec:
             - name: EVC_HEALTH_LISTEN
               value: "0.0.0.0:{{ $values.ports.health }}"
             {{- end }}
+            {{- include "evc.serviceCredentialEnv" . | nindent 12 }}
             - name: EVC_POSTGRES_URL
               valueFrom:
                 secretKeyRef:
@@ -269,7 +300,7 @@ spec:
           resources:
             {{- toYaml $values.resources | nindent 12 }}
           volumeMounts:
-            {{- include "evc.commonVolumeMounts" (dict "root" .root) | nindent 12 }}
+            {{- include "evc.commonVolumeMounts" (dict "root" .root "identity" .component) | nindent 12 }}
             {{- with .mounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -285,4 +316,44 @@ spec:
 {{- $specs := list }}
 {{- range .Values.kafka.topics }}{{ $specs = append $specs (printf "%s:%v" .name .partitions) }}{{ end }}
 {{- join " " $specs }}
+{{- end }}
+
+{{/*
+A NetworkPolicy admitting only what `rules` list; each rule a port and who may reach it:
+"from" (components of this release), "monitoring" (this namespace and
+networkPolicy.monitoringNamespaceSelector) or "anyone".
+(dict "root" $ "component" "auth" "rules" (list (dict "port" 50052 "from" (list "central"))))
+*/}}
+{{- define "evc.networkPolicy" -}}
+{{- $root := .root }}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "evc.componentName" . }}
+  labels:
+    {{- include "evc.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "evc.selectorLabels" . | nindent 6 }}
+  policyTypes: [Ingress]
+  ingress:
+    {{- range .rules }}
+    - ports:
+        - {protocol: TCP, port: {{ .port }}}
+      {{- if .from }}
+      from:
+        {{- range $caller := .from }}
+        - podSelector:
+            matchLabels:
+              {{- include "evc.selectorLabels" (dict "root" $root "component" $caller) | nindent 14 }}
+        {{- end }}
+      {{- else if .monitoring }}
+      from:
+        - podSelector: {}
+        - namespaceSelector:
+            {{- toYaml $root.Values.networkPolicy.monitoringNamespaceSelector | nindent 12 }}
+      {{- end }}
+    {{- end }}
 {{- end }}
