@@ -225,6 +225,17 @@ TEST_F(HostileDurabilityTest, AuditSinkNeverRetriesARefusedRowForever) {
   sink.Flush();
   EXPECT_EQ(stack().Sql("SELECT count(*) FROM audit_events WHERE action = 'hd_sink'"), "1");
   EXPECT_EQ(sink.quarantined(), 0);
+  // A time Postgres cannot represent: that row is refused whatever its text.
+  sink.Record({absl::FromUnixSeconds(int64_t{1} << 50), AuditCategory::kAuth, "hd_sink_refused", "x",
+               "HD-SINK", "OK", nlohmann::json::object(), ""});
+  sink.Record({absl::Now(), AuditCategory::kAuth, "hd_sink_after", "x", "HD-SINK", "OK",
+               nlohmann::json::object(), ""});
+  sink.Flush();
+  EXPECT_EQ(sink.quarantined(), 1);
+  EXPECT_EQ(stack().Sql("SELECT count(*) FROM audit_events WHERE action = 'hd_sink_after'"), "1");
+  EXPECT_EQ(stack().Sql("SELECT service || ' ' || kind FROM journal_quarantine"
+                        " WHERE payload->>'action' = 'hd_sink_refused'"),
+            "hostile-test audit");
 }
 
 // With Postgres away a caller is told so within its deadline (UNAVAILABLE,
