@@ -171,6 +171,9 @@ absl::Status ServiceHost::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second process on a taken port would
+  // share it silently instead of failing with "address in use".
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(listen_address_, ServerCredentials(tls_), &port_);
   for (grpc::Service* s : services_) builder.RegisterService(s);
   interceptors_.push_back(metrics::ServerInterceptor());

@@ -2,6 +2,8 @@
 
 #include "services/common/metrics.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
@@ -28,6 +30,8 @@ std::string KafkaBrokers() { return absl::GetFlag(FLAGS_kafka); }
 absl::Duration StartupTimeout() { return absl::GetFlag(FLAGS_startup_timeout); }
 
 ServiceDeps ConnectDeps(const std::string& service, const DepsWanted& wanted) {
+  // First, before any peer is tried: a start that fails later is bracketed.
+  log::Info("starting", {{"service", service}, {"pid", static_cast<int64_t>(getpid())}});
   ServiceDeps deps;
   if (wanted.postgres) {
     auto pool = PgPool::Connect(absl::GetFlag(FLAGS_postgres_url), wanted.postgres_connections,
