@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -212,6 +213,27 @@ bool Ed25519Verify(absl::string_view public_key, absl::string_view message,
   return key && ctx &&
          EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
          EVP_DigestVerify(ctx.get(), U(signature), signature.size(), U(message), message.size()) == 1;
+}
+
+absl::StatusOr<std::string> HkdfSha256(absl::string_view ikm, absl::string_view salt,
+                                       absl::string_view info, size_t length) {
+  if (ikm.empty() || length == 0 || length > 255 * 32) {
+    return absl::InvalidArgumentError("HKDF needs key material and 1..8160 output bytes");
+  }
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+      EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr), EVP_PKEY_CTX_free);
+  std::string out(length, '\0');
+  size_t len = length;
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) != 1 ||
+      (!salt.empty() &&
+       EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), U(salt), static_cast<int>(salt.size())) != 1) ||
+      EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), U(ikm), static_cast<int>(ikm.size())) != 1 ||
+      EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), U(info), static_cast<int>(info.size())) != 1 ||
+      EVP_PKEY_derive(ctx.get(), U(out), &len) != 1 || len != length) {
+    return absl::InternalError("HKDF-SHA256 failed");
+  }
+  return out;
 }
 
 }  // namespace evc::crypto

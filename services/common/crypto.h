@@ -56,4 +56,9 @@ absl::StatusOr<std::string> Ed25519Sign(absl::string_view private_key, absl::str
 bool Ed25519Verify(absl::string_view public_key, absl::string_view message,
                    absl::string_view signature);
 
+// HKDF-SHA256 (RFC 5869): `length` bytes of key material derived from `ikm`
+// for the purpose named by `info`; different infos give independent keys.
+absl::StatusOr<std::string> HkdfSha256(absl::string_view ikm, absl::string_view salt,
+                                       absl::string_view info, size_t length);
+
 }  // namespace evc::crypto
