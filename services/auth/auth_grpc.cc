@@ -111,4 +111,32 @@ grpc::ServerUnaryReactor* AuthGrpc::RotateSigningKey(grpc::CallbackServerContext
   });
 }
 
+grpc::ServerUnaryReactor* AuthGrpc::IssueChargeAssertion(grpc::CallbackServerContext* c,
+                                                         const v1::IssueChargeAssertionRequest* req,
+                                                         v1::IssueChargeAssertionResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    absl::StatusOr<Claims> caller = authz_.Caller(*c);
+    if (!caller.ok()) return caller.status();
+    return Fill(sessions_.IssueChargeAssertion(*caller, *req, c->peer()), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* AuthGrpc::GetNotificationKey(grpc::CallbackServerContext* c,
+                                                       const v1::GetNotificationKeyRequest* req,
+                                                       v1::NotificationKey* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    // A driver its own key (bearer token); central any driver's (service).
+    if (!BearerToken(*c).empty()) {
+      absl::StatusOr<Claims> caller = authz_.Caller(*c);
+      if (!caller.ok()) return caller.status();
+      if (caller->role != kRoleDriver || caller->subject != req->driver_id()) {
+        return absl::PermissionDeniedError("a driver may only ask for its own notification key");
+      }
+    } else if (absl::Status s = authz_.RequireService(*c, {kCentral}); !s.ok()) {
+      return s;
+    }
+    return Fill(sessions_.NotificationKeyFor(req->driver_id()), resp);
+  });
+}
+
 }  // namespace evc::auth

@@ -46,6 +46,12 @@ class AuthGrpc : public v1::AuthService::CallbackService {
   grpc::ServerUnaryReactor* ListRevokedSessions(grpc::CallbackServerContext* c,
                                                 const v1::ListRevokedSessionsRequest* req,
                                                 v1::ListRevokedSessionsResponse* resp) override;
+  grpc::ServerUnaryReactor* IssueChargeAssertion(grpc::CallbackServerContext* c,
+                                                 const v1::IssueChargeAssertionRequest* req,
+                                                 v1::IssueChargeAssertionResponse* resp) override;
+  grpc::ServerUnaryReactor* GetNotificationKey(grpc::CallbackServerContext* c,
+                                               const v1::GetNotificationKeyRequest* req,
+                                               v1::NotificationKey* resp) override;
   grpc::ServerUnaryReactor* RotateSigningKey(grpc::CallbackServerContext* c,
                                              const v1::RotateSigningKeyRequest* req,
                                              v1::RotateSigningKeyResponse* resp) override;

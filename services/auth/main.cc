@@ -9,6 +9,7 @@
 #include "services/auth/pg_auth_store.h"
 #include "services/common/grpc_util.h"
 #include "services/common/log.h"
+#include "services/common/message_auth.h"
 #include "services/common/process.h"
 #include "services/common/service_main.h"
 
@@ -27,12 +28,18 @@ namespace {
 using evc::registry::v1::RegistryService;
 
 // Unregistered CPs and reset credentials revoke every token and key at once.
+// Only events the registry signed: a forged one could lift a revocation.
 void RevokeOnRegistryEvents(evc::auth::Auth& auth, std::span<const evc::KafkaMessage> batch,
-                            evc::KafkaProducer& producer) {
+                            evc::KafkaProducer& producer, evc::VerifyingKeys& registry_keys,
+                            evc::AuditSink& audit, const evc::Clock& clock) {
   for (const evc::KafkaMessage& m : batch) {
     evc::events::v1::RegistryEvent event;
-    if (!event.ParseFromString(m.payload) || event.cp_id().empty()) {
-      evc::DeadLetter(producer, m, "not a RegistryEvent");
+    if (absl::Status s = evc::OpenSignedEvent(m.payload, registry_keys, &event); !s.ok()) {
+      evc::RefuseEvent(m, s, "auth", &audit, clock);
+      continue;
+    }
+    if (event.cp_id().empty() || event.cp_id() != m.key) {
+      evc::DeadLetter(producer, m, "RegistryEvent without a cp_id matching its key");
       continue;
     }
     if (event.has_unregistered() || event.has_credentials_reset()) {
@@ -75,7 +82,11 @@ int main(int argc, char** argv) {
     return evc::CallUnary(&RegistryService::Stub::VerifyPassword, *registry, request, absl::Seconds(5));
   };
   evc::auth::PgAuthStore store(*deps.postgres);
-  evc::KafkaPublisher events(*deps.producer);
+  evc::KafkaPublisher kafka(*deps.producer);
+  // Every auth event is signed with the token-signing key (consumers verify
+  // with GetSigningKeys); `sessions` holds it, and loads it before serving.
+  evc::auth::Sessions* signer = nullptr;
+  evc::SigningPublisher events(kafka, [&signer] { return signer->CurrentSigningKey(); });
   evc::PgAuditSink audit(*deps.postgres, 10000, "auth");
   evc::SystemClock clock;
   evc::auth::Auth auth(store, check_cp, events, audit, clock, absl::GetFlag(FLAGS_token_ttl));
@@ -84,6 +95,8 @@ int main(int argc, char** argv) {
                                 .refresh_ttl = absl::GetFlag(FLAGS_refresh_token_ttl),
                                 .lock_after_failures = absl::GetFlag(FLAGS_lock_after_failures)});
   evc::ExitIfError("cannot load the token-signing keys", sessions.Start());
+  signer = &sessions;
+  std::unique_ptr<evc::VerifyingKeys> registry_keys = evc::RegistryEventKeys(*registry, clock);
 
   auto consumer = evc::KafkaConsumer::Create({.brokers = evc::KafkaBrokers(),
                                               .group_id = "evc-auth",
@@ -91,7 +104,7 @@ int main(int argc, char** argv) {
                                               .topics = {evc::topics::kRegistryEvents}});
   evc::ExitIfError("cannot consume registry events (--kafka)", consumer.status());
   (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
-    RevokeOnRegistryEvents(auth, batch, *deps.producer);
+    RevokeOnRegistryEvents(auth, batch, *deps.producer, *registry_keys, audit, clock);
   });
 
   evc::WorkerPool pool(4, 1000);

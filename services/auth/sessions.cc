@@ -7,6 +7,7 @@
 #include "services/common/crypto.h"
 #include "services/common/kafka.h"
 #include "services/common/log.h"
+#include "services/common/message_auth.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
 
@@ -210,6 +211,58 @@ absl::StatusOr<v1::RotateSigningKeyResponse> Sessions::RotateSigningKey(const Cl
         {{"key_id", fresh.key_id}});
   v1::RotateSigningKeyResponse response;
   response.set_key_id(fresh.key_id);
+  return response;
+}
+
+SigningKey Sessions::CurrentSigningKey() {
+  absl::MutexLock lock(&mu_);
+  return signing_;
+}
+
+absl::StatusOr<v1::NotificationKey> Sessions::NotificationKeyFor(const std::string& driver_id) {
+  if (!ValidateDriverId(driver_id).ok()) return absl::InvalidArgumentError("driver_id is missing or malformed");
+  absl::StatusOr<NotificationKey> key = DeriveNotificationKey(CurrentSigningKey(), driver_id);
+  if (!key.ok()) return key.status();
+  v1::NotificationKey out;
+  out.set_driver_id(driver_id);
+  out.set_key_id(key->key_id);
+  out.set_key(key->key);
+  return out;
+}
+
+absl::StatusOr<v1::IssueChargeAssertionResponse> Sessions::IssueChargeAssertion(
+    const Claims& caller, const v1::IssueChargeAssertionRequest& request, const std::string& source) {
+  if (caller.role != kRoleDriver) {
+    return absl::PermissionDeniedError(absl::StrCat("'", caller.subject, "' is a ", caller.role,
+                                                    "; only drivers charge"));
+  }
+  if (absl::Status s = ValidateCpId(request.cp_id()); !s.ok()) return s;
+  if (request.request_id().empty() || request.request_id().size() > 128) {
+    return absl::InvalidArgumentError("request_id is required (at most 128 characters)");
+  }
+  const absl::Time now = clock_.Now();
+  events::v1::ChargeAssertion assertion;
+  assertion.set_assertion_id(crypto::RandomId());
+  assertion.set_subject(caller.subject);
+  assertion.set_role(caller.role);
+  assertion.set_session_id(caller.session_id);
+  assertion.set_cp_id(request.cp_id());
+  assertion.set_request_id(request.request_id());
+  *assertion.mutable_issued_at() = ToProto(now);
+  // Never beyond the access token it was asked with.
+  const absl::Time expires = std::min(now + options_.assertion_ttl, caller.expires_at);
+  *assertion.mutable_expires_at() = ToProto(expires);
+  absl::StatusOr<events::v1::Signed> signed_assertion = SignMessage(CurrentSigningKey(), assertion);
+  if (!signed_assertion.ok()) return signed_assertion.status();
+  absl::StatusOr<v1::NotificationKey> key = NotificationKeyFor(caller.subject);
+  if (!key.ok()) return key.status();
+  Audit(AuditCategory::kAuth, "charge_assertion_issued", caller.subject, source, "OK",
+        {{"cp_id", request.cp_id()}, {"request_id", request.request_id()},
+         {"assertion_id", assertion.assertion_id()}});
+  v1::IssueChargeAssertionResponse response;
+  response.set_assertion(signed_assertion->SerializeAsString());
+  *response.mutable_expires_at() = ToProto(expires);
+  *response.mutable_notification_key() = *std::move(key);
   return response;
 }
 

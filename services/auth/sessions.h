@@ -32,6 +32,8 @@ struct SessionOptions {
   int lock_after_failures = 5;
   absl::Duration first_lock = absl::Seconds(30);
   absl::Duration max_lock = absl::Minutes(15);
+  // Lifetime of a charge assertion (single use, bound to one request).
+  absl::Duration assertion_ttl = absl::Seconds(60);
 };
 
 class Sessions {
@@ -50,6 +52,14 @@ class Sessions {
   absl::StatusOr<v1::ListRevokedSessionsResponse> RevokedSessions();
   absl::StatusOr<v1::RotateSigningKeyResponse> RotateSigningKey(const Claims& caller,
                                                                 const std::string& source);
+  // For a driver (`caller`): a Signed ChargeAssertion for one request at one
+  // CP, valid `options.assertion_ttl`, and the driver's notification key.
+  absl::StatusOr<v1::IssueChargeAssertionResponse> IssueChargeAssertion(
+      const Claims& caller, const v1::IssueChargeAssertionRequest& request, const std::string& source);
+  // The key central seals `driver_id`'s notifications with.
+  absl::StatusOr<v1::NotificationKey> NotificationKeyFor(const std::string& driver_id);
+  // The key that signs tokens, assertions and auth's events now.
+  SigningKey CurrentSigningKey();
   // Verifies tokens with this auth's own keys (also the ValidateToken RPC).
   TokenVerifier& verifier() { return verifier_; }
 

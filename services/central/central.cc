@@ -69,6 +69,10 @@ absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalo
                          {"holds", holds->size()}}});
     Apply(std::move(fx));
   }
+  // Live readings are sealed under the lock, with keys already known.
+  for (const auto& s : *open) {
+    if (!s.driver_id.empty()) (void)NotificationKeyOf(s.driver_id, /*may_fetch=*/true);
+  }
   for (const auto& t : *unsent) PublishTicket(t);
   log::Info("central started", {{"charging_points", catalogue.size()},
                                 {"restored_supplies", open->size()},
@@ -203,10 +207,7 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
   for (auto& u : fx.updates) {
     broadcaster_.Send(std::make_shared<const central::v1::NetworkUpdate>(std::move(u)));
   }
-  for (const auto& r : fx.readings) {
-    absl::Status s = publisher_.Publish(topics::kDriverNotifications, r.driver_id(), r);
-    if (!s.ok()) log::Warn("reading not sent", {{"error", s.ToString()}});
-  }
+  for (const auto& r : fx.readings) PublishNotification(r, /*may_fetch=*/false);
   for (const auto& a : fx.audit) LogAudit(a);
   if (!fx.NeedsDurability() && fx.supplies_changed.empty() && fx.audit.empty() && !after_durable) {
     return;
@@ -222,10 +223,7 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
     send = [this, commands = std::move(fx.commands), notices = std::move(fx.notices),
             tickets = std::move(fx.tickets), after_durable = std::move(after_durable)] {
       for (const auto& c : commands) SendCommand(c);
-      for (const auto& n : notices) {
-        absl::Status s = publisher_.Publish(topics::kDriverNotifications, n.driver_id(), n);
-        if (!s.ok()) log::Error("driver notice not sent", {{"error", s.ToString()}});
-      }
+      for (const auto& n : notices) PublishNotification(n, /*may_fetch=*/true);
       for (const auto& t : tickets) PublishTicket(t);
       if (after_durable) after_durable();
     };
@@ -246,18 +244,52 @@ void Central::SendCommand(const events::v1::EngineCommand& command) {
 }
 
 void Central::PublishTicket(const common::v1::Ticket& ticket) {
+  // A walk-in's ticket has no driver to seal it for: it stays in central
+  // (ListTickets, the supply's view) and is not put on the shared topic.
+  if (ticket.driver_id().empty()) {
+    journal_.MarkPublished(ticket.supply_id());
+    return;
+  }
   events::v1::DriverNotification n;
   n.set_driver_id(ticket.driver_id());
   *n.mutable_at() = ToProto(clock_.Now());
   *n.mutable_ticket() = ticket;
-  // Anonymous tickets are keyed by CP so they still land in order.
-  const std::string key = ticket.driver_id().empty() ? ticket.cp_id() : ticket.driver_id();
-  absl::Status s = publisher_.Publish(
-      topics::kDriverNotifications, key, n, [this, id = ticket.supply_id()](const absl::Status& d) {
-        if (d.ok()) journal_.MarkPublished(id);
-      });
-  // Not marked: it is sent again at the next start.
-  if (!s.ok()) log::Error("ticket not sent", {{"supply_id", ticket.supply_id()}, {"error", s.ToString()}});
+  // Not marked unless delivered: it is sent again at the next start.
+  PublishNotification(n, /*may_fetch=*/true, [this, id = ticket.supply_id()](const absl::Status& d) {
+    if (d.ok()) journal_.MarkPublished(id);
+  });
+}
+
+std::optional<NotificationKey> Central::NotificationKeyOf(const std::string& driver_id, bool may_fetch) {
+  {
+    absl::MutexLock lock(&notify_mu_);
+    auto it = notification_keys_.find(driver_id);
+    if (it != notification_keys_.end()) return it->second;
+  }
+  if (!may_fetch || trust_.notification_keys == nullptr) return std::nullopt;
+  absl::StatusOr<NotificationKey> key = trust_.notification_keys->Key(driver_id);
+  if (!key.ok()) {
+    log::Warn("cannot get a driver's notification key", {{"driver_id", driver_id}, {"error", key.status().ToString()}});
+    return std::nullopt;
+  }
+  absl::MutexLock lock(&notify_mu_);
+  notification_keys_[driver_id] = *key;
+  return *key;
+}
+
+void Central::PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
+                                  Publisher::Delivered on_delivery) {
+  // Only its driver can open it: the topic is readable by any broker client.
+  std::optional<NotificationKey> key = NotificationKeyOf(n.driver_id(), may_fetch);
+  absl::StatusOr<events::v1::SealedNotification> sealed =
+      key ? SealNotification(*key, n) : absl::FailedPreconditionError("no notification key for the driver");
+  absl::Status s = sealed.ok() ? publisher_.Publish(topics::kDriverNotifications, n.driver_id(), *sealed,
+                                                    std::move(on_delivery))
+                               : sealed.status();
+  if (!s.ok()) {
+    log::Warn("driver notification not sent",
+              {{"driver_id", n.driver_id()}, {"request_id", n.request_id()}, {"error", s.ToString()}});
+  }
 }
 
 absl::Status Central::MonitorRegistered(const std::string& cp_id, const central::v1::Health& health) {
@@ -316,6 +348,30 @@ absl::StatusOr<std::string> Central::DriverOf(const std::string& access_token,
   return refusal;
 }
 
+absl::StatusOr<std::string> Central::AssertedDriver(const events::v1::ChargeRequest& r) {
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<events::v1::ChargeAssertion> a =
+      trust_.auth_keys == nullptr
+          ? absl::UnauthenticatedError("central has no auth keys to verify charge assertions with")
+          : VerifyChargeAssertion(r.assertion(), *trust_.auth_keys, r.cp_id(), r.request_id(), r.driver_id(), now);
+  absl::Status refusal = a.status();
+  // Each assertion once (a replay of a captured request). After a restart
+  // the guard is empty, but an assertion lives a minute and its request id
+  // is answered idempotently by the network: a replay opens no new supply.
+  if (refusal.ok()) refusal = assertion_guard_.Accept(a->assertion_id(), FromProto(a->expires_at()), now);
+  if (refusal.ok()) return a->subject();
+  absl::MutexLock lock(&mu_);
+  Effects fx;
+  fx.audit.push_back({now, AuditCategory::kSecurity, "charge_request_refused",
+                      a.ok() ? a->subject() : (r.driver_id().empty() ? "anonymous" : r.driver_id()), r.cp_id(),
+                      "REJECTED",
+                      {{"reason", std::string(refusal.message())}, {"request_id", r.request_id()},
+                       {"carried_access_token", !r.access_token().empty()}},
+                      topics::kChargeRequests});
+  Apply(std::move(fx));
+  return refusal;
+}
+
 absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_id,
                                                           const std::string& driver_id,
                                                           const std::string& request_id,
@@ -323,6 +379,8 @@ absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_
   if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
   absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "charge_request", cp_id);
   if (!driver.ok()) return driver.status();
+  // Known before the supply's notices are sealed for this driver.
+  (void)NotificationKeyOf(*driver, /*may_fetch=*/true);
   ChargeDecision decision;
   absl::Status durable_status =
       RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -407,8 +465,10 @@ absl::StatusOr<WeatherHoldsResult> Central::ApplyWeatherHolds(
 
 void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters) {
   std::vector<events::v1::ChargeRequest> requests;
-  // Opened off the lock: decryption and key fetches do not hold the network.
+  // Opened off the lock: decryption, signatures and key fetches do not hold the network.
   std::vector<absl::StatusOr<std::string>> opened(batch.size(), absl::StatusOr<std::string>(""));
+  std::vector<std::optional<events::v1::RegistryEvent>> registry_events(batch.size());
+  std::vector<std::pair<size_t, absl::Status>> refused;
   auto reject = [&](const KafkaMessage& m, const std::string& why) {
     if (dead_letters != nullptr) DeadLetter(*dead_letters, m, why);
   };
@@ -418,6 +478,16 @@ void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProduce
       opened[i] = OpenEngineMessage(m);
     } else if (m.topic == topics::kAuthEvents) {
       HandleAuthEvent(m);
+    } else if (m.topic == topics::kRegistryEvents) {
+      events::v1::RegistryEvent e;
+      absl::Status s = trust_.registry_keys == nullptr
+                           ? absl::UnauthenticatedError("central has no registry keys to verify events with")
+                           : OpenSignedEvent(m.payload, *trust_.registry_keys, &e);
+      if (s.ok()) {
+        registry_events[i] = std::move(e);
+      } else {
+        refused.emplace_back(i, s);
+      }
     } else if (m.topic == topics::kChargeRequests) {
       events::v1::ChargeRequest r;
       if (!r.ParseFromString(m.payload)) {
@@ -436,7 +506,7 @@ void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProduce
     Effects fx;
     for (size_t i = 0; i < batch.size(); ++i) {
       const KafkaMessage& m = batch[i];
-      if (m.topic == topics::kRegistryEvents) HandleRegistryEvent(m, fx, dead_letters);
+      if (registry_events[i]) HandleRegistryEvent(m, *registry_events[i], fx, dead_letters);
       if (m.topic != topics::kEngineEvents) continue;
       if (opened[i].ok()) {
         HandleEngineEvent(m, *opened[i], fx);
@@ -451,6 +521,7 @@ void Central::HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProduce
                           {{"reason", why}, {"partition", m.partition}, {"offset", m.offset}},
                           topics::kEngineEvents});
     }
+    for (const auto& [i, why] : refused) RefuseSignedEvent(batch[i], why, fx);
     // Telemetry alone is not urgent: its progress is journaled on the next
     // periodic flush. Asking for a callback would force a transaction per batch.
     needs_wait = fx.NeedsDurability();
@@ -512,13 +583,32 @@ absl::StatusOr<std::string> Central::OpenEngineMessage(const KafkaMessage& m) {
   return std::move(opened->plaintext);
 }
 
+void Central::RefuseSignedEvent(const KafkaMessage& m, const absl::Status& why, Effects& fx) {
+  RefuseEvent(m, why, "central", nullptr, clock_);
+  fx.audit.push_back({clock_.Now(), AuditCategory::kSecurity, "event_refused", "central", "", "REJECTED",
+                      {{"reason", std::string(why.message())}, {"partition", m.partition},
+                       {"offset", m.offset}, {"key", m.key}},
+                      m.topic});
+}
+
 void Central::HandleAuthEvent(const KafkaMessage& m) {
   events::v1::AuthEvent event;
-  if (!event.ParseFromString(m.payload)) {
-    log::Warn("ignored a malformed auth event", {{"offset", m.offset}});
+  absl::Status verified = trust_.auth_keys == nullptr
+                              ? absl::UnauthenticatedError("central has no auth keys to verify events with")
+                              : OpenSignedEvent(m.payload, *trust_.auth_keys, &event);
+  if (!verified.ok()) {
+    absl::MutexLock lock(&mu_);
+    Effects fx;
+    RefuseSignedEvent(m, verified, fx);
+    Apply(std::move(fx));
     return;
   }
   ApplyAuthEvent(event, tokens_);
+  if (event.has_signing_key_rotated()) {
+    // Notification keys derive from the signing key: fetch them again.
+    absl::MutexLock lock(&notify_mu_);
+    notification_keys_.clear();
+  }
   std::string cp_id, why;
   if (event.has_cp_revoked()) {
     cp_id = event.cp_revoked().cp_id();
@@ -564,10 +654,10 @@ void Central::HandleEngineEvent(const KafkaMessage& m, const std::string& plaint
   network_.OnEngineEvent(e, clock_.Now(), fx);
 }
 
-void Central::HandleRegistryEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters) {
-  events::v1::RegistryEvent e;
-  if (!e.ParseFromString(m.payload) || e.cp_id().empty()) {
-    if (dead_letters != nullptr) DeadLetter(*dead_letters, m, "not a RegistryEvent");
+void Central::HandleRegistryEvent(const KafkaMessage& m, const events::v1::RegistryEvent& e, Effects& fx,
+                                  KafkaProducer* dead_letters) {
+  if (e.cp_id().empty() || e.cp_id() != m.key) {
+    if (dead_letters != nullptr) DeadLetter(*dead_letters, m, "RegistryEvent without a cp_id matching its key");
     return;
   }
   const absl::Time now = clock_.Now();
@@ -585,7 +675,9 @@ void Central::HandleRegistryEvent(const KafkaMessage& m, Effects& fx, KafkaProdu
 
 void Central::HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests) {
   for (const events::v1::ChargeRequest& r : requests) {
-    absl::StatusOr<std::string> driver = DriverOf(r.access_token(), r.driver_id(), "charge_request", r.cp_id());
+    absl::StatusOr<std::string> driver = AssertedDriver(r);
+    // Known before the answer is sealed for this driver.
+    if (ValidateDriverId(r.driver_id()).ok()) (void)NotificationKeyOf(r.driver_id(), /*may_fetch=*/true);
     // Not durable in time (database away): its notice leaves once it is.
     absl::Status durable_status =
         RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -20,6 +20,7 @@
 #include "services/central/replay_marks.h"
 #include "services/common/clock.h"
 #include "services/common/kafka.h"
+#include "services/common/message_auth.h"
 #include "services/common/publisher.h"
 #include "services/common/sealed.h"
 #include "services/common/tokens.h"
@@ -31,6 +32,24 @@ class CpKeySource {
  public:
   virtual ~CpKeySource() = default;
   virtual absl::StatusOr<std::vector<CpKey>> Keys(const std::string& cp_id) = 0;
+};
+
+// Where central gets a driver's notification key (auth's GetNotificationKey).
+class NotificationKeySource {
+ public:
+  virtual ~NotificationKeySource() = default;
+  virtual absl::StatusOr<NotificationKey> Key(const std::string& driver_id) = 0;
+};
+
+// What central checks Kafka traffic with; the broker authenticates nobody.
+// Unset parts fail closed: charge requests and auth/registry events are
+// refused, driver notifications are not sent.
+struct KafkaTrust {
+  // Auth's public keys: charge assertions and auth events.
+  VerifyingKeys* auth_keys = nullptr;
+  // The registry's event keys.
+  VerifyingKeys* registry_keys = nullptr;
+  NotificationKeySource* notification_keys = nullptr;
 };
 
 class Central {
@@ -54,6 +73,8 @@ class Central {
   // rejoins first), and a CP enrolled meanwhile must not be turned away.
   using CatalogueLookup = std::function<absl::StatusOr<common::v1::ChargingPoint>(const std::string&)>;
   void SetCatalogueLookup(CatalogueLookup lookup);
+  // Before Start.
+  void SetKafkaTrust(KafkaTrust trust) { trust_ = trust; }
   // Where the replay marks of sealed engine envelopes persist; set before
   // Start, which loads them. Without it a captured envelope is accepted once
   // after a restart.
@@ -127,8 +148,19 @@ class Central {
   void HandleAuthEvent(const KafkaMessage& m);
   void HandleEngineEvent(const KafkaMessage& m, const std::string& plaintext, Effects& fx)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandleRegistryEvent(const KafkaMessage& m, Effects& fx, KafkaProducer* dead_letters)
+  void HandleRegistryEvent(const KafkaMessage& m, const events::v1::RegistryEvent& e, Effects& fx,
+                           KafkaProducer* dead_letters) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The driver a charge request's assertion vouches for (once), or why not;
+  // a refusal is audited.
+  absl::StatusOr<std::string> AssertedDriver(const events::v1::ChargeRequest& r);
+  // A refused auth or registry event: audited as SECURITY, skipped.
+  void RefuseSignedEvent(const KafkaMessage& m, const absl::Status& why, Effects& fx)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Seals `n` for its driver and publishes it. Without `may_fetch` (under
+  // mu_) only a key already known is used.
+  void PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
+                           Publisher::Delivered on_delivery = nullptr);
+  std::optional<NotificationKey> NotificationKeyOf(const std::string& driver_id, bool may_fetch);
   // Charge requests look drivers up without the lock, so they are parsed first.
   void HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests);
   void TickLoop();
@@ -137,6 +169,10 @@ class Central {
   Publisher& publisher_;
   TokenVerifier& tokens_;
   CpKeySource& key_source_;
+  KafkaTrust trust_;
+  AssertionGuard assertion_guard_;
+  absl::Mutex notify_mu_;
+  absl::flat_hash_map<std::string, NotificationKey> notification_keys_ ABSL_GUARDED_BY(notify_mu_);
   KeyRing keys_;
   SealCounter command_counter_;
   // Only the Kafka consumer thread opens engine messages.

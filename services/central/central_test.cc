@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "services/common/crypto.h"
+#include "services/common/proto_time.h"
 
 namespace evc::central {
 namespace {
@@ -122,6 +123,51 @@ class TestTokens {
 
  public:
   TokenVerifier verifier;
+};
+
+// What auth and the registry would sign, and the keys central checks with.
+class TestTrust : public NotificationKeySource {
+ public:
+  TestTrust()
+      : auth_pair_(crypto::NewEd25519KeyPair()), registry_pair_(crypto::NewEd25519KeyPair()),
+        auth_keys_("auth", [this]() -> absl::StatusOr<std::vector<VerifyingKey>> {
+          return std::vector<VerifyingKey>{{"auth-key", auth_pair_.public_key}};
+        }, clock_),
+        registry_keys_("registry", [this]() -> absl::StatusOr<std::vector<VerifyingKey>> {
+          return std::vector<VerifyingKey>{{"registry-key", registry_pair_.public_key}};
+        }, clock_) {}
+  KafkaTrust trust() { return {&auth_keys_, &registry_keys_, this}; }
+  absl::StatusOr<NotificationKey> Key(const std::string& driver_id) override {
+    return DeriveNotificationKey({"auth-key", auth_pair_.private_key}, driver_id);
+  }
+  // A charge request on Kafka as the driver CLI sends it.
+  KafkaMessage Request(const std::string& cp, const std::string& request_id, const std::string& driver,
+                       const std::string& asserted_cp = "") {
+    events::v1::ChargeAssertion a;
+    a.set_assertion_id(crypto::RandomId());
+    a.set_subject(driver);
+    a.set_role(kRoleDriver);
+    a.set_cp_id(asserted_cp.empty() ? cp : asserted_cp);
+    a.set_request_id(request_id);
+    *a.mutable_issued_at() = ToProto(absl::Now());
+    *a.mutable_expires_at() = ToProto(absl::Now() + absl::Seconds(60));
+    events::v1::ChargeRequest r;
+    r.set_request_id(request_id);
+    r.set_cp_id(cp);
+    r.set_driver_id(driver);
+    r.set_assertion(SignMessage({"auth-key", auth_pair_.private_key}, a)->SerializeAsString());
+    return {topics::kChargeRequests, 0, 0, cp, r.SerializeAsString()};
+  }
+  std::string ByRegistry(const events::v1::RegistryEvent& e) {
+    return SignMessage({"registry-key", registry_pair_.private_key}, e)->SerializeAsString();
+  }
+
+ private:
+  SystemClock clock_;
+  crypto::Ed25519KeyPair auth_pair_;
+  crypto::Ed25519KeyPair registry_pair_;
+  VerifyingKeys auth_keys_;
+  VerifyingKeys registry_keys_;
 };
 
 class FixedKeys : public CpKeySource {
@@ -365,14 +411,20 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   ASSERT_EQ(store.tickets.size(), 1u);
   EXPECT_TRUE(store.published.empty());
   RecordingPublisher publisher;
+  TestTrust trust;
   Central restarted({}, store, publisher, tokens.verifier, keys, clock);
+  restarted.SetKafkaTrust(trust.trust());
   ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
   int tickets = 0;
   for (const auto& r : publisher.records()) {
-    events::v1::DriverNotification n;
-    if (r.topic == topics::kDriverNotifications && n.ParseFromString(r.payload) && n.has_ticket()) {
+    events::v1::SealedNotification sealed;
+    if (r.topic != topics::kDriverNotifications || !sealed.ParseFromString(r.payload)) continue;
+    EXPECT_EQ(r.payload.find(supply_id), std::string::npos) << "sealed for the driver alone";
+    auto n = OpenNotification(*trust.Key("ana"), "ana", sealed);
+    ASSERT_TRUE(n.ok()) << n.status();
+    if (n->has_ticket()) {
       ++tickets;
-      EXPECT_EQ(n.ticket().supply_id(), supply_id);
+      EXPECT_EQ(n->ticket().supply_id(), supply_id);
     }
   }
   EXPECT_EQ(tickets, 1);
@@ -436,6 +488,86 @@ TEST(CentralTest, OpenSuppliesAreRestoredOnStart) {
   EXPECT_EQ(central.RequestCharge("CP1", "ana", "r9", tokens.For("ana")).status().code(),
             absl::StatusCode::kFailedPrecondition);
   central.Stop();
+}
+
+// The broker authenticates nobody: a charge request on Kafka needs auth's
+// single-use assertion for that CP and request; a bearer token is refused.
+TEST(CentralTest, KafkaChargeRequestsNeedASingleUseAssertionForTheirCp) {
+  MemoryStore store;
+  RecordingPublisher publisher;
+  TestTokens tokens;
+  TestTrust trust;
+  FixedKeys keys;
+  SystemClock clock;
+  Central central({}, store, publisher, tokens.verifier, keys, clock);
+  central.SetKafkaTrust(trust.trust());
+  ASSERT_TRUE(central.Start({Cp("CP1"), Cp("CP2")}).ok());
+  ASSERT_TRUE(central.LoadKeys("CP1").ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  auto supplying = [&] {
+    for (const auto& st : central.Snapshot()) {
+      if (st.charging_point().cp_id() == "CP1" && st.has_supply()) return true;
+    }
+    return false;
+  };
+  events::v1::ChargeRequest bearer;
+  bearer.set_request_id("r0");
+  bearer.set_cp_id("CP1");
+  bearer.set_driver_id("ana");
+  bearer.set_access_token(tokens.For("ana"));
+  std::vector<KafkaMessage> refused = {{topics::kChargeRequests, 0, 1, "CP1", bearer.SerializeAsString()},
+                                       trust.Request("CP1", "r1", "ana", /*asserted_cp=*/"CP2")};
+  central.HandleKafkaBatch(refused, nullptr);
+  EXPECT_FALSE(supplying());
+  const KafkaMessage genuine = trust.Request("CP1", "r2", "ana");
+  central.HandleKafkaBatch(std::vector<KafkaMessage>{genuine}, nullptr);
+  EXPECT_TRUE(supplying());
+  central.HandleKafkaBatch(std::vector<KafkaMessage>{genuine}, nullptr);  // replayed
+  central.Stop();
+  std::vector<std::string> reasons;
+  for (const auto& a : store.audit) {
+    if (a.action == "charge_request_refused") reasons.push_back(a.details["reason"].get<std::string>());
+  }
+  ASSERT_EQ(reasons.size(), 3u);
+  EXPECT_NE(reasons[0].find("access tokens are not accepted"), std::string::npos) << reasons[0];
+  EXPECT_NE(reasons[1].find("not for this request"), std::string::npos) << reasons[1];
+  EXPECT_NE(reasons[2].find("already used"), std::string::npos) << reasons[2];
+  // Every answer on the notifications topic is sealed.
+  for (const auto& r : publisher.records()) {
+    if (r.topic != topics::kDriverNotifications) continue;
+    events::v1::SealedNotification sealed;
+    ASSERT_TRUE(sealed.ParseFromString(r.payload));
+    EXPECT_TRUE(OpenNotification(*trust.Key("ana"), "ana", sealed).ok());
+  }
+}
+
+// Registry events count only when the registry signed them.
+TEST(CentralTest, UnsignedRegistryEventsAreRefused) {
+  MemoryStore store;
+  RecordingPublisher publisher;
+  TestTokens tokens;
+  TestTrust trust;
+  FixedKeys keys;
+  SystemClock clock;
+  Central central({}, store, publisher, tokens.verifier, keys, clock);
+  central.SetKafkaTrust(trust.trust());
+  ASSERT_TRUE(central.Start({}).ok());
+  events::v1::RegistryEvent forged;
+  forged.set_cp_id("CPX");
+  *forged.mutable_registered() = Cp("CPX");
+  events::v1::RegistryEvent genuine = forged;
+  genuine.set_cp_id("CPY");
+  *genuine.mutable_registered() = Cp("CPY");
+  central.HandleKafkaBatch(std::vector<KafkaMessage>{{topics::kRegistryEvents, 0, 1, "CPX", forged.SerializeAsString()},
+                                                     {topics::kRegistryEvents, 0, 2, "CPY", trust.ByRegistry(genuine)}},
+                           nullptr);
+  std::set<std::string> known;
+  for (const auto& st : central.Snapshot()) known.insert(st.charging_point().cp_id());
+  EXPECT_EQ(known, std::set<std::string>{"CPY"});
+  central.Stop();
+  int refused = 0;
+  for (const auto& a : store.audit) refused += a.action == "event_refused" && a.category == AuditCategory::kSecurity;
+  EXPECT_EQ(refused, 1);
 }
 
 }  // namespace

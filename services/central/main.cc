@@ -52,6 +52,23 @@ class AuthKeySource : public evc::central::CpKeySource {
   evc::auth::v1::AuthService::Stub& auth_;
 };
 
+// Drivers' notification keys come from auth (an internal RPC).
+class AuthNotificationKeys : public evc::central::NotificationKeySource {
+ public:
+  explicit AuthNotificationKeys(evc::auth::v1::AuthService::Stub& auth) : auth_(auth) {}
+  absl::StatusOr<evc::NotificationKey> Key(const std::string& driver_id) override {
+    evc::auth::v1::GetNotificationKeyRequest request;
+    request.set_driver_id(driver_id);
+    auto response = evc::CallUnary(&evc::auth::v1::AuthService::Stub::GetNotificationKey, auth_, request,
+                                   absl::Seconds(3));
+    if (!response.ok()) return response.status();
+    return evc::NotificationKey{response->key_id(), response->key()};
+  }
+
+ private:
+  evc::auth::v1::AuthService::Stub& auth_;
+};
+
 std::vector<evc::common::v1::ChargingPoint> LoadCatalogue(RegistryService::Stub& registry) {
   std::vector<evc::common::v1::ChargingPoint> catalogue;
   absl::Status s = evc::RetryWithBackoff(
@@ -88,6 +105,13 @@ int main(int argc, char** argv) {
   evc::central::Central central(config, store, publisher, *tokens, keys, clock);
   evc::central::PgReplayMarkStore replay_marks(*deps.postgres);
   central.SetReplayMarkStore(&replay_marks);
+  // The broker authenticates nobody: charge assertions and auth events are
+  // verified with auth's keys, registry events with the registry's, and
+  // notifications are sealed per driver.
+  std::unique_ptr<evc::VerifyingKeys> auth_keys = evc::AuthEventKeys(*auth, clock);
+  std::unique_ptr<evc::VerifyingKeys> registry_keys = evc::RegistryEventKeys(*registry, clock);
+  AuthNotificationKeys notification_keys(*auth);
+  central.SetKafkaTrust({auth_keys.get(), registry_keys.get(), &notification_keys});
   evc::ExitIfError("cannot start central", central.Start(LoadCatalogue(*registry)));
 
   evc::CallAuthorizer authz(*tokens);

@@ -55,7 +55,7 @@ void ApplyAuthEvent(const events::v1::AuthEvent& event, TokenVerifier& verifier)
 }
 
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> FollowAuthEvents(
-    const std::string& service, TokenVerifier& verifier,
+    const std::string& service, TokenVerifier& verifier, VerifyingKeys& auth_keys,
     std::function<void(const events::v1::AuthEvent&)> also) {
   const std::string group = absl::StrCat("evc-", service, "-auth-", getpid(), "-", crypto::RandomId());
   auto consumer = KafkaConsumer::Create({.brokers = KafkaBrokers(),
@@ -63,11 +63,12 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> FollowAuthEvents(
                                          .client_id = group,
                                          .topics = {topics::kAuthEvents}});
   if (!consumer.ok()) return consumer.status();
-  (*consumer)->Start([&verifier, also = std::move(also)](std::span<const KafkaMessage> batch) {
+  (*consumer)->Start([&verifier, &auth_keys, service, also = std::move(also)](std::span<const KafkaMessage> batch) {
+    static const SystemClock clock;
     for (const KafkaMessage& m : batch) {
       events::v1::AuthEvent event;
-      if (!event.ParseFromString(m.payload)) {
-        log::Warn("ignored a malformed auth event", {{"offset", m.offset}});
+      if (absl::Status s = OpenSignedEvent(m.payload, auth_keys, &event); !s.ok()) {
+        RefuseEvent(m, s, service, nullptr, clock);
         continue;
       }
       ApplyAuthEvent(event, verifier);

@@ -11,6 +11,7 @@
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/common/kafka.h"
+#include "services/common/message_auth.h"
 #include "services/common/tokens.h"
 
 namespace evc {
@@ -32,9 +33,11 @@ void ApplyAuthEvent(const events::v1::AuthEvent& event, TokenVerifier& verifier)
 
 // Follows evc.auth-events from the start with a consumer group of this
 // process alone (every replica must see every event), calling `also` for
-// each event after the verifier has seen it.
+// each event after the verifier has seen it. Only events auth signed
+// (verified with `auth_keys`, see AuthEventKeys) are applied; others are
+// logged as SECURITY and skipped.
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> FollowAuthEvents(
-    const std::string& service, TokenVerifier& verifier,
+    const std::string& service, TokenVerifier& verifier, VerifyingKeys& auth_keys,
     std::function<void(const events::v1::AuthEvent&)> also = nullptr);
 
 }  // namespace evc

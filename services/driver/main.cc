@@ -1,9 +1,13 @@
 // evc-driver: the driver's command line (the seeds' EV_Driver). Logs in with
 // the driver's account, then requests a charge at each CP listed in a file, one after the other: prints the live
 // readings and the ticket (or the rejection reason), waits 4 s, then asks for
-// the next. Requests travel over Kafka (evc.charge-requests); answers come back
-// on evc.driver-notifications. A request unanswered in time is sent again
-// with the same request id, which central answers only once.
+// the next. Requests travel over Kafka (evc.charge-requests) carrying a
+// single-use charge assertion from auth for that CP and request (never the
+// access token: every broker client could read it); answers come back on
+// evc.driver-notifications sealed with this driver's notification key, which
+// only auth, central and this driver know. A request unanswered in time is
+// sent again with the same request id (and a fresh assertion), which central
+// answers only once.
 //
 //   evc-driver --user=NAME [--password_file=F] --requests=FILE [--loop]
 //   evc-driver --user=NAME [--password_file=F] --cp=CP_ID [--stop_after=30s]
@@ -13,12 +17,15 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <map>
 #include <optional>
+#include <set>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/central/network.h"
@@ -28,6 +35,7 @@
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
 #include "services/common/kafka.h"
+#include "services/common/message_auth.h"
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
 #include "services/common/service_main.h"
@@ -35,7 +43,7 @@
 
 ABSL_FLAG(std::string, user, "", "the driver's username (required)");
 ABSL_FLAG(std::string, password_file, "", "file holding the password (else asked at the terminal)");
-ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address (login)");
+ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address (login, charge assertions)");
 ABSL_FLAG(std::string, requests, "", "file with one CP id per line (# comments allowed)");
 ABSL_FLAG(std::string, cp, "", "request a single charge at this CP");
 ABSL_FLAG(bool, loop, false, "replay the requests file forever");
@@ -48,33 +56,58 @@ ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (used t
 
 namespace {
 
-// This driver's notifications, from now on.
+// This driver's notifications, from now on: the sealed ones addressed to it,
+// opened with its notification keys (from auth, by key id).
 class Inbox {
  public:
-  static absl::StatusOr<std::unique_ptr<Inbox>> Open(const std::string& driver_id) {
+  static absl::StatusOr<std::unique_ptr<Inbox>> Open(const std::string& driver_id,
+                                                     evc::auth::v1::AuthService::Stub& auth) {
     auto tail = evc::TopicTail::Open(evc::KafkaBrokers(), evc::topics::kDriverNotifications,
                                      evc::StartupTimeout());
     if (!tail.ok()) return tail.status();
-    return std::unique_ptr<Inbox>(new Inbox(driver_id, std::move(*tail)));
+    return std::unique_ptr<Inbox>(new Inbox(driver_id, auth, std::move(*tail)));
   }
+
+  void AddKey(const evc::auth::v1::NotificationKey& k) { keys_[k.key_id()] = {k.key_id(), k.key()}; }
 
   // The next notification for this driver, or nullopt after `timeout`.
   std::optional<evc::events::v1::DriverNotification> Next(absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline && !evc::ShutdownRequested().HasBeenNotified()) {
       auto m = tail_->Next(std::min(deadline - absl::Now(), absl::Milliseconds(100)));
-      evc::events::v1::DriverNotification n;
-      if (!m || !n.ParseFromString(m->payload)) continue;
-      if (n.driver_id() == driver_id_) return n;
+      evc::events::v1::SealedNotification sealed;
+      if (!m || m->key != driver_id_ || !sealed.ParseFromString(m->payload)) continue;
+      const evc::NotificationKey* key = KeyFor(sealed.key_id());
+      if (key == nullptr) continue;
+      auto n = evc::OpenNotification(*key, driver_id_, sealed);
+      if (n.ok()) return *std::move(n);
+      std::fprintf(stderr, "ignored a notification that does not open: %s\n", n.status().ToString().c_str());
     }
     return std::nullopt;
   }
 
  private:
-  Inbox(std::string driver_id, std::unique_ptr<evc::TopicTail> tail)
-      : driver_id_(std::move(driver_id)), tail_(std::move(tail)) {}
+  Inbox(std::string driver_id, evc::auth::v1::AuthService::Stub& auth, std::unique_ptr<evc::TopicTail> tail)
+      : driver_id_(std::move(driver_id)), auth_(auth), tail_(std::move(tail)) {}
+
+  // A key id not seen yet (auth rotated its signing key): ask auth once.
+  const evc::NotificationKey* KeyFor(const std::string& key_id) {
+    auto it = keys_.find(key_id);
+    if (it == keys_.end() && asked_.insert(key_id).second) {
+      evc::auth::v1::GetNotificationKeyRequest r;
+      r.set_driver_id(driver_id_);
+      auto k = evc::CallUnary(&evc::auth::v1::AuthService::Stub::GetNotificationKey, auth_, r, absl::Seconds(5));
+      if (k.ok()) AddKey(*k);
+      it = keys_.find(key_id);
+    }
+    return it == keys_.end() ? nullptr : &it->second;
+  }
+
   std::string driver_id_;
+  evc::auth::v1::AuthService::Stub& auth_;
   std::unique_ptr<evc::TopicTail> tail_;
+  std::map<std::string, evc::NotificationKey> keys_;
+  std::set<std::string> asked_;
 };
 
 std::string Clock() { return absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone()); }
@@ -103,7 +136,7 @@ void StopSupply(evc::ClientSession& session, const std::string& supply_id) {
 
 // One charge from request to ticket. Returns false on a hard error.
 bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, evc::ClientSession& session,
-              const std::string& cp_id) {
+              evc::auth::v1::AuthService::Stub& auth, const std::string& cp_id) {
   evc::events::v1::ChargeRequest request;
   request.set_request_id(evc::crypto::RandomId());
   request.set_cp_id(cp_id);
@@ -116,7 +149,18 @@ bool ChargeAt(evc::KafkaProducer& producer, Inbox& inbox, evc::ClientSession& se
   const auto& stopping = evc::ShutdownRequested();
   for (int attempt = 0; attempt < 4 && supply_id.empty() && !stopping.HasBeenNotified(); ++attempt) {
     *request.mutable_requested_at() = evc::ToProto(absl::Now());
-    request.set_access_token(session.AccessToken());
+    // A fresh single-use assertion per attempt (central accepts each once).
+    evc::auth::v1::IssueChargeAssertionRequest ask;
+    ask.set_cp_id(cp_id);
+    ask.set_request_id(request.request_id());
+    auto assertion = evc::CallUnary(&evc::auth::v1::AuthService::Stub::IssueChargeAssertion, auth, ask,
+                                    absl::Seconds(10));
+    if (!assertion.ok()) {
+      std::printf("%s  auth gave no charge assertion: %s\n", Clock().c_str(), assertion.status().ToString().c_str());
+      return false;
+    }
+    inbox.AddKey(assertion->notification_key());
+    request.set_assertion(assertion->assertion());
     absl::Status s = producer.Produce(evc::topics::kChargeRequests, cp_id, request);
     if (!s.ok()) {
       std::printf("%s  cannot send the request: %s\n", Clock().c_str(), s.ToString().c_str());
@@ -221,11 +265,13 @@ int main(int argc, char** argv) {
   const std::string driver_id = (*session)->username();
 
   evc::ServiceDeps deps = evc::ConnectDeps("driver-" + driver_id, {.kafka_producer = true});
-  auto inbox = Inbox::Open(driver_id);
+  auto auth = evc::auth::v1::AuthService::NewStub(
+      evc::MakeChannel(absl::GetFlag(FLAGS_auth), (*session)->Bearer()));
+  auto inbox = Inbox::Open(driver_id, *auth);
   evc::ExitIfError("cannot read driver notifications (--kafka)", inbox.status());
   do {
     for (size_t i = 0; i < cps.size() && !evc::ShutdownRequested().HasBeenNotified(); ++i) {
-      if (!ChargeAt(*deps.producer, **inbox, **session, cps[i])) return 1;
+      if (!ChargeAt(*deps.producer, **inbox, **session, *auth, cps[i])) return 1;
       const bool last = i + 1 == cps.size() && !absl::GetFlag(FLAGS_loop);
       if (!last) evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::GetFlag(FLAGS_wait_between));
     }

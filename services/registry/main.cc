@@ -4,7 +4,9 @@
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "services/common/auth_client.h"
 #include "services/common/grpc_server.h"
+#include "services/common/crypto.h"
 #include "services/common/log.h"
+#include "services/common/message_auth.h"
 #include "services/common/process.h"
 #include "services/common/secret_file.h"
 #include "services/common/service_main.h"
@@ -38,7 +40,13 @@ int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "registry", "evc-registry: charging-point enrolment and accounts");
   evc::ServiceDeps deps = evc::ConnectDeps("registry", {.postgres = true, .kafka_producer = true});
   evc::registry::PgRegistryStore store(*deps.postgres);
-  evc::KafkaPublisher events(*deps.producer);
+  evc::KafkaPublisher kafka(*deps.producer);
+  // Every registry event is signed: consumers refuse anything else.
+  absl::StatusOr<evc::SigningKey> event_key = store.EventSigningKey("registry");
+  evc::ExitIfError("cannot load the event-signing key", event_key.status());
+  absl::StatusOr<std::string> event_public = evc::crypto::Ed25519PublicKey(event_key->private_key);
+  evc::ExitIfError("cannot load the event-signing key", event_public.status());
+  evc::SigningPublisher events(kafka, [key = *event_key] { return key; });
   evc::PgAuditSink audit(*deps.postgres, 10000, "registry");
   evc::SystemClock clock;
   const int cost = absl::GetFlag(FLAGS_secret_hash_cost);
@@ -52,12 +60,13 @@ int main(int argc, char** argv) {
 
   auto auth = evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth)));
   std::unique_ptr<evc::TokenVerifier> verifier = evc::MakeAuthTokenVerifier(*auth, clock);
-  auto follower = evc::FollowAuthEvents("registry", *verifier);
+  std::unique_ptr<evc::VerifyingKeys> auth_keys = evc::AuthEventKeys(*auth, clock);
+  auto follower = evc::FollowAuthEvents("registry", *verifier, *auth_keys);
   evc::ExitIfError("cannot follow auth events (--kafka)", follower.status());
   evc::CallAuthorizer authz(*verifier);
 
   evc::WorkerPool pool(4, 1000);
-  evc::registry::RegistryGrpc service(registry, accounts, authz, pool);
+  evc::registry::RegistryGrpc service(registry, accounts, authz, pool, {{event_key->key_id, *event_public}});
   int code = evc::Serve("registry", absl::GetFlag(FLAGS_listen), {&service});
   (*follower)->Stop();
   audit.Flush();

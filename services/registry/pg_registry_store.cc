@@ -1,6 +1,7 @@
 #include "services/registry/pg_registry_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/crypto.h"
 #include "services/common/proto_time.h"
 
 namespace evc::registry {
@@ -154,6 +155,23 @@ absl::Status PgRegistryStore::UpdateAccount(const StoredAccount& stored) {
         a.username(), PgText(a.name(), 256), PgText(a.email(), 256), a.role(), stored.password_hash);
     if (r.affected_rows() == 0) throw AbortTransaction(NotFound("account", a.username()));
   });
+}
+
+absl::StatusOr<SigningKey> PgRegistryStore::EventSigningKey(const std::string& owner) {
+  const crypto::Ed25519KeyPair fresh = crypto::NewEd25519KeyPair();
+  SigningKey key;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO event_signing_keys (owner, key_id, private_key, public_key)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (owner) DO NOTHING",
+        owner, crypto::RandomId(), pqxx::binarystring(fresh.private_key),
+        pqxx::binarystring(fresh.public_key));
+    pqxx::row row =
+        tx.exec_params1("SELECT key_id, private_key FROM event_signing_keys WHERE owner = $1", owner);
+    key = {row[0].as<std::string>(), pqxx::binarystring(row[1]).str()};
+  });
+  if (!s.ok()) return s;
+  return key;
 }
 
 }  // namespace evc::registry

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "services/common/postgres.h"
+#include "services/common/tokens.h"
 #include "services/registry/accounts.h"
 #include "services/registry/registry_store.h"
 
@@ -22,6 +23,9 @@ class PgRegistryStore : public RegistryStore, public AccountStore {
   absl::Status InsertAccount(const v1::Account& account, const std::string& password_hash) override;
   absl::StatusOr<StoredAccount> GetAccount(const std::string& username) override;
   absl::Status UpdateAccount(const StoredAccount& account) override;
+  // `owner`'s key for signing its Kafka events, created on first use (every
+  // replica then signs with the same key).
+  absl::StatusOr<SigningKey> EventSigningKey(const std::string& owner);
 
  private:
   PgPool& pool_;

@@ -122,4 +122,19 @@ grpc::ServerUnaryReactor* RegistryGrpc::VerifyPassword(grpc::CallbackServerConte
   });
 }
 
+grpc::ServerUnaryReactor* RegistryGrpc::GetEventSigningKeys(grpc::CallbackServerContext* c,
+                                                            const v1::GetEventSigningKeysRequest*,
+                                                            v1::GetEventSigningKeysResponse* resp) {
+  // Public keys: anyone may verify the registry's events.
+  return ServeOnPool(c, pool_, [=, this] {
+    for (const VerifyingKey& k : event_keys_) {
+      auto* out = resp->add_keys();
+      out->set_key_id(k.key_id);
+      out->set_algorithm("EdDSA");
+      out->set_public_key(k.public_key);
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace evc::registry

@@ -15,8 +15,11 @@ namespace evc::registry {
 
 class RegistryGrpc : public v1::RegistryService::CallbackService {
  public:
-  RegistryGrpc(Registry& registry, Accounts& accounts, CallAuthorizer& authz, WorkerPool& pool)
-      : registry_(registry), accounts_(accounts), authz_(authz), pool_(pool) {}
+  // `event_keys`: the public keys that verify the registry's events.
+  RegistryGrpc(Registry& registry, Accounts& accounts, CallAuthorizer& authz, WorkerPool& pool,
+               std::vector<VerifyingKey> event_keys = {})
+      : registry_(registry), accounts_(accounts), authz_(authz), pool_(pool),
+        event_keys_(std::move(event_keys)) {}
 
   grpc::ServerUnaryReactor* RegisterChargingPoint(grpc::CallbackServerContext* c,
                                                   const v1::RegisterChargingPointRequest* req,
@@ -49,6 +52,9 @@ class RegistryGrpc : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* VerifyPassword(grpc::CallbackServerContext* c,
                                            const v1::VerifyPasswordRequest* req,
                                            v1::Account* resp) override;
+  grpc::ServerUnaryReactor* GetEventSigningKeys(grpc::CallbackServerContext* c,
+                                                const v1::GetEventSigningKeysRequest* req,
+                                                v1::GetEventSigningKeysResponse* resp) override;
 
  private:
   // The operator calling, or the refusal.
@@ -58,6 +64,7 @@ class RegistryGrpc : public v1::RegistryService::CallbackService {
   Accounts& accounts_;
   CallAuthorizer& authz_;
   WorkerPool& pool_;
+  const std::vector<VerifyingKey> event_keys_;
 };
 
 }  // namespace evc::registry

@@ -9,6 +9,7 @@
 #include "services/common/auth_client.h"
 #include "services/common/grpc_util.h"
 #include "services/common/log.h"
+#include "services/common/message_auth.h"
 #include "services/common/process.h"
 #include "services/common/secret_file.h"
 #include "services/common/service_main.h"
@@ -121,7 +122,8 @@ int main(int argc, char** argv) {
   auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
   auto auth = evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth)));
   std::unique_ptr<evc::TokenVerifier> verifier = evc::MakeAuthTokenVerifier(*auth, clock);
-  auto follower = evc::FollowAuthEvents("weather", *verifier);
+  std::unique_ptr<evc::VerifyingKeys> auth_keys = evc::AuthEventKeys(*auth, clock);
+  auto follower = evc::FollowAuthEvents("weather", *verifier, *auth_keys);
   evc::ExitIfError("cannot follow auth events (--kafka)", follower.status());
   evc::CallAuthorizer authz(*verifier);
 
@@ -142,10 +144,16 @@ int main(int argc, char** argv) {
                                               // were missed until the next full sync.
                                               .auto_offset_reset = "earliest"});
   evc::ExitIfError("cannot consume registry events (--kafka)", consumer.status());
+  // Only events the registry signed: a forged one would move or drop CPs.
+  std::unique_ptr<evc::VerifyingKeys> registry_keys = evc::RegistryEventKeys(*registry, clock);
   (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
     for (const evc::KafkaMessage& m : batch) {
       evc::events::v1::RegistryEvent event;
-      if (event.ParseFromString(m.payload)) watcher.OnRegistryEvent(event);
+      if (absl::Status s = evc::OpenSignedEvent(m.payload, *registry_keys, &event); !s.ok()) {
+        evc::RefuseEvent(m, s, "weather", &audit, clock);
+        continue;
+      }
+      watcher.OnRegistryEvent(event);
     }
   });
   watcher.Start();
