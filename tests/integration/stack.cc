@@ -165,12 +165,8 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
   s->central_port_ = FreePort();
   const std::string registry = absl::StrCat("127.0.0.1:", s->registry_port_);
   const std::string auth = absl::StrCat("127.0.0.1:", s->auth_port_);
-  std::vector<std::string> registry_args = {"--listen=" + registry, "--auth=" + auth,
-                                            "--bootstrap_operator=admin",
-                                            "--bootstrap_operator_password_file=" + s->PasswordFile("admin")};
-  registry_args.insert(registry_args.end(), options.registry_flags.begin(), options.registry_flags.end());
-  s->registry_process_ = s->Spawn("registry", "evc-registry", registry_args);
-  s->auth_process_ = s->Spawn("auth", "evc-auth", {"--listen=" + auth, "--registry=" + registry});
+  s->StartRegistry();
+  s->StartAuth();
   s->StartCentral();
   for (auto [name, port] : {std::pair<const char*, int>{"registry", s->registry_port_},
                             {"auth", s->auth_port_}, {"central", s->central_port_}}) {
@@ -284,6 +280,30 @@ absl::Status Stack::StartWeather(std::vector<std::string> extra_flags) {
         MakeChannel(weather_address(), operator_->Bearer(), &client_tls_));
   }
   return WaitHealthy("weather", weather_port_);
+}
+
+void Stack::StartRegistry() {
+  std::vector<std::string> args = {"--listen=" + registry_address(), "--auth=" + auth_address(),
+                                   "--bootstrap_operator=admin",
+                                   "--bootstrap_operator_password_file=" + PasswordFile("admin")};
+  args.insert(args.end(), options_.registry_flags.begin(), options_.registry_flags.end());
+  registry_process_ = Spawn("registry", "evc-registry", args);
+}
+
+absl::Status Stack::RestartRegistry() {
+  registry_process_->Kill();
+  StartRegistry();
+  return WaitHealthy("registry", registry_port_);
+}
+
+void Stack::StartAuth() {
+  auth_process_ = Spawn("auth", "evc-auth", {"--listen=" + auth_address(), "--registry=" + registry_address()});
+}
+
+absl::Status Stack::RestartAuth() {
+  auth_process_->Kill();
+  StartAuth();
+  return WaitHealthy("auth", auth_port_);
 }
 
 absl::Status Stack::RestartCentral() {

@@ -96,6 +96,9 @@ class Stack {
   Process& central_process() { return *central_process_; }
   // Kills central (SIGKILL) and starts it again on the same port.
   absl::Status RestartCentral();
+  // Kill auth or the registry (SIGKILL) and start it again on the same port.
+  absl::Status RestartAuth();
+  absl::Status RestartRegistry();
   // Starts any binary from the build with the stack's environment.
   std::unique_ptr<Process> Spawn(const std::string& name, const std::string& binary,
                                  std::vector<std::string> args);
@@ -136,6 +139,8 @@ class Stack {
 
  private:
   Stack() = default;
+  void StartRegistry();
+  void StartAuth();
   void StartCentral();
   absl::Status WaitHealthy(const std::string& name, int port);
   bool keep_dir_ = false;
