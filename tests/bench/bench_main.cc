@@ -35,6 +35,7 @@
 #include "absl/time/clock.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/common/grpc_util.h"
+#include "services/common/message_auth.h"
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
 #include "services/common/sealed.h"
@@ -287,10 +288,15 @@ class Probes {
   void ReadTickets() {
     while (!stopping_) {
       auto m = tail_->Next(absl::Milliseconds(200));
-      events::v1::DriverNotification n;
-      if (!m || !n.ParseFromString(m->payload) || !n.has_ticket()) continue;
+      // Sealed per driver: opened with the key auth gives that driver.
+      events::v1::SealedNotification sealed;
+      if (!m || !sealed.ParseFromString(m->payload)) continue;
+      const NotificationKey* key = KeyOf(sealed.driver_id());
+      if (key == nullptr) continue;
+      absl::StatusOr<events::v1::DriverNotification> n = OpenNotification(*key, sealed.driver_id(), sealed);
+      if (!n.ok() || !n->has_ticket()) continue;
       const absl::Time now = absl::Now();
-      const common::v1::Ticket& t = n.ticket();
+      const common::v1::Ticket& t = n->ticket();
       std::function<void(const common::v1::Ticket&)> callback;
       {
         absl::MutexLock lock(&mu_);
@@ -307,8 +313,23 @@ class Probes {
     }
   }
 
+  // The driver's notification key, asked of auth as that driver (ticket thread only).
+  const NotificationKey* KeyOf(const std::string& driver_id) {
+    auto it = notification_keys_.find(driver_id);
+    if (it != notification_keys_.end()) return &it->second;
+    if (!stack_.has_driver(driver_id)) return nullptr;
+    auto auth = auth::v1::AuthService::NewStub(
+        MakeChannel(stack_.auth_address(), stack_.driver(driver_id).Bearer(), &stack_.client_tls()));
+    auth::v1::GetNotificationKeyRequest r;
+    r.set_driver_id(driver_id);
+    auto k = CallUnary(&auth::v1::AuthService::Stub::GetNotificationKey, *auth, r, absl::Seconds(5));
+    if (!k.ok()) return nullptr;
+    return &(notification_keys_[driver_id] = NotificationKey{k->key_id(), k->key()});
+  }
+
   Stack& stack_;
   std::atomic<bool> stopping_{false};
+  std::map<std::string, NotificationKey> notification_keys_;
   std::unique_ptr<TopicTail> tail_;
   std::thread watch_thread_;
   std::thread ticket_thread_;
