@@ -7,30 +7,16 @@
 #include <memory>
 
 #include "services/central/central.h"
+#include "services/central/empty_supply_store.h"
 #include "services/common/crypto.h"
 
 namespace evc::central::fuzz {
 
-class AcceptingStore : public SupplyStore {
- public:
-  absl::Status Write(const JournalBatch&) override { return absl::OkStatus(); }
-  absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override { return std::vector<SupplyRecord>(); }
-  absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() override {
-    return std::vector<common::v1::Ticket>();
-  }
-  absl::StatusOr<std::vector<HoldChange>> LoadHolds() override { return std::vector<HoldChange>(); }
-  absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string&) override {
-    return std::optional<common::v1::Ticket>();
-  }
-  absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string&, const std::string&,
-                                                              int) override {
-    return std::vector<common::v1::Ticket>();
-  }
-};
-
 class FixedKeys : public CpKeySource {
  public:
-  absl::StatusOr<std::vector<CpKey>> Keys(const std::string&) override { return std::vector<CpKey>{Key()}; }
+  absl::StatusOr<std::vector<CpKey>> Keys(const std::string&) override {
+    return std::vector<CpKey>{Key()};
+  }
   static const CpKey& Key() {
     static const CpKey key{"fuzz-key", std::string(32, '\x22')};
     return key;
@@ -38,22 +24,26 @@ class FixedKeys : public CpKeySource {
 };
 
 inline const crypto::Ed25519KeyPair& SigningKey() {
-  static const crypto::Ed25519KeyPair* pair = new crypto::Ed25519KeyPair(crypto::NewEd25519KeyPair());
+  static const crypto::Ed25519KeyPair* pair =
+      new crypto::Ed25519KeyPair(crypto::NewEd25519KeyPair());
   return *pair;
 }
 
 // A valid driver token for `subject` (seeds and inputs may carry their own).
 inline std::string DriverToken(const std::string& subject) {
-  Claims c{subject, kRoleDriver, "session-" + subject, "t", absl::Now(), absl::Now() + absl::Minutes(5)};
+  Claims c{subject, kRoleDriver, "session-" + subject,
+           "t",     absl::Now(), absl::Now() + absl::Minutes(5)};
   return *SignToken({"fuzz-key", SigningKey().private_key}, c);
 }
 
 // CP1 and CP2 in the catalogue, CP1's monitor linked.
 struct FuzzCentral {
   FuzzCentral()
-      : tokens([]() -> absl::StatusOr<std::vector<VerifyingKey>> {
-          return std::vector<VerifyingKey>{{"fuzz-key", SigningKey().public_key}};
-        }, clock),
+      : tokens(
+            []() -> absl::StatusOr<std::vector<VerifyingKey>> {
+              return std::vector<VerifyingKey>{{"fuzz-key", SigningKey().public_key}};
+            },
+            clock),
         central({}, store, publisher, tokens, keys, clock) {
     std::vector<common::v1::ChargingPoint> catalogue(2);
     catalogue[0].set_cp_id("CP1");
@@ -68,7 +58,7 @@ struct FuzzCentral {
   }
   ~FuzzCentral() { central.Stop(); }
 
-  AcceptingStore store;
+  EmptySupplyStore store;
   RecordingPublisher publisher;
   SystemClock clock;
   TokenVerifier tokens;

@@ -30,8 +30,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   m.partition = 0;
   m.offset = 1;
   switch ((selector & 0x7f) % 5) {
-    case 0: m.topic = topics::kChargeRequests; break;
-    case 1: m.topic = topics::kEngineEvents; break;
+    case 0:
+      m.topic = topics::kChargeRequests;
+      break;
+    case 1:
+      m.topic = topics::kEngineEvents;
+      break;
     case 2: {
       m.topic = topics::kEngineEvents;
       auto sealed = SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, "CP1",
@@ -39,8 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (sealed.ok()) value = sealed->SerializeAsString();
       break;
     }
-    case 3: m.topic = topics::kRegistryEvents; break;
-    default: m.topic = topics::kAuthEvents; break;
+    case 3:
+      m.topic = topics::kRegistryEvents;
+      break;
+    default:
+      m.topic = topics::kAuthEvents;
+      break;
   }
   m.payload = std::move(value);
   std::vector<KafkaMessage> batch;

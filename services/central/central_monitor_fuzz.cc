@@ -29,12 +29,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)f.central.MonitorHealth("CP1", health);
       break;
     case 2:
-      if (f.central.MonitorRegistered(cp_id, health).ok()) (void)f.central.MonitorHealth(cp_id, health);
+      if (f.central.MonitorRegistered(cp_id, health).ok())
+        (void)f.central.MonitorHealth(cp_id, health);
       break;
     default: {
-      auto supply = f.central.RequestCharge("CP1", "ana", "fuzz-1", central::fuzz::DriverToken("ana"));
+      auto supply =
+          f.central.RequestCharge("CP1", "ana", "fuzz-1", central::fuzz::DriverToken("ana"));
       (void)f.central.MonitorHealth("CP1", health);
-      if (supply.ok()) (void)f.central.StopCharge(supply->supply_id(), "ana", central::fuzz::DriverToken("ana"));
+      if (supply.ok())
+        (void)f.central.StopCharge(supply->supply_id(), "ana", central::fuzz::DriverToken("ana"));
       break;
     }
   }

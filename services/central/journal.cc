@@ -71,8 +71,9 @@ QuarantinedRow DescribeUnit(const JournalBatch& u, const absl::Status& why) {
 prometheus::Counter& QuarantinedCounter() {
   static auto& c = prometheus::BuildCounter()
                        .Name("evc_journal_quarantined_total")
-                       .Help("Journal rows Postgres refused for their data, quarantined so the "
-                             "rest of their batch committed")
+                       .Help(
+                           "Journal rows Postgres refused for their data, quarantined so the "
+                           "rest of their batch committed")
                        .Register(metrics::Registry())
                        .Add({});
   return c;
@@ -81,8 +82,9 @@ prometheus::Counter& QuarantinedCounter() {
 prometheus::Gauge& AvailableGauge() {
   static auto& g = prometheus::BuildGauge()
                        .Name("evc_journal_database_available")
-                       .Help("1 while central's journal writes go through, 0 while the database "
-                             "is not accepting them (retried, callers told UNAVAILABLE)")
+                       .Help(
+                           "1 while central's journal writes go through, 0 while the database "
+                           "is not accepting them (retried, callers told UNAVAILABLE)")
                        .Register(metrics::Registry())
                        .Add({});
   return g;
@@ -105,7 +107,8 @@ std::vector<JournalBatch> SplitJournalBatch(JournalBatch b) {
   for (auto& h : b.holds) units.emplace_back().holds.push_back(std::move(h));
   for (auto& id : b.published_tickets) {
     auto it = unit_of.find(id);
-    (it == unit_of.end() ? units.emplace_back() : units[it->second]).published_tickets.push_back(id);
+    (it == unit_of.end() ? units.emplace_back() : units[it->second])
+        .published_tickets.push_back(id);
   }
   return units;
 }
@@ -159,8 +162,8 @@ void Journal::Stop() {
 
 absl::Status Journal::NotDurableError() const {
   absl::MutexLock lock(&mu_);
-  const std::string why = last_error_.ok() ? "no commit confirmed in time"
-                                           : std::string(last_error_.message());
+  const std::string why =
+      last_error_.ok() ? "no commit confirmed in time" : std::string(last_error_.message());
   return absl::UnavailableError(absl::StrCat(
       "the database is not accepting writes: ", why,
       "; the change is kept and takes effect once it is written (retry later to see it)"));
@@ -228,7 +231,9 @@ void Journal::Quarantine(const JournalBatch& unit, const absl::Status& why) {
     if (s.ok()) return;
     if (!IsTransientWriteError(s)) {
       log::Error("journal row refused and its quarantine too; dropped",
-                 {{"kind", row.kind}, {"error", why.ToString()}, {"quarantine_error", s.ToString()},
+                 {{"kind", row.kind},
+                  {"error", why.ToString()},
+                  {"quarantine_error", s.ToString()},
                   {"payload", PgJson(row.payload)}});
       return;
     }

@@ -5,13 +5,14 @@
 
 #include "services/central/journal.h"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "services/central/empty_supply_store.h"
 
 namespace evc::central {
 namespace {
@@ -19,7 +20,7 @@ namespace {
 // All or nothing per Write, like a transaction: refuses a batch holding an
 // audit record with action `poison` (a data error), or everything while
 // `away`.
-class FlakyStore : public SupplyStore {
+class FlakyStore : public EmptySupplyStore {
  public:
   absl::Status Write(const JournalBatch& b) override {
     absl::MutexLock lock(&mu);
@@ -53,18 +54,6 @@ class FlakyStore : public SupplyStore {
     quarantined.push_back(row);
     return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override { return std::vector<SupplyRecord>(); }
-  absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() override {
-    return std::vector<common::v1::Ticket>();
-  }
-  absl::StatusOr<std::vector<HoldChange>> LoadHolds() override { return std::vector<HoldChange>(); }
-  absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string&) override {
-    return std::optional<common::v1::Ticket>();
-  }
-  absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string&, const std::string&,
-                                                              int) override {
-    return std::vector<common::v1::Ticket>();
-  }
 
   absl::Mutex mu;
   std::string poison = "poison";
@@ -76,8 +65,8 @@ class FlakyStore : public SupplyStore {
 };
 
 AuditRecord Audit(const std::string& action) {
-  return {absl::Now(), AuditCategory::kSecurity, action, "anonymous", "CP-1", "REJECTED",
-          {{"reason", action}}, ""};
+  return {absl::Now(), AuditCategory::kSecurity, action, "anonymous", "CP-1",
+          "REJECTED",  {{"reason", action}},     ""};
 }
 
 SupplyRecord Supply(const std::string& id, const std::string& cp) {
@@ -95,13 +84,16 @@ common::v1::Ticket Ticket(const std::string& id, const std::string& cp) {
   return t;
 }
 
-bool WaitDurable(absl::Notification& n) { return n.WaitForNotificationWithTimeout(absl::Seconds(10)); }
+bool WaitDurable(absl::Notification& n) {
+  return n.WaitForNotificationWithTimeout(absl::Seconds(10));
+}
 
 TEST(JournalTest, ARefusedRowIsQuarantinedAndTheRestOfItsBatchCommits) {
   FlakyStore store;
   Journal journal(store);
   JournalBatch batch;
-  for (int i = 0; i < 20; ++i) batch.audit.push_back(Audit(i == 13 ? "poison" : "ok-" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i)
+    batch.audit.push_back(Audit(i == 13 ? "poison" : "ok-" + std::to_string(i)));
   batch.opened.push_back(Supply("s1", "CP-1"));
   batch.holds.push_back({"CP-2", common::v1::HOLD_REASON_OPERATOR, true, "stop", absl::Now()});
   absl::Notification durable;

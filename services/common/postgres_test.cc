@@ -17,7 +17,8 @@ TEST(PostgresTextTest, NulBecomesVisibleReplacement) {
 }
 
 TEST(PostgresTextTest, InvalidUtf8IsReplacedValidIsKept) {
-  EXPECT_EQ(PgText("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x94\x8C"), "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x94\x8C");
+  EXPECT_EQ(PgText("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x94\x8C"),
+            "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x94\x8C");
   EXPECT_EQ(PgText("\xff"), kFffd);
   EXPECT_EQ(PgText("\xc3\x28"), std::string(kFffd) + "(");
   // Overlong, surrogate, past U+10FFFF, truncated sequence.

@@ -5,16 +5,15 @@
 // each, a driver still charges within seconds, an operator command works, and
 // SIGTERM still stops central within its drain timeout.
 
+#include <gtest/gtest.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
-#include "absl/synchronization/notification.h"
-
-#include <gtest/gtest.h>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/central/journal.h"
@@ -53,7 +52,8 @@ class HostileDurabilityTest : public StackSuite<HostileDurabilityTest> {
     central::v1::RequestChargeRequest r;
     r.set_cp_id(cp);
     r.set_driver_id(driver);
-    auto resp = CallUnary(&CentralService::Stub::RequestCharge, *loop.As(driver), r, absl::Seconds(5));
+    auto resp =
+        CallUnary(&CentralService::Stub::RequestCharge, *loop.As(driver), r, absl::Seconds(5));
     ASSERT_TRUE(resp.ok()) << "a normal charge after hostile input: " << resp.status();
     EXPECT_LT(absl::Now() - asked, absl::Seconds(5));
     ASSERT_TRUE(loop.Stop(resp->supply().supply_id(), driver).ok());
@@ -83,8 +83,8 @@ class HostileDurabilityTest : public StackSuite<HostileDurabilityTest> {
 TEST_F(HostileDurabilityTest, NulInTokenHeaderDoesNotFreezeTheJournal) {
   ASSERT_NO_FATAL_FAILURE(LoopClient(stack()).BringUp("HD-NUL", "hd-nul"));
   const std::string token = NulAlgToken();
-  auto anonymous = CentralService::NewStub(
-      MakeChannel(stack().central_address(), [token] { return token; }, &stack().client_tls()));
+  auto anonymous = CentralService::NewStub(MakeChannel(
+      stack().central_address(), [token] { return token; }, &stack().client_tls()));
   central::v1::RequestChargeRequest r;
   r.set_cp_id("HD-NUL");
   auto refused = CallUnary(&CentralService::Stub::RequestCharge, *anonymous, r, absl::Seconds(5));
@@ -92,10 +92,13 @@ TEST_F(HostileDurabilityTest, NulInTokenHeaderDoesNotFreezeTheJournal) {
   ASSERT_NO_FATAL_FAILURE(ExpectChargeServed("HD-NUL", "hd-nul"));
   ASSERT_NO_FATAL_FAILURE(ExpectOperatorServed("HD-NUL"));
   // The refusal is in the trail (its NUL made visible, not the transaction lost).
-  EXPECT_TRUE(Stack::WaitFor([&] {
-    return stack().Sql("SELECT count(*) FROM audit_events WHERE action = 'charge_request_refused'"
-                       " AND cp_id = 'HD-NUL' AND actor = 'anonymous'") != "0";
-  }, absl::Seconds(10)));
+  EXPECT_TRUE(Stack::WaitFor(
+      [&] {
+        return stack().Sql(
+                   "SELECT count(*) FROM audit_events WHERE action = 'charge_request_refused'"
+                   " AND cp_id = 'HD-NUL' AND actor = 'anonymous'") != "0";
+      },
+      absl::Seconds(10)));
 }
 
 TEST_F(HostileDurabilityTest, HostileKafkaKeysDoNotFreezeTheJournal) {
@@ -119,10 +122,13 @@ TEST_F(HostileDurabilityTest, HostileKafkaKeysDoNotFreezeTheJournal) {
   }
   ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
   // The records are consumed (the sealed rejection of the first key is audited).
-  EXPECT_TRUE(Stack::WaitFor([&] {
-    return stack().Sql("SELECT count(*) FROM audit_events WHERE action = 'sealed_message_rejected'"
-                       " AND cp_id LIKE 'HD%KEY'") != "0";
-  }, absl::Seconds(15)));
+  EXPECT_TRUE(Stack::WaitFor(
+      [&] {
+        return stack().Sql(
+                   "SELECT count(*) FROM audit_events WHERE action = 'sealed_message_rejected'"
+                   " AND cp_id LIKE 'HD%KEY'") != "0";
+      },
+      absl::Seconds(15)));
   ASSERT_NO_FATAL_FAILURE(ExpectChargeServed("HD-KEYS", "hd-keys"));
   ASSERT_NO_FATAL_FAILURE(ExpectOperatorServed("HD-KEYS"));
 }
@@ -191,8 +197,14 @@ TEST_F(HostileDurabilityTest, ARefusedRowIsQuarantinedAndShownToOperators) {
   *ghost.mutable_started_at() = ToProto(absl::Now());
   *ghost.mutable_ended_at() = ToProto(absl::Now());
   batch.tickets.push_back(ghost);
-  batch.audit.push_back({absl::Now(), AuditCategory::kSecurity, "hd_kept", std::string("a\0b", 3),
-                         "HD-\xff", "REJECTED", {{std::string("k\0", 2), "\xc3\x28"}}, "test"});
+  batch.audit.push_back({absl::Now(),
+                         AuditCategory::kSecurity,
+                         "hd_kept",
+                         std::string("a\0b", 3),
+                         "HD-\xff",
+                         "REJECTED",
+                         {{std::string("k\0", 2), "\xc3\x28"}},
+                         "test"});
   absl::Notification durable;
   journal.Submit(std::move(batch), [&] { durable.Notify(); });
   ASSERT_TRUE(durable.WaitForNotificationWithTimeout(absl::Seconds(10)));
@@ -205,7 +217,8 @@ TEST_F(HostileDurabilityTest, ARefusedRowIsQuarantinedAndShownToOperators) {
   central::v1::ListAuditEventsRequest q;
   q.set_category("ERROR");
   q.set_cp_id("HD-GHOST");
-  auto events = CallUnary(&CentralService::Stub::ListAuditEvents, stack().central(), q, absl::Seconds(5));
+  auto events =
+      CallUnary(&CentralService::Stub::ListAuditEvents, stack().central(), q, absl::Seconds(5));
   ASSERT_TRUE(events.ok()) << events.status();
   ASSERT_EQ(events->events_size(), 1);
   EXPECT_EQ(events->events(0).action(), "write_quarantined");
@@ -220,14 +233,20 @@ TEST_F(HostileDurabilityTest, AuditSinkNeverRetriesARefusedRowForever) {
   auto pool = PgPool::Connect(stack().postgres_url(), 1, absl::Seconds(10));
   ASSERT_TRUE(pool.ok()) << pool.status();
   PgAuditSink sink(**pool, 100, "hostile-test");
-  sink.Record({absl::Now(), AuditCategory::kAuth, "hd_sink", std::string("\0", 1), "HD-SINK",
-               "REJECTED", {{"reason", std::string("\xff\0", 2)}}, "\xc3"});
+  sink.Record({absl::Now(),
+               AuditCategory::kAuth,
+               "hd_sink",
+               std::string("\0", 1),
+               "HD-SINK",
+               "REJECTED",
+               {{"reason", std::string("\xff\0", 2)}},
+               "\xc3"});
   sink.Flush();
   EXPECT_EQ(stack().Sql("SELECT count(*) FROM audit_events WHERE action = 'hd_sink'"), "1");
   EXPECT_EQ(sink.quarantined(), 0);
   // A time Postgres cannot represent: that row is refused whatever its text.
-  sink.Record({absl::FromUnixSeconds(int64_t{1} << 50), AuditCategory::kAuth, "hd_sink_refused", "x",
-               "HD-SINK", "OK", nlohmann::json::object(), ""});
+  sink.Record({absl::FromUnixSeconds(int64_t{1} << 50), AuditCategory::kAuth, "hd_sink_refused",
+               "x", "HD-SINK", "OK", nlohmann::json::object(), ""});
   sink.Record({absl::Now(), AuditCategory::kAuth, "hd_sink_after", "x", "HD-SINK", "OK",
                nlohmann::json::object(), ""});
   sink.Flush();
@@ -251,19 +270,22 @@ TEST_F(HostileDurabilityTest, PostgresAwayIsUnavailableAndSigtermStillStops) {
   r.set_cp_id("HD-AWAY");
   r.set_driver_id("hd-away");
   const absl::Time asked = absl::Now();
-  auto resp = CallUnary(&CentralService::Stub::RequestCharge, *loop.As("hd-away"), r, absl::Seconds(10));
+  auto resp =
+      CallUnary(&CentralService::Stub::RequestCharge, *loop.As("hd-away"), r, absl::Seconds(10));
   EXPECT_EQ(resp.status().code(), absl::StatusCode::kUnavailable) << resp.status();
   EXPECT_TRUE(absl::StrContains(resp.status().message(), "the database is not accepting writes"))
       << resp.status();
   EXPECT_LT(absl::Now() - asked, absl::Seconds(9));
   const absl::Time signalled = absl::Now();
   stack().central_process().Signal(SIGTERM);
-  const bool stopped = Stack::WaitFor([&] { return !stack().central_process().Running(); },
-                                      absl::Seconds(20));
+  const bool stopped =
+      Stack::WaitFor([&] { return !stack().central_process().Running(); }, absl::Seconds(20));
   EXPECT_TRUE(stopped) << "central still running 20 s after SIGTERM with Postgres away";
   std::fprintf(stderr, "central stopped %.1f s after SIGTERM with Postgres away\n",
                absl::ToDoubleSeconds(absl::Now() - signalled));
-  ASSERT_EQ(std::system((evc + "start " + stack().dir() + "/pg " + port + " >/dev/null 2>&1").c_str()), 0);
+  ASSERT_EQ(
+      std::system((evc + "start " + stack().dir() + "/pg " + port + " >/dev/null 2>&1").c_str()),
+      0);
   ASSERT_TRUE(stack().RestartCentral().ok());
   ASSERT_TRUE(stack().WaitForState("HD-AWAY", common::v1::CP_STATE_ACTIVE, absl::Seconds(30)));
 }
@@ -272,15 +294,15 @@ TEST_F(HostileDurabilityTest, PostgresAwayIsUnavailableAndSigtermStillStops) {
 // within its drain timeout.
 TEST_F(HostileDurabilityTest, SigtermStopsCentralAfterHostileInput) {
   const std::string token = NulAlgToken();
-  auto anonymous = CentralService::NewStub(
-      MakeChannel(stack().central_address(), [token] { return token; }, &stack().client_tls()));
+  auto anonymous = CentralService::NewStub(MakeChannel(
+      stack().central_address(), [token] { return token; }, &stack().client_tls()));
   central::v1::RequestChargeRequest r;
   r.set_cp_id("HD-TERM");
   (void)CallUnary(&CentralService::Stub::RequestCharge, *anonymous, r, absl::Seconds(3));
   const absl::Time signalled = absl::Now();
   stack().central_process().Signal(SIGTERM);
-  const bool stopped = Stack::WaitFor([&] { return !stack().central_process().Running(); },
-                                      absl::Seconds(15));
+  const bool stopped =
+      Stack::WaitFor([&] { return !stack().central_process().Running(); }, absl::Seconds(15));
   EXPECT_TRUE(stopped) << "central still running 15 s after SIGTERM";
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(15));
   // Central serves again after the restart.
