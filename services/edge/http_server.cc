@@ -43,10 +43,6 @@ constexpr char kSessionEndingMethod[] = "/evc.auth.v1.AuthService/Logout";
 
 std::string ToString(beast::string_view s) { return std::string(s.data(), s.size()); }
 
-bool IsUnsafe(http::verb v) {
-  return v == http::verb::post || v == http::verb::put || v == http::verb::patch || v == http::verb::delete_;
-}
-
 std::string ContentType(const std::filesystem::path& file) {
   const std::string ext = file.extension().string();
   if (ext == ".html") return "text/html; charset=utf-8";
@@ -57,17 +53,6 @@ std::string ContentType(const std::filesystem::path& file) {
   if (ext == ".png") return "image/png";
   if (ext == ".ico") return "image/x-icon";
   return "application/octet-stream";
-}
-
-// The access token of a request: the Authorization header wins over the cookie.
-std::string BearerOf(const Request& req) {
-  beast::string_view auth = req[http::field::authorization];
-  absl::string_view value(auth.data(), auth.size());
-  if (absl::StartsWithIgnoreCase(value, "Bearer ")) {
-    return std::string(absl::StripAsciiWhitespace(value.substr(7)));
-  }
-  beast::string_view cookie = req[http::field::cookie];
-  return CookieValue(absl::string_view(cookie.data(), cookie.size()), kSessionCookie);
 }
 
 // WebSocket close codes 4000 + HTTP status for application errors, a common
@@ -87,26 +72,6 @@ std::string ErrorLine(const grpc::Status& status) {
 
 }  // namespace
 
-std::string CookieValue(absl::string_view cookie_header, absl::string_view name) {
-  for (absl::string_view part : absl::StrSplit(cookie_header, ';')) {
-    part = absl::StripAsciiWhitespace(part);
-    if (absl::StartsWith(part, name) && part.size() > name.size() && part[name.size()] == '=') {
-      return std::string(part.substr(name.size() + 1));
-    }
-  }
-  return "";
-}
-
-bool OriginAllowed(absl::string_view origin, absl::string_view host, const std::vector<std::string>& allowed) {
-  if (origin.empty()) return true;  // not a browser: nothing to forge
-  for (const std::string& a : allowed) {
-    if (a == "*" || a == origin) return true;
-  }
-  // Same origin: scheme://<the Host header>.
-  size_t scheme_end = origin.find("://");
-  return scheme_end != absl::string_view::npos && !host.empty() && origin.substr(scheme_end + 3) == host;
-}
-
 class EdgeServer::Impl {
  public:
   Impl(EdgeConfig config, const RouteTable& routes, Upstreams& upstreams, StaticDocuments docs)
@@ -119,6 +84,7 @@ class EdgeServer::Impl {
   absl::Status Start();
   void Stop();
   void Accept();
+  void RunIo();
 
   const EdgeConfig config;
   const RouteTable& routes;
@@ -373,8 +339,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   void Read() {
     parser_.emplace();
-    parser_->body_limit(edge_.config.max_body_bytes);
-    parser_->header_limit(16 * 1024);
+    ConfigureParser(edge_.config, *parser_);
     stream_.expires_after(absl::ToChronoMilliseconds(edge_.config.idle_timeout));
     http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->OnRead(ec);
@@ -382,90 +347,51 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::connection_reset ||
-        ec == net::error::eof) {
-      return Close();
-    }
-    if (ec == http::error::body_limit) {
-      return SendError(parser_->get(), http::status::payload_too_large, grpc::StatusCode::INVALID_ARGUMENT,
-                       absl::StrCat("request body larger than ", edge_.config.max_body_bytes, " bytes"), true);
-    }
     if (ec) {
-      Request bad;
-      bad.version(11);
-      return SendError(bad, http::status::bad_request, grpc::StatusCode::INVALID_ARGUMENT,
-                       absl::StrCat("malformed HTTP request: ", ec.message()), true);
+      std::optional<Reply> reply = ReadErrorReply(edge_.config, ec, parser_->get());
+      if (!reply) return Close();
+      // What was parsed of the request, if anything, keeps its version.
+      Request bad = ec == http::error::body_limit ? parser_->get() : Request();
+      if (bad.version() == 0) bad.version(11);
+      return SendReply(bad, *reply);
     }
-    Handle(parser_->release());
+    Request req = parser_->release();
+    // Nothing an outsider sends may escape onto the I/O thread: a request
+    // the edge cannot handle is answered 500 and its connection closed.
+    std::optional<Plan> plan;
+    try {
+      plan = PlanRequest(edge_.config, edge_.routes, edge_.docs, req, peer_);
+    } catch (const std::exception& e) {
+      log::Error("request handling failed: answered 500",
+                 {{"error", e.what()}, {"peer", peer_}, {"method", ToString(req.method_string())}});
+      return SendReply(req, ErrorReply(http::status::internal_server_error, grpc::StatusCode::INTERNAL,
+                                       "the edge could not handle this request; it was logged", true));
+    }
+    cors_ = std::move(plan->cors);
+    Execute(std::move(req), std::move(*plan));
   }
 
-  void Handle(Request req) {
-    const std::string target = ToString(req.target());
-    const size_t q = target.find('?');
-    const std::string path = target.substr(0, q);
-    const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
-    const std::string origin = ToString(req[http::field::origin]);
-    const std::string host = ToString(req[http::field::host]);
-    const bool origin_ok = OriginAllowed(origin, host, edge_.config.allowed_origins);
-    cors_.clear();
-    if (!origin.empty() && origin_ok && !absl::EndsWith(origin, "://" + host)) {
-      cors_ = {{"Access-Control-Allow-Origin", origin}, {"Vary", "Origin"},
-               {"Access-Control-Allow-Credentials", "true"}};
+  void Execute(Request req, Plan plan) {
+    switch (plan.kind) {
+      case Plan::Kind::kReply: return SendReply(req, plan.reply);
+      case Plan::Kind::kUnary: return Unary(std::move(req), std::move(plan));
+      case Plan::Kind::kNdjson: return Ndjson(req, std::move(plan));
+      case Plan::Kind::kWebSocket: return Upgrade(std::move(req), std::move(plan));
+      case Plan::Kind::kReady: return Ready(req);
+      case Plan::Kind::kStaticFile: return StaticFile(req, plan.file);
     }
-
-    if (websocket::is_upgrade(req)) return Upgrade(std::move(req), path, query, origin_ok);
-    if (req.method() == http::verb::options) return Preflight(req, origin_ok);
-    if (absl::StartsWith(path, "/v1/")) {
-      if (IsUnsafe(req.method()) && !origin_ok) {
-        return SendError(req, http::status::forbidden, grpc::StatusCode::PERMISSION_DENIED,
-                         absl::StrCat("origin '", origin, "' may not call this API"), false);
-      }
-      return Api(std::move(req), path, query);
-    }
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      return SendError(req, http::status::method_not_allowed, grpc::StatusCode::UNIMPLEMENTED,
-                       absl::StrCat(ToString(req.method_string()), " is not allowed on ", path), false,
-                       {{"Allow", "GET, HEAD"}});
-    }
-    if (path == "/openapi.json") return SendBody(req, http::status::ok, "application/json", edge_.docs.openapi_json);
-    if (path == "/api" || path == "/api/") return SendBody(req, http::status::ok, "text/html; charset=utf-8", edge_.docs.api_html);
-    if (path == "/healthz") return SendBody(req, http::status::ok, "application/json", "{\"status\":\"SERVING\"}");
-    if (path == "/readyz") return Ready(req);
-    if (path == "/") return Redirect(req, "/app/");
-    if (path == "/app" || path == "/ops") return Redirect(req, path + "/");
-    return StaticFile(req, path);
   }
 
   // ---- REST ----
 
-  void Api(Request req, const std::string& path, const std::string& query) {
-    RouteTable::Lookup lookup = edge_.routes.Match(ToString(req.method_string()), path);
-    if (lookup.outcome == RouteTable::Outcome::kNoRoute) {
-      return SendError(req, http::status::not_found, grpc::StatusCode::NOT_FOUND,
-                       absl::StrCat("no route for ", ToString(req.method_string()), " ", path,
-                                    "; the routes are listed at /openapi.json"), false);
-    }
-    if (lookup.outcome == RouteTable::Outcome::kWrongMethod) {
-      const std::string allow = absl::StrJoin(lookup.allowed, ", ");
-      return SendError(req, http::status::method_not_allowed, grpc::StatusCode::UNIMPLEMENTED,
-                       absl::StrCat(path, " takes ", allow, ", not ", ToString(req.method_string())), false,
-                       {{"Allow", allow}});
-    }
-    const Route& route = *lookup.route;
-    auto request = BuildRequest(route, lookup.bindings, query, req.body());
-    if (!request.ok()) {
-      return SendError(req, http::status::bad_request, grpc::StatusCode::INVALID_ARGUMENT,
-                       request.status().message(), false);
-    }
-    CallMetadata metadata{BearerOf(req), peer_};
-    if (route.server_streaming) return Ndjson(req, route, (*request)->SerializeAsString(), metadata);
-
+  void Unary(Request req, Plan plan) {
     auto self = shared_from_this();
     auto held = std::make_shared<Request>(std::move(req));
-    edge_.upstreams.Unary(route, (*request)->SerializeAsString(), metadata,
-                          [self, held, &route](const grpc::Status& status, std::string bytes) {
-                            net::post(self->stream_.get_executor(), [self, held, &route, status, bytes = std::move(bytes)] {
-                              self->Answer(*held, route, status, bytes);
+    const Route* route = plan.route;
+    edge_.upstreams.Unary(*route, std::move(plan.request_bytes), plan.metadata,
+                          [self, held, route](const grpc::Status& status, std::string bytes) {
+                            net::post(self->stream_.get_executor(), [self, held, route, status, bytes = std::move(bytes)] {
+                              self->Answer(*held, *route, status, bytes);
                             });
                           });
   }
@@ -505,58 +431,30 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // ---- streams ----
 
-  void Ndjson(const Request& req, const Route& route, std::string request_bytes, const CallMetadata& metadata) {
+  void Ndjson(const Request& req, Plan plan) {
     auto client = std::make_shared<NdjsonClient>(std::move(stream_), req.version(), cors_,
                                                  edge_.config.stream_queue_limit);
-    client->Attach(edge_.upstreams.Stream(route, std::move(request_bytes), metadata, client));
+    client->Attach(edge_.upstreams.Stream(*plan.route, std::move(plan.request_bytes), plan.metadata, client));
     client->ReadLoop();
   }
 
-  void Upgrade(Request req, const std::string& path, const std::string& query, bool origin_ok) {
-    if (!origin_ok) {
-      return SendError(req, http::status::forbidden, grpc::StatusCode::PERMISSION_DENIED,
-                       absl::StrCat("origin '", ToString(req[http::field::origin]), "' may not open WebSockets here"),
-                       true);
-    }
-    RouteTable::Lookup lookup = edge_.routes.Match("GET", path);
-    if (lookup.outcome != RouteTable::Outcome::kFound || !lookup.route->server_streaming) {
-      return SendError(req, http::status::not_found, grpc::StatusCode::NOT_FOUND,
-                       absl::StrCat("no stream at ", path, "; streams are the GET routes marked as such in /openapi.json"),
-                       true);
-    }
-    const Route& route = *lookup.route;
-    auto request = BuildRequest(route, lookup.bindings, query, "");
-    if (!request.ok()) {
-      return SendError(req, http::status::bad_request, grpc::StatusCode::INVALID_ARGUMENT,
-                       request.status().message(), true);
-    }
-    CallMetadata metadata{BearerOf(req), peer_};
+  void Upgrade(Request req, Plan plan) {
     stream_.expires_never();
     websocket::stream<beast::tcp_stream> ws(std::move(stream_));
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "evc-edge"); }));
+    ConfigureServerWebSocket(edge_.config, ws);
     auto client = std::make_shared<WebSocketClient>(std::move(ws), edge_.config.stream_queue_limit);
     auto held = std::make_shared<Request>(std::move(req));
-    auto bytes = std::make_shared<std::string>((*request)->SerializeAsString());
-    client->ws().async_accept(*held, [client, held, bytes, metadata, &route, this_edge = &edge_](beast::error_code ec) {
+    auto planned = std::make_shared<Plan>(std::move(plan));
+    client->ws().async_accept(*held, [client, held, planned, this_edge = &edge_](beast::error_code ec) {
       if (ec) return;
-      client->Attach(this_edge->upstreams.Stream(route, std::move(*bytes), metadata, client));
+      client->Attach(this_edge->upstreams.Stream(*planned->route, std::move(planned->request_bytes),
+                                                 planned->metadata, client));
       client->ReadLoop();
     });
   }
 
   // ---- plain HTTP ----
-
-  void Preflight(const Request& req, bool origin_ok) {
-    if (!origin_ok) {
-      return SendError(req, http::status::forbidden, grpc::StatusCode::PERMISSION_DENIED, "origin not allowed", false);
-    }
-    SendBody(req, http::status::no_content, "", "",
-             {{"Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE"},
-              {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
-              {"Access-Control-Max-Age", "600"}});
-  }
 
   void Ready(const Request& req) {
     std::vector<std::string> down = edge_.upstreams.Unreachable();
@@ -565,22 +463,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
               absl::StrCat("cannot reach: ", absl::StrJoin(down, ", ")), false);
   }
 
-  void Redirect(const Request& req, const std::string& to) {
-    SendBody(req, http::status::found, "text/plain", "", {{"Location", to}});
-  }
-
-  void StaticFile(const Request& req, const std::string& path) {
-    std::string decoded;
-    if (edge_.web_root.empty() || !PercentDecode(path, &decoded) || decoded.find("..") != std::string::npos ||
-        decoded.find('\0') != std::string::npos) {
-      return NotFound(req, path);
-    }
-    if (decoded.back() == '/') decoded += "index.html";
+  void StaticFile(const Request& req, const std::string& relative) {
+    const std::string target = ToString(req.target());
+    const std::string path = target.substr(0, target.find('?'));
+    if (edge_.web_root.empty()) return SendReply(req, NotFoundReply(path));
     std::error_code ec;
-    std::filesystem::path file = std::filesystem::weakly_canonical(edge_.web_root / decoded.substr(1), ec);
+    std::filesystem::path file = std::filesystem::weakly_canonical(edge_.web_root / relative, ec);
     const std::string root = edge_.web_root.string() + "/";
     if (ec || file.string().rfind(root, 0) != 0 || !std::filesystem::is_regular_file(file, ec)) {
-      return NotFound(req, path);
+      return SendReply(req, NotFoundReply(path));
     }
     std::ifstream in(file, std::ios::binary);
     std::stringstream content;
@@ -592,9 +483,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
               {"Referrer-Policy", "no-referrer"}});
   }
 
-  void NotFound(const Request& req, const std::string& path) {
-    SendError(req, http::status::not_found, grpc::StatusCode::NOT_FOUND,
-              absl::StrCat("nothing at ", path, " (driver app: /app/, dashboard: /ops/, API: /api)"), false);
+  void SendReply(const Request& req, const Reply& reply) {
+    SendBody(req, reply.status, reply.content_type, reply.body, reply.headers, reply.close);
   }
 
   void SendError(const Request& req, http::status status, grpc::StatusCode code, absl::string_view message,
@@ -669,8 +559,23 @@ absl::Status EdgeServer::Impl::Start() {
   if (ec) return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen, ": ", ec.message()));
   port = acceptor.local_endpoint().port();
   Accept();
-  for (int i = 0; i < std::max(1, config.io_threads); ++i) threads.emplace_back([this] { ioc.run(); });
+  for (int i = 0; i < std::max(1, config.io_threads); ++i) threads.emplace_back([this] { RunIo(); });
   return absl::OkStatus();
+}
+
+// An exception out of a connection's handler unwinds that connection only
+// (its handlers own it): the thread logs it and goes back to serving the rest.
+void EdgeServer::Impl::RunIo() {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      log::Error("a connection handler failed; that connection was dropped", {{"error", e.what()}});
+    } catch (...) {
+      log::Error("a connection handler failed; that connection was dropped", {{"error", "unknown exception"}});
+    }
+  }
 }
 
 void EdgeServer::Impl::Accept() {

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/proto_files.h"
@@ -377,6 +378,49 @@ TEST_F(EdgeServerTest, ServesTheAppsDocsAndNoFileOutsideTheWebRoot) {
   EXPECT_EQ(Call(http::verb::get, "/app/../../evc-secret.txt").status, 404);
   EXPECT_EQ(Call(http::verb::get, "/app/%2e%2e/%2e%2e/evc-secret.txt").status, 404);
   EXPECT_EQ(Call(http::verb::get, "/openapi.json").json()["openapi"], "3.0.3");
+  EXPECT_EQ(Call(http::verb::get, "/healthz").status, 200);
+}
+
+// Issue 15, point 1: "GET ?x" reached the static files with an empty path
+// and std::out_of_range ended the process.
+TEST_F(EdgeServerTest, HostileTargetsAndHeadersAreRefusedAndTheServerLives) {
+  StartEdge();
+  const std::string host = "Host: " + Host() + "\r\n";
+  for (const char* target : {"?x", "x", "*", "http://127.0.0.1/healthz", "/%zz"}) {
+    testing::RawReply r = testing::SendRaw(edge_->port(), absl::StrCat("GET ", target, " HTTP/1.1\r\n", host, "\r\n"));
+    EXPECT_EQ(r.status, 400) << target << ": " << r.Describe();
+    EXPECT_EQ(Call(http::verb::get, "/healthz").status, 200) << "after " << target;
+  }
+  testing::RawReply fields = testing::SendRaw(
+      edge_->port(), "GET /healthz HTTP/1.1\r\n" + host + "X-Big: " + std::string(100 << 10, 'a') + "\r\n\r\n");
+  EXPECT_EQ(fields.status, 431) << fields.Describe();
+  testing::RawReply line =
+      testing::SendRaw(edge_->port(), "GET /" + std::string(64 << 10, 'a') + " HTTP/1.1\r\n" + host + "\r\n");
+  EXPECT_EQ(line.status, 414) << line.Describe();
+  // Issue 15, point 6: refused here, never sent upstream.
+  Reply token = Call(http::verb::get, "/v1/charging-points", "", {{"Authorization", "Bearer " + std::string(9 << 10, 'a')}});
+  EXPECT_EQ(token.status, 401) << token.body;
+  EXPECT_EQ(Call(http::verb::get, "/healthz").status, 200);
+}
+
+// Nothing the edge reads comes from client messages: a long one closes that
+// WebSocket (1009) instead of being buffered, and the others stream on.
+TEST_F(EdgeServerTest, AnOversizedWebSocketMessageClosesThatConnection) {
+  central_.updates = 1000;
+  central_.burst = 1;
+  StartEdge();
+  net::io_context ioc;
+  auto ws = OpenWebSocket(ioc, "/v1/network:watch");
+  ws->binary(true);
+  beast::error_code write_ec, ec;
+  ws->write(net::buffer(std::string(64 << 10, 'z')), write_ec);  // may be cut short by the close
+  beast::flat_buffer frame;
+  while (!ec) {
+    ws->read(frame, ec);
+    frame.consume(frame.size());
+  }
+  // The close frame came (our answer to it may meet a socket already shut).
+  EXPECT_EQ(ws->reason().code, websocket::close_code::too_big) << ec.message();
   EXPECT_EQ(Call(http::verb::get, "/healthz").status, 200);
 }
 

@@ -56,6 +56,47 @@ HttpReply HttpConnection::Call(http::verb verb, const std::string& target, const
   return Exchange(socket_, buffer_, port_, verb, target, body, headers);
 }
 
+std::string RawReply::Describe() const {
+  if (status != 0) return "HTTP " + std::to_string(status) + ": " + body.substr(0, 300);
+  if (timed_out) return "no answer and the connection stayed open";
+  return "connection closed (" + error + ")";
+}
+
+RawReply SendRaw(int port, const std::string& bytes, bool half_close, std::chrono::seconds deadline) {
+  RawReply reply;
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+  stream.socket().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
+  if (ec) {
+    reply.error = "connect: " + ec.message();
+    return reply;
+  }
+  stream.expires_after(deadline);
+  // The server may answer (and close) before it has read everything: the
+  // write may fail, the answer is still read.
+  net::async_write(stream, net::buffer(bytes), [&](beast::error_code wec, size_t) {
+    if (!wec && half_close) stream.socket().shutdown(tcp::socket::shutdown_send, wec);
+  });
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1 << 20);
+  http::async_read(stream, buffer, parser, [&](beast::error_code rec, size_t) {
+    if (rec == beast::error::timeout) {
+      reply.timed_out = true;
+    } else if (rec) {
+      reply.error = rec.message();
+    } else {
+      reply.status = parser.get().result_int();
+      reply.body = parser.get().body();
+    }
+    beast::error_code ignored;
+    stream.socket().close(ignored);
+  });
+  ioc.run();
+  return reply;
+}
+
 std::unique_ptr<WebSocket> OpenWebSocket(net::io_context& ioc, int port, const std::string& target,
                                          const Headers& headers) {
   auto ws = std::make_unique<WebSocket>(ioc);

@@ -2,6 +2,7 @@
 // A small synchronous HTTP/WebSocket client (Beast) for tests and benchmarks
 // that talk to an edge on 127.0.0.1.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
@@ -42,6 +43,20 @@ class HttpConnection {
   boost::asio::ip::tcp::socket socket_;
   boost::beast::flat_buffer buffer_;
 };
+
+// What came back for raw bytes on a fresh connection (hostile tests).
+struct RawReply {
+  int status = 0;          // 0: no HTTP answer
+  bool timed_out = false;  // neither an answer nor a close within the deadline
+  std::string body;
+  std::string error;  // how the read ended without an answer
+  // "HTTP 400: ...", "connection closed (...)", "no answer ...".
+  std::string Describe() const;
+};
+// Writes `bytes` as they are (then half-closes when `half_close`) and reads
+// one answer, waiting at most `deadline`.
+RawReply SendRaw(int port, const std::string& bytes, bool half_close = false,
+                 std::chrono::seconds deadline = std::chrono::seconds(10));
 
 using WebSocket = boost::beast::websocket::stream<boost::asio::ip::tcp::socket>;
 // Opens a WebSocket; throws boost::system::system_error when refused.

@@ -1,5 +1,6 @@
 #include "services/edge/transcoder.h"
 
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -26,6 +27,10 @@ std::unique_ptr<Message> NewMessage(const Descriptor& type) {
 
 bool IsWellKnownType(const Descriptor& type) {
   return type.file()->name().rfind("google/protobuf/", 0) == 0;
+}
+
+bool IsUtf8(absl::string_view text) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(text.data(), static_cast<int>(text.size()));
 }
 
 absl::Status ParseJsonInto(absl::string_view json, Message& message) {
@@ -85,6 +90,7 @@ absl::Status SetLeaf(Message& message, const FieldDescriptor& field, absl::strin
     }
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string v(text);
+      if (field.type() == FieldDescriptor::TYPE_STRING && !IsUtf8(text)) return wrong("valid UTF-8 text");
       if (field.type() == FieldDescriptor::TYPE_BYTES &&
           !absl::WebSafeBase64Unescape(text, &v) && !absl::Base64Unescape(text, &v)) {
         return wrong("base64");
@@ -155,6 +161,7 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const Route& route, const 
                                                       absl::string_view query, absl::string_view body) {
   std::unique_ptr<Message> request = NewMessage(*route.method->input_type());
   const bool has_body = !absl::StripAsciiWhitespace(body).empty();
+  if (!IsUtf8(body)) return absl::InvalidArgumentError("request body: JSON must be valid UTF-8");
   if (route.body.empty() && has_body) {
     return absl::InvalidArgumentError(
         absl::StrCat(route.http_method, " ", route.path.text(), " takes no body; use query parameters"));
@@ -203,6 +210,12 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const Route& route, const 
     if (absl::Status s = SetFieldFromText(*request, field, value); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("path ", s.message()));
     }
+  }
+  // The upstream parses what we send: a text field that is not UTF-8 (say,
+  // from a JSON escape of a lone surrogate) would fail there as INTERNAL.
+  std::unique_ptr<Message> check = NewMessage(*route.method->input_type());
+  if (!check->ParseFromString(request->SerializeAsString())) {
+    return absl::InvalidArgumentError("the request has a text field that is not valid UTF-8");
   }
   return request;
 }

@@ -132,6 +132,20 @@ TEST_F(TranscoderTest, BadInputGetsAClearReason) {
   EXPECT_THAT(Error("GET", "/v1/tickets", "a=%zz", ""), HasSubstr("bad %-escape"));
 }
 
+// Text that is not UTF-8 is the client's mistake (400), not an upstream that
+// fails to parse what the edge forwarded (500).
+TEST_F(TranscoderTest, TextThatIsNotUtf8IsRefused) {
+  EXPECT_THAT(Error("GET", "/v1/registry/charging-points/%FF%FE", "", ""), HasSubstr("valid UTF-8"));
+  EXPECT_THAT(Error("GET", "/v1/tickets", "driver_id=%C3%28", ""), HasSubstr("valid UTF-8"));
+  EXPECT_THAT(Error("POST", "/v1/auth/login", "", "{\"username\":\"\xff\"}"), HasSubstr("UTF-8"));
+  EXPECT_THAT(Error("POST", "/v1/auth/login", "", R"({"username":"\ud800"})"),
+              ::testing::AnyOf(HasSubstr("request body"), HasSubstr("UTF-8")));
+  // Bytes fields take any bytes (base64), and real UTF-8 text is fine.
+  auto ok = Build<central::v1::ListTicketsRequest>("GET", "/v1/tickets", "driver_id=%C3%B1and%C3%BA", "");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->driver_id(), "\xc3\xb1" "and" "\xc3\xba");
+}
+
 // Fills every field of `m` with a non-default value (messages two levels deep).
 void Fill(google::protobuf::Message& m, int depth) {
   using google::protobuf::FieldDescriptor;
