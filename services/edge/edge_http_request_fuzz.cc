@@ -10,8 +10,8 @@
 #include <boost/beast/http.hpp>
 #include <google/protobuf/message.h>
 
-#include "evc/proto_files.h"
 #include "services/edge/dispatch.h"
+#include "services/edge/fuzz_routes.h"
 #include "services/edge/routes.h"
 
 namespace {
@@ -19,12 +19,6 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using evc::edge::Plan;
-
-const evc::edge::RouteTable& Routes() {
-  static const evc::edge::RouteTable* routes = new evc::edge::RouteTable(
-      *evc::edge::RouteTable::Build(*evc::edge::LinkedServices(evc::proto::ServiceProtoFiles())));
-  return *routes;
-}
 
 const evc::edge::EdgeConfig& Config() {
   static const evc::edge::EdgeConfig* config = [] {
@@ -68,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(!reply || static_cast<int>(reply->status) / 100 == 4);
     return 0;
   }
-  const Plan plan = evc::edge::PlanRequest(Config(), Routes(), docs, parser.get(), "192.0.2.1");
+  const Plan plan = evc::edge::PlanRequest(Config(), evc::edge::FuzzRoutes(), docs, parser.get(), "192.0.2.1");
   switch (plan.kind) {
     case Plan::Kind::kReply:
       Check(static_cast<int>(plan.reply.status) < 500);  // outsiders get 4xx, never 5xx

@@ -7,19 +7,9 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "evc/proto_files.h"
+#include "services/edge/fuzz_routes.h"
 #include "services/edge/path_template.h"
 #include "services/edge/routes.h"
-
-namespace {
-
-const evc::edge::RouteTable& Routes() {
-  static const evc::edge::RouteTable* routes = new evc::edge::RouteTable(
-      *evc::edge::RouteTable::Build(*evc::edge::LinkedServices(evc::proto::ServiceProtoFiles())));
-  return *routes;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
@@ -32,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (parsed->Match(path, &bindings) && bindings.size() != parsed->variables().size()) __builtin_trap();
     }
     for (const char* method : {"GET", "POST"}) {
-      evc::edge::RouteTable::Lookup lookup = Routes().Match(method, path);
+      evc::edge::RouteTable::Lookup lookup = evc::edge::FuzzRoutes().Match(method, path);
       if ((lookup.outcome == evc::edge::RouteTable::Outcome::kFound) != (lookup.route != nullptr)) __builtin_trap();
     }
     std::string decoded;

@@ -9,24 +9,14 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "evc/proto_files.h"
+#include "services/edge/fuzz_routes.h"
 #include "services/edge/json_cache.h"
 #include "services/edge/routes.h"
 #include "services/edge/transcoder.h"
 
-namespace {
-
-const evc::edge::RouteTable& Routes() {
-  static const evc::edge::RouteTable* routes = new evc::edge::RouteTable(
-      *evc::edge::RouteTable::Build(*evc::edge::LinkedServices(evc::proto::ServiceProtoFiles())));
-  return *routes;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const std::vector<evc::edge::Route>& routes = Routes().routes();
+  const std::vector<evc::edge::Route>& routes = evc::edge::FuzzRoutes().routes();
   const evc::edge::Route& route = routes[(data[0] >> 1) % routes.size()];
   const std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
   if (data[0] & 1) {
