@@ -13,31 +13,12 @@
 
 #include <gtest/gtest.h>
 
+#include "services/central/empty_supply_store.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
 
 namespace evc::central {
 namespace {
-
-// Nothing to restore, everything durable at once.
-class NoStore : public SupplyStore {
- public:
-  absl::Status Write(const JournalBatch&) override { return absl::OkStatus(); }
-  absl::StatusOr<std::vector<HoldChange>> LoadHolds() override { return std::vector<HoldChange>(); }
-  absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override {
-    return std::vector<SupplyRecord>();
-  }
-  absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() override {
-    return std::vector<common::v1::Ticket>();
-  }
-  absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string&) override {
-    return std::optional<common::v1::Ticket>();
-  }
-  absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string&, const std::string&,
-                                                              int) override {
-    return std::vector<common::v1::Ticket>();
-  }
-};
 
 class OneKey : public CpKeySource {
  public:
@@ -79,7 +60,7 @@ class LinkRaceTest : public ::testing::Test {
     return stream->Read(&reply) && reply.has_registered();
   }
 
-  NoStore store_;
+  EmptySupplyStore store_;
   RecordingPublisher publisher_;
   SystemClock clock_;
   TokenVerifier tokens_{[]() -> absl::StatusOr<std::vector<VerifyingKey>> { return std::vector<VerifyingKey>(); },
