@@ -490,17 +490,23 @@ TEST(CentralTest, OpenSuppliesAreRestoredOnStart) {
   central.Stop();
 }
 
-// The broker authenticates nobody: a charge request on Kafka needs auth's
-// single-use assertion for that CP and request; a bearer token is refused.
-TEST(CentralTest, KafkaChargeRequestsNeedASingleUseAssertionForTheirCp) {
+// A central that checks Kafka messages against the test trust (assertions, signed events).
+class KafkaTrustTest : public ::testing::Test {
+ protected:
+  KafkaTrustTest() { central.SetKafkaTrust(trust.trust()); }
+
   MemoryStore store;
   RecordingPublisher publisher;
   TestTokens tokens;
   TestTrust trust;
   FixedKeys keys;
   SystemClock clock;
-  Central central({}, store, publisher, tokens.verifier, keys, clock);
-  central.SetKafkaTrust(trust.trust());
+  Central central{{}, store, publisher, tokens.verifier, keys, clock};
+};
+
+// The broker authenticates nobody: a charge request on Kafka needs auth's
+// single-use assertion for that CP and request; a bearer token is refused.
+TEST_F(KafkaTrustTest, KafkaChargeRequestsNeedASingleUseAssertionForTheirCp) {
   ASSERT_TRUE(central.Start({Cp("CP1"), Cp("CP2")}).ok());
   ASSERT_TRUE(central.LoadKeys("CP1").ok());
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
@@ -542,15 +548,7 @@ TEST(CentralTest, KafkaChargeRequestsNeedASingleUseAssertionForTheirCp) {
 }
 
 // Registry events count only when the registry signed them.
-TEST(CentralTest, UnsignedRegistryEventsAreRefused) {
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  TestTrust trust;
-  FixedKeys keys;
-  SystemClock clock;
-  Central central({}, store, publisher, tokens.verifier, keys, clock);
-  central.SetKafkaTrust(trust.trust());
+TEST_F(KafkaTrustTest, UnsignedRegistryEventsAreRefused) {
   ASSERT_TRUE(central.Start({}).ok());
   events::v1::RegistryEvent forged;
   forged.set_cp_id("CPX");

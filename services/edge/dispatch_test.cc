@@ -104,10 +104,8 @@ TEST(ReadErrorReplyTest, EveryOtherFailureIsA4xxOrAClose) {
 class PlanRequestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto services = LinkedServices(proto::ServiceProtoFiles());
-    ASSERT_TRUE(services.ok());
-    auto table = RouteTable::Build(*services);
-    ASSERT_TRUE(table.ok());
+    auto table = ProjectRoutes();
+    ASSERT_TRUE(table.ok()) << table.status();
     routes_ = std::move(*table);
     config_.allowed_origins = {"https://ops.example"};
   }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "evc/proto_files.h"
 #include "google/api/annotations.pb.h"
 
 namespace evc::edge {
@@ -90,6 +91,13 @@ absl::StatusOr<const FieldDescriptor*> FindFieldPath(const Descriptor& message, 
                   : nullptr;
   }
   return field;
+}
+
+absl::StatusOr<RouteTable> ProjectRoutes() {
+  absl::StatusOr<std::vector<const google::protobuf::ServiceDescriptor*>> services =
+      LinkedServices(proto::ServiceProtoFiles());
+  if (!services.ok()) return services.status();
+  return RouteTable::Build(*services);
 }
 
 absl::StatusOr<std::vector<const google::protobuf::ServiceDescriptor*>> LinkedServices(

@@ -58,6 +58,9 @@ std::string BackendOf(const google::protobuf::ServiceDescriptor& service);
 absl::StatusOr<std::vector<const google::protobuf::ServiceDescriptor*>> LinkedServices(
     const std::vector<std::string>& proto_files);
 
+// The routes of every service of this project (proto/): what the edge serves.
+absl::StatusOr<RouteTable> ProjectRoutes();
+
 // The field `path` ("a.b.c") of `message`, or an error naming the bad part.
 absl::StatusOr<const google::protobuf::FieldDescriptor*> FindFieldPath(
     const google::protobuf::Descriptor& message, absl::string_view path);

@@ -20,10 +20,8 @@ using ::testing::HasSubstr;
 class TranscoderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto services = LinkedServices(proto::ServiceProtoFiles());
-    ASSERT_TRUE(services.ok());
-    auto table = RouteTable::Build(*services);
-    ASSERT_TRUE(table.ok());
+    auto table = ProjectRoutes();
+    ASSERT_TRUE(table.ok()) << table.status();
     table_ = std::move(*table);
   }
 
