@@ -159,12 +159,24 @@ absl::StatusOr<Claims> TokenVerifier::Verify(absl::string_view token) {
   bool unknown_key = false;
   absl::StatusOr<Claims> claims = Check(token, now, &unknown_key);
   // A key not seen yet (rotated since the last fetch): ask auth, rate-limited.
-  if (unknown_key && ClaimFetch(now, /*unknown_key=*/true)) {
-    Fetch();
+  if (unknown_key) {
+    // Claimed: fetch now. Another call's fetch in flight may bring the key: wait for it
+    // rather than refuse a token that is only newer than the last fetch.
+    if (ClaimFetch(now, /*unknown_key=*/true)) {
+      Fetch();
+    } else {
+      WaitForFetchInFlight();
+    }
     unknown_key = false;
     claims = Check(token, now, &unknown_key);
   }
   return claims;
+}
+
+void TokenVerifier::WaitForFetchInFlight() {
+  absl::MutexLock lock(&mu_);
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !fetching_; };
+  mu_.AwaitWithTimeout(absl::Condition(&done), kFetchWait);
 }
 
 void TokenVerifier::RevokeSession(const std::string& session_id, absl::Time until) {

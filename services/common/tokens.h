@@ -109,6 +109,10 @@ class TokenVerifier {
   // key not in the set.
   absl::StatusOr<Claims> Check(absl::string_view token, absl::Time now, bool* unknown_key);
 
+  // Blocks (at most kFetchWait) until a fetch another call claimed has finished.
+  void WaitForFetchInFlight();
+  static constexpr absl::Duration kFetchWait = absl::Seconds(5);
+
   TrustFetcher fetch_;
   const Clock& clock_;
   const TokenVerifierOptions options_;

@@ -1,10 +1,12 @@
 #include "services/common/tokens.h"
 
 #include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "services/common/crypto.h"
 
 namespace evc {
@@ -236,6 +238,33 @@ TEST_F(TokensTest, RandomInputNeverCrashesOrForges) {
     if (claims.ok() && (claims->subject != "ana" || claims->role != kRoleDriver)) ++accepted;
   }
   EXPECT_EQ(accepted, 0);
+}
+
+// Many first calls at once (a service just started): the one fetch in flight serves
+// them all, none is refused for a key it is about to learn.
+TEST(TokenVerifierConcurrency, CallsDuringAFetchWaitForItInsteadOfRefusing) {
+  const crypto::Ed25519KeyPair pair = crypto::NewEd25519KeyPair();
+  FakeClock clock;
+  absl::Notification fetch_started, release_fetch;
+  TokenVerifier verifier(
+      [&]() -> absl::StatusOr<std::vector<VerifyingKey>> {
+        fetch_started.Notify();
+        release_fetch.WaitForNotification();
+        return std::vector<VerifyingKey>{{"kid-1", pair.public_key}};
+      },
+      clock);
+  const Claims claims{"ana", kRoleDriver, "s1", "t1", clock.Now(), clock.Now() + absl::Minutes(5)};
+  const std::string token = *SignToken({"kid-1", pair.private_key}, claims);
+  absl::StatusOr<Claims> first, second;
+  std::thread fetching([&] { first = verifier.Verify(token); });
+  fetch_started.WaitForNotification();
+  std::thread waiting([&] { second = verifier.Verify(token); });
+  absl::SleepFor(absl::Milliseconds(50));  // lets the second call reach the in-flight fetch
+  release_fetch.Notify();
+  fetching.join();
+  waiting.join();
+  EXPECT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(second.ok()) << second.status();
 }
 
 }  // namespace
