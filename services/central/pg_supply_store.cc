@@ -86,12 +86,18 @@ void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl
     seq.push_back(static_cast<int64_t>(s.last_seq));
   }
   tx.exec_params(
-      "UPDATE supplies AS s SET phase = u.phase, energy_wh = u.energy, power_w = u.power,"
-      " last_seq = u.seq,"
-      " started_at = CASE WHEN u.started > 0 THEN to_timestamp(u.started) ELSE s.started_at END"
+      // A supply closed earlier in this transaction (closes come first, see Write) keeps
+      // its ticket's phase and energy but still takes the telemetry it applied.
+      "UPDATE supplies AS s SET"
+      " phase = CASE WHEN s.ended_at IS NULL THEN u.phase ELSE s.phase END,"
+      " energy_wh = CASE WHEN s.ended_at IS NULL THEN u.energy ELSE s.energy_wh END,"
+      " power_w = CASE WHEN s.ended_at IS NULL THEN u.power ELSE s.power_w END,"
+      " last_seq = greatest(s.last_seq, u.seq),"
+      " started_at = CASE WHEN u.started > 0 AND (s.ended_at IS NULL OR s.started_at IS NULL)"
+      "   THEN to_timestamp(u.started) ELSE s.started_at END"
       " FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[], $6::bigint[])"
       "   AS u(id, phase, started, energy, power, seq)"
-      " WHERE s.supply_id = u.id AND s.ended_at IS NULL",
+      " WHERE s.supply_id = u.id",
       PgTextArray(ids), PgTextArray(phases), PgNumArray(started), PgNumArray(energy),
       PgNumArray(power), PgNumArray(seq));
   tx.exec_params(

@@ -73,6 +73,37 @@ class HostileDurabilityTest : public StackSuite<HostileDurabilityTest> {
     ASSERT_TRUE(resumed.ok()) << resumed.status();
   }
 
+  // A charging supply of `cp` and its ticket, for writing batches straight to the store.
+  static central::SupplyRecord BatchSupply(const std::string& id, const std::string& cp) {
+    central::SupplyRecord s;
+    s.supply_id = id;
+    s.cp_id = cp;
+    s.driver_id = "hd-batch";
+    s.request_id = id;
+    s.phase = common::v1::SUPPLY_PHASE_CHARGING;
+    s.authorized_at = BatchTime();
+    s.started_at = BatchTime();
+    s.price_millieuros_per_kwh = 350;
+    return s;
+  }
+  static common::v1::Ticket BatchTicket(const std::string& id, const std::string& cp) {
+    common::v1::Ticket t;
+    t.set_supply_id(id);
+    t.set_cp_id(cp);
+    t.set_driver_id("hd-batch");
+    *t.mutable_started_at() = ToProto(BatchTime());
+    *t.mutable_ended_at() = ToProto(BatchTime() + absl::Seconds(5));
+    t.set_energy_wh(50);
+    t.set_amount_millieuros(18);
+    t.set_price_millieuros_per_kwh(350);
+    t.set_end_reason(common::v1::END_REASON_DRIVER_STOP);
+    return t;
+  }
+  static absl::Time BatchTime() {
+    static const absl::Time at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+    return at;
+  }
+
   static std::unique_ptr<KafkaProducer> Producer() {
     auto p = KafkaProducer::Create(stack().kafka(), "hostile-durability");
     EXPECT_TRUE(p.ok()) << p.status();
@@ -139,32 +170,8 @@ TEST_F(HostileDurabilityTest, CompletedAndNewSupplyOfOneCpInOneBatch) {
   auto pool = PgPool::Connect(stack().postgres_url(), 1, absl::Seconds(10));
   ASSERT_TRUE(pool.ok()) << pool.status();
   central::PgSupplyStore store(**pool);
-  const absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
-  auto supply = [&](const std::string& id) {
-    central::SupplyRecord s;
-    s.supply_id = id;
-    s.cp_id = "HD-BATCH";
-    s.driver_id = "hd-batch";
-    s.request_id = id;
-    s.phase = common::v1::SUPPLY_PHASE_CHARGING;
-    s.authorized_at = now;
-    s.started_at = now;
-    s.price_millieuros_per_kwh = 350;
-    return s;
-  };
-  auto ticket = [&](const std::string& id) {
-    common::v1::Ticket t;
-    t.set_supply_id(id);
-    t.set_cp_id("HD-BATCH");
-    t.set_driver_id("hd-batch");
-    *t.mutable_started_at() = ToProto(now);
-    *t.mutable_ended_at() = ToProto(now + absl::Seconds(5));
-    t.set_energy_wh(50);
-    t.set_amount_millieuros(18);
-    t.set_price_millieuros_per_kwh(350);
-    t.set_end_reason(common::v1::END_REASON_DRIVER_STOP);
-    return t;
-  };
+  auto supply = [](const std::string& id) { return BatchSupply(id, "HD-BATCH"); };
+  auto ticket = [](const std::string& id) { return BatchTicket(id, "HD-BATCH"); };
   central::JournalBatch first;
   first.opened.push_back(supply("hd-batch-1"));
   ASSERT_TRUE(store.Write(first).ok());
@@ -181,6 +188,30 @@ TEST_F(HostileDurabilityTest, CompletedAndNewSupplyOfOneCpInOneBatch) {
                         " WHERE cp_id = 'HD-BATCH' AND ended_at IS NULL"),
             "hd-batch-3");
   EXPECT_EQ(stack().Sql("SELECT count(*) FROM tickets WHERE cp_id = 'HD-BATCH'"), "2");
+}
+
+// The telemetry applied in the batch that also closes its supply (the journal
+// closes first) is kept: the closed row takes its sequence, the ticket's energy stays.
+TEST_F(HostileDurabilityTest, ProgressInTheBatchThatClosesASupplyIsKept) {
+  auto pool = PgPool::Connect(stack().postgres_url(), 1, absl::Seconds(10));
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  central::PgSupplyStore store(**pool);
+  central::JournalBatch first;
+  first.opened.push_back(BatchSupply("hd-close-1", "HD-CLOSE"));
+  ASSERT_TRUE(store.Write(first).ok());
+  central::JournalBatch last;
+  central::SupplyRecord progress = BatchSupply("hd-close-1", "HD-CLOSE");
+  progress.last_seq = 7;
+  progress.energy_wh = 40;
+  last.changed.push_back(progress);
+  last.tickets.push_back(BatchTicket("hd-close-1", "HD-CLOSE"));
+  absl::Status written = store.Write(last);
+  ASSERT_TRUE(written.ok()) << written;
+  EXPECT_EQ(stack().Sql("SELECT concat_ws(',', phase, energy_wh, last_seq, ended_at IS NOT NULL)"
+                        " FROM supplies WHERE supply_id = 'hd-close-1'"),
+            "SUPPLY_PHASE_ENDED,50,7,t");
+  EXPECT_EQ(stack().Sql("SELECT count(*) FROM supply_telemetry WHERE supply_id = 'hd-close-1'"),
+            "1");
 }
 
 // A row Postgres refuses even sanitised (a ticket of a supply it never saw) is
