@@ -39,6 +39,7 @@
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
 #include "services/common/sealed.h"
+#include "services/common/service_credentials.h"
 #include "services/edge/test_http_client.h"
 #include "tests/integration/stack.h"
 
@@ -155,11 +156,18 @@ void Parallel(int n, int threads, const std::function<void(int)>& fn) {
 
 absl::Status AddDrivers(Stack& stack, int n) {
   std::atomic<int> failures{0};
+  absl::Mutex mu;
+  absl::Status first_failure;
   Parallel(n, 8, [&](int i) {
     absl::Status s = stack.AddDriver(DriverId(i + 1));
-    if (!s.ok() && !absl::IsAlreadyExists(s)) ++failures;
+    if (s.ok() || absl::IsAlreadyExists(s)) return;
+    ++failures;
+    absl::MutexLock lock(&mu);
+    if (first_failure.ok()) first_failure = s;
   });
-  return failures == 0 ? absl::OkStatus() : absl::InternalError("could not create bench drivers");
+  if (failures == 0) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("could not create ", failures.load(), " of ", n,
+                                          " bench drivers, e.g.: ", first_failure.ToString()));
 }
 
 // Waits until central sees `n` connected CPs.
@@ -645,12 +653,18 @@ absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
   while (rows >> supply >> cp >> seq) open[supply] = {cp, seq + 10};
   if (open.empty()) return absl::InternalError("no open supplies to feed");
 
-  // Messages are sealed like an engine's, with each CP's key from auth.
+  // Messages are sealed like an engine's, with each CP's key from auth, asked for as
+  // central (the one service that may).
+  absl::StatusOr<ServiceCredential> as_central =
+      LoadServiceCredential(stack.ServiceCredentialFile("central"));
+  if (!as_central.ok()) return as_central.status();
+  auto key_source = auth::v1::AuthService::NewStub(
+      MakeChannel(stack.auth_address(), nullptr, &stack.client_tls(), &*as_central));
   std::map<std::string, CpKey> keys;
   for (const auto& [id, cp_seq] : open) {
     auth::v1::GetChargingPointKeysRequest request;
     request.set_cp_id(cp_seq.first);
-    auto got = CallUnary(&auth::v1::AuthService::Stub::GetChargingPointKeys, stack.auth(), request,
+    auto got = CallUnary(&auth::v1::AuthService::Stub::GetChargingPointKeys, *key_source, request,
                          absl::Seconds(5));
     if (!got.ok()) return got.status();
     if (got->keys().empty()) return absl::InternalError("no key for " + cp_seq.first);

@@ -12,7 +12,9 @@ run() {
   ls "$out"/"$scenario"-*.json
 }
 check() {
-  python3 - "$1" "$2" <<'PY'
+  local result
+  result="$(run "$1" "${@:3}")" || exit 1
+  python3 - "$result" "$2" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
 for expr in sys.argv[2].split(";"):
@@ -22,12 +24,16 @@ for expr in sys.argv[2].split(";"):
     print(f"ok: {expr}")
 PY
 }
-check "$(run fleet --cps=20 --supplies=5 --duration=3s)" \
-  "connected_cps == 20;supplies_started == 5;tickets_lost == 0;tickets_duplicated == 0;telemetry_lost == 0;telemetry_applied > 0"
-check "$(run churn --cps=10 --duration=3s)" \
-  "sessions_completed_in_window > 0;tickets_lost == 0;tickets_duplicated == 0;supplies_rejected == 0"
-check "$(run ingest --cps=10 --messages=3000)" \
-  "telemetry_applied >= 3000;ratio > 0;central_ingest_rate_per_second > 0"
-check "$(run edge --cps=10 --supplies=5 --clients=5 --concurrency=2 --duration=3s)" \
-  "unary_edge_qps > 0;unary_direct_qps > 0;ws['clients_closed'] == 0;ws['clients_with_every_update'] == 5;ws['reference_frames'] > 0"
+# check SCENARIO "figure tests" FLAGS...
+check fleet \
+  "connected_cps == 20;supplies_started == 5;tickets_lost == 0;tickets_duplicated == 0;telemetry_lost == 0;telemetry_applied > 0" \
+  --cps=20 --supplies=5 --duration=3s
+check churn \
+  "sessions_completed_in_window > 0;tickets_lost == 0;tickets_duplicated == 0;supplies_rejected == 0" \
+  --cps=10 --duration=3s
+check ingest "telemetry_applied >= 3000;ratio > 0;central_ingest_rate_per_second > 0" \
+  --cps=10 --messages=3000
+check edge \
+  "unary_edge_qps > 0;unary_direct_qps > 0;ws['clients_closed'] == 0;ws['clients_with_every_update'] == 5;ws['reference_frames'] > 0" \
+  --cps=10 --supplies=5 --clients=5 --concurrency=2 --duration=3s
 echo "1 passed, 0 failed"
