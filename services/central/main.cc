@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
        .group_id = "evc-central",
        .client_id = "evc-central",
        .topics = {evc::topics::kEngineEvents, evc::topics::kChargeRequests,
-                  evc::topics::kRegistryEvents, evc::topics::kAuthEvents}});
+                  evc::topics::kRegistryEvents, evc::topics::kAuthEvents},
+       .sole_reader = true});
   evc::ExitIfError("cannot consume from kafka (--kafka)", consumer.status());
   (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
     central.HandleKafkaBatch(batch, deps.producer.get());

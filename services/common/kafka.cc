@@ -348,6 +348,7 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Optio
   }
   c->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
   if (!c->consumer_) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", error));
+  if (options.sole_reader) return c;  // partitions are taken in Loop
   RdKafka::ErrorCode err = c->consumer_->subscribe(options.topics);
   if (err != RdKafka::ERR_NO_ERROR) {
     return absl::InvalidArgumentError(absl::StrCat("kafka subscribe: ", RdKafka::err2str(err)));
@@ -378,9 +379,44 @@ void KafkaConsumer::Stop() {
   }
 }
 
+void KafkaConsumer::TakeNewPartitions() {
+  const absl::Time now = absl::Now();
+  if (now < next_partition_check_) return;
+  next_partition_check_ = now + absl::Seconds(3);
+  std::vector<RdKafka::TopicPartition*> fresh;
+  for (const std::string& topic : options_.topics) {
+    std::string error;
+    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(consumer_.get(), topic, nullptr, error));
+    RdKafka::Metadata* metadata = nullptr;
+    if (!handle || consumer_->metadata(false, handle.get(), &metadata, 2000) != RdKafka::ERR_NO_ERROR) {
+      continue;  // the broker is away: asked again at the next check
+    }
+    std::unique_ptr<RdKafka::Metadata> owned(metadata);
+    for (const auto* t : *metadata->topics()) {
+      for (const auto* p : *t->partitions()) {
+        if (t->topic() != topic || !taken_.emplace(topic, p->id()).second) continue;
+        // No offset: the group's committed one, else auto.offset.reset.
+        fresh.push_back(RdKafka::TopicPartition::create(topic, p->id()));
+      }
+    }
+  }
+  if (fresh.empty()) return;
+  std::unique_ptr<RdKafka::Error> failed(consumer_->incremental_assign(fresh));
+  if (failed) {
+    log::Warn("kafka partitions not taken; trying again", {{"error", failed->str()}});
+    for (const auto* tp : fresh) taken_.erase({tp->topic(), tp->partition()});
+  } else {
+    Metrics().rebalances.Add({{"kind", "assign"}}).Increment();
+    assigned_.store(true);
+    log::Info("kafka partitions taken", {{"count", fresh.size()}, {"total", taken_.size()}});
+  }
+  RdKafka::TopicPartition::destroy(fresh);
+}
+
 void KafkaConsumer::Loop(BatchHandler handler) {
   std::vector<KafkaMessage> batch;
   while (!stop_.load()) {
+    if (options_.sole_reader) TakeNewPartitions();
     batch.clear();
     // Wait for the first message; then take whatever is already fetched, up
     // to max_batch, without waiting: batching adds no latency.

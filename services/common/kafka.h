@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -99,6 +100,11 @@ class KafkaConsumer {
     // Where a new group starts: "earliest" or "latest".
     std::string auto_offset_reset = "earliest";
     int max_batch = 5000;
+    // The one reader of its topics (central): it takes every partition of them itself
+    // instead of joining the group's rebalance, so after a crash a restart resumes from
+    // the committed offsets at once rather than after the dead member's session timeout.
+    // Partitions and topics that appear later are taken within a few seconds.
+    bool sole_reader = false;
   };
 
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(const Options& options);
@@ -115,6 +121,8 @@ class KafkaConsumer {
   class Rebalancer;
   KafkaConsumer() = default;
   void Loop(BatchHandler handler);
+  // sole_reader: assigns the partitions of options_.topics not assigned yet.
+  void TakeNewPartitions();
 
   Options options_;
   std::unique_ptr<Rebalancer> rebalancer_;
@@ -123,6 +131,9 @@ class KafkaConsumer {
   std::atomic<bool> stop_{false};
   std::atomic<bool> assigned_{false};
   std::thread thread_;
+  // sole_reader only, used by the consuming thread alone.
+  std::set<std::pair<std::string, int32_t>> taken_;
+  absl::Time next_partition_check_ = absl::InfinitePast();
 };
 
 // Reads every partition of one topic from its end as it was when opened, with

@@ -3,8 +3,13 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace evc {
 namespace {
@@ -25,6 +30,9 @@ class MockBroker {
     rd_kafka_destroy(host_);
   }
   std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  void CreateTopic(const std::string& name, int partitions) {
+    rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, 1);
+  }
 
  private:
   rd_kafka_t* host_;
@@ -46,6 +54,91 @@ TEST(KafkaProducer, WaitForTopicsNamesWhatIsMissingOrTooSmall) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("evc.a (2 of 4 partitions)"));
   EXPECT_THAT(s.message(), HasSubstr("evc.absent (absent)"));
+}
+
+// What a consumer received, for tests to wait on.
+class Received {
+ public:
+  KafkaConsumer::BatchHandler Handler() {
+    return [this](std::span<const KafkaMessage> batch) {
+      absl::MutexLock lock(&mu_);
+      for (const KafkaMessage& m : batch) payloads_.push_back(m.payload);
+    };
+  }
+  // The payloads once there are at least `n`, or what came within `wait`.
+  std::vector<std::string> AtLeast(size_t n, absl::Duration wait) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return payloads_.size() >= n; };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), wait);
+    return payloads_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> payloads_ ABSL_GUARDED_BY(mu_);
+};
+
+void ProduceNumbered(KafkaProducer& producer, const std::string& topic, int from, int to) {
+  for (int i = from; i < to; ++i) {
+    ASSERT_TRUE(producer.Produce(topic, absl::StrCat("cp-", i), absl::StrCat("m", i)).ok());
+  }
+  ASSERT_TRUE(producer.Flush(absl::Seconds(10)).ok());
+}
+
+std::unique_ptr<KafkaConsumer> SoleReader(const MockBroker& broker, std::vector<std::string> topics) {
+  auto consumer = KafkaConsumer::Create({.brokers = broker.bootstrap(),
+                                         .group_id = "sole",
+                                         .client_id = "test",
+                                         .topics = std::move(topics),
+                                         .sole_reader = true});
+  EXPECT_TRUE(consumer.ok()) << consumer.status();
+  return consumer.ok() ? std::move(*consumer) : nullptr;
+}
+
+// A restarted sole reader goes on from what its predecessor committed:
+// nothing read twice, nothing skipped, every partition taken.
+TEST(KafkaConsumer, SoleReaderResumesFromTheCommittedOffsets) {
+  MockBroker broker({{"evc.a", 4}});
+  auto producer = KafkaProducer::Create(broker.bootstrap(), "test");
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ProduceNumbered(**producer, "evc.a", 0, 20);
+  {
+    Received first;
+    std::unique_ptr<KafkaConsumer> reader = SoleReader(broker, {"evc.a"});
+    ASSERT_NE(reader, nullptr);
+    reader->Start(first.Handler());
+    EXPECT_EQ(first.AtLeast(20, absl::Seconds(20)).size(), 20u);
+    reader->Stop();
+  }
+  ProduceNumbered(**producer, "evc.a", 20, 30);
+  Received second;
+  std::unique_ptr<KafkaConsumer> reader = SoleReader(broker, {"evc.a"});
+  ASSERT_NE(reader, nullptr);
+  reader->Start(second.Handler());
+  std::vector<std::string> got = second.AtLeast(10, absl::Seconds(20));
+  EXPECT_TRUE(reader->assigned());
+  // Anything read twice would show up before the wait ends.
+  absl::SleepFor(absl::Seconds(1));
+  got = second.AtLeast(10, absl::ZeroDuration());
+  std::sort(got.begin(), got.end());
+  std::vector<std::string> want;
+  for (int i = 20; i < 30; ++i) want.push_back(absl::StrCat("m", i));
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
+}
+
+// A topic that appears after the reader started is taken without a restart.
+TEST(KafkaConsumer, SoleReaderTakesATopicCreatedLater) {
+  MockBroker broker({{"evc.a", 2}});
+  Received received;
+  std::unique_ptr<KafkaConsumer> reader = SoleReader(broker, {"evc.a", "evc.later"});
+  ASSERT_NE(reader, nullptr);
+  reader->Start(received.Handler());
+  broker.CreateTopic("evc.later", 3);
+  auto producer = KafkaProducer::Create(broker.bootstrap(), "test");
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ProduceNumbered(**producer, "evc.later", 0, 6);
+  EXPECT_EQ(received.AtLeast(6, absl::Seconds(30)).size(), 6u);
 }
 
 }  // namespace
