@@ -131,6 +131,15 @@ events::v1::EngineCommand ChargingNetwork::Command(const std::string& cp_id, abs
   return c;
 }
 
+events::v1::EngineCommand ChargingNetwork::AuthorizeCommand(const SupplyRecord& s, absl::Time now) {
+  events::v1::EngineCommand c = Command(s.cp_id, now);
+  auto* a = c.mutable_authorize();
+  a->set_supply_id(s.supply_id);
+  a->set_driver_id(s.driver_id);
+  a->set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
+  return c;
+}
+
 events::v1::DriverNotification ChargingNetwork::Notice(const SupplyRecord& s, absl::Time now) {
   events::v1::DriverNotification n;
   n.set_driver_id(s.driver_id);
@@ -195,6 +204,14 @@ absl::Status ChargingNetwork::MonitorRegistered(const std::string& cp_id,
   }
   ApplyHealth(cp, health, now, fx);
   if (!was_linked && cp.engine_ok) Publish(cp, fx);
+  // The authorisation may have been lost with a central that stopped between
+  // storing the supply and sending it (or with the link): offered again when
+  // the monitor links and its engine does not run the supply. The engine
+  // ignores a copy of one it has or had.
+  if (cp.supply && cp.supply->phase == common::v1::SUPPLY_PHASE_AUTHORIZED && cp.engine_ok &&
+      health.engine_supply_id() != cp.supply->supply_id) {
+    fx.commands.push_back(AuthorizeCommand(*cp.supply, now));
+  }
   return absl::OkStatus();
 }
 
@@ -300,12 +317,7 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id,
   if (!driver_id.empty()) driver_supply_[driver_id] = s.supply_id;
   fx.supplies_opened.push_back(s);
 
-  events::v1::EngineCommand authorize = Command(cp_id, now);
-  auto* a = authorize.mutable_authorize();
-  a->set_supply_id(s.supply_id);
-  a->set_driver_id(driver_id);
-  a->set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
-  fx.commands.push_back(std::move(authorize));
+  fx.commands.push_back(AuthorizeCommand(s, now));
   if (!driver_id.empty()) {
     events::v1::DriverNotification n = Notice(s, now);
     *n.mutable_accepted() = ToProtoSupply(s);

@@ -184,6 +184,7 @@ class ChargingNetwork {
   absl::StatusOr<std::vector<std::string>> ForEachTarget(
       const std::string& cp_id, const std::function<bool(ChargingPointRecord&)>& change);
   static events::v1::EngineCommand Command(const std::string& cp_id, absl::Time now);
+  static events::v1::EngineCommand AuthorizeCommand(const SupplyRecord& s, absl::Time now);
   static events::v1::DriverNotification Notice(const SupplyRecord& s, absl::Time now);
   void Audit(Effects& fx, absl::Time now, AuditCategory category, const std::string& action,
              const std::string& actor, const std::string& cp_id, const std::string& outcome,

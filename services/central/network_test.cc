@@ -505,6 +505,41 @@ TEST_F(NetworkTest, RestartRestoresSuppliesAndGivesMonitorsAGracePeriod) {
   EXPECT_TRUE(net.RequestCharge("CP1", "ana", true, "", now, fx).accepted());
 }
 
+// Central stopped after storing the supply and before the AUTHORIZE left:
+// when the monitor links again and its engine does not run the supply, the
+// authorisation is offered again (once per link, not on every report).
+TEST_F(NetworkTest, ARestoredAuthorisationIsOfferedAgainWhenTheEngineDoesNotRunIt) {
+  SupplyRecord s;
+  s.supply_id = "s1";
+  s.cp_id = "CP1";
+  s.driver_id = "ana";
+  s.phase = common::v1::SUPPLY_PHASE_AUTHORIZED;
+  s.authorized_at = now;
+  s.price_millieuros_per_kwh = 350;
+  net.RestoreSupply(s, now, fx);
+  fx = Effects();
+  Link();
+  ASSERT_EQ(fx.commands.size(), 1u);
+  EXPECT_EQ(fx.commands[0].authorize().supply_id(), "s1");
+  EXPECT_EQ(fx.commands[0].authorize().driver_id(), "ana");
+  EXPECT_EQ(fx.commands[0].authorize().price_millieuros_per_kwh(), 350);
+  fx = Effects();
+  ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(), now, fx).ok());
+  EXPECT_TRUE(fx.commands.empty());
+
+  // An engine that reports the supply already has it: nothing is re-sent.
+  s.supply_id = "s2";
+  s.cp_id = "CP2";
+  s.driver_id = "bea";
+  net.RestoreSupply(s, now, fx);
+  fx = Effects();
+  central::v1::Health running = Healthy();
+  running.set_engine_supply_id("s2");
+  ASSERT_TRUE(net.MonitorRegistered("CP2", running, now, fx).ok());
+  EXPECT_TRUE(fx.commands.empty());
+  EXPECT_EQ(State("CP2"), common::v1::CP_STATE_SUPPLYING);
+}
+
 TEST_F(NetworkTest, RestoredSupplyWhoseMonitorNeverReturnsIsClosed) {
   SupplyRecord s;
   s.supply_id = "s1";

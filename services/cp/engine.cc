@@ -1,5 +1,6 @@
 #include "services/cp/engine.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -119,6 +120,10 @@ void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now)
       }
       return;
     }
+    if (std::find(ended_.begin(), ended_.end(), a.supply_id()) != ended_.end()) {
+      out_.Say(cp_id_, absl::StrCat("ignored authorisation ", a.supply_id(), ": that supply has ended"));
+      return;
+    }
     if (faulted_) {
       out_.Say(cp_id_, "ignored authorisation: engine is faulted");
       return;
@@ -232,6 +237,9 @@ void Engine::Finish(common::v1::EndReason reason, absl::Time now) {
   out_.Say(cp_id_, absl::StrFormat("supply %s finished: %.3f kWh, %.2f EUR", supply_->supply_id,
                                    wh / 1000.0,
                                    (wh * supply_->price_millieuros_per_kwh + 500) / 1000 / 1000.0));
+  constexpr size_t kEndedRemembered = 8;
+  ended_.push_back(supply_->supply_id);
+  if (ended_.size() > kEndedRemembered) ended_.pop_front();
   supply_.reset();
 }
 

@@ -4,6 +4,7 @@
 // sends goes through EngineOutput (Kafka in the binaries, a recorder in tests).
 // The same class serves the single-CP binary and the fleet simulator.
 
+#include <deque>
 #include <optional>
 #include <string>
 
@@ -95,6 +96,10 @@ class Engine {
   bool channel_ready_ ABSL_GUARDED_BY(mu_) = false;
   bool faulted_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<Supply> supply_ ABSL_GUARDED_BY(mu_);
+  // The last supplies this engine ended, newest last: central offers an
+  // authorisation again after a restart when it cannot know whether the
+  // first reached the engine, and a supply that ended must not start twice.
+  std::deque<std::string> ended_ ABSL_GUARDED_BY(mu_);
   std::string pending_walk_in_ ABSL_GUARDED_BY(mu_);
 };
 

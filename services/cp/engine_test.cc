@@ -102,6 +102,27 @@ TEST_F(EngineTest, StopCommandEndsOnlyItsOwnSupply) {
   EXPECT_EQ(out.events.back().completed().reason(), common::v1::END_REASON_OPERATOR_STOP);
 }
 
+// Central offers an authorisation again when it cannot know whether the
+// first reached the engine (a restart between journal and send): the copy is
+// a no-op while the supply runs and after it ended.
+TEST_F(EngineTest, AnAuthorisationOfferedAgainNeverStartsItsSupplyTwice) {
+  Activate();
+  engine.OnCommand(Authorize("s1"), now);
+  engine.Plug(now);
+  engine.OnCommand(Authorize("s1"), now);
+  EXPECT_EQ(engine.Check().supply_id(), "s1");
+  ASSERT_EQ(out.events.size(), 1u);
+  engine.Unplug(now + absl::Seconds(1));
+  ASSERT_TRUE(out.events.back().has_completed());
+  const size_t events = out.events.size();
+  engine.OnCommand(Authorize("s1"), now + absl::Seconds(2));
+  EXPECT_TRUE(engine.Check().supply_id().empty());
+  EXPECT_EQ(out.events.size(), events);
+  EXPECT_EQ(out.lines.back(), "ignored authorisation s1: that supply has ended");
+  engine.OnCommand(Authorize("s2"), now + absl::Seconds(3));
+  EXPECT_EQ(engine.Check().supply_id(), "s2");
+}
+
 TEST_F(EngineTest, StaleAndForeignCommandsAreIgnored) {
   Activate();
   auto stale = Authorize();
