@@ -254,6 +254,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSour
   // Reconnect quickly after a peer restarts: start-up order does not matter.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  // A channel whose peer went away reconnects only after re-resolving its
+  // target, by default at most every 30 s: clients of a restarted central
+  // took ~7 s to reach it although it served after 0.2 s (fault run).
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 200);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
