@@ -144,6 +144,25 @@ class LagStatistics : public RdKafka::EventCb {
   const std::string group_;
 };
 
+// The partition ids of `topic` as the broker knows them now.
+absl::StatusOr<std::vector<int32_t>> PartitionsOf(RdKafka::KafkaConsumer& consumer, const std::string& topic,
+                                                  absl::Duration timeout) {
+  std::string error;
+  std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&consumer, topic, nullptr, error));
+  if (!handle) return absl::InvalidArgumentError(absl::StrCat("kafka topic ", topic, ": ", error));
+  RdKafka::Metadata* metadata = nullptr;
+  RdKafka::ErrorCode err =
+      consumer.metadata(false, handle.get(), &metadata, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (err != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(RdKafka::err2str(err));
+  std::unique_ptr<RdKafka::Metadata> owned(metadata);
+  std::vector<int32_t> ids;
+  for (const auto* t : *metadata->topics()) {
+    if (t->topic() != topic) continue;
+    for (const auto* p : *t->partitions()) ids.push_back(p->id());
+  }
+  return ids;
+}
+
 }  // namespace
 
 const std::vector<TopicSpec>& ProjectTopics() {
@@ -385,19 +404,12 @@ void KafkaConsumer::TakeNewPartitions() {
   next_partition_check_ = now + absl::Seconds(3);
   std::vector<RdKafka::TopicPartition*> fresh;
   for (const std::string& topic : options_.topics) {
-    std::string error;
-    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(consumer_.get(), topic, nullptr, error));
-    RdKafka::Metadata* metadata = nullptr;
-    if (!handle || consumer_->metadata(false, handle.get(), &metadata, 2000) != RdKafka::ERR_NO_ERROR) {
-      continue;  // the broker is away: asked again at the next check
-    }
-    std::unique_ptr<RdKafka::Metadata> owned(metadata);
-    for (const auto* t : *metadata->topics()) {
-      for (const auto* p : *t->partitions()) {
-        if (t->topic() != topic || !taken_.emplace(topic, p->id()).second) continue;
-        // No offset: the group's committed one, else auto.offset.reset.
-        fresh.push_back(RdKafka::TopicPartition::create(topic, p->id()));
-      }
+    // The broker away: asked again at the next check.
+    absl::StatusOr<std::vector<int32_t>> partitions = PartitionsOf(*consumer_, topic, absl::Seconds(2));
+    if (!partitions.ok()) continue;
+    for (int32_t p : *partitions) {
+      // No offset: the group's committed one, else auto.offset.reset.
+      if (taken_.emplace(topic, p).second) fresh.push_back(RdKafka::TopicPartition::create(topic, p));
     }
   }
   if (fresh.empty()) return;
@@ -470,26 +482,20 @@ absl::StatusOr<std::unique_ptr<TopicTail>> TopicTail::Open(const std::string& br
   if (!s.ok()) return s;
   tail->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
   if (!tail->consumer_) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", error));
-  std::unique_ptr<RdKafka::Topic> handle(
-      RdKafka::Topic::create(tail->consumer_.get(), topic, nullptr, error));
   std::vector<RdKafka::TopicPartition*> partitions;
   absl::Status found = RetryWithBackoff(
       "read kafka metadata of " + topic,
       [&]() -> absl::Status {
-        RdKafka::Metadata* metadata = nullptr;
-        RdKafka::ErrorCode err = tail->consumer_->metadata(false, handle.get(), &metadata, 5000);
-        if (err != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(RdKafka::err2str(err));
-        std::unique_ptr<RdKafka::Metadata> owned(metadata);
-        for (const auto* t : *metadata->topics()) {
-          for (const auto* p : *t->partitions()) {
-            int64_t low = 0, high = 0;
-            err = tail->consumer_->query_watermark_offsets(t->topic(), p->id(), &low, &high, 5000);
-            if (err != RdKafka::ERR_NO_ERROR) {
-              RdKafka::TopicPartition::destroy(partitions);
-              return absl::UnavailableError(RdKafka::err2str(err));
-            }
-            partitions.push_back(RdKafka::TopicPartition::create(t->topic(), p->id(), high));
+        absl::StatusOr<std::vector<int32_t>> ids = PartitionsOf(*tail->consumer_, topic, absl::Seconds(5));
+        if (!ids.ok()) return ids.status();
+        for (int32_t p : *ids) {
+          int64_t low = 0, high = 0;
+          RdKafka::ErrorCode err = tail->consumer_->query_watermark_offsets(topic, p, &low, &high, 5000);
+          if (err != RdKafka::ERR_NO_ERROR) {
+            RdKafka::TopicPartition::destroy(partitions);
+            return absl::UnavailableError(RdKafka::err2str(err));
           }
+          partitions.push_back(RdKafka::TopicPartition::create(topic, p, high));
         }
         if (partitions.empty()) return absl::UnavailableError("topic " + topic + " not found");
         return absl::OkStatus();
