@@ -46,16 +46,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   while (!parser.is_done()) {
     const size_t used = parser.put(in, ec);
     in += used;
-    if (ec == http::error::need_more) {
-      ec = {};
-      if (used == 0) {
-        parser.put_eof(ec);  // all there is: the client closed
-        if (!ec && !parser.is_done()) ec = http::error::partial_message;
-        break;
-      }
-      continue;
-    }
+    if (ec == http::error::need_more) ec = {};
     if (ec) break;
+    // Nothing taken (in a body, put answers an empty buffer with 0 and no
+    // error): all there is, the client closed.
+    if (used == 0) {
+      parser.put_eof(ec);
+      if (!ec && !parser.is_done()) ec = http::error::partial_message;
+      break;
+    }
   }
   if (ec) {
     std::optional<evc::edge::Reply> reply = evc::edge::ReadErrorReply(Config(), ec, parser.get());
