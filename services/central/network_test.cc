@@ -36,6 +36,18 @@ class NetworkTest : public ::testing::Test {
     EXPECT_TRUE(d.accepted()) << d.detail;
     return *d.supply;
   }
+  // A supply as central stored it before a restart.
+  SupplyRecord Stored(const std::string& id, const std::string& cp, const std::string& driver,
+                      common::v1::SupplyPhase phase) {
+    SupplyRecord s;
+    s.supply_id = id;
+    s.cp_id = cp;
+    s.driver_id = driver;
+    s.phase = phase;
+    s.authorized_at = now;
+    s.price_millieuros_per_kwh = 350;
+    return s;
+  }
   events::v1::EngineEvent Event(const std::string& cp = "CP1") {
     events::v1::EngineEvent e;
     e.set_cp_id(cp);
@@ -479,15 +491,9 @@ TEST_F(NetworkTest, WalkInIsAnonymousAndRejectionsGoBackToTheEngine) {
 }
 
 TEST_F(NetworkTest, RestartRestoresSuppliesAndGivesMonitorsAGracePeriod) {
-  SupplyRecord s;
-  s.supply_id = "s1";
-  s.cp_id = "CP1";
-  s.driver_id = "ana";
-  s.phase = common::v1::SUPPLY_PHASE_CHARGING;
-  s.authorized_at = now;
+  SupplyRecord s = Stored("s1", "CP1", "ana", common::v1::SUPPLY_PHASE_CHARGING);
   s.energy_wh = 500;
   s.last_seq = 5;
-  s.price_millieuros_per_kwh = 350;
   net.RestoreSupply(s, now, fx);
   EXPECT_EQ(State(), common::v1::CP_STATE_DISCONNECTED);
   now += absl::Seconds(3);
@@ -509,14 +515,7 @@ TEST_F(NetworkTest, RestartRestoresSuppliesAndGivesMonitorsAGracePeriod) {
 // when the monitor links again and its engine does not run the supply, the
 // authorisation is offered again (once per link, not on every report).
 TEST_F(NetworkTest, ARestoredAuthorisationIsOfferedAgainWhenTheEngineDoesNotRunIt) {
-  SupplyRecord s;
-  s.supply_id = "s1";
-  s.cp_id = "CP1";
-  s.driver_id = "ana";
-  s.phase = common::v1::SUPPLY_PHASE_AUTHORIZED;
-  s.authorized_at = now;
-  s.price_millieuros_per_kwh = 350;
-  net.RestoreSupply(s, now, fx);
+  net.RestoreSupply(Stored("s1", "CP1", "ana", common::v1::SUPPLY_PHASE_AUTHORIZED), now, fx);
   fx = Effects();
   Link();
   ASSERT_EQ(fx.commands.size(), 1u);
@@ -528,10 +527,7 @@ TEST_F(NetworkTest, ARestoredAuthorisationIsOfferedAgainWhenTheEngineDoesNotRunI
   EXPECT_TRUE(fx.commands.empty());
 
   // An engine that reports the supply already has it: nothing is re-sent.
-  s.supply_id = "s2";
-  s.cp_id = "CP2";
-  s.driver_id = "bea";
-  net.RestoreSupply(s, now, fx);
+  net.RestoreSupply(Stored("s2", "CP2", "bea", common::v1::SUPPLY_PHASE_AUTHORIZED), now, fx);
   fx = Effects();
   central::v1::Health running = Healthy();
   running.set_engine_supply_id("s2");
@@ -541,12 +537,7 @@ TEST_F(NetworkTest, ARestoredAuthorisationIsOfferedAgainWhenTheEngineDoesNotRunI
 }
 
 TEST_F(NetworkTest, RestoredSupplyWhoseMonitorNeverReturnsIsClosed) {
-  SupplyRecord s;
-  s.supply_id = "s1";
-  s.cp_id = "CP1";
-  s.phase = common::v1::SUPPLY_PHASE_CHARGING;
-  s.authorized_at = now;
-  net.RestoreSupply(s, now, fx);
+  net.RestoreSupply(Stored("s1", "CP1", "", common::v1::SUPPLY_PHASE_CHARGING), now, fx);
   fx = Effects();
   now += absl::Seconds(16);
   net.Tick(now, fx);
