@@ -1,42 +1,23 @@
 #include "services/edge/json_cache.h"
 
-#include <memory>
-
-#include <google/protobuf/message.h>
 #include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/type_resolver_util.h>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "services/edge/transcoder.h"
 
 namespace evc::edge {
-namespace {
-
-constexpr char kTypeUrlPrefix[] = "type.googleapis.com";
-
-google::protobuf::util::TypeResolver& Resolver() {
-  static google::protobuf::util::TypeResolver* resolver = google::protobuf::util::NewTypeResolverForDescriptorPool(
-      kTypeUrlPrefix, google::protobuf::DescriptorPool::generated_pool());
-  return *resolver;
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> BytesToJson(const google::protobuf::Descriptor& type, const std::string& bytes) {
-  // Parsed and written again first: protobuf's binary-to-JSON stream, given
-  // malformed bytes, can allocate without bound (31 bytes took 13 GB, found by
-  // edge_transcode_fuzz); a parsed message has the canonical encoding.
-  const google::protobuf::Message* prototype =
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(&type);
-  std::unique_ptr<google::protobuf::Message> message(prototype->New());
+  // Parsed first, not streamed from the bytes: protobuf's binary-to-JSON
+  // stream, given malformed bytes, can allocate without bound (31 bytes took
+  // 13 GB, found by edge_transcode_fuzz).
+  std::unique_ptr<google::protobuf::Message> message = NewMessage(type);
   if (!message->ParseFromString(bytes)) {
     return absl::InternalError(absl::StrCat("the ", type.full_name(), " received does not parse"));
   }
   std::string out;
-  auto status = google::protobuf::util::BinaryToJsonString(
-      &Resolver(), absl::StrCat(kTypeUrlPrefix, "/", type.full_name()), message->SerializeAsString(), &out,
-      ResponsePrintOptions());
+  auto status = google::protobuf::util::MessageToJsonString(*message, &out, ResponsePrintOptions());
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("cannot print the ", type.full_name(), " received: ", status.message().as_string()));
   }

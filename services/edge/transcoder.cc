@@ -20,11 +20,6 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-std::unique_ptr<Message> NewMessage(const Descriptor& type) {
-  const Message* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(&type);
-  return std::unique_ptr<Message>(prototype->New());
-}
-
 bool IsWellKnownType(const Descriptor& type) {
   return type.file()->name().rfind("google/protobuf/", 0) == 0;
 }
@@ -231,6 +226,11 @@ std::string ToJson(const Message& message) {
   // Only fails for Any with unknown types, which our APIs do not use.
   (void)google::protobuf::util::MessageToJsonString(message, &out, ResponsePrintOptions());
   return out;
+}
+
+std::unique_ptr<Message> NewMessage(const Descriptor& type) {
+  const Message* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(&type);
+  return std::unique_ptr<Message>(prototype->New());
 }
 
 absl::StatusOr<std::unique_ptr<Message>> ParseResponse(const google::protobuf::MethodDescriptor& method,

@@ -31,8 +31,11 @@ absl::Status SetFieldFromText(google::protobuf::Message& message, absl::string_v
 // How responses print: lowerCamelCase names, every field present (zeros
 // included) so clients need no defaults.
 google::protobuf::util::JsonPrintOptions ResponsePrintOptions();
-// The JSON of a response message (the edge itself prints from bytes: json_cache.h).
+// The JSON of a response message (the edge prints responses through json_cache.h).
 std::string ToJson(const google::protobuf::Message& message);
+
+// An empty message of `type` (generated code).
+std::unique_ptr<google::protobuf::Message> NewMessage(const google::protobuf::Descriptor& type);
 
 // A message of the method's response type from gRPC bytes.
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ParseResponse(
