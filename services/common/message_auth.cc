@@ -55,7 +55,8 @@ absl::StatusOr<VerifyingKey> VerifyingKeys::Find(const std::string& key_id) {
   auto it = keys_.find(key_id);
   if (it != keys_.end()) return it->second;
   const absl::Time now = clock_.Now();
-  if (now >= next_fetch_) {
+  const bool fetched_now = now >= next_fetch_;
+  if (fetched_now) {
     next_fetch_ = now + refetch_interval_;
     absl::StatusOr<std::vector<VerifyingKey>> fetched = fetch_();
     last_fetch_ = fetched.status();
@@ -72,6 +73,13 @@ absl::StatusOr<VerifyingKey> VerifyingKeys::Find(const std::string& key_id) {
   }
   if (!last_fetch_.ok()) {
     return absl::UnavailableError(absl::StrCat("cannot fetch ", owner_, "'s keys: ", last_fetch_.message()));
+  }
+  // Keys fetched just before the owner rotated: asked again once the interval
+  // has passed (OpenSignedEvent waits for it), so a genuine event signed with
+  // the new key is not refused for good (a logout was lost that way).
+  if (!fetched_now) {
+    return absl::UnavailableError(absl::StrCat("key '", key_id, "' is not among ", owner_,
+                                               "'s keys fetched last; they are fetched again shortly"));
   }
   return absl::NotFoundError(absl::StrCat("key '", key_id, "' is not one of ", owner_, "'s"));
 }

@@ -43,9 +43,10 @@ class VerifyingKeys {
  public:
   using Fetcher = std::function<absl::StatusOr<std::vector<VerifyingKey>>()>;
   VerifyingKeys(std::string owner, Fetcher fetch, const Clock& clock,
-                absl::Duration refetch_interval = absl::Seconds(2));
-  // NOT_FOUND for a key the owner does not publish, UNAVAILABLE while its
-  // keys cannot be fetched.
+                absl::Duration refetch_interval = absl::Milliseconds(250));
+  // NOT_FOUND for a key the owner does not publish (asked of it just now),
+  // UNAVAILABLE while its keys cannot be fetched or were fetched less than
+  // `refetch_interval` ago: the bound on what a forged key id costs.
   absl::StatusOr<VerifyingKey> Find(const std::string& key_id);
   const std::string& owner() const { return owner_; }
 

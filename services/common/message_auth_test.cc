@@ -179,5 +179,20 @@ TEST(HkdfTest, Rfc5869TestCase1) {
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 }
 
+// A key published right after a fetch is asked for again once the interval has
+// passed, never refused for good within it; one nobody publishes is NOT_FOUND.
+TEST(VerifyingKeysTest, AKeyRotatedJustAfterAFetchIsFoundAtTheNextFetch) {
+  FixedClock clock;
+  std::vector<VerifyingKey> published = {{"k1", "pub1"}};
+  VerifyingKeys keys("auth", [&]() -> absl::StatusOr<std::vector<VerifyingKey>> { return published; }, clock,
+                     absl::Seconds(2));
+  EXPECT_TRUE(absl::IsNotFound(keys.Find("forged").status()));
+  published.push_back({"k2", "pub2"});
+  EXPECT_TRUE(absl::IsUnavailable(keys.Find("k2").status()));
+  clock.now += absl::Seconds(2);
+  ASSERT_TRUE(keys.Find("k2").ok());
+  EXPECT_EQ(keys.Find("k2")->public_key, "pub2");
+}
+
 }  // namespace
 }  // namespace evc
