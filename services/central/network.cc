@@ -28,7 +28,9 @@ std::string EndReasonText(EndReason reason) {
     case common::v1::END_REASON_MONITOR_LOST: return "charging point lost contact with central";
     case common::v1::END_REASON_CP_REMOVED: return "charging point removed from the network";
     case common::v1::END_REASON_PLUG_TIMEOUT: return "vehicle never plugged in";
-    case common::v1::END_REASON_ENGINE_SILENT: return "charging point did not confirm the stop";
+    case common::v1::END_REASON_ENGINE_SILENT: return "charging point stopped answering";
+    case common::v1::END_REASON_CP_LOST_SUPPLY: return "charging point no longer runs the supply";
+    case common::v1::END_REASON_UNKNOWN_SUPPLY: return "supply unknown to central";
     default: return "ended";
   }
 }
@@ -137,7 +139,30 @@ events::v1::EngineCommand ChargingNetwork::AuthorizeCommand(const SupplyRecord& 
   a->set_supply_id(s.supply_id);
   a->set_driver_id(s.driver_id);
   a->set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
+  // An anonymous supply answers the walk-in request it was opened for.
+  if (s.driver_id.empty()) a->set_walk_in_request_id(s.request_id);
   return c;
+}
+
+events::v1::StopSupply ChargingNetwork::StopOf(const SupplyRecord& s) {
+  events::v1::StopSupply stop;
+  stop.set_supply_id(s.supply_id);
+  stop.set_reason(s.stop_reason);
+  return stop;
+}
+
+events::v1::EngineCommand ChargingNetwork::StopCommand(const std::string& cp_id,
+                                                       const events::v1::StopSupply& stop,
+                                                       absl::Time now) {
+  events::v1::EngineCommand c = Command(cp_id, now);
+  *c.mutable_stop() = stop;
+  return c;
+}
+
+void ChargingNetwork::SendCommand(ChargingPointRecord& cp, events::v1::EngineCommand command,
+                                  absl::Time now, Effects& fx) {
+  cp.last_command_at = now;
+  fx.commands.push_back(std::move(command));
 }
 
 events::v1::DriverNotification ChargingNetwork::Notice(const SupplyRecord& s, absl::Time now) {
@@ -204,14 +229,10 @@ absl::Status ChargingNetwork::MonitorRegistered(const std::string& cp_id,
   }
   ApplyHealth(cp, health, now, fx);
   if (!was_linked && cp.engine_ok) Publish(cp, fx);
-  // The authorisation may have been lost with a central that stopped between
-  // storing the supply and sending it (or with the link): offered again when
-  // the monitor links and its engine does not run the supply. The engine
-  // ignores a copy of one it has or had.
-  if (cp.supply && cp.supply->phase == common::v1::SUPPLY_PHASE_AUTHORIZED && cp.engine_ok &&
-      health.engine_supply_id() != cp.supply->supply_id) {
-    fx.commands.push_back(AuthorizeCommand(*cp.supply, now));
-  }
+  // A command may have been lost with a central that stopped between storing
+  // the state and sending it (or with the link): what is owed goes at once.
+  cp.last_command_at = absl::InfinitePast();
+  if (cp.engine_ok) ResendOwedCommand(cp, now, fx);
   return absl::OkStatus();
 }
 
@@ -229,7 +250,22 @@ absl::Status ChargingNetwork::MonitorHealth(const std::string& cp_id,
 void ChargingNetwork::ApplyHealth(ChargingPointRecord& cp, const central::v1::Health& health,
                                   absl::Time now, Effects& fx) {
   cp.last_health = now;
-  if (cp.engine_ok == health.engine_ok()) return;
+  // Only a working engine can say what it runs.
+  if (health.engine_ok() && health.has_engine_supply_id()) {
+    cp.engine_supply = health.engine_supply_id();
+  } else {
+    cp.engine_supply.reset();
+  }
+  if (cp.owed_stop && cp.engine_supply && *cp.engine_supply != cp.owed_stop->supply_id()) {
+    cp.owed_stop.reset();
+  }
+  if (cp.engine_ok != health.engine_ok()) ChangeEngineCondition(cp, health, now, fx);
+  Reconcile(cp, now, fx);
+}
+
+void ChargingNetwork::ChangeEngineCondition(ChargingPointRecord& cp,
+                                            const central::v1::Health& health, absl::Time now,
+                                            Effects& fx) {
   cp.engine_ok = health.engine_ok();
   const std::string& id = cp.info.cp_id();
   if (!cp.engine_ok) {
@@ -315,9 +351,10 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id,
   cp.supply = s;
   supply_cp_[s.supply_id] = cp_id;
   if (!driver_id.empty()) driver_supply_[driver_id] = s.supply_id;
+  cp.supply_heard_at = now;
   fx.supplies_opened.push_back(s);
 
-  fx.commands.push_back(AuthorizeCommand(s, now));
+  SendCommand(cp, AuthorizeCommand(s, now), now, fx);
   if (!driver_id.empty()) {
     events::v1::DriverNotification n = Notice(s, now);
     *n.mutable_accepted() = ToProtoSupply(s);
@@ -334,16 +371,9 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id,
 
 void ChargingNetwork::OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w,
                                absl::Time now, Effects& fx) {
+  // Accepted: the authorisation answers the walk-in request (AuthorizeCommand).
   ChargeDecision d = RequestCharge(cp_id, "", true, w.request_id(), now, fx);
-  if (d.accepted()) {
-    // The authorisation answers the walk-in request.
-    for (auto& c : fx.commands) {
-      if (c.has_authorize() && c.authorize().supply_id() == d.supply->supply_id) {
-        c.mutable_authorize()->set_walk_in_request_id(w.request_id());
-      }
-    }
-    return;
-  }
+  if (d.accepted()) return;
   events::v1::EngineCommand reject = Command(cp_id, now);
   auto* r = reject.mutable_walk_in_rejected();
   r->set_request_id(w.request_id());
@@ -376,10 +406,17 @@ void ChargingNetwork::OnEngineEvent(const events::v1::EngineEvent& event, absl::
     // Late or redelivered news of a supply that is already closed.
     if (event.has_telemetry() || event.has_completed()) ++counters_.telemetry_duplicates;
     ++counters_.engine_events_ignored;
+    // The engine obeyed a stop central owed it.
+    auto it = cps_.find(cp_id);
+    if (event.has_completed() && it != cps_.end() && it->second.owed_stop &&
+        it->second.owed_stop->supply_id() == supply_id) {
+      it->second.owed_stop.reset();
+    }
     return;
   }
   if (event.has_started()) {
     if (cp->supply->phase == common::v1::SUPPLY_PHASE_AUTHORIZED) {
+      cp->supply_heard_at = now;
       cp->supply->phase = common::v1::SUPPLY_PHASE_CHARGING;
       cp->supply->started_at = EventTime(event, *cp->supply, now);
       fx.supplies_changed.push_back(*cp->supply);
@@ -411,6 +448,7 @@ void ChargingNetwork::OnTelemetry(ChargingPointRecord& cp, const events::v1::Tel
     return;
   }
   ++counters_.telemetry_applied;
+  cp.supply_heard_at = now;
   if (s.phase == common::v1::SUPPLY_PHASE_AUTHORIZED) {
     s.phase = common::v1::SUPPLY_PHASE_CHARGING;
     s.started_at = taken_at;
@@ -467,10 +505,7 @@ void ChargingNetwork::RequestStop(ChargingPointRecord& cp, EndReason reason, abs
   s.stop_reason = reason;
   s.stop_requested_at = now;
   fx.supplies_changed.push_back(s);
-  events::v1::EngineCommand stop = Command(cp.info.cp_id(), now);
-  stop.mutable_stop()->set_supply_id(s.supply_id);
-  stop.mutable_stop()->set_reason(reason);
-  fx.commands.push_back(std::move(stop));
+  SendCommand(cp, StopCommand(cp.info.cp_id(), StopOf(s), now), now, fx);
   Publish(cp, fx);
 }
 
@@ -492,11 +527,14 @@ void ChargingNetwork::CloseSupply(ChargingPointRecord& cp, EndReason reason, abs
   fx.supplies_changed.push_back(s);
   fx.tickets.push_back(ticket);
   if (tell_engine) {
-    events::v1::EngineCommand stop = Command(cp.info.cp_id(), now);
-    stop.mutable_stop()->set_supply_id(s.supply_id);
-    stop.mutable_stop()->set_reason(reason);
-    fx.commands.push_back(std::move(stop));
+    events::v1::StopSupply stop;
+    stop.set_supply_id(s.supply_id);
+    stop.set_reason(reason);
+    cp.owed_stop = stop;
+    SendCommand(cp, StopCommand(cp.info.cp_id(), stop, now), now, fx);
   }
+  cp.disagree_since = absl::InfiniteFuture();
+  cp.report_asked_at = absl::InfinitePast();
   // The ticket reaches the driver through Effects::tickets (outbox).
   if (!s.driver_id.empty()) driver_supply_.erase(s.driver_id);
   supply_cp_.erase(s.supply_id);
@@ -695,6 +733,7 @@ void ChargingNetwork::Tick(absl::Time now, Effects& fx) {
       Audit(fx, now, AuditCategory::kIncident, "monitor_lost", id, id, "DISCONNECTED");
       Publish(cp, fx);
     }
+    ResendOwedCommand(cp, now, fx);
     if (!cp.supply) continue;
     const SupplyRecord& s = *cp.supply;
     if (!cp.linked && now >= cp.orphan_deadline) {
@@ -705,8 +744,99 @@ void ChargingNetwork::Tick(absl::Time now, Effects& fx) {
     } else if (s.phase == common::v1::SUPPLY_PHASE_STOPPING &&
                now - s.stop_requested_at > config_.stop_timeout) {
       CloseSupply(cp, common::v1::END_REASON_ENGINE_SILENT, now, fx, false);
+    } else {
+      CheckSilence(cp, now, fx);
     }
   }
+}
+
+// ---- reconciliation: central's record against what the CP reports ----
+
+std::optional<events::v1::EngineCommand> ChargingNetwork::OwedCommand(
+    const ChargingPointRecord& cp, absl::Time now) const {
+  const std::string& cp_id = cp.info.cp_id();
+  // A supply central closed goes first: the engine takes no other while it runs it.
+  if (cp.owed_stop && cp.engine_supply == cp.owed_stop->supply_id()) {
+    return StopCommand(cp_id, *cp.owed_stop, now);
+  }
+  if (cp.supply) {
+    const SupplyRecord& s = *cp.supply;
+    if (s.phase == common::v1::SUPPLY_PHASE_STOPPING) return StopCommand(cp_id, StopOf(s), now);
+    // Acted on once the engine reports it running (or its start arrives).
+    if (s.phase == common::v1::SUPPLY_PHASE_AUTHORIZED && cp.engine_supply != s.supply_id) {
+      return AuthorizeCommand(s, now);
+    }
+  }
+  return std::nullopt;
+}
+
+void ChargingNetwork::ResendOwedCommand(ChargingPointRecord& cp, absl::Time now, Effects& fx) {
+  if (!cp.linked || now - cp.last_command_at < config_.command_resend_interval) return;
+  std::optional<events::v1::EngineCommand> owed = OwedCommand(cp, now);
+  if (!owed) return;
+  ++counters_.commands_resent;
+  SendCommand(cp, std::move(*owed), now, fx);
+}
+
+void ChargingNetwork::Reconcile(ChargingPointRecord& cp, absl::Time now, Effects& fx) {
+  if (!cp.engine_ok || !cp.engine_supply) {
+    cp.disagree_since = absl::InfiniteFuture();
+    return;
+  }
+  const std::string& running = *cp.engine_supply;
+  const std::string ours = cp.supply ? cp.supply->supply_id : "";
+  const bool owed = cp.owed_stop && running == cp.owed_stop->supply_id();
+  // An authorisation not yet taken up, or a stop not yet obeyed, is the
+  // outbox's business, not a disagreement.
+  const bool waiting_for_engine =
+      running.empty() && cp.supply && cp.supply->phase == common::v1::SUPPLY_PHASE_AUTHORIZED;
+  if (running == ours || owed || waiting_for_engine) {
+    cp.disagree_since = absl::InfiniteFuture();
+    return;
+  }
+  if (cp.disagree_since == absl::InfiniteFuture()) cp.disagree_since = now;
+  if (now - cp.disagree_since < config_.reconcile_grace) return;
+  cp.disagree_since = absl::InfiniteFuture();
+  const std::string& id = cp.info.cp_id();
+  if (cp.supply && cp.supply->phase != common::v1::SUPPLY_PHASE_AUTHORIZED) {
+    ++counters_.supplies_reconciled;
+    Audit(fx, now, AuditCategory::kIncident, "supply_lost_at_cp", id, id, "CLOSED",
+          {{"supply_id", ours}, {"cp_runs", running}});
+    // A stop the engine carried out keeps its reason; its report of the end was lost.
+    const bool stopped = cp.supply->phase == common::v1::SUPPLY_PHASE_STOPPING;
+    CloseSupply(cp, stopped ? cp.supply->stop_reason : common::v1::END_REASON_CP_LOST_SUPPLY, now,
+                fx, false);
+  }
+  if (running.empty()) return;
+  ++counters_.supplies_reconciled;
+  events::v1::StopSupply stop;
+  stop.set_supply_id(running);
+  stop.set_reason(common::v1::END_REASON_UNKNOWN_SUPPLY);
+  cp.owed_stop = stop;
+  SendCommand(cp, StopCommand(id, stop, now), now, fx);
+  Audit(fx, now, AuditCategory::kIncident, "unknown_supply_stopped", "central", id, "STOPPED",
+        {{"supply_id", running}});
+  Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, id,
+          absl::StrCat("charging point ", id, " ran supply ", running,
+                       " that central has no record of: stopped"),
+          fx);
+}
+
+void ChargingNetwork::CheckSilence(ChargingPointRecord& cp, absl::Time now, Effects& fx) {
+  if (!cp.supply || cp.supply->phase != common::v1::SUPPLY_PHASE_CHARGING) return;
+  const absl::Duration quiet = now - cp.supply_heard_at;
+  if (quiet <= config_.telemetry_timeout) return;
+  const std::string& id = cp.info.cp_id();
+  if (quiet > 2 * config_.telemetry_timeout) {
+    Audit(fx, now, AuditCategory::kIncident, "supply_silent", id, id, "CLOSED",
+          {{"supply_id", cp.supply->supply_id}, {"silent_for", absl::FormatDuration(quiet)}});
+    return CloseSupply(cp, common::v1::END_REASON_ENGINE_SILENT, now, fx, true);
+  }
+  if (now - cp.report_asked_at <= config_.telemetry_timeout) return;
+  cp.report_asked_at = now;
+  events::v1::EngineCommand ask = Command(id, now);
+  ask.mutable_report_supply()->set_supply_id(cp.supply->supply_id);
+  SendCommand(cp, std::move(ask), now, fx);
 }
 
 void ChargingNetwork::RestoreSupply(const SupplyRecord& supply, absl::Time now, Effects& fx) {
@@ -722,6 +852,7 @@ void ChargingNetwork::RestoreSupply(const SupplyRecord& supply, absl::Time now, 
   }
   ChargingPointRecord& cp = it->second;
   cp.supply = supply;
+  cp.supply_heard_at = now;
   if (supply.phase == common::v1::SUPPLY_PHASE_STOPPING) cp.supply->stop_requested_at = now;
   cp.orphan_deadline = now + config_.restart_grace;
   supply_cp_[supply.supply_id] = supply.cp_id;

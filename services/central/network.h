@@ -36,6 +36,15 @@ struct NetworkConfig {
   absl::Duration plug_timeout = absl::Seconds(120);
   // A stop was sent but the engine never reported the end.
   absl::Duration stop_timeout = absl::Seconds(15);
+  // How long the supply a CP's health reports may disagree with central's
+  // record before central acts on it (closes its own, stops the CP's): long
+  // enough for the engine's events in flight on Kafka to arrive.
+  absl::Duration reconcile_grace = absl::Seconds(10);
+  // A CHARGING supply with no telemetry for this long is asked for a report;
+  // still silent after twice this, it is closed (ENGINE_SILENT).
+  absl::Duration telemetry_timeout = absl::Seconds(15);
+  // A command the engine has not acted on yet is sent again this often.
+  absl::Duration command_resend_interval = absl::Seconds(3);
 };
 
 struct ChargeDecision {
@@ -56,6 +65,10 @@ struct NetworkCounters {
   int64_t telemetry_applied = 0;
   int64_t telemetry_duplicates = 0;
   int64_t engine_events_ignored = 0;
+  // Commands sent again because the engine had not acted on them.
+  int64_t commands_resent = 0;
+  // Supplies closed or stopped because the CP's report disagreed with central.
+  int64_t supplies_reconciled = 0;
 };
 
 class ChargingNetwork {
@@ -106,7 +119,8 @@ class ChargingNetwork {
   void EmitFigures(absl::Time now, Effects& fx);
   bool HasPendingFigures() const { return !figures_pending_.empty(); }
 
-  // Time-based rules: link loss, plug and stop timeouts. Call every ~50 ms.
+  // Time-based rules: link loss, plug, stop and telemetry timeouts, and
+  // commands the engine has not acted on yet. Call every ~50 ms.
   void Tick(absl::Time now, Effects& fx);
 
   // Central is about to cut the CP's link on purpose (key rotation) and the
@@ -143,6 +157,19 @@ class ChargingNetwork {
     };
     std::map<common::v1::HoldReason, Hold> holds;
     std::optional<SupplyRecord> supply;
+    // What the engine last said it runs (health), and since when central's
+    // record has disagreed with it (InfiniteFuture: they agree).
+    std::optional<std::string> engine_supply;
+    absl::Time disagree_since = absl::InfiniteFuture();
+    // When central last heard of the supply (its start or new telemetry), and
+    // last asked the engine for a report.
+    absl::Time supply_heard_at = absl::InfinitePast();
+    absl::Time report_asked_at = absl::InfinitePast();
+    // A supply central closed that the engine may still run: STOP is owed
+    // until the engine's report shows it no longer does.
+    std::optional<events::v1::StopSupply> owed_stop;
+    // Commands to this CP are sent again at most this often.
+    absl::Time last_command_at = absl::InfinitePast();
   };
 
   static common::v1::CpState DeriveState(const ChargingPointRecord& cp);
@@ -153,6 +180,9 @@ class ChargingNetwork {
                const std::string& cp_id, const std::string& text, Effects& fx) const;
   void ApplyHealth(ChargingPointRecord& cp, const central::v1::Health& health, absl::Time now,
                    Effects& fx);
+  // The engine turned KO (ending any supply) or recovered.
+  void ChangeEngineCondition(ChargingPointRecord& cp, const central::v1::Health& health,
+                             absl::Time now, Effects& fx);
   // Add or lift one hold, recording the change for the journal; false when
   // the CP already was in that condition.
   bool AddHold(ChargingPointRecord& cp, common::v1::HoldReason reason, const std::string& detail,
@@ -162,6 +192,18 @@ class ChargingNetwork {
   // "operator stop, weather alert": the holds other than `except`.
   static std::string OtherHolds(const ChargingPointRecord& cp, common::v1::HoldReason except);
   void RequestStop(ChargingPointRecord& cp, common::v1::EndReason reason, absl::Time now,
+                   Effects& fx);
+  // Compares the supply the CP reports with central's record and, once they
+  // have disagreed for reconcile_grace, closes central's or stops the CP's.
+  void Reconcile(ChargingPointRecord& cp, absl::Time now, Effects& fx);
+  // A running supply that went quiet is asked for a report, then closed.
+  void CheckSilence(ChargingPointRecord& cp, absl::Time now, Effects& fx);
+  // The command central owes the CP's engine (AUTHORIZE not yet seen running,
+  // STOP not yet obeyed), sent again at most every command_resend_interval.
+  void ResendOwedCommand(ChargingPointRecord& cp, absl::Time now, Effects& fx);
+  std::optional<events::v1::EngineCommand> OwedCommand(const ChargingPointRecord& cp,
+                                                       absl::Time now) const;
+  void SendCommand(ChargingPointRecord& cp, events::v1::EngineCommand command, absl::Time now,
                    Effects& fx);
   // Ends the CP's supply now with its last known figures and issues the ticket.
   void CloseSupply(ChargingPointRecord& cp, common::v1::EndReason reason, absl::Time now,
@@ -185,6 +227,10 @@ class ChargingNetwork {
       const std::string& cp_id, const std::function<bool(ChargingPointRecord&)>& change);
   static events::v1::EngineCommand Command(const std::string& cp_id, absl::Time now);
   static events::v1::EngineCommand AuthorizeCommand(const SupplyRecord& s, absl::Time now);
+  // The stop a STOPPING supply asks of its engine.
+  static events::v1::StopSupply StopOf(const SupplyRecord& s);
+  static events::v1::EngineCommand StopCommand(const std::string& cp_id,
+                                               const events::v1::StopSupply& stop, absl::Time now);
   static events::v1::DriverNotification Notice(const SupplyRecord& s, absl::Time now);
   void Audit(Effects& fx, absl::Time now, AuditCategory category, const std::string& action,
              const std::string& actor, const std::string& cp_id, const std::string& outcome,

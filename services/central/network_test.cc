@@ -70,6 +70,30 @@ class NetworkTest : public ::testing::Test {
     e.mutable_completed()->set_reason(reason);
     net.OnEngineEvent(e, now, fx);
   }
+  // A health report of a working engine that runs `supply_id` ("" for none),
+  // every second for `seconds`, with the timer running.
+  void Reports(const std::string& supply_id, int seconds = 1, const std::string& cp = "CP1") {
+    central::v1::Health h = Healthy();
+    h.set_engine_supply_id(supply_id);
+    for (int i = 0; i < seconds; ++i) {
+      now += absl::Seconds(1);
+      ASSERT_TRUE(net.MonitorHealth(cp, h, now, fx).ok());
+      net.Tick(now, fx);
+    }
+  }
+  std::vector<events::v1::EngineCommand> Commands(
+      bool (events::v1::EngineCommand::*has)() const) {
+    std::vector<events::v1::EngineCommand> out;
+    for (const auto& c : fx.commands) {
+      if ((c.*has)()) out.push_back(c);
+    }
+    return out;
+  }
+  int Audited(const std::string& action) {
+    int n = 0;
+    for (const auto& a : fx.audit) n += a.action == action;
+    return n;
+  }
   bool HasCommand(bool (events::v1::EngineCommand::*has)() const) {
     for (const auto& c : fx.commands) {
       if ((c.*has)()) return true;
@@ -567,6 +591,180 @@ TEST_F(NetworkTest, EventsForUnknownSuppliesAreIgnoredNotApplied) {
   EXPECT_TRUE(fx.tickets.empty());
   EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
   EXPECT_EQ(net.counters().engine_events_ignored, 2);
+}
+
+// ---- reconciliation (issue 21) ----
+
+// The whole network restarted: central restored the supply, the engine came
+// back with none. Closed after the grace with what was measured, and the CP
+// and the driver are free again.
+TEST_F(NetworkTest, ASupplyTheCpNoLongerRunsIsClosedWithItsMeasuredEnergy) {
+  SupplyRecord s = Stored("s1", "CP1", "ana", common::v1::SUPPLY_PHASE_CHARGING);
+  s.energy_wh = 71;
+  s.last_seq = 9;
+  net.RestoreSupply(s, now, fx);
+  Link();
+  fx = Effects();
+  Reports("", 9);
+  EXPECT_TRUE(fx.tickets.empty()) << "events in flight may still bring the supply's news";
+  EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
+  Reports("", 2);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_CP_LOST_SUPPLY);
+  EXPECT_EQ(fx.tickets[0].energy_wh(), 71);
+  EXPECT_EQ(fx.tickets[0].amount_millieuros(), 25);  // 71 Wh at 0.35 €/kWh
+  EXPECT_EQ(Audited("supply_lost_at_cp"), 1);
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+  EXPECT_TRUE(net.RequestCharge("CP1", "ana", true, "again", now, fx).accepted());
+  EXPECT_EQ(net.counters().supplies_reconciled, 1);
+}
+
+TEST_F(NetworkTest, AReportThatAgreesAgainBeforeTheGraceChangesNothing) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 10);
+  fx = Effects();
+  Reports("", 5);  // the engine finished; its completion is still on its way
+  Complete(s, 2, 20);
+  Reports("", 10);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_UNPLUGGED);
+  EXPECT_EQ(fx.tickets[0].energy_wh(), 20);
+  EXPECT_EQ(Audited("supply_lost_at_cp"), 0);
+}
+
+TEST_F(NetworkTest, AStoppingSupplyTheCpEndedKeepsTheReasonOfItsStop) {
+  SupplyRecord s = Stored("s1", "CP1", "ana", common::v1::SUPPLY_PHASE_STOPPING);
+  s.stop_reason = common::v1::END_REASON_DRIVER_STOP;
+  s.energy_wh = 40;
+  net.RestoreSupply(s, now, fx);
+  fx = Effects();
+  Link();
+  auto stops = Commands(&events::v1::EngineCommand::has_stop);
+  ASSERT_EQ(stops.size(), 1u) << "the stop is sent again when the monitor links";
+  EXPECT_EQ(stops[0].stop().reason(), common::v1::END_REASON_DRIVER_STOP);
+  Reports("", 11);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_DRIVER_STOP);
+  EXPECT_EQ(fx.tickets[0].energy_wh(), 40);
+}
+
+TEST_F(NetworkTest, ASupplyCentralHasNoRecordOfIsStoppedOnceAndAudited) {
+  Link();
+  fx = Effects();
+  Reports("ghost", 9);
+  EXPECT_FALSE(HasCommand(&events::v1::EngineCommand::has_stop)) << "within the grace";
+  Reports("ghost", 2);
+  auto stops = Commands(&events::v1::EngineCommand::has_stop);
+  ASSERT_EQ(stops.size(), 1u);
+  EXPECT_EQ(stops[0].stop().supply_id(), "ghost");
+  EXPECT_EQ(stops[0].stop().reason(), common::v1::END_REASON_UNKNOWN_SUPPLY);
+  ASSERT_EQ(Audited("unknown_supply_stopped"), 1);
+  for (const auto& a : fx.audit) {
+    if (a.action == "unknown_supply_stopped") EXPECT_EQ(a.category, AuditCategory::kIncident);
+  }
+  EXPECT_TRUE(fx.tickets.empty()) << "nobody was authorised for it";
+  // The engine has not obeyed yet: the stop is sent again, not audited again.
+  fx = Effects();
+  Reports("ghost", 4);
+  EXPECT_EQ(Commands(&events::v1::EngineCommand::has_stop).size(), 1u);
+  EXPECT_EQ(Audited("unknown_supply_stopped"), 0);
+  // Once it reports no supply, nothing more is owed.
+  fx = Effects();
+  Reports("", 10);
+  EXPECT_TRUE(fx.commands.empty());
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+TEST_F(NetworkTest, AStopTheEngineHasNotObeyedIsSentAgainUntilItEnds) {
+  Link();
+  SupplyRecord s = Charge();
+  Reports(s.supply_id);
+  Telemetry(s, 1, 10);
+  ASSERT_TRUE(net.DriverStop(s.supply_id, "ana", now, fx).ok());
+  fx = Effects();
+  Reports(s.supply_id, 7);
+  auto stops = Commands(&events::v1::EngineCommand::has_stop);
+  ASSERT_EQ(stops.size(), 2u) << "every 3 s while the engine runs the supply";
+  EXPECT_EQ(stops[1].stop().supply_id(), s.supply_id);
+  EXPECT_EQ(stops[1].stop().reason(), common::v1::END_REASON_DRIVER_STOP);
+  EXPECT_NE(stops[0].command_id(), stops[1].command_id());
+  Complete(s, 2, 30, common::v1::END_REASON_DRIVER_STOP);
+  fx = Effects();
+  Reports("", 10);
+  EXPECT_TRUE(fx.commands.empty());
+  EXPECT_EQ(net.counters().commands_resent, 2);
+}
+
+TEST_F(NetworkTest, AnAuthorisationIsSentAgainUntilTheEngineRunsIt) {
+  Link();
+  SupplyRecord s = Charge();
+  fx = Effects();
+  Reports("", 4);
+  auto offers = Commands(&events::v1::EngineCommand::has_authorize);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].authorize().supply_id(), s.supply_id);
+  fx = Effects();
+  Reports(s.supply_id, 10);
+  EXPECT_TRUE(fx.commands.empty());
+}
+
+TEST_F(NetworkTest, AStopForASupplyCentralClosedIsOwedWhileTheEngineRunsIt) {
+  Link();
+  SupplyRecord s = Charge();
+  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());  // nothing flowed: closed at once
+  fx = Effects();
+  Reports(s.supply_id, 4);  // the STOP was lost: the engine still holds the authorisation
+  auto stops = Commands(&events::v1::EngineCommand::has_stop);
+  ASSERT_EQ(stops.size(), 1u);
+  EXPECT_EQ(stops[0].stop().supply_id(), s.supply_id);
+  EXPECT_EQ(Audited("unknown_supply_stopped"), 0) << "central knows why it runs";
+  fx = Effects();
+  Reports("", 10);
+  EXPECT_TRUE(fx.commands.empty());
+}
+
+TEST_F(NetworkTest, ASilentSupplyIsAskedForAReportThenClosed) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 10);
+  fx = Effects();
+  Reports(s.supply_id, 15);
+  EXPECT_TRUE(fx.commands.empty());
+  Reports(s.supply_id, 1);
+  auto asks = Commands(&events::v1::EngineCommand::has_report_supply);
+  ASSERT_EQ(asks.size(), 1u);
+  EXPECT_EQ(asks[0].report_supply().supply_id(), s.supply_id);
+  // An answer keeps it running.
+  Telemetry(s, 2, 20);
+  fx = Effects();
+  Reports(s.supply_id, 15);
+  EXPECT_TRUE(fx.tickets.empty());
+  Reports(s.supply_id, 16);
+  EXPECT_EQ(Commands(&events::v1::EngineCommand::has_report_supply).size(), 1u);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_ENGINE_SILENT);
+  EXPECT_EQ(fx.tickets[0].energy_wh(), 20);
+  EXPECT_EQ(Audited("supply_silent"), 1);
+  EXPECT_TRUE(HasCommand(&events::v1::EngineCommand::has_stop));
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+// A monitor that cannot tell what its engine runs leaves the field unset:
+// central then trusts its own record.
+TEST_F(NetworkTest, AReportWithoutTheEngineSupplyReconcilesNothing) {
+  Link();
+  SupplyRecord s = Charge();
+  Telemetry(s, 1, 10);
+  fx = Effects();
+  for (int i = 0; i < 12; ++i) {
+    now += absl::Seconds(1);
+    ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(), now, fx).ok());
+    Telemetry(s, 2 + i, 20 + i);
+    net.Tick(now, fx);
+  }
+  EXPECT_TRUE(fx.tickets.empty());
+  EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
 }
 
 }  // namespace

@@ -74,12 +74,15 @@ void WriteOpened(pqxx::work& tx, const std::vector<SupplyRecord>& opened,
 // Progress of many supplies in one statement, and one telemetry sample each.
 void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl::Time now) {
   if (changed.empty()) return;
-  std::vector<std::string> ids, phases;
+  std::vector<std::string> ids, phases, stop_reasons;
   std::vector<double> started;
   std::vector<int64_t> energy, power, seq;
   for (const SupplyRecord& s : changed) {
     ids.push_back(s.supply_id);
     phases.push_back(PhaseName(s.phase));
+    stop_reasons.push_back(s.stop_reason == common::v1::END_REASON_UNSPECIFIED
+                               ? ""
+                               : common::v1::EndReason_Name(s.stop_reason));
     started.push_back(s.started_at == absl::InfinitePast() ? 0 : PgEpoch(s.started_at));
     energy.push_back(s.energy_wh);
     power.push_back(s.power_w);
@@ -93,13 +96,14 @@ void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl
       " energy_wh = CASE WHEN s.ended_at IS NULL THEN u.energy ELSE s.energy_wh END,"
       " power_w = CASE WHEN s.ended_at IS NULL THEN u.power ELSE s.power_w END,"
       " last_seq = greatest(s.last_seq, u.seq),"
+      " stop_reason = coalesce(nullif(u.stop_reason, ''), s.stop_reason),"
       " started_at = CASE WHEN u.started > 0 AND (s.ended_at IS NULL OR s.started_at IS NULL)"
       "   THEN to_timestamp(u.started) ELSE s.started_at END"
-      " FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[], $6::bigint[])"
-      "   AS u(id, phase, started, energy, power, seq)"
+      " FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[], $6::bigint[],"
+      "   $7::text[]) AS u(id, phase, started, energy, power, seq, stop_reason)"
       " WHERE s.supply_id = u.id",
       PgTextArray(ids), PgTextArray(phases), PgNumArray(started), PgNumArray(energy),
-      PgNumArray(power), PgNumArray(seq));
+      PgNumArray(power), PgNumArray(seq), PgTextArray(stop_reasons));
   tx.exec_params(
       "INSERT INTO supply_telemetry (supply_id, seq, at, energy_wh, power_w)"
       " SELECT u.id, u.seq, to_timestamp($5), u.energy, u.power"
@@ -200,7 +204,8 @@ absl::StatusOr<std::vector<SupplyRecord>> PgSupplyStore::LoadOpenSupplies() {
     pqxx::result r = tx.exec(
         "SELECT supply_id, cp_id, driver_id, request_id, price_millieuros_per_kwh, phase,"
         " extract(epoch from authorized_at)::float8,"
-        " coalesce(extract(epoch from started_at)::float8, 0), energy_wh, power_w, last_seq"
+        " coalesce(extract(epoch from started_at)::float8, 0), energy_wh, power_w, last_seq,"
+        " coalesce(stop_reason, '')"
         " FROM supplies WHERE ended_at IS NULL");
     for (const pqxx::row& row : r) {
       SupplyRecord rec;
@@ -219,6 +224,10 @@ absl::StatusOr<std::vector<SupplyRecord>> PgSupplyStore::LoadOpenSupplies() {
       rec.energy_wh = row[8].as<int64_t>();
       rec.power_w = row[9].as<int64_t>();
       rec.last_seq = static_cast<uint64_t>(row[10].as<int64_t>());
+      common::v1::EndReason stop_reason;
+      if (common::v1::EndReason_Parse(row[11].as<std::string>(), &stop_reason)) {
+        rec.stop_reason = stop_reason;
+      }
       out.push_back(std::move(rec));
     }
   });

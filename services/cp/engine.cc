@@ -138,6 +138,12 @@ void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now)
     if (!supply_ || supply_->supply_id != command.stop().supply_id()) return;
     out_.Say(cp_id_, absl::StrCat("STOP received for supply ", supply_->supply_id));
     Finish(command.stop().reason(), now);
+  } else if (command.has_report_supply()) {
+    // Central has not heard from this supply: the figures now, if it runs here.
+    if (!supply_ || supply_->supply_id != command.report_supply().supply_id()) return;
+    if (!supply_->plugged || faulted_) return;
+    Accumulate(now);
+    SendTelemetry(now);
   } else if (command.has_walk_in_rejected()) {
     if (command.walk_in_rejected().request_id() != pending_walk_in_) return;
     pending_walk_in_.clear();

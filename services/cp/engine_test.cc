@@ -230,5 +230,40 @@ TEST_F(EngineTest, RotatedKeySealsNewEventsAndTheOldStillOpensCommands) {
   EXPECT_EQ(out.envelopes.back().key_id(), "k2");
 }
 
+// Central asks for a report when a running supply went quiet: the engine
+// answers with its figures now, and only for the supply it runs.
+TEST_F(EngineTest, AReportRequestIsAnsweredWithTelemetryForItsOwnSupplyOnly) {
+  Activate();
+  engine.OnCommand(Authorize("s1"), now);
+  engine.Plug(now);
+  const size_t before = out.events.size();
+  events::v1::EngineCommand ask;
+  ask.set_cp_id("CP1");
+  ask.mutable_report_supply()->set_supply_id("other");
+  engine.OnCommand(ask, now);
+  EXPECT_EQ(out.events.size(), before);
+  now += absl::Seconds(2);
+  ask.mutable_report_supply()->set_supply_id("s1");
+  engine.OnCommand(ask, now);
+  ASSERT_EQ(out.events.size(), before + 1);
+  EXPECT_EQ(out.events.back().telemetry().supply_id(), "s1");
+  EXPECT_EQ(out.events.back().telemetry().energy_wh(), 20);  // 36 kW for 2 s
+}
+
+// A STOP sent again (central's outbox) after the supply ended is a no-op.
+TEST_F(EngineTest, AStopSentAgainAfterTheSupplyEndedChangesNothing) {
+  Activate();
+  engine.OnCommand(Authorize("s1"), now);
+  engine.Plug(now);
+  events::v1::EngineCommand stop;
+  stop.set_cp_id("CP1");
+  stop.mutable_stop()->set_supply_id("s1");
+  engine.OnCommand(stop, now);
+  const size_t after_first = out.events.size();
+  engine.OnCommand(stop, now);
+  EXPECT_EQ(out.events.size(), after_first);
+  EXPECT_TRUE(engine.Check().supply_id().empty());
+}
+
 }  // namespace
 }  // namespace evc::cp

@@ -127,6 +127,8 @@ export const END_REASONS = {
   END_REASON_CP_REMOVED: 'The charging point was removed',
   END_REASON_PLUG_TIMEOUT: 'The vehicle was never plugged in',
   END_REASON_ENGINE_SILENT: 'The charging point stopped answering',
+  END_REASON_CP_LOST_SUPPLY: 'The charging point restarted; billed for the energy measured',
+  END_REASON_UNKNOWN_SUPPLY: 'Stopped: not a charge the network authorised',
 };
 
 export const stateClass = (state) => `state-${(state || 'CP_STATE_DISCONNECTED').replace('CP_STATE_', '')}`;
