@@ -39,12 +39,20 @@ absl::Status RunDurably(absl::Mutex& mu, const Journal& journal, Fn fn) {
   return journal.NotDurableError();
 }
 
+// The supply a report names becomes a STOP and an audit record: an id, or nothing.
+absl::Status ValidateHealth(const central::v1::Health& health) {
+  if (health.engine_supply_id().empty()) return absl::OkStatus();
+  absl::Status s = ValidateSupplyId(health.engine_supply_id());
+  if (s.ok()) return s;
+  return absl::InvalidArgumentError(absl::StrCat("health report: engine_supply_id: ", s.message()));
+}
+
 }  // namespace
 
 Central::Central(NetworkConfig config, SupplyStore& store, Publisher& publisher,
                  TokenVerifier& tokens, CpKeySource& keys, const Clock& clock)
     : store_(store), publisher_(publisher), tokens_(tokens), key_source_(keys), clock_(clock),
-      journal_(store), network_(config) {}
+      journal_(store), network_(config), resend_interval_(config.command_resend_interval) {}
 
 Central::~Central() { Stop(); }
 
@@ -182,6 +190,10 @@ void Central::TickLoop() {
       auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stopping_; };
       if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(20))) return;
     }
+    if (clock_.Now() - last_ticket_retry_ >= resend_interval_) {
+      last_ticket_retry_ = clock_.Now();
+      RetryTickets();
+    }
     absl::MutexLock lock(&mu_);
     Effects fx;
     const absl::Time now = clock_.Now();
@@ -207,7 +219,8 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
   for (auto& u : fx.updates) {
     broadcaster_.Send(std::make_shared<const central::v1::NetworkUpdate>(std::move(u)));
   }
-  for (const auto& r : fx.readings) PublishNotification(r, /*may_fetch=*/false);
+  // Live readings are superseded by the next one: not retried.
+  for (const auto& r : fx.readings) (void)PublishNotification(r, /*may_fetch=*/false);
   for (const auto& a : fx.audit) LogAudit(a);
   if (!fx.NeedsDurability() && fx.supplies_changed.empty() && fx.audit.empty() && !after_durable) {
     return;
@@ -223,7 +236,7 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
     send = [this, commands = std::move(fx.commands), notices = std::move(fx.notices),
             tickets = std::move(fx.tickets), after_durable = std::move(after_durable)] {
       for (const auto& c : commands) SendCommand(c);
-      for (const auto& n : notices) PublishNotification(n, /*may_fetch=*/true);
+      for (const auto& n : notices) (void)PublishNotification(n, /*may_fetch=*/true);
       for (const auto& t : tickets) PublishTicket(t);
       if (after_durable) after_durable();
     };
@@ -238,12 +251,20 @@ void Central::SendCommand(const events::v1::EngineCommand& command) {
       key ? SealEnvelope(events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE, command.cp_id(),
                          *key, command_counter_.Next(now), command.SerializeAsString())
           : absl::FailedPreconditionError("no key for this charging point");
-  absl::Status s = sealed.ok() ? publisher_.Publish(topics::kEngineCommands, command.cp_id(), *sealed)
+  // Lost on the way or not: the network keeps what it owes the engine and
+  // sends it again until the engine's reports show it acted (OwedCommand).
+  auto undelivered = [cp_id = command.cp_id(), id = command.command_id()](const absl::Status& d) {
+    if (!d.ok()) {
+      log::Warn("engine command not delivered", {{"cp_id", cp_id}, {"command_id", id}, {"error", d.ToString()}});
+    }
+  };
+  absl::Status s = sealed.ok() ? publisher_.Publish(topics::kEngineCommands, command.cp_id(), *sealed,
+                                                    undelivered)
                                : sealed.status();
   if (!s.ok()) log::Error("engine command not sent", {{"cp_id", command.cp_id()}, {"error", s.ToString()}});
 }
 
-void Central::PublishTicket(const common::v1::Ticket& ticket) {
+void Central::PublishTicket(const common::v1::Ticket& ticket, int attempt) {
   // A walk-in's ticket has no driver to seal it for: it stays in central
   // (ListTickets, the supply's view) and is not put on the shared topic.
   if (ticket.driver_id().empty()) {
@@ -254,10 +275,35 @@ void Central::PublishTicket(const common::v1::Ticket& ticket) {
   n.set_driver_id(ticket.driver_id());
   *n.mutable_at() = ToProto(clock_.Now());
   *n.mutable_ticket() = ticket;
-  // Not marked unless delivered: it is sent again at the next start.
-  PublishNotification(n, /*may_fetch=*/true, [this, id = ticket.supply_id()](const absl::Status& d) {
-    if (d.ok()) journal_.MarkPublished(id);
-  });
+  // Retried while running for a while (a broker or auth outage), then left
+  // unpublished for the next start: never retried forever in a loop.
+  constexpr int kAttemptsWhileRunning = 20;
+  auto retry_later = [this, ticket, attempt] {
+    if (attempt + 1 >= kAttemptsWhileRunning) {
+      log::Warn("ticket not delivered; sent again at the next start",
+                {{"supply_id", ticket.supply_id()}, {"attempts", attempt + 1}});
+      return;
+    }
+    absl::MutexLock lock(&retry_mu_);
+    tickets_to_retry_.push_back({ticket, attempt + 1});
+  };
+  absl::Status queued =
+      PublishNotification(n, /*may_fetch=*/true, [this, ticket, retry_later](const absl::Status& d) {
+        if (d.ok()) return journal_.MarkPublished(ticket.supply_id());
+        retry_later();
+      });
+  if (!queued.ok()) retry_later();
+}
+
+void Central::RetryTickets() {
+  std::vector<TicketRetry> due;
+  {
+    absl::MutexLock lock(&retry_mu_);
+    due.swap(tickets_to_retry_);
+  }
+  if (due.empty()) return;
+  log::Info("sending tickets again", {{"tickets", due.size()}});
+  for (const TicketRetry& r : due) PublishTicket(r.ticket, r.attempt);
 }
 
 std::optional<NotificationKey> Central::NotificationKeyOf(const std::string& driver_id, bool may_fetch) {
@@ -277,8 +323,8 @@ std::optional<NotificationKey> Central::NotificationKeyOf(const std::string& dri
   return *key;
 }
 
-void Central::PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
-                                  Publisher::Delivered on_delivery) {
+absl::Status Central::PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
+                                          Publisher::Delivered on_delivery) {
   // Only its driver can open it: the topic is readable by any broker client.
   std::optional<NotificationKey> key = NotificationKeyOf(n.driver_id(), may_fetch);
   absl::StatusOr<events::v1::SealedNotification> sealed =
@@ -290,9 +336,11 @@ void Central::PublishNotification(const events::v1::DriverNotification& n, bool 
     log::Warn("driver notification not sent",
               {{"driver_id", n.driver_id()}, {"request_id", n.request_id()}, {"error", s.ToString()}});
   }
+  return s;
 }
 
 absl::Status Central::MonitorRegistered(const std::string& cp_id, const central::v1::Health& health) {
+  if (absl::Status s = ValidateHealth(health); !s.ok()) return s;
   CatalogueLookup lookup;
   {
     absl::MutexLock lock(&mu_);
@@ -319,6 +367,7 @@ absl::Status Central::MonitorRegistered(const std::string& cp_id, const central:
 }
 
 absl::Status Central::MonitorHealth(const std::string& cp_id, const central::v1::Health& health) {
+  if (absl::Status s = ValidateHealth(health); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   Effects fx;
   absl::Status s = network_.MonitorHealth(cp_id, health, clock_.Now(), fx);

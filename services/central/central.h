@@ -127,7 +127,11 @@ class Central {
   // Applies effects; `after_durable` runs once they are committed.
   void Apply(Effects fx, std::function<void()> after_durable = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PublishTicket(const common::v1::Ticket& ticket);
+  // Not marked published unless delivered: a failed delivery is retried by
+  // the timer (RetryTickets) and, failing that, at the next start.
+  // `attempt` counts the earlier failed deliveries.
+  void PublishTicket(const common::v1::Ticket& ticket, int attempt = 0);
+  void RetryTickets();
   void SendCommand(const events::v1::EngineCommand& command);
   // Runs an operator command of the network durably.
   absl::StatusOr<std::vector<std::string>> Operate(
@@ -158,8 +162,8 @@ class Central {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Seals `n` for its driver and publishes it. Without `may_fetch` (under
   // mu_) only a key already known is used.
-  void PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
-                           Publisher::Delivered on_delivery = nullptr);
+  absl::Status PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
+                                   Publisher::Delivered on_delivery = nullptr);
   std::optional<NotificationKey> NotificationKeyOf(const std::string& driver_id, bool may_fetch);
   // Charge requests look drivers up without the lock, so they are parsed first.
   void HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests);
@@ -197,6 +201,15 @@ class Central {
   absl::Time last_figures_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::function<void(const std::string&, const std::string&)> link_closer_ ABSL_GUARDED_BY(mu_);
   CatalogueLookup catalogue_lookup_ ABSL_GUARDED_BY(mu_);
+
+  const absl::Duration resend_interval_;
+  absl::Mutex retry_mu_;
+  struct TicketRetry {
+    common::v1::Ticket ticket;
+    int attempt = 0;
+  };
+  std::vector<TicketRetry> tickets_to_retry_ ABSL_GUARDED_BY(retry_mu_);
+  absl::Time last_ticket_retry_ = absl::InfinitePast();  // ticker thread only
 
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;

@@ -41,7 +41,11 @@ CentralMetrics::CentralMetrics()
                                "Engine messages refused: bad key, tag, replay or format")),
       telemetry_applied_(Counter("evc_telemetry_applied_total", "Telemetry messages applied")),
       telemetry_duplicates_(Counter("evc_telemetry_duplicates_total",
-                                    "Telemetry messages dropped as redelivered or out of order")) {
+                                    "Telemetry messages dropped as redelivered or out of order")),
+      commands_resent_(Counter("evc_engine_commands_resent_total",
+                               "Engine commands sent again because the engine had not acted on them")),
+      supplies_reconciled_(Counter("evc_supplies_reconciled_total",
+                                   "Supplies closed or stopped because a CP's report disagreed with central")) {
   // Every state and reason is present from the start, so queries see zeros, not gaps.
   Sample({}, NetworkCounters());
   for (int r = common::v1::EndReason_MIN + 1; r <= common::v1::EndReason_MAX; ++r) {
@@ -85,6 +89,9 @@ void CentralMetrics::Sample(const std::map<common::v1::CpState, int>& by_state,
   monitor_links_.Set(linked);
   telemetry_applied_.Increment(static_cast<double>(counters.telemetry_applied - last_.telemetry_applied));
   telemetry_duplicates_.Increment(static_cast<double>(counters.telemetry_duplicates - last_.telemetry_duplicates));
+  commands_resent_.Increment(static_cast<double>(counters.commands_resent - last_.commands_resent));
+  supplies_reconciled_.Increment(
+      static_cast<double>(counters.supplies_reconciled - last_.supplies_reconciled));
   last_ = counters;
 }
 

@@ -34,6 +34,8 @@ class CentralMetrics {
   prometheus::Counter& sealed_rejected_;
   prometheus::Counter& telemetry_applied_;
   prometheus::Counter& telemetry_duplicates_;
+  prometheus::Counter& commands_resent_;
+  prometheus::Counter& supplies_reconciled_;
   NetworkCounters last_;
 };
 

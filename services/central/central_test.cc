@@ -3,6 +3,7 @@
 
 #include "services/central/central.h"
 
+#include <atomic>
 #include <map>
 #include <set>
 
@@ -433,6 +434,72 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   auto view = Central({}, store, publisher, tokens.verifier, keys, clock).GetSupply(supply_id);
   ASSERT_TRUE(view.ok());
   EXPECT_TRUE(view->has_ticket());
+}
+
+// Issue 21: a ticket whose delivery failed does not wait for the next start.
+TEST(CentralTest, AFailedTicketIsRetriedWithoutARestartUntilDelivered) {
+  MemoryStore store;
+  TestTokens tokens;
+  FixedKeys keys;
+  SystemClock clock;
+  // Every ticket's first two deliveries fail.
+  class FailsTickets : public RecordingPublisher {
+   public:
+    explicit FailsTickets(TestTrust& trust) : trust_(trust) {}
+    absl::Status Publish(const std::string& t, const std::string& k, const google::protobuf::Message& m,
+                         Delivered d) override {
+      (void)RecordingPublisher::Publish(t, k, m, nullptr);
+      events::v1::SealedNotification sealed;
+      if (t == topics::kDriverNotifications && sealed.ParseFromString(m.SerializeAsString())) {
+        auto opened = OpenNotification(*trust_.Key("ana"), "ana", sealed);
+        if (opened.ok() && opened->has_ticket() && ++ticket_attempts <= 2) {
+          if (d) d(absl::UnavailableError("Local: Message timed out"));
+          return absl::OkStatus();
+        }
+      }
+      if (d) d(absl::OkStatus());
+      return absl::OkStatus();
+    }
+    std::atomic<int> ticket_attempts{0};
+
+   private:
+    TestTrust& trust_;
+  };
+  TestTrust trust;
+  FailsTickets publisher(trust);
+  Central central({.command_resend_interval = absl::Milliseconds(50)}, store, publisher,
+                  tokens.verifier, keys, clock);
+  central.SetKafkaTrust(trust.trust());
+  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  auto supply = central.RequestCharge("CP1", "ana", "r1", tokens.For("ana"));
+  ASSERT_TRUE(supply.ok());
+  ASSERT_TRUE(central.StopCharge(supply->supply_id(), "ana", tokens.For("ana")).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (publisher.ticket_attempts.load() < 3 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(publisher.ticket_attempts.load(), 3) << "two failures, then delivered";
+  central.Stop();  // flushes the outbox mark
+  EXPECT_EQ(store.published.count(supply->supply_id()), 1u);
+}
+
+TEST(CentralTest, AHealthReportNamingAMalformedSupplyIsRefused) {
+  MemoryStore store;
+  RecordingPublisher publisher;
+  TestTokens tokens;
+  FixedKeys keys;
+  SystemClock clock;
+  Central central({}, store, publisher, tokens.verifier, keys, clock);
+  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+  central::v1::Health bad = Ok();
+  bad.set_engine_supply_id(std::string(5000, 'x'));
+  EXPECT_EQ(central.MonitorRegistered("CP1", bad).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  bad.set_engine_supply_id("s1\n");
+  absl::Status refused = central.MonitorHealth("CP1", bad);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("engine_supply_id"), absl::string_view::npos) << refused;
 }
 
 TEST(CentralTest, HoldsAreDurableAndSurviveARestart) {

@@ -201,7 +201,8 @@ class KafkaProducer::DeliveryReports : public RdKafka::DeliveryReportCb {
 };
 
 absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::string& brokers,
-                                                                     const std::string& client_id) {
+                                                                     const std::string& client_id,
+                                                                     absl::Duration delivery_timeout) {
   std::unique_ptr<KafkaProducer> p(new KafkaProducer());
   p->reports_ = std::make_unique<DeliveryReports>();
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
@@ -211,7 +212,8 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::
                                   {"enable.idempotence", "true"},
                                   {"linger.ms", "2"},
                                   {"socket.nagle.disable", "true"},
-                                  {"message.timeout.ms", "30000"},
+                                  {"message.timeout.ms",
+                                   absl::StrCat(absl::ToInt64Milliseconds(delivery_timeout))},
                                   {"queue.buffering.max.messages", "200000"}});
   if (!s.ok()) return s;
   std::string error;

@@ -47,8 +47,12 @@ class KafkaProducer {
  public:
   using DeliveryCallback = std::function<void(const absl::Status&)>;
 
+  // A message the broker has not acknowledged within `delivery_timeout` is
+  // reported undelivered to its callback.
   static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(const std::string& brokers,
-                                                               const std::string& client_id);
+                                                               const std::string& client_id,
+                                                               absl::Duration delivery_timeout =
+                                                                   absl::Seconds(30));
   ~KafkaProducer();
 
   // Queues a message; never blocks for long. `on_delivery`, if given, runs on

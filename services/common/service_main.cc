@@ -14,6 +14,9 @@
 ABSL_FLAG(std::string, postgres_url, "postgresql://evc@127.0.0.1:55432/evc",
           "Postgres connection URL");
 ABSL_FLAG(std::string, kafka, "127.0.0.1:9092", "Kafka bootstrap servers (host:port,...)");
+ABSL_FLAG(absl::Duration, kafka_delivery_timeout, absl::Seconds(30),
+          "a message the broker has not acknowledged by then is given up as undelivered (what "
+          "the service owes is sent again: engine commands, tickets)");
 ABSL_FLAG(absl::Duration, startup_timeout, absl::Seconds(120),
           "how long to retry unreachable peers at start-up before giving up");
 
@@ -41,7 +44,8 @@ ServiceDeps ConnectDeps(const std::string& service, const DepsWanted& wanted) {
     ExitIfError("cannot apply sql/ migrations", ApplyMigrations(*deps.postgres));
   }
   if (wanted.kafka_producer) {
-    auto producer = KafkaProducer::Create(KafkaBrokers(), "evc-" + service);
+    auto producer = KafkaProducer::Create(KafkaBrokers(), "evc-" + service,
+                                          absl::GetFlag(FLAGS_kafka_delivery_timeout));
     ExitIfError("cannot create kafka producer (--kafka)", producer.status());
     deps.producer = std::move(*producer);
     ExitIfError("kafka topics (--kafka)", deps.producer->WaitForTopics(ProjectTopics(), absl::Now() + StartupTimeout(),

@@ -32,5 +32,8 @@ absl::Status ValidateCpId(absl::string_view cp_id) { return ValidateId("cp_id", 
 absl::Status ValidateDriverId(absl::string_view driver_id) {
   return ValidateId("driver_id", driver_id, "@");
 }
+absl::Status ValidateSupplyId(absl::string_view supply_id) {
+  return ValidateId("supply_id", supply_id, "");
+}
 
 }  // namespace evc

@@ -11,5 +11,7 @@ namespace evc {
 // starting with a letter or digit. `kind` names the field in the error.
 absl::Status ValidateCpId(absl::string_view cp_id);
 absl::Status ValidateDriverId(absl::string_view driver_id);
+// Supply ids (central makes them; a CP's reports name them): as CP ids.
+absl::Status ValidateSupplyId(absl::string_view supply_id);
 
 }  // namespace evc

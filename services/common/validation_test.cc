@@ -15,6 +15,13 @@ TEST(Validation, CpIds) {
   EXPECT_FALSE(ValidateCpId(std::string(65, 'a')).ok());
 }
 
+TEST(Validation, SupplyIdsAreBoundedIds) {
+  EXPECT_TRUE(ValidateSupplyId("3f2a9c0d11e04b6fa1c2d3e4f5a6b7c8").ok());
+  EXPECT_EQ(ValidateSupplyId("").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateSupplyId(std::string(65, 'a')).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateSupplyId("s1\n").code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(Validation, DriverIdsMayBeEmails) {
   EXPECT_TRUE(ValidateDriverId("ana@example.com").ok());
   EXPECT_FALSE(ValidateDriverId("ana;drop").ok());
