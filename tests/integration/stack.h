@@ -94,6 +94,8 @@ class Stack {
   Process& engine(const std::string& cp_id) { return *engines_.at(cp_id); }
   Process& monitor(const std::string& cp_id) { return *monitors_.at(cp_id); }
   Process& central_process() { return *central_process_; }
+  // The dev broker: SIGSTOP/SIGCONT freeze and thaw it (Kafka unreachable).
+  Process& kafka_process() { return *kafka_process_; }
   // Kills central (SIGKILL) and starts it again on the same port.
   absl::Status RestartCentral();
   // Kill auth or the registry (SIGKILL) and start it again on the same port.
