@@ -432,19 +432,18 @@ void KafkaConsumer::Loop(BatchHandler handler) {
   while (!stop_.load()) {
     if (options_.sole_reader) TakeNewPartitions();
     batch.clear();
-    // Wait for the first message; then take whatever is already fetched, up
-    // to max_batch, without waiting: batching adds no latency.
+    // Wait up to 100 ms for the first message; then take whatever is already
+    // fetched, up to max_batch, without waiting: batching adds no latency. An
+    // idle wait goes back round the outer loop, so a sole reader keeps looking
+    // for partitions it could not take yet (a broker away at start) even when
+    // nothing arrives on those it has.
     while (static_cast<int>(batch.size()) < options_.max_batch && !stop_.load()) {
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(batch.empty() ? 100 : 0));
-      if (m->err() == RdKafka::ERR__TIMED_OUT) {
-        if (batch.empty()) continue;
-        break;
-      }
+      if (m->err() == RdKafka::ERR__TIMED_OUT) break;
       if (m->err() != RdKafka::ERR_NO_ERROR) {
         if (m->err() != RdKafka::ERR__PARTITION_EOF) {
           log::Warn("kafka consume error", {{"error", m->errstr()}});
         }
-        if (batch.empty()) continue;
         break;
       }
       batch.push_back(CopyMessage(*m));

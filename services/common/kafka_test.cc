@@ -33,6 +33,14 @@ class MockBroker {
   void CreateTopic(const std::string& name, int partitions) {
     rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, 1);
   }
+  // The broker stops answering (connections refused and closed), or comes back.
+  void SetDown(bool down) {
+    if (down) {
+      rd_kafka_mock_broker_set_down(cluster_, 1);
+    } else {
+      rd_kafka_mock_broker_set_up(cluster_, 1);
+    }
+  }
 
  private:
   rd_kafka_t* host_;
@@ -125,6 +133,26 @@ TEST(KafkaConsumer, SoleReaderResumesFromTheCommittedOffsets) {
   for (int i = 20; i < 30; ++i) want.push_back(absl::StrCat("m", i));
   std::sort(want.begin(), want.end());
   EXPECT_EQ(got, want);
+}
+
+// A reader that started while the broker was away takes its partitions once it
+// is back, even with no traffic on anything it already has: the idle loop
+// looks for partitions too, not only the loop after a batch.
+TEST(KafkaConsumer, SoleReaderStartedWhileTheBrokerWasAwayTakesItsPartitionsWhenItIsBack) {
+  MockBroker broker({{"evc.a", 2}});
+  broker.SetDown(true);
+  Received received;
+  std::unique_ptr<KafkaConsumer> reader = SoleReader(broker, {"evc.a"});
+  ASSERT_NE(reader, nullptr);
+  reader->Start(received.Handler());
+  absl::SleepFor(absl::Seconds(3));  // its first look for partitions fails
+  EXPECT_FALSE(reader->assigned());
+  broker.SetDown(false);
+  auto producer = KafkaProducer::Create(broker.bootstrap(), "test");
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ProduceNumbered(**producer, "evc.a", 0, 4);
+  EXPECT_EQ(received.AtLeast(4, absl::Seconds(20)).size(), 4u);
+  EXPECT_TRUE(reader->assigned());
 }
 
 // A topic that appears after the reader started is taken without a restart.
