@@ -60,6 +60,9 @@ struct KafkaMetrics {
       "evc_kafka_consumed_bytes_total", "Payload bytes consumed, by topic");
   prometheus::Family<prometheus::Counter>& rebalances = Counters(
       "evc_kafka_rebalances_total", "Consumer group rebalances seen, by kind (assign, revoke)");
+  prometheus::Family<prometheus::Counter>& expired_unread = Counters(
+      "evc_kafka_expired_unread_messages_total",
+      "Messages the broker deleted (retention) before the group read them, by topic");
   prometheus::Family<prometheus::Gauge>& lag = prometheus::BuildGauge()
       .Name("evc_kafka_consumer_lag")
       .Help("Messages behind the end of each partition (librdkafka statistics), by group")
@@ -145,6 +148,32 @@ class LagStatistics : public RdKafka::EventCb {
 };
 
 // The partition ids of `topic` as the broker knows them now.
+// Partitions whose committed offset the broker's retention has passed: the
+// messages in between were deleted unread, and the consumer goes on from the
+// oldest one kept (auto.offset.reset) without librdkafka saying so. Reported
+// loudly: after a long outage it is data central never saw.
+void ReportExpiredOffsets(RdKafka::KafkaConsumer& consumer,
+                          const std::vector<RdKafka::TopicPartition*>& taken) {
+  std::vector<RdKafka::TopicPartition*> committed;
+  for (const auto* tp : taken) committed.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
+  if (consumer.committed(committed, 2000) == RdKafka::ERR_NO_ERROR) {
+    for (const auto* tp : committed) {
+      int64_t low = 0, high = 0;
+      if (tp->offset() < 0 ||
+          consumer.query_watermark_offsets(tp->topic(), tp->partition(), &low, &high, 2000) !=
+              RdKafka::ERR_NO_ERROR ||
+          tp->offset() >= low) {
+        continue;
+      }
+      Metrics().expired_unread.Add({{"topic", tp->topic()}}).Increment(static_cast<double>(low - tp->offset()));
+      log::Error("kafka messages expired before they were read (broker retention)",
+                 {{"topic", tp->topic()}, {"partition", tp->partition()}, {"committed", tp->offset()},
+                  {"oldest_kept", low}, {"lost", low - tp->offset()}});
+    }
+  }
+  RdKafka::TopicPartition::destroy(committed);
+}
+
 absl::StatusOr<std::vector<int32_t>> PartitionsOf(RdKafka::KafkaConsumer& consumer, const std::string& topic,
                                                   absl::Duration timeout) {
   std::string error;
@@ -423,6 +452,7 @@ void KafkaConsumer::TakeNewPartitions() {
     Metrics().rebalances.Add({{"kind", "assign"}}).Increment();
     assigned_.store(true);
     log::Info("kafka partitions taken", {{"count", fresh.size()}, {"total", taken_.size()}});
+    ReportExpiredOffsets(*consumer_, fresh);
   }
   RdKafka::TopicPartition::destroy(fresh);
 }

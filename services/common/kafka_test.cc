@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "services/common/metrics.h"
 
 namespace evc {
 namespace {
@@ -93,6 +94,18 @@ void ProduceNumbered(KafkaProducer& producer, const std::string& topic, int from
   ASSERT_TRUE(producer.Flush(absl::Seconds(10)).ok());
 }
 
+double ExpiredUnread(const std::string& topic) {
+  for (const auto& family : metrics::Registry().Collect()) {
+    if (family.name != "evc_kafka_expired_unread_messages_total") continue;
+    for (const auto& m : family.metric) {
+      for (const auto& label : m.label) {
+        if (label.name == "topic" && label.value == topic) return m.counter.value;
+      }
+    }
+  }
+  return 0;
+}
+
 std::unique_ptr<KafkaConsumer> SoleReader(const MockBroker& broker, std::vector<std::string> topics) {
   auto consumer = KafkaConsumer::Create({.brokers = broker.bootstrap(),
                                          .group_id = "sole",
@@ -153,6 +166,36 @@ TEST(KafkaConsumer, SoleReaderStartedWhileTheBrokerWasAwayTakesItsPartitionsWhen
   ProduceNumbered(**producer, "evc.a", 0, 4);
   EXPECT_EQ(received.AtLeast(4, absl::Seconds(20)).size(), 4u);
   EXPECT_TRUE(reader->assigned());
+}
+
+// Messages the broker deleted before a restarted reader got to them are not
+// skipped in silence: counted and logged. The dev broker keeps 5 MiB per
+// partition.
+TEST(KafkaConsumer, SoleReaderCountsWhatRetentionDeletedBeforeItRead) {
+  MockBroker broker({{"evc.a", 1}});
+  auto producer = KafkaProducer::Create(broker.bootstrap(), "test");
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ProduceNumbered(**producer, "evc.a", 0, 10);
+  {
+    Received first;
+    std::unique_ptr<KafkaConsumer> reader = SoleReader(broker, {"evc.a"});
+    ASSERT_NE(reader, nullptr);
+    reader->Start(first.Handler());
+    ASSERT_EQ(first.AtLeast(10, absl::Seconds(20)).size(), 10u);
+    reader->Stop();
+  }
+  const std::string kib(1024, 'x');
+  for (int i = 0; i < 7000; ++i) ASSERT_TRUE((*producer)->Produce("evc.a", "cp", kib).ok());
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(20)).ok());
+  const double before = ExpiredUnread("evc.a");
+  Received second;
+  std::unique_ptr<KafkaConsumer> reader = SoleReader(broker, {"evc.a"});
+  ASSERT_NE(reader, nullptr);
+  reader->Start(second.Handler());
+  const size_t kept = second.AtLeast(7000, absl::Seconds(10)).size();
+  EXPECT_LT(kept, 7000u) << "the broker was expected to delete the oldest messages";
+  EXPECT_GT(kept, 0u);
+  EXPECT_EQ(ExpiredUnread("evc.a") - before, static_cast<double>(7000 - kept));
 }
 
 // A topic that appears after the reader started is taken without a restart.
