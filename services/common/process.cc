@@ -15,8 +15,8 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
+#include "services/common/help.h"
 #include "services/common/log.h"
 
 namespace evc {
@@ -86,10 +86,9 @@ void LogFatalEnds() {
   });
 }
 
-// Flags defined under services/ are the project's; absl's own stay CLI-only.
 void ApplyEnvironmentToFlags() {
   for (auto& [name, flag] : absl::GetAllFlags()) {
-    if (!absl::StrContains(flag->Filename(), "services/")) continue;
+    if (!IsProjectFlagFile(flag->Filename())) continue;
     const char* value = std::getenv(EnvNameForFlag(name).c_str());
     if (value == nullptr) continue;
     std::string error;
@@ -109,6 +108,11 @@ std::string EnvNameForFlag(absl::string_view flag_name) {
 
 std::vector<std::string> InitProcess(int argc, char** argv, absl::string_view component,
                                      absl::string_view usage) {
+  // Before anything else: help must work whatever the environment holds.
+  if (AsksForHelp(argc, argv)) {
+    std::fputs(HelpText(usage).c_str(), stdout);
+    std::exit(0);
+  }
   StartSignalThread();
   LogFatalEnds();
   // Debian's Abseil is built with mutex deadlock detection on: a debugging aid

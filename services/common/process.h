@@ -13,7 +13,9 @@ namespace evc {
 
 // Must run first in main(), before any thread exists: it blocks SIGTERM and
 // SIGINT in every thread and has one thread wait for them. Returns the
-// positional arguments. Exits with a clear message on a bad flag.
+// positional arguments. Exits with a clear message on a bad flag. `usage` says
+// what the binary does (for a CLI, its commands and examples): --help prints
+// it, then every flag with its default and EVC_* variable, and exits 0.
 std::vector<std::string> InitProcess(int argc, char** argv, absl::string_view component,
                                      absl::string_view usage);
 
