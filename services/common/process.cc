@@ -125,6 +125,13 @@ std::vector<std::string> InitProcess(int argc, char** argv, absl::string_view co
   return std::vector<std::string>(rest.begin() + 1, rest.end());
 }
 
+void ExitIfError(const std::string& what, const absl::Status& status) {
+  if (status.ok()) return;
+  log::Error(what, {{"error", status.ToString()}});
+  std::fprintf(stderr, "%s: %s\n", what.c_str(), status.ToString().c_str());
+  std::exit(1);
+}
+
 const absl::Notification& ShutdownRequested() { return shutdown_notification(); }
 
 void RequestShutdown() {

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 
 namespace evc {
@@ -18,6 +19,11 @@ namespace evc {
 // it, then every flag with its default and EVC_* variable, and exits 0.
 std::vector<std::string> InitProcess(int argc, char** argv, absl::string_view component,
                                      absl::string_view usage);
+
+// Logs `status` and exits(1) when it is an error. Here rather than in
+// service_main so that a binary needing only this does not link (and list in
+// --help) the service runtime's --postgres_url, --kafka and --startup_timeout.
+void ExitIfError(const std::string& what, const absl::Status& status);
 
 // Notified on SIGTERM/SIGINT (or RequestShutdown()).
 const absl::Notification& ShutdownRequested();
