@@ -316,8 +316,10 @@ int Tickets() {
 }
 
 // Follows WatchNetwork until shutdown, reconnecting whenever the stream ends;
-// every update goes to `on_update` (on this thread).
-void FollowNetwork(const std::function<void(const evc::central::v1::NetworkUpdate&)>& on_update) {
+// every update goes to `on_update`, and why a stream ended to `on_broken`
+// (both on this thread).
+void FollowNetwork(const std::function<void(const evc::central::v1::NetworkUpdate&)>& on_update,
+                   const std::function<void(const std::string& why)>& on_broken) {
   auto central = Central(false);
   // Shutdown cancels the stream that is blocking in Read(). Shared with the
   // canceller thread, which may outlive this function.
@@ -347,7 +349,7 @@ void FollowNetwork(const std::function<void(const evc::central::v1::NetworkUpdat
       shared->context = nullptr;
     }
     if (evc::ShutdownRequested().HasBeenNotified()) break;
-    std::fprintf(stderr, "stream ended (%s); reconnecting\n", s.error_message().c_str());
+    on_broken(absl::StrCat("stream ended (", s.error_message(), "); reconnecting"));
     if (evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::Seconds(1))) break;
   }
 }
@@ -457,18 +459,27 @@ int Watch() {
         " is not a state: give ACTIVE, SUPPLYING, OUT_OF_SERVICE, FAULTED or DISCONNECTED")));
   }
   if (absl::GetFlag(FLAGS_plain) || !isatty(STDOUT_FILENO)) {
-    FollowNetwork([&view](const evc::central::v1::NetworkUpdate& u) {
-      if (!u.has_charging_point() || evc::evcctl::Matches(view, u.charging_point())) PrintPlain(u);
-    });
+    FollowNetwork(
+        [&view](const evc::central::v1::NetworkUpdate& u) {
+          if (!u.has_charging_point() || evc::evcctl::Matches(view, u.charging_point())) PrintPlain(u);
+        },
+        [](const std::string& why) { std::fprintf(stderr, "%s\n", why.c_str()); });
     return 0;
   }
   auto shared = std::make_shared<SharedPanel>();
   std::thread follower([shared] {
-    FollowNetwork([&](const evc::central::v1::NetworkUpdate& u) {
-      absl::MutexLock lock(&shared->mu);
-      shared->panel.Apply(u);
-      shared->changed = true;
-    });
+    // On the panel, not on stderr: a line printed under it would scroll its header away.
+    FollowNetwork(
+        [&](const evc::central::v1::NetworkUpdate& u) {
+          absl::MutexLock lock(&shared->mu);
+          shared->panel.Apply(u);
+          shared->changed = true;
+        },
+        [&](const std::string& why) {
+          absl::MutexLock lock(&shared->mu);
+          shared->panel.SetProblem(why);
+          shared->changed = true;
+        });
   });
   RunPanel(*shared, view);
   evc::RequestShutdown();  // ends the follower's stream

@@ -110,6 +110,7 @@ std::string MessageLine(const central::v1::NetworkMessage& message) {
 }
 
 void WatchPanel::Apply(const central::v1::NetworkUpdate& u) {
+  problem_.clear();
   if (u.has_snapshot()) {
     cps_.clear();
     for (const auto& s : u.snapshot().charging_points()) cps_[s.charging_point().cp_id()] = s;
@@ -171,7 +172,7 @@ std::vector<std::string> WatchPanel::Lines(const PanelView& view) const {
   const std::string filter = absl::StrCat(
       "showing ", view.state == common::v1::CP_STATE_UNSPECIFIED ? "every state" : central::StateName(view.state),
       ", ", view.city.empty() ? "every city" : view.city, ": ", shown.size(), " CPs, page ", page + 1, "/",
-      pages);
+      pages, problem_.empty() ? "" : "   ! ", problem_);
   std::vector<std::string> lines = {"EVCharging Network — monitoring panel   keys: n/p page  s state  c city  q quit",
                                     CountsLine(), filter, StatusHeader()};
   const size_t first = static_cast<size_t>(page) * per_page;

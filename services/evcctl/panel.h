@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "evc/central/v1/central.pb.h"
@@ -28,7 +29,7 @@ struct PanelView {
   int rows = 24;
   int cols = 80;
   common::v1::CpState state = common::v1::CP_STATE_UNSPECIFIED;  // unspecified: every state
-  std::string city;  // empty: every city (compared without case)
+  std::string city = {};  // empty: every city (compared without case)
   int page = 0;      // from 0; past the last page shows the last
   bool colour = false;
 };
@@ -38,8 +39,12 @@ bool Matches(const PanelView& view, const central::v1::ChargingPointStatus& cp);
 
 class WatchPanel {
  public:
-  // A snapshot, a CP change, a removal or a message.
+  // A snapshot, a CP change, a removal or a message; the stream works again,
+  // so it also clears the problem.
   void Apply(const central::v1::NetworkUpdate& update);
+  // Why the panel may be stale (the stream to central broke), shown under the
+  // counts until the next update.
+  void SetProblem(std::string problem) { problem_ = std::move(problem); }
 
   // Exactly what fits: at most view.rows lines, none wider than view.cols
   // (colour codes aside). First the counts by state of the whole network, then
@@ -58,6 +63,7 @@ class WatchPanel {
 
   std::map<std::string, central::v1::ChargingPointStatus> cps_;
   std::deque<std::string> messages_;
+  std::string problem_;
 };
 
 // A key pressed under the panel: n/space/j next page, p/b/k previous page,

@@ -144,6 +144,16 @@ TEST(EvcctlPanel, LinesFitTheWidthWithoutCountingColours) {
   }
 }
 
+TEST(EvcctlPanel, ShowsABrokenStreamUntilTheNextUpdate) {
+  WatchPanel panel = ThirtyFiveCps();
+  panel.SetProblem("stream ended (central away); reconnecting");
+  const std::vector<std::string> broken = panel.Lines({.rows = 30, .cols = 200});
+  EXPECT_EQ(broken.size(), 30u);
+  EXPECT_THAT(broken[2], HasSubstr("! stream ended (central away); reconnecting"));
+  panel.Apply(central::v1::NetworkUpdate());
+  EXPECT_THAT(panel.Lines({.rows = 30, .cols = 200})[2], Not(HasSubstr("stream ended")));
+}
+
 TEST(EvcctlPanel, ParsesStateFilters) {
   CpState state;
   EXPECT_TRUE(ParseStateFilter("faulted", &state));
