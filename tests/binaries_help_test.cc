@@ -4,6 +4,8 @@
 //
 // Reads README.md from EVC_SOURCE_DIR and runs the binaries in EVC_BIN_DIR.
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <stdio.h>
 #include <sys/wait.h>
 
@@ -16,9 +18,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 namespace {
 
@@ -41,14 +40,16 @@ struct ReadmeBinaries {
 std::set<std::string> FlagsIn(const std::string& text) {
   static const std::regex flag("--([a-z][a-z0-9_]*)");
   std::set<std::string> out;
-  for (std::sregex_iterator it(text.begin(), text.end(), flag), end; it != end; ++it) out.insert((*it)[1]);
+  for (std::sregex_iterator it(text.begin(), text.end(), flag), end; it != end; ++it)
+    out.insert((*it)[1]);
   return out;
 }
 
 std::vector<std::string> BacktickTokens(const std::string& line) {
   static const std::regex token("`([^`]+)`");
   std::vector<std::string> out;
-  for (std::sregex_iterator it(line.begin(), line.end(), token), end; it != end; ++it) out.push_back((*it)[1]);
+  for (std::sregex_iterator it(line.begin(), line.end(), token), end; it != end; ++it)
+    out.push_back((*it)[1]);
   return out;
 }
 
@@ -63,7 +64,9 @@ void ReadRow(const std::string& line, ReadmeBinaries& out) {
   for (size_t i = 1; i < tokens.size(); ++i) {
     for (const std::string& f : FlagsIn(tokens[i])) out.flags[binary].insert(f);
     std::smatch command;
-    if (std::regex_search(tokens[i], command, command_token)) out.commands[binary].insert(command[1]);
+    if (std::regex_search(tokens[i], command, command_token)) {
+      out.commands[binary].insert(command[1]);
+    }
   }
 }
 
@@ -152,8 +155,10 @@ TEST_F(BinariesHelpTest, EveryBinaryExplainsItselfAndExitsZero) {
   for (const auto& [binary, help] : *helps_) {
     EXPECT_EQ(help.run.exit_code, 0) << binary << " --help exited " << help.run.exit_code;
     EXPECT_EQ(help.run.output.rfind(binary + ": ", 0), 0u)
-        << binary << " --help does not start with \"" << binary << ": what it does\":\n" << help.run.output;
-    EXPECT_THAT(help.run.output, ::testing::ContainsRegex("example|e\\.g\\. ")) << binary << " --help gives no example";
+        << binary << " --help does not start with \"" << binary << ": what it does\":\n"
+        << help.run.output;
+    EXPECT_THAT(help.run.output, ::testing::ContainsRegex("example|e\\.g\\. "))
+        << binary << " --help gives no example";
     EXPECT_THAT(help.run.output, HasSubstr("(EVC_")) << binary << " --help names no EVC_* variable";
   }
 }
@@ -173,15 +178,15 @@ TEST_F(BinariesHelpTest, EveryFlagInABinarysHelpIsInTheReadme) {
   for (const auto& [binary, help] : *helps_) {
     const std::set<std::string>& row = readme_->flags.at(binary);
     for (const std::string& flag : help.own_flags) {
-      EXPECT_TRUE(row.count(flag) > 0) << "`" << binary << " --help` lists --" << flag
-                                       << ", but README's binaries table does not: add it to the "
-                                       << binary << " row";
+      EXPECT_TRUE(row.count(flag) > 0)
+          << "`" << binary << " --help` lists --" << flag
+          << ", but README's binaries table does not: add it to the " << binary << " row";
     }
     for (const std::string& flag : help.shared_flags) {
       EXPECT_TRUE(row.count(flag) + readme_->section_flags.count(flag) > 0)
           << "`" << binary << " --help` lists the shared flag --" << flag
-          << ", but README's \"Binaries, flags and ports\" names it nowhere: add it to the " << binary
-          << " row or to the text under the table";
+          << ", but README's \"Binaries, flags and ports\" names it nowhere: add it to the "
+          << binary << " row or to the text under the table";
     }
   }
 }
@@ -191,12 +196,14 @@ TEST_F(BinariesHelpTest, TheCliCommandsAgreeWithTheReadme) {
     const std::set<std::string>& readme = readme_->commands[binary];
     if (help.commands.empty() && readme.empty()) continue;
     for (const std::string& command : help.commands) {
-      EXPECT_TRUE(readme.count(command) > 0) << "`" << binary << " --help` lists the command " << command
-                                             << ", but the README row of " << binary << " does not";
+      EXPECT_TRUE(readme.count(command) > 0)
+          << "`" << binary << " --help` lists the command " << command << ", but the README row of "
+          << binary << " does not";
     }
     for (const std::string& command : readme) {
-      EXPECT_TRUE(help.commands.count(command) > 0) << "README lists the command " << command << " of " << binary
-                                                    << ", but `" << binary << " --help` does not";
+      EXPECT_TRUE(help.commands.count(command) > 0)
+          << "README lists the command " << command << " of " << binary << ", but `" << binary
+          << " --help` does not";
     }
   }
   EXPECT_GE(helps_->at("evcctl").commands.size(), 15u);
@@ -208,11 +215,13 @@ TEST_F(BinariesHelpTest, EveryEvcctlCommandHasItsOwnHelp) {
     for (const std::string& asked : {" help " + command, " " + command + " --help"}) {
       CommandOutput run = RunCommand(evcctl + asked + " 2>/dev/null");
       EXPECT_EQ(run.exit_code, 0) << "evcctl" << asked;
-      EXPECT_THAT(run.output, HasSubstr("usage: evcctl [--flag=value ...] " + command)) << "evcctl" << asked;
+      EXPECT_THAT(run.output, HasSubstr("usage: evcctl [--flag=value ...] " + command))
+          << "evcctl" << asked;
       EXPECT_THAT(run.output, HasSubstr("example:\n  evcctl")) << "evcctl" << asked;
     }
   }
-  EXPECT_THAT(RunCommand(evcctl + " weather --help").output, HasSubstr("--weather=127.0.0.1:50054"));
+  EXPECT_THAT(RunCommand(evcctl + " weather --help").output,
+              HasSubstr("--weather=127.0.0.1:50054"));
 }
 
 TEST_F(BinariesHelpTest, EveryBuiltBinaryIsInTheReadmeTable) {

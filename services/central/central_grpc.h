@@ -82,8 +82,10 @@ class CentralGrpc : public v1::CentralService::CallbackService {
   friend class MonitorLinkReactor;
   // An operator command: the caller must be an operator; `command` gets their
   // name (for the audit trail) and returns the CPs it changed.
-  using OperatorCommand = std::function<absl::StatusOr<std::vector<std::string>>(const std::string& actor)>;
-  grpc::ServerUnaryReactor* ServeOperatorCommand(grpc::CallbackServerContext* c, v1::OperatorResponse* resp,
+  using OperatorCommand =
+      std::function<absl::StatusOr<std::vector<std::string>>(const std::string& actor)>;
+  grpc::ServerUnaryReactor* ServeOperatorCommand(grpc::CallbackServerContext* c,
+                                                 v1::OperatorResponse* resp,
                                                  OperatorCommand command);
   // Who reads the network: from the call's token, the public view without one.
   NetworkViewer Viewer(const grpc::ServerContextBase& c) const;

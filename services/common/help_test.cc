@@ -5,7 +5,8 @@
 
 #include "absl/flags/flag.h"
 
-ABSL_FLAG(absl::Duration, help_test_patience, absl::Seconds(7), "how long the test waits for nothing");
+ABSL_FLAG(absl::Duration, help_test_patience, absl::Seconds(7),
+          "how long the test waits for nothing");
 ABSL_FLAG(std::string, help_test_empty, "", "a flag whose default is the empty string");
 
 namespace evc {

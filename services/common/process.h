@@ -4,10 +4,10 @@
 // long-running loops wait on, so shutdown is graceful everywhere.
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 
 namespace evc {

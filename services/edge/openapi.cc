@@ -1,9 +1,9 @@
 #include "services/edge/openapi.h"
 
+#include <google/protobuf/descriptor.pb.h>
+
 #include <algorithm>
 #include <set>
-
-#include <google/protobuf/descriptor.pb.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -124,7 +124,8 @@ json ErrorSchema() {
 bool PathSaysItAll(const Descriptor& input, const std::vector<std::string>& path_fields) {
   for (int i = 0; i < input.field_count(); ++i) {
     const FieldDescriptor& f = *input.field(i);
-    const bool bound = std::find(path_fields.begin(), path_fields.end(), f.name()) != path_fields.end();
+    const bool bound =
+        std::find(path_fields.begin(), path_fields.end(), f.name()) != path_fields.end();
     if (!bound && !f.options().deprecated()) return false;
   }
   return true;

@@ -8,15 +8,17 @@ namespace evc::evcctl {
 std::string CommandsOverview(const std::vector<Command>& commands) {
   std::string out = "Commands (evcctl help COMMAND, or evcctl COMMAND --help, for one in full):\n";
   for (const Command& c : commands) {
-    absl::StrAppend(&out, "  ", c.synopsis, "\n      ", c.summary, "\n      e.g. ", c.example, "\n");
+    absl::StrAppend(&out, "  ", c.synopsis, "\n      ", c.summary, "\n      e.g. ", c.example,
+                    "\n");
   }
   return out;
 }
 
 std::string CommandDetails(const Command& command) {
   return absl::StrCat("usage: evcctl [--flag=value ...] ", command.synopsis, "\n", command.summary,
-                      "\n\nexample:\n  ", command.example, "\n\nFlags it reads (each also EVC_<NAME>):\n",
-                      FlagEntries(command.flags), "\nevcctl --help lists every command and flag.\n");
+                      "\n\nexample:\n  ", command.example,
+                      "\n\nFlags it reads (each also EVC_<NAME>):\n", FlagEntries(command.flags),
+                      "\nevcctl --help lists every command and flag.\n");
 }
 
 const Command* FindCommand(const std::vector<Command>& commands, absl::string_view name) {

@@ -14,7 +14,13 @@ using ::testing::HasSubstr;
 
 const std::vector<Command>& Table() {
   static const auto* table = new std::vector<Command>{
-      {"stop", "stop ID | --all", "operator stop", "evcctl stop --all", {"commands_test_all"}, 0, nullptr},
+      {"stop",
+       "stop ID | --all",
+       "operator stop",
+       "evcctl stop --all",
+       {"commands_test_all"},
+       0,
+       nullptr},
       {"watch", "watch [--state=S]", "live panel", "evcctl watch --state=FAULTED", {}, 0, nullptr},
   };
   return *table;
@@ -22,14 +28,21 @@ const std::vector<Command>& Table() {
 
 TEST(EvcctlCommands, OverviewGivesEveryCommandASummaryAndAnExample) {
   const std::string text = CommandsOverview(Table());
-  EXPECT_THAT(text, HasSubstr("  stop ID | --all\n      operator stop\n      e.g. evcctl stop --all\n"));
-  EXPECT_THAT(text, HasSubstr("  watch [--state=S]\n      live panel\n      e.g. evcctl watch --state=FAULTED\n"));
+  EXPECT_THAT(text,
+              HasSubstr("  stop ID | --all\n      operator stop\n      e.g. evcctl stop --all\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "  watch [--state=S]\n      live panel\n      e.g. evcctl watch --state=FAULTED\n"));
 }
 
 TEST(EvcctlCommands, DetailsListTheCommandsFlagsWithDefaultsAndVariables) {
   const std::string text = CommandDetails(Table()[0]);
   EXPECT_THAT(text, HasSubstr("usage: evcctl [--flag=value ...] stop ID | --all\noperator stop\n"));
-  EXPECT_THAT(text, HasSubstr("--commands_test_all=false   (EVC_COMMANDS_TEST_ALL)\n      stop: every charging point"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "--commands_test_all=false   (EVC_COMMANDS_TEST_ALL)\n      stop: every charging point"));
   EXPECT_THAT(text, HasSubstr("example:\n  evcctl stop --all\n"));
 }
 

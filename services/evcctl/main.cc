@@ -72,15 +72,16 @@ ABSL_FLAG(int, limit, 20, "tickets, audit, weather alerts and readings: how many
 ABSL_FLAG(int, count, 1, "wait-active: how many ACTIVE CPs to wait for");
 ABSL_FLAG(bool, plain, false, "watch: one line per event instead of a redrawn panel");
 ABSL_FLAG(std::string, state, "",
-          "watch: show only CPs in this state (ACTIVE, SUPPLYING, OUT_OF_SERVICE, FAULTED, DISCONNECTED)");
+          "watch: show only CPs in this state (ACTIVE, SUPPLYING, OUT_OF_SERVICE, FAULTED or "
+          "DISCONNECTED)");
 
 namespace {
 
 using evc::central::v1::CentralService;
-using evc::registry::v1::RegistryService;
 using evc::evcctl::Euros;
 using evc::evcctl::Kwh;
 using evc::evcctl::StatusLine;
+using evc::registry::v1::RegistryService;
 
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "evcctl: %s\n", s.ToString().c_str());
@@ -201,7 +202,8 @@ int Operator(const std::string& verb, const std::vector<std::string>& args) {
   r.set_all(absl::GetFlag(FLAGS_all));
   if (!r.all()) {
     if (args.size() < 2) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(verb, " needs a CP id or --all (evcctl help ", verb, ")")));
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat(verb, " needs a CP id or --all (evcctl help ", verb, ")")));
     }
     r.set_cp_id(args[1]);
   }
@@ -355,7 +357,9 @@ void FollowNetwork(const std::function<void(const evc::central::v1::NetworkUpdat
 }
 
 void PrintPlain(const evc::central::v1::NetworkUpdate& u) {
-  if (u.has_snapshot()) std::printf("snapshot: %d charging points\n", u.snapshot().charging_points_size());
+  if (u.has_snapshot()) {
+    std::printf("snapshot: %d charging points\n", u.snapshot().charging_points_size());
+  }
   if (u.has_charging_point()) std::printf("%s\n", StatusLine(u.charging_point(), false).c_str());
   if (u.has_removed_cp_id()) std::printf("removed: %s\n", u.removed_cp_id().c_str());
   if (u.has_message()) std::printf("%s\n", evc::evcctl::MessageLine(u.message()).c_str());
@@ -401,7 +405,8 @@ class PanelTerminal {
   // The view sized to the terminal as it is now (80x24 when it cannot tell).
   static void FitToTerminal(evc::evcctl::PanelView& view) {
     winsize size{};
-    const bool known = ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_row > 0 && size.ws_col > 0;
+    const bool known =
+        ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_row > 0 && size.ws_col > 0;
     view.rows = known ? size.ws_row : 24;
     view.cols = known ? size.ws_col : 80;
   }
@@ -409,7 +414,9 @@ class PanelTerminal {
   // Overwrites the screen in place (no clear: no flicker).
   static void Draw(const std::vector<std::string>& lines) {
     std::string screen = "\033[H";
-    for (size_t i = 0; i < lines.size(); ++i) absl::StrAppend(&screen, i ? "\n" : "", lines[i], "\033[K");
+    for (size_t i = 0; i < lines.size(); ++i) {
+      absl::StrAppend(&screen, i ? "\n" : "", lines[i], "\033[K");
+    }
     absl::StrAppend(&screen, "\033[J");
     std::fwrite(screen.data(), 1, screen.size(), stdout);
     std::fflush(stdout);
@@ -440,7 +447,8 @@ void RunPanel(SharedPanel& shared, evc::evcctl::PanelView view) {
       absl::MutexLock lock(&shared.mu);
       const bool resized = terminal.Resized();
       const bool asked = PanelKey(key, shared.panel, view) || resized;
-      if (!asked && !(shared.changed && absl::Now() - last_draw >= absl::Milliseconds(250))) continue;
+      const bool due = shared.changed && absl::Now() - last_draw >= absl::Milliseconds(250);
+      if (!asked && !due) continue;
       shared.changed = false;
       PanelTerminal::FitToTerminal(view);
       lines = shared.panel.Lines(view);
@@ -461,7 +469,9 @@ int Watch() {
   if (absl::GetFlag(FLAGS_plain) || !isatty(STDOUT_FILENO)) {
     FollowNetwork(
         [&view](const evc::central::v1::NetworkUpdate& u) {
-          if (!u.has_charging_point() || evc::evcctl::Matches(view, u.charging_point())) PrintPlain(u);
+          if (!u.has_charging_point() || evc::evcctl::Matches(view, u.charging_point())) {
+            PrintPlain(u);
+          }
         },
         [](const std::string& why) { std::fprintf(stderr, "%s\n", why.c_str()); });
     return 0;
@@ -689,11 +699,13 @@ const std::vector<evc::evcctl::Command>& Commands() {
   auto none = [](int (*run)()) { return [run](const std::vector<std::string>&) { return run(); }; };
   static const auto* commands = new std::vector<Command>{
       {.name = "register",
-       .synopsis = "register ID --address=.. --city=.. [--country=ES] --price=350 [--max_power=22000]",
+       .synopsis =
+           "register ID --address=.. --city=.. [--country=ES] --price=350 [--max_power=22000]",
        .summary = "enrol a charging point; its secret is shown once (or written to --secret_file)",
-       .example = absl::StrCat(kAdmin, " register MAD-002 --address=\"Gran Via 1\" --city=Madrid --price=350"),
-       .flags = AsOperator({"registry", "address", "city", "country", "price", "max_power", "secret_file",
-                            "reset_if_exists"}),
+       .example = absl::StrCat(
+           kAdmin, " register MAD-002 --address=\"Gran Via 1\" --city=Madrid --price=350"),
+       .flags = AsOperator({"registry", "address", "city", "country", "price", "max_power",
+                            "secret_file", "reset_if_exists"}),
        .arguments = 1,
        .run = id(Register)},
       {.name = "unregister",
@@ -728,10 +740,13 @@ const std::vector<evc::evcctl::Command>& Commands() {
        .flags = AsOperator({"central", "all"}),
        .run = [](const std::vector<std::string>& args) { return Operator("resume", args); }},
       {.name = "signup",
-       .synopsis = "signup USER --name=.. --email=.. [--role=operator] [--new_password_file=F] [--if_missing]",
-       .summary = "create a driver account (an operator account with --role=operator, as an operator)",
+       .synopsis = "signup USER --name=.. --email=.. [--role=operator] [--new_password_file=F] "
+                   "[--if_missing]",
+       .summary =
+           "create a driver account (an operator account with --role=operator, as an operator)",
        .example = "evcctl signup maria --name=\"Maria\" --email=maria@example.com",
-       .flags = AsOperator({"registry", "name", "email", "role", "new_password_file", "if_missing"}),
+       .flags =
+           AsOperator({"registry", "name", "email", "role", "new_password_file", "if_missing"}),
        .arguments = 1,
        .run = id(SignUp)},
       {.name = "tickets",
@@ -755,27 +770,31 @@ const std::vector<evc::evcctl::Command>& Commands() {
        .run = id(RevokeCp)},
       {.name = "rotate-key",
        .synopsis = "rotate-key ID [--grace=60s]",
-       .summary = "a new AES key for a charging point; the old one still opens messages for --grace",
+       .summary =
+           "a new AES key for a charging point; the old one still opens messages for --grace",
        .example = absl::StrCat(kAdmin, " rotate-key ALC-001 --grace=30s"),
        .flags = AsOperator({"grace"}),
        .arguments = 1,
        .run = id(RotateKey)},
       {.name = "rotate-signing-key",
        .synopsis = "rotate-signing-key",
-       .summary = "a new key for signing access tokens (tokens signed before stay valid until they expire)",
+       .summary = "a new key for signing access tokens (tokens signed before stay valid until they "
+                  "expire)",
        .example = absl::StrCat(kAdmin, " rotate-signing-key"),
        .flags = AsOperator({}),
        .run = none(RotateSigningKey)},
       {.name = "watch",
        .synopsis = "watch [--state=S] [--city=C] [--plain]",
-       .summary = "live panel: counts by state on top, CPs paged to fit the terminal (keys: n/p page, "
-                  "s state, c city, q quit); redraws on resize",
+       .summary =
+           "live panel: counts by state on top, CPs paged to fit the terminal (keys: n/p page, "
+           "s state, c city, q quit); redraws on resize",
        .example = "evcctl watch --state=FAULTED --city=Madrid",
        .flags = {"central", "state", "city", "plain"},
        .run = none(Watch)},
       {.name = "wait-active",
        .synopsis = "wait-active --count=N [--timeout=D]",
-       .summary = "wait until N charging points are ACTIVE or SUPPLYING; exit 1 after --timeout (scripts)",
+       .summary =
+           "wait until N charging points are ACTIVE or SUPPLYING; exit 1 after --timeout (scripts)",
        .example = "evcctl wait-active --count=5 --timeout=60s",
        .flags = {"central", "count", "timeout"},
        .run = none(WaitActive)},
@@ -801,7 +820,8 @@ const std::vector<evc::evcctl::Command>& Commands() {
 std::string About() {
   return absl::StrCat(
       "evcctl: operate the EVCharging network from the command line.\n"
-      "Reads need no login; changes log in as an operator with --user and --password_file (else the\n"
+      "Reads need no login; changes log in as an operator with --user and --password_file (else "
+      "the\n"
       "password is asked for).\n\n"
       "usage: evcctl [--flag=value ...] COMMAND [ARGS]\n\n",
       evc::evcctl::CommandsOverview(Commands()));
@@ -814,7 +834,8 @@ int Help(const std::vector<std::string>& args, const std::string& about) {
     return 0;
   }
   const evc::evcctl::Command* command = evc::evcctl::FindCommand(Commands(), args[1]);
-  if (command == nullptr) return Fail(absl::NotFoundError("no command '" + args[1] + "': evcctl --help lists them"));
+  if (command == nullptr)
+    return Fail(absl::NotFoundError("no command '" + args[1] + "': evcctl --help lists them"));
   std::fputs(evc::evcctl::CommandDetails(*command).c_str(), stdout);
   return 0;
 }
@@ -837,8 +858,8 @@ int main(int argc, char** argv) {
   const evc::evcctl::Command* command = evc::evcctl::FindCommand(Commands(), args[0]);
   if (command == nullptr) return Usage();
   if (args.size() - 1 < command->arguments) {
-    std::fprintf(stderr, "usage: evcctl %s (evcctl help %s explains it)\n", command->synopsis.c_str(),
-                 command->name.c_str());
+    std::fprintf(stderr, "usage: evcctl %s (evcctl help %s explains it)\n",
+                 command->synopsis.c_str(), command->name.c_str());
     return 2;
   }
   return command->run(args);

@@ -20,7 +20,8 @@ using common::v1::CpState;
 // The order of the counts line: what needs an operator's eye comes last, where
 // it is easiest to find, and every state is always there so columns stay put.
 constexpr CpState kStatesInOrder[] = {common::v1::CP_STATE_ACTIVE, common::v1::CP_STATE_SUPPLYING,
-                                      common::v1::CP_STATE_OUT_OF_SERVICE, common::v1::CP_STATE_FAULTED,
+                                      common::v1::CP_STATE_OUT_OF_SERVICE,
+                                      common::v1::CP_STATE_FAULTED,
                                       common::v1::CP_STATE_DISCONNECTED};
 constexpr size_t kMessagesKept = 10;
 // Title, counts, filter/page line, column heads.
@@ -29,10 +30,14 @@ constexpr int kHeaderLines = 4;
 const char* Colour(CpState s) {
   switch (s) {
     case common::v1::CP_STATE_ACTIVE:
-    case common::v1::CP_STATE_SUPPLYING: return "\033[32m";
-    case common::v1::CP_STATE_OUT_OF_SERVICE: return "\033[33m";
-    case common::v1::CP_STATE_FAULTED: return "\033[31m";
-    default: return "\033[90m";
+    case common::v1::CP_STATE_SUPPLYING:
+      return "\033[32m";
+    case common::v1::CP_STATE_OUT_OF_SERVICE:
+      return "\033[33m";
+    case common::v1::CP_STATE_FAULTED:
+      return "\033[31m";
+    default:
+      return "\033[90m";
   }
 }
 
@@ -41,8 +46,8 @@ std::string SupplyOrDetail(const ChargingPointStatus& s) {
   if (s.has_supply()) {
     const auto& sup = s.supply();
     extra = absl::StrFormat("%-14s %9s kWh %8s EUR %s",
-                            sup.driver_id().empty() ? "(walk-in)" : sup.driver_id(), Kwh(sup.energy_wh()),
-                            Euros(sup.amount_millieuros()),
+                            sup.driver_id().empty() ? "(walk-in)" : sup.driver_id(),
+                            Kwh(sup.energy_wh()), Euros(sup.amount_millieuros()),
                             common::v1::SupplyPhase_Name(sup.phase()).substr(13));
   } else if (!s.fault_detail().empty()) {
     extra = s.fault_detail();
@@ -50,8 +55,8 @@ std::string SupplyOrDetail(const ChargingPointStatus& s) {
   if (s.hold_details_size() > 0) {
     std::vector<std::string> why;
     for (const auto& h : s.hold_details()) why.push_back(h.detail());
-    absl::StrAppend(&extra, extra.empty() ? "" : "  ", s.has_supply() ? "then held: " : "held: ",
-                    absl::StrJoin(why, "; "));
+    absl::StrAppend(&extra, extra.empty() ? "" : "  ",
+                    s.has_supply() ? "then held: " : "held: ", absl::StrJoin(why, "; "));
   }
   return extra;
 }
@@ -72,13 +77,15 @@ std::string Kwh(int64_t wh) { return absl::StrFormat("%.3f", wh / 1000.0); }
 
 std::string StatusLine(const ChargingPointStatus& s, bool colour) {
   const auto& cp = s.charging_point();
-  return absl::StrFormat("%-12s %s%-15s%s %-12s %7s  %s", cp.cp_id(), colour ? Colour(s.state()) : "",
-                         central::StateName(s.state()), colour ? "\033[0m" : "", cp.location().city(),
+  return absl::StrFormat("%-12s %s%-15s%s %-12s %7s  %s", cp.cp_id(),
+                         colour ? Colour(s.state()) : "", central::StateName(s.state()),
+                         colour ? "\033[0m" : "", cp.location().city(),
                          Euros(cp.price_millieuros_per_kwh()), SupplyOrDetail(s));
 }
 
 std::string StatusHeader() {
-  return absl::StrFormat("%-12s %-15s %-12s %7s  %s", "CP", "STATE", "CITY", "EUR/kWh", "SUPPLY / DETAIL");
+  return absl::StrFormat("%-12s %-15s %-12s %7s  %s", "CP", "STATE", "CITY", "EUR/kWh",
+                         "SUPPLY / DETAIL");
 }
 
 std::string FitWidth(const std::string& line, int cols) {
@@ -105,8 +112,8 @@ std::string FitWidth(const std::string& line, int cols) {
 }
 
 std::string MessageLine(const central::v1::NetworkMessage& message) {
-  return absl::StrCat(absl::FormatTime("%H:%M:%S", FromProto(message.at()), absl::LocalTimeZone()), "  ",
-                      message.text());
+  return absl::StrCat(absl::FormatTime("%H:%M:%S", FromProto(message.at()), absl::LocalTimeZone()),
+                      "  ", message.text());
 }
 
 void WatchPanel::Apply(const central::v1::NetworkUpdate& u) {
@@ -136,7 +143,8 @@ std::string WatchPanel::CountsLine() const {
   std::map<CpState, int> counts;
   for (const auto& [id, s] : cps_) ++counts[s.state()];
   std::string line = absl::StrCat(cps_.size(), " CPs:");
-  for (CpState state : kStatesInOrder) absl::StrAppend(&line, "  ", counts[state], " ", central::StateName(state));
+  for (CpState state : kStatesInOrder)
+    absl::StrAppend(&line, "  ", counts[state], " ", central::StateName(state));
   return line;
 }
 
@@ -169,20 +177,25 @@ std::vector<std::string> WatchPanel::Lines(const PanelView& view) const {
   const int per_page = CpLinesPerPage(view);
   const int pages = PageCount(view);
   const int page = std::clamp(view.page, 0, pages - 1);
-  const std::string filter = absl::StrCat(
-      "showing ", view.state == common::v1::CP_STATE_UNSPECIFIED ? "every state" : central::StateName(view.state),
-      ", ", view.city.empty() ? "every city" : view.city, ": ", shown.size(), " CPs, page ", page + 1, "/",
-      pages, problem_.empty() ? "" : "   ! ", problem_);
-  std::vector<std::string> lines = {"EVCharging Network — monitoring panel   keys: n/p page  s state  c city  q quit",
-                                    CountsLine(), filter, StatusHeader()};
+  const std::string filter =
+      absl::StrCat("showing ",
+                   view.state == common::v1::CP_STATE_UNSPECIFIED ? "every state"
+                                                                  : central::StateName(view.state),
+                   ", ", view.city.empty() ? "every city" : view.city, ": ", shown.size(),
+                   " CPs, page ", page + 1, "/", pages, problem_.empty() ? "" : "   ! ", problem_);
+  std::vector<std::string> lines = {
+      "EVCharging Network — monitoring panel   keys: n/p page  s state  c city  q quit",
+      CountsLine(), filter, StatusHeader()};
   const size_t first = static_cast<size_t>(page) * per_page;
   for (size_t i = first; i < shown.size() && i < first + per_page; ++i) {
     lines.push_back(StatusLine(*shown[i], view.colour));
   }
   if (const int messages = MessageLines(view); messages > 0) {
-    lines.resize(kHeaderLines + per_page + 1);  // a gap after a short last page, and before the messages
+    lines.resize(kHeaderLines + per_page +
+                 1);  // a gap after a short last page, and before the messages
     lines.push_back("messages");
-    for (size_t i = messages_.size() - messages; i < messages_.size(); ++i) lines.push_back("  " + messages_[i]);
+    for (size_t i = messages_.size() - messages; i < messages_.size(); ++i)
+      lines.push_back("  " + messages_[i]);
   }
   if (static_cast<int>(lines.size()) > view.rows) lines.resize(std::max(0, view.rows));
   for (std::string& line : lines) line = FitWidth(line, view.cols);
@@ -191,25 +204,32 @@ std::vector<std::string> WatchPanel::Lines(const PanelView& view) const {
 
 bool PanelKey(char key, const WatchPanel& panel, PanelView& view) {
   switch (key) {
-    case 'n': case ' ': case 'j':
+    case 'n':
+    case ' ':
+    case 'j':
       view.page = std::min(view.page + 1, panel.PageCount(view) - 1);
       return true;
-    case 'p': case 'b': case 'k':
+    case 'p':
+    case 'b':
+    case 'k':
       view.page = std::max(view.page - 1, 0);
       return true;
     case 's': {
-      const auto* next = std::find(std::begin(kStatesInOrder), std::end(kStatesInOrder), view.state);
-      view.state = next == std::end(kStatesInOrder) ? kStatesInOrder[0]
+      const auto* next =
+          std::find(std::begin(kStatesInOrder), std::end(kStatesInOrder), view.state);
+      view.state = next == std::end(kStatesInOrder)       ? kStatesInOrder[0]
                    : next + 1 == std::end(kStatesInOrder) ? common::v1::CP_STATE_UNSPECIFIED
-                                                           : *(next + 1);
+                                                          : *(next + 1);
       view.page = 0;
       return true;
     }
     case 'c': {
       const std::vector<std::string> cities = panel.Cities();
-      auto at = std::find_if(cities.begin(), cities.end(), [&](const auto& c) { return SameCity(c, view.city); });
+      auto at = std::find_if(cities.begin(), cities.end(),
+                             [&](const auto& c) { return SameCity(c, view.city); });
       view.city = view.city.empty() ? (cities.empty() ? "" : cities.front())
-                  : at == cities.end() || at + 1 == cities.end() ? "" : *(at + 1);
+                  : at == cities.end() || at + 1 == cities.end() ? ""
+                                                                 : *(at + 1);
       view.page = 0;
       return true;
     }

@@ -30,7 +30,7 @@ struct PanelView {
   int cols = 80;
   common::v1::CpState state = common::v1::CP_STATE_UNSPECIFIED;  // unspecified: every state
   std::string city = {};  // empty: every city (compared without case)
-  int page = 0;      // from 0; past the last page shows the last
+  int page = 0;           // from 0; past the last page shows the last
   bool colour = false;
 };
 

@@ -8,10 +8,10 @@
 namespace evc::evcctl {
 namespace {
 
+using common::v1::CpState;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using common::v1::CpState;
 
 central::v1::ChargingPointStatus Cp(const std::string& id, const std::string& city, CpState state) {
   central::v1::ChargingPointStatus s;
@@ -27,7 +27,7 @@ central::v1::ChargingPointStatus Cp(const std::string& id, const std::string& ci
 WatchPanel ThirtyFiveCps() {
   central::v1::NetworkUpdate snapshot;
   for (int i = 0; i < 35; ++i) {
-    const CpState state = i < 3 ? common::v1::CP_STATE_FAULTED
+    const CpState state = i < 3    ? common::v1::CP_STATE_FAULTED
                           : i < 20 ? common::v1::CP_STATE_ACTIVE
                                    : common::v1::CP_STATE_OUT_OF_SERVICE;
     *snapshot.mutable_snapshot()->add_charging_points() =
@@ -67,15 +67,18 @@ TEST(EvcctlPanel, FitsThirtyFiveCpsIntoThirtyLinesWithTheCountsOnTop) {
   const PanelView view{.rows = 30, .cols = 80};
   const std::vector<std::string> lines = panel.Lines(view);
   EXPECT_EQ(lines.size(), 30u);
-  EXPECT_EQ(lines[1], "35 CPs:  17 ACTIVE  0 SUPPLYING  15 OUT_OF_SERVICE  3 FAULTED  0 DISCONNECTED");
+  EXPECT_EQ(lines[1],
+            "35 CPs:  17 ACTIVE  0 SUPPLYING  15 OUT_OF_SERVICE  3 FAULTED  0 DISCONNECTED");
   EXPECT_THAT(lines[2], HasSubstr("page 1/2"));
   for (const auto& line : lines) EXPECT_LE(VisibleWidth(line), 80u) << line;
-  EXPECT_THAT(Screen(lines), AllOf(HasSubstr("CP-000"), HasSubstr("message 11"), Not(HasSubstr("CP-034"))));
+  EXPECT_THAT(Screen(lines),
+              AllOf(HasSubstr("CP-000"), HasSubstr("message 11"), Not(HasSubstr("CP-034"))));
 
   const std::vector<std::string> last = panel.Lines({.rows = 30, .cols = 80, .page = 1});
   EXPECT_EQ(last.size(), 30u);
   EXPECT_EQ(last[1], lines[1]) << "the counts stay whatever the page";
-  EXPECT_THAT(Screen(last), AllOf(HasSubstr("CP-034"), Not(HasSubstr("CP-000")), HasSubstr("page 2/2")));
+  EXPECT_THAT(Screen(last),
+              AllOf(HasSubstr("CP-034"), Not(HasSubstr("CP-000")), HasSubstr("page 2/2")));
 }
 
 TEST(EvcctlPanel, EveryCpIsOnExactlyOnePage) {
@@ -99,9 +102,11 @@ TEST(EvcctlPanel, EveryCpIsOnExactlyOnePage) {
 
 TEST(EvcctlPanel, FiltersByStateAndCityButCountsTheWholeNetwork) {
   WatchPanel panel = ThirtyFiveCps();
-  const auto faulted = Screen(panel.Lines({.rows = 30, .cols = 100, .state = common::v1::CP_STATE_FAULTED}));
+  const auto faulted =
+      Screen(panel.Lines({.rows = 30, .cols = 100, .state = common::v1::CP_STATE_FAULTED}));
   EXPECT_THAT(faulted, AllOf(HasSubstr("CP-000"), HasSubstr("CP-002"), Not(HasSubstr("CP-003")),
-                             HasSubstr("showing FAULTED, every city: 3 CPs, page 1/1"), HasSubstr("35 CPs:")));
+                             HasSubstr("showing FAULTED, every city: 3 CPs, page 1/1"),
+                             HasSubstr("35 CPs:")));
 
   const auto valencia = Screen(panel.Lines({.rows = 40, .cols = 100, .city = "valencia"}));
   EXPECT_THAT(valencia, AllOf(HasSubstr("CP-020"), HasSubstr("CP-034"), Not(HasSubstr("CP-019")),
