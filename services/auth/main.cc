@@ -61,8 +61,20 @@ void RevokeOnRegistryEvents(evc::auth::Auth& auth, std::span<const evc::KafkaMes
 
 }  // namespace
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-auth: authentication of charging points, drivers and operators (gRPC service).\n"
+    "Turns a CP's id + secret into a CP token and its AES-256 key (rotation, revocation); logs\n"
+    "drivers and operators in (signed access tokens + refresh tokens) and publishes its public\n"
+    "signing keys.\n"
+    "\n"
+    "usage: evc-auth [--flag=value ...]\n"
+    "example:\n"
+    "  evc-auth --listen=127.0.0.1:50052 --registry=127.0.0.1:50051 \\\n"
+    "    --postgres_url=postgresql://evc@127.0.0.1:55432/evc --kafka=127.0.0.1:9092\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "auth", "evc-auth: authentication of charging points, drivers and operators");
+  evc::InitProcess(argc, argv, "auth", kAbout);
   evc::ServiceDeps deps = evc::ConnectDeps("auth", {.postgres = true, .kafka_producer = true});
   auto registry = RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
   evc::auth::CredentialChecker check_cp = [&](const std::string& cp_id, const std::string& secret)

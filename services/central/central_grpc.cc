@@ -423,23 +423,46 @@ absl::Status FillAffected(absl::StatusOr<std::vector<std::string>> ids, v1::Oper
 }
 }  // namespace
 
+grpc::ServerUnaryReactor* CentralGrpc::ServeOperatorCommand(grpc::CallbackServerContext* c,
+                                                            v1::OperatorResponse* resp,
+                                                            OperatorCommand command) {
+  return ServeOnPool(c, pool_, [=, this, command = std::move(command)] {
+    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    return FillAffected(command(op->subject), resp);
+  });
+}
+
 grpc::ServerUnaryReactor* CentralGrpc::StopChargingPoints(grpc::CallbackServerContext* c,
                                                           const v1::OperatorRequest* req,
                                                           v1::OperatorResponse* resp) {
-  return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
-    if (!op.ok()) return op.status();
-    return FillAffected(central_.OperatorStop(req->cp_id(), req->all(), op->subject), resp);
+  return ServeOperatorCommand(c, resp, [this, req](const std::string& actor) {
+    return central_.OperatorStop(req->cp_id(), req->all(), actor);
   });
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::ResumeChargingPoints(grpc::CallbackServerContext* c,
                                                             const v1::OperatorRequest* req,
                                                             v1::OperatorResponse* resp) {
-  return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
-    if (!op.ok()) return op.status();
-    return FillAffected(central_.OperatorResume(req->cp_id(), req->all(), op->subject), resp);
+  return ServeOperatorCommand(c, resp, [this, req](const std::string& actor) {
+    return central_.OperatorResume(req->cp_id(), req->all(), actor);
+  });
+}
+
+// The route says "all": the request's deprecated `all` field changes nothing.
+grpc::ServerUnaryReactor* CentralGrpc::StopAllChargingPoints(grpc::CallbackServerContext* c,
+                                                             const v1::AllChargingPointsRequest*,
+                                                             v1::OperatorResponse* resp) {
+  return ServeOperatorCommand(c, resp, [this](const std::string& actor) {
+    return central_.OperatorStop("", /*all=*/true, actor);
+  });
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::ResumeAllChargingPoints(grpc::CallbackServerContext* c,
+                                                               const v1::AllChargingPointsRequest*,
+                                                               v1::OperatorResponse* resp) {
+  return ServeOperatorCommand(c, resp, [this](const std::string& actor) {
+    return central_.OperatorResume("", /*all=*/true, actor);
   });
 }
 

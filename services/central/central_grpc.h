@@ -44,6 +44,12 @@ class CentralGrpc : public v1::CentralService::CallbackService {
   grpc::ServerUnaryReactor* ResumeChargingPoints(grpc::CallbackServerContext* c,
                                                  const v1::OperatorRequest* req,
                                                  v1::OperatorResponse* resp) override;
+  grpc::ServerUnaryReactor* StopAllChargingPoints(grpc::CallbackServerContext* c,
+                                                  const v1::AllChargingPointsRequest* req,
+                                                  v1::OperatorResponse* resp) override;
+  grpc::ServerUnaryReactor* ResumeAllChargingPoints(grpc::CallbackServerContext* c,
+                                                    const v1::AllChargingPointsRequest* req,
+                                                    v1::OperatorResponse* resp) override;
   grpc::ServerUnaryReactor* ListChargingPoints(grpc::CallbackServerContext* c,
                                                const v1::ListChargingPointsRequest* req,
                                                v1::ListChargingPointsResponse* resp) override;
@@ -74,6 +80,13 @@ class CentralGrpc : public v1::CentralService::CallbackService {
 
  private:
   friend class MonitorLinkReactor;
+  // An operator command: the caller must be an operator; `command` gets their
+  // name (for the audit trail) and returns the CPs it changed.
+  using OperatorCommand =
+      std::function<absl::StatusOr<std::vector<std::string>>(const std::string& actor)>;
+  grpc::ServerUnaryReactor* ServeOperatorCommand(grpc::CallbackServerContext* c,
+                                                 v1::OperatorResponse* resp,
+                                                 OperatorCommand command);
   // Who reads the network: from the call's token, the public view without one.
   NetworkViewer Viewer(const grpc::ServerContextBase& c) const;
   // A registered link. The generation tells a link from the one that replaced

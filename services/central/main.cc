@@ -96,8 +96,20 @@ std::vector<evc::common::v1::ChargingPoint> LoadCatalogue(RegistryService::Stub&
 
 }  // namespace
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-central: the control plane of the charging network (gRPC service).\n"
+    "Keeps every CP's live state (from its monitor link, health and holds), authorises charges,\n"
+    "ingests telemetry, closes supplies with tickets, runs operator commands and weather holds,\n"
+    "and streams the whole network to dashboards (WatchNetwork).\n"
+    "\n"
+    "usage: evc-central [--flag=value ...]\n"
+    "example:\n"
+    "  evc-central --listen=127.0.0.1:50053 --registry=127.0.0.1:50051 --auth=127.0.0.1:50052 \\\n"
+    "    --postgres_url=postgresql://evc@127.0.0.1:55432/evc --kafka=127.0.0.1:9092\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "central", "evc-central: the control plane of the charging network");
+  evc::InitProcess(argc, argv, "central", kAbout);
   evc::ServiceDeps deps = evc::ConnectDeps("central", {.postgres = true, .kafka_producer = true, .postgres_connections = 6});
   auto registry = RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
   auto auth = evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth)));

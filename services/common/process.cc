@@ -15,8 +15,8 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
+#include "services/common/help.h"
 #include "services/common/log.h"
 
 namespace evc {
@@ -86,10 +86,9 @@ void LogFatalEnds() {
   });
 }
 
-// Flags defined under services/ are the project's; absl's own stay CLI-only.
 void ApplyEnvironmentToFlags() {
   for (auto& [name, flag] : absl::GetAllFlags()) {
-    if (!absl::StrContains(flag->Filename(), "services/")) continue;
+    if (!IsProjectFlagFile(flag->Filename())) continue;
     const char* value = std::getenv(EnvNameForFlag(name).c_str());
     if (value == nullptr) continue;
     std::string error;
@@ -109,6 +108,11 @@ std::string EnvNameForFlag(absl::string_view flag_name) {
 
 std::vector<std::string> InitProcess(int argc, char** argv, absl::string_view component,
                                      absl::string_view usage) {
+  // Before anything else: help must work whatever the environment holds.
+  if (AsksForHelp(argc, argv)) {
+    std::fputs(HelpText(usage).c_str(), stdout);
+    std::exit(0);
+  }
   StartSignalThread();
   LogFatalEnds();
   // Debian's Abseil is built with mutex deadlock detection on: a debugging aid
@@ -119,6 +123,13 @@ std::vector<std::string> InitProcess(int argc, char** argv, absl::string_view co
   ApplyEnvironmentToFlags();
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   return std::vector<std::string>(rest.begin() + 1, rest.end());
+}
+
+void ExitIfError(const std::string& what, const absl::Status& status) {
+  if (status.ok()) return;
+  log::Error(what, {{"error", status.ToString()}});
+  std::fprintf(stderr, "%s: %s\n", what.c_str(), status.ToString().c_str());
+  std::exit(1);
 }
 
 const absl::Notification& ShutdownRequested() { return shutdown_notification(); }

@@ -22,13 +22,6 @@ ABSL_FLAG(absl::Duration, startup_timeout, absl::Seconds(120),
 
 namespace evc {
 
-void ExitIfError(const std::string& what, const absl::Status& status) {
-  if (status.ok()) return;
-  log::Error(what, {{"error", status.ToString()}});
-  std::fprintf(stderr, "%s: %s\n", what.c_str(), status.ToString().c_str());
-  std::exit(1);
-}
-
 std::string KafkaBrokers() { return absl::GetFlag(FLAGS_kafka); }
 absl::Duration StartupTimeout() { return absl::GetFlag(FLAGS_startup_timeout); }
 

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "services/common/kafka.h"
 #include "services/common/postgres.h"
+#include "services/common/process.h"  // ExitIfError, which most mains use with these
 
 namespace evc {
 
@@ -39,8 +40,5 @@ absl::Duration StartupTimeout();
 // Registers `services`, serves until SIGTERM/SIGINT, returns the exit code.
 int Serve(const std::string& name, const std::string& listen,
           const std::vector<grpc::Service*>& services);
-
-// Logs `status` and exits(1) when it is an error.
-void ExitIfError(const std::string& what, const absl::Status& status);
 
 }  // namespace evc

@@ -48,8 +48,19 @@ void Console(evc::cp::Engine& engine) {
 
 }  // namespace
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-cp-engine: a simulated charging-point engine (the CP's hardware).\n"
+    "Serves its monitor over gRPC once activated, takes commands from central and sends\n"
+    "telemetry over Kafka. Console keys (when stdin is a terminal, or --console): p plug,\n"
+    "u unplug, f fault, r repair, w walk-in charge, s status, q quit.\n"
+    "\n"
+    "usage: evc-cp-engine [--flag=value ...]\n"
+    "example:\n"
+    "  evc-cp-engine --listen=127.0.0.1:50100 --kafka=127.0.0.1:9092 --auto_plug\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "cp-engine", "evc-cp-engine: a simulated charging-point engine");
+  evc::InitProcess(argc, argv, "cp-engine", kAbout);
   const std::string listen = absl::GetFlag(FLAGS_listen);
   evc::ServiceDeps deps = evc::ConnectDeps("cp-engine", {.kafka_producer = true});
   const bool console = absl::GetFlag(FLAGS_console) || isatty(STDIN_FILENO);

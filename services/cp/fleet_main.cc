@@ -78,8 +78,19 @@ struct SimulatedCp {
 
 }  // namespace
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-cp-fleet: many simulated charging points (engine + monitor pairs) in one process.\n"
+    "Registers its CPs at the registry (as --user), then runs them like the single-CP\n"
+    "binaries; for demos and load.\n"
+    "\n"
+    "usage: evc-cp-fleet --count=N --user=OPERATOR --password_file=FILE [--flag=value ...]\n"
+    "example:\n"
+    "  evc-cp-fleet --count=50 --prefix=FLT --cities=Madrid,Sevilla --auto_plug \\\n"
+    "    --user=admin --password_file=.evc/accounts/admin.password --kafka=127.0.0.1:9092\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "cp-fleet", "evc-cp-fleet: many simulated charging points");
+  evc::InitProcess(argc, argv, "cp-fleet", kAbout);
   evc::ServiceDeps deps = evc::ConnectDeps("cp-fleet", {.kafka_producer = true});
   std::unique_ptr<evc::ServiceHost> health;
   if (const std::string listen = absl::GetFlag(FLAGS_listen); !listen.empty()) {

@@ -19,8 +19,18 @@ ABSL_FLAG(std::string, engine, "127.0.0.1:50100", "the engine's gRPC address");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
 ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-cp-monitor: a charging point's monitor (its identity towards central).\n"
+    "Authenticates at auth with the CP's secret, activates and checks its engine every second,\n"
+    "and keeps the CP's link to central with a health report every second.\n"
+    "\n"
+    "usage: evc-cp-monitor --cp_id=ID --secret_file=FILE [--flag=value ...]\n"
+    "example:\n"
+    "  evc-cp-monitor --cp_id=ALC-001 --secret_file=ALC-001.secret --engine=127.0.0.1:50100\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "cp-monitor", "evc-cp-monitor: a charging point's monitor");
+  evc::InitProcess(argc, argv, "cp-monitor", kAbout);
   const std::string cp_id = absl::GetFlag(FLAGS_cp_id);
   if (cp_id.empty()) evc::ExitIfError("--cp_id", absl::InvalidArgumentError("--cp_id is required"));
   std::string secret;

@@ -22,10 +22,18 @@ ABSL_FLAG(bool, list_topics, false,
           "print the project's topics (name and partition count, one per line) and exit: "
           "the Helm chart's topic list is checked against it");
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-devkafka: a single-machine Kafka broker (librdkafka's mock cluster) with the project's\n"
+    "topics created at their partition counts; for development and tests only. Once ready it\n"
+    "prints its bootstrap address (and writes it to --bootstrap_file).\n"
+    "\n"
+    "usage: evc-devkafka [--bootstrap_file=FILE] [--brokers=N] | --list_topics\n"
+    "example:\n"
+    "  evc-devkafka --bootstrap_file=.evc/kafka.bootstrap\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "devkafka",
-                   "evc-devkafka: a single-machine Kafka broker (librdkafka mock) with the "
-                   "project's topics");
+  evc::InitProcess(argc, argv, "devkafka", kAbout);
   if (absl::GetFlag(FLAGS_list_topics)) {
     for (const evc::TopicSpec& topic : evc::ProjectTopics()) std::printf("%s %d\n", topic.name, topic.partitions);
     return 0;

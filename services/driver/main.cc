@@ -242,8 +242,23 @@ std::vector<std::string> ReadRequests(const std::string& path) {
 
 }  // namespace
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-driver: request charges as a driver, from the command line.\n"
+    "Logs in with the driver's account, then asks for a charge at each CP in turn: prints the\n"
+    "live readings and the ticket (or why it was rejected), waits --wait_between, then asks\n"
+    "for the next. Without --password_file the password is asked for at the terminal.\n"
+    "\n"
+    "usage:\n"
+    "  evc-driver --user=NAME [--password_file=F] --cp=CP_ID [--stop_after=30s]\n"
+    "  evc-driver --user=NAME [--password_file=F] --requests=FILE [--loop]\n"
+    "examples:\n"
+    "  evc-driver --kafka=\"$(cat .evc/kafka.bootstrap)\" --user=maria --cp=BCN-001\n"
+    "  evc-driver --user=driver-ana --password_file=.evc/accounts/driver-ana.password \\\n"
+    "    --requests=requests.txt --loop   # one CP id per line\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "driver", "evc-driver: request charges as a driver");
+  evc::InitProcess(argc, argv, "driver", kAbout);
   const std::string user = absl::GetFlag(FLAGS_user);
   evc::ExitIfError("--user", evc::ValidateDriverId(user));
   std::vector<std::string> cps;

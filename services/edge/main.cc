@@ -26,8 +26,20 @@ ABSL_FLAG(int64_t, stream_queue_limit, 4096,
 ABSL_FLAG(absl::Duration, request_timeout, absl::Seconds(15), "deadline of each unary upstream call");
 ABSL_FLAG(int32_t, io_threads, 2, "threads serving HTTP and WebSocket connections");
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-edge: REST/JSON + WebSocket front door and web apps (HTTP).\n"
+    "Transcodes REST to the gRPC services from their google.api.http annotations and serves\n"
+    "the driver app (/app/), the operations dashboard (/ops/), the API reference (/api),\n"
+    "/openapi.json, /healthz and /readyz.\n"
+    "\n"
+    "usage: evc-edge [--flag=value ...]\n"
+    "example:\n"
+    "  evc-edge --listen=127.0.0.1:8080 --registry=127.0.0.1:50051 --auth=127.0.0.1:50052 \\\n"
+    "    --central=127.0.0.1:50053 --weather=127.0.0.1:50054\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "edge", "evc-edge: REST/JSON + WebSocket front door and web apps");
+  evc::InitProcess(argc, argv, "edge", kAbout);
 
   auto services = evc::edge::LinkedServices(evc::proto::ServiceProtoFiles());
   evc::ExitIfError("cannot read the service descriptors", services.status());

@@ -1,5 +1,8 @@
 #include "services/edge/openapi.h"
 
+#include <google/protobuf/descriptor.pb.h>
+
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -81,6 +84,7 @@ class SchemaBuilder {
     for (int i = 0; i < message.field_count(); ++i) {
       const FieldDescriptor& f = *message.field(i);
       properties[f.json_name()] = FieldSchema(f);
+      if (f.options().deprecated()) properties[f.json_name()]["deprecated"] = true;
     }
     schemas_[message.full_name()] = {{"type", "object"}, {"properties", properties}};
   }
@@ -115,6 +119,18 @@ json ErrorSchema() {
             {"details", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}};
 }
 
+// True when every field of the request is bound by the path or deprecated: the
+// call needs no body (":stopAll", ":rotate").
+bool PathSaysItAll(const Descriptor& input, const std::vector<std::string>& path_fields) {
+  for (int i = 0; i < input.field_count(); ++i) {
+    const FieldDescriptor& f = *input.field(i);
+    const bool bound =
+        std::find(path_fields.begin(), path_fields.end(), f.name()) != path_fields.end();
+    if (!bound && !f.options().deprecated()) return false;
+  }
+  return true;
+}
+
 json Operation(const Route& route, int binding_index, SchemaBuilder& schemas) {
   const Descriptor& input = *route.method->input_type();
   json op = {{"operationId", absl::StrCat(route.method->service()->name(), "_", route.method->name(),
@@ -132,6 +148,9 @@ json Operation(const Route& route, int binding_index, SchemaBuilder& schemas) {
   if (!parameters.empty()) op["parameters"] = parameters;
   if (route.body == "*") {
     op["requestBody"] = {{"required", false}, {"content", {{"application/json", {{"schema", schemas.MessageRef(input)}}}}}};
+    if (PathSaysItAll(input, path_fields)) {
+      op["description"] = "The path is the whole request: send no body, or {}.";
+    }
   } else if (!route.body.empty()) {
     const FieldDescriptor* field = input.FindFieldByName(route.body);
     op["requestBody"] = {{"required", true}, {"content", {{"application/json", {{"schema", schemas.FieldSchema(*field)}}}}}};

@@ -60,5 +60,26 @@ TEST(OpenApiTest, DescribesEveryRouteWithResolvableSchemas) {
   EXPECT_THAT(ApiReferenceHtml(*routes), ::testing::HasSubstr("/v1/charging-points/{cp_id}:charge"));
 }
 
+// Issue 22: ":stopAll" means every CP; nothing in the body has to say it again.
+TEST(OpenApiTest, SaysThatStopAllAndResumeAllNeedNoBody) {
+  auto services = LinkedServices(proto::ServiceProtoFiles());
+  ASSERT_TRUE(services.ok());
+  auto routes = RouteTable::Build(*services);
+  ASSERT_TRUE(routes.ok());
+  nlohmann::json doc = OpenApiDocument(*routes, "1.0.0");
+  for (const std::string path : {"/v1/charging-points:stopAll", "/v1/charging-points:resumeAll"}) {
+    const auto& op = doc["paths"][path]["post"];
+    EXPECT_THAT(op["operationId"].get<std::string>(), ::testing::HasSubstr("AllChargingPoints"))
+        << path;
+    EXPECT_THAT(op.value("description", ""), ::testing::HasSubstr("send no body")) << path;
+    EXPECT_EQ(op["requestBody"]["required"], false) << path;
+  }
+  EXPECT_EQ(doc["components"]["schemas"]["evc.central.v1.AllChargingPointsRequest"]["properties"]
+               ["all"]["deprecated"],
+            true);
+  EXPECT_FALSE(doc["paths"]["/v1/charging-points/{cp_id}:stop"]["post"].contains("description"))
+      << "one CP: the body may carry more than the path";
+}
+
 }  // namespace
 }  // namespace evc::edge

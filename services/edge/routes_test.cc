@@ -52,7 +52,7 @@ TEST(RoutesTest, MatchesTheMostSpecificRouteAndTellsAllowedMethods) {
 
   auto stop_all = table.Match("POST", "/v1/charging-points:stopAll");
   ASSERT_EQ(stop_all.outcome, RouteTable::Outcome::kFound);
-  EXPECT_EQ(stop_all.route->method->name(), "StopChargingPoints");
+  EXPECT_EQ(stop_all.route->method->name(), "StopAllChargingPoints") << "the path alone says 'all'";
   EXPECT_TRUE(stop_all.bindings.empty());
 
   auto wrong = table.Match("DELETE", "/v1/charging-points");

@@ -62,9 +62,21 @@ TEST_F(TranscoderTest, WholeBodyThenPathVariablesWhichWin) {
 }
 
 TEST_F(TranscoderTest, EmptyBodyIsAnEmptyRequest) {
-  auto r = Build<central::v1::OperatorRequest>("POST", "/v1/charging-points:stopAll", "", "");
+  auto r = Build<central::v1::OperatorRequest>("POST", "/v1/charging-points/A:stop", "", "");
   ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cp_id(), "A");
   EXPECT_FALSE(r->all()) << "the body says what to do; nothing was said";
+}
+
+// Issue 22: the path of :stopAll and :resumeAll says "all" (they are their own
+// RPCs); the body they once needed is still accepted.
+TEST_F(TranscoderTest, StopAllAndResumeAllNeedNoBody) {
+  for (const std::string path : {"/v1/charging-points:stopAll", "/v1/charging-points:resumeAll"}) {
+    for (const std::string body : {"", "{}", R"({"all":true})"}) {
+      auto r = Build<central::v1::AllChargingPointsRequest>("POST", path, "", body);
+      EXPECT_TRUE(r.ok()) << path << " " << body << ": " << r.status();
+    }
+  }
 }
 
 TEST_F(TranscoderTest, BodyFieldPlusQueryPlusNestedPathVariable) {

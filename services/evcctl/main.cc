@@ -1,39 +1,22 @@
-// evcctl: the operator's command line.
-//
-//   evcctl register ID --address=.. --city=.. --country=ES --price=350 --max_power=22000
-//                      [--secret_file=F] [--reset_if_exists]
-//   evcctl unregister ID
-//   evcctl list                      enrolled CPs (registry)
-//   evcctl status                    live state of every CP (central)
-//   evcctl stop ID | --all           operator stop (ends a running supply with a ticket)
-//   evcctl resume ID | --all
-//   evcctl signup USER --name=.. --email=.. [--role=operator] [--new_password_file=F] [--if_missing]
-//   evcctl tickets [--driver=ID] [--cp=ID] [--limit=N]
-//   evcctl audit [--category=SECURITY] [--actor=NAME] [--cp=ID] [--since=1h] [--limit=N]
-//   evcctl revoke-cp ID              kill a compromised CP's keys and tokens at once
-//   evcctl rotate-key ID [--grace=60s]  new key for a CP; the old one opens messages for --grace
-//   evcctl rotate-signing-key        new key for access tokens
-//   evcctl watch [--plain]           live panel of the whole network
-//   evcctl wait-active --count=N     wait until N CPs are ACTIVE (scripts)
-//   evcctl health ADDR               gRPC health check of any service
-//   evcctl weather [cities]          every watched city: temperature, alert, CPs
-//   evcctl weather set CITY[,CC] TEMP   operator override (simulated provider)
-//   evcctl weather clear CITY[,CC]   back to the simulated temperature
-//   evcctl weather alerts [CITY]     ALERT/CLEAR history
-//   evcctl weather readings CITY[,CC]   stored readings, newest first
-//   evcctl weather config [max_c=35 min_c=-5 hysteresis_c=1 poll_interval=5s sync_interval=1m]
+// evcctl: the operator's command line. Its commands (what they do, their
+// flags, an example) are the table in Commands() below: `evcctl --help` lists
+// them, `evcctl help COMMAND` explains one.
 //
 // Operator commands log in first: --user and --password_file (or EVC_USER and
 // EVC_PASSWORD_FILE; without a file the password is asked for).
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
-#include <deque>
 #include <fstream>
+#include <functional>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <thread>
 
@@ -53,8 +36,11 @@
 #include "services/common/client_session.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
+#include "services/common/help.h"
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
+#include "services/evcctl/commands.h"
+#include "services/evcctl/panel.h"
 
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
@@ -64,7 +50,7 @@ ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
 ABSL_FLAG(std::string, weather, "127.0.0.1:50054", "weather gRPC address");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call (and of wait-active)");
 ABSL_FLAG(std::string, address, "", "register: street address");
-ABSL_FLAG(std::string, city, "", "register: city");
+ABSL_FLAG(std::string, city, "", "register: city; watch: show only this city's CPs (any case)");
 ABSL_FLAG(std::string, country, "ES", "register: ISO country code");
 ABSL_FLAG(int64_t, price, 0, "register: price in millieuros per kWh (350 = 0.35 EUR/kWh)");
 ABSL_FLAG(int64_t, max_power, 22000, "register: maximum power in watts");
@@ -85,10 +71,16 @@ ABSL_FLAG(std::string, cp, "", "tickets, audit: only this CP's");
 ABSL_FLAG(int, limit, 20, "tickets, audit, weather alerts and readings: how many");
 ABSL_FLAG(int, count, 1, "wait-active: how many ACTIVE CPs to wait for");
 ABSL_FLAG(bool, plain, false, "watch: one line per event instead of a redrawn panel");
+ABSL_FLAG(std::string, state, "",
+          "watch: show only CPs in this state (ACTIVE, SUPPLYING, OUT_OF_SERVICE, FAULTED or "
+          "DISCONNECTED)");
 
 namespace {
 
 using evc::central::v1::CentralService;
+using evc::evcctl::Euros;
+using evc::evcctl::Kwh;
+using evc::evcctl::StatusLine;
 using evc::registry::v1::RegistryService;
 
 int Fail(const absl::Status& s) {
@@ -98,14 +90,10 @@ int Fail(const absl::Status& s) {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: evcctl register|unregister|list|status|stop|resume|signup|tickets|audit|"
-               "revoke-cp|rotate-key|rotate-signing-key|watch|wait-active|health|weather ... "
-               "(evcctl --help for flags)\n");
+               "usage: evcctl [--flag=value ...] COMMAND [ARGS]: evcctl --help lists the commands, "
+               "evcctl help COMMAND explains one\n");
   return 2;
 }
-
-std::string Euros(int64_t millieuros) { return absl::StrFormat("%.2f", millieuros / 1000.0); }
-std::string Kwh(int64_t wh) { return absl::StrFormat("%.3f", wh / 1000.0); }
 
 // The operator's session, opened on the first call that needs one.
 evc::ClientSession* Session() {
@@ -198,46 +186,13 @@ int List() {
   return 0;
 }
 
-const char* Colour(evc::common::v1::CpState s) {
-  switch (s) {
-    case evc::common::v1::CP_STATE_ACTIVE:
-    case evc::common::v1::CP_STATE_SUPPLYING: return "\033[32m";
-    case evc::common::v1::CP_STATE_OUT_OF_SERVICE: return "\033[33m";
-    case evc::common::v1::CP_STATE_FAULTED: return "\033[31m";
-    default: return "\033[90m";
-  }
-}
-
-std::string StatusLine(const evc::central::v1::ChargingPointStatus& s, bool colour) {
-  const auto& cp = s.charging_point();
-  std::string state = evc::central::StateName(s.state());
-  std::string extra;
-  if (s.has_supply()) {
-    const auto& sup = s.supply();
-    extra = absl::StrFormat("%-14s %9s kWh %8s EUR %s", sup.driver_id().empty() ? "(walk-in)" : sup.driver_id(),
-                            Kwh(sup.energy_wh()), Euros(sup.amount_millieuros()),
-                            evc::common::v1::SupplyPhase_Name(sup.phase()).substr(13));
-  } else if (!s.fault_detail().empty()) {
-    extra = s.fault_detail();
-  }
-  if (s.hold_details_size() > 0) {
-    std::vector<std::string> why;
-    for (const auto& h : s.hold_details()) why.push_back(h.detail());
-    absl::StrAppend(&extra, extra.empty() ? "" : "  ", s.has_supply() ? "then held: " : "held: ",
-                    absl::StrJoin(why, "; "));
-  }
-  return absl::StrFormat("%-12s %s%-15s%s %-12s %7s  %s", cp.cp_id(), colour ? Colour(s.state()) : "",
-                         state, colour ? "\033[0m" : "", cp.location().city(),
-                         Euros(cp.price_millieuros_per_kwh()), extra);
-}
-
 int Status() {
   auto central = Central(false);
   auto list = evc::CallUnary(&CentralService::Stub::ListChargingPoints, *central,
                              evc::central::v1::ListChargingPointsRequest(), absl::GetFlag(FLAGS_timeout));
   if (!list.ok()) return Fail(list.status());
   const bool colour = isatty(STDOUT_FILENO);
-  std::printf("%-12s %-15s %-12s %7s  %s\n", "CP", "STATE", "CITY", "EUR/kWh", "SUPPLY / DETAIL");
+  std::printf("%s\n", evc::evcctl::StatusHeader().c_str());
   for (const auto& s : list->charging_points()) std::printf("%s\n", StatusLine(s, colour).c_str());
   return 0;
 }
@@ -246,7 +201,10 @@ int Operator(const std::string& verb, const std::vector<std::string>& args) {
   evc::central::v1::OperatorRequest r;
   r.set_all(absl::GetFlag(FLAGS_all));
   if (!r.all()) {
-    if (args.size() < 2) return Usage();
+    if (args.size() < 2) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat(verb, " needs a CP id or --all (evcctl help ", verb, ")")));
+    }
     r.set_cp_id(args[1]);
   }
   auto central = Central();
@@ -359,21 +317,19 @@ int Tickets() {
   return 0;
 }
 
-// The seeds' "PANEL DE MONITORIZACIÓN": every CP, its state, and live supplies.
-int Watch() {
-  const bool plain = absl::GetFlag(FLAGS_plain) || !isatty(STDOUT_FILENO);
+// Follows WatchNetwork until shutdown, reconnecting whenever the stream ends;
+// every update goes to `on_update`, and why a stream ended to `on_broken`
+// (both on this thread).
+void FollowNetwork(const std::function<void(const evc::central::v1::NetworkUpdate&)>& on_update,
+                   const std::function<void(const std::string& why)>& on_broken) {
   auto central = Central(false);
-  std::map<std::string, evc::central::v1::ChargingPointStatus> cps;
-  std::deque<std::string> messages;
-  // Ctrl-C cancels the stream that is blocking in Read(). Shared with the
+  // Shutdown cancels the stream that is blocking in Read(). Shared with the
   // canceller thread, which may outlive this function.
   struct Current {
     absl::Mutex mu;
-    grpc::ClientContext* context = nullptr;
+    grpc::ClientContext* context ABSL_GUARDED_BY(mu) = nullptr;
   };
   auto shared = std::make_shared<Current>();
-  absl::Mutex& mu = shared->mu;
-  grpc::ClientContext*& current = shared->context;
   std::thread([shared] {
     evc::ShutdownRequested().WaitForNotification();
     absl::MutexLock lock(&shared->mu);
@@ -382,56 +338,162 @@ int Watch() {
   while (!evc::ShutdownRequested().HasBeenNotified()) {
     grpc::ClientContext context;
     {
-      absl::MutexLock lock(&mu);
-      current = &context;
+      absl::MutexLock lock(&shared->mu);
+      shared->context = &context;
       if (evc::ShutdownRequested().HasBeenNotified()) break;
     }
     auto reader = central->WatchNetwork(&context, evc::central::v1::WatchNetworkRequest());
     evc::central::v1::NetworkUpdate u;
-    absl::Time last_draw = absl::InfinitePast();
-    while (reader->Read(&u)) {
-      if (u.has_snapshot()) {
-        cps.clear();
-        for (const auto& s : u.snapshot().charging_points()) cps[s.charging_point().cp_id()] = s;
-        if (plain) std::printf("snapshot: %zu charging points\n", cps.size());
-      } else if (u.has_charging_point()) {
-        const auto& s = u.charging_point();
-        cps[s.charging_point().cp_id()] = s;
-        if (plain) std::printf("%s\n", StatusLine(s, false).c_str());
-      } else if (u.has_removed_cp_id()) {
-        cps.erase(u.removed_cp_id());
-      } else if (u.has_message()) {
-        std::string line = absl::StrCat(
-            absl::FormatTime("%H:%M:%S", evc::FromProto(u.message().at()), absl::LocalTimeZone()), "  ",
-            u.message().text());
-        if (plain) std::printf("%s\n", line.c_str());
-        messages.push_back(line);
-        if (messages.size() > 10) messages.pop_front();
-      }
-      if (plain) {
-        std::fflush(stdout);
-        continue;
-      }
-      if (absl::Now() - last_draw < absl::Milliseconds(250)) continue;
-      last_draw = absl::Now();
-      std::string screen = "\033[H\033[2J  EVCharging Network — monitoring panel\n\n";
-      absl::StrAppend(&screen, absl::StrFormat("%-12s %-15s %-12s %7s  %s\n", "CP", "STATE", "CITY",
-                                               "EUR/kWh", "SUPPLY / DETAIL"));
-      for (const auto& [id, s] : cps) absl::StrAppend(&screen, StatusLine(s, true), "\n");
-      absl::StrAppend(&screen, "\n  messages\n");
-      for (const auto& m : messages) absl::StrAppend(&screen, "  ", m, "\n");
-      std::fwrite(screen.data(), 1, screen.size(), stdout);
-      std::fflush(stdout);
-    }
+    while (reader->Read(&u)) on_update(u);
     grpc::Status s = reader->Finish();
     {
-      absl::MutexLock lock(&mu);
-      current = nullptr;
+      absl::MutexLock lock(&shared->mu);
+      shared->context = nullptr;
     }
     if (evc::ShutdownRequested().HasBeenNotified()) break;
-    std::fprintf(stderr, "stream ended (%s); reconnecting\n", s.error_message().c_str());
+    on_broken(absl::StrCat("stream ended (", s.error_message(), "); reconnecting"));
     if (evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::Seconds(1))) break;
   }
+}
+
+void PrintPlain(const evc::central::v1::NetworkUpdate& u) {
+  if (u.has_snapshot()) {
+    std::printf("snapshot: %d charging points\n", u.snapshot().charging_points_size());
+  }
+  if (u.has_charging_point()) std::printf("%s\n", StatusLine(u.charging_point(), false).c_str());
+  if (u.has_removed_cp_id()) std::printf("removed: %s\n", u.removed_cp_id().c_str());
+  if (u.has_message()) std::printf("%s\n", evc::evcctl::MessageLine(u.message()).c_str());
+  std::fflush(stdout);
+}
+
+// The terminal while the panel runs: keys arrive one by one without echo (Ctrl-C
+// still signals), the cursor is hidden, and everything is put back afterwards.
+class PanelTerminal {
+ public:
+  PanelTerminal() {
+    keys_ = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_) == 0;
+    if (keys_) {
+      termios raw = saved_;
+      raw.c_lflag &= ~(ICANON | ECHO);
+      raw.c_cc[VMIN] = 0;
+      raw.c_cc[VTIME] = 0;
+      tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    }
+    std::fputs("\033[?25l", stdout);
+    signal(SIGWINCH, [](int) { resized_ = true; });
+  }
+  ~PanelTerminal() {
+    if (keys_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+    std::fputs("\033[?25h\n", stdout);
+    std::fflush(stdout);
+  }
+
+  // A key pressed within `timeout_ms`, else 0.
+  char NextKey(int timeout_ms) {
+    pollfd in{.fd = STDIN_FILENO, .events = POLLIN, .revents = 0};
+    char key = 0;
+    if (!keys_ || poll(&in, 1, timeout_ms) != 1 || read(STDIN_FILENO, &key, 1) != 1) {
+      if (!keys_) absl::SleepFor(absl::Milliseconds(timeout_ms));
+      return 0;
+    }
+    return key;
+  }
+
+  // True once after each SIGWINCH.
+  bool Resized() { return resized_.exchange(false); }
+
+  // The view sized to the terminal as it is now (80x24 when it cannot tell).
+  static void FitToTerminal(evc::evcctl::PanelView& view) {
+    winsize size{};
+    const bool known =
+        ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_row > 0 && size.ws_col > 0;
+    view.rows = known ? size.ws_row : 24;
+    view.cols = known ? size.ws_col : 80;
+  }
+
+  // Overwrites the screen in place (no clear: no flicker).
+  static void Draw(const std::vector<std::string>& lines) {
+    std::string screen = "\033[H";
+    for (size_t i = 0; i < lines.size(); ++i) {
+      absl::StrAppend(&screen, i ? "\n" : "", lines[i], "\033[K");
+    }
+    absl::StrAppend(&screen, "\033[J");
+    std::fwrite(screen.data(), 1, screen.size(), stdout);
+    std::fflush(stdout);
+  }
+
+ private:
+  static inline std::atomic<bool> resized_{true};
+  bool keys_ = false;
+  termios saved_{};
+};
+
+struct SharedPanel {
+  absl::Mutex mu;
+  evc::evcctl::WatchPanel panel ABSL_GUARDED_BY(mu);
+  bool changed ABSL_GUARDED_BY(mu) = true;
+};
+
+// Redraws on a change (at most 4 times a second), a key or a resize, until q
+// or shutdown.
+void RunPanel(SharedPanel& shared, evc::evcctl::PanelView view) {
+  PanelTerminal terminal;
+  absl::Time last_draw = absl::InfinitePast();
+  while (!evc::ShutdownRequested().HasBeenNotified()) {
+    const char key = terminal.NextKey(100);
+    if (key == 'q') return;
+    std::vector<std::string> lines;
+    {
+      absl::MutexLock lock(&shared.mu);
+      const bool resized = terminal.Resized();
+      const bool asked = PanelKey(key, shared.panel, view) || resized;
+      const bool due = shared.changed && absl::Now() - last_draw >= absl::Milliseconds(250);
+      if (!asked && !due) continue;
+      shared.changed = false;
+      PanelTerminal::FitToTerminal(view);
+      lines = shared.panel.Lines(view);
+    }
+    PanelTerminal::Draw(lines);
+    last_draw = absl::Now();
+  }
+}
+
+// The seeds' "PANEL DE MONITORIZACIÓN": every CP, its state, and live supplies.
+int Watch() {
+  evc::evcctl::PanelView view{.city = absl::GetFlag(FLAGS_city), .colour = true};
+  if (!evc::evcctl::ParseStateFilter(absl::GetFlag(FLAGS_state), &view.state)) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--state=", absl::GetFlag(FLAGS_state),
+        " is not a state: give ACTIVE, SUPPLYING, OUT_OF_SERVICE, FAULTED or DISCONNECTED")));
+  }
+  if (absl::GetFlag(FLAGS_plain) || !isatty(STDOUT_FILENO)) {
+    FollowNetwork(
+        [&view](const evc::central::v1::NetworkUpdate& u) {
+          if (!u.has_charging_point() || evc::evcctl::Matches(view, u.charging_point())) {
+            PrintPlain(u);
+          }
+        },
+        [](const std::string& why) { std::fprintf(stderr, "%s\n", why.c_str()); });
+    return 0;
+  }
+  auto shared = std::make_shared<SharedPanel>();
+  std::thread follower([shared] {
+    // On the panel, not on stderr: a line printed under it would scroll its header away.
+    FollowNetwork(
+        [&](const evc::central::v1::NetworkUpdate& u) {
+          absl::MutexLock lock(&shared->mu);
+          shared->panel.Apply(u);
+          shared->changed = true;
+        },
+        [&](const std::string& why) {
+          absl::MutexLock lock(&shared->mu);
+          shared->panel.SetProblem(why);
+          shared->changed = true;
+        });
+  });
+  RunPanel(*shared, view);
+  evc::RequestShutdown();  // ends the follower's stream
+  follower.join();
   return 0;
 }
 
@@ -621,29 +683,184 @@ std::vector<char*> NegativeNumbersAsArguments(int argc, char** argv) {
   return flags_and_words;
 }
 
+// The flags of every command that logs in as an operator, after its own.
+std::vector<std::string> AsOperator(std::vector<std::string> flags) {
+  flags.insert(flags.end(), {"user", "password_file", "auth", "timeout"});
+  return flags;
+}
+
+constexpr char kAdmin[] = "evcctl --user=admin --password_file=.evc/accounts/admin.password";
+
+const std::vector<evc::evcctl::Command>& Commands() {
+  using evc::evcctl::Command;
+  auto id = [](int (*run)(const std::string&)) {
+    return [run](const std::vector<std::string>& args) { return run(args[1]); };
+  };
+  auto none = [](int (*run)()) { return [run](const std::vector<std::string>&) { return run(); }; };
+  static const auto* commands = new std::vector<Command>{
+      {.name = "register",
+       .synopsis =
+           "register ID --address=.. --city=.. [--country=ES] --price=350 [--max_power=22000]",
+       .summary = "enrol a charging point; its secret is shown once (or written to --secret_file)",
+       .example = absl::StrCat(
+           kAdmin, " register MAD-002 --address=\"Gran Via 1\" --city=Madrid --price=350"),
+       .flags = AsOperator({"registry", "address", "city", "country", "price", "max_power",
+                            "secret_file", "reset_if_exists"}),
+       .arguments = 1,
+       .run = id(Register)},
+      {.name = "unregister",
+       .synopsis = "unregister ID",
+       .summary = "remove a charging point: its credentials and keys stop working at once",
+       .example = absl::StrCat(kAdmin, " unregister MAD-002"),
+       .flags = AsOperator({"registry"}),
+       .arguments = 1,
+       .run = id(Unregister)},
+      {.name = "list",
+       .synopsis = "list",
+       .summary = "enrolled charging points: city, address, price, max power (registry; no login)",
+       .example = "evcctl list",
+       .flags = {"registry", "timeout"},
+       .run = none(List)},
+      {.name = "status",
+       .synopsis = "status",
+       .summary = "live state of every charging point, with its supply, fault or holds (no login)",
+       .example = "evcctl status",
+       .flags = {"central", "timeout"},
+       .run = none(Status)},
+      {.name = "stop",
+       .synopsis = "stop ID | --all",
+       .summary = "operator stop: a running supply ends with a ticket, the CP goes OUT_OF_SERVICE",
+       .example = absl::StrCat(kAdmin, " stop --all"),
+       .flags = AsOperator({"central", "all"}),
+       .run = [](const std::vector<std::string>& args) { return Operator("stop", args); }},
+      {.name = "resume",
+       .synopsis = "resume ID | --all",
+       .summary = "lift the operator stop (a weather hold, if any, still holds)",
+       .example = absl::StrCat(kAdmin, " resume BCN-001"),
+       .flags = AsOperator({"central", "all"}),
+       .run = [](const std::vector<std::string>& args) { return Operator("resume", args); }},
+      {.name = "signup",
+       .synopsis = "signup USER --name=.. --email=.. [--role=operator] [--new_password_file=F] "
+                   "[--if_missing]",
+       .summary =
+           "create a driver account (an operator account with --role=operator, as an operator)",
+       .example = "evcctl signup maria --name=\"Maria\" --email=maria@example.com",
+       .flags =
+           AsOperator({"registry", "name", "email", "role", "new_password_file", "if_missing"}),
+       .arguments = 1,
+       .run = id(SignUp)},
+      {.name = "tickets",
+       .synopsis = "tickets [--driver=ID] [--cp=ID] [--limit=N]",
+       .summary = "tickets of closed supplies, newest first",
+       .example = absl::StrCat(kAdmin, " tickets --cp=BCN-001 --limit=5"),
+       .flags = AsOperator({"central", "driver", "cp", "limit"}),
+       .run = none(Tickets)},
+      {.name = "audit",
+       .synopsis = "audit [--category=C] [--actor=NAME] [--cp=ID] [--since=1h] [--limit=N]",
+       .summary = "the audit trail, oldest first: logins, charges, alerts, operator commands",
+       .example = absl::StrCat(kAdmin, " audit --category=SECURITY --since=1h"),
+       .flags = AsOperator({"central", "category", "actor", "cp", "since", "limit"}),
+       .run = none(Audit)},
+      {.name = "revoke-cp",
+       .synopsis = "revoke-cp ID",
+       .summary = "kill a compromised charging point's keys and tokens at once; its link is cut",
+       .example = absl::StrCat(kAdmin, " revoke-cp ALC-002"),
+       .flags = AsOperator({}),
+       .arguments = 1,
+       .run = id(RevokeCp)},
+      {.name = "rotate-key",
+       .synopsis = "rotate-key ID [--grace=60s]",
+       .summary =
+           "a new AES key for a charging point; the old one still opens messages for --grace",
+       .example = absl::StrCat(kAdmin, " rotate-key ALC-001 --grace=30s"),
+       .flags = AsOperator({"grace"}),
+       .arguments = 1,
+       .run = id(RotateKey)},
+      {.name = "rotate-signing-key",
+       .synopsis = "rotate-signing-key",
+       .summary = "a new key for signing access tokens (tokens signed before stay valid until they "
+                  "expire)",
+       .example = absl::StrCat(kAdmin, " rotate-signing-key"),
+       .flags = AsOperator({}),
+       .run = none(RotateSigningKey)},
+      {.name = "watch",
+       .synopsis = "watch [--state=S] [--city=C] [--plain]",
+       .summary =
+           "live panel: counts by state on top, CPs paged to fit the terminal (keys: n/p page, "
+           "s state, c city, q quit); redraws on resize",
+       .example = "evcctl watch --state=FAULTED --city=Madrid",
+       .flags = {"central", "state", "city", "plain"},
+       .run = none(Watch)},
+      {.name = "wait-active",
+       .synopsis = "wait-active --count=N [--timeout=D]",
+       .summary =
+           "wait until N charging points are ACTIVE or SUPPLYING; exit 1 after --timeout (scripts)",
+       .example = "evcctl wait-active --count=5 --timeout=60s",
+       .flags = {"central", "count", "timeout"},
+       .run = none(WaitActive)},
+      {.name = "health",
+       .synopsis = "health ADDR",
+       .summary = "gRPC health check of any service: prints its status; exit 0 only when SERVING",
+       .example = "evcctl health 127.0.0.1:50053",
+       .flags = {"timeout"},
+       .arguments = 1,
+       .run = id(Health)},
+      {.name = "weather",
+       .synopsis = "weather [cities | set CITY[,CC] TEMP | clear CITY[,CC] | alerts [CITY] | "
+                   "readings CITY[,CC] | config [NAME=VALUE ...]]",
+       .summary = "every city's temperature, alert and CPs; set/clear an operator temperature "
+                  "(simulated provider), alert history, readings, thresholds (changes log in)",
+       .example = absl::StrCat(kAdmin, " weather set Alicante 45"),
+       .flags = AsOperator({"weather", "limit"}),
+       .run = WeatherCommand},
+  };
+  return *commands;
+}
+
+std::string About() {
+  return absl::StrCat(
+      "evcctl: operate the EVCharging network from the command line.\n"
+      "Reads need no login; changes log in as an operator with --user and --password_file (else "
+      "the\n"
+      "password is asked for).\n\n"
+      "usage: evcctl [--flag=value ...] COMMAND [ARGS]\n\n",
+      evc::evcctl::CommandsOverview(Commands()));
+}
+
+// `evcctl help [COMMAND]`.
+int Help(const std::vector<std::string>& args, const std::string& about) {
+  if (args.size() < 2) {
+    std::fputs(evc::HelpText(about).c_str(), stdout);
+    return 0;
+  }
+  const evc::evcctl::Command* command = evc::evcctl::FindCommand(Commands(), args[1]);
+  if (command == nullptr)
+    return Fail(absl::NotFoundError("no command '" + args[1] + "': evcctl --help lists them"));
+  std::fputs(evc::evcctl::CommandDetails(*command).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (evc::AsksForHelp(argc, argv)) {
+    if (const auto* command = evc::evcctl::CommandAskedAbout(Commands(), argc, argv)) {
+      std::fputs(evc::evcctl::CommandDetails(*command).c_str(), stdout);
+      return 0;
+    }
+  }
+  const std::string about = About();
   std::vector<char*> argv_fixed = NegativeNumbersAsArguments(argc, argv);
-  std::vector<std::string> args = evc::InitProcess(static_cast<int>(argv_fixed.size()), argv_fixed.data(),
-                                                   "evcctl", "evcctl: operate the EVCharging network");
+  std::vector<std::string> args =
+      evc::InitProcess(static_cast<int>(argv_fixed.size()), argv_fixed.data(), "evcctl", about);
   if (args.empty()) return Usage();
-  const std::string& verb = args[0];
-  auto need_id = [&]() { return args.size() >= 2; };
-  if (verb == "register") return need_id() ? Register(args[1]) : Usage();
-  if (verb == "unregister") return need_id() ? Unregister(args[1]) : Usage();
-  if (verb == "list") return List();
-  if (verb == "status") return Status();
-  if (verb == "stop" || verb == "resume") return Operator(verb, args);
-  if (verb == "signup") return need_id() ? SignUp(args[1]) : Usage();
-  if (verb == "tickets") return Tickets();
-  if (verb == "audit") return Audit();
-  if (verb == "revoke-cp") return need_id() ? RevokeCp(args[1]) : Usage();
-  if (verb == "rotate-key") return need_id() ? RotateKey(args[1]) : Usage();
-  if (verb == "rotate-signing-key") return RotateSigningKey();
-  if (verb == "watch") return Watch();
-  if (verb == "wait-active") return WaitActive();
-  if (verb == "health") return need_id() ? Health(args[1]) : Usage();
-  if (verb == "weather") return WeatherCommand(args);
-  return Usage();
+  if (args[0] == "help") return Help(args, about);
+  const evc::evcctl::Command* command = evc::evcctl::FindCommand(Commands(), args[0]);
+  if (command == nullptr) return Usage();
+  if (args.size() - 1 < command->arguments) {
+    std::fprintf(stderr, "usage: evcctl %s (evcctl help %s explains it)\n",
+                 command->synopsis.c_str(), command->name.c_str());
+    return 2;
+  }
+  return command->run(args);
 }

@@ -36,8 +36,19 @@ void BootstrapOperator(evc::registry::Accounts& accounts) {
 
 }  // namespace
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-registry: charging-point enrolment and accounts (gRPC service).\n"
+    "Enrols CPs (id, address, city, price, max power) and issues each its secret once; holds\n"
+    "driver and operator accounts. Announces every CP change on evc.registry-events.\n"
+    "\n"
+    "usage: evc-registry [--flag=value ...]\n"
+    "example:\n"
+    "  evc-registry --listen=127.0.0.1:50051 --postgres_url=postgresql://evc@127.0.0.1:55432/evc \\\n"
+    "    --kafka=127.0.0.1:9092 --bootstrap_operator=admin --bootstrap_operator_password_file=admin.pw\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "registry", "evc-registry: charging-point enrolment and accounts");
+  evc::InitProcess(argc, argv, "registry", kAbout);
   evc::ServiceDeps deps = evc::ConnectDeps("registry", {.postgres = true, .kafka_producer = true});
   evc::registry::PgRegistryStore store(*deps.postgres);
   evc::KafkaPublisher kafka(*deps.producer);

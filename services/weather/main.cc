@@ -107,8 +107,19 @@ std::unique_ptr<evc::weather::WeatherProvider> MakeProvider(const evc::Clock& cl
 
 }  // namespace
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-weather: weather alerts for the charging network (gRPC service).\n"
+    "Reads the temperature of every city with CPs (simulated provider, or OpenWeather) and\n"
+    "holds their CPs out of service while it is outside --min_c..--max_c.\n"
+    "\n"
+    "usage: evc-weather [--flag=value ...]\n"
+    "example:\n"
+    "  evc-weather --listen=127.0.0.1:50054 --central=127.0.0.1:50053 --max_c=38 \\\n"
+    "    --postgres_url=postgresql://evc@127.0.0.1:55432/evc --kafka=127.0.0.1:9092\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "weather", "evc-weather: weather alerts for the charging network");
+  evc::InitProcess(argc, argv, "weather", kAbout);
   evc::weather::Settings defaults{
       .thresholds = {absl::GetFlag(FLAGS_min_c), absl::GetFlag(FLAGS_max_c), absl::GetFlag(FLAGS_hysteresis_c)},
       .poll_interval = absl::GetFlag(FLAGS_poll_interval),

@@ -1023,8 +1023,19 @@ void PrintTable(const std::string& scenario, const nlohmann::json& r) {
 }  // namespace
 }  // namespace evc::bench
 
+// What --help says before the flags.
+constexpr char kAbout[] =
+    "evc-bench: speed and memory figures of the network on this machine.\n"
+    "Each scenario starts a private stack and prints one table (and writes JSON to --out):\n"
+    "fleet (CPs with health and supplies), churn (short supplies as fast as accepted),\n"
+    "ingest (central's telemetry rate), edge (REST clients through the edge).\n"
+    "\n"
+    "usage: evc-bench --scenario=NAME [--flag=value ...]   (usually through ./evc bench)\n"
+    "example:\n"
+    "  evc-bench --scenario=churn --duration=30s\n";
+
 int main(int argc, char** argv) {
-  evc::InitProcess(argc, argv, "bench", "evc-bench: speed and memory figures (./evc bench)");
+  evc::InitProcess(argc, argv, "bench", kAbout);
   const std::string scenario = absl::GetFlag(FLAGS_scenario);
   if (scenario != "fleet" && scenario != "churn" && scenario != "ingest" && scenario != "edge") {
     std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest, edge)\n", scenario.c_str());

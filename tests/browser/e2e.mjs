@@ -141,6 +141,16 @@ try {
   await waitTileState(driver, STOP_CP, 'CP_STATE_ACTIVE');
   assert.equal(await tileState(ops, STOP_CP), 'CP_STATE_ACTIVE');
 
+  // Issue 22: these buttons send {} and were answered "cp_id is required".
+  step('operator stops every CP, then resumes them all, with the dashboard buttons');
+  await ops.getByTestId('stop-all').click();
+  await waitTileState(ops, STOP_CP, 'CP_STATE_OUT_OF_SERVICE');
+  assert.equal(await ops.getByTestId('action-error').textContent(), '');
+  await ops.getByTestId('resume-all').click();
+  await waitTileState(ops, STOP_CP, 'CP_STATE_ACTIVE');
+  await waitTileState(driver, STOP_CP, 'CP_STATE_ACTIVE');
+  assert.equal(await ops.getByTestId('action-error').textContent(), '');
+
   if (WEATHER_CITY) {
     step(`operator raises a heat wave in ${WEATHER_CITY} from the weather panel`);
     await ops.getByTestId(`weather-${WEATHER_CITY}`).waitFor({ timeout: 20000 });

@@ -169,6 +169,17 @@ TEST_F(EdgeTest, EveryAnnotatedRpcAnswersThroughTheEdge) {
   EXPECT_HTTP(stop, 200);
   EXPECT_EQ(stop.json()["affectedCpIds"][0], "EDGE-3");
   EXPECT_HTTP(Call(http::verb::post, "/v1/charging-points/EDGE-3:resume", "{}", op), 200);
+  // Issue 22: the path of :stopAll / :resumeAll says "all": no body needed, an operator still is.
+  EXPECT_HTTP(Call(http::verb::post, "/v1/charging-points:stopAll", "{}"), 401);
+  EXPECT_HTTP(Call(http::verb::post, "/v1/charging-points:resumeAll", "", driver), 403);
+  HttpReply stop_all = Call(http::verb::post, "/v1/charging-points:stopAll", "{}", op);
+  EXPECT_HTTP(stop_all, 200);
+  EXPECT_FALSE(stop_all.json()["affectedCpIds"].empty()) << stop_all.body;
+  HttpReply resume_all = Call(http::verb::post, "/v1/charging-points:resumeAll", "", op);
+  EXPECT_HTTP(resume_all, 200);
+  EXPECT_EQ(resume_all.json()["affectedCpIds"], stop_all.json()["affectedCpIds"])
+      << resume_all.body;
+  // The body they once needed still works.
   EXPECT_HTTP(Call(http::verb::post, "/v1/charging-points:stopAll", R"({"all":true})", op), 200);
   EXPECT_HTTP(Call(http::verb::post, "/v1/charging-points:resumeAll", R"({"all":true})", op), 200);
   EXPECT_HTTP(Call(http::verb::post, "/v1/auth/keys:rotate", "{}", op), 200);
