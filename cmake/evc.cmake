@@ -35,10 +35,16 @@ function(evc_add_test name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   set_property(GLOBAL APPEND PROPERTY EVC_SANITIZED_SUITE ${name})
   include(GoogleTest)
-  gtest_discover_tests(${name}
-    PROPERTIES LABELS "${ARG_LABELS}"
-    ENVIRONMENT "EVC_BIN_DIR=${PROJECT_BINARY_DIR}/bin;EVC_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
-    DISCOVERY_TIMEOUT 30)
+  # Each property gets one value: an empty LABELS would vanish from the list and
+  # make the environment the label, and a value holding a ';' is split in two
+  # by the generated set_tests_properties (so EVC_SOURCE_DIR goes through
+  # ENVIRONMENT_MODIFICATION).
+  set(properties ENVIRONMENT "EVC_BIN_DIR=${PROJECT_BINARY_DIR}/bin"
+                 ENVIRONMENT_MODIFICATION "EVC_SOURCE_DIR=set:${PROJECT_SOURCE_DIR}")
+  if(ARG_LABELS)
+    list(APPEND properties LABELS "${ARG_LABELS}")
+  endif()
+  gtest_discover_tests(${name} PROPERTIES ${properties} DISCOVERY_TIMEOUT 30)
 endfunction()
 
 # evc_add_service(NAME LIB_SOURCES ... MAIN file DEPS ...): library evc_<name>_lib
