@@ -138,8 +138,9 @@ bool Monitor::EnsureAuthenticated(absl::Time now) {
   return true;
 }
 
-std::optional<central::v1::Health> Monitor::CheckEngine() {
+central::v1::Health Monitor::CheckEngine() {
   central::v1::Health health;
+  engine_starting_ = false;
   absl::StatusOr<cp::v1::CheckResponse> check = engine_.Check();
   // Also after a key rotation: the engine must seal with the new key.
   if (check.ok() && credentials_ &&
@@ -149,14 +150,15 @@ std::optional<central::v1::Health> Monitor::CheckEngine() {
     activate.set_key_id(credentials_->key_id());
     activate.set_key(credentials_->key());
     absl::Status s = engine_.Activate(activate);
-    if (absl::IsFailedPrecondition(s)) {
-      return std::nullopt;
-    }
+    // Reachable but not serving: central must know once the CP is on the
+    // network (a supply there cannot go on), so it is reported as not OK.
+    engine_starting_ = absl::IsFailedPrecondition(s);
     check = s.ok() ? engine_.Check() : absl::StatusOr<cp::v1::CheckResponse>(s);
   }
   if (!check.ok()) {
     health.set_engine_ok(false);
-    health.set_detail(absl::StrCat("engine unreachable: ", check.status().message()));
+    health.set_detail(engine_starting_ ? std::string(check.status().message())
+                                       : absl::StrCat("engine unreachable: ", check.status().message()));
   } else {
     health.set_engine_ok(check->ok() && check->activated());
     health.set_detail(check->activated() ? check->detail() : "engine not activated");
@@ -172,20 +174,20 @@ std::optional<central::v1::Health> Monitor::CheckEngine() {
 
 void Monitor::Tick(absl::Time now) {
   if (!EnsureAuthenticated(now)) return;
-  std::optional<central::v1::Health> health = CheckEngine();
-  if (!health) return;
+  const central::v1::Health health = CheckEngine();
   absl::ReleasableMutexLock lock(&mu_);
   if (shutting_down_) return;
   if (link_ != nullptr) {
-    if (registered_) link_->SendHealth(*health);
+    if (registered_) link_->SendHealth(health);
     return;
   }
-  if (now < next_connect_) return;
+  // A CP whose engine is still starting joins the network once it is ready.
+  if (engine_starting_ || now < next_connect_) return;
   central::v1::MonitorMessage registration;
   auto* reg = registration.mutable_register_();
   reg->set_cp_id(cp_id_);
   reg->set_token(credentials_->token());
-  *reg->mutable_health() = *health;
+  *reg->mutable_health() = health;
   link_ = new CentralLink(*this, central_, registration);
   CentralLink* link = link_;
   lock.Release();

@@ -55,8 +55,9 @@ class Monitor {
   void LinkEnded(const grpc::Status& status);
   void LinkRegistered();
   bool EnsureAuthenticated(absl::Time now);
-  // nullopt while the engine is still starting (reachable, not ready).
-  std::optional<central::v1::Health> CheckEngine();
+  // The engine's health; sets engine_starting_ while it is reachable but not
+  // ready (starting, or restarting).
+  central::v1::Health CheckEngine();
 
   const std::string cp_id_;
   const std::string secret_;
@@ -69,6 +70,7 @@ class Monitor {
   absl::Time next_auth_ = absl::InfinitePast();
   Backoff auth_backoff_{absl::Milliseconds(200), absl::Seconds(5)};
   bool last_engine_ok_ = true;
+  bool engine_starting_ = false;
 
   mutable absl::Mutex mu_;
   CentralLink* link_ ABSL_GUARDED_BY(mu_) = nullptr;
