@@ -77,6 +77,7 @@ struct KafkaMetrics {
     prometheus::Counter& consumed;
     prometheus::Counter& consumed_bytes;
     prometheus::Histogram& delivery;
+    prometheus::Counter& expired_unread;
   };
 
   KafkaMetrics() {
@@ -90,7 +91,8 @@ struct KafkaMetrics {
     if (!t) {
       const prometheus::Labels l = {{"topic", topic}};
       t.reset(new Topic{produced.Add(l), produced_bytes.Add(l), produce_errors.Add(l), consumed.Add(l),
-                        consumed_bytes.Add(l), delivery.Add(l, metrics::LatencyBuckets())});
+                        consumed_bytes.Add(l), delivery.Add(l, metrics::LatencyBuckets()),
+                        expired_unread.Add(l)});
     }
     return *t;
   }
@@ -165,7 +167,7 @@ void ReportExpiredOffsets(RdKafka::KafkaConsumer& consumer,
           tp->offset() >= low) {
         continue;
       }
-      Metrics().expired_unread.Add({{"topic", tp->topic()}}).Increment(static_cast<double>(low - tp->offset()));
+      Metrics().For(tp->topic()).expired_unread.Increment(static_cast<double>(low - tp->offset()));
       log::Error("kafka messages expired before they were read (broker retention)",
                  {{"topic", tp->topic()}, {"partition", tp->partition()}, {"committed", tp->offset()},
                   {"oldest_kept", low}, {"lost", low - tp->offset()}});

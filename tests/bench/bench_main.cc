@@ -739,7 +739,9 @@ absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
   auto held = HeldMessages(stack.kafka(), topics::kEngineEvents, "evc-central");
   if (!held.ok()) return held.status();
   const int64_t topic_total = held->total;
-  const int64_t backlog = held->unread;
+  // Held past central's offsets, the engines' last messages before the kill
+  // too: central read those before and skips them without counting.
+  const int64_t backlog = std::min(messages, held->unread);
   auto bare = BareConsumerRate(stack, topic_total);
   if (!bare.ok()) return bare.status();
   auto wrapper = WrapperConsumerRate(stack, topic_total);
