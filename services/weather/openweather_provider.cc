@@ -78,9 +78,11 @@ absl::StatusOr<Reading> ParseOpenWeather(long http_status, const std::string& bo
   Reading r;
   r.city = city;
   r.at = now;
-  if (std::optional<double> dt = Number(j, "dt"); dt && *dt > 0) {
-    absl::Time at = absl::FromUnixSeconds(static_cast<int64_t>(*dt));
-    if (at <= now + absl::Minutes(5)) r.at = at;
+  // Compared as a number first: a huge "dt" does not fit an integer (UBSan,
+  // openweather_fuzz regression huge_dt).
+  const double latest = static_cast<double>(absl::ToUnixSeconds(now + absl::Minutes(5)));
+  if (std::optional<double> dt = Number(j, "dt"); dt && *dt > 0 && *dt <= latest) {
+    r.at = absl::FromUnixSeconds(static_cast<int64_t>(*dt));
   }
   r.temperature_c = *temp;
   r.feels_like_c = Number(main, "feels_like").value_or(*temp);
