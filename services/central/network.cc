@@ -784,7 +784,8 @@ void ChargingNetwork::Reconcile(ChargingPointRecord& cp, absl::Time now, Effects
     return;
   }
   const std::string& running = *cp.engine_supply;
-  const std::string ours = cp.supply ? cp.supply->supply_id : "";
+  // Every CP reports every second: compared in place, not copied.
+  const absl::string_view ours = cp.supply ? absl::string_view(cp.supply->supply_id) : "";
   const bool owed = cp.owed_stop && running == cp.owed_stop->supply_id();
   // An authorisation not yet taken up, or a stop not yet obeyed, is the
   // outbox's business, not a disagreement.
@@ -801,7 +802,7 @@ void ChargingNetwork::Reconcile(ChargingPointRecord& cp, absl::Time now, Effects
   if (cp.supply && cp.supply->phase != common::v1::SUPPLY_PHASE_AUTHORIZED) {
     ++counters_.supplies_reconciled;
     Audit(fx, now, AuditCategory::kIncident, "supply_lost_at_cp", id, id, "CLOSED",
-          {{"supply_id", ours}, {"cp_runs", running}});
+          {{"supply_id", std::string(ours)}, {"cp_runs", running}});
     // A stop the engine carried out keeps its reason; its report of the end was lost.
     const bool stopped = cp.supply->phase == common::v1::SUPPLY_PHASE_STOPPING;
     CloseSupply(cp, stopped ? cp.supply->stop_reason : common::v1::END_REASON_CP_LOST_SUPPLY, now,
