@@ -303,13 +303,13 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
   }
 
   absl::StatusOr<v1::SupplyView> AuthorizedView(const CallAuthorizer& authz, const std::string& token) {
-    absl::StatusOr<Claims> caller = authz.CallerWithToken(token);
+    absl::StatusOr<Caller> caller = authz.IdentifyWithToken(token, "");
     if (!caller.ok()) return caller.status();
     absl::StatusOr<v1::SupplyView> view = central_.GetSupply(supply_id_);
     if (!view.ok()) return view.status();
-    if (caller->role != kRoleOperator && view->supply().driver_id() != caller->subject) {
+    if (!caller->is_operator() && view->supply().driver_id() != caller->name) {
       return absl::PermissionDeniedError(
-          absl::StrCat("supply ", supply_id_, " is not ", caller->subject, "'s"));
+          absl::StrCat("supply ", supply_id_, " is not ", caller->name, "'s"));
     }
     return view;
   }
@@ -427,9 +427,9 @@ grpc::ServerUnaryReactor* CentralGrpc::ServeOperatorCommand(grpc::CallbackServer
                                                             v1::OperatorResponse* resp,
                                                             OperatorCommand command) {
   return ServeOnPool(c, pool_, [=, this, command = std::move(command)] {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return FillAffected(command(op->subject), resp);
+    return FillAffected(command(op->name), resp);
   });
 }
 
@@ -486,9 +486,9 @@ grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerCon
 NetworkViewer CentralGrpc::Viewer(const grpc::ServerContextBase& c) const {
   // No token, or one no longer valid: the public view (it gives nothing
   // away, so there is nothing to refuse).
-  absl::StatusOr<Claims> caller = authz_.Caller(c);
+  absl::StatusOr<Caller> caller = authz_.Identify(c);
   if (!caller.ok()) return {};
-  return {.is_operator = caller->role == kRoleOperator, .driver_id = caller->subject};
+  return {.is_operator = caller->is_operator(), .driver_id = caller->name};
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::ListChargingPoints(grpc::CallbackServerContext* c,
@@ -506,13 +506,13 @@ grpc::ServerUnaryReactor* CentralGrpc::GetSupply(grpc::CallbackServerContext* c,
                                                  const v1::GetSupplyRequest* req,
                                                  v1::SupplyView* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Claims> caller = authz_.Caller(*c);
+    absl::StatusOr<Caller> caller = authz_.Identify(*c);
     if (!caller.ok()) return caller.status();
     absl::StatusOr<v1::SupplyView> view = central_.GetSupply(req->supply_id());
     if (!view.ok()) return view.status();
-    if (caller->role != kRoleOperator && view->supply().driver_id() != caller->subject) {
+    if (!caller->is_operator() && view->supply().driver_id() != caller->name) {
       return absl::PermissionDeniedError(
-          absl::StrCat("supply ", req->supply_id(), " is not ", caller->subject, "'s"));
+          absl::StrCat("supply ", req->supply_id(), " is not ", caller->name, "'s"));
     }
     *resp = std::move(*view);
     return absl::OkStatus();
@@ -523,16 +523,16 @@ grpc::ServerUnaryReactor* CentralGrpc::ListTickets(grpc::CallbackServerContext* 
                                                    const v1::ListTicketsRequest* req,
                                                    v1::ListTicketsResponse* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Claims> caller = authz_.Caller(*c);
+    absl::StatusOr<Caller> caller = authz_.Identify(*c);
     if (!caller.ok()) return caller.status();
     // Drivers see their own tickets only; operators anyone's.
     std::string driver_id = req->driver_id();
-    if (caller->role != kRoleOperator) {
-      if (!driver_id.empty() && driver_id != caller->subject) {
+    if (!caller->is_operator()) {
+      if (!driver_id.empty() && driver_id != caller->name) {
         return absl::PermissionDeniedError(
-            absl::StrCat("'", caller->subject, "' may not list the tickets of '", driver_id, "'"));
+            absl::StrCat("'", caller->name, "' may not list the tickets of '", driver_id, "'"));
       }
-      driver_id = caller->subject;
+      driver_id = caller->name;
     }
     auto tickets = central_.ListTickets(driver_id, req->cp_id(), req->limit());
     if (!tickets.ok()) return tickets.status();
@@ -554,7 +554,7 @@ grpc::ServerUnaryReactor* CentralGrpc::ListAuditEvents(grpc::CallbackServerConte
                                                        const v1::ListAuditEventsRequest* req,
                                                        v1::ListAuditEventsResponse* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
     AuditQuery query{req->category(), req->actor(), req->cp_id()};
     if (req->has_since()) query.since = FromProto(req->since());
