@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "services/common/kafka.h"
+#include "services/common/testing/fake_clock.h"
+#include "services/common/testing/recording_audit_sink.h"
+#include "services/common/testing/recording_publisher.h"
 
 namespace evc::auth {
 namespace {

@@ -7,6 +7,9 @@
 
 #include "services/common/crypto.h"
 #include "services/common/kafka.h"
+#include "services/common/testing/fake_clock.h"
+#include "services/common/testing/recording_audit_sink.h"
+#include "services/common/testing/recording_publisher.h"
 
 namespace evc::auth {
 namespace {

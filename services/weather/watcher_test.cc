@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "services/common/testing/fake_clock.h"
 #include "services/weather/simulated_provider.h"
 
 namespace evc::weather {
