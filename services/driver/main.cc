@@ -28,7 +28,6 @@
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/events/v1/events.pb.h"
-#include "services/central/network.h"
 #include "services/common/backoff.h"
 #include "services/common/client_session.h"
 #include "services/common/crypto.h"
@@ -36,6 +35,7 @@
 #include "services/common/grpc_util.h"
 #include "services/common/kafka.h"
 #include "services/common/message_auth.h"
+#include "services/common/names.h"
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
 #include "services/common/service_main.h"
@@ -121,7 +121,7 @@ void PrintTicket(const evc::common::v1::Ticket& t) {
       absl::FormatTime("%H:%M:%S", evc::FromProto(t.started_at()), absl::LocalTimeZone()).c_str(),
       absl::FormatTime("%H:%M:%S", evc::FromProto(t.ended_at()), absl::LocalTimeZone()).c_str(),
       t.energy_wh() / 1000.0, t.price_millieuros_per_kwh() / 1000.0, t.amount_millieuros() / 1000.0,
-      evc::central::EndReasonText(t.end_reason()).c_str());
+      evc::EndReasonText(t.end_reason()).c_str());
 }
 
 // Asks central to stop `supply_id` on the driver's behalf.
