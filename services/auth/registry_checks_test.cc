@@ -2,15 +2,16 @@
 
 #include "services/auth/registry_checks.h"
 
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 namespace evc::auth {
 namespace {
 
 class FakeRegistry : public registry::v1::RegistryService::Service {
  public:
-  grpc::Status VerifyCredentials(grpc::ServerContext*, const registry::v1::VerifyCredentialsRequest* request,
+  grpc::Status VerifyCredentials(grpc::ServerContext*,
+                                 const registry::v1::VerifyCredentialsRequest* request,
                                  registry::v1::VerifyCredentialsResponse* response) override {
     if (request->cp_id() != "CP1" || request->secret() != "right") {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "wrong credentials");
@@ -18,7 +19,8 @@ class FakeRegistry : public registry::v1::RegistryService::Service {
     response->mutable_charging_point()->set_cp_id(request->cp_id());
     return grpc::Status::OK;
   }
-  grpc::Status VerifyPassword(grpc::ServerContext*, const registry::v1::VerifyPasswordRequest* request,
+  grpc::Status VerifyPassword(grpc::ServerContext*,
+                              const registry::v1::VerifyPasswordRequest* request,
                               registry::v1::Account* response) override {
     if (request->username() != "ana" || request->password() != "secret-123") {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "wrong password");
@@ -34,7 +36,8 @@ class RegistryChecksTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    registry_ = registry::v1::RegistryService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    registry_ =
+        registry::v1::RegistryService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
   ~RegistryChecksTest() override { server_->Shutdown(); }
 

@@ -5,8 +5,8 @@
 namespace evc::auth {
 
 void RevokeOnRegistryEvents(Auth& auth, std::span<const KafkaMessage> batch,
-                            KafkaProducer& producer, VerifyingKeys& registry_keys,
-                            AuditSink& audit, const Clock& clock) {
+                            KafkaProducer& producer, VerifyingKeys& registry_keys, AuditSink& audit,
+                            const Clock& clock) {
   for (const KafkaMessage& m : batch) {
     events::v1::RegistryEvent event;
     if (absl::Status s = OpenSignedEvent(m.payload, registry_keys, &event); !s.ok()) {
@@ -22,7 +22,8 @@ void RevokeOnRegistryEvents(Auth& auth, std::span<const KafkaMessage> batch,
                                  event.has_unregistered() ? "unregistered" : "credentials reset",
                                  /*block=*/false);
       if (!revoked.ok()) {
-        log::Error("revocation failed", {{"cp_id", event.cp_id()}, {"error", revoked.status().ToString()}});
+        log::Error("revocation failed",
+                   {{"cp_id", event.cp_id()}, {"error", revoked.status().ToString()}});
       }
     }
     // New credentials (re-enrolment or reset) lift a revocation's block.

@@ -17,7 +17,7 @@ namespace evc::auth {
 // Refused events are logged and audited; an event whose cp_id is not its key is
 // dead-lettered.
 void RevokeOnRegistryEvents(Auth& auth, std::span<const KafkaMessage> batch,
-                            KafkaProducer& producer, VerifyingKeys& registry_keys,
-                            AuditSink& audit, const Clock& clock);
+                            KafkaProducer& producer, VerifyingKeys& registry_keys, AuditSink& audit,
+                            const Clock& clock);
 
 }  // namespace evc::auth

@@ -11,23 +11,32 @@ void RunConsole(Engine& engine, std::istream& in, std::ostream& out) {
   while (std::getline(in, line)) {
     std::string key = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line));
     const absl::Time now = absl::Now();
-    if (key == "p") engine.Plug(now);
-    else if (key == "u") engine.Unplug(now);
-    else if (key == "f") engine.Fault();
-    else if (key == "r") engine.Repair();
-    else if (key == "w") engine.RequestWalkIn(now);
-    else if (key == "s") {
+    if (key == "q") break;
+    if (key == "p") {
+      engine.Plug(now);
+    } else if (key == "u") {
+      engine.Unplug(now);
+    } else if (key == "f") {
+      engine.Fault();
+    } else if (key == "r") {
+      engine.Repair();
+    } else if (key == "w") {
+      engine.RequestWalkIn(now);
+    } else if (key == "s") {
       auto c = engine.Check();
       out << "activated=" << c.activated() << " ok=" << c.ok()
           << " supply=" << (c.supply_id().empty() ? "-" : c.supply_id()) << std::endl;
-    } else if (key == "q") break;
-    else if (!key.empty()) out << "keys: p plug, u unplug, f fault, r repair, w walk-in, s status, q quit" << std::endl;
+    } else if (!key.empty()) {
+      out << "keys: p plug, u unplug, f fault, r repair, w walk-in, s status, q quit" << std::endl;
+    }
   }
 }
 
 std::string EngineGroupId(const std::string& listen) {
   std::string group = absl::StrCat("evc-engine-", listen);
-  for (char& c : group) if (!absl::ascii_isalnum(c) && c != '-') c = '-';
+  for (char& c : group) {
+    if (!absl::ascii_isalnum(c) && c != '-') c = '-';
+  }
   return group;
 }
 

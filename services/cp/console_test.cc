@@ -1,9 +1,9 @@
 #include "services/cp/console.h"
 
-#include <sstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 namespace evc::cp {
 namespace {

@@ -2,19 +2,19 @@
 
 #include "services/cp/fleet.h"
 
-#include <set>
-
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <set>
 
 namespace evc::cp {
 namespace {
 
 class FakeRegistry : public registry::v1::RegistryService::Service {
  public:
-  grpc::Status RegisterChargingPoint(grpc::ServerContext*,
-                                     const registry::v1::RegisterChargingPointRequest* request,
-                                     registry::v1::RegisterChargingPointResponse* response) override {
+  grpc::Status RegisterChargingPoint(
+      grpc::ServerContext*, const registry::v1::RegisterChargingPointRequest* request,
+      registry::v1::RegisterChargingPointResponse* response) override {
     if (down) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "registry is down");
     registered.push_back(*request);
     if (!known.insert(request->cp_id()).second) {
@@ -23,7 +23,8 @@ class FakeRegistry : public registry::v1::RegistryService::Service {
     response->mutable_credentials()->set_secret("first-secret");
     return grpc::Status::OK;
   }
-  grpc::Status ResetCredentials(grpc::ServerContext*, const registry::v1::ResetCredentialsRequest* request,
+  grpc::Status ResetCredentials(grpc::ServerContext*,
+                                const registry::v1::ResetCredentialsRequest* request,
                                 registry::v1::Credentials* response) override {
     reset.push_back(request->cp_id());
     response->set_secret("new-secret");
@@ -41,14 +42,17 @@ class FleetTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    registry_ = registry::v1::RegistryService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    registry_ =
+        registry::v1::RegistryService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
   ~FleetTest() override { server_->Shutdown(); }
 
   FakeRegistry service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
-  const FleetCp cp_{.cp_id = "FLEET-00001", .city = "Madrid", .price_millieuros_per_kwh = 350,
+  const FleetCp cp_{.cp_id = "FLEET-00001",
+                    .city = "Madrid",
+                    .price_millieuros_per_kwh = 350,
                     .max_power_w = 22000};
 };
 

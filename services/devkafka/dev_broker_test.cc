@@ -1,8 +1,8 @@
 #include "services/devkafka/dev_broker.h"
 
-#include <fstream>
-
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "absl/time/clock.h"
 
@@ -14,9 +14,10 @@ TEST(DevBrokerTest, ServesItsTopicsAtTheirPartitionCounts) {
   ASSERT_TRUE(broker.ok()) << broker.status();
   auto producer = KafkaProducer::Create((*broker)->bootstrap(), "dev-broker-test");
   ASSERT_TRUE(producer.ok()) << producer.status();
-  EXPECT_TRUE((*producer)
-                  ->WaitForTopics({{"evc.a", 2}, {"evc.b", 4}}, absl::Now() + absl::Seconds(10), nullptr)
-                  .ok());
+  EXPECT_TRUE(
+      (*producer)
+          ->WaitForTopics({{"evc.a", 2}, {"evc.b", 4}}, absl::Now() + absl::Seconds(10), nullptr)
+          .ok());
 }
 
 TEST(DevBrokerTest, TheBootstrapFileHoldsTheAddressOnALine) {

@@ -15,7 +15,9 @@ namespace {
 // A supply nothing was heard of for this long is given up on.
 constexpr absl::Duration kNewsTimeout = absl::Minutes(5);
 
-std::string LocalTime(absl::Time t) { return absl::FormatTime("%H:%M:%S", t, absl::LocalTimeZone()); }
+std::string LocalTime(absl::Time t) {
+  return absl::FormatTime("%H:%M:%S", t, absl::LocalTimeZone());
+}
 
 }  // namespace
 
@@ -111,9 +113,8 @@ void Charger::Follow(const std::string& cp_id, const Accepted& accepted) {
     }
     last_news = absl::Now();
     if (n->has_reading() && n->reading().supply_id() == supply_id) {
-      Say("%s  %8.3f kWh  %7.2f EUR  %5.1f kW\n", cp_id.c_str(),
-          n->reading().energy_wh() / 1000.0, n->reading().amount_millieuros() / 1000.0,
-          n->reading().power_w() / 1000.0);
+      Say("%s  %8.3f kWh  %7.2f EUR  %5.1f kW\n", cp_id.c_str(), n->reading().energy_wh() / 1000.0,
+          n->reading().amount_millieuros() / 1000.0, n->reading().power_w() / 1000.0);
     } else if (n->has_ticket() && n->ticket().supply_id() == supply_id) {
       PrintTicket(n->ticket());
       return;

@@ -31,8 +31,14 @@ class Charger {
   Charger(std::string driver_id, Publisher& requests, Inbox& inbox, DriverAuth& auth,
           SupplyStopper& central, const absl::Notification& stopping, ChargeOptions options,
           std::FILE* out = stdout)
-      : driver_id_(std::move(driver_id)), requests_(requests), inbox_(inbox), auth_(auth),
-        central_(central), stopping_(stopping), options_(options), out_(out) {}
+      : driver_id_(std::move(driver_id)),
+        requests_(requests),
+        inbox_(inbox),
+        auth_(auth),
+        central_(central),
+        stopping_(stopping),
+        options_(options),
+        out_(out) {}
 
   // One charge from request to ticket. False on a hard error (auth or Kafka
   // refused the request); a rejection or an unanswered request is not one.

@@ -3,11 +3,11 @@
 
 #include "services/driver/charger.h"
 
-#include <deque>
-#include <functional>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -40,7 +40,8 @@ class FakeAuth : public DriverAuth {
     *response.mutable_notification_key() = Key("k1", 'a');
     return response;
   }
-  absl::StatusOr<auth::v1::NotificationKey> GetNotificationKey(const std::string& driver_id) override {
+  absl::StatusOr<auth::v1::NotificationKey> GetNotificationKey(
+      const std::string& driver_id) override {
     ++key_requests;
     return Key("k2", 'b');
   }
@@ -97,7 +98,8 @@ class FakeCentral : public Publisher, public SupplyStopper {
     n.set_driver_id(to);
     auto sealed = SealNotification({key.key_id(), key.key()}, n);
     ASSERT_TRUE(sealed.ok()) << sealed.status();
-    feed_.Push({.topic = topics::kDriverNotifications, .key = to, .payload = sealed->SerializeAsString()});
+    feed_.Push(
+        {.topic = topics::kDriverNotifications, .key = to, .payload = sealed->SerializeAsString()});
   }
   void Accept(const events::v1::ChargeRequest& r, const std::string& supply_id) {
     events::v1::DriverNotification n;
@@ -182,11 +184,13 @@ TEST_F(ChargerTest, AnAcceptedChargeIsFollowedThroughItsReadingsToTheTicket) {
   };
   EXPECT_TRUE(NewCharger().ChargeAt("ALC-1"));
   const std::string printed = Printed();
-  EXPECT_THAT(printed, HasSubstr("  ACCEPTED: supply S1 at ALC-1 (0.350 EUR/kWh); waiting for the plug\n"));
+  EXPECT_THAT(printed,
+              HasSubstr("  ACCEPTED: supply S1 at ALC-1 (0.350 EUR/kWh); waiting for the plug\n"));
   EXPECT_THAT(printed, HasSubstr("  ALC-1     1.200 kWh"));
   EXPECT_THAT(printed, Not(HasSubstr("0.999 kWh")));
   EXPECT_THAT(printed, HasSubstr("  TICKET  supply S1 at ALC-1\n"));
-  EXPECT_THAT(printed, HasSubstr("energy 1.500 kWh  x 0.000 EUR/kWh  =  0.53 EUR   (vehicle unplugged)"));
+  EXPECT_THAT(printed,
+              HasSubstr("energy 1.500 kWh  x 0.000 EUR/kWh  =  0.53 EUR   (vehicle unplugged)"));
   EXPECT_TRUE(central.stopped.empty());
 }
 
@@ -204,7 +208,8 @@ TEST_F(ChargerTest, AnUnansweredRequestIsSentAgainWithTheSameIdAndAFreshAssertio
 }
 
 TEST_F(ChargerTest, CentralSilentOnEveryAttemptIsGivenUpOn) {
-  EXPECT_TRUE(NewCharger({.answer_timeout = absl::Milliseconds(50), .attempts = 2}).ChargeAt("ALC-1"));
+  EXPECT_TRUE(
+      NewCharger({.answer_timeout = absl::Milliseconds(50), .attempts = 2}).ChargeAt("ALC-1"));
   EXPECT_EQ(central.requests.size(), 2u);
   EXPECT_THAT(Printed(), HasSubstr("central did not answer; giving up on ALC-1"));
 }
@@ -213,7 +218,8 @@ TEST_F(ChargerTest, NoAssertionFromAuthIsAHardError) {
   auth.refuse = true;
   EXPECT_FALSE(NewCharger().ChargeAt("ALC-1"));
   EXPECT_TRUE(central.requests.empty());
-  EXPECT_THAT(Printed(), HasSubstr("auth gave no charge assertion: PERMISSION_DENIED: drivers only"));
+  EXPECT_THAT(Printed(),
+              HasSubstr("auth gave no charge assertion: PERMISSION_DENIED: drivers only"));
 }
 
 TEST_F(ChargerTest, StopAfterAsksCentralToStopTheSupply) {

@@ -27,8 +27,7 @@ absl::StatusOr<auth::v1::NotificationKey> GrpcDriverAuth::GetNotificationKey(
 absl::Status GrpcSupplyStopper::StopCharge(const std::string& supply_id) {
   central::v1::StopChargeRequest request;
   request.set_supply_id(supply_id);
-  return CallUnary(&CentralService::StubInterface::StopCharge, central_, request,
-                   absl::Seconds(10))
+  return CallUnary(&CentralService::StubInterface::StopCharge, central_, request, absl::Seconds(10))
       .status();
 }
 

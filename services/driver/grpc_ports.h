@@ -14,7 +14,8 @@ class GrpcDriverAuth : public DriverAuth {
   explicit GrpcDriverAuth(auth::v1::AuthService::StubInterface& auth) : auth_(auth) {}
   absl::StatusOr<auth::v1::IssueChargeAssertionResponse> IssueChargeAssertion(
       const std::string& cp_id, const std::string& request_id) override;
-  absl::StatusOr<auth::v1::NotificationKey> GetNotificationKey(const std::string& driver_id) override;
+  absl::StatusOr<auth::v1::NotificationKey> GetNotificationKey(
+      const std::string& driver_id) override;
 
  private:
   auth::v1::AuthService::StubInterface& auth_;

@@ -21,7 +21,10 @@ class Inbox {
   // Gives up waiting once `stopping` is notified; says on `errors` what it skipped.
   Inbox(std::string driver_id, DriverAuth& auth, NotificationFeed& feed,
         const absl::Notification& stopping, std::FILE* errors = stderr)
-      : driver_id_(std::move(driver_id)), auth_(auth), feed_(feed), stopping_(stopping),
+      : driver_id_(std::move(driver_id)),
+        auth_(auth),
+        feed_(feed),
+        stopping_(stopping),
         errors_(errors) {}
 
   void AddKey(const auth::v1::NotificationKey& k) { keys_[k.key_id()] = {k.key_id(), k.key()}; }

@@ -7,7 +7,8 @@
 
 namespace evc::driver {
 
-absl::StatusOr<std::vector<std::string>> ReadRequests(const std::string& path, std::FILE* warnings) {
+absl::StatusOr<std::vector<std::string>> ReadRequests(const std::string& path,
+                                                      std::FILE* warnings) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError("cannot read '" + path + "'");
   std::vector<std::string> ids;

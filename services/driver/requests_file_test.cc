@@ -1,10 +1,10 @@
 #include "services/driver/requests_file.h"
 
-#include <cstdio>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
 
 namespace evc::driver {
 namespace {

@@ -18,7 +18,8 @@ class AccountStore {
  public:
   virtual ~AccountStore() = default;
   // ALREADY_EXISTS if the username is taken (in any case).
-  virtual absl::Status InsertAccount(const v1::Account& account, const std::string& password_hash) = 0;
+  virtual absl::Status InsertAccount(const v1::Account& account,
+                                     const std::string& password_hash) = 0;
   // NOT_FOUND if unknown.
   virtual absl::StatusOr<StoredAccount> GetAccount(const std::string& username) = 0;
   virtual absl::Status UpdateAccount(const StoredAccount& account) = 0;

@@ -1,8 +1,8 @@
 // The weather service's gRPC collaborators (central's holds, the registry's
 // charging points) against in-process fakes of those services.
 
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "absl/synchronization/mutex.h"
 #include "services/weather/central_holds.h"
@@ -13,7 +13,8 @@ namespace {
 
 class FakeCentral : public central::v1::CentralService::Service {
  public:
-  grpc::Status ApplyWeatherHolds(grpc::ServerContext*, const central::v1::ApplyWeatherHoldsRequest* request,
+  grpc::Status ApplyWeatherHolds(grpc::ServerContext*,
+                                 const central::v1::ApplyWeatherHoldsRequest* request,
                                  central::v1::ApplyWeatherHoldsResponse* response) override {
     absl::MutexLock lock(&mu);
     if (down) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "central is down");
@@ -29,7 +30,8 @@ class FakeCentral : public central::v1::CentralService::Service {
 
 class FakeRegistry : public registry::v1::RegistryService::Service {
  public:
-  grpc::Status ListChargingPoints(grpc::ServerContext*, const registry::v1::ListChargingPointsRequest*,
+  grpc::Status ListChargingPoints(grpc::ServerContext*,
+                                  const registry::v1::ListChargingPointsRequest*,
                                   registry::v1::ListChargingPointsResponse* response) override {
     for (const char* id : {"ALC-1", "MAD-1"}) response->add_charging_points()->set_cp_id(id);
     return grpc::Status::OK;

@@ -25,8 +25,9 @@ ProviderChoice BadFlag(std::string flag, absl::Status error) {
 ProviderChoice ChooseProvider(const ProviderFlags& flags, const Clock& clock) {
   if (flags.name == "simulated") return Chosen(std::make_unique<SimulatedProvider>(clock));
   if (flags.name != "openweather") {
-    return BadFlag("--provider", absl::InvalidArgumentError("must be 'simulated' or 'openweather', not '" +
-                                                            flags.name + "'"));
+    return BadFlag("--provider",
+                   absl::InvalidArgumentError("must be 'simulated' or 'openweather', not '" +
+                                              flags.name + "'"));
   }
   OpenWeatherOptions options;
   if (!flags.env_api_key.empty()) {
@@ -34,8 +35,9 @@ ProviderChoice ChooseProvider(const ProviderFlags& flags, const Clock& clock) {
   } else {
     auto key = ReadSecretFile(flags.key_file, "OpenWeather API key");
     if (!key.ok()) {
-      return BadFlag("--provider=openweather needs EVC_OPENWEATHER_API_KEY or --openweather_key_file",
-                     key.status());
+      return BadFlag(
+          "--provider=openweather needs EVC_OPENWEATHER_API_KEY or --openweather_key_file",
+          key.status());
     }
     options.api_key = *key;
   }
@@ -43,7 +45,8 @@ ProviderChoice ChooseProvider(const ProviderFlags& flags, const Clock& clock) {
   options.timeout = flags.timeout;
   options.max_calls_per_minute = flags.max_calls_per_minute;
   if (options.max_calls_per_minute < 1) {
-    return BadFlag("--openweather_calls_per_minute", absl::InvalidArgumentError("must be at least 1"));
+    return BadFlag("--openweather_calls_per_minute",
+                   absl::InvalidArgumentError("must be at least 1"));
   }
   return Chosen(std::make_unique<OpenWeatherProvider>(std::move(options), clock));
 }

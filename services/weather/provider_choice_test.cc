@@ -1,9 +1,9 @@
 #include "services/weather/provider_choice.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "services/common/testing/fake_clock.h"
 

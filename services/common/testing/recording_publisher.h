@@ -1,10 +1,10 @@
 #pragma once
 // A publisher for unit tests: keeps what was published and acknowledges it at once.
 
+#include <google/protobuf/message.h>
+
 #include <string>
 #include <vector>
-
-#include <google/protobuf/message.h>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
