@@ -1,4 +1,4 @@
-# Project-wide CMake helpers. One function adds a service, so every service is
+# Project-wide CMake helpers. One function adds a service, so every binary is
 # built the same way: a library of logic (linked by the binary, its unit tests
 # and its benchmarks) plus a thin main.
 
@@ -47,12 +47,34 @@ function(evc_add_test name)
   gtest_discover_tests(${name} PROPERTIES ${properties} DISCOVERY_TIMEOUT 30)
 endfunction()
 
-# evc_add_service(NAME LIB_SOURCES ... MAIN file DEPS ...): library evc_<name>_lib
-# and binary evc-<name>.
+# evc_add_service(NAME [SOURCES ...] [DEPS ...] [MAIN file] [BINARIES binary main ...]):
+# library evc_<NAME>_lib, the service's logic on evc_common and DEPS (linked by its
+# binaries, unit tests and benchmarks), plus thin mains linking only that library:
+# MAIN builds evc-<NAME>; BINARIES builds one binary per name/main pair (several
+# binaries from one library, or a binary not named evc-<NAME>). A service whose logic
+# all lives in common/ has no SOURCES, and its library only carries the DEPS.
 function(evc_add_service name)
-  cmake_parse_arguments(ARG "" "MAIN" "SOURCES;DEPS" ${ARGN})
-  evc_add_library(evc_${name}_lib SOURCES ${ARG_SOURCES} DEPS evc_common ${ARG_DEPS})
-  evc_add_binary(evc-${name} ${ARG_MAIN} DEPS evc_${name}_lib)
+  cmake_parse_arguments(ARG "" "MAIN" "SOURCES;DEPS;BINARIES" ${ARGN})
+  set(library evc_${name}_lib)
+  if(ARG_SOURCES)
+    evc_add_library(${library} SOURCES ${ARG_SOURCES} DEPS evc_common ${ARG_DEPS})
+  else()
+    add_library(${library} INTERFACE)
+    target_link_libraries(${library} INTERFACE evc_common ${ARG_DEPS})
+  endif()
+  set(binaries ${ARG_BINARIES})
+  if(ARG_MAIN)
+    list(PREPEND binaries evc-${name} ${ARG_MAIN})
+  endif()
+  list(LENGTH binaries count)
+  math(EXPR unpaired "${count} % 2")
+  if(count EQUAL 0 OR unpaired)
+    message(FATAL_ERROR "evc_add_service(${name}): give MAIN, or BINARIES as binary/main pairs")
+  endif()
+  while(binaries)
+    list(POP_FRONT binaries binary main)
+    evc_add_binary(${binary} ${main} DEPS ${library})
+  endwhile()
 endfunction()
 
 # evc_add_fuzzer(NAME SOURCE file DEPS ...): a fuzz target for a decoder of outside

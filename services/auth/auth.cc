@@ -39,7 +39,8 @@ absl::StatusOr<v1::AuthenticateChargingPointResponse> Auth::Authenticate(
     return absl::PermissionDeniedError(
         "charging point revoked: an operator must reset its credentials before it can log in");
   }
-  absl::StatusOr<common::v1::ChargingPoint> cp = check_(request.cp_id(), request.secret());
+  absl::StatusOr<common::v1::ChargingPoint> cp =
+      check_.CheckCredentials(request.cp_id(), request.secret());
   if (!cp.ok()) {
     Audit(absl::IsUnauthenticated(cp.status()) ? AuditCategory::kSecurity : AuditCategory::kError,
           "cp_auth_failed", who, request.cp_id(), "FAILED",

@@ -11,6 +11,7 @@
 #include "evc/auth/v1/auth.pb.h"
 #include "evc/common/v1/types.pb.h"
 #include "services/auth/auth_store.h"
+#include "services/auth/credential_checker.h"
 #include "services/common/audit.h"
 #include "services/common/caller.h"
 #include "services/common/clock.h"
@@ -18,16 +19,12 @@
 
 namespace evc::auth {
 
-// Asks the registry whether id + secret are valid (UNAUTHENTICATED if not).
-using CredentialChecker =
-    std::function<absl::StatusOr<common::v1::ChargingPoint>(const std::string& cp_id,
-                                                            const std::string& secret)>;
 
 class Auth {
  public:
-  Auth(AuthStore& store, CredentialChecker check, Publisher& events, AuditSink& audit,
+  Auth(AuthStore& store, CredentialChecker& check, Publisher& events, AuditSink& audit,
        const Clock& clock, absl::Duration token_ttl)
-      : store_(store), check_(std::move(check)), events_(events), audit_(audit), clock_(clock),
+      : store_(store), check_(check), events_(events), audit_(audit), clock_(clock),
         token_ttl_(token_ttl) {}
 
   absl::StatusOr<v1::AuthenticateChargingPointResponse> Authenticate(
@@ -51,7 +48,7 @@ class Auth {
              nlohmann::json details = nlohmann::json::object());
 
   AuthStore& store_;
-  CredentialChecker check_;
+  CredentialChecker& check_;
   Publisher& events_;
   AuditSink& audit_;
   const Clock& clock_;

@@ -5,7 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include "services/auth/registry_events.h"
+#include "services/common/crypto.h"
 #include "services/common/kafka.h"
+#include "services/common/message_auth.h"
+#include "services/common/testing/fake_clock.h"
+#include "services/common/testing/mock_broker.h"
+#include "services/common/testing/recording_audit_sink.h"
+#include "services/common/testing/recording_publisher.h"
 
 namespace evc::auth {
 namespace {
@@ -71,18 +78,21 @@ class FakeStore : public AuthStore {
   std::map<std::string, TokenRecord> tokens;
 };
 
+// CP1 with the secret "right", nothing else.
+class OneCp : public CredentialChecker {
+ public:
+  absl::StatusOr<common::v1::ChargingPoint> CheckCredentials(const std::string& id,
+                                                             const std::string& secret) override {
+    if (id != "CP1" || secret != "right") return absl::UnauthenticatedError("refused");
+    common::v1::ChargingPoint cp;
+    cp.set_cp_id(id);
+    return cp;
+  }
+};
+
 class AuthTest : public ::testing::Test {
  protected:
-  AuthTest()
-      : auth(store,
-             [](const std::string& id, const std::string& secret)
-                 -> absl::StatusOr<common::v1::ChargingPoint> {
-               if (id != "CP1" || secret != "right") return absl::UnauthenticatedError("refused");
-               common::v1::ChargingPoint cp;
-               cp.set_cp_id(id);
-               return cp;
-             },
-             events, audit, clock, absl::Hours(1)) {}
+  AuthTest() : auth(store, credentials, events, audit, clock, absl::Hours(1)) {}
 
   absl::StatusOr<v1::AuthenticateChargingPointResponse> Login(const std::string& secret = "right") {
     v1::AuthenticateChargingPointRequest r;
@@ -105,6 +115,7 @@ class AuthTest : public ::testing::Test {
   }
 
   FakeStore store;
+  OneCp credentials;
   RecordingPublisher events;
   RecordingAuditSink audit;
   FakeClock clock;
@@ -191,6 +202,94 @@ TEST_F(AuthTest, RotatingAKeylessCpIsRefused) {
   v1::RotateChargingPointKeyRequest rotate;
   rotate.set_cp_id("CP9");
   EXPECT_TRUE(absl::IsFailedPrecondition(auth.RotateKey(rotate, op).status()));
+}
+
+
+// Registry events, as auth's consumer hands them over.
+class RegistryEventsTest : public AuthTest {
+ protected:
+  RegistryEventsTest()
+      : registry_pair_(crypto::NewEd25519KeyPair()),
+        registry_keys_(
+            "registry",
+            [this]() -> absl::StatusOr<std::vector<VerifyingKey>> {
+              return std::vector<VerifyingKey>{{"registry-key", registry_pair_.public_key}};
+            },
+            clock),
+        broker_({{topics::kDeadLetters, 1}}),
+        producer_(*KafkaProducer::Create(broker_.bootstrap(), "auth-test")) {}
+
+  // `event` about `cp_id`, keyed by `key` (the CP id unless told), signed by the
+  // registry unless `signer` says otherwise.
+  KafkaMessage Event(events::v1::RegistryEvent event, const std::string& cp_id,
+                     const crypto::Ed25519KeyPair* signer = nullptr, std::string key = "") {
+    event.set_cp_id(cp_id);
+    const crypto::Ed25519KeyPair& pair = signer != nullptr ? *signer : registry_pair_;
+    return {.topic = topics::kRegistryEvents,
+            .key = key.empty() ? cp_id : key,
+            .payload = SignMessage({"registry-key", pair.private_key}, event)->SerializeAsString()};
+  }
+  static events::v1::RegistryEvent Unregistered() {
+    events::v1::RegistryEvent e;
+    e.mutable_unregistered();
+    return e;
+  }
+  static events::v1::RegistryEvent CredentialsReset() {
+    events::v1::RegistryEvent e;
+    e.mutable_credentials_reset();
+    return e;
+  }
+  void Follow(const std::vector<KafkaMessage>& batch) {
+    RevokeOnRegistryEvents(auth, batch, *producer_, registry_keys_, audit, clock);
+  }
+
+  crypto::Ed25519KeyPair registry_pair_;
+  VerifyingKeys registry_keys_;
+  MockBroker broker_;
+  std::unique_ptr<KafkaProducer> producer_;
+};
+
+TEST_F(RegistryEventsTest, AnUnregisteredCpLosesItsTokensButIsNotBlocked) {
+  auto login = Login();
+  ASSERT_TRUE(login.ok());
+  Follow({Event(Unregistered(), "CP1")});
+  EXPECT_EQ(auth.Validate(login->token()).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(AuditCount(AuditCategory::kSecurity, "cp_revoked"), 1);
+  EXPECT_TRUE(Login().ok());
+}
+
+TEST_F(RegistryEventsTest, ResetCredentialsRevokeTheOldTokensAndLiftABlock) {
+  auto login = Login();
+  ASSERT_TRUE(login.ok());
+  ASSERT_TRUE(auth.Revoke("CP1", op, "compromised", /*block=*/true).ok());
+  ASSERT_TRUE(absl::IsPermissionDenied(Login().status()));
+  Follow({Event(CredentialsReset(), "CP1")});
+  EXPECT_EQ(AuditCount(AuditCategory::kSecurity, "cp_revoked"), 2);
+  EXPECT_TRUE(Login().ok());
+}
+
+TEST_F(RegistryEventsTest, ARegistrationLiftsABlock) {
+  ASSERT_TRUE(auth.Revoke("CP1", op, "compromised", /*block=*/true).ok());
+  events::v1::RegistryEvent registered;
+  registered.mutable_registered()->set_cp_id("CP1");
+  Follow({Event(registered, "CP1")});
+  EXPECT_TRUE(Login().ok());
+}
+
+TEST_F(RegistryEventsTest, AForgedEventIsRefusedAndAudited) {
+  ASSERT_TRUE(auth.Revoke("CP1", op, "compromised", /*block=*/true).ok());
+  const crypto::Ed25519KeyPair intruder = crypto::NewEd25519KeyPair();
+  Follow({Event(CredentialsReset(), "CP1", &intruder)});
+  EXPECT_TRUE(absl::IsPermissionDenied(Login().status()));
+  EXPECT_EQ(AuditCount(AuditCategory::kSecurity, "event_refused"), 1);
+}
+
+TEST_F(RegistryEventsTest, AnEventAboutAnotherCpThanItsKeyIsSkipped) {
+  auto login = Login();
+  ASSERT_TRUE(login.ok());
+  Follow({Event(Unregistered(), "CP1", nullptr, "CP2"), Event(Unregistered(), "", nullptr, "CP1")});
+  EXPECT_TRUE(auth.Validate(login->token()).ok());
+  EXPECT_EQ(AuditCount(AuditCategory::kSecurity, "cp_revoked"), 0);
 }
 
 }  // namespace

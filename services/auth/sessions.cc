@@ -17,9 +17,9 @@ constexpr size_t kRefreshTokenBytes = 32;
 constexpr size_t kMaxSecretInput = 1024;
 }  // namespace
 
-Sessions::Sessions(SessionStore& store, PasswordChecker check, Publisher& events, AuditSink& audit,
+Sessions::Sessions(SessionStore& store, PasswordChecker& check, Publisher& events, AuditSink& audit,
                    const Clock& clock, SessionOptions options)
-    : store_(store), check_(std::move(check)), events_(events), audit_(audit), clock_(clock),
+    : store_(store), check_(check), events_(events), audit_(audit), clock_(clock),
       options_(options),
       verifier_([this]() -> absl::StatusOr<PublishedTrust> {
         absl::StatusOr<v1::GetSigningKeysResponse> keys = PublicKeys();
@@ -92,7 +92,8 @@ absl::StatusOr<v1::TokenPair> Sessions::Login(const v1::LoginRequest& request,
     return absl::InvalidArgumentError("password is required");
   }
   if (absl::Status s = CheckNotLocked(request.username(), source); !s.ok()) return s;
-  absl::StatusOr<registry::v1::Account> account = check_(request.username(), request.password());
+  absl::StatusOr<registry::v1::Account> account =
+      check_.CheckPassword(request.username(), request.password());
   if (absl::IsUnauthenticated(account.status())) {
     LoginFailed(request.username(), source, std::string(account.status().message()));
     return absl::UnauthenticatedError("unknown username or wrong password");

@@ -13,6 +13,7 @@
 #include "evc/auth/v1/auth.pb.h"
 #include "evc/registry/v1/registry.pb.h"
 #include "services/auth/auth_store.h"
+#include "services/auth/password_checker.h"
 #include "services/common/audit.h"
 #include "services/common/caller.h"
 #include "services/common/clock.h"
@@ -20,11 +21,6 @@
 #include "services/common/tokens.h"
 
 namespace evc::auth {
-
-// Asks the registry for the account if the password is right
-// (UNAUTHENTICATED if not).
-using PasswordChecker = std::function<absl::StatusOr<registry::v1::Account>(
-    const std::string& username, const std::string& password)>;
 
 struct SessionOptions {
   absl::Duration access_ttl = absl::Minutes(15);
@@ -39,7 +35,7 @@ struct SessionOptions {
 
 class Sessions {
  public:
-  Sessions(SessionStore& store, PasswordChecker check, Publisher& events, AuditSink& audit,
+  Sessions(SessionStore& store, PasswordChecker& check, Publisher& events, AuditSink& audit,
            const Clock& clock, SessionOptions options = {});
 
   // Loads the signing keys, creating the first one if there is none.
@@ -73,7 +69,7 @@ class Sessions {
              nlohmann::json details = nlohmann::json::object());
 
   SessionStore& store_;
-  PasswordChecker check_;
+  PasswordChecker& check_;
   Publisher& events_;
   AuditSink& audit_;
   const Clock& clock_;

@@ -7,6 +7,9 @@
 
 #include "services/common/crypto.h"
 #include "services/common/kafka.h"
+#include "services/common/testing/fake_clock.h"
+#include "services/common/testing/recording_audit_sink.h"
+#include "services/common/testing/recording_publisher.h"
 
 namespace evc::auth {
 namespace {
@@ -71,22 +74,26 @@ class FakeSessionStore : public SessionStore {
   std::map<std::string, LoginThrottle> throttles;
 };
 
+// The driver "ana" with the password "right password 1"; counts the checks.
+class AnaOnly : public PasswordChecker {
+ public:
+  absl::StatusOr<registry::v1::Account> CheckPassword(const std::string& user,
+                                                      const std::string& password) override {
+    ++checks;
+    if (user != "ana" || password != "right password 1") {
+      return absl::UnauthenticatedError("unknown username or wrong password");
+    }
+    registry::v1::Account a;
+    a.set_username("ana");
+    a.set_role("driver");
+    return a;
+  }
+  int checks = 0;
+};
+
 class SessionsTest : public ::testing::Test {
  protected:
-  SessionsTest()
-      : sessions(store,
-                 [this](const std::string& user, const std::string& password)
-                     -> absl::StatusOr<registry::v1::Account> {
-                   ++password_checks;
-                   if (user != "ana" || password != "right password 1") {
-                     return absl::UnauthenticatedError("unknown username or wrong password");
-                   }
-                   registry::v1::Account a;
-                   a.set_username("ana");
-                   a.set_role("driver");
-                   return a;
-                 },
-                 events, audit, clock) {
+  SessionsTest() : sessions(store, passwords, events, audit, clock) {
     EXPECT_TRUE(sessions.Start().ok());
   }
   absl::StatusOr<v1::TokenPair> Login(const std::string& password = "right password 1") {
@@ -114,7 +121,8 @@ class SessionsTest : public ::testing::Test {
   RecordingPublisher events;
   RecordingAuditSink audit;
   FakeClock clock;
-  int password_checks = 0;
+  AnaOnly passwords;
+  int& password_checks = passwords.checks;
   Sessions sessions;
 };
 
@@ -166,7 +174,7 @@ TEST_F(SessionsTest, LogoutSurvivesARestartOfAuth) {
   ASSERT_TRUE(sessions.Logout(caller).ok());
   // A new auth process on the same store: its verifier, and any verifier fed
   // from its ListRevokedSessions, refuses the old token from the start.
-  Sessions restarted(store, nullptr, events, audit, clock);
+  Sessions restarted(store, passwords, events, audit, clock);
   ASSERT_TRUE(restarted.Start().ok());
   absl::Status s = restarted.verifier().Verify(pair->access_token()).status();
   EXPECT_TRUE(absl::IsUnauthenticated(s));

@@ -9,6 +9,7 @@
 #include "services/central/central.h"
 #include "services/central/empty_supply_store.h"
 #include "services/common/crypto.h"
+#include "services/common/testing/recording_publisher.h"
 
 namespace evc::central::fuzz {
 

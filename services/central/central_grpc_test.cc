@@ -16,6 +16,7 @@
 #include "services/central/empty_supply_store.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
+#include "services/common/testing/recording_publisher.h"
 
 namespace evc::central {
 namespace {

@@ -11,6 +11,7 @@
 
 #include "services/common/crypto.h"
 #include "services/common/proto_time.h"
+#include "services/common/testing/recording_publisher.h"
 
 namespace evc::central {
 namespace {

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/central/effects.h"
+#include "services/common/names.h"
 
 namespace evc::central {
 
@@ -248,11 +249,5 @@ class ChargingNetwork {
 };
 
 common::v1::Supply ToProtoSupply(const SupplyRecord& s);
-
-// Human-readable names for messages and CLIs ("ACTIVE", "engine fault", ...).
-std::string StateName(common::v1::CpState state);
-std::string EndReasonText(common::v1::EndReason reason);
-std::string RejectReasonText(common::v1::RejectReason reason);
-std::string HoldReasonText(common::v1::HoldReason reason);
 
 }  // namespace evc::central

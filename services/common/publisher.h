@@ -1,14 +1,12 @@
 #pragma once
 // Where services send events, as an interface: Kafka in production, a
-// recording fake in unit tests.
+// recording fake in unit tests (services/common/testing/recording_publisher.h).
 
 #include <string>
-#include <vector>
 
 #include <google/protobuf/message.h>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "services/common/kafka.h"
 
 namespace evc {
@@ -34,37 +32,6 @@ class KafkaPublisher : public Publisher {
 
  private:
   KafkaProducer& producer_;
-};
-
-// Records what was published; delivers at once.
-class RecordingPublisher : public Publisher {
- public:
-  struct Record {
-    std::string topic;
-    std::string key;
-    std::string payload;
-  };
-  absl::Status Publish(const std::string& topic, const std::string& key,
-                       const google::protobuf::Message& message, Delivered on_delivery) override {
-    {
-      absl::MutexLock lock(&mu_);
-      records_.push_back({topic, key, message.SerializeAsString()});
-    }
-    if (on_delivery) on_delivery(absl::OkStatus());
-    return absl::OkStatus();
-  }
-  std::vector<Record> records() const {
-    absl::MutexLock lock(&mu_);
-    return records_;
-  }
-  void Clear() {
-    absl::MutexLock lock(&mu_);
-    records_.clear();
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<Record> records_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace evc

@@ -6,6 +6,7 @@
 
 #include "services/common/clock.h"
 #include "services/common/crypto.h"
+#include "services/common/testing/fake_clock.h"
 #include "services/common/tokens.h"
 
 namespace {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "services/common/crypto.h"
+#include "services/common/testing/fake_clock.h"
 
 namespace evc {
 namespace {

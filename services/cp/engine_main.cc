@@ -9,12 +9,11 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
 #include "services/common/service_main.h"
+#include "services/cp/console.h"
 #include "services/cp/cp_runtime.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50100", "gRPC address the monitor checks (host:port)");
@@ -23,30 +22,6 @@ ABSL_FLAG(bool, auto_plug, false, "plug in automatically when a supply is author
 ABSL_FLAG(absl::Duration, auto_unplug_after, absl::ZeroDuration(),
           "unplug automatically this long after plugging in (0: only by hand or stop)");
 ABSL_FLAG(bool, console, false, "read console keys from stdin even when it is not a terminal");
-
-namespace {
-
-void Console(evc::cp::Engine& engine) {
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    std::string key = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line));
-    const absl::Time now = absl::Now();
-    if (key == "p") engine.Plug(now);
-    else if (key == "u") engine.Unplug(now);
-    else if (key == "f") engine.Fault();
-    else if (key == "r") engine.Repair();
-    else if (key == "w") engine.RequestWalkIn(now);
-    else if (key == "s") {
-      auto c = engine.Check();
-      std::cout << "activated=" << c.activated() << " ok=" << c.ok()
-                << " supply=" << (c.supply_id().empty() ? "-" : c.supply_id()) << std::endl;
-    } else if (key == "q") break;
-    else if (!key.empty()) std::cout << "keys: p plug, u unplug, f fault, r repair, w walk-in, s status, q quit" << std::endl;
-  }
-  evc::RequestShutdown();
-}
-
-}  // namespace
 
 // What --help says before the flags.
 constexpr char kAbout[] =
@@ -70,11 +45,7 @@ int main(int argc, char** argv) {
                           .auto_unplug_after = absl::GetFlag(FLAGS_auto_unplug_after)},
                          output);
 
-  // The group is named after the engine's address: a restarted engine resumes
-  // where it left off; a new one reads from the start, and stale commands are
-  // dropped by age.
-  std::string group = absl::StrCat("evc-engine-", listen);
-  for (char& c : group) if (!absl::ascii_isalnum(c) && c != '-') c = '-';
+  const std::string group = evc::cp::EngineGroupId(listen);
   auto consumer = evc::KafkaConsumer::Create({.brokers = evc::KafkaBrokers(),
                                               .group_id = group,
                                               .client_id = group,
@@ -98,7 +69,12 @@ int main(int argc, char** argv) {
       engine.Tick(absl::Now());
     }
   });
-  if (console) std::thread(Console, std::ref(engine)).detach();
+  if (console) {
+    std::thread([&engine] {
+      evc::cp::RunConsole(engine, std::cin, std::cout);
+      evc::RequestShutdown();
+    }).detach();
+  }
 
   evc::cp::EngineGrpc service(engine);
   int code = evc::Serve("cp-engine", listen, {&service});

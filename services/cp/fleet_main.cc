@@ -5,7 +5,6 @@
 
 #include <map>
 #include <memory>
-#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
@@ -14,13 +13,13 @@
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "services/common/client_session.h"
 #include "services/common/grpc_server.h"
-#include "services/common/grpc_util.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/common/backoff.h"
 #include "services/common/process.h"
 #include "services/common/service_main.h"
 #include "services/cp/cp_runtime.h"
+#include "services/cp/fleet.h"
 
 ABSL_FLAG(int, count, 10, "how many charging points to simulate");
 ABSL_FLAG(std::string, prefix, "FLEET-", "CP ids are <prefix>00001, <prefix>00002, ...");
@@ -43,40 +42,6 @@ ABSL_FLAG(std::string, password_file, "", "file holding --user's password");
 ABSL_FLAG(std::string, listen, "",
           "serve gRPC health (SERVING once every CP is enrolled) and /metrics here, e.g. 0.0.0.0:50060 "
           "for Kubernetes probes (empty: none)");
-
-namespace {
-
-using evc::registry::v1::RegistryService;
-
-// Enrols the CP, or issues it new credentials if it already exists.
-absl::StatusOr<std::string> Enrol(RegistryService::Stub& registry, const std::string& cp_id,
-                                  const std::string& city) {
-  evc::registry::v1::RegisterChargingPointRequest request;
-  request.set_cp_id(cp_id);
-  request.mutable_location()->set_address(absl::StrCat("Fleet bay ", cp_id));
-  request.mutable_location()->set_city(city);
-  request.mutable_location()->set_country("ES");
-  request.set_price_millieuros_per_kwh(absl::GetFlag(FLAGS_price));
-  request.set_max_power_w(absl::GetFlag(FLAGS_power_w));
-  auto registered = evc::CallUnary(&RegistryService::Stub::RegisterChargingPoint, registry,
-                                   request, absl::Seconds(10));
-  if (registered.ok()) return registered->credentials().secret();
-  if (!absl::IsAlreadyExists(registered.status())) return registered.status();
-  evc::registry::v1::ResetCredentialsRequest reset;
-  reset.set_cp_id(cp_id);
-  auto credentials =
-      evc::CallUnary(&RegistryService::Stub::ResetCredentials, registry, reset, absl::Seconds(10));
-  if (!credentials.ok()) return credentials.status();
-  return credentials->secret();
-}
-
-struct SimulatedCp {
-  std::unique_ptr<evc::cp::Engine> engine;
-  std::unique_ptr<evc::cp::LocalEngineProbe> probe;
-  std::unique_ptr<evc::cp::Monitor> monitor;
-};
-
-}  // namespace
 
 // What --help says before the flags.
 constexpr char kAbout[] =
@@ -116,7 +81,7 @@ int main(int argc, char** argv) {
                      return session.status();
                    }, absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested()));
   evc::ExitIfError("operator login (--user, --password_file)", session.status());
-  auto registry = RegistryService::NewStub(
+  auto registry = evc::registry::v1::RegistryService::NewStub(
       evc::MakeChannel(absl::GetFlag(FLAGS_registry), (*session)->Bearer()));
   auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
   evc::cp::GrpcAuthenticator auth(absl::GetFlag(FLAGS_auth));
@@ -125,19 +90,22 @@ int main(int argc, char** argv) {
   if (cities.empty()) cities.push_back("Alicante");
 
   const int count = absl::GetFlag(FLAGS_count);
-  std::map<std::string, SimulatedCp> cps;
+  std::map<std::string, evc::cp::SimulatedCp> cps;
   for (int i = 1; i <= count && !evc::ShutdownRequested().HasBeenNotified(); ++i) {
     const std::string id = absl::StrFormat("%s%05d", absl::GetFlag(FLAGS_prefix), i);
     absl::StatusOr<std::string> secret;
     absl::Status s = evc::RetryWithBackoff(
         "enrol " + id,
         [&] {
-          secret = Enrol(*registry, id, cities[i % cities.size()]);
+          secret = evc::cp::Enrol(*registry, {.cp_id = id,
+                                              .city = cities[i % cities.size()],
+                                              .price_millieuros_per_kwh = absl::GetFlag(FLAGS_price),
+                                              .max_power_w = absl::GetFlag(FLAGS_power_w)});
           return secret.status();
         },
         absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested());
     evc::ExitIfError("cannot enrol fleet CPs (--registry)", s);
-    SimulatedCp& cp = cps[id];
+    evc::cp::SimulatedCp& cp = cps[id];
     cp.engine = std::make_unique<evc::cp::Engine>(
         evc::cp::EngineOptions{.power_w = absl::GetFlag(FLAGS_power_w),
                                .auto_plug = absl::GetFlag(FLAGS_auto_plug),
@@ -166,28 +134,10 @@ int main(int argc, char** argv) {
   for (auto& [id, cp] : cps) cp.engine->SetCommandChannelReady();
   if (health) health->SetServing(true);
 
-  std::vector<SimulatedCp*> all;
+  std::vector<evc::cp::SimulatedCp*> all;
   for (auto& [id, cp] : cps) all.push_back(&cp);
-  const int shards = std::max(1, absl::GetFlag(FLAGS_tick_threads));
-  std::vector<std::thread> tickers;
-  for (int shard = 0; shard < shards; ++shard) {
-    tickers.emplace_back([&, shard] {
-      const absl::Duration period = std::min(absl::GetFlag(FLAGS_telemetry_period), absl::Seconds(1));
-      absl::Time next_health = absl::InfinitePast();
-      do {
-        const absl::Time now = absl::Now();
-        const bool health_due = now >= next_health;
-        if (health_due) next_health = now + absl::Seconds(1);
-        for (size_t i = shard; i < all.size(); i += shards) {
-          // Each CP reads the clock itself: a shard's loop takes tens of ms,
-          // and readings must carry the time they were really taken.
-          all[i]->engine->Tick(absl::Now());
-          if (health_due) all[i]->monitor->Tick(absl::Now());
-        }
-      } while (!evc::ShutdownRequested().WaitForNotificationWithTimeout(period));
-    });
-  }
-  for (auto& t : tickers) t.join();
+  evc::cp::TickFleet(all, absl::GetFlag(FLAGS_tick_threads), absl::GetFlag(FLAGS_telemetry_period),
+                     evc::ShutdownRequested());
   if (health) health->Shutdown(absl::Seconds(1));
   for (auto& [id, cp] : cps) cp.monitor->Shutdown();
   (*consumer)->Stop();

@@ -32,11 +32,11 @@
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "evc/weather/v1/weather.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "services/central/network.h"
 #include "services/common/client_session.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
 #include "services/common/help.h"
+#include "services/common/names.h"
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
 #include "services/evcctl/commands.h"
@@ -312,7 +312,7 @@ int Tickets() {
                 t.driver_id().empty() ? "(walk-in)" : t.driver_id().c_str(),
                 absl::FormatTime("%Y-%m-%d %H:%M:%S", evc::FromProto(t.ended_at()), absl::LocalTimeZone()).c_str(),
                 Kwh(t.energy_wh()).c_str(), Euros(t.amount_millieuros()).c_str(),
-                evc::central::EndReasonText(t.end_reason()).c_str());
+                evc::EndReasonText(t.end_reason()).c_str());
   }
   return 0;
 }

@@ -8,7 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "services/central/network.h"
+#include "services/common/names.h"
 #include "services/common/proto_time.h"
 
 namespace evc::evcctl {
@@ -78,7 +78,7 @@ std::string Kwh(int64_t wh) { return absl::StrFormat("%.3f", wh / 1000.0); }
 std::string StatusLine(const ChargingPointStatus& s, bool colour) {
   const auto& cp = s.charging_point();
   return absl::StrFormat("%-12s %s%-15s%s %-12s %7s  %s", cp.cp_id(),
-                         colour ? Colour(s.state()) : "", central::StateName(s.state()),
+                         colour ? Colour(s.state()) : "", StateName(s.state()),
                          colour ? "\033[0m" : "", cp.location().city(),
                          Euros(cp.price_millieuros_per_kwh()), SupplyOrDetail(s));
 }
@@ -144,7 +144,7 @@ std::string WatchPanel::CountsLine() const {
   for (const auto& [id, s] : cps_) ++counts[s.state()];
   std::string line = absl::StrCat(cps_.size(), " CPs:");
   for (CpState state : kStatesInOrder)
-    absl::StrAppend(&line, "  ", counts[state], " ", central::StateName(state));
+    absl::StrAppend(&line, "  ", counts[state], " ", StateName(state));
   return line;
 }
 
@@ -180,7 +180,7 @@ std::vector<std::string> WatchPanel::Lines(const PanelView& view) const {
   const std::string filter =
       absl::StrCat("showing ",
                    view.state == common::v1::CP_STATE_UNSPECIFIED ? "every state"
-                                                                  : central::StateName(view.state),
+                                                                  : StateName(view.state),
                    ", ", view.city.empty() ? "every city" : view.city, ": ", shown.size(),
                    " CPs, page ", page + 1, "/", pages, problem_.empty() ? "" : "   ! ", problem_);
   std::vector<std::string> lines = {

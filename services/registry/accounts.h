@@ -14,22 +14,10 @@
 #include "services/common/caller.h"
 #include "services/common/clock.h"
 #include "services/common/crypto.h"
+#include "services/registry/account_store.h"
 
 namespace evc::registry {
 
-struct StoredAccount {
-  v1::Account account;
-  std::string password_hash;
-};
-
-class AccountStore {
- public:
-  virtual ~AccountStore() = default;
-  // ALREADY_EXISTS if the username is taken (in any case).
-  virtual absl::Status InsertAccount(const v1::Account& account, const std::string& password_hash) = 0;
-  // NOT_FOUND if unknown.
-  virtual absl::StatusOr<StoredAccount> GetAccount(const std::string& username) = 0;
-  virtual absl::Status UpdateAccount(const StoredAccount& account) = 0;
 };
 
 // Length 10-128, at least one letter and one digit, not the username.

@@ -2,7 +2,7 @@
 
 #include "services/common/postgres.h"
 #include "services/common/tokens.h"
-#include "services/registry/accounts.h"
+#include "services/registry/account_store.h"
 #include "services/registry/registry_store.h"
 
 namespace evc::registry {

@@ -1,6 +1,6 @@
 #pragma once
 // Persistence of the registry's charging points and their credential hashes
-// (accounts: accounts.h).
+// (accounts: account_store.h).
 
 #include <optional>
 #include <string>

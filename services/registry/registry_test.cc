@@ -7,6 +7,9 @@
 #include "absl/strings/ascii.h"
 
 #include "evc/events/v1/events.pb.h"
+#include "services/common/testing/fake_clock.h"
+#include "services/common/testing/recording_audit_sink.h"
+#include "services/common/testing/recording_publisher.h"
 
 namespace evc::registry {
 namespace {

@@ -7,15 +7,16 @@
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "services/common/auth_client.h"
-#include "services/common/grpc_util.h"
+#include "services/common/grpc_server.h"
 #include "services/common/log.h"
 #include "services/common/message_auth.h"
 #include "services/common/process.h"
-#include "services/common/secret_file.h"
 #include "services/common/service_main.h"
-#include "services/weather/openweather_provider.h"
+#include "services/weather/central_holds.h"
 #include "services/weather/pg_weather_store.h"
-#include "services/weather/simulated_provider.h"
+#include "services/weather/provider_choice.h"
+#include "services/weather/registry_charging_points.h"
+#include "services/weather/registry_events.h"
 #include "services/weather/weather_grpc.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50054", "gRPC listen address (host:port)");
@@ -36,77 +37,6 @@ ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(5), "initial period betwe
 ABSL_FLAG(absl::Duration, sync_interval, absl::Minutes(1),
           "initial period between full re-reads of the charging points at the registry");
 
-namespace {
-
-using evc::registry::v1::RegistryService;
-
-class RegistryCps : public evc::weather::ChargingPointSource {
- public:
-  explicit RegistryCps(RegistryService::Stub& registry) : registry_(registry) {}
-  absl::StatusOr<std::vector<evc::common::v1::ChargingPoint>> List() override {
-    auto list = evc::CallUnary(&RegistryService::Stub::ListChargingPoints, registry_,
-                               evc::registry::v1::ListChargingPointsRequest(), absl::Seconds(5));
-    if (!list.ok()) return list.status();
-    return std::vector<evc::common::v1::ChargingPoint>(list->charging_points().begin(),
-                                                       list->charging_points().end());
-  }
-
- private:
-  RegistryService::Stub& registry_;
-};
-
-class CentralHolds : public evc::weather::HoldSink {
- public:
-  explicit CentralHolds(evc::central::v1::CentralService::Stub& central) : central_(central) {}
-  absl::Status ApplyHolds(const std::map<std::string, std::string>& held) override {
-    evc::central::v1::ApplyWeatherHoldsRequest request;
-    for (const auto& [cp_id, detail] : held) {
-      auto* h = request.add_holds();
-      h->set_cp_id(cp_id);
-      h->set_detail(detail);
-    }
-    auto r = evc::CallUnary(&evc::central::v1::CentralService::Stub::ApplyWeatherHolds, central_,
-                            request, absl::Seconds(5));
-    if (!r.ok()) return r.status();
-    if (r->unknown_cp_ids_size() > 0) {
-      evc::log::Warn("central does not know some held charging points",
-                     {{"cp_ids", std::vector<std::string>(r->unknown_cp_ids().begin(), r->unknown_cp_ids().end())}});
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  evc::central::v1::CentralService::Stub& central_;
-};
-
-std::unique_ptr<evc::weather::WeatherProvider> MakeProvider(const evc::Clock& clock) {
-  const std::string name = absl::GetFlag(FLAGS_provider);
-  if (name == "simulated") return std::make_unique<evc::weather::SimulatedProvider>(clock);
-  if (name != "openweather") {
-    evc::ExitIfError("--provider", absl::InvalidArgumentError(
-                                       "must be 'simulated' or 'openweather', not '" + name + "'"));
-  }
-  evc::weather::OpenWeatherOptions options;
-  const char* env_key = std::getenv("EVC_OPENWEATHER_API_KEY");
-  if (env_key != nullptr && *env_key != '\0') {
-    options.api_key = env_key;
-  } else {
-    auto key = evc::ReadSecretFile(absl::GetFlag(FLAGS_openweather_key_file), "OpenWeather API key");
-    evc::ExitIfError("--provider=openweather needs EVC_OPENWEATHER_API_KEY or --openweather_key_file",
-                     key.status());
-    options.api_key = *key;
-  }
-  options.base_url = absl::GetFlag(FLAGS_openweather_url);
-  options.timeout = absl::GetFlag(FLAGS_openweather_timeout);
-  options.max_calls_per_minute = absl::GetFlag(FLAGS_openweather_calls_per_minute);
-  if (options.max_calls_per_minute < 1) {
-    evc::ExitIfError("--openweather_calls_per_minute", absl::InvalidArgumentError("must be at least 1"));
-  }
-  return std::make_unique<evc::weather::OpenWeatherProvider>(std::move(options), clock);
-}
-
-}  // namespace
-
 // What --help says before the flags.
 constexpr char kAbout[] =
     "evc-weather: weather alerts for the charging network (gRPC service).\n"
@@ -126,10 +56,20 @@ int main(int argc, char** argv) {
       .sync_interval = absl::GetFlag(FLAGS_sync_interval)};
   evc::ExitIfError("invalid thresholds or intervals", evc::weather::Validate(defaults));
   evc::SystemClock clock;
-  std::unique_ptr<evc::weather::WeatherProvider> provider = MakeProvider(clock);
+  const char* env_api_key = std::getenv("EVC_OPENWEATHER_API_KEY");
+  evc::weather::ProviderChoice choice = evc::weather::ChooseProvider(
+      {.name = absl::GetFlag(FLAGS_provider),
+       .env_api_key = env_api_key == nullptr ? "" : env_api_key,
+       .key_file = absl::GetFlag(FLAGS_openweather_key_file),
+       .base_url = absl::GetFlag(FLAGS_openweather_url),
+       .timeout = absl::GetFlag(FLAGS_openweather_timeout),
+       .max_calls_per_minute = absl::GetFlag(FLAGS_openweather_calls_per_minute)},
+      clock);
+  evc::ExitIfError(choice.bad_flag, choice.error);
+  std::unique_ptr<evc::weather::WeatherProvider> provider = std::move(choice.provider);
   evc::ServiceDeps deps = evc::ConnectDeps("weather", {.postgres = true, .postgres_connections = 3});
 
-  auto registry = RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
+  auto registry = evc::registry::v1::RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
   auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
   auto auth = evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth)));
   std::unique_ptr<evc::TokenVerifier> verifier = evc::MakeAuthTokenVerifier(*auth, clock);
@@ -140,8 +80,8 @@ int main(int argc, char** argv) {
 
   evc::weather::PgWeatherStore store(*deps.postgres);
   evc::PgAuditSink audit(*deps.postgres, 10000, "weather");
-  RegistryCps cps(*registry);
-  CentralHolds holds(*central);
+  evc::weather::RegistryChargingPoints cps(*registry);
+  evc::weather::CentralHolds holds(*central);
   evc::weather::WeatherWatcher watcher(store, *provider, holds, cps, audit, clock);
   evc::ExitIfError("cannot restore the weather state", watcher.Load(defaults));
 
@@ -155,17 +95,9 @@ int main(int argc, char** argv) {
                                               // were missed until the next full sync.
                                               .auto_offset_reset = "earliest"});
   evc::ExitIfError("cannot consume registry events (--kafka)", consumer.status());
-  // Only events the registry signed: a forged one would move or drop CPs.
   std::unique_ptr<evc::VerifyingKeys> registry_keys = evc::RegistryEventKeys(*registry, clock);
   (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
-    for (const evc::KafkaMessage& m : batch) {
-      evc::events::v1::RegistryEvent event;
-      if (absl::Status s = evc::OpenSignedEvent(m.payload, *registry_keys, &event); !s.ok()) {
-        evc::RefuseEvent(m, s, "weather", &audit, clock);
-        continue;
-      }
-      watcher.OnRegistryEvent(event);
-    }
+    evc::weather::FollowRegistryEvents(batch, *registry_keys, watcher, audit, clock);
   });
   watcher.Start();
   evc::log::Info("weather watching", {{"provider", provider->name()}});

@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include "absl/synchronization/mutex.h"
+#include "services/common/testing/fake_clock.h"
 
 namespace evc::weather {
 namespace {

@@ -26,26 +26,14 @@
 #include "services/common/caller.h"
 #include "services/common/clock.h"
 #include "services/weather/alert_rule.h"
+#include "services/weather/charging_point_source.h"
+#include "services/weather/hold_sink.h"
 #include "services/weather/provider.h"
 #include "services/weather/weather_store.h"
 
 namespace evc::weather {
 
 v1::Reading ReadingProto(const Reading& r);
-
-// Central's ApplyWeatherHolds: CP id -> why.
-class HoldSink {
- public:
-  virtual ~HoldSink() = default;
-  virtual absl::Status ApplyHolds(const std::map<std::string, std::string>& held) = 0;
-};
-
-// The registry's list of charging points.
-class ChargingPointSource {
- public:
-  virtual ~ChargingPointSource() = default;
-  virtual absl::StatusOr<std::vector<common::v1::ChargingPoint>> List() = 0;
-};
 
 struct WatcherCounters {
   int64_t readings = 0;

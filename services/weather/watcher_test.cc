@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "services/common/crypto.h"
+#include "services/common/message_auth.h"
+#include "services/common/testing/fake_clock.h"
+#include "services/weather/registry_events.h"
 #include "services/weather/simulated_provider.h"
 
 namespace evc::weather {
@@ -276,6 +280,35 @@ TEST_F(WatcherTest, RegistryEventsAreFollowedAtOnce) {
   removed.mutable_unregistered();
   watcher->OnRegistryEvent(removed);
   EXPECT_EQ(watcher->Cities().cities_size(), 2);  // Alicante, Madrid (VLC-1)
+}
+
+TEST_F(WatcherTest, OnlyRegistryEventsTheRegistrySignedAreFollowed) {
+  Started();
+  const crypto::Ed25519KeyPair registry_pair = crypto::NewEd25519KeyPair();
+  const crypto::Ed25519KeyPair intruder_pair = crypto::NewEd25519KeyPair();
+  VerifyingKeys registry_keys(
+      "registry",
+      [&]() -> absl::StatusOr<std::vector<VerifyingKey>> {
+        return std::vector<VerifyingKey>{{"registry-key", registry_pair.public_key}};
+      },
+      clock);
+  auto signed_by = [](const crypto::Ed25519KeyPair& pair, const std::string& cp_id,
+                      const std::string& city) {
+    events::v1::RegistryEvent event;
+    event.set_cp_id(cp_id);
+    *event.mutable_registered() = ListedCps::Cp(cp_id, city);
+    return KafkaMessage{.topic = topics::kRegistryEvents,
+                        .key = cp_id,
+                        .payload = SignMessage({"registry-key", pair.private_key}, event)
+                                       ->SerializeAsString()};
+  };
+  const std::vector<KafkaMessage> batch = {signed_by(intruder_pair, "SVQ-1", "Sevilla"),
+                                           signed_by(registry_pair, "VLC-1", "Valencia")};
+  FollowRegistryEvents(batch, registry_keys, *watcher, audit, clock);
+  auto cities = watcher->Cities();
+  ASSERT_EQ(cities.cities_size(), 3);  // Alicante, Madrid, Valencia: not Sevilla
+  for (const auto& city : cities.cities()) EXPECT_NE(city.city(), "Sevilla");
+  EXPECT_EQ(audit.Count("event_refused"), 1);
 }
 
 TEST_F(WatcherTest, PeriodicSyncPicksUpNewCitiesAndDropsRemovedCps) {

@@ -1,0 +1,28 @@
+#pragma once
+// Persistence of driver and operator accounts (the logic: accounts.h).
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "evc/registry/v1/registry.pb.h"
+
+namespace evc::registry {
+
+struct StoredAccount {
+  v1::Account account;
+  std::string password_hash;
+};
+
+class AccountStore {
+ public:
+  virtual ~AccountStore() = default;
+  // ALREADY_EXISTS if the username is taken (in any case).
+  virtual absl::Status InsertAccount(const v1::Account& account,
+                                     const std::string& password_hash) = 0;
+  // NOT_FOUND if unknown.
+  virtual absl::StatusOr<StoredAccount> GetAccount(const std::string& username) = 0;
+  virtual absl::Status UpdateAccount(const StoredAccount& account) = 0;
+};
+
+}  // namespace evc::registry
