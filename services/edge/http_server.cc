@@ -16,7 +16,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -59,16 +58,14 @@ std::string ContentType(const std::filesystem::path& file) {
 // convention (4401: log in again, 4403: not yours...).
 websocket::close_reason CloseReasonFor(const grpc::Status& status) {
   if (status.ok()) return websocket::close_reason(websocket::close_code::normal);
-  std::string why = status.error_message().substr(0, 120);
-  int http = HttpStatusFromGrpc(status.error_code());
-  websocket::close_reason reason(static_cast<std::uint16_t>(4000 + (http < 1000 ? http : 500)));
-  reason.reason = why;
+  const HttpError error(status);
+  websocket::close_reason reason(
+      static_cast<std::uint16_t>(4000 + (error.http_status() < 1000 ? error.http_status() : 500)));
+  reason.reason = error.message().substr(0, 120);
   return reason;
 }
 
-std::string ErrorLine(const grpc::Status& status) {
-  return absl::StrCat("{\"error\":", ErrorJson(status.error_code(), status.error_message()), "}");
-}
+std::string ErrorLine(const grpc::Status& status) { return absl::StrCat("{\"error\":", HttpError(status).Json(), "}"); }
 
 }  // namespace
 
@@ -282,12 +279,13 @@ class NdjsonClient : public StreamingClient {
   void Finish(const grpc::Status& status) override {
     const bool failed = !status.ok() && status.error_code() != grpc::StatusCode::CANCELLED;
     if (!header_sent_) {
-      // Nothing sent yet: an ordinary HTTP answer.
-      auto res = std::make_shared<Response>(static_cast<http::status>(HttpStatusFromGrpc(status.error_code())), version_);
+      // Nothing sent yet: an ordinary HTTP answer (200 and no lines for OK).
+      const HttpError error(status);
+      auto res = std::make_shared<Response>(static_cast<http::status>(error.http_status()), version_);
       res->set(http::field::server, "evc-edge");
       res->set(http::field::content_type, status.ok() ? "application/x-ndjson" : "application/json");
       for (const auto& [k, v] : headers_) res->set(k, v);
-      res->body() = status.ok() ? "" : ErrorJson(status.error_code(), status.error_message());
+      res->body() = status.ok() ? "" : error.Json();
       res->keep_alive(false);
       res->prepare_payload();
       http::async_write(stream_, *res, [self = Self(), res](beast::error_code, size_t) { self->Abort(); });
@@ -364,8 +362,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     } catch (const std::exception& e) {
       log::Error("request handling failed: answered 500",
                  {{"error", e.what()}, {"peer", peer_}, {"method", ToString(req.method_string())}});
-      return SendReply(req, ErrorReply(http::status::internal_server_error, grpc::StatusCode::INTERNAL,
-                                       "the edge could not handle this request; it was logged", true));
+      const absl::Status failed = absl::InternalError("the edge could not handle this request; it was logged");
+      return SendReply(req, ErrorReply(HttpError(failed), true));
     }
     cors_ = std::move(plan->cors);
     Execute(std::move(req), std::move(*plan));
@@ -397,13 +395,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Answer(const Request& req, const Route& route, const grpc::Status& status, const std::string& bytes) {
-    if (!status.ok()) {
-      return SendError(req, static_cast<http::status>(HttpStatusFromGrpc(status.error_code())), status.error_code(),
-                       status.error_message(), false);
-    }
+    if (!status.ok()) return SendReply(req, ErrorReply(HttpError(status)));
     auto json = edge_.upstreams.json().Get(*route.method->output_type(), bytes, false);
     if (!json.ok()) {
-      return SendError(req, http::status::bad_gateway, grpc::StatusCode::INTERNAL, json.status().message(), false);
+      return SendReply(req, ErrorReply(HttpError(HttpOnlyStatus::kBadGateway, std::string(json.status().message()))));
     }
     std::vector<std::pair<std::string, std::string>> extra;
     if (std::string cookie = SessionCookie(route, bytes); !cookie.empty()) extra.push_back({"Set-Cookie", cookie});
@@ -456,12 +451,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // ---- plain HTTP ----
 
-  void Ready(const Request& req) {
-    std::vector<std::string> down = edge_.upstreams.Unreachable();
-    if (down.empty()) return SendBody(req, http::status::ok, "application/json", "{\"status\":\"SERVING\"}");
-    SendError(req, http::status::service_unavailable, grpc::StatusCode::UNAVAILABLE,
-              absl::StrCat("cannot reach: ", absl::StrJoin(down, ", ")), false);
-  }
+  void Ready(const Request& req) { SendReply(req, ReadyReply(edge_.upstreams.Unreachable())); }
 
   void StaticFile(const Request& req, const std::string& relative) {
     const std::string target = ToString(req.target());
@@ -485,11 +475,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void SendReply(const Request& req, const Reply& reply) {
     SendBody(req, reply.status, reply.content_type, reply.body, reply.headers, reply.close);
-  }
-
-  void SendError(const Request& req, http::status status, grpc::StatusCode code, absl::string_view message,
-                 bool close, std::vector<std::pair<std::string, std::string>> extra = {}) {
-    SendBody(req, status, "application/json", ErrorJson(code, message), std::move(extra), close);
   }
 
   void SendBody(const Request& req, http::status status, const std::string& content_type, std::string body,
