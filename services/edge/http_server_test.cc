@@ -102,12 +102,22 @@ class FakeCentral : public central::v1::CentralService::CallbackService {
                                                                     const central::v1::WatchNetworkRequest*) override {
     return new UpdateWriter(updates, padding, burst);
   }
+  // Sends "unreadable" one message no reader accepts; refuses any other.
   grpc::ServerWriteReactor<central::v1::SupplyView>* WatchSupply(grpc::CallbackServerContext*,
-                                                                const central::v1::WatchSupplyRequest*) override {
+                                                                const central::v1::WatchSupplyRequest* req) override {
     struct Refuse : grpc::ServerWriteReactor<central::v1::SupplyView> {
       Refuse() { Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "supply s-9 is not yours")); }
       void OnDone() override { delete this; }
     };
+    struct Unreadable : grpc::ServerWriteReactor<central::v1::SupplyView> {
+      Unreadable() {
+        view_.mutable_supply()->set_supply_id("\xff");
+        StartWriteAndFinish(&view_, grpc::WriteOptions(), grpc::Status::OK);
+      }
+      void OnDone() override { delete this; }
+      central::v1::SupplyView view_;
+    };
+    if (req->supply_id() == "unreadable") return new Unreadable;
     return new Refuse;
   }
 };
@@ -312,6 +322,25 @@ TEST_F(EdgeServerTest, AStreamRefusedAtOnceIsAnHttpError) {
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.json()["message"], "supply s-9 is not yours");
   EXPECT_EQ(r.json()["status"], "PERMISSION_DENIED");
+}
+
+// As for a unary call (was: 499 CANCELLED, as if the client had left).
+TEST_F(EdgeServerTest, AnUnreadableStreamMessageIsABadGateway) {
+  StartEdge();
+  Reply r = Call(http::verb::get, "/v1/supplies/unreadable:watch");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.json()["status"], "INTERNAL");
+  EXPECT_THAT(r.json()["message"].get<std::string>(), HasSubstr("does not parse"));
+
+  net::io_context ioc;
+  auto ws = OpenWebSocket(ioc, "/v1/supplies/unreadable:watch");
+  beast::flat_buffer frame;
+  ws->read(frame);
+  auto line = nlohmann::json::parse(beast::buffers_to_string(frame.data()));
+  EXPECT_EQ(line["error"]["status"], "INTERNAL");
+  beast::error_code ec;
+  ws->read(frame, ec);
+  EXPECT_EQ(ws->reason().code, 4502);
 }
 
 TEST_F(EdgeServerTest, WebSocketGetsOneMessagePerFrameInOrderThenACleanClose) {

@@ -47,6 +47,8 @@ class HttpError {
   // The row of an HTTP-only status: its code comes from the table.
   HttpError(HttpOnlyStatus status, std::string message);
 
+  // OK is 200 and no error: how a stream that finished ends.
+  bool ok() const { return code_ == grpc::StatusCode::OK; }
   int http_status() const { return http_status_; }
   grpc::StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
