@@ -32,6 +32,9 @@ bool IsUnsafe(http::verb v) {
   return v == http::verb::post || v == http::verb::put || v == http::verb::patch || v == http::verb::delete_;
 }
 
+// /healthz, and /readyz when every upstream is reachable.
+constexpr char kServing[] = "{\"status\":\"SERVING\"}";
+
 Reply Body(http::status status, std::string content_type, std::string body, HeaderList headers = {}) {
   return Reply{status, std::move(content_type), std::move(body), std::move(headers), false};
 }
@@ -62,11 +65,6 @@ absl::StatusOr<CallMetadata> MetadataOf(const EdgeConfig& config, const HttpRequ
   return CallMetadata{std::move(token), std::string(peer)};
 }
 
-Reply Refusal(const absl::Status& status, bool close) {
-  const auto code = static_cast<grpc::StatusCode>(status.code());
-  return ErrorReply(static_cast<http::status>(HttpStatusFromGrpc(code)), code, status.message(), close);
-}
-
 Plan Upstream(Plan::Kind kind, const Route& route, const google::protobuf::Message& request, CallMetadata metadata) {
   Plan plan;
   plan.kind = kind;
@@ -81,23 +79,20 @@ Plan Api(const EdgeConfig& config, const RouteTable& routes, const HttpRequest& 
   const std::string method = ToString(req.method_string());
   RouteTable::Lookup lookup = routes.Match(method, target.path);
   if (lookup.outcome == RouteTable::Outcome::kNoRoute) {
-    return Answer(ErrorReply(http::status::not_found, grpc::StatusCode::NOT_FOUND,
-                             absl::StrCat("no route for ", Quoted(method), " ", Quoted(target.path),
-                                          "; the routes are listed at /openapi.json")));
+    return Answer(ErrorReply(HttpError(absl::NotFoundError(absl::StrCat(
+        "no route for ", Quoted(method), " ", Quoted(target.path), "; the routes are listed at /openapi.json")))));
   }
   if (lookup.outcome == RouteTable::Outcome::kWrongMethod) {
     const std::string allow = absl::StrJoin(lookup.allowed, ", ");
-    return Answer(ErrorReply(http::status::method_not_allowed, grpc::StatusCode::UNIMPLEMENTED,
-                             absl::StrCat(target.path, " takes ", allow, ", not ", Quoted(method)), false,
-                             {{"Allow", allow}}));
+    return Answer(ErrorReply(HttpError(HttpOnlyStatus::kMethodNotAllowed,
+                                       absl::StrCat(target.path, " takes ", allow, ", not ", Quoted(method))),
+                             false, {{"Allow", allow}}));
   }
   const Route& route = *lookup.route;
   auto request = BuildRequest(route, lookup.bindings, target.query, req.body());
-  if (!request.ok()) {
-    return Answer(ErrorReply(http::status::bad_request, grpc::StatusCode::INVALID_ARGUMENT, request.status().message()));
-  }
+  if (!request.ok()) return Answer(ErrorReply(HttpError(request.status())));
   absl::StatusOr<CallMetadata> metadata = MetadataOf(config, req, peer);
-  if (!metadata.ok()) return Answer(Refusal(metadata.status(), false));
+  if (!metadata.ok()) return Answer(ErrorReply(HttpError(metadata.status())));
   return Upstream(route.server_streaming ? Plan::Kind::kNdjson : Plan::Kind::kUnary, route, **request,
                   *std::move(metadata));
 }
@@ -105,32 +100,29 @@ Plan Api(const EdgeConfig& config, const RouteTable& routes, const HttpRequest& 
 Plan Upgrade(const EdgeConfig& config, const RouteTable& routes, const HttpRequest& req, const RequestTarget& target,
              bool origin_ok, absl::string_view peer) {
   if (!origin_ok) {
-    return Answer(ErrorReply(http::status::forbidden, grpc::StatusCode::PERMISSION_DENIED,
-                             absl::StrCat("origin ", Quoted(ToString(req[http::field::origin])),
-                                          " may not open WebSockets here"),
-                             true));
+    const std::string origin = ToString(req[http::field::origin]);
+    const absl::Status refused =
+        absl::PermissionDeniedError(absl::StrCat("origin ", Quoted(origin), " may not open WebSockets here"));
+    return Answer(ErrorReply(HttpError(refused), true));
   }
   RouteTable::Lookup lookup = routes.Match("GET", target.path);
   if (lookup.outcome != RouteTable::Outcome::kFound || !lookup.route->server_streaming) {
-    return Answer(ErrorReply(http::status::not_found, grpc::StatusCode::NOT_FOUND,
-                             absl::StrCat("no stream at ", Quoted(target.path),
-                                          "; streams are the GET routes marked as such in /openapi.json"),
+    return Answer(ErrorReply(HttpError(absl::NotFoundError(absl::StrCat(
+                                 "no stream at ", Quoted(target.path),
+                                 "; streams are the GET routes marked as such in /openapi.json"))),
                              true));
   }
   const Route& route = *lookup.route;
   auto request = BuildRequest(route, lookup.bindings, target.query, "");
-  if (!request.ok()) {
-    return Answer(
-        ErrorReply(http::status::bad_request, grpc::StatusCode::INVALID_ARGUMENT, request.status().message(), true));
-  }
+  if (!request.ok()) return Answer(ErrorReply(HttpError(request.status()), true));
   absl::StatusOr<CallMetadata> metadata = MetadataOf(config, req, peer);
-  if (!metadata.ok()) return Answer(Refusal(metadata.status(), true));
+  if (!metadata.ok()) return Answer(ErrorReply(HttpError(metadata.status()), true));
   return Upstream(Plan::Kind::kWebSocket, route, **request, *std::move(metadata));
 }
 
 Plan Preflight(bool origin_ok) {
   if (!origin_ok) {
-    return Answer(ErrorReply(http::status::forbidden, grpc::StatusCode::PERMISSION_DENIED, "origin not allowed"));
+    return Answer(ErrorReply(HttpError(absl::PermissionDeniedError("origin not allowed"))));
   }
   return Answer(Body(http::status::no_content, "", "",
                      {{"Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE"},
@@ -141,8 +133,8 @@ Plan Preflight(bool origin_ok) {
 }  // namespace
 
 Reply NotFoundReply(absl::string_view path) {
-  return ErrorReply(http::status::not_found, grpc::StatusCode::NOT_FOUND,
-                    absl::StrCat("nothing at ", Quoted(path), " (driver app: /app/, dashboard: /ops/, API: /api)"));
+  return ErrorReply(HttpError(absl::NotFoundError(
+      absl::StrCat("nothing at ", Quoted(path), " (driver app: /app/, dashboard: /ops/, API: /api)"))));
 }
 
 std::string CookieValue(absl::string_view cookie_header, absl::string_view name) {
@@ -204,9 +196,15 @@ absl::StatusOr<std::string> StaticFilePath(absl::string_view path) {
   return decoded.substr(1);
 }
 
-Reply ErrorReply(http::status status, grpc::StatusCode code, absl::string_view message, bool close,
-                 HeaderList headers) {
-  return Reply{status, "application/json", ErrorJson(code, message), std::move(headers), close};
+Reply ErrorReply(const HttpError& error, bool close, HeaderList headers) {
+  return Reply{static_cast<http::status>(error.http_status()), "application/json", error.Json(), std::move(headers),
+               close};
+}
+
+Reply ReadyReply(const std::vector<std::string>& unreachable) {
+  if (unreachable.empty()) return Body(http::status::ok, "application/json", kServing);
+  return ErrorReply(
+      HttpError(absl::UnavailableError(absl::StrCat("cannot reach: ", absl::StrJoin(unreachable, ", ")))));
 }
 
 void ConfigureParser(const EdgeConfig& config, http::request_parser<http::string_body>& parser) {
@@ -222,30 +220,29 @@ std::optional<Reply> ReadErrorReply(const EdgeConfig& config, beast::error_code 
   }
   if (ec == http::error::header_limit) {
     if (partial.target().empty()) {
-      return ErrorReply(http::status::uri_too_long, grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("request line longer than ", config.max_header_bytes, " bytes"), true);
+      return ErrorReply(HttpError(HttpOnlyStatus::kUriTooLong,
+                                  absl::StrCat("request line longer than ", config.max_header_bytes, " bytes")),
+                        true);
     }
-    return ErrorReply(http::status::request_header_fields_too_large, grpc::StatusCode::INVALID_ARGUMENT,
-                      absl::StrCat("request line and header fields larger than ", config.max_header_bytes,
-                                   " bytes: send fewer or shorter headers (an access token is at most ",
-                                   config.max_token_bytes, " bytes)"),
+    return ErrorReply(HttpError(HttpOnlyStatus::kRequestHeaderFieldsTooLarge,
+                                absl::StrCat("request line and header fields larger than ", config.max_header_bytes,
+                                             " bytes: send fewer or shorter headers (an access token is at most ",
+                                             config.max_token_bytes, " bytes)")),
                       true);
   }
   if (ec == http::error::body_limit) {
-    return ErrorReply(http::status::payload_too_large, grpc::StatusCode::INVALID_ARGUMENT,
-                      absl::StrCat("request body larger than ", config.max_body_bytes, " bytes"), true);
+    return ErrorReply(HttpError(HttpOnlyStatus::kPayloadTooLarge,
+                                absl::StrCat("request body larger than ", config.max_body_bytes, " bytes")),
+                      true);
   }
-  return ErrorReply(http::status::bad_request, grpc::StatusCode::INVALID_ARGUMENT,
-                    absl::StrCat("malformed HTTP request: ", ec.message()), true);
+  return ErrorReply(HttpError(absl::InvalidArgumentError(absl::StrCat("malformed HTTP request: ", ec.message()))),
+                    true);
 }
 
 Plan PlanRequest(const EdgeConfig& config, const RouteTable& routes, const StaticDocuments& docs,
                  const HttpRequest& req, absl::string_view peer) {
   absl::StatusOr<RequestTarget> target = ParseRequestTarget(ToString(req.target()));
-  if (!target.ok()) {
-    return Answer(ErrorReply(http::status::bad_request, grpc::StatusCode::INVALID_ARGUMENT, target.status().message(),
-                             true));
-  }
+  if (!target.ok()) return Answer(ErrorReply(HttpError(target.status()), true));
   const std::string& path = target->path;
   const std::string origin = ToString(req[http::field::origin]);
   const std::string host = ToString(req[http::field::host]);
@@ -259,21 +256,22 @@ Plan PlanRequest(const EdgeConfig& config, const RouteTable& routes, const Stati
     if (req.method() == http::verb::options) return Preflight(origin_ok);
     if (absl::StartsWith(path, "/v1/")) {
       if (IsUnsafe(req.method()) && !origin_ok) {
-        return Answer(ErrorReply(http::status::forbidden, grpc::StatusCode::PERMISSION_DENIED,
-                                 absl::StrCat("origin ", Quoted(origin), " may not call this API")));
+        return Answer(ErrorReply(
+            HttpError(absl::PermissionDeniedError(absl::StrCat("origin ", Quoted(origin), " may not call this API")))));
       }
       return Api(config, routes, req, *target, peer);
     }
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      return Answer(ErrorReply(http::status::method_not_allowed, grpc::StatusCode::UNIMPLEMENTED,
-                               absl::StrCat(Quoted(ToString(req.method_string())), " is not allowed on ", Quoted(path)),
+      return Answer(ErrorReply(HttpError(HttpOnlyStatus::kMethodNotAllowed,
+                                         absl::StrCat(Quoted(ToString(req.method_string())), " is not allowed on ",
+                                                      Quoted(path))),
                                false, {{"Allow", "GET, HEAD"}}));
     }
     if (path == "/openapi.json") return Answer(Body(http::status::ok, "application/json", docs.openapi_json));
     if (path == "/api" || path == "/api/") {
       return Answer(Body(http::status::ok, "text/html; charset=utf-8", docs.api_html));
     }
-    if (path == "/healthz") return Answer(Body(http::status::ok, "application/json", "{\"status\":\"SERVING\"}"));
+    if (path == "/healthz") return Answer(Body(http::status::ok, "application/json", kServing));
     if (path == "/readyz") {
       Plan ready;
       ready.kind = Plan::Kind::kReady;

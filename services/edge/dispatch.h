@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/edge/http_status.h"
 #include "services/edge/routes.h"
 #include "services/edge/upstreams.h"
 
@@ -90,9 +91,10 @@ struct Reply {
 };
 // 404 for a path with nothing behind it, naming what is served.
 Reply NotFoundReply(absl::string_view path);
-// The JSON error body of http_status.h.
-Reply ErrorReply(boost::beast::http::status status, grpc::StatusCode code, absl::string_view message,
-                 bool close = false, HeaderList headers = {});
+// `error` with its HTTP status and JSON body from http_status.h's table.
+Reply ErrorReply(const HttpError& error, bool close = false, HeaderList headers = {});
+// /readyz: SERVING, or 503 naming the upstreams that cannot be reached.
+Reply ReadyReply(const std::vector<std::string>& unreachable);
 
 // The limits of every request parser.
 void ConfigureParser(const EdgeConfig& config, boost::beast::http::request_parser<boost::beast::http::string_body>& parser);

@@ -3,8 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "evc/central/v1/central.pb.h"
 #include "evc/proto_files.h"
+#include "services/edge/http_status.h"
 
 namespace evc::edge {
 namespace {
@@ -12,6 +15,18 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using ::testing::HasSubstr;
+
+// The edge's own refusals answer as the status table says: the HTTP status
+// of the body's code (or of the HTTP-only row), never one chosen by hand.
+void ExpectFromTheTable(const Reply& reply, http::status status, grpc::StatusCode code, absl::string_view what) {
+  EXPECT_EQ(reply.status, status) << what << ": " << reply.body;
+  EXPECT_EQ(reply.content_type, "application/json") << what;
+  auto body = nlohmann::json::parse(reply.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << what << ": " << reply.body;
+  EXPECT_EQ(body["code"], static_cast<int>(code)) << what;
+  EXPECT_EQ(body["status"], std::string(GrpcCodeName(code))) << what;
+  EXPECT_TRUE(body["details"].is_array()) << what;
+}
 
 TEST(RequestTargetTest, OriginFormIsSplitOnce) {
   auto t = ParseRequestTarget("/v1/tickets?limit=3&x=?");
@@ -101,6 +116,32 @@ TEST(ReadErrorReplyTest, EveryOtherFailureIsA4xxOrAClose) {
   EXPECT_FALSE(ReadErrorReply(config, beast::error::timeout, HttpRequest()));
 }
 
+TEST(ReadErrorReplyTest, EveryReadFailureIsARowOfTheStatusTable) {
+  EdgeConfig config;
+  HttpRequest partial;
+  beast::error_code ec = Parse(config, "GET /" + std::string(64 << 10, 'a') + " HTTP/1.1\r\n\r\n", &partial);
+  // Request line, headers and body over their limits: what gRPC answers a
+  // message or metadata over its limits (was INVALID_ARGUMENT).
+  ExpectFromTheTable(*ReadErrorReply(config, ec, partial), http::status::uri_too_long,
+                     grpc::StatusCode::RESOURCE_EXHAUSTED, "a long request line");
+  ec = Parse(config, "GET / HTTP/1.1\r\nX-Big: " + std::string(20 << 10, 'a') + "\r\n\r\n", &partial);
+  ExpectFromTheTable(*ReadErrorReply(config, ec, partial), http::status::request_header_fields_too_large,
+                     grpc::StatusCode::RESOURCE_EXHAUSTED, "large headers");
+  ExpectFromTheTable(*ReadErrorReply(config, http::error::body_limit, HttpRequest()), http::status::payload_too_large,
+                     grpc::StatusCode::RESOURCE_EXHAUSTED, "a large body");
+  ExpectFromTheTable(*ReadErrorReply(config, Parse(config, "\x16\x03\x01garbage\r\n\r\n"), HttpRequest()),
+                     http::status::bad_request, grpc::StatusCode::INVALID_ARGUMENT, "garbage");
+}
+
+TEST(ReadyReplyTest, ServingOrUnavailableFromTheTable) {
+  Reply ready = ReadyReply({});
+  EXPECT_EQ(ready.status, http::status::ok);
+  EXPECT_EQ(ready.body, "{\"status\":\"SERVING\"}");
+  Reply down = ReadyReply({"central", "weather"});
+  ExpectFromTheTable(down, http::status::service_unavailable, grpc::StatusCode::UNAVAILABLE, "an upstream down");
+  EXPECT_THAT(down.body, HasSubstr("cannot reach: central, weather"));
+}
+
 class PlanRequestTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -182,6 +223,56 @@ TEST_F(PlanRequestTest, RefusalsAre4xx) {
             http::status::forbidden);
   EXPECT_EQ(PlanOf(http::verb::post, "/healthz").reply.status, http::status::method_not_allowed);
   EXPECT_EQ(PlanOf(http::verb::get, "/app/%2e%2e/%2e%2e/etc/passwd").reply.status, http::status::not_found);
+}
+
+// The headers of a WebSocket handshake, plus `more`.
+HeaderList Upgrade(HeaderList more = {}) {
+  HeaderList headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Version", "13"},
+                        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}};
+  headers.insert(headers.end(), more.begin(), more.end());
+  return headers;
+}
+
+TEST_F(PlanRequestTest, EveryRefusalIsARowOfTheStatusTable) {
+  using Code = grpc::StatusCode;
+  const std::pair<std::string, std::string> huge_token = {"Authorization", "Bearer " + std::string(9 << 10, 'a')};
+  const std::pair<std::string, std::string> evil = {"Origin", "https://evil.example"};
+  struct Case {
+    const char* what;
+    Plan plan;
+    http::status status;
+    Code code;
+  };
+  const Case cases[] = {
+      {"a target without a path", PlanOf(http::verb::get, "?x"), http::status::bad_request, Code::INVALID_ARGUMENT},
+      {"an API call from a foreign origin", PlanOf(http::verb::post, "/v1/auth/login", {evil}, "{}"),
+       http::status::forbidden, Code::PERMISSION_DENIED},
+      {"no route", PlanOf(http::verb::get, "/v1/nowhere"), http::status::not_found, Code::NOT_FOUND},
+      {"a route without that method", PlanOf(http::verb::put, "/v1/charging-points"),
+       http::status::method_not_allowed, Code::UNIMPLEMENTED},
+      {"a bad query parameter", PlanOf(http::verb::get, "/v1/tickets?limit=ten"), http::status::bad_request,
+       Code::INVALID_ARGUMENT},
+      {"an oversized token", PlanOf(http::verb::get, "/v1/charging-points", {huge_token}), http::status::unauthorized,
+       Code::UNAUTHENTICATED},
+      {"a WebSocket from a foreign origin", PlanOf(http::verb::get, "/v1/network:watch", Upgrade({evil})),
+       http::status::forbidden, Code::PERMISSION_DENIED},
+      {"a WebSocket to no stream", PlanOf(http::verb::get, "/v1/charging-points", Upgrade()), http::status::not_found,
+       Code::NOT_FOUND},
+      {"a WebSocket with a bad query parameter", PlanOf(http::verb::get, "/v1/network:watch?colour=red", Upgrade()),
+       http::status::bad_request, Code::INVALID_ARGUMENT},
+      {"a WebSocket with an oversized token", PlanOf(http::verb::get, "/v1/network:watch", Upgrade({huge_token})),
+       http::status::unauthorized, Code::UNAUTHENTICATED},
+      {"a preflight from a foreign origin", PlanOf(http::verb::options, "/v1/auth/login", {evil}),
+       http::status::forbidden, Code::PERMISSION_DENIED},
+      {"a page written to", PlanOf(http::verb::post, "/healthz"), http::status::method_not_allowed,
+       Code::UNIMPLEMENTED},
+      {"a page outside the web root", PlanOf(http::verb::get, "/app/%2e%2e/%2e%2e/etc/passwd"),
+       http::status::not_found, Code::NOT_FOUND},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.plan.kind, Plan::Kind::kReply) << c.what;
+    ExpectFromTheTable(c.plan.reply, c.status, c.code, c.what);
+  }
 }
 
 TEST_F(PlanRequestTest, FixedPagesStaticFilesAndCors) {

@@ -16,7 +16,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -57,18 +56,18 @@ std::string ContentType(const std::filesystem::path& file) {
 
 // WebSocket close codes 4000 + HTTP status for application errors, a common
 // convention (4401: log in again, 4403: not yours...).
-websocket::close_reason CloseReasonFor(const grpc::Status& status) {
-  if (status.ok()) return websocket::close_reason(websocket::close_code::normal);
-  std::string why = status.error_message().substr(0, 120);
-  int http = HttpStatusFromGrpc(status.error_code());
+websocket::close_reason CloseReasonFor(const HttpError& end) {
+  if (end.ok()) return websocket::close_reason(websocket::close_code::normal);
+  const int http = end.http_status();
   websocket::close_reason reason(static_cast<std::uint16_t>(4000 + (http < 1000 ? http : 500)));
-  reason.reason = why;
+  reason.reason = end.message().substr(0, 120);
   return reason;
 }
 
-std::string ErrorLine(const grpc::Status& status) {
-  return absl::StrCat("{\"error\":", ErrorJson(status.error_code(), status.error_message()), "}");
-}
+std::string ErrorLine(const HttpError& error) { return absl::StrCat("{\"error\":", error.Json(), "}"); }
+
+// Errors worth telling the client; CANCELLED means it left or was dropped.
+bool Failed(const HttpError& end) { return !end.ok() && end.code() != grpc::StatusCode::CANCELLED; }
 
 }  // namespace
 
@@ -117,10 +116,9 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
     return true;
   }
 
-  void OnEnd(const grpc::Status& status) override {
-    net::post(executor_, [self = shared_from_this(), status] {
-      self->ended_ = true;
-      self->end_status_ = status;
+  void OnEnd(const HttpError& end) override {
+    net::post(executor_, [self = shared_from_this(), end] {
+      self->end_.emplace(end);
       self->WriteNext();
     });
   }
@@ -128,8 +126,8 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
  protected:
   using WriteDone = std::function<void(beast::error_code)>;
   virtual void AsyncWrite(const std::string& message, WriteDone done) = 0;
-  // After the last message; the status says how the upstream ended.
-  virtual void Finish(const grpc::Status& status) = 0;
+  // After the last message; `end` says how the stream ended.
+  virtual void Finish(const HttpError& end) = 0;
   // Cut the connection now (too slow, or broken).
   virtual void Abort() = 0;
 
@@ -147,9 +145,9 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
   void WriteNext() {
     if (closed_ || writing_) return;
     if (queue_.empty()) {
-      if (ended_) {
+      if (end_) {
         closed_ = true;
-        Finish(end_status_);
+        Finish(*end_);
       }
       return;
     }
@@ -181,10 +179,9 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
   // Touched on the connection's strand only.
   std::deque<std::shared_ptr<const std::string>> queue_;
   bool writing_ = false;
-  bool ended_ = false;
   bool closed_ = false;
   bool sent_any_ = false;
-  grpc::Status end_status_;
+  std::optional<HttpError> end_;  // set when the stream has ended
 };
 
 class WebSocketClient : public StreamingClient {
@@ -212,17 +209,18 @@ class WebSocketClient : public StreamingClient {
     ws_.async_write(net::buffer(message), [done = std::move(done)](beast::error_code ec, size_t) { done(ec); });
   }
 
-  void Finish(const grpc::Status& status) override {
-    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+  void Finish(const HttpError& end) override {
+    if (Failed(end)) {
       // Say why in a last frame, then close with a matching code.
-      auto line = std::make_shared<std::string>(ErrorLine(status));
+      auto line = std::make_shared<std::string>(ErrorLine(end));
       ws_.text(true);
-      ws_.async_write(net::buffer(*line), [self = Self(), line, status](beast::error_code, size_t) {
-        self->ws_.async_close(CloseReasonFor(status), [self](beast::error_code) {});
-      });
+      auto close = [self = Self(), line, reason = CloseReasonFor(end)](beast::error_code, size_t) {
+        self->ws_.async_close(reason, [self](beast::error_code) {});
+      };
+      ws_.async_write(net::buffer(*line), std::move(close));
       return;
     }
-    ws_.async_close(CloseReasonFor(status), [self = Self()](beast::error_code) {});
+    ws_.async_close(CloseReasonFor(end), [self = Self()](beast::error_code) {});
   }
 
   void Abort() override {
@@ -279,26 +277,26 @@ class NdjsonClient : public StreamingClient {
     WriteChunk(chunk, std::move(done));
   }
 
-  void Finish(const grpc::Status& status) override {
-    const bool failed = !status.ok() && status.error_code() != grpc::StatusCode::CANCELLED;
+  void Finish(const HttpError& end) override {
     if (!header_sent_) {
-      // Nothing sent yet: an ordinary HTTP answer.
-      auto res = std::make_shared<Response>(static_cast<http::status>(HttpStatusFromGrpc(status.error_code())), version_);
+      // Nothing sent yet: an ordinary HTTP answer (200 and no lines for OK).
+      auto res = std::make_shared<Response>(static_cast<http::status>(end.http_status()), version_);
       res->set(http::field::server, "evc-edge");
-      res->set(http::field::content_type, status.ok() ? "application/x-ndjson" : "application/json");
+      res->set(http::field::content_type, end.ok() ? "application/x-ndjson" : "application/json");
       for (const auto& [k, v] : headers_) res->set(k, v);
-      res->body() = status.ok() ? "" : ErrorJson(status.error_code(), status.error_message());
+      res->body() = end.ok() ? "" : end.Json();
       res->keep_alive(false);
       res->prepare_payload();
       http::async_write(stream_, *res, [self = Self(), res](beast::error_code, size_t) { self->Abort(); });
       return;
     }
-    auto end = std::make_shared<std::string>(failed ? ErrorLine(status) + "\n" : "");
+    auto last = std::make_shared<std::string>(Failed(end) ? ErrorLine(end) + "\n" : "");
     auto finish = [self = Self()] {
       net::async_write(self->stream_, http::make_chunk_last(), [self](beast::error_code, size_t) { self->Abort(); });
     };
-    if (end->empty()) return finish();
-    net::async_write(stream_, http::make_chunk(net::buffer(*end)), [end, finish](beast::error_code, size_t) { finish(); });
+    if (last->empty()) return finish();
+    net::async_write(stream_, http::make_chunk(net::buffer(*last)),
+                     [last, finish](beast::error_code, size_t) { finish(); });
   }
 
   void Abort() override {
@@ -364,8 +362,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     } catch (const std::exception& e) {
       log::Error("request handling failed: answered 500",
                  {{"error", e.what()}, {"peer", peer_}, {"method", ToString(req.method_string())}});
-      return SendReply(req, ErrorReply(http::status::internal_server_error, grpc::StatusCode::INTERNAL,
-                                       "the edge could not handle this request; it was logged", true));
+      const absl::Status failed = absl::InternalError("the edge could not handle this request; it was logged");
+      return SendReply(req, ErrorReply(HttpError(failed), true));
     }
     cors_ = std::move(plan->cors);
     Execute(std::move(req), std::move(*plan));
@@ -397,13 +395,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Answer(const Request& req, const Route& route, const grpc::Status& status, const std::string& bytes) {
-    if (!status.ok()) {
-      return SendError(req, static_cast<http::status>(HttpStatusFromGrpc(status.error_code())), status.error_code(),
-                       status.error_message(), false);
-    }
+    if (!status.ok()) return SendReply(req, ErrorReply(HttpError(status)));
     auto json = edge_.upstreams.json().Get(*route.method->output_type(), bytes, false);
     if (!json.ok()) {
-      return SendError(req, http::status::bad_gateway, grpc::StatusCode::INTERNAL, json.status().message(), false);
+      return SendReply(req, ErrorReply(HttpError(HttpOnlyStatus::kBadGateway, std::string(json.status().message()))));
     }
     std::vector<std::pair<std::string, std::string>> extra;
     if (std::string cookie = SessionCookie(route, bytes); !cookie.empty()) extra.push_back({"Set-Cookie", cookie});
@@ -456,12 +451,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // ---- plain HTTP ----
 
-  void Ready(const Request& req) {
-    std::vector<std::string> down = edge_.upstreams.Unreachable();
-    if (down.empty()) return SendBody(req, http::status::ok, "application/json", "{\"status\":\"SERVING\"}");
-    SendError(req, http::status::service_unavailable, grpc::StatusCode::UNAVAILABLE,
-              absl::StrCat("cannot reach: ", absl::StrJoin(down, ", ")), false);
-  }
+  void Ready(const Request& req) { SendReply(req, ReadyReply(edge_.upstreams.Unreachable())); }
 
   void StaticFile(const Request& req, const std::string& relative) {
     const std::string target = ToString(req.target());
@@ -485,11 +475,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void SendReply(const Request& req, const Reply& reply) {
     SendBody(req, reply.status, reply.content_type, reply.body, reply.headers, reply.close);
-  }
-
-  void SendError(const Request& req, http::status status, grpc::StatusCode code, absl::string_view message,
-                 bool close, std::vector<std::pair<std::string, std::string>> extra = {}) {
-    SendBody(req, status, "application/json", ErrorJson(code, message), std::move(extra), close);
   }
 
   void SendBody(const Request& req, http::status status, const std::string& content_type, std::string body,

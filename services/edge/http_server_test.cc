@@ -92,7 +92,8 @@ class FakeCentral : public central::v1::CentralService::CallbackService {
       r->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "no supply missing"));
       return r;
     }
-    resp->mutable_supply()->set_supply_id(req->supply_id());
+    // Sent as it is (protobuf only logs it), refused by any reader.
+    resp->mutable_supply()->set_supply_id(req->supply_id() == "unreadable" ? "\xff" : req->supply_id());
     resp->mutable_supply()->set_driver_id(BearerOf(c));
     r->Finish(grpc::Status::OK);
     return r;
@@ -101,12 +102,22 @@ class FakeCentral : public central::v1::CentralService::CallbackService {
                                                                     const central::v1::WatchNetworkRequest*) override {
     return new UpdateWriter(updates, padding, burst);
   }
+  // Sends "unreadable" one message no reader accepts; refuses any other.
   grpc::ServerWriteReactor<central::v1::SupplyView>* WatchSupply(grpc::CallbackServerContext*,
-                                                                const central::v1::WatchSupplyRequest*) override {
+                                                                const central::v1::WatchSupplyRequest* req) override {
     struct Refuse : grpc::ServerWriteReactor<central::v1::SupplyView> {
       Refuse() { Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "supply s-9 is not yours")); }
       void OnDone() override { delete this; }
     };
+    struct Unreadable : grpc::ServerWriteReactor<central::v1::SupplyView> {
+      Unreadable() {
+        view_.mutable_supply()->set_supply_id("\xff");
+        StartWriteAndFinish(&view_, grpc::WriteOptions(), grpc::Status::OK);
+      }
+      void OnDone() override { delete this; }
+      central::v1::SupplyView view_;
+    };
+    if (req->supply_id() == "unreadable") return new Unreadable;
     return new Refuse;
   }
 };
@@ -215,6 +226,7 @@ TEST_F(EdgeServerTest, ClientErrorsAreClear4xxWithAStatusBody) {
   Reply wrong = Call(http::verb::delete_, "/v1/charging-points");
   EXPECT_EQ(wrong.status, 405);
   EXPECT_EQ(wrong.raw["Allow"], "GET");
+  EXPECT_EQ(wrong.json()["status"], "UNIMPLEMENTED");
 
   Reply bad_json = Call(http::verb::post, "/v1/charging-points/A:charge", "{oops");
   EXPECT_EQ(bad_json.status, 400);
@@ -230,6 +242,7 @@ TEST_F(EdgeServerTest, ClientErrorsAreClear4xxWithAStatusBody) {
   Reply too_big = Call(http::verb::post, "/v1/charging-points/A:charge", std::string(10000, ' '));
   EXPECT_EQ(too_big.status, 413);
   EXPECT_THAT(too_big.body, HasSubstr("4096 bytes"));
+  EXPECT_EQ(too_big.json()["status"], "RESOURCE_EXHAUSTED");
 
   Reply bad_query = Call(http::verb::get, "/v1/tickets?limit=lots");
   EXPECT_EQ(bad_query.status, 400);
@@ -244,6 +257,16 @@ TEST_F(EdgeServerTest, UpstreamStatusesMapThroughTheTable) {
   Reply no_registry = Call(http::verb::get, "/v1/registry/charging-points");
   EXPECT_EQ(no_registry.status, 503);
   EXPECT_THAT(no_registry.body, HasSubstr("registry service is not configured"));
+}
+
+// An upstream answer the edge cannot read is the upstream's fault: 502, with
+// the INTERNAL a gRPC client would get for it.
+TEST_F(EdgeServerTest, AnUnreadableUpstreamAnswerIsABadGateway) {
+  StartEdge();
+  Reply r = Call(http::verb::get, "/v1/supplies/unreadable");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.json()["status"], "INTERNAL");
+  EXPECT_THAT(r.json()["message"].get<std::string>(), HasSubstr("does not parse"));
 }
 
 TEST_F(EdgeServerTest, TokensTravelFromHeaderOrCookieAndLoginSetsTheCookie) {
@@ -298,6 +321,26 @@ TEST_F(EdgeServerTest, AStreamRefusedAtOnceIsAnHttpError) {
   Reply r = Call(http::verb::get, "/v1/supplies/s-9:watch");
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.json()["message"], "supply s-9 is not yours");
+  EXPECT_EQ(r.json()["status"], "PERMISSION_DENIED");
+}
+
+// As for a unary call (was: 499 CANCELLED, as if the client had left).
+TEST_F(EdgeServerTest, AnUnreadableStreamMessageIsABadGateway) {
+  StartEdge();
+  Reply r = Call(http::verb::get, "/v1/supplies/unreadable:watch");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.json()["status"], "INTERNAL");
+  EXPECT_THAT(r.json()["message"].get<std::string>(), HasSubstr("does not parse"));
+
+  net::io_context ioc;
+  auto ws = OpenWebSocket(ioc, "/v1/supplies/unreadable:watch");
+  beast::flat_buffer frame;
+  ws->read(frame);
+  auto line = nlohmann::json::parse(beast::buffers_to_string(frame.data()));
+  EXPECT_EQ(line["error"]["status"], "INTERNAL");
+  beast::error_code ec;
+  ws->read(frame, ec);
+  EXPECT_EQ(ws->reason().code, 4502);
 }
 
 TEST_F(EdgeServerTest, WebSocketGetsOneMessagePerFrameInOrderThenACleanClose) {

@@ -1,5 +1,8 @@
 #include "services/edge/http_status.h"
 
+#include <iterator>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 namespace evc::edge {
@@ -32,6 +35,36 @@ constexpr Row kTable[] = {
     {grpc::StatusCode::UNAUTHENTICATED, "UNAUTHENTICATED", 401},
 };
 
+// What HTTP names more precisely than a code's row. The body's code is the
+// one a gRPC client would get for the same problem: gRPC answers a message
+// or metadata over its limits with RESOURCE_EXHAUSTED, an unparsable
+// response with INTERNAL; a method the path lacks is UNIMPLEMENTED (as in
+// grpc-gateway).
+struct HttpOnlyRow {
+  HttpOnlyStatus status;
+  grpc::StatusCode code;
+  int http;
+};
+
+constexpr HttpOnlyRow kHttpOnlyTable[] = {
+    {HttpOnlyStatus::kMethodNotAllowed, grpc::StatusCode::UNIMPLEMENTED, 405},
+    {HttpOnlyStatus::kPayloadTooLarge, grpc::StatusCode::RESOURCE_EXHAUSTED, 413},
+    {HttpOnlyStatus::kUriTooLong, grpc::StatusCode::RESOURCE_EXHAUSTED, 414},
+    {HttpOnlyStatus::kRequestHeaderFieldsTooLarge, grpc::StatusCode::RESOURCE_EXHAUSTED, 431},
+    {HttpOnlyStatus::kBadGateway, grpc::StatusCode::INTERNAL, 502},
+};
+
+// Looked up by position: one row per enumerator, in its order.
+constexpr bool RowsInEnumOrder() {
+  for (size_t i = 0; i < std::size(kHttpOnlyTable); ++i) {
+    if (static_cast<size_t>(kHttpOnlyTable[i].status) != i) return false;
+  }
+  return true;
+}
+static_assert(RowsInEnumOrder(), "kHttpOnlyTable needs one row per HttpOnlyStatus, in the enum's order");
+
+const HttpOnlyRow& Find(HttpOnlyStatus status) { return kHttpOnlyTable[static_cast<size_t>(status)]; }
+
 const Row* Find(grpc::StatusCode code) {
   for (const Row& row : kTable) {
     if (row.code == code) return &row;
@@ -58,5 +91,19 @@ std::string ErrorJson(grpc::StatusCode code, absl::string_view message) {
                          {"details", nlohmann::json::array()}};
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+HttpError::HttpError(grpc::StatusCode code, std::string message, int http_status)
+    : code_(code), message_(std::move(message)), http_status_(http_status) {}
+
+HttpError::HttpError(const grpc::Status& status)
+    : HttpError(status.error_code(), status.error_message(), HttpStatusFromGrpc(status.error_code())) {}
+
+HttpError::HttpError(const absl::Status& status)
+    : HttpError(grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()))) {}
+
+HttpError::HttpError(HttpOnlyStatus status, std::string message)
+    : HttpError(Find(status).code, std::move(message), Find(status).http) {}
+
+std::string HttpError::Json() const { return ErrorJson(code_, message_); }
 
 }  // namespace evc::edge

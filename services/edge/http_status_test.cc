@@ -44,5 +44,45 @@ TEST(HttpStatusTest, ErrorBodyIsStatusShaped) {
   EXPECT_TRUE(body["details"].is_array());
 }
 
+TEST(HttpErrorTest, UpstreamAndEdgeStatusesTakeTheirCodesRow) {
+  for (int number = 1; number <= 16; ++number) {
+    const auto code = static_cast<grpc::StatusCode>(number);
+    const HttpError upstream(grpc::Status(code, "why"));
+    const HttpError edge(absl::Status(static_cast<absl::StatusCode>(number), "why"));
+    for (const HttpError& error : {upstream, edge}) {
+      EXPECT_EQ(error.http_status(), HttpStatusFromGrpc(code)) << GrpcCodeName(code);
+      EXPECT_EQ(error.code(), code);
+      EXPECT_EQ(error.message(), "why");
+      EXPECT_EQ(error.Json(), ErrorJson(code, "why"));
+    }
+  }
+}
+
+// The statuses HTTP names and gRPC does not: one row each, giving the HTTP
+// status and the code the body carries.
+TEST(HttpErrorTest, HttpOnlyStatusesHaveRowsOfTheirOwn) {
+  struct Row {
+    HttpOnlyStatus status;
+    int http;
+    grpc::StatusCode code;
+  };
+  const Row expected[] = {
+      {HttpOnlyStatus::kMethodNotAllowed, 405, grpc::StatusCode::UNIMPLEMENTED},
+      {HttpOnlyStatus::kPayloadTooLarge, 413, grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {HttpOnlyStatus::kUriTooLong, 414, grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {HttpOnlyStatus::kRequestHeaderFieldsTooLarge, 431, grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {HttpOnlyStatus::kBadGateway, 502, grpc::StatusCode::INTERNAL},
+  };
+  for (const Row& row : expected) {
+    const HttpError error(row.status, "too big");
+    EXPECT_EQ(error.http_status(), row.http);
+    EXPECT_EQ(error.code(), row.code) << row.http;
+    auto body = nlohmann::json::parse(error.Json());
+    EXPECT_EQ(body["code"], static_cast<int>(row.code)) << row.http;
+    EXPECT_EQ(body["status"], std::string(GrpcCodeName(row.code))) << row.http;
+    EXPECT_EQ(body["message"], "too big");
+  }
+}
+
 }  // namespace
 }  // namespace evc::edge

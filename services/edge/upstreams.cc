@@ -1,5 +1,7 @@
 #include "services/edge/upstreams.h"
 
+#include <optional>
+
 #include <grpcpp/support/proto_buffer_reader.h>
 
 #include "absl/strings/str_cat.h"
@@ -59,7 +61,14 @@ class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, g
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended; OnDone has the status
     auto line = owner_.json_.Get(*route_.method->output_type(), FromByteBuffer(response_), true);
-    if (!line.ok() || !sink_->OnMessage(*std::move(line))) {
+    if (!line.ok()) {
+      // The upstream's fault, answered as for a unary call: not the CANCELLED
+      // that cancelling the call ends it with.
+      unreadable_.emplace(HttpOnlyStatus::kBadGateway, std::string(line.status().message()));
+      context_.TryCancel();
+      return;
+    }
+    if (!sink_->OnMessage(*std::move(line))) {
       context_.TryCancel();
       return;
     }
@@ -67,7 +76,7 @@ class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, g
   }
 
   void OnDone(const grpc::Status& status) override {
-    sink_->OnEnd(status);
+    sink_->OnEnd(unreadable_ ? *unreadable_ : HttpError(status));
     owner_.Untrack(this);
     std::shared_ptr<StreamCall> last = std::move(self_);
   }
@@ -77,6 +86,8 @@ class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, g
   const Route& route_;
   std::shared_ptr<StreamSink> sink_;
   std::shared_ptr<StreamCall> self_;
+  // Set by OnReadDone, read by OnDone, which gRPC runs after every other reaction.
+  std::optional<HttpError> unreadable_;
   grpc::ClientContext context_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
@@ -125,7 +136,7 @@ std::shared_ptr<StreamHandle> Upstreams::Stream(const Route& route, std::string 
                                                 const CallMetadata& metadata, std::shared_ptr<StreamSink> sink) {
   auto it = backends_.find(route.backend);
   if (it == backends_.end()) {
-    sink->OnEnd(NotConfigured(route));
+    sink->OnEnd(HttpError(NotConfigured(route)));
     return std::make_shared<WeakHandle>(std::weak_ptr<StreamHandle>());
   }
   auto call = std::make_shared<StreamCall>(*this, route, std::move(sink));

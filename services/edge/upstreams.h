@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/common/grpc_server.h"
+#include "services/edge/http_status.h"
 #include "services/edge/json_cache.h"
 #include "services/edge/routes.h"
 
@@ -35,7 +36,9 @@ class StreamSink {
   // that receives the same bytes. False stops the stream (the client went
   // away or is too slow).
   virtual bool OnMessage(std::shared_ptr<const std::string> line) = 0;
-  virtual void OnEnd(const grpc::Status& status) = 0;
+  // How the stream ended: the upstream's status (OK when it finished), or
+  // the edge's own error for a message it could not read.
+  virtual void OnEnd(const HttpError& end) = 0;
 };
 
 // Lets the HTTP side cancel a running stream at any time, even after it ended.
