@@ -19,7 +19,6 @@
 
 namespace evc::auth {
 
-
 class Auth {
  public:
   Auth(AuthStore& store, CredentialChecker& check, Publisher& events, AuditSink& audit,
