@@ -222,14 +222,6 @@ TEST_F(NetworkTest, UnplugEndsWithOneTicketAndCorrectAmount) {
   EXPECT_TRUE(fx.tickets.empty());
 }
 
-TEST_F(NetworkTest, TicketArithmeticRoundsHalfUp) {
-  EXPECT_EQ(AmountMillieuros(0, 350), 0);
-  EXPECT_EQ(AmountMillieuros(1000, 350), 350);
-  EXPECT_EQ(AmountMillieuros(1, 500), 1);   // 0.5 m€ rounds up
-  EXPECT_EQ(AmountMillieuros(1, 499), 0);
-  EXPECT_EQ(AmountMillieuros(100'000'000, 1000), 100'000'000);  // 100 MWh, no overflow
-}
-
 TEST_F(NetworkTest, DriverStopWaitsForTheEngineThenTicketsWithDriverReason) {
   Link();
   SupplyRecord s = Charge();
