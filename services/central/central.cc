@@ -10,18 +10,6 @@
 namespace evc::central {
 namespace {
 
-absl::Status RejectionStatus(const ChargeDecision& d) {
-  switch (d.reason) {
-    case common::v1::REJECT_REASON_UNKNOWN_CP:
-    case common::v1::REJECT_REASON_UNKNOWN_DRIVER:
-      return absl::NotFoundError(d.detail);
-    case common::v1::REJECT_REASON_INVALID_REQUEST:
-      return absl::InvalidArgumentError(d.detail);
-    default:
-      return absl::FailedPreconditionError(d.detail);
-  }
-}
-
 // How long a caller waits for its change to be durable before it is told the
 // database is not accepting writes (gRPC clients give central 10 s).
 constexpr absl::Duration kDurableWait = absl::Seconds(5);
@@ -375,19 +363,14 @@ absl::Status Central::MonitorHealth(const std::string& cp_id, const central::v1:
   return s;
 }
 
-absl::StatusOr<std::string> Central::DriverOf(const std::string& access_token,
-                                              const std::string& driver_id, const std::string& action,
-                                              const std::string& cp_id) {
+absl::StatusOr<Caller> Central::DriverOf(const std::string& access_token,
+                                         const std::string& driver_id, const std::string& action,
+                                         const std::string& cp_id) {
   absl::StatusOr<Claims> claims = tokens_.Verify(access_token);
-  absl::Status refusal = claims.status();
-  if (claims.ok() && claims->role != kRoleDriver) {
-    refusal = absl::PermissionDeniedError(absl::StrCat("'", claims->subject, "' is a ", claims->role,
-                                                       "; only drivers charge"));
-  } else if (claims.ok() && !driver_id.empty() && driver_id != claims->subject) {
-    refusal = absl::PermissionDeniedError(absl::StrCat(
-        "the token belongs to '", claims->subject, "', not to driver '", driver_id, "'"));
-  }
-  if (refusal.ok()) return claims->subject;
+  absl::StatusOr<Caller> caller =
+      claims.ok() ? CallerFromClaims(*claims, "grpc") : absl::StatusOr<Caller>(claims.status());
+  absl::Status refusal = caller.ok() ? MayChargeAs(*caller, driver_id) : caller.status();
+  if (refusal.ok()) return caller;
   absl::MutexLock lock(&mu_);
   Effects fx;
   fx.audit.push_back({clock_.Now(), AuditCategory::kSecurity, action + "_refused",
@@ -397,7 +380,7 @@ absl::StatusOr<std::string> Central::DriverOf(const std::string& access_token,
   return refusal;
 }
 
-absl::StatusOr<std::string> Central::AssertedDriver(const events::v1::ChargeRequest& r) {
+absl::StatusOr<Caller> Central::AssertedDriver(const events::v1::ChargeRequest& r) {
   const absl::Time now = clock_.Now();
   absl::StatusOr<events::v1::ChargeAssertion> a =
       trust_.auth_keys == nullptr
@@ -408,7 +391,7 @@ absl::StatusOr<std::string> Central::AssertedDriver(const events::v1::ChargeRequ
   // the guard is empty, but an assertion lives a minute and its request id
   // is answered idempotently by the network: a replay opens no new supply.
   if (refusal.ok()) refusal = assertion_guard_.Accept(a->assertion_id(), FromProto(a->expires_at()), now);
-  if (refusal.ok()) return a->subject();
+  if (refusal.ok()) return Caller::Driver(a->subject(), "kafka", a->session_id());
   absl::MutexLock lock(&mu_);
   Effects fx;
   fx.audit.push_back({now, AuditCategory::kSecurity, "charge_request_refused",
@@ -426,10 +409,10 @@ absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_
                                                           const std::string& request_id,
                                                           const std::string& access_token) {
   if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
-  absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "charge_request", cp_id);
+  absl::StatusOr<Caller> driver = DriverOf(access_token, driver_id, "charge_request", cp_id);
   if (!driver.ok()) return driver.status();
   // Known before the supply's notices are sealed for this driver.
-  (void)NotificationKeyOf(*driver, /*may_fetch=*/true);
+  (void)NotificationKeyOf(driver->name, /*may_fetch=*/true);
   ChargeDecision decision;
   absl::Status durable_status =
       RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -438,7 +421,7 @@ absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_
         Apply(std::move(fx), std::move(durable));
       });
   if (!durable_status.ok()) return durable_status;
-  if (!decision.accepted()) return RejectionStatus(decision);
+  if (!decision.accepted()) return decision.status();
   return ToProtoSupply(*decision.supply);
 }
 
@@ -446,7 +429,7 @@ absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply
                                                        const std::string& driver_id,
                                                        const std::string& access_token) {
   if (supply_id.empty()) return absl::InvalidArgumentError("supply_id is required");
-  absl::StatusOr<std::string> driver = DriverOf(access_token, driver_id, "stop_request", "");
+  absl::StatusOr<Caller> driver = DriverOf(access_token, driver_id, "stop_request", "");
   if (!driver.ok()) return driver.status();
   absl::StatusOr<SupplyRecord> result;
   absl::Status durable_status =
@@ -463,7 +446,8 @@ absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply
 absl::StatusOr<std::vector<std::string>> Central::Operate(
     const std::string& cp_id, bool all, const std::string& actor,
     absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
-                                                                        absl::Time, Effects&)) {
+                                                                        const Caller&, absl::Time,
+                                                                        Effects&)) {
   if (!all) {
     if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
   }
@@ -471,10 +455,7 @@ absl::StatusOr<std::vector<std::string>> Central::Operate(
   absl::Status durable_status =
       RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         Effects fx;
-        result = (network_.*command)(all ? "" : cp_id, clock_.Now(), fx);
-        for (AuditRecord& a : fx.audit) {
-          if (a.actor == "operator") a.actor = actor;
-        }
+        result = (network_.*command)(all ? "" : cp_id, Caller::Operator(actor), clock_.Now(), fx);
         Apply(std::move(fx), std::move(durable));
       });
   if (!durable_status.ok()) return durable_status;
@@ -492,20 +473,12 @@ absl::StatusOr<std::vector<std::string>> Central::OperatorResume(const std::stri
 }
 
 absl::StatusOr<WeatherHoldsResult> Central::ApplyWeatherHolds(
-    const std::map<std::string, std::string>& held) {
-  constexpr size_t kMaxDetail = 300;
-  for (const auto& [cp_id, detail] : held) {
-    if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
-    if (detail.size() > kMaxDetail) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("weather detail of ", cp_id, " is longer than ", kMaxDetail, " bytes"));
-    }
-  }
-  WeatherHoldsResult result;
+    const std::map<std::string, std::string>& held, const Caller& actor) {
+  absl::StatusOr<WeatherHoldsResult> result;
   absl::Status durable_status =
       RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         Effects fx;
-        result = network_.ApplyWeatherHolds(held, clock_.Now(), fx);
+        result = network_.ApplyWeatherHolds(held, actor, clock_.Now(), fx);
         Apply(std::move(fx), std::move(durable));
       });
   if (!durable_status.ok()) return durable_status;
@@ -724,33 +697,14 @@ void Central::HandleRegistryEvent(const KafkaMessage& m, const events::v1::Regis
 
 void Central::HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests) {
   for (const events::v1::ChargeRequest& r : requests) {
-    absl::StatusOr<std::string> driver = AssertedDriver(r);
+    absl::StatusOr<Caller> driver = AssertedDriver(r);
     // Known before the answer is sealed for this driver.
     if (ValidateDriverId(r.driver_id()).ok()) (void)NotificationKeyOf(r.driver_id(), /*may_fetch=*/true);
     // Not durable in time (database away): its notice leaves once it is.
     absl::Status durable_status =
         RunDurably(mu_, journal_, [&](std::function<void()> durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       Effects fx;
-      const absl::Time now = clock_.Now();
-      ChargeDecision d;
-      if (!driver.ok()) {
-        d.reason = common::v1::REJECT_REASON_UNAUTHENTICATED;
-        d.detail = std::string(driver.status().message());
-      } else {
-        d = network_.RequestCharge(r.cp_id(), *driver, true, r.request_id(), now, fx);
-      }
-      // Rejections go to the driver named in the request: a bad token is
-      // answered too, so the CLI can tell its user to log in again.
-      if (!d.accepted() && !r.driver_id().empty()) {
-        events::v1::DriverNotification n;
-        n.set_driver_id(r.driver_id());
-        n.set_request_id(r.request_id());
-        *n.mutable_at() = ToProto(now);
-        n.mutable_rejected()->set_cp_id(r.cp_id());
-        n.mutable_rejected()->set_reason(d.reason);
-        n.mutable_rejected()->set_detail(d.detail);
-        fx.notices.push_back(std::move(n));
-      }
+      network_.AnswerChargeRequest(r, driver, clock_.Now(), fx);
       Apply(std::move(fx), std::move(durable));
     });
     if (!durable_status.ok()) {
@@ -778,14 +732,7 @@ absl::StatusOr<central::v1::SupplyView> Central::GetSupply(const std::string& su
   if (!ticket.ok()) return ticket.status();
   if (!ticket->has_value()) return absl::NotFoundError(absl::StrCat("no supply ", supply_id));
   *view.mutable_ticket() = **ticket;
-  auto* s = view.mutable_supply();
-  s->set_supply_id(supply_id);
-  s->set_cp_id((*ticket)->cp_id());
-  s->set_driver_id((*ticket)->driver_id());
-  s->set_phase(common::v1::SUPPLY_PHASE_ENDED);
-  s->set_energy_wh((*ticket)->energy_wh());
-  s->set_amount_millieuros((*ticket)->amount_millieuros());
-  s->set_price_millieuros_per_kwh((*ticket)->price_millieuros_per_kwh());
+  EndWithTicket(view.ticket(), *view.mutable_supply());
   return view;
 }
 

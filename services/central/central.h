@@ -105,7 +105,8 @@ class Central {
   // Weather: the complete set of CPs under a weather alert (CP id -> why);
   // returns once the changes are durable. INVALID_ARGUMENT for a malformed
   // CP id or detail.
-  absl::StatusOr<WeatherHoldsResult> ApplyWeatherHolds(const std::map<std::string, std::string>& held);
+  absl::StatusOr<WeatherHoldsResult> ApplyWeatherHolds(const std::map<std::string, std::string>& held,
+                                                       const Caller& actor);
 
   // Kafka: a batch from the consumer; returns once its effects are durable.
   void HandleKafkaBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters);
@@ -137,11 +138,12 @@ class Central {
   absl::StatusOr<std::vector<std::string>> Operate(
       const std::string& cp_id, bool all, const std::string& actor,
       absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
-                                                                          absl::Time, Effects&));
+                                                                          const Caller&, absl::Time,
+                                                                          Effects&));
   // The driver a token names, or why not (UNAUTHENTICATED/PERMISSION_DENIED);
   // a refusal is audited against `cp_id` when known.
-  absl::StatusOr<std::string> DriverOf(const std::string& access_token, const std::string& driver_id,
-                                       const std::string& action, const std::string& cp_id);
+  absl::StatusOr<Caller> DriverOf(const std::string& access_token, const std::string& driver_id,
+                                  const std::string& action, const std::string& cp_id);
   // Opens a sealed engine event, fetching the CP's keys if need be: off-lock.
   absl::StatusOr<std::string> OpenEngineMessage(const KafkaMessage& m);
   absl::Status RestoreReplayMarks();
@@ -156,7 +158,7 @@ class Central {
                            KafkaProducer* dead_letters) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The driver a charge request's assertion vouches for (once), or why not;
   // a refusal is audited.
-  absl::StatusOr<std::string> AssertedDriver(const events::v1::ChargeRequest& r);
+  absl::StatusOr<Caller> AssertedDriver(const events::v1::ChargeRequest& r);
   // A refused auth or registry event: audited as SECURITY, skipped.
   void RefuseSignedEvent(const KafkaMessage& m, const absl::Status& why, Effects& fx)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

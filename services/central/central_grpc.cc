@@ -474,7 +474,8 @@ grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerCon
     if (absl::Status s = authz_.RequireService(*c, {kWeather}); !s.ok()) return s;
     std::map<std::string, std::string> held;
     for (const auto& h : req->holds()) held[h.cp_id()] = h.detail();
-    absl::StatusOr<WeatherHoldsResult> result = central_.ApplyWeatherHolds(held);
+    absl::StatusOr<WeatherHoldsResult> result =
+        central_.ApplyWeatherHolds(held, Caller::Service(std::string(kWeather), c->peer()));
     if (!result.ok()) return result.status();
     for (auto& id : result->held) resp->add_held_cp_ids(std::move(id));
     for (auto& id : result->released) resp->add_released_cp_ids(std::move(id));

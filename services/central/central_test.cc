@@ -512,7 +512,7 @@ TEST(CentralTest, HoldsAreDurableAndSurviveARestart) {
     Central central({}, store, publisher, tokens.verifier, keys, clock);
     ASSERT_TRUE(central.Start({Cp("CP1"), Cp("CP2")}).ok());
     ASSERT_TRUE(central.OperatorStop("CP1", false, "admin").ok());
-    auto r = central.ApplyWeatherHolds({{"CP2", "Alicante (ES) 45.0 °C"}});
+    auto r = central.ApplyWeatherHolds({{"CP2", "Alicante (ES) 45.0 °C"}}, Caller::Service("weather"));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->held, std::vector<std::string>{"CP2"});
     // Returned once durable: the store already has both.
@@ -526,8 +526,8 @@ TEST(CentralTest, HoldsAreDurableAndSurviveARestart) {
   for (const auto& s : restarted.Snapshot()) {
     EXPECT_EQ(s.state(), common::v1::CP_STATE_OUT_OF_SERVICE) << s.charging_point().cp_id();
   }
-  EXPECT_EQ(restarted.ApplyWeatherHolds({{"CP2", "Alicante (ES) 45.0 °C"}})->held.size(), 0u);
-  EXPECT_FALSE(restarted.ApplyWeatherHolds({{"bad id!", ""}}).ok());
+  EXPECT_EQ(restarted.ApplyWeatherHolds({{"CP2", "Alicante (ES) 45.0 °C"}}, Caller::Service("weather"))->held.size(), 0u);
+  EXPECT_FALSE(restarted.ApplyWeatherHolds({{"bad id!", ""}}, Caller::Service("weather")).ok());
 }
 
 TEST(CentralTest, OpenSuppliesAreRestoredOnStart) {
