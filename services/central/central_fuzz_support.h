@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "services/central/central.h"
+#include "services/central/kafka_routes.h"
 #include "services/central/empty_supply_store.h"
 #include "services/common/crypto.h"
 
@@ -36,6 +37,11 @@ inline std::string DriverToken(const std::string& subject) {
   return *SignToken({"fuzz-key", SigningKey().private_key}, c);
 }
 
+class NoLinks : public LinkCloser {
+ public:
+  void CloseLink(const std::string&, const std::string&) override {}
+};
+
 // CP1 and CP2 in the catalogue, CP1's monitor linked.
 struct FuzzCentral {
   FuzzCentral()
@@ -44,7 +50,9 @@ struct FuzzCentral {
               return std::vector<VerifyingKey>{{"fuzz-key", SigningKey().public_key}};
             },
             clock),
-        central({}, store, publisher, tokens, keys, clock) {
+        channel(keys, nullptr, publisher, clock),
+        central({}, store, publisher, tokens, channel, clock),
+        routes(central, channel, tokens, {}, links, clock) {
     std::vector<common::v1::ChargingPoint> catalogue(2);
     catalogue[0].set_cp_id("CP1");
     catalogue[0].set_price_millieuros_per_kwh(350);
@@ -63,7 +71,10 @@ struct FuzzCentral {
   SystemClock clock;
   TokenVerifier tokens;
   FixedKeys keys;
+  EngineChannel channel;
   Central central;
+  NoLinks links;
+  KafkaRoutes routes;
 };
 
 }  // namespace evc::central::fuzz

@@ -387,6 +387,10 @@ void CentralGrpc::CloseLink(const std::string& cp_id, const grpc::Status& why) {
   if (it != links_.end()) it->second.reactor->Close(why);
 }
 
+void CentralGrpc::CloseLink(const std::string& cp_id, const std::string& why) {
+  CloseLink(cp_id, grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why));
+}
+
 size_t CentralGrpc::LinkCount() {
   absl::MutexLock lock(&links_mu_);
   return links_.size();

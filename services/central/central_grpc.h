@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "services/central/central.h"
+#include "services/central/link_closer.h"
 #include "services/common/audit.h"
 #include "services/common/authz.h"
 #include "services/common/worker_pool.h"
@@ -25,7 +26,7 @@ using AuditReader =
 
 class MonitorLinkReactor;
 
-class CentralGrpc : public v1::CentralService::CallbackService {
+class CentralGrpc : public v1::CentralService::CallbackService, public LinkCloser {
  public:
   CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token,
               CallAuthorizer& authz, AuditReader read_audit);
@@ -75,6 +76,8 @@ class CentralGrpc : public v1::CentralService::CallbackService {
 
   // Cuts the monitor link of `cp_id`, if any (CP removed or credentials reset).
   void CloseLink(const std::string& cp_id, const grpc::Status& why);
+  // The same for central's Kafka routes: the monitor must authenticate again.
+  void CloseLink(const std::string& cp_id, const std::string& why) override;
   // Registered monitor links (one per CP at most).
   size_t LinkCount();
 

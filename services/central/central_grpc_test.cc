@@ -66,7 +66,8 @@ class LinkRaceTest : public ::testing::Test {
   TokenVerifier tokens_{[]() -> absl::StatusOr<std::vector<VerifyingKey>> { return std::vector<VerifyingKey>(); },
                         clock_};
   OneKey keys_;
-  Central central_{{}, store_, publisher_, tokens_, keys_, clock_};
+  EngineChannel channel_{keys_, nullptr, publisher_, clock_};
+  Central central_{{}, store_, publisher_, tokens_, channel_, clock_};
   WorkerPool pool_{8, 10000};
   CallAuthorizer authz_{tokens_};
   // The token is the CP id it belongs to.
