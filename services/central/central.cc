@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "services/common/auth_client.h"
 #include "services/common/log.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
@@ -29,9 +28,9 @@ absl::Status ValidateHealth(const central::v1::Health& health) {
 }  // namespace
 
 Central::Central(NetworkConfig config, SupplyStore& store, Publisher& publisher,
-                 TokenVerifier& tokens, EngineChannel& channel, const Clock& clock,
+                 EngineChannel& channel, const Clock& clock,
                  NotificationKeySource* notification_keys, CatalogueLookup* catalogue)
-    : store_(store), publisher_(publisher), tokens_(tokens), channel_(channel),
+    : store_(store), publisher_(publisher), channel_(channel),
       notification_key_source_(notification_keys), catalogue_(catalogue), clock_(clock),
       journal_(store), network_(config), ticket_retries_(config.command_resend_interval) {}
 
@@ -253,29 +252,25 @@ absl::Status Central::MonitorHealth(const std::string& cp_id, const central::v1:
   return s;
 }
 
-absl::StatusOr<Caller> Central::DriverOf(const std::string& access_token,
+absl::StatusOr<Caller> Central::DriverOf(const absl::StatusOr<Caller>& caller,
                                          const std::string& driver_id, const std::string& action,
                                          const std::string& cp_id) {
-  absl::StatusOr<Claims> claims = tokens_.Verify(access_token);
-  absl::StatusOr<Caller> caller =
-      claims.ok() ? CallerFromClaims(*claims, "grpc") : absl::StatusOr<Caller>(claims.status());
   absl::Status refusal = caller.ok() ? MayChargeAs(*caller, driver_id) : caller.status();
   if (refusal.ok()) return caller;
-  absl::MutexLock lock(&mu_);
-  Effects fx;
-  fx.audit.push_back({clock_.Now(), AuditCategory::kSecurity, action + "_refused",
-                      claims.ok() ? claims->subject : (driver_id.empty() ? "anonymous" : driver_id),
-                      cp_id, "REJECTED", {{"reason", std::string(refusal.message())}}});
-  Apply(std::move(fx));
+  Run([&](ChargingNetwork&, absl::Time now, Effects& fx) {
+    fx.audit.push_back({now, AuditCategory::kSecurity, action + "_refused",
+                        caller.ok() ? caller->name : (driver_id.empty() ? "anonymous" : driver_id),
+                        cp_id, "REJECTED", {{"reason", std::string(refusal.message())}}});
+  });
   return refusal;
 }
 
-absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_id,
+absl::StatusOr<common::v1::Supply> Central::RequestCharge(const absl::StatusOr<Caller>& caller,
+                                                          const std::string& cp_id,
                                                           const std::string& driver_id,
-                                                          const std::string& request_id,
-                                                          const std::string& access_token) {
+                                                          const std::string& request_id) {
   if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
-  absl::StatusOr<Caller> driver = DriverOf(access_token, driver_id, "charge_request", cp_id);
+  absl::StatusOr<Caller> driver = DriverOf(caller, driver_id, "charge_request", cp_id);
   if (!driver.ok()) return driver.status();
   // Known before the supply's notices are sealed for this driver.
   (void)NotificationKeyOf(driver->name, /*may_fetch=*/true);
@@ -288,11 +283,11 @@ absl::StatusOr<common::v1::Supply> Central::RequestCharge(const std::string& cp_
   return ToProtoSupply(*decision.supply);
 }
 
-absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply_id,
-                                                       const std::string& driver_id,
-                                                       const std::string& access_token) {
+absl::StatusOr<common::v1::Supply> Central::StopCharge(const absl::StatusOr<Caller>& caller,
+                                                       const std::string& supply_id,
+                                                       const std::string& driver_id) {
   if (supply_id.empty()) return absl::InvalidArgumentError("supply_id is required");
-  absl::StatusOr<Caller> driver = DriverOf(access_token, driver_id, "stop_request", "");
+  absl::StatusOr<Caller> driver = DriverOf(caller, driver_id, "stop_request", "");
   if (!driver.ok()) return driver.status();
   absl::StatusOr<SupplyRecord> result;
   absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
@@ -304,7 +299,7 @@ absl::StatusOr<common::v1::Supply> Central::StopCharge(const std::string& supply
 }
 
 absl::StatusOr<std::vector<std::string>> Central::Operate(
-    const std::string& cp_id, bool all, const std::string& actor,
+    const Caller& actor, const std::string& cp_id, bool all,
     absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
                                                                         const Caller&, absl::Time,
                                                                         Effects&)) {
@@ -313,20 +308,20 @@ absl::StatusOr<std::vector<std::string>> Central::Operate(
   }
   absl::StatusOr<std::vector<std::string>> result;
   absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
-    result = (network.*command)(all ? "" : cp_id, Caller::Operator(actor), now, fx);
+    result = (network.*command)(all ? "" : cp_id, actor, now, fx);
   });
   if (!durable_status.ok()) return durable_status;
   return result;
 }
 
-absl::StatusOr<std::vector<std::string>> Central::OperatorStop(const std::string& cp_id, bool all,
-                                                               const std::string& actor) {
-  return Operate(cp_id, all, actor, &ChargingNetwork::OperatorStop);
+absl::StatusOr<std::vector<std::string>> Central::OperatorStop(const Caller& actor,
+                                                               const std::string& cp_id, bool all) {
+  return Operate(actor, cp_id, all, &ChargingNetwork::OperatorStop);
 }
 
-absl::StatusOr<std::vector<std::string>> Central::OperatorResume(const std::string& cp_id, bool all,
-                                                                 const std::string& actor) {
-  return Operate(cp_id, all, actor, &ChargingNetwork::OperatorResume);
+absl::StatusOr<std::vector<std::string>> Central::OperatorResume(const Caller& actor,
+                                                                 const std::string& cp_id, bool all) {
+  return Operate(actor, cp_id, all, &ChargingNetwork::OperatorResume);
 }
 
 absl::StatusOr<WeatherHoldsResult> Central::ApplyWeatherHolds(

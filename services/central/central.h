@@ -26,18 +26,16 @@
 #include "services/central/throttle.h"
 #include "services/common/clock.h"
 #include "services/common/publisher.h"
-#include "services/common/tokens.h"
 
 namespace evc::central {
 
 class Central {
  public:
-  // Drivers are who their access token says (`tokens`); engine commands
-  // leave through `channel`. Without `notification_keys` no driver
-  // notification is sent (fail closed); without `catalogue` a monitor of a
-  // CP not in the catalogue is refused.
-  Central(NetworkConfig config, SupplyStore& store, Publisher& publisher, TokenVerifier& tokens,
-          EngineChannel& channel, const Clock& clock,
+  // Engine commands leave through `channel`. Without `notification_keys` no
+  // driver notification is sent (fail closed); without `catalogue` a monitor
+  // of a CP not in the catalogue is refused.
+  Central(NetworkConfig config, SupplyStore& store, Publisher& publisher, EngineChannel& channel,
+          const Clock& clock,
           NotificationKeySource* notification_keys = nullptr,
           CatalogueLookup* catalogue = nullptr);
   ~Central();
@@ -53,21 +51,23 @@ class Central {
   absl::Status MonitorRegistered(const std::string& cp_id, const central::v1::Health& health);
   absl::Status MonitorHealth(const std::string& cp_id, const central::v1::Health& health);
 
-  // Blocking (waits until durable): call off gRPC threads. The driver is the
-  // subject of `access_token`; `driver_id`, when given, must be the same.
-  absl::StatusOr<common::v1::Supply> RequestCharge(const std::string& cp_id,
+  // Blocking (waits until durable): call off gRPC threads. `caller` is who
+  // the call's token names, or why it names nobody (refused and audited);
+  // only drivers charge, for themselves (MayChargeAs: `driver_id`, when
+  // given, must be the caller).
+  absl::StatusOr<common::v1::Supply> RequestCharge(const absl::StatusOr<Caller>& caller,
+                                                   const std::string& cp_id,
                                                    const std::string& driver_id,
-                                                   const std::string& request_id,
-                                                   const std::string& access_token);
+                                                   const std::string& request_id);
   // Only the driver's own supply.
-  absl::StatusOr<common::v1::Supply> StopCharge(const std::string& supply_id,
-                                                const std::string& driver_id,
-                                                const std::string& access_token);
-  // `actor`: the operator, for the audit trail.
-  absl::StatusOr<std::vector<std::string>> OperatorStop(const std::string& cp_id, bool all,
-                                                        const std::string& actor);
-  absl::StatusOr<std::vector<std::string>> OperatorResume(const std::string& cp_id, bool all,
-                                                          const std::string& actor);
+  absl::StatusOr<common::v1::Supply> StopCharge(const absl::StatusOr<Caller>& caller,
+                                                const std::string& supply_id,
+                                                const std::string& driver_id);
+  // Operator commands, audited as `actor`.
+  absl::StatusOr<std::vector<std::string>> OperatorStop(const Caller& actor,
+                                                        const std::string& cp_id, bool all);
+  absl::StatusOr<std::vector<std::string>> OperatorResume(const Caller& actor,
+                                                          const std::string& cp_id, bool all);
 
   // Weather: the complete set of CPs under a weather alert (CP id -> why);
   // returns once the changes are durable. INVALID_ARGUMENT for a malformed
@@ -122,13 +122,14 @@ class Central {
   void RetryTickets();
   // Runs an operator command of the network durably.
   absl::StatusOr<std::vector<std::string>> Operate(
-      const std::string& cp_id, bool all, const std::string& actor,
+      const Caller& actor, const std::string& cp_id, bool all,
       absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
                                                                           const Caller&, absl::Time,
                                                                           Effects&));
-  // The driver a token names, or why not (UNAUTHENTICATED/PERMISSION_DENIED);
-  // a refusal is audited against `cp_id` when known.
-  absl::StatusOr<Caller> DriverOf(const std::string& access_token, const std::string& driver_id,
+  // The caller when it may charge as `driver_id`, or why not
+  // (UNAUTHENTICATED/PERMISSION_DENIED); a refusal is audited against `cp_id`
+  // when known.
+  absl::StatusOr<Caller> DriverOf(const absl::StatusOr<Caller>& caller, const std::string& driver_id,
                                   const std::string& action, const std::string& cp_id);
   // Seals `n` for its driver and publishes it. Without `may_fetch` (under
   // mu_) only a key already known is used.
@@ -139,7 +140,6 @@ class Central {
 
   SupplyStore& store_;
   Publisher& publisher_;
-  TokenVerifier& tokens_;
   EngineChannel& channel_;
   NotificationKeySource* const notification_key_source_;
   CatalogueLookup* const catalogue_;

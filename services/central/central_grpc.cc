@@ -405,7 +405,7 @@ grpc::ServerUnaryReactor* CentralGrpc::RequestCharge(grpc::CallbackServerContext
                                                      const v1::RequestChargeRequest* req,
                                                      v1::RequestChargeResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return Fill(central_.RequestCharge(req->cp_id(), req->driver_id(), req->request_id(), BearerToken(*c)),
+    return Fill(central_.RequestCharge(CallerOf(*c), req->cp_id(), req->driver_id(), req->request_id()),
                 resp->mutable_supply());
   });
 }
@@ -414,7 +414,7 @@ grpc::ServerUnaryReactor* CentralGrpc::StopCharge(grpc::CallbackServerContext* c
                                                   const v1::StopChargeRequest* req,
                                                   v1::StopChargeResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return Fill(central_.StopCharge(req->supply_id(), req->driver_id(), BearerToken(*c)),
+    return Fill(central_.StopCharge(CallerOf(*c), req->supply_id(), req->driver_id()),
                 resp->mutable_supply());
   });
 }
@@ -433,23 +433,23 @@ grpc::ServerUnaryReactor* CentralGrpc::ServeOperatorCommand(grpc::CallbackServer
   return ServeOnPool(c, pool_, [=, this, command = std::move(command)] {
     absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return FillAffected(command(op->subject), resp);
+    return FillAffected(command(Caller::Operator(op->subject, c->peer(), op->session_id)), resp);
   });
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::StopChargingPoints(grpc::CallbackServerContext* c,
                                                           const v1::OperatorRequest* req,
                                                           v1::OperatorResponse* resp) {
-  return ServeOperatorCommand(c, resp, [this, req](const std::string& actor) {
-    return central_.OperatorStop(req->cp_id(), req->all(), actor);
+  return ServeOperatorCommand(c, resp, [this, req](const Caller& actor) {
+    return central_.OperatorStop(actor, req->cp_id(), req->all());
   });
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::ResumeChargingPoints(grpc::CallbackServerContext* c,
                                                             const v1::OperatorRequest* req,
                                                             v1::OperatorResponse* resp) {
-  return ServeOperatorCommand(c, resp, [this, req](const std::string& actor) {
-    return central_.OperatorResume(req->cp_id(), req->all(), actor);
+  return ServeOperatorCommand(c, resp, [this, req](const Caller& actor) {
+    return central_.OperatorResume(actor, req->cp_id(), req->all());
   });
 }
 
@@ -457,16 +457,16 @@ grpc::ServerUnaryReactor* CentralGrpc::ResumeChargingPoints(grpc::CallbackServer
 grpc::ServerUnaryReactor* CentralGrpc::StopAllChargingPoints(grpc::CallbackServerContext* c,
                                                              const v1::AllChargingPointsRequest*,
                                                              v1::OperatorResponse* resp) {
-  return ServeOperatorCommand(c, resp, [this](const std::string& actor) {
-    return central_.OperatorStop("", /*all=*/true, actor);
+  return ServeOperatorCommand(c, resp, [this](const Caller& actor) {
+    return central_.OperatorStop(actor, "", /*all=*/true);
   });
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::ResumeAllChargingPoints(grpc::CallbackServerContext* c,
                                                                const v1::AllChargingPointsRequest*,
                                                                v1::OperatorResponse* resp) {
-  return ServeOperatorCommand(c, resp, [this](const std::string& actor) {
-    return central_.OperatorResume("", /*all=*/true, actor);
+  return ServeOperatorCommand(c, resp, [this](const Caller& actor) {
+    return central_.OperatorResume(actor, "", /*all=*/true);
   });
 }
 
@@ -486,6 +486,12 @@ grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerCon
     for (auto& id : result->unknown) resp->add_unknown_cp_ids(std::move(id));
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<Caller> CentralGrpc::CallerOf(const grpc::ServerContextBase& c) const {
+  absl::StatusOr<Claims> claims = authz_.Caller(c);
+  if (!claims.ok()) return claims.status();
+  return CallerFromClaims(*claims, c.peer());
 }
 
 NetworkViewer CentralGrpc::Viewer(const grpc::ServerContextBase& c) const {

@@ -83,13 +83,15 @@ class CentralGrpc : public v1::CentralService::CallbackService, public LinkClose
 
  private:
   friend class MonitorLinkReactor;
-  // An operator command: the caller must be an operator; `command` gets their
-  // name (for the audit trail) and returns the CPs it changed.
+  // An operator command: the caller must be an operator; `command` acts as
+  // them (for the audit trail) and returns the CPs it changed.
   using OperatorCommand =
-      std::function<absl::StatusOr<std::vector<std::string>>(const std::string& actor)>;
+      std::function<absl::StatusOr<std::vector<std::string>>(const Caller& actor)>;
   grpc::ServerUnaryReactor* ServeOperatorCommand(grpc::CallbackServerContext* c,
                                                  v1::OperatorResponse* resp,
                                                  OperatorCommand command);
+  // Who the call's token names, or why it names nobody.
+  absl::StatusOr<Caller> CallerOf(const grpc::ServerContextBase& c) const;
   // Who reads the network: from the call's token, the public view without one.
   NetworkViewer Viewer(const grpc::ServerContextBase& c) const;
   // A registered link. The generation tells a link from the one that replaced

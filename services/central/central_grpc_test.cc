@@ -67,7 +67,7 @@ class LinkRaceTest : public ::testing::Test {
                         clock_};
   OneKey keys_;
   EngineChannel channel_{keys_, nullptr, publisher_, clock_};
-  Central central_{{}, store_, publisher_, tokens_, channel_, clock_};
+  Central central_{{}, store_, publisher_, channel_, clock_};
   WorkerPool pool_{8, 10000};
   CallAuthorizer authz_{tokens_};
   // The token is the CP id it belongs to.

@@ -24,7 +24,7 @@ TEST(CentralTest, UnknownCpIsLookedUpAtTheRegistryBeforeItsMonitorIsRefused) {
   SystemClock clock;
   EngineChannel channel(keys, nullptr, publisher, clock);
   {
-    Central central({}, store, publisher, tokens.verifier, channel, clock);
+    Central central({}, store, publisher, channel, clock);
     ASSERT_TRUE(central.Start({}).ok());
     EXPECT_TRUE(absl::IsNotFound(central.MonitorRegistered("NEW", Ok()))) << "no lookup: refused";
   }
@@ -37,7 +37,7 @@ TEST(CentralTest, UnknownCpIsLookedUpAtTheRegistryBeforeItsMonitorIsRefused) {
     }
     std::vector<std::string> asked;
   } registry;
-  Central central({}, store, publisher, tokens.verifier, channel, clock, nullptr, &registry);
+  Central central({}, store, publisher, channel, clock, nullptr, &registry);
   ASSERT_TRUE(central.Start({}).ok());
   ASSERT_TRUE(central.MonitorRegistered("NEW", Ok()).ok());
   absl::Status ghost = central.MonitorRegistered("GHOST", Ok());
@@ -55,11 +55,11 @@ TEST(CentralTest, AuthoriseLeavesOnlyAfterTheSupplyIsDurable) {
   FixedKeys keys;
   SystemClock clock;
   EngineChannel channel(keys, nullptr, publisher, clock);
-  Central central({}, store, publisher, tokens.verifier, channel, clock);
+  Central central({}, store, publisher, channel, clock);
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
   ASSERT_TRUE(central.LoadKeys("CP1").ok());
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
-  auto supply = central.RequestCharge("CP1", "ana", "r1", tokens.For("ana"));
+  auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r1");
   ASSERT_TRUE(supply.ok()) << supply.status();
   EXPECT_FALSE(publisher.authorize_before_durable);
   bool sent = false;
@@ -92,23 +92,23 @@ class LinkedCentralTest : public ::testing::Test {
   FixedKeys keys;
   SystemClock clock;
   EngineChannel channel{keys, nullptr, publisher, clock};
-  Central central{{}, store, publisher, tokens.verifier, channel, clock};
+  Central central{{}, store, publisher, channel, clock};
 };
 
 TEST_F(LinkedCentralTest, ChargeNeedsAValidTokenOfThatDriver) {
-  EXPECT_TRUE(absl::IsUnauthenticated(central.RequestCharge("CP1", "ana", "r1", "").status()));
-  EXPECT_TRUE(absl::IsUnauthenticated(central.RequestCharge("CP1", "ana", "r1", "not.a.jwt").status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(central.RequestCharge(tokens.CallerOf(""), "CP1", "ana", "r1").status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(central.RequestCharge(tokens.CallerOf("not.a.jwt"), "CP1", "ana", "r1").status()));
   EXPECT_TRUE(absl::IsUnauthenticated(
-      central.RequestCharge("CP1", "ana", "r1", tokens.For("ana", kRoleDriver, -absl::Seconds(1))).status()));
-  EXPECT_TRUE(absl::IsPermissionDenied(central.RequestCharge("CP1", "ana", "r1", tokens.For("luis")).status()));
+      central.RequestCharge(tokens.CallerOf(tokens.For("ana", kRoleDriver, -absl::Seconds(1))), "CP1", "ana", "r1").status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(central.RequestCharge(tokens.CallerOf(tokens.For("luis")), "CP1", "ana", "r1").status()));
   EXPECT_TRUE(absl::IsPermissionDenied(
-      central.RequestCharge("CP1", "", "r1", tokens.For("admin", kRoleOperator)).status()));
-  auto supply = central.RequestCharge("CP1", "", "r1", tokens.For("ana"));
+      central.RequestCharge(tokens.CallerOf(tokens.For("admin", kRoleOperator)), "CP1", "", "r1").status()));
+  auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "", "r1");
   ASSERT_TRUE(supply.ok()) << supply.status();
   EXPECT_EQ(supply->driver_id(), "ana");
   // Luis cannot stop Ana's supply, even with his own valid token.
-  EXPECT_TRUE(absl::IsPermissionDenied(central.StopCharge(supply->supply_id(), "", tokens.For("luis")).status()));
-  EXPECT_TRUE(central.StopCharge(supply->supply_id(), "", tokens.For("ana")).ok());
+  EXPECT_TRUE(absl::IsPermissionDenied(central.StopCharge(tokens.CallerOf(tokens.For("luis")), supply->supply_id(), "").status()));
+  EXPECT_TRUE(central.StopCharge(tokens.CallerOf(tokens.For("ana")), supply->supply_id(), "").ok());
   central.Stop();
 }
 
@@ -128,13 +128,13 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
       }
     } lossy;
     EngineChannel channel(keys, nullptr, lossy, clock);
-    Central central({}, store, lossy, tokens.verifier, channel, clock);
+    Central central({}, store, lossy, channel, clock);
     ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
     ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
-    auto supply = central.RequestCharge("CP1", "ana", "r1", tokens.For("ana"));
+    auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r1");
     ASSERT_TRUE(supply.ok());
     supply_id = supply->supply_id();
-    ASSERT_TRUE(central.StopCharge(supply_id, "ana", tokens.For("ana")).ok());  // before plug: ends at once
+    ASSERT_TRUE(central.StopCharge(tokens.CallerOf(tokens.For("ana")), supply_id, "ana").ok());  // before plug: ends at once
     central.Stop();
   }
   ASSERT_EQ(store.tickets.size(), 1u);
@@ -142,7 +142,7 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   RecordingPublisher publisher;
   TestTrust trust;
   EngineChannel channel(keys, nullptr, publisher, clock);
-  Central restarted({}, store, publisher, tokens.verifier, channel, clock, &trust);
+  Central restarted({}, store, publisher, channel, clock, &trust);
   ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
   int tickets = 0;
   for (const auto& r : publisher.records()) {
@@ -159,7 +159,7 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   EXPECT_EQ(tickets, 1);
   restarted.Stop();  // flushes the outbox mark
   EXPECT_EQ(store.published.count(supply_id), 1u);
-  auto view = Central({}, store, publisher, tokens.verifier, channel, clock).GetSupply(supply_id);
+  auto view = Central({}, store, publisher, channel, clock).GetSupply(supply_id);
   ASSERT_TRUE(view.ok());
   EXPECT_TRUE(view->has_ticket());
 }
@@ -197,12 +197,12 @@ TEST(CentralTest, AFailedTicketIsRetriedWithoutARestartUntilDelivered) {
   FailsTickets publisher(trust);
   EngineChannel channel(keys, nullptr, publisher, clock);
   Central central({.command_resend_interval = absl::Milliseconds(50)}, store, publisher,
-                  tokens.verifier, channel, clock, &trust);
+                  channel, clock, &trust);
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
-  auto supply = central.RequestCharge("CP1", "ana", "r1", tokens.For("ana"));
+  auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r1");
   ASSERT_TRUE(supply.ok());
-  ASSERT_TRUE(central.StopCharge(supply->supply_id(), "ana", tokens.For("ana")).ok());
+  ASSERT_TRUE(central.StopCharge(tokens.CallerOf(tokens.For("ana")), supply->supply_id(), "ana").ok());
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (publisher.ticket_attempts.load() < 3 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
@@ -219,7 +219,7 @@ TEST(CentralTest, AHealthReportNamingAMalformedSupplyIsRefused) {
   FixedKeys keys;
   SystemClock clock;
   EngineChannel channel(keys, nullptr, publisher, clock);
-  Central central({}, store, publisher, tokens.verifier, channel, clock);
+  Central central({}, store, publisher, channel, clock);
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
   central::v1::Health bad = Ok();
   bad.set_engine_supply_id(std::string(5000, 'x'));
@@ -239,9 +239,9 @@ TEST(CentralTest, HoldsAreDurableAndSurviveARestart) {
   RecordingPublisher publisher;
   EngineChannel channel(keys, nullptr, publisher, clock);
   {
-    Central central({}, store, publisher, tokens.verifier, channel, clock);
+    Central central({}, store, publisher, channel, clock);
     ASSERT_TRUE(central.Start({Cp("CP1"), Cp("CP2")}).ok());
-    ASSERT_TRUE(central.OperatorStop("CP1", false, "admin").ok());
+    ASSERT_TRUE(central.OperatorStop(Caller::Operator("admin"), "CP1", false).ok());
     auto r = central.ApplyWeatherHolds({{"CP2", "Alicante (ES) 45.0 °C"}}, Caller::Service("weather"));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->held, std::vector<std::string>{"CP2"});
@@ -249,7 +249,7 @@ TEST(CentralTest, HoldsAreDurableAndSurviveARestart) {
     absl::MutexLock lock(&store.mu);
     EXPECT_EQ(store.holds.size(), 2u);
   }
-  Central restarted({}, store, publisher, tokens.verifier, channel, clock);
+  Central restarted({}, store, publisher, channel, clock);
   ASSERT_TRUE(restarted.Start({Cp("CP1"), Cp("CP2")}).ok());
   ASSERT_TRUE(restarted.MonitorRegistered("CP1", Ok()).ok());
   ASSERT_TRUE(restarted.MonitorRegistered("CP2", Ok()).ok());
@@ -276,14 +276,14 @@ TEST(CentralTest, OpenSuppliesAreRestoredOnStart) {
   FixedKeys keys;
   SystemClock clock;
   EngineChannel channel(keys, nullptr, publisher, clock);
-  Central central({}, store, publisher, tokens.verifier, channel, clock);
+  Central central({}, store, publisher, channel, clock);
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
   auto view = central.GetSupply("s1");
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->supply().energy_wh(), 100);
   // The driver is still busy with it.
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
-  EXPECT_EQ(central.RequestCharge("CP1", "ana", "r9", tokens.For("ana")).status().code(),
+  EXPECT_EQ(central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r9").status().code(),
             absl::StatusCode::kFailedPrecondition);
   central.Stop();
 }

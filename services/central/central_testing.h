@@ -112,6 +112,12 @@ class TestTokens {
         verifier([this]() -> absl::StatusOr<std::vector<VerifyingKey>> {
           return std::vector<VerifyingKey>{{"test-key", pair_.public_key}};
         }, clock_) {}
+  // Who a token names, as the gRPC layer would tell central.
+  absl::StatusOr<Caller> CallerOf(const std::string& token) {
+    absl::StatusOr<Claims> claims = verifier.Verify(token);
+    if (!claims.ok()) return claims.status();
+    return CallerFromClaims(*claims, "test");
+  }
   std::string For(const std::string& subject, const std::string& role = kRoleDriver,
                   absl::Duration ttl = absl::Minutes(5)) {
     Claims c{subject, role, "session-" + subject, "t", absl::Now(), absl::Now() + ttl};

@@ -26,7 +26,7 @@ class KafkaRoutesTest : public ::testing::Test {
   SystemClock clock;
   RecordingLinks links;
   EngineChannel channel{keys, nullptr, publisher, clock};
-  Central central{{}, store, publisher, tokens.verifier, channel, clock};
+  Central central{{}, store, publisher, channel, clock};
   KafkaRoutes routes{central, channel, tokens.verifier, {}, links, clock};
 };
 
@@ -108,7 +108,7 @@ TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
   RecordingLinks links;
   {
     EngineChannel channel(keys, &marks, publisher, clock);
-    Central central({}, store, publisher, tokens.verifier, channel, clock);
+    Central central({}, store, publisher, channel, clock);
     KafkaRoutes routes(central, channel, tokens.verifier, {}, links, clock);
     ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
     ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
@@ -122,7 +122,7 @@ TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
   EXPECT_EQ(Rejected(store), 0);
 
   EngineChannel channel(keys, &marks, publisher, clock);
-  Central restarted({}, store, publisher, tokens.verifier, channel, clock);
+  Central restarted({}, store, publisher, channel, clock);
   KafkaRoutes routes(restarted, channel, tokens.verifier, {}, links, clock);
   ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
   ASSERT_TRUE(restarted.MonitorRegistered("CP1", Ok()).ok());
@@ -154,7 +154,7 @@ class KafkaTrustTest : public ::testing::Test {
   SystemClock clock;
   RecordingLinks links;
   EngineChannel channel{keys, nullptr, publisher, clock};
-  Central central{{}, store, publisher, tokens.verifier, channel, clock, &trust};
+  Central central{{}, store, publisher, channel, clock, &trust};
   KafkaRoutes routes{central, channel, tokens.verifier, trust.trust(), links, clock};
 };
 

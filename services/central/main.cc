@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   EngineChannel channel(keys, &replay_marks, publisher, clock);
   AuthNotificationKeys notification_keys(*auth);
   RegistryCatalogue catalogue(*registry);
-  Central central(config, store, publisher, *tokens, channel, clock, &notification_keys, &catalogue);
+  Central central(config, store, publisher, channel, clock, &notification_keys, &catalogue);
   absl::StatusOr<std::vector<evc::common::v1::ChargingPoint>> entries = LoadCatalogue(*registry);
   evc::ExitIfError("cannot load the charging-point catalogue (--registry)", entries.status());
   evc::ExitIfError("cannot start central", central.Start(*entries));
