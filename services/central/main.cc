@@ -3,6 +3,7 @@
 #include "absl/flags/flag.h"
 #include "services/central/central_grpc.h"
 #include "services/central/kafka_routes.h"
+#include "services/central/network_flags.h"
 #include "services/central/pg_supply_store.h"
 #include "services/central/remote_sources.h"
 #include "services/common/auth_client.h"
@@ -13,23 +14,6 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50053", "gRPC listen address (host:port)");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
-ABSL_FLAG(absl::Duration, link_timeout, absl::Seconds(5),
-          "a CP without a health report for this long is DISCONNECTED");
-ABSL_FLAG(absl::Duration, restart_grace, absl::Seconds(15),
-          "after a restart, how long monitors have to reconnect before their supplies close");
-ABSL_FLAG(absl::Duration, plug_timeout, absl::Seconds(120),
-          "an authorised supply whose vehicle is never plugged in is cancelled after this");
-ABSL_FLAG(absl::Duration, stop_timeout, absl::Seconds(15),
-          "a supply whose engine does not confirm a stop is closed after this");
-ABSL_FLAG(absl::Duration, reconcile_grace, absl::Seconds(10),
-          "how long a CP's report of the supply it runs may disagree with central before central "
-          "closes its own record (CP_LOST_SUPPLY) or stops the CP's (UNKNOWN_SUPPLY)");
-ABSL_FLAG(absl::Duration, telemetry_timeout, absl::Seconds(15),
-          "a running supply with no telemetry for this long is asked for a report, and closed "
-          "(ENGINE_SILENT) after twice this");
-ABSL_FLAG(absl::Duration, command_resend_interval, absl::Seconds(3),
-          "an engine command not yet acted on (authorise, stop) is sent again this often, and a "
-          "ticket whose delivery failed too");
 
 // What --help says before the flags.
 constexpr char kAbout[] =
@@ -49,13 +33,6 @@ int main(int argc, char** argv) {
   evc::ServiceDeps deps = evc::ConnectDeps("central", {.postgres = true, .kafka_producer = true, .postgres_connections = 6});
   auto registry = evc::registry::v1::RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
   auto auth = evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth)));
-  const NetworkConfig config{.link_timeout = absl::GetFlag(FLAGS_link_timeout),
-                             .restart_grace = absl::GetFlag(FLAGS_restart_grace),
-                             .plug_timeout = absl::GetFlag(FLAGS_plug_timeout),
-                             .stop_timeout = absl::GetFlag(FLAGS_stop_timeout),
-                             .reconcile_grace = absl::GetFlag(FLAGS_reconcile_grace),
-                             .telemetry_timeout = absl::GetFlag(FLAGS_telemetry_timeout),
-                             .command_resend_interval = absl::GetFlag(FLAGS_command_resend_interval)};
   PgSupplyStore store(*deps.postgres);
   evc::KafkaPublisher publisher(*deps.producer);
   evc::SystemClock clock;
@@ -65,7 +42,7 @@ int main(int argc, char** argv) {
   EngineChannel channel(keys, &replay_marks, publisher, clock);
   AuthNotificationKeys notification_keys(*auth);
   RegistryCatalogue catalogue(*registry);
-  Central central(config, store, publisher, channel, clock, &notification_keys, &catalogue);
+  Central central(NetworkConfigFromFlags(), store, publisher, channel, clock, &notification_keys, &catalogue);
   absl::StatusOr<std::vector<evc::common::v1::ChargingPoint>> entries = LoadCatalogue(*registry);
   evc::ExitIfError("cannot load the charging-point catalogue (--registry)", entries.status());
   evc::ExitIfError("cannot start central", central.Start(*entries));
