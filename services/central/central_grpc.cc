@@ -79,7 +79,7 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
     }
     v1::Register reg = in_.register_();
     bool queued = owner_.pool_.TrySubmit([this, reg] {
-      absl::StatusOr<std::string> token_cp = owner_.validate_token_(reg.token());
+      absl::StatusOr<std::string> token_cp = owner_.cp_tokens_.CpOf(reg.token());
       if (!token_cp.ok()) return Close(ToGrpcStatus(token_cp.status()));
       if (*token_cp != reg.cp_id()) {
         return Close(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
@@ -355,10 +355,9 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
 
 // ---- service ----
 
-CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token,
-                         CallAuthorizer& authz, AuditReader read_audit)
-    : central_(central), pool_(pool), validate_token_(std::move(validate_token)), authz_(authz),
-      read_audit_(std::move(read_audit)) {}
+CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, CpTokenValidator& cp_tokens,
+                         CallAuthorizer& authz, AuditReader& audit)
+    : central_(central), pool_(pool), cp_tokens_(cp_tokens), authz_(authz), audit_(audit) {}
 
 uint64_t CentralGrpc::AddLink(const std::string& cp_id, MonitorLinkReactor* link) {
   absl::MutexLock lock(&links_mu_);
@@ -571,7 +570,7 @@ grpc::ServerUnaryReactor* CentralGrpc::ListAuditEvents(grpc::CallbackServerConte
     if (req->has_since()) query.since = FromProto(req->since());
     if (req->has_until()) query.until = FromProto(req->until());
     query.limit = req->limit();
-    auto events = read_audit_(query);
+    auto events = audit_.Read(query);
     if (!events.ok()) return events.status();
     for (auto& e : *events) *resp->add_events() = std::move(e);
     return absl::OkStatus();

@@ -11,7 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/central/cp_key_source.h"
-#include "services/central/replay_marks.h"
+#include "services/central/replay_mark_store.h"
 #include "services/common/clock.h"
 #include "services/common/kafka.h"
 #include "services/common/publisher.h"

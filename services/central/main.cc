@@ -5,6 +5,7 @@
 #include "services/central/kafka_routes.h"
 #include "services/central/network_flags.h"
 #include "services/central/pg_supply_store.h"
+#include "services/central/replay_marks.h"
 #include "services/central/remote_sources.h"
 #include "services/common/auth_client.h"
 #include "services/common/grpc_util.h"
@@ -49,7 +50,9 @@ int main(int argc, char** argv) {
 
   evc::CallAuthorizer authz(*tokens);
   evc::WorkerPool pool(8, 10000);
-  CentralGrpc service(central, pool, AuthCpTokenValidator(*auth), authz, PgAuditReader(*deps.postgres));
+  AuthCpTokens cp_tokens(*auth);
+  PgAuditReader audit(*deps.postgres);
+  CentralGrpc service(central, pool, cp_tokens, authz, audit);
   // The broker authenticates nobody: charge assertions and auth events are
   // verified with auth's keys, registry events with the registry's.
   std::unique_ptr<evc::VerifyingKeys> auth_keys = evc::AuthEventKeys(*auth, clock);

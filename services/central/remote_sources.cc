@@ -58,19 +58,13 @@ absl::StatusOr<std::vector<common::v1::ChargingPoint>> LoadCatalogue(
   return catalogue;
 }
 
-TokenValidator AuthCpTokenValidator(AuthService::StubInterface& auth) {
-  return [&auth](const std::string& token) -> absl::StatusOr<std::string> {
-    auth::v1::ValidateChargingPointTokenRequest request;
-    request.set_token(token);
-    auto r = CallUnary(&AuthService::StubInterface::ValidateChargingPointToken, auth, request,
-                       absl::Seconds(5));
-    if (!r.ok()) return r.status();
-    return r->cp_id();
-  };
-}
-
-AuditReader PgAuditReader(PgPool& pool) {
-  return [&pool](const AuditQuery& query) { return QueryAudit(pool, query); };
+absl::StatusOr<std::string> AuthCpTokens::CpOf(const std::string& token) {
+  auth::v1::ValidateChargingPointTokenRequest request;
+  request.set_token(token);
+  auto r = CallUnary(&AuthService::StubInterface::ValidateChargingPointToken, auth_, request,
+                     absl::Seconds(5));
+  if (!r.ok()) return r.status();
+  return r->cp_id();
 }
 
 }  // namespace evc::central

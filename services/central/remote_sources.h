@@ -11,7 +11,8 @@
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "services/central/catalogue_lookup.h"
-#include "services/central/central_grpc.h"
+#include "services/central/audit_reader.h"
+#include "services/central/cp_token_validator.h"
 #include "services/central/cp_key_source.h"
 #include "services/central/notification_key_source.h"
 #include "services/common/postgres.h"
@@ -55,8 +56,25 @@ absl::StatusOr<std::vector<common::v1::ChargingPoint>> LoadCatalogue(
     registry::v1::RegistryService::StubInterface& registry);
 
 // Monitor tokens are checked by auth (ValidateChargingPointToken).
-TokenValidator AuthCpTokenValidator(auth::v1::AuthService::StubInterface& auth);
+class AuthCpTokens : public CpTokenValidator {
+ public:
+  explicit AuthCpTokens(auth::v1::AuthService::StubInterface& auth) : auth_(auth) {}
+  absl::StatusOr<std::string> CpOf(const std::string& token) override;
+
+ private:
+  auth::v1::AuthService::StubInterface& auth_;
+};
+
 // Operators read the audit trail from Postgres.
-AuditReader PgAuditReader(PgPool& pool);
+class PgAuditReader : public AuditReader {
+ public:
+  explicit PgAuditReader(PgPool& pool) : pool_(pool) {}
+  absl::StatusOr<std::vector<common::v1::AuditEvent>> Read(const AuditQuery& query) override {
+    return QueryAudit(pool_, query);
+  }
+
+ private:
+  PgPool& pool_;
+};
 
 }  // namespace evc::central

@@ -97,9 +97,9 @@ TEST_F(RemoteSourcesTest, NotificationKeysComeFromAuth) {
 }
 
 TEST_F(RemoteSourcesTest, CpTokensAreValidatedByAuth) {
-  TokenValidator validate = AuthCpTokenValidator(*auth_);
-  EXPECT_EQ(*validate("token-of-CP1"), "CP1");
-  EXPECT_TRUE(absl::IsUnauthenticated(validate("forged").status()));
+  AuthCpTokens tokens(*auth_);
+  EXPECT_EQ(*tokens.CpOf("token-of-CP1"), "CP1");
+  EXPECT_TRUE(absl::IsUnauthenticated(tokens.CpOf("forged").status()));
 }
 
 TEST_F(RemoteSourcesTest, TheCatalogueComesFromTheRegistry) {
