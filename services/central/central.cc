@@ -59,7 +59,7 @@ absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalo
   }
   // Live readings are sealed under the lock, with keys already known.
   for (const auto& s : *open) {
-    if (!s.driver_id.empty()) (void)NotificationKeyOf(s.driver_id, /*may_fetch=*/true);
+    if (!s.driver_id.empty()) PrefetchNotificationKey(s.driver_id);
   }
   for (const auto& t : *unsent) PublishTicket(t);
   log::Info("central started", {{"charging_points", catalogue.size()},

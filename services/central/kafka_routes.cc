@@ -6,9 +6,21 @@
 #include "services/common/auth_client.h"
 #include "services/common/log.h"
 #include "services/common/proto_time.h"
+#include "services/common/service_credentials.h"
 #include "services/common/validation.h"
 
 namespace evc::central {
+namespace {
+
+// Registry events are the registry's word: verified by its signature.
+Caller Registry() { return Caller::Service(std::string(kRegistry), "kafka"); }
+
+// A record that cannot be used is kept with why, when there is somewhere to keep it.
+void Reject(KafkaProducer* dead_letters, const KafkaMessage& m, const std::string& why) {
+  if (dead_letters != nullptr) DeadLetter(*dead_letters, m, why);
+}
+
+}  // namespace
 
 KafkaRoutes::KafkaRoutes(Central& central, EngineChannel& channel, TokenVerifier& tokens,
                          KafkaTrust trust, LinkCloser& links, const Clock& clock)
@@ -52,8 +64,8 @@ KafkaRoutes::Verified KafkaRoutes::Verify(std::span<const KafkaMessage> batch,
       }
       if (problem.empty()) {
         v.requests.push_back(std::move(r));
-      } else if (dead_letters != nullptr) {
-        DeadLetter(*dead_letters, m, problem);
+      } else {
+        Reject(dead_letters, m, problem);
       }
     }
   }
@@ -80,7 +92,7 @@ bool KafkaRoutes::ApplyBatch(std::span<const KafkaMessage> batch, const Verified
       // Redelivered after a restart, already handled before it.
       if (absl::IsAlreadyExists(opened.status())) continue;
       const std::string why(opened.status().message());
-      if (dead_letters != nullptr) DeadLetter(*dead_letters, m, why);
+      Reject(dead_letters, m, why);
       fx.audit.push_back({now, AuditCategory::kSecurity, "sealed_message_rejected", "cp:" + m.key,
                           m.key, "REJECTED",
                           {{"reason", why}, {"partition", m.partition}, {"offset", m.offset}},
@@ -183,12 +195,12 @@ std::optional<std::pair<std::string, std::string>> KafkaRoutes::HandleRegistryEv
     const KafkaMessage& m, const events::v1::RegistryEvent& e, ChargingNetwork& network,
     absl::Time now, Effects& fx, KafkaProducer* dead_letters) {
   if (e.cp_id().empty() || e.cp_id() != m.key) {
-    if (dead_letters != nullptr) DeadLetter(*dead_letters, m, "RegistryEvent without a cp_id matching its key");
+    Reject(dead_letters, m, "RegistryEvent without a cp_id matching its key");
     return std::nullopt;
   }
   if (e.has_registered()) network.UpsertChargingPoint(e.registered(), now, fx);
   if (e.has_updated()) network.UpsertChargingPoint(e.updated(), now, fx);
-  if (e.has_unregistered()) network.RemoveChargingPoint(e.cp_id(), now, fx);
+  if (e.has_unregistered()) network.RemoveChargingPoint(e.cp_id(), Registry(), now, fx);
   if (e.has_unregistered()) return std::make_pair(e.cp_id(), "charging point unregistered");
   if (e.has_credentials_reset()) return std::make_pair(e.cp_id(), "charging point credentials reset");
   return std::nullopt;

@@ -255,7 +255,8 @@ void ChargingNetwork::UpsertChargingPoint(const common::v1::ChargingPoint& info,
   Publish(it->second, fx);
 }
 
-void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, absl::Time now, Effects& fx) {
+void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, const Caller& actor,
+                                          absl::Time now, Effects& fx) {
   auto it = cps_.find(cp_id);
   if (it == cps_.end()) return;
   if (it->second.supply) CloseSupply(it->second, common::v1::END_REASON_CP_REMOVED, now, fx, true);
@@ -268,7 +269,7 @@ void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, absl::Time n
   fx.updates.push_back(std::move(update));
   Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
           absl::StrCat("charging point ", cp_id, " left the network"), fx);
-  Audit(fx, now, AuditCategory::kStatus, "cp_removed", "registry", cp_id, "OK");
+  Audit(fx, now, AuditCategory::kStatus, "cp_removed", actor.AuditName(), cp_id, "OK");
 }
 
 // ---- monitor link ----

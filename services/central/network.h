@@ -93,7 +93,9 @@ class ChargingNetwork {
 
   // Catalogue (from the registry).
   void UpsertChargingPoint(const common::v1::ChargingPoint& cp, absl::Time now, Effects& fx);
-  void RemoveChargingPoint(const std::string& cp_id, absl::Time now, Effects& fx);
+  // Audited as `actor` (the registry, whose event removed it).
+  void RemoveChargingPoint(const std::string& cp_id, const Caller& actor, absl::Time now,
+                           Effects& fx);
   bool Knows(const std::string& cp_id) const { return cps_.contains(cp_id); }
 
   // Monitor link. NOT_FOUND for a CP not in the catalogue.

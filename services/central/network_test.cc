@@ -106,6 +106,7 @@ class NetworkTest : public ::testing::Test {
   Effects fx;
   const Caller olga = Caller::Operator("olga");
   const Caller weather = Caller::Service("weather");
+  const Caller registry = Caller::Service("registry");
 };
 
 TEST_F(NetworkTest, NewCpIsDisconnectedUntilItsMonitorRegisters) {
@@ -440,7 +441,7 @@ TEST_F(NetworkTest, RemovingACpLiftsItsStoredHolds) {
   Link();
   ASSERT_TRUE(net.OperatorStop("CP1", olga, now, fx).ok());
   fx = Effects();
-  net.RemoveChargingPoint("CP1", now, fx);
+  net.RemoveChargingPoint("CP1", registry, now, fx);
   ASSERT_EQ(fx.holds_changed.size(), 1u);
   EXPECT_FALSE(fx.holds_changed[0].held);
   EXPECT_EQ(fx.holds_changed[0].cp_id, "CP1");
@@ -567,7 +568,7 @@ TEST_F(NetworkTest, RemovingACpEndsItsSupply) {
   Link();
   Charge();
   fx = Effects();
-  net.RemoveChargingPoint("CP1", now, fx);
+  net.RemoveChargingPoint("CP1", registry, now, fx);
   ASSERT_EQ(fx.tickets.size(), 1u);
   EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_CP_REMOVED);
   EXPECT_FALSE(net.Status("CP1").has_value());
