@@ -14,9 +14,9 @@ constexpr absl::Duration kDefaultGrace = absl::Seconds(60);
 constexpr absl::Duration kMaxGrace = absl::Hours(24);
 }  // namespace
 
-void Auth::Audit(AuditCategory category, const std::string& action, const Actor& who,
+void Auth::Audit(AuditCategory category, const std::string& action, const Caller& who,
                  const std::string& cp_id, const std::string& outcome, nlohmann::json details) {
-  audit_.Record({clock_.Now(), category, action, who.name, cp_id, outcome, std::move(details), who.source});
+  audit_.Record({clock_.Now(), category, action, who.AuditName(), cp_id, outcome, std::move(details), who.source});
 }
 
 void Auth::Announce(const std::string& cp_id, events::v1::AuthEvent event) {
@@ -30,7 +30,7 @@ absl::StatusOr<v1::AuthenticateChargingPointResponse> Auth::Authenticate(
     const v1::AuthenticateChargingPointRequest& request, const std::string& source) {
   if (absl::Status s = ValidateCpId(request.cp_id()); !s.ok()) return s;
   if (request.secret().empty()) return absl::InvalidArgumentError("secret is required");
-  const Actor who{"cp:" + request.cp_id(), source};
+  const Caller who = Caller::ChargingPoint(request.cp_id(), source);
   absl::StatusOr<bool> blocked = store_.IsBlocked(request.cp_id());
   if (!blocked.ok()) return blocked.status();
   if (*blocked) {
@@ -81,7 +81,7 @@ absl::StatusOr<v1::ValidateChargingPointTokenResponse> Auth::Validate(const std:
 }
 
 absl::StatusOr<v1::RevokeChargingPointResponse> Auth::Revoke(const std::string& cp_id,
-                                                             const Actor& who,
+                                                             const Caller& who,
                                                              const std::string& reason, bool block) {
   if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
   if (block) {
@@ -104,7 +104,7 @@ absl::StatusOr<v1::RevokeChargingPointResponse> Auth::Revoke(const std::string& 
 absl::Status Auth::Unblock(const std::string& cp_id) { return store_.SetBlocked(cp_id, false); }
 
 absl::StatusOr<v1::RotateChargingPointKeyResponse> Auth::RotateKey(
-    const v1::RotateChargingPointKeyRequest& request, const Actor& who) {
+    const v1::RotateChargingPointKeyRequest& request, const Caller& who) {
   if (absl::Status s = ValidateCpId(request.cp_id()); !s.ok()) return s;
   absl::Duration grace = request.has_grace() ? FromProto(request.grace()) : kDefaultGrace;
   if (grace < absl::ZeroDuration() || grace > kMaxGrace) {

@@ -12,6 +12,7 @@
 #include "evc/common/v1/types.pb.h"
 #include "services/auth/auth_store.h"
 #include "services/common/audit.h"
+#include "services/common/caller.h"
 #include "services/common/clock.h"
 #include "services/common/publisher.h"
 
@@ -21,12 +22,6 @@ namespace evc::auth {
 using CredentialChecker =
     std::function<absl::StatusOr<common::v1::ChargingPoint>(const std::string& cp_id,
                                                             const std::string& secret)>;
-
-// Who asked, for the audit trail.
-struct Actor {
-  std::string name;
-  std::string source;
-};
 
 class Auth {
  public:
@@ -41,17 +36,17 @@ class Auth {
   absl::StatusOr<v1::ValidateChargingPointTokenResponse> Validate(const std::string& token);
   // `block`: also refuse to authenticate it until its credentials are reset
   // (a compromised CP); without it the CP may log in again (credentials reset).
-  absl::StatusOr<v1::RevokeChargingPointResponse> Revoke(const std::string& cp_id, const Actor& who,
+  absl::StatusOr<v1::RevokeChargingPointResponse> Revoke(const std::string& cp_id, const Caller& who,
                                                          const std::string& reason, bool block);
   // New credentials were issued: a blocked CP may authenticate again.
   absl::Status Unblock(const std::string& cp_id);
   absl::StatusOr<v1::RotateChargingPointKeyResponse> RotateKey(
-      const v1::RotateChargingPointKeyRequest& request, const Actor& who);
+      const v1::RotateChargingPointKeyRequest& request, const Caller& who);
   absl::StatusOr<v1::GetChargingPointKeysResponse> Keys(const std::string& cp_id);
 
  private:
   void Announce(const std::string& cp_id, events::v1::AuthEvent event);
-  void Audit(AuditCategory category, const std::string& action, const Actor& who,
+  void Audit(AuditCategory category, const std::string& action, const Caller& who,
              const std::string& cp_id, const std::string& outcome,
              nlohmann::json details = nlohmann::json::object());
 

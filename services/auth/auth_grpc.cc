@@ -26,9 +26,9 @@ grpc::ServerUnaryReactor* AuthGrpc::RevokeChargingPoint(grpc::CallbackServerCont
                                                         const v1::RevokeChargingPointRequest* req,
                                                         v1::RevokeChargingPointResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return Fill(auth_.Revoke(req->cp_id(), {op->subject, c->peer()}, "revoked by an operator", /*block=*/true), resp);
+    return Fill(auth_.Revoke(req->cp_id(), *op, "revoked by an operator", /*block=*/true), resp);
   });
 }
 
@@ -36,9 +36,9 @@ grpc::ServerUnaryReactor* AuthGrpc::RotateChargingPointKey(grpc::CallbackServerC
                                                            const v1::RotateChargingPointKeyRequest* req,
                                                            v1::RotateChargingPointKeyResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return Fill(auth_.RotateKey(*req, {op->subject, c->peer()}), resp);
+    return Fill(auth_.RotateKey(*req, *op), resp);
   });
 }
 
@@ -65,9 +65,9 @@ grpc::ServerUnaryReactor* AuthGrpc::Refresh(grpc::CallbackServerContext* c,
 grpc::ServerUnaryReactor* AuthGrpc::Logout(grpc::CallbackServerContext* c, const v1::LogoutRequest*,
                                            v1::LogoutResponse*) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Claims> caller = authz_.Caller(*c);
+    absl::StatusOr<Caller> caller = authz_.Identify(*c);
     if (!caller.ok()) return caller.status();
-    return sessions_.Logout(*caller, c->peer());
+    return sessions_.Logout(*caller);
   });
 }
 
@@ -105,9 +105,9 @@ grpc::ServerUnaryReactor* AuthGrpc::RotateSigningKey(grpc::CallbackServerContext
                                                      const v1::RotateSigningKeyRequest*,
                                                      v1::RotateSigningKeyResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return Fill(sessions_.RotateSigningKey(*op, c->peer()), resp);
+    return Fill(sessions_.RotateSigningKey(*op), resp);
   });
 }
 
@@ -115,9 +115,9 @@ grpc::ServerUnaryReactor* AuthGrpc::IssueChargeAssertion(grpc::CallbackServerCon
                                                          const v1::IssueChargeAssertionRequest* req,
                                                          v1::IssueChargeAssertionResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Claims> caller = authz_.Caller(*c);
+    absl::StatusOr<Caller> caller = authz_.Identify(*c);
     if (!caller.ok()) return caller.status();
-    return Fill(sessions_.IssueChargeAssertion(*caller, *req, c->peer()), resp);
+    return Fill(sessions_.IssueChargeAssertion(*caller, *req), resp);
   });
 }
 
@@ -127,9 +127,9 @@ grpc::ServerUnaryReactor* AuthGrpc::GetNotificationKey(grpc::CallbackServerConte
   return ServeOnPool(c, pool_, [=, this] {
     // A driver its own key (bearer token); central any driver's (service).
     if (!BearerToken(*c).empty()) {
-      absl::StatusOr<Claims> caller = authz_.Caller(*c);
+      absl::StatusOr<Caller> caller = authz_.Identify(*c);
       if (!caller.ok()) return caller.status();
-      if (caller->role != kRoleDriver || caller->subject != req->driver_id()) {
+      if (!caller->is_driver() || caller->name != req->driver_id()) {
         return absl::PermissionDeniedError("a driver may only ask for its own notification key");
       }
     } else if (absl::Status s = authz_.RequireService(*c, {kCentral}); !s.ok()) {

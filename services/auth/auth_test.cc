@@ -109,7 +109,7 @@ class AuthTest : public ::testing::Test {
   RecordingAuditSink audit;
   FakeClock clock;
   Auth auth;
-  const Actor op{"admin", "ipv4:127.0.0.1:2"};
+  const Caller op = Caller::Operator("admin", "ipv4:127.0.0.1:2");
 };
 
 TEST_F(AuthTest, GoodCredentialsGiveATokenAndA256BitKey) {

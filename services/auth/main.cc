@@ -43,7 +43,7 @@ void RevokeOnRegistryEvents(evc::auth::Auth& auth, std::span<const evc::KafkaMes
       continue;
     }
     if (event.has_unregistered() || event.has_credentials_reset()) {
-      auto revoked = auth.Revoke(event.cp_id(), {"registry", evc::topics::kRegistryEvents},
+      auto revoked = auth.Revoke(event.cp_id(), evc::Caller::Service("registry", evc::topics::kRegistryEvents),
                                  event.has_unregistered() ? "unregistered" : "credentials reset",
                                  /*block=*/false);
       if (!revoked.ok()) {

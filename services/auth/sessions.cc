@@ -147,7 +147,7 @@ absl::StatusOr<v1::TokenPair> Sessions::Issue(const Session& session, const std:
   return pair;
 }
 
-absl::Status Sessions::Logout(const Claims& caller, const std::string& source) {
+absl::Status Sessions::Logout(const Caller& caller) {
   absl::StatusOr<Session> session = store_.RevokeSession(caller.session_id);
   if (absl::IsNotFound(session.status())) return absl::OkStatus();  // already over
   if (!session.ok()) return session.status();
@@ -161,7 +161,7 @@ absl::Status Sessions::Logout(const Claims& caller, const std::string& source) {
   if (absl::Status s = events_.Publish(topics::kAuthEvents, session->username, event); !s.ok()) {
     log::Error("session revocation not announced", {{"error", s.ToString()}});
   }
-  Audit(AuditCategory::kAuth, "logout", caller.subject, source, "OK",
+  Audit(AuditCategory::kAuth, "logout", caller.AuditName(), caller.source, "OK",
         {{"session_id", session->session_id}});
   return absl::OkStatus();
 }
@@ -192,8 +192,7 @@ absl::StatusOr<v1::ListRevokedSessionsResponse> Sessions::RevokedSessions() {
   return response;
 }
 
-absl::StatusOr<v1::RotateSigningKeyResponse> Sessions::RotateSigningKey(const Claims& caller,
-                                                                        const std::string& source) {
+absl::StatusOr<v1::RotateSigningKeyResponse> Sessions::RotateSigningKey(const Caller& caller) {
   crypto::Ed25519KeyPair pair = crypto::NewEd25519KeyPair();
   StoredSigningKey fresh{crypto::RandomId(), pair.private_key, pair.public_key};
   // Tokens signed by the old keys stay valid for as long as they live.
@@ -207,7 +206,7 @@ absl::StatusOr<v1::RotateSigningKeyResponse> Sessions::RotateSigningKey(const Cl
   *event.mutable_at() = ToProto(clock_.Now());
   event.mutable_signing_key_rotated()->set_key_id(fresh.key_id);
   (void)events_.Publish(topics::kAuthEvents, "signing-keys", event);
-  Audit(AuditCategory::kSecurity, "signing_key_rotated", caller.subject, source, "OK",
+  Audit(AuditCategory::kSecurity, "signing_key_rotated", caller.AuditName(), caller.source, "OK",
         {{"key_id", fresh.key_id}});
   v1::RotateSigningKeyResponse response;
   response.set_key_id(fresh.key_id);
@@ -231,9 +230,9 @@ absl::StatusOr<v1::NotificationKey> Sessions::NotificationKeyFor(const std::stri
 }
 
 absl::StatusOr<v1::IssueChargeAssertionResponse> Sessions::IssueChargeAssertion(
-    const Claims& caller, const v1::IssueChargeAssertionRequest& request, const std::string& source) {
-  if (caller.role != kRoleDriver) {
-    return absl::PermissionDeniedError(absl::StrCat("'", caller.subject, "' is a ", caller.role,
+    const Caller& caller, const v1::IssueChargeAssertionRequest& request) {
+  if (!caller.is_driver()) {
+    return absl::PermissionDeniedError(absl::StrCat("'", caller.name, "' is a ", caller.role(),
                                                     "; only drivers charge"));
   }
   if (absl::Status s = ValidateCpId(request.cp_id()); !s.ok()) return s;
@@ -243,8 +242,8 @@ absl::StatusOr<v1::IssueChargeAssertionResponse> Sessions::IssueChargeAssertion(
   const absl::Time now = clock_.Now();
   events::v1::ChargeAssertion assertion;
   assertion.set_assertion_id(crypto::RandomId());
-  assertion.set_subject(caller.subject);
-  assertion.set_role(caller.role);
+  assertion.set_subject(caller.name);
+  assertion.set_role(caller.role());
   assertion.set_session_id(caller.session_id);
   assertion.set_cp_id(request.cp_id());
   assertion.set_request_id(request.request_id());
@@ -254,9 +253,9 @@ absl::StatusOr<v1::IssueChargeAssertionResponse> Sessions::IssueChargeAssertion(
   *assertion.mutable_expires_at() = ToProto(expires);
   absl::StatusOr<events::v1::Signed> signed_assertion = SignMessage(CurrentSigningKey(), assertion);
   if (!signed_assertion.ok()) return signed_assertion.status();
-  absl::StatusOr<v1::NotificationKey> key = NotificationKeyFor(caller.subject);
+  absl::StatusOr<v1::NotificationKey> key = NotificationKeyFor(caller.name);
   if (!key.ok()) return key.status();
-  Audit(AuditCategory::kAuth, "charge_assertion_issued", caller.subject, source, "OK",
+  Audit(AuditCategory::kAuth, "charge_assertion_issued", caller.AuditName(), caller.source, "OK",
         {{"cp_id", request.cp_id()}, {"request_id", request.request_id()},
          {"assertion_id", assertion.assertion_id()}});
   v1::IssueChargeAssertionResponse response;

@@ -14,6 +14,7 @@
 #include "evc/registry/v1/registry.pb.h"
 #include "services/auth/auth_store.h"
 #include "services/common/audit.h"
+#include "services/common/caller.h"
 #include "services/common/clock.h"
 #include "services/common/publisher.h"
 #include "services/common/tokens.h"
@@ -46,16 +47,15 @@ class Sessions {
 
   absl::StatusOr<v1::TokenPair> Login(const v1::LoginRequest& request, const std::string& source);
   absl::StatusOr<v1::TokenPair> Refresh(const v1::RefreshRequest& request, const std::string& source);
-  absl::Status Logout(const Claims& caller, const std::string& source);
+  absl::Status Logout(const Caller& caller);
   absl::StatusOr<v1::GetSigningKeysResponse> PublicKeys();
   // The sessions revoked whose access tokens may not all have expired.
   absl::StatusOr<v1::ListRevokedSessionsResponse> RevokedSessions();
-  absl::StatusOr<v1::RotateSigningKeyResponse> RotateSigningKey(const Claims& caller,
-                                                                const std::string& source);
+  absl::StatusOr<v1::RotateSigningKeyResponse> RotateSigningKey(const Caller& caller);
   // For a driver (`caller`): a Signed ChargeAssertion for one request at one
   // CP, valid `options.assertion_ttl`, and the driver's notification key.
   absl::StatusOr<v1::IssueChargeAssertionResponse> IssueChargeAssertion(
-      const Claims& caller, const v1::IssueChargeAssertionRequest& request, const std::string& source);
+      const Caller& caller, const v1::IssueChargeAssertionRequest& request);
   // The key central seals `driver_id`'s notifications with.
   absl::StatusOr<v1::NotificationKey> NotificationKeyFor(const std::string& driver_id);
   // The key that signs tokens, assertions and auth's events now.

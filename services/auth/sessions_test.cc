@@ -95,6 +95,15 @@ class SessionsTest : public ::testing::Test {
     r.set_password(password);
     return sessions.Login(r, "ipv4:10.0.0.9:1");
   }
+  // Who a token names, as the gRPC layer hands it to Sessions.
+  Caller CallerOf(const std::string& access_token) {
+    absl::StatusOr<Claims> claims = sessions.verifier().Verify(access_token);
+    EXPECT_TRUE(claims.ok()) << claims.status();
+    absl::StatusOr<Caller> caller = CallerFromClaims(*claims, "");
+    EXPECT_TRUE(caller.ok()) << caller.status();
+    return *caller;
+  }
+
   int Audited(const std::string& action) {
     int n = 0;
     for (const AuditRecord& a : audit.records()) n += a.action == action;
@@ -136,8 +145,8 @@ TEST_F(SessionsTest, RefreshTokensAreSpentOnUse) {
 
 TEST_F(SessionsTest, LogoutRevokesTheSessionEverywhere) {
   auto pair = Login();
-  auto claims = sessions.verifier().Verify(pair->access_token());
-  ASSERT_TRUE(sessions.Logout(*claims, "").ok());
+  const Caller caller = CallerOf(pair->access_token());
+  ASSERT_TRUE(sessions.Logout(caller).ok());
   EXPECT_TRUE(absl::IsUnauthenticated(sessions.verifier().Verify(pair->access_token()).status()));
   v1::RefreshRequest r;
   r.set_refresh_token(pair->refresh_token());
@@ -146,15 +155,15 @@ TEST_F(SessionsTest, LogoutRevokesTheSessionEverywhere) {
   for (const auto& rec : events.records()) {
     events::v1::AuthEvent e;
     announced |= rec.topic == topics::kAuthEvents && e.ParseFromString(rec.payload) &&
-                 e.session_revoked().session_id() == claims->session_id;
+                 e.session_revoked().session_id() == caller.session_id;
   }
   EXPECT_TRUE(announced);
 }
 
 TEST_F(SessionsTest, LogoutSurvivesARestartOfAuth) {
   auto pair = Login();
-  auto claims = sessions.verifier().Verify(pair->access_token());
-  ASSERT_TRUE(sessions.Logout(*claims, "").ok());
+  const Caller caller = CallerOf(pair->access_token());
+  ASSERT_TRUE(sessions.Logout(caller).ok());
   // A new auth process on the same store: its verifier, and any verifier fed
   // from its ListRevokedSessions, refuses the old token from the start.
   Sessions restarted(store, nullptr, events, audit, clock);
@@ -165,7 +174,7 @@ TEST_F(SessionsTest, LogoutSurvivesARestartOfAuth) {
   auto listed = restarted.RevokedSessions();
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->sessions_size(), 1);
-  EXPECT_EQ(listed->sessions(0).session_id(), claims->session_id);
+  EXPECT_EQ(listed->sessions(0).session_id(), caller.session_id);
 }
 
 TEST_F(SessionsTest, RepeatedFailuresLockTheAccountWithGrowingWaits) {
@@ -191,7 +200,7 @@ TEST_F(SessionsTest, RepeatedFailuresLockTheAccountWithGrowingWaits) {
 
 TEST_F(SessionsTest, RotatedSigningKeyKeepsOldTokensValid) {
   auto before = Login();
-  auto rotated = sessions.RotateSigningKey(*sessions.verifier().Verify(before->access_token()), "");
+  auto rotated = sessions.RotateSigningKey(CallerOf(before->access_token()));
   ASSERT_TRUE(rotated.ok());
   auto after = Login();
   EXPECT_TRUE(sessions.verifier().Verify(before->access_token()).ok());

@@ -10,6 +10,19 @@
 #include "services/common/proto_time.h"
 
 namespace evc::central {
+namespace {
+
+// The supply as `caller` may see it (MaySeeSupply): its driver or an operator.
+absl::StatusOr<v1::SupplyView> SupplyViewFor(Central& central, const absl::StatusOr<Caller>& caller,
+                                             const std::string& supply_id) {
+  if (!caller.ok()) return caller.status();
+  absl::StatusOr<v1::SupplyView> view = central.GetSupply(supply_id);
+  if (!view.ok()) return view.status();
+  if (absl::Status s = MaySeeSupply(*caller, view->supply()); !s.ok()) return s;
+  return view;
+}
+
+}  // namespace
 
 // ---- the monitor link: Register, then Health every second ----
 
@@ -244,9 +257,9 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
   // Watches first, then reads the current view, so nothing between the two
   // is missed; updates seen before the view is sent wait for it. Runs off the
   // gRPC thread, so the call may end meanwhile (see OnDone).
-  void Begin(const CallAuthorizer& authz, const std::string& token) {
+  void Begin(const absl::StatusOr<Caller>& caller) {
     central_.Watch(this, /*with_snapshot=*/false);
-    absl::StatusOr<v1::SupplyView> view = AuthorizedView(authz, token);
+    absl::StatusOr<v1::SupplyView> view = SupplyViewFor(central_, caller, supply_id_);
     if (!view.ok()) {
       Close(ToGrpcStatus(view.status()));
     } else {
@@ -300,18 +313,6 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
   void Destroy() {
     central_.Unwatch(this);
     delete this;
-  }
-
-  absl::StatusOr<v1::SupplyView> AuthorizedView(const CallAuthorizer& authz, const std::string& token) {
-    absl::StatusOr<Claims> caller = authz.CallerWithToken(token);
-    if (!caller.ok()) return caller.status();
-    absl::StatusOr<v1::SupplyView> view = central_.GetSupply(supply_id_);
-    if (!view.ok()) return view.status();
-    if (caller->role != kRoleOperator && view->supply().driver_id() != caller->subject) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("supply ", supply_id_, " is not ", caller->subject, "'s"));
-    }
-    return view;
   }
 
   // What `update` says about this supply, if anything.
@@ -404,7 +405,7 @@ grpc::ServerUnaryReactor* CentralGrpc::RequestCharge(grpc::CallbackServerContext
                                                      const v1::RequestChargeRequest* req,
                                                      v1::RequestChargeResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return Fill(central_.RequestCharge(CallerOf(*c), req->cp_id(), req->driver_id(), req->request_id()),
+    return Fill(central_.RequestCharge(authz_.Identify(*c), req->cp_id(), req->driver_id(), req->request_id()),
                 resp->mutable_supply());
   });
 }
@@ -413,7 +414,7 @@ grpc::ServerUnaryReactor* CentralGrpc::StopCharge(grpc::CallbackServerContext* c
                                                   const v1::StopChargeRequest* req,
                                                   v1::StopChargeResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return Fill(central_.StopCharge(CallerOf(*c), req->supply_id(), req->driver_id()),
+    return Fill(central_.StopCharge(authz_.Identify(*c), req->supply_id(), req->driver_id()),
                 resp->mutable_supply());
   });
 }
@@ -430,9 +431,9 @@ grpc::ServerUnaryReactor* CentralGrpc::ServeOperatorCommand(grpc::CallbackServer
                                                             v1::OperatorResponse* resp,
                                                             OperatorCommand command) {
   return ServeOnPool(c, pool_, [=, this, command = std::move(command)] {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return FillAffected(command(Caller::Operator(op->subject, c->peer(), op->session_id)), resp);
+    return FillAffected(command(*op), resp);
   });
 }
 
@@ -487,18 +488,12 @@ grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerCon
   });
 }
 
-absl::StatusOr<Caller> CentralGrpc::CallerOf(const grpc::ServerContextBase& c) const {
-  absl::StatusOr<Claims> claims = authz_.Caller(c);
-  if (!claims.ok()) return claims.status();
-  return CallerFromClaims(*claims, c.peer());
-}
-
 NetworkViewer CentralGrpc::Viewer(const grpc::ServerContextBase& c) const {
   // No token, or one no longer valid: the public view (it gives nothing
   // away, so there is nothing to refuse).
-  absl::StatusOr<Claims> caller = authz_.Caller(c);
+  absl::StatusOr<Caller> caller = authz_.Identify(c);
   if (!caller.ok()) return {};
-  return {.is_operator = caller->role == kRoleOperator, .driver_id = caller->subject};
+  return {.is_operator = caller->is_operator(), .driver_id = caller->name};
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::ListChargingPoints(grpc::CallbackServerContext* c,
@@ -516,14 +511,8 @@ grpc::ServerUnaryReactor* CentralGrpc::GetSupply(grpc::CallbackServerContext* c,
                                                  const v1::GetSupplyRequest* req,
                                                  v1::SupplyView* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Claims> caller = authz_.Caller(*c);
-    if (!caller.ok()) return caller.status();
-    absl::StatusOr<v1::SupplyView> view = central_.GetSupply(req->supply_id());
+    absl::StatusOr<v1::SupplyView> view = SupplyViewFor(central_, authz_.Identify(*c), req->supply_id());
     if (!view.ok()) return view.status();
-    if (caller->role != kRoleOperator && view->supply().driver_id() != caller->subject) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("supply ", req->supply_id(), " is not ", caller->subject, "'s"));
-    }
     *resp = std::move(*view);
     return absl::OkStatus();
   });
@@ -533,18 +522,11 @@ grpc::ServerUnaryReactor* CentralGrpc::ListTickets(grpc::CallbackServerContext* 
                                                    const v1::ListTicketsRequest* req,
                                                    v1::ListTicketsResponse* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Claims> caller = authz_.Caller(*c);
+    absl::StatusOr<Caller> caller = authz_.Identify(*c);
     if (!caller.ok()) return caller.status();
-    // Drivers see their own tickets only; operators anyone's.
-    std::string driver_id = req->driver_id();
-    if (caller->role != kRoleOperator) {
-      if (!driver_id.empty() && driver_id != caller->subject) {
-        return absl::PermissionDeniedError(
-            absl::StrCat("'", caller->subject, "' may not list the tickets of '", driver_id, "'"));
-      }
-      driver_id = caller->subject;
-    }
-    auto tickets = central_.ListTickets(driver_id, req->cp_id(), req->limit());
+    absl::StatusOr<std::string> driver_id = TicketsListedFor(*caller, req->driver_id());
+    if (!driver_id.ok()) return driver_id.status();
+    auto tickets = central_.ListTickets(*driver_id, req->cp_id(), req->limit());
     if (!tickets.ok()) return tickets.status();
     for (auto& t : *tickets) *resp->add_tickets() = std::move(t);
     return absl::OkStatus();
@@ -564,7 +546,7 @@ grpc::ServerUnaryReactor* CentralGrpc::ListAuditEvents(grpc::CallbackServerConte
                                                        const v1::ListAuditEventsRequest* req,
                                                        v1::ListAuditEventsResponse* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
     AuditQuery query{req->category(), req->actor(), req->cp_id()};
     if (req->has_since()) query.since = FromProto(req->since());
@@ -586,7 +568,9 @@ grpc::ServerWriteReactor<v1::SupplyView>* CentralGrpc::WatchSupply(
     grpc::CallbackServerContext* c, const v1::WatchSupplyRequest* req) {
   auto* reactor = new SupplyWatchReactor(central_, req->supply_id());
   // Reading the supply may touch Postgres: off the gRPC thread.
-  if (!pool_.TrySubmit([=, this, token = BearerToken(*c)] { reactor->Begin(authz_, token); })) {
+  if (!pool_.TrySubmit([=, this, token = BearerToken(*c), peer = c->peer()] {
+        reactor->Begin(authz_.IdentifyWithToken(token, peer));
+      })) {
     reactor->Close(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "central busy; retry"));
     reactor->EndBegin();
   }

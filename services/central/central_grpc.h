@@ -89,8 +89,6 @@ class CentralGrpc : public v1::CentralService::CallbackService, public LinkClose
   grpc::ServerUnaryReactor* ServeOperatorCommand(grpc::CallbackServerContext* c,
                                                  v1::OperatorResponse* resp,
                                                  OperatorCommand command);
-  // Who the call's token names, or why it names nobody.
-  absl::StatusOr<Caller> CallerOf(const grpc::ServerContextBase& c) const;
   // Who reads the network: from the call's token, the public view without one.
   NetworkViewer Viewer(const grpc::ServerContextBase& c) const;
   // A registered link. The generation tells a link from the one that replaced

@@ -27,37 +27,40 @@ std::string PeerCertificateName(const grpc::ServerContextBase& context) {
   return std::string(names.front().data(), names.front().size());
 }
 
-absl::StatusOr<Claims> CallAuthorizer::Caller(const grpc::ServerContextBase& context) const {
-  return CallerWithToken(BearerToken(context));
+absl::StatusOr<Caller> CallAuthorizer::Identify(const grpc::ServerContextBase& context) const {
+  return IdentifyWithToken(BearerToken(context), context.peer());
 }
 
-absl::StatusOr<Claims> CallAuthorizer::CallerWithToken(const std::string& token) const {
+absl::StatusOr<Caller> CallAuthorizer::IdentifyWithToken(const std::string& token,
+                                                         std::string source) const {
   if (token.empty()) {
     return absl::UnauthenticatedError(
         "no access token: log in and send it as 'authorization: Bearer <token>'");
   }
-  return verifier_.Verify(token);
+  absl::StatusOr<Claims> claims = verifier_.Verify(token);
+  if (!claims.ok()) return claims.status();
+  return CallerFromClaims(*claims, std::move(source));
 }
 
-absl::StatusOr<Claims> CallAuthorizer::RequireOperator(const grpc::ServerContextBase& context) const {
-  absl::StatusOr<Claims> claims = Caller(context);
-  if (!claims.ok()) return claims;
-  if (claims->role != kRoleOperator) {
+absl::StatusOr<Caller> CallAuthorizer::RequireOperator(const grpc::ServerContextBase& context) const {
+  absl::StatusOr<Caller> caller = Identify(context);
+  if (!caller.ok()) return caller;
+  if (!caller->is_operator()) {
     return absl::PermissionDeniedError(
-        absl::StrCat("'", claims->subject, "' is a ", claims->role, "; this needs an operator"));
+        absl::StrCat("'", caller->name, "' is a ", caller->role(), "; this needs an operator"));
   }
-  return claims;
+  return caller;
 }
 
-absl::StatusOr<Claims> CallAuthorizer::RequireSelfOrOperator(const grpc::ServerContextBase& context,
+absl::StatusOr<Caller> CallAuthorizer::RequireSelfOrOperator(const grpc::ServerContextBase& context,
                                                              const std::string& subject) const {
-  absl::StatusOr<Claims> claims = Caller(context);
-  if (!claims.ok()) return claims;
-  if (claims->role != kRoleOperator && claims->subject != subject) {
+  absl::StatusOr<Caller> caller = Identify(context);
+  if (!caller.ok()) return caller;
+  if (!caller->is_operator() && caller->name != subject) {
     return absl::PermissionDeniedError(
-        absl::StrCat("'", claims->subject, "' may not act for '", subject, "'"));
+        absl::StrCat("'", caller->name, "' may not act for '", subject, "'"));
   }
-  return claims;
+  return caller;
 }
 
 std::string ServiceCredentialHeader(const grpc::ServerContextBase& context) {

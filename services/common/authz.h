@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "services/common/caller.h"
 #include "services/common/service_credentials.h"
 #include "services/common/tokens.h"
 
@@ -25,14 +26,15 @@ class CallAuthorizer {
                           const ServiceCredential* services = ProcessServiceCredential())
       : verifier_(verifier), services_(services) {}
 
-  // The claims of the call's "authorization: Bearer <token>".
-  absl::StatusOr<Claims> Caller(const grpc::ServerContextBase& context) const;
+  // The driver or operator whose "authorization: Bearer <token>" the call
+  // carries (UNAUTHENTICATED without a valid one).
+  absl::StatusOr<Caller> Identify(const grpc::ServerContextBase& context) const;
   // The same from a token taken off the call earlier (for work that outlives
-  // the call's context).
-  absl::StatusOr<Claims> CallerWithToken(const std::string& token) const;
-  absl::StatusOr<Claims> RequireOperator(const grpc::ServerContextBase& context) const;
+  // the call's context); `source` is the call's peer, for the audit trail.
+  absl::StatusOr<Caller> IdentifyWithToken(const std::string& token, std::string source) const;
+  absl::StatusOr<Caller> RequireOperator(const grpc::ServerContextBase& context) const;
   // The account `subject` itself, or an operator.
-  absl::StatusOr<Claims> RequireSelfOrOperator(const grpc::ServerContextBase& context,
+  absl::StatusOr<Caller> RequireSelfOrOperator(const grpc::ServerContextBase& context,
                                                const std::string& subject) const;
   // Internal RPCs: the caller must be one of `allowed` (kAuth, kCentral...),
   // by its certificate's CN when TLS authenticated it, else by its service

@@ -59,14 +59,17 @@ std::string Caller::Describe() const {
 }
 
 absl::StatusOr<Caller> CallerFromClaims(const Claims& claims, std::string source) {
+  Caller caller;
   if (claims.role == kRoleDriver) {
-    return Caller::Driver(claims.subject, std::move(source), claims.session_id);
+    caller = Caller::Driver(claims.subject, std::move(source), claims.session_id);
+  } else if (claims.role == kRoleOperator) {
+    caller = Caller::Operator(claims.subject, std::move(source), claims.session_id);
+  } else {
+    return absl::UnauthenticatedError(
+        absl::StrCat("the token names an unknown role '", claims.role, "'; log in again"));
   }
-  if (claims.role == kRoleOperator) {
-    return Caller::Operator(claims.subject, std::move(source), claims.session_id);
-  }
-  return absl::UnauthenticatedError(
-      absl::StrCat("the token names an unknown role '", claims.role, "'; log in again"));
+  caller.expires_at = claims.expires_at;
+  return caller;
 }
 
 }  // namespace evc

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "services/common/tokens.h"
 
 namespace evc {
@@ -28,6 +29,8 @@ struct Caller {
   std::string source;
   // Drivers and operators: the login session their token belongs to.
   std::string session_id;
+  // When the credential the caller presented expires (a token's expiry).
+  absl::Time expires_at = absl::InfiniteFuture();
 
   static Caller Anonymous(std::string source = "");
   static Caller Driver(std::string username, std::string source = "", std::string session_id = "");

@@ -37,7 +37,6 @@ absl::Status CheckConfirmation(absl::string_view password, absl::string_view con
 
 }  // namespace
 
-bool Requester::is_operator() const { return role == kRoleOperator; }
 
 absl::Status ValidatePassword(absl::string_view password, absl::string_view username) {
   if (password.size() < kMinPassword || password.size() > kMaxPassword) {
@@ -71,15 +70,15 @@ absl::Status ValidateEmail(absl::string_view email) {
   return absl::OkStatus();
 }
 
-void Accounts::Audit(const std::string& action, const Requester& who, const std::string& subject,
+void Accounts::Audit(const std::string& action, const Caller& who, const std::string& subject,
                      const std::string& outcome, nlohmann::json details) {
   details["account"] = subject;
   audit_.Record({clock_.Now(), AuditCategory::kAuth, action,
-                 who.username.empty() ? "anonymous" : who.username, "", outcome,
+                 who.name.empty() ? "anonymous" : who.name, "", outcome,
                  std::move(details), who.source});
 }
 
-absl::StatusOr<v1::Account> Accounts::SignUp(const v1::SignUpRequest& request, const Requester& who) {
+absl::StatusOr<v1::Account> Accounts::SignUp(const v1::SignUpRequest& request, const Caller& who) {
   const std::string role = request.role().empty() ? kRoleDriver : request.role();
   if (role != kRoleDriver && role != kRoleOperator) {
     return absl::InvalidArgumentError(absl::StrCat("role '", role, "' must be driver or operator"));
@@ -112,11 +111,11 @@ absl::StatusOr<v1::Account> Accounts::SignUp(const v1::SignUpRequest& request, c
 }
 
 absl::StatusOr<v1::Account> Accounts::UpdateProfile(const v1::UpdateProfileRequest& request,
-                                                    const Requester& who) {
-  if (who.username != request.username() && !who.is_operator()) {
+                                                    const Caller& who) {
+  if (who.name != request.username() && !who.is_operator()) {
     Audit("profile_update", who, request.username(), "REJECTED", {{"reason", "not the owner"}});
     return absl::PermissionDeniedError(
-        absl::StrCat("'", who.username, "' may not change the profile of '", request.username(), "'"));
+        absl::StrCat("'", who.name, "' may not change the profile of '", request.username(), "'"));
   }
   absl::StatusOr<StoredAccount> stored = store_.GetAccount(request.username());
   if (!stored.ok()) return stored.status();
@@ -198,7 +197,7 @@ absl::Status Accounts::EnsureOperator(const std::string& username, const std::st
   if (absl::Status s = ValidatePassword(password, username); !s.ok()) return s;
   absl::StatusOr<std::string> hash = crypto::HashSecret(password, hash_params_);
   if (!hash.ok()) return hash.status();
-  const Requester system{"registry", kRoleOperator, "startup"};
+  const Caller system = Caller::System("registry", "startup");
   absl::StatusOr<StoredAccount> stored = store_.GetAccount(username);
   if (absl::IsNotFound(stored.status())) {
     v1::Account account;

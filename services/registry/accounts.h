@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "evc/registry/v1/registry.pb.h"
 #include "services/common/audit.h"
+#include "services/common/caller.h"
 #include "services/common/clock.h"
 #include "services/common/crypto.h"
 
@@ -31,14 +32,6 @@ class AccountStore {
   virtual absl::Status UpdateAccount(const StoredAccount& account) = 0;
 };
 
-// Who asks: the caller's username and role ("" when anonymous) and address.
-struct Requester {
-  std::string username;
-  std::string role;
-  std::string source;
-  bool is_operator() const;
-};
-
 // Length 10-128, at least one letter and one digit, not the username.
 absl::Status ValidatePassword(absl::string_view password, absl::string_view username);
 absl::Status ValidateEmail(absl::string_view email);
@@ -49,16 +42,16 @@ class Accounts {
            crypto::ScryptParams hash_params = {})
       : store_(store), audit_(audit), clock_(clock), hash_params_(hash_params) {}
 
-  absl::StatusOr<v1::Account> SignUp(const v1::SignUpRequest& request, const Requester& who);
+  absl::StatusOr<v1::Account> SignUp(const v1::SignUpRequest& request, const Caller& who);
   absl::StatusOr<v1::Account> UpdateProfile(const v1::UpdateProfileRequest& request,
-                                            const Requester& who);
+                                            const Caller& who);
   absl::StatusOr<v1::Account> Get(const std::string& username);
   absl::StatusOr<v1::Account> VerifyPassword(const v1::VerifyPasswordRequest& request);
   // Creates or resets an operator account at start-up (the first operator).
   absl::Status EnsureOperator(const std::string& username, const std::string& password);
 
  private:
-  void Audit(const std::string& action, const Requester& who, const std::string& subject,
+  void Audit(const std::string& action, const Caller& who, const std::string& subject,
              const std::string& outcome, nlohmann::json details = nlohmann::json::object());
 
   AccountStore& store_;

@@ -66,16 +66,16 @@ void Registry::Announce(const std::string& cp_id,
   if (!s.ok()) log::Error("registry event not published", {{"cp_id", cp_id}, {"error", s.ToString()}});
 }
 
-void Registry::Audit(const std::string& action, const Requester& who, const std::string& cp_id,
+void Registry::Audit(const std::string& action, const Caller& who, const std::string& cp_id,
                      const absl::Status& outcome) {
   nlohmann::json details = nlohmann::json::object();
   if (!outcome.ok()) details["reason"] = std::string(outcome.message());
-  audit_.Record({clock_.Now(), AuditCategory::kSystem, action, who.username, cp_id,
+  audit_.Record({clock_.Now(), AuditCategory::kSystem, action, who.AuditName(), cp_id,
                  outcome.ok() ? "OK" : "REJECTED", std::move(details), who.source});
 }
 
 absl::StatusOr<v1::RegisterChargingPointResponse> Registry::Register(
-    const v1::RegisterChargingPointRequest& request, const Requester& who) {
+    const v1::RegisterChargingPointRequest& request, const Caller& who) {
   absl::StatusOr<v1::RegisterChargingPointResponse> response = Enrol(request);
   Audit("cp_registered", who, request.cp_id(), response.status());
   return response;
@@ -104,7 +104,7 @@ absl::StatusOr<v1::RegisterChargingPointResponse> Registry::Enrol(
   return response;
 }
 
-absl::Status Registry::Unregister(const std::string& cp_id, const Requester& who) {
+absl::Status Registry::Unregister(const std::string& cp_id, const Caller& who) {
   absl::Status deleted = ValidateCpId(cp_id);
   if (deleted.ok()) deleted = store_.DeleteChargingPoint(cp_id);
   Audit("cp_unregistered", who, cp_id, deleted);
@@ -115,7 +115,7 @@ absl::Status Registry::Unregister(const std::string& cp_id, const Requester& who
 }
 
 absl::StatusOr<common::v1::ChargingPoint> Registry::Update(const v1::UpdateChargingPointRequest& request,
-                                                           const Requester& who) {
+                                                           const Caller& who) {
   absl::StatusOr<common::v1::ChargingPoint> updated = Change(request);
   Audit("cp_updated", who, request.charging_point().cp_id(), updated.status());
   return updated;
@@ -164,7 +164,7 @@ absl::StatusOr<v1::ListChargingPointsResponse> Registry::List(const v1::ListChar
 }
 
 absl::StatusOr<v1::Credentials> Registry::ResetCredentials(const std::string& cp_id,
-                                                           const Requester& who) {
+                                                           const Caller& who) {
   std::string hash;
   const absl::Status valid = ValidateCpId(cp_id);
   absl::StatusOr<v1::Credentials> credentials =

@@ -22,13 +22,13 @@ class Registry {
 
   // Enrolment changes are operators' (checked by the caller) and audited.
   absl::StatusOr<v1::RegisterChargingPointResponse> Register(
-      const v1::RegisterChargingPointRequest& request, const Requester& who);
-  absl::Status Unregister(const std::string& cp_id, const Requester& who);
+      const v1::RegisterChargingPointRequest& request, const Caller& who);
+  absl::Status Unregister(const std::string& cp_id, const Caller& who);
   absl::StatusOr<common::v1::ChargingPoint> Update(const v1::UpdateChargingPointRequest& request,
-                                                   const Requester& who);
+                                                   const Caller& who);
   absl::StatusOr<common::v1::ChargingPoint> Get(const std::string& cp_id);
   absl::StatusOr<v1::ListChargingPointsResponse> List(const v1::ListChargingPointsRequest& request);
-  absl::StatusOr<v1::Credentials> ResetCredentials(const std::string& cp_id, const Requester& who);
+  absl::StatusOr<v1::Credentials> ResetCredentials(const std::string& cp_id, const Caller& who);
   // UNAUTHENTICATED for an unknown CP or a wrong secret (the same message for
   // both, so the answer does not reveal which ids exist).
   absl::StatusOr<common::v1::ChargingPoint> Verify(const v1::VerifyCredentialsRequest& request);
@@ -38,7 +38,7 @@ class Registry {
       const v1::RegisterChargingPointRequest& request);
   absl::StatusOr<common::v1::ChargingPoint> Change(const v1::UpdateChargingPointRequest& request);
   absl::StatusOr<v1::Credentials> NewCredentials(const std::string& cp_id, std::string* hash);
-  void Audit(const std::string& action, const Requester& who, const std::string& cp_id,
+  void Audit(const std::string& action, const Caller& who, const std::string& cp_id,
              const absl::Status& outcome);
   void Announce(const std::string& cp_id, const std::function<void(events::v1::RegistryEvent&)>& fill);
 

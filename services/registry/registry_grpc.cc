@@ -1,25 +1,12 @@
 #include "services/registry/registry_grpc.h"
 
 namespace evc::registry {
-namespace {
-
-Requester FromClaims(const Claims& claims, grpc::CallbackServerContext* c) {
-  return {claims.subject, claims.role, c->peer()};
-}
-
-}  // namespace
-
-absl::StatusOr<Requester> RegistryGrpc::Operator(grpc::CallbackServerContext* c) {
-  absl::StatusOr<Claims> claims = authz_.RequireOperator(*c);
-  if (!claims.ok()) return claims.status();
-  return FromClaims(*claims, c);
-}
 
 grpc::ServerUnaryReactor* RegistryGrpc::RegisterChargingPoint(
     grpc::CallbackServerContext* c, const v1::RegisterChargingPointRequest* req,
     v1::RegisterChargingPointResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Requester> who = Operator(c);
+    absl::StatusOr<Caller> who = authz_.RequireOperator(*c);
     if (!who.ok()) return who.status();
     return Fill(registry_.Register(*req, *who), resp);
   });
@@ -29,7 +16,7 @@ grpc::ServerUnaryReactor* RegistryGrpc::UnregisterChargingPoint(
     grpc::CallbackServerContext* c, const v1::UnregisterChargingPointRequest* req,
     v1::UnregisterChargingPointResponse*) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Requester> who = Operator(c);
+    absl::StatusOr<Caller> who = authz_.RequireOperator(*c);
     if (!who.ok()) return who.status();
     return registry_.Unregister(req->cp_id(), *who);
   });
@@ -39,7 +26,7 @@ grpc::ServerUnaryReactor* RegistryGrpc::UpdateChargingPoint(grpc::CallbackServer
                                                             const v1::UpdateChargingPointRequest* req,
                                                             common::v1::ChargingPoint* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Requester> who = Operator(c);
+    absl::StatusOr<Caller> who = authz_.RequireOperator(*c);
     if (!who.ok()) return who.status();
     return Fill(registry_.Update(*req, *who), resp);
   });
@@ -61,7 +48,7 @@ grpc::ServerUnaryReactor* RegistryGrpc::ResetCredentials(grpc::CallbackServerCon
                                                          const v1::ResetCredentialsRequest* req,
                                                          v1::Credentials* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Requester> who = Operator(c);
+    absl::StatusOr<Caller> who = authz_.RequireOperator(*c);
     if (!who.ok()) return who.status();
     return Fill(registry_.ResetCredentials(req->cp_id(), *who), resp);
   });
@@ -82,11 +69,11 @@ grpc::ServerUnaryReactor* RegistryGrpc::SignUp(grpc::CallbackServerContext* c,
   return ServeOnPool(c, pool_, [=, this] {
     // Signing up needs no token; one is looked at only to allow operators
     // to create operators.
-    Requester who{"", "", c->peer()};
+    Caller who = Caller::Anonymous(c->peer());
     if (!BearerToken(*c).empty()) {
-      absl::StatusOr<Claims> claims = authz_.Caller(*c);
-      if (!claims.ok()) return claims.status();
-      who = FromClaims(*claims, c);
+      absl::StatusOr<Caller> caller = authz_.Identify(*c);
+      if (!caller.ok()) return caller.status();
+      who = *std::move(caller);
     }
     return Fill(accounts_.SignUp(*req, who), resp);
   });
@@ -96,9 +83,9 @@ grpc::ServerUnaryReactor* RegistryGrpc::UpdateProfile(grpc::CallbackServerContex
                                                       const v1::UpdateProfileRequest* req,
                                                       v1::Account* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Claims> claims = authz_.Caller(*c);
-    if (!claims.ok()) return claims.status();
-    return Fill(accounts_.UpdateProfile(*req, FromClaims(*claims, c)), resp);
+    absl::StatusOr<Caller> caller = authz_.Identify(*c);
+    if (!caller.ok()) return caller.status();
+    return Fill(accounts_.UpdateProfile(*req, *caller), resp);
   });
 }
 
@@ -106,8 +93,8 @@ grpc::ServerUnaryReactor* RegistryGrpc::GetProfile(grpc::CallbackServerContext* 
                                                    const v1::GetProfileRequest* req,
                                                    v1::Account* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    absl::StatusOr<Claims> claims = authz_.RequireSelfOrOperator(*c, req->username());
-    if (!claims.ok()) return claims.status();
+    absl::StatusOr<Caller> caller = authz_.RequireSelfOrOperator(*c, req->username());
+    if (!caller.ok()) return caller.status();
     return Fill(accounts_.Get(req->username()), resp);
   });
 }

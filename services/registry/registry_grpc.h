@@ -57,9 +57,6 @@ class RegistryGrpc : public v1::RegistryService::CallbackService {
                                                 v1::GetEventSigningKeysResponse* resp) override;
 
  private:
-  // The operator calling, or the refusal.
-  absl::StatusOr<Requester> Operator(grpc::CallbackServerContext* c);
-
   Registry& registry_;
   Accounts& accounts_;
   CallAuthorizer& authz_;

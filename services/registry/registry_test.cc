@@ -104,7 +104,7 @@ class RegistryTest : public ::testing::Test {
   FakeClock clock;
   RecordingAuditSink audit;
   Registry registry{store, events, audit, clock, crypto::ScryptParams{1 << 10, 8, 1}};
-  const Requester op{"admin", "operator", "ipv4:127.0.0.1:1"};
+  const Caller op = Caller::Operator("admin", "ipv4:127.0.0.1:1");
 };
 
 TEST_F(RegistryTest, RegisterReturnsCredentialsOnceAndStoresOnlyAHash) {
@@ -230,7 +230,7 @@ class AccountsTest : public ::testing::Test {
   RecordingAuditSink audit;
   FakeClock clock;
   Accounts accounts{store, audit, clock, crypto::ScryptParams{1 << 10, 8, 1}};
-  const Requester anonymous{"", "", "ipv4:10.0.0.1:5"};
+  const Caller anonymous = Caller::Anonymous("ipv4:10.0.0.1:5");
 };
 
 TEST_F(AccountsTest, SignUpStoresOnlyASaltedHash) {
@@ -282,22 +282,22 @@ TEST_F(AccountsTest, OnlyOperatorsCreateOperators) {
   v1::SignUpRequest r = Ana();
   r.set_role("operator");
   EXPECT_TRUE(absl::IsPermissionDenied(accounts.SignUp(r, anonymous).status()));
-  EXPECT_TRUE(absl::IsPermissionDenied(accounts.SignUp(r, {"luis", "driver", ""}).status()));
-  auto created = accounts.SignUp(r, {"admin", "operator", ""});
+  EXPECT_TRUE(absl::IsPermissionDenied(accounts.SignUp(r, Caller::Driver("luis")).status()));
+  auto created = accounts.SignUp(r, Caller::Operator("admin"));
   ASSERT_TRUE(created.ok());
   EXPECT_EQ(created->role(), "operator");
 }
 
 TEST_F(AccountsTest, ProfileUpdatesNeedTheOwnerAndTheCurrentPassword) {
   ASSERT_TRUE(accounts.SignUp(Ana(), anonymous).ok());
-  const Requester ana{"ana", "driver", ""};
+  const Caller ana = Caller::Driver("ana");
   v1::UpdateProfileRequest u;
   u.set_username("ana");
   u.set_name("Ana G.");
   auto renamed = accounts.UpdateProfile(u, ana);
   ASSERT_TRUE(renamed.ok()) << renamed.status();
   EXPECT_EQ(renamed->name(), "Ana G.");
-  EXPECT_TRUE(absl::IsPermissionDenied(accounts.UpdateProfile(u, {"luis", "driver", ""}).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(accounts.UpdateProfile(u, Caller::Driver("luis")).status()));
 
   u.clear_name();
   u.set_new_password("a new secret 77");

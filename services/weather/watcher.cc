@@ -408,7 +408,7 @@ absl::StatusOr<City> WeatherWatcher::MatchKnownCity(const std::string& name, con
 absl::StatusOr<v1::City> WeatherWatcher::SetTemperature(const std::string& name,
                                                         const std::string& country,
                                                         std::optional<double> celsius,
-                                                        const std::string& actor) {
+                                                        const Caller& who) {
   absl::StatusOr<City> city = Resolve(name, country);
   if (!city.ok()) return city.status();
   const std::optional<double> before = provider_.Override(*city);
@@ -420,8 +420,8 @@ absl::StatusOr<v1::City> WeatherWatcher::SetTemperature(const std::string& name,
   nlohmann::json details = {{"city", city->name}, {"country", city->country}};
   if (celsius) details["temperature_c"] = *celsius;
   audit_.Record({clock_.Now(), AuditCategory::kStatus,
-                 celsius ? "weather_override_set" : "weather_override_cleared", actor, "", "OK",
-                 std::move(details)});
+                 celsius ? "weather_override_set" : "weather_override_cleared", who.AuditName(), "",
+                 "OK", std::move(details), who.source});
   PollOnce(city->key());
   absl::MutexLock lock(&mu_);
   auto it = cities_.find(city->key());
@@ -438,19 +438,20 @@ Settings WeatherWatcher::settings() const {
 
 absl::StatusOr<Settings> WeatherWatcher::UpdateSettings(const v1::WeatherConfig& update,
                                                         const std::vector<std::string>& paths,
-                                                        const std::string& actor) {
+                                                        const Caller& who) {
   absl::StatusOr<Settings> merged = Merge(settings(), update, paths);
   if (!merged.ok()) return merged.status();
   if (absl::Status s = store_.SaveSettings(*merged); !s.ok()) {
     return absl::UnavailableError(absl::StrCat("configuration not stored, so not applied: ", s.message()));
   }
   const Thresholds& t = merged->thresholds;
-  audit_.Record({clock_.Now(), AuditCategory::kSystem, "weather_config_changed", actor, "", "OK",
+  audit_.Record({clock_.Now(), AuditCategory::kSystem, "weather_config_changed", who.AuditName(), "", "OK",
                  {{"min_c", t.min_c},
                   {"max_c", t.max_c},
                   {"hysteresis_c", t.hysteresis_c},
                   {"poll_interval", absl::FormatDuration(merged->poll_interval)},
-                  {"sync_interval", absl::FormatDuration(merged->sync_interval)}}});
+                  {"sync_interval", absl::FormatDuration(merged->sync_interval)}},
+                 who.source});
   absl::MutexLock lock(&mu_);
   settings_ = *merged;
   // New thresholds apply to a fresh reading at once.

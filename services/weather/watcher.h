@@ -23,6 +23,7 @@
 #include "evc/weather/v1/weather.pb.h"
 #include "services/common/audit.h"
 #include "services/common/backoff.h"
+#include "services/common/caller.h"
 #include "services/common/clock.h"
 #include "services/weather/alert_rule.h"
 #include "services/weather/provider.h"
@@ -85,11 +86,11 @@ class WeatherWatcher {
   absl::StatusOr<City> Resolve(const std::string& name, const std::string& country);
   // Operator override (simulated provider), stored, then the city is read.
   absl::StatusOr<v1::City> SetTemperature(const std::string& name, const std::string& country,
-                                          std::optional<double> celsius, const std::string& actor);
+                                          std::optional<double> celsius, const Caller& who);
   Settings settings() const;
   absl::StatusOr<Settings> UpdateSettings(const v1::WeatherConfig& update,
                                           const std::vector<std::string>& paths,
-                                          const std::string& actor);
+                                          const Caller& who);
   WatcherCounters counters() const;
   // Whether central has the current holds (readiness, tests).
   bool HoldsInSync() const;

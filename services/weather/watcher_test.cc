@@ -7,6 +7,8 @@
 namespace evc::weather {
 namespace {
 
+Caller Admin() { return Caller::Operator("admin"); }
+
 class MemoryWeatherStore : public WeatherStore {
  public:
   absl::StatusOr<std::vector<AlertRecord>> LoadAlertStates() override {
@@ -322,14 +324,14 @@ TEST_F(WatcherTest, ThresholdChangesApplyWithoutARestartAndAreStored) {
   EXPECT_TRUE(LastSent().empty());
   v1::WeatherConfig update;
   update.set_max_c(35);
-  ASSERT_TRUE(watcher->UpdateSettings(update, {"max_c"}, "admin").ok());
+  ASSERT_TRUE(watcher->UpdateSettings(update, {"max_c"}, Admin()).ok());
   watcher->PollOnce();
   EXPECT_EQ(LastSent().size(), 3u);
   ASSERT_TRUE(store.settings.has_value());
   EXPECT_EQ(store.settings->thresholds.max_c, 35);
   EXPECT_EQ(audit.Count("weather_config_changed"), 1);
   update.set_max_c(-100);
-  EXPECT_EQ(watcher->UpdateSettings(update, {"max_c"}, "admin").status().code(),
+  EXPECT_EQ(watcher->UpdateSettings(update, {"max_c"}, Admin()).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -360,7 +362,7 @@ TEST_F(SimulatedWatcherTest, SimulatedTemperaturesArePlausibleAndStable) {
 
 TEST_F(SimulatedWatcherTest, OperatorOverrideTakesEffectAtOnceAndSurvivesRestart) {
   StartedSimulated();
-  absl::StatusOr<v1::City> city = watcher->SetTemperature("alicante", "", 45, "admin");
+  absl::StatusOr<v1::City> city = watcher->SetTemperature("alicante", "", 45, Admin());
   ASSERT_TRUE(city.ok()) << city.status();
   EXPECT_TRUE(city->in_alert());
   EXPECT_EQ(city->override_c(), 45);
@@ -373,7 +375,7 @@ TEST_F(SimulatedWatcherTest, OperatorOverrideTakesEffectAtOnceAndSurvivesRestart
   ASSERT_TRUE(restarted.Load(Settings()).ok());
   EXPECT_EQ(fresh.Override({"Alicante", "ES"}), 45);
 
-  city = watcher->SetTemperature("Alicante", "ES", std::nullopt, "admin");
+  city = watcher->SetTemperature("Alicante", "ES", std::nullopt, Admin());
   ASSERT_TRUE(city.ok());
   EXPECT_FALSE(city->in_alert());
   EXPECT_FALSE(city->has_override_c());
@@ -384,17 +386,17 @@ TEST_F(SimulatedWatcherTest, CityNamesAreResolvedOrRefusedClearly) {
   cps.Add("VAL-FR", "Valence", "FR");
   cps.Add("VAL-ES", "Valence", "ES");
   StartedSimulated();
-  EXPECT_EQ(watcher->SetTemperature("Atlantis", "", 45, "admin").status().code(),
+  EXPECT_EQ(watcher->SetTemperature("Atlantis", "", 45, Admin()).status().code(),
             absl::StatusCode::kNotFound);
-  absl::Status ambiguous = watcher->SetTemperature("Valence", "", 45, "admin").status();
+  absl::Status ambiguous = watcher->SetTemperature("Valence", "", 45, Admin()).status();
   EXPECT_EQ(ambiguous.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(ambiguous.message().find("ES, FR"), std::string::npos);
-  EXPECT_TRUE(watcher->SetTemperature("Valence", "FR", 45, "admin").ok());
-  EXPECT_EQ(watcher->SetTemperature("Alicante", "Spain", 45, "admin").status().code(),
+  EXPECT_TRUE(watcher->SetTemperature("Valence", "FR", 45, Admin()).ok());
+  EXPECT_EQ(watcher->SetTemperature("Alicante", "Spain", 45, Admin()).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(watcher->SetTemperature("", "", 45, "admin").status().code(),
+  EXPECT_EQ(watcher->SetTemperature("", "", 45, Admin()).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(watcher->SetTemperature("Alicante", "", 500, "admin").status().code(),
+  EXPECT_EQ(watcher->SetTemperature("Alicante", "", 500, Admin()).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

@@ -63,9 +63,9 @@ grpc::ServerUnaryReactor* WeatherGrpc::SetTemperature(grpc::CallbackServerContex
                                                       const v1::SetTemperatureRequest* req,
                                                       v1::City* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return Fill(watcher_.SetTemperature(req->city(), req->country(), req->temperature_c(), op->subject),
+    return Fill(watcher_.SetTemperature(req->city(), req->country(), req->temperature_c(), *op),
                 resp);
   });
 }
@@ -74,9 +74,9 @@ grpc::ServerUnaryReactor* WeatherGrpc::ClearTemperature(grpc::CallbackServerCont
                                                         const v1::ClearTemperatureRequest* req,
                                                         v1::City* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return Fill(watcher_.SetTemperature(req->city(), req->country(), std::nullopt, op->subject), resp);
+    return Fill(watcher_.SetTemperature(req->city(), req->country(), std::nullopt, *op), resp);
   });
 }
 
@@ -92,10 +92,10 @@ grpc::ServerUnaryReactor* WeatherGrpc::UpdateConfig(grpc::CallbackServerContext*
                                                     const v1::UpdateConfigRequest* req,
                                                     v1::WeatherConfig* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Claims> op = authz_.RequireOperator(*c);
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
     std::vector<std::string> paths(req->update_mask().paths().begin(), req->update_mask().paths().end());
-    absl::StatusOr<Settings> updated = watcher_.UpdateSettings(req->config(), paths, op->subject);
+    absl::StatusOr<Settings> updated = watcher_.UpdateSettings(req->config(), paths, *op);
     if (!updated.ok()) return updated.status();
     *resp = ConfigProto(*updated);
     return absl::OkStatus();
