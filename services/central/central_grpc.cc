@@ -325,12 +325,9 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
       return view;
     }
     if (update.has_ticket() && update.ticket().supply_id() == supply_id_) {
-      const common::v1::Ticket& t = update.ticket();
-      last_supply_.set_phase(common::v1::SUPPLY_PHASE_ENDED);
-      last_supply_.set_energy_wh(t.energy_wh());
-      last_supply_.set_amount_millieuros(t.amount_millieuros());
+      EndWithTicket(update.ticket(), last_supply_);
       *view.mutable_supply() = last_supply_;
-      *view.mutable_ticket() = t;
+      *view.mutable_ticket() = update.ticket();
       return view;
     }
     return std::nullopt;
