@@ -105,7 +105,9 @@ class ChargingNetwork {
                              absl::Time now, Effects& fx);
 
   // Charge requests from drivers (`actor` a driver, admitted by MayChargeAs)
-  // or walk-ins (`actor` anonymous).
+  // or walk-ins (`actor` anonymous). `driver_known` false refuses the driver
+  // as UNKNOWN_DRIVER; central cannot ask auth whether an account exists yet,
+  // so its entry points pass true (a verified token or assertion vouches).
   ChargeDecision RequestCharge(const std::string& cp_id, const Caller& actor, bool driver_known,
                                const std::string& request_id, absl::Time now, Effects& fx);
   // A charge request from Kafka, answered by notice (RequestCharge notifies
