@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "services/central/central.h"
+#include "services/central/kafka_routes.h"
 #include "services/central/empty_supply_store.h"
 #include "services/common/crypto.h"
 #include "services/common/testing/recording_publisher.h"
@@ -37,6 +38,11 @@ inline std::string DriverToken(const std::string& subject) {
   return *SignToken({"fuzz-key", SigningKey().private_key}, c);
 }
 
+class NoLinks : public LinkCloser {
+ public:
+  void CloseLink(const std::string&, const std::string&) override {}
+};
+
 // CP1 and CP2 in the catalogue, CP1's monitor linked.
 struct FuzzCentral {
   FuzzCentral()
@@ -45,7 +51,9 @@ struct FuzzCentral {
               return std::vector<VerifyingKey>{{"fuzz-key", SigningKey().public_key}};
             },
             clock),
-        central({}, store, publisher, tokens, keys, clock) {
+        channel(keys, nullptr, publisher, clock),
+        central({}, store, publisher, channel, clock),
+        routes(central, channel, tokens, {}, links, clock) {
     std::vector<common::v1::ChargingPoint> catalogue(2);
     catalogue[0].set_cp_id("CP1");
     catalogue[0].set_price_millieuros_per_kwh(350);
@@ -59,12 +67,22 @@ struct FuzzCentral {
   }
   ~FuzzCentral() { central.Stop(); }
 
+  // Who a token names, as the gRPC layer would tell central.
+  absl::StatusOr<Caller> CallerOf(const std::string& token) {
+    absl::StatusOr<Claims> claims = tokens.Verify(token);
+    if (!claims.ok()) return claims.status();
+    return CallerFromClaims(*claims, "fuzz");
+  }
+
   EmptySupplyStore store;
   RecordingPublisher publisher;
   SystemClock clock;
   TokenVerifier tokens;
   FixedKeys keys;
+  EngineChannel channel;
   Central central;
+  NoLinks links;
+  KafkaRoutes routes;
 };
 
 }  // namespace evc::central::fuzz

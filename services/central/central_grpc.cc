@@ -10,6 +10,19 @@
 #include "services/common/proto_time.h"
 
 namespace evc::central {
+namespace {
+
+// The supply as `caller` may see it (MaySeeSupply): its driver or an operator.
+absl::StatusOr<v1::SupplyView> SupplyViewFor(Central& central, const absl::StatusOr<Caller>& caller,
+                                             const std::string& supply_id) {
+  if (!caller.ok()) return caller.status();
+  absl::StatusOr<v1::SupplyView> view = central.GetSupply(supply_id);
+  if (!view.ok()) return view.status();
+  if (absl::Status s = MaySeeSupply(*caller, view->supply()); !s.ok()) return s;
+  return view;
+}
+
+}  // namespace
 
 // ---- the monitor link: Register, then Health every second ----
 
@@ -79,7 +92,7 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
     }
     v1::Register reg = in_.register_();
     bool queued = owner_.pool_.TrySubmit([this, reg] {
-      absl::StatusOr<std::string> token_cp = owner_.validate_token_(reg.token());
+      absl::StatusOr<std::string> token_cp = owner_.cp_tokens_.CpOf(reg.token());
       if (!token_cp.ok()) return Close(ToGrpcStatus(token_cp.status()));
       if (*token_cp != reg.cp_id()) {
         return Close(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
@@ -244,9 +257,9 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
   // Watches first, then reads the current view, so nothing between the two
   // is missed; updates seen before the view is sent wait for it. Runs off the
   // gRPC thread, so the call may end meanwhile (see OnDone).
-  void Begin(const CallAuthorizer& authz, const std::string& token) {
+  void Begin(const absl::StatusOr<Caller>& caller) {
     central_.Watch(this, /*with_snapshot=*/false);
-    absl::StatusOr<v1::SupplyView> view = AuthorizedView(authz, token);
+    absl::StatusOr<v1::SupplyView> view = SupplyViewFor(central_, caller, supply_id_);
     if (!view.ok()) {
       Close(ToGrpcStatus(view.status()));
     } else {
@@ -302,18 +315,6 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
     delete this;
   }
 
-  absl::StatusOr<v1::SupplyView> AuthorizedView(const CallAuthorizer& authz, const std::string& token) {
-    absl::StatusOr<Caller> caller = authz.IdentifyWithToken(token, "");
-    if (!caller.ok()) return caller.status();
-    absl::StatusOr<v1::SupplyView> view = central_.GetSupply(supply_id_);
-    if (!view.ok()) return view.status();
-    if (!caller->is_operator() && view->supply().driver_id() != caller->name) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("supply ", supply_id_, " is not ", caller->name, "'s"));
-    }
-    return view;
-  }
-
   // What `update` says about this supply, if anything.
   std::optional<v1::SupplyView> ViewOf(const v1::NetworkUpdate& update)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -324,12 +325,9 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
       return view;
     }
     if (update.has_ticket() && update.ticket().supply_id() == supply_id_) {
-      const common::v1::Ticket& t = update.ticket();
-      last_supply_.set_phase(common::v1::SUPPLY_PHASE_ENDED);
-      last_supply_.set_energy_wh(t.energy_wh());
-      last_supply_.set_amount_millieuros(t.amount_millieuros());
+      EndWithTicket(update.ticket(), last_supply_);
       *view.mutable_supply() = last_supply_;
-      *view.mutable_ticket() = t;
+      *view.mutable_ticket() = update.ticket();
       return view;
     }
     return std::nullopt;
@@ -355,10 +353,9 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
 
 // ---- service ----
 
-CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token,
-                         CallAuthorizer& authz, AuditReader read_audit)
-    : central_(central), pool_(pool), validate_token_(std::move(validate_token)), authz_(authz),
-      read_audit_(std::move(read_audit)) {}
+CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, CpTokenValidator& cp_tokens,
+                         CallAuthorizer& authz, AuditReader& audit)
+    : central_(central), pool_(pool), cp_tokens_(cp_tokens), authz_(authz), audit_(audit) {}
 
 uint64_t CentralGrpc::AddLink(const std::string& cp_id, MonitorLinkReactor* link) {
   absl::MutexLock lock(&links_mu_);
@@ -387,6 +384,10 @@ void CentralGrpc::CloseLink(const std::string& cp_id, const grpc::Status& why) {
   if (it != links_.end()) it->second.reactor->Close(why);
 }
 
+void CentralGrpc::CloseLink(const std::string& cp_id, const std::string& why) {
+  CloseLink(cp_id, grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why));
+}
+
 size_t CentralGrpc::LinkCount() {
   absl::MutexLock lock(&links_mu_);
   return links_.size();
@@ -401,7 +402,7 @@ grpc::ServerUnaryReactor* CentralGrpc::RequestCharge(grpc::CallbackServerContext
                                                      const v1::RequestChargeRequest* req,
                                                      v1::RequestChargeResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return Fill(central_.RequestCharge(req->cp_id(), req->driver_id(), req->request_id(), BearerToken(*c)),
+    return Fill(central_.RequestCharge(authz_.Identify(*c), req->cp_id(), req->driver_id(), req->request_id()),
                 resp->mutable_supply());
   });
 }
@@ -410,7 +411,7 @@ grpc::ServerUnaryReactor* CentralGrpc::StopCharge(grpc::CallbackServerContext* c
                                                   const v1::StopChargeRequest* req,
                                                   v1::StopChargeResponse* resp) {
   return ServeOnPool(c, pool_, [=, this] {
-    return Fill(central_.StopCharge(req->supply_id(), req->driver_id(), BearerToken(*c)),
+    return Fill(central_.StopCharge(authz_.Identify(*c), req->supply_id(), req->driver_id()),
                 resp->mutable_supply());
   });
 }
@@ -429,23 +430,23 @@ grpc::ServerUnaryReactor* CentralGrpc::ServeOperatorCommand(grpc::CallbackServer
   return ServeOnPool(c, pool_, [=, this, command = std::move(command)] {
     absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
     if (!op.ok()) return op.status();
-    return FillAffected(command(op->name), resp);
+    return FillAffected(command(*op), resp);
   });
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::StopChargingPoints(grpc::CallbackServerContext* c,
                                                           const v1::OperatorRequest* req,
                                                           v1::OperatorResponse* resp) {
-  return ServeOperatorCommand(c, resp, [this, req](const std::string& actor) {
-    return central_.OperatorStop(req->cp_id(), req->all(), actor);
+  return ServeOperatorCommand(c, resp, [this, req](const Caller& actor) {
+    return central_.OperatorStop(actor, req->cp_id(), req->all());
   });
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::ResumeChargingPoints(grpc::CallbackServerContext* c,
                                                             const v1::OperatorRequest* req,
                                                             v1::OperatorResponse* resp) {
-  return ServeOperatorCommand(c, resp, [this, req](const std::string& actor) {
-    return central_.OperatorResume(req->cp_id(), req->all(), actor);
+  return ServeOperatorCommand(c, resp, [this, req](const Caller& actor) {
+    return central_.OperatorResume(actor, req->cp_id(), req->all());
   });
 }
 
@@ -453,16 +454,16 @@ grpc::ServerUnaryReactor* CentralGrpc::ResumeChargingPoints(grpc::CallbackServer
 grpc::ServerUnaryReactor* CentralGrpc::StopAllChargingPoints(grpc::CallbackServerContext* c,
                                                              const v1::AllChargingPointsRequest*,
                                                              v1::OperatorResponse* resp) {
-  return ServeOperatorCommand(c, resp, [this](const std::string& actor) {
-    return central_.OperatorStop("", /*all=*/true, actor);
+  return ServeOperatorCommand(c, resp, [this](const Caller& actor) {
+    return central_.OperatorStop(actor, "", /*all=*/true);
   });
 }
 
 grpc::ServerUnaryReactor* CentralGrpc::ResumeAllChargingPoints(grpc::CallbackServerContext* c,
                                                                const v1::AllChargingPointsRequest*,
                                                                v1::OperatorResponse* resp) {
-  return ServeOperatorCommand(c, resp, [this](const std::string& actor) {
-    return central_.OperatorResume("", /*all=*/true, actor);
+  return ServeOperatorCommand(c, resp, [this](const Caller& actor) {
+    return central_.OperatorResume(actor, "", /*all=*/true);
   });
 }
 
@@ -474,7 +475,8 @@ grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerCon
     if (absl::Status s = authz_.RequireService(*c, {kWeather}); !s.ok()) return s;
     std::map<std::string, std::string> held;
     for (const auto& h : req->holds()) held[h.cp_id()] = h.detail();
-    absl::StatusOr<WeatherHoldsResult> result = central_.ApplyWeatherHolds(held);
+    absl::StatusOr<WeatherHoldsResult> result =
+        central_.ApplyWeatherHolds(held, Caller::Service(std::string(kWeather), c->peer()));
     if (!result.ok()) return result.status();
     for (auto& id : result->held) resp->add_held_cp_ids(std::move(id));
     for (auto& id : result->released) resp->add_released_cp_ids(std::move(id));
@@ -506,14 +508,8 @@ grpc::ServerUnaryReactor* CentralGrpc::GetSupply(grpc::CallbackServerContext* c,
                                                  const v1::GetSupplyRequest* req,
                                                  v1::SupplyView* resp) {
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
-    absl::StatusOr<Caller> caller = authz_.Identify(*c);
-    if (!caller.ok()) return caller.status();
-    absl::StatusOr<v1::SupplyView> view = central_.GetSupply(req->supply_id());
+    absl::StatusOr<v1::SupplyView> view = SupplyViewFor(central_, authz_.Identify(*c), req->supply_id());
     if (!view.ok()) return view.status();
-    if (!caller->is_operator() && view->supply().driver_id() != caller->name) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("supply ", req->supply_id(), " is not ", caller->name, "'s"));
-    }
     *resp = std::move(*view);
     return absl::OkStatus();
   });
@@ -525,16 +521,9 @@ grpc::ServerUnaryReactor* CentralGrpc::ListTickets(grpc::CallbackServerContext* 
   return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
     absl::StatusOr<Caller> caller = authz_.Identify(*c);
     if (!caller.ok()) return caller.status();
-    // Drivers see their own tickets only; operators anyone's.
-    std::string driver_id = req->driver_id();
-    if (!caller->is_operator()) {
-      if (!driver_id.empty() && driver_id != caller->name) {
-        return absl::PermissionDeniedError(
-            absl::StrCat("'", caller->name, "' may not list the tickets of '", driver_id, "'"));
-      }
-      driver_id = caller->name;
-    }
-    auto tickets = central_.ListTickets(driver_id, req->cp_id(), req->limit());
+    absl::StatusOr<std::string> driver_id = TicketsListedFor(*caller, req->driver_id());
+    if (!driver_id.ok()) return driver_id.status();
+    auto tickets = central_.ListTickets(*driver_id, req->cp_id(), req->limit());
     if (!tickets.ok()) return tickets.status();
     for (auto& t : *tickets) *resp->add_tickets() = std::move(t);
     return absl::OkStatus();
@@ -560,7 +549,7 @@ grpc::ServerUnaryReactor* CentralGrpc::ListAuditEvents(grpc::CallbackServerConte
     if (req->has_since()) query.since = FromProto(req->since());
     if (req->has_until()) query.until = FromProto(req->until());
     query.limit = req->limit();
-    auto events = read_audit_(query);
+    auto events = audit_.Read(query);
     if (!events.ok()) return events.status();
     for (auto& e : *events) *resp->add_events() = std::move(e);
     return absl::OkStatus();
@@ -576,7 +565,9 @@ grpc::ServerWriteReactor<v1::SupplyView>* CentralGrpc::WatchSupply(
     grpc::CallbackServerContext* c, const v1::WatchSupplyRequest* req) {
   auto* reactor = new SupplyWatchReactor(central_, req->supply_id());
   // Reading the supply may touch Postgres: off the gRPC thread.
-  if (!pool_.TrySubmit([=, this, token = BearerToken(*c)] { reactor->Begin(authz_, token); })) {
+  if (!pool_.TrySubmit([=, this, token = BearerToken(*c), peer = c->peer()] {
+        reactor->Begin(authz_.IdentifyWithToken(token, peer));
+      })) {
     reactor->Close(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "central busy; retry"));
     reactor->EndBegin();
   }

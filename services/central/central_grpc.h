@@ -11,24 +11,24 @@
 #include "absl/synchronization/mutex.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "services/central/central.h"
+#include "services/central/audit_reader.h"
+#include "services/central/cp_token_validator.h"
+#include "services/central/link_closer.h"
 #include "services/common/audit.h"
 #include "services/common/authz.h"
 #include "services/common/worker_pool.h"
 
 namespace evc::central {
 
-// Validates a CP token: returns the CP id it belongs to, or UNAUTHENTICATED.
-using TokenValidator = std::function<absl::StatusOr<std::string>(const std::string& token)>;
-// Reads the audit trail.
-using AuditReader =
-    std::function<absl::StatusOr<std::vector<common::v1::AuditEvent>>(const AuditQuery& query)>;
 
 class MonitorLinkReactor;
 
-class CentralGrpc : public v1::CentralService::CallbackService {
+class CentralGrpc : public v1::CentralService::CallbackService, public LinkCloser {
  public:
-  CentralGrpc(Central& central, WorkerPool& pool, TokenValidator validate_token,
-              CallAuthorizer& authz, AuditReader read_audit);
+  // Monitors link with a CP token checked by `cp_tokens`; operators read
+  // the audit trail from `audit`.
+  CentralGrpc(Central& central, WorkerPool& pool, CpTokenValidator& cp_tokens,
+              CallAuthorizer& authz, AuditReader& audit);
 
   grpc::ServerBidiReactor<v1::MonitorMessage, v1::MonitorReply>* MonitorLink(
       grpc::CallbackServerContext* c) override;
@@ -75,15 +75,17 @@ class CentralGrpc : public v1::CentralService::CallbackService {
 
   // Cuts the monitor link of `cp_id`, if any (CP removed or credentials reset).
   void CloseLink(const std::string& cp_id, const grpc::Status& why);
+  // The same for central's Kafka routes: the monitor must authenticate again.
+  void CloseLink(const std::string& cp_id, const std::string& why) override;
   // Registered monitor links (one per CP at most).
   size_t LinkCount();
 
  private:
   friend class MonitorLinkReactor;
-  // An operator command: the caller must be an operator; `command` gets their
-  // name (for the audit trail) and returns the CPs it changed.
+  // An operator command: the caller must be an operator; `command` acts as
+  // them (for the audit trail) and returns the CPs it changed.
   using OperatorCommand =
-      std::function<absl::StatusOr<std::vector<std::string>>(const std::string& actor)>;
+      std::function<absl::StatusOr<std::vector<std::string>>(const Caller& actor)>;
   grpc::ServerUnaryReactor* ServeOperatorCommand(grpc::CallbackServerContext* c,
                                                  v1::OperatorResponse* resp,
                                                  OperatorCommand command);
@@ -102,9 +104,9 @@ class CentralGrpc : public v1::CentralService::CallbackService {
 
   Central& central_;
   WorkerPool& pool_;
-  TokenValidator validate_token_;
+  CpTokenValidator& cp_tokens_;
   CallAuthorizer& authz_;
-  AuditReader read_audit_;
+  AuditReader& audit_;
   absl::Mutex links_mu_;
   absl::flat_hash_map<std::string, Link> links_ ABSL_GUARDED_BY(links_mu_);
   uint64_t last_link_generation_ ABSL_GUARDED_BY(links_mu_) = 0;

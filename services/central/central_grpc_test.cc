@@ -28,6 +28,19 @@ class OneKey : public CpKeySource {
   }
 };
 
+// The token is the CP id it belongs to.
+class TokenIsCpId : public CpTokenValidator {
+ public:
+  absl::StatusOr<std::string> CpOf(const std::string& token) override { return token; }
+};
+
+class NoAudit : public AuditReader {
+ public:
+  absl::StatusOr<std::vector<common::v1::AuditEvent>> Read(const AuditQuery&) override {
+    return std::vector<common::v1::AuditEvent>();
+  }
+};
+
 constexpr char kCp[] = "RACE-1";
 
 class LinkRaceTest : public ::testing::Test {
@@ -67,14 +80,13 @@ class LinkRaceTest : public ::testing::Test {
   TokenVerifier tokens_{[]() -> absl::StatusOr<std::vector<VerifyingKey>> { return std::vector<VerifyingKey>(); },
                         clock_};
   OneKey keys_;
-  Central central_{{}, store_, publisher_, tokens_, keys_, clock_};
+  EngineChannel channel_{keys_, nullptr, publisher_, clock_};
+  Central central_{{}, store_, publisher_, channel_, clock_};
   WorkerPool pool_{8, 10000};
   CallAuthorizer authz_{tokens_};
-  // The token is the CP id it belongs to.
-  CentralGrpc service_{central_, pool_, [](const std::string& token) -> absl::StatusOr<std::string> { return token; },
-                       authz_, [](const AuditQuery&) -> absl::StatusOr<std::vector<common::v1::AuditEvent>> {
-                         return std::vector<common::v1::AuditEvent>();
-                       }};
+  TokenIsCpId cp_tokens_;
+  NoAudit audit_;
+  CentralGrpc service_{central_, pool_, cp_tokens_, authz_, audit_};
   TlsConfig tls_;
   ServiceHost host_{"central", "127.0.0.1:0", &tls_};
   std::unique_ptr<v1::CentralService::Stub> stub_;

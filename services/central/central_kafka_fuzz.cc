@@ -1,6 +1,6 @@
 // Every Kafka record central consumes comes from a broker any client can
 // write to: raw bytes as key and value of each topic's records go through
-// central's real handlers (HandleKafkaBatch), with in-process fakes. Nothing
+// central's real handlers (KafkaRoutes::HandleBatch), with in-process fakes. Nothing
 // may crash, hang or throw, whatever the bytes.
 //
 // Input: byte 0 picks the topic (0 charge requests, 1 engine events as raw
@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     batch.push_back(m);
   }
   batch.push_back(m);
-  f.central.HandleKafkaBatch(batch, nullptr);
+  f.routes.HandleBatch(batch, nullptr);
   (void)f.central.Snapshot();
   return 0;
 }

@@ -34,10 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     default: {
       auto supply =
-          f.central.RequestCharge("CP1", "ana", "fuzz-1", central::fuzz::DriverToken("ana"));
+          f.central.RequestCharge(f.CallerOf(central::fuzz::DriverToken("ana")), "CP1", "ana", "fuzz-1");
       (void)f.central.MonitorHealth("CP1", health);
       if (supply.ok())
-        (void)f.central.StopCharge(supply->supply_id(), "ana", central::fuzz::DriverToken("ana"));
+        (void)f.central.StopCharge(f.CallerOf(central::fuzz::DriverToken("ana")), supply->supply_id(), "ana");
       break;
     }
   }

@@ -11,6 +11,7 @@
 #include "evc/events/v1/events.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/common/audit.h"
+#include "services/common/price.h"
 
 namespace evc::central {
 
@@ -62,9 +63,8 @@ struct Effects {
   }
 };
 
-// Amount for `energy_wh` at `price` (millieuros per kWh), rounded half up.
-inline int64_t AmountMillieuros(int64_t energy_wh, int64_t price_millieuros_per_kwh) {
-  return (energy_wh * price_millieuros_per_kwh + 500) / 1000;
-}
+// The formula lives in common/ (the engine prices with it too); named here
+// for central's callers (central::AmountMillieuros).
+using ::evc::AmountMillieuros;
 
 }  // namespace evc::central

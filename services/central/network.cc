@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/crypto.h"
 #include "services/common/proto_time.h"
+#include "services/common/validation.h"
 
 namespace evc::central {
 
@@ -38,6 +39,60 @@ common::v1::Supply ToProtoSupply(const SupplyRecord& s) {
     *out.mutable_last_reading_at() = ToProto(s.last_reading_at);
   }
   return out;
+}
+
+void EndWithTicket(const common::v1::Ticket& ticket, common::v1::Supply& supply) {
+  supply.set_supply_id(ticket.supply_id());
+  supply.set_cp_id(ticket.cp_id());
+  supply.set_driver_id(ticket.driver_id());
+  supply.set_phase(common::v1::SUPPLY_PHASE_ENDED);
+  supply.set_energy_wh(ticket.energy_wh());
+  supply.set_amount_millieuros(ticket.amount_millieuros());
+  supply.set_price_millieuros_per_kwh(ticket.price_millieuros_per_kwh());
+}
+
+absl::Status ChargeDecision::status() const {
+  if (accepted()) return absl::OkStatus();
+  switch (reason) {
+    case common::v1::REJECT_REASON_UNKNOWN_CP:
+    case common::v1::REJECT_REASON_UNKNOWN_DRIVER:
+      return absl::NotFoundError(detail);
+    case common::v1::REJECT_REASON_INVALID_REQUEST:
+      return absl::InvalidArgumentError(detail);
+    default:
+      return absl::FailedPreconditionError(detail);
+  }
+}
+
+// ---- who may do what ----
+
+absl::Status MayChargeAs(const Caller& caller, const std::string& named_driver) {
+  if (!caller.is_driver()) {
+    const std::string who = caller.is_account()
+                                ? absl::StrCat("'", caller.name, "' is a ", caller.role())
+                                : caller.Describe();
+    return absl::PermissionDeniedError(absl::StrCat(who, "; only drivers charge"));
+  }
+  if (!named_driver.empty() && named_driver != caller.name) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the token belongs to '", caller.name, "', not to driver '", named_driver, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MaySeeSupply(const Caller& caller, const common::v1::Supply& supply) {
+  if (caller.is_operator() || supply.driver_id() == caller.name) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat("supply ", supply.supply_id(), " is not ", caller.name, "'s"));
+}
+
+absl::StatusOr<std::string> TicketsListedFor(const Caller& caller, const std::string& driver_id) {
+  if (caller.is_operator()) return driver_id;
+  if (!driver_id.empty() && driver_id != caller.name) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("'", caller.name, "' may not list the tickets of '", driver_id, "'"));
+  }
+  return caller.name;
 }
 
 // When something happened at the CP: its own timestamp, unless it is missing,
@@ -138,6 +193,18 @@ events::v1::DriverNotification ChargingNetwork::Notice(const SupplyRecord& s, ab
   return n;
 }
 
+events::v1::DriverNotification ChargingNetwork::RejectionNotice(
+    const events::v1::ChargeRequest& request, const ChargeDecision& d, absl::Time now) {
+  events::v1::DriverNotification n;
+  n.set_driver_id(request.driver_id());
+  n.set_request_id(request.request_id());
+  *n.mutable_at() = ToProto(now);
+  n.mutable_rejected()->set_cp_id(request.cp_id());
+  n.mutable_rejected()->set_reason(d.reason);
+  n.mutable_rejected()->set_detail(d.detail);
+  return n;
+}
+
 // ---- catalogue ----
 
 void ChargingNetwork::UpsertChargingPoint(const common::v1::ChargingPoint& info, absl::Time now,
@@ -153,7 +220,8 @@ void ChargingNetwork::UpsertChargingPoint(const common::v1::ChargingPoint& info,
   Publish(it->second, fx);
 }
 
-void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, absl::Time now, Effects& fx) {
+void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, const Caller& actor,
+                                          absl::Time now, Effects& fx) {
   auto it = cps_.find(cp_id);
   if (it == cps_.end()) return;
   if (it->second.supply) CloseSupply(it->second, common::v1::END_REASON_CP_REMOVED, now, fx, true);
@@ -166,7 +234,7 @@ void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, absl::Time n
   fx.updates.push_back(std::move(update));
   Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
           absl::StrCat("charging point ", cp_id, " left the network"), fx);
-  Audit(fx, now, AuditCategory::kStatus, "cp_removed", "registry", cp_id, "OK");
+  Audit(fx, now, AuditCategory::kStatus, "cp_removed", actor.AuditName(), cp_id, "OK");
 }
 
 // ---- monitor link ----
@@ -252,19 +320,20 @@ void ChargingNetwork::ChangeEngineCondition(ChargingPointRecord& cp,
 
 // ---- charge requests ----
 
-ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id,
-                                              const std::string& driver_id, bool driver_known,
-                                              const std::string& request_id, absl::Time now,
-                                              Effects& fx) {
+ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id, const Caller& actor,
+                                              bool driver_known, const std::string& request_id,
+                                              absl::Time now, Effects& fx) {
   ChargeDecision d;
-  const std::string actor = driver_id.empty() ? "anonymous" : driver_id;
+  const std::string driver_id = actor.is_driver() ? actor.name : "";
+  // How the audit trail and the dashboards name who asked.
+  const std::string who = driver_id.empty() ? "anonymous" : driver_id;
   auto reject = [&](RejectReason reason, std::string detail) {
     d.reason = reason;
     d.detail = std::move(detail);
-    Audit(fx, now, AuditCategory::kCharge, "charge_rejected", actor, cp_id, "REJECTED",
+    Audit(fx, now, AuditCategory::kCharge, "charge_rejected", who, cp_id, "REJECTED",
           {{"reason", RejectReasonText(reason)}, {"request_id", request_id}});
     Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, cp_id,
-            absl::StrCat("charge request by ", actor, " at ", cp_id, " rejected: ", d.detail), fx);
+            absl::StrCat("charge request by ", who, " at ", cp_id, " rejected: ", d.detail), fx);
     return d;
   };
   auto it = cps_.find(cp_id);
@@ -325,19 +394,37 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id,
     *n.mutable_accepted() = ToProtoSupply(s);
     fx.notices.push_back(std::move(n));
   }
-  Audit(fx, now, AuditCategory::kCharge, "charge_authorized", actor, cp_id, "OK",
+  Audit(fx, now, AuditCategory::kCharge, "charge_authorized", who, cp_id, "OK",
         {{"supply_id", s.supply_id}, {"request_id", request_id}});
   Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
-          absl::StrCat("supply authorised at ", cp_id, " for ", actor), fx);
+          absl::StrCat("supply authorised at ", cp_id, " for ", who), fx);
   Publish(cp, fx);
   d.supply = s;
+  return d;
+}
+
+ChargeDecision ChargingNetwork::AnswerChargeRequest(const events::v1::ChargeRequest& request,
+                                                    const absl::StatusOr<Caller>& driver,
+                                                    absl::Time now, Effects& fx) {
+  ChargeDecision d;
+  if (driver.ok()) {
+    d = RequestCharge(request.cp_id(), *driver, true, request.request_id(), now, fx);
+  } else {
+    d.reason = common::v1::REJECT_REASON_UNAUTHENTICATED;
+    d.detail = std::string(driver.status().message());
+  }
+  if (!d.accepted() && !request.driver_id().empty()) {
+    fx.notices.push_back(RejectionNotice(request, d, now));
+  }
   return d;
 }
 
 void ChargingNetwork::OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w,
                                absl::Time now, Effects& fx) {
   // Accepted: the authorisation answers the walk-in request (AuthorizeCommand).
-  ChargeDecision d = RequestCharge(cp_id, "", true, w.request_id(), now, fx);
+  ChargeDecision d =
+      RequestCharge(cp_id, Caller::Anonymous(absl::StrCat("cp:", cp_id)), true, w.request_id(),
+                    now, fx);
   if (d.accepted()) return;
   events::v1::EngineCommand reject = Command(cp_id, now);
   auto* r = reject.mutable_walk_in_rejected();
@@ -532,8 +619,9 @@ ChargingNetwork::ChargingPointRecord* ChargingNetwork::SupplyHolder(const std::s
 }
 
 absl::StatusOr<SupplyRecord> ChargingNetwork::DriverStop(const std::string& supply_id,
-                                                         const std::string& driver_id,
-                                                         absl::Time now, Effects& fx) {
+                                                         const Caller& driver, absl::Time now,
+                                                         Effects& fx) {
+  const std::string& driver_id = driver.name;
   ChargingPointRecord* cp = SupplyHolder(supply_id);
   if (cp == nullptr) return absl::NotFoundError(absl::StrCat("no running supply ", supply_id));
   const std::string id = cp->info.cp_id();
@@ -606,6 +694,7 @@ std::string ChargingNetwork::OtherHolds(const ChargingPointRecord& cp,
 }
 
 absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorStop(const std::string& cp_id,
+                                                                       const Caller& actor,
                                                                        absl::Time now,
                                                                        Effects& fx) {
   return ForEachTarget(cp_id, [&](ChargingPointRecord& cp) {
@@ -613,7 +702,7 @@ absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorStop(const std
     if (!AddHold(cp, common::v1::HOLD_REASON_OPERATOR, "stopped by an operator", now, fx)) {
       return false;
     }
-    Audit(fx, now, AuditCategory::kStatus, "operator_stop", "operator", id, "OK");
+    Audit(fx, now, AuditCategory::kStatus, "operator_stop", actor.AuditName(), id, "OK");
     Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, id,
             absl::StrCat("charging point ", id, " stopped by an operator"), fx);
     if (cp.supply) RequestStop(cp, common::v1::END_REASON_OPERATOR_STOP, now, fx);
@@ -623,12 +712,13 @@ absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorStop(const std
 }
 
 absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorResume(const std::string& cp_id,
+                                                                         const Caller& actor,
                                                                          absl::Time now,
                                                                          Effects& fx) {
   return ForEachTarget(cp_id, [&](ChargingPointRecord& cp) {
     const std::string& id = cp.info.cp_id();
     if (!LiftHold(cp, common::v1::HOLD_REASON_OPERATOR, now, fx)) return false;
-    Audit(fx, now, AuditCategory::kStatus, "operator_resume", "operator", id, "OK");
+    Audit(fx, now, AuditCategory::kStatus, "operator_resume", actor.AuditName(), id, "OK");
     const std::string still = OtherHolds(cp, common::v1::HOLD_REASON_OPERATOR);
     Message(now, central::v1::NetworkMessage::SEVERITY_INFO, id,
             still.empty() ? absl::StrCat("charging point ", id, " resumed by an operator")
@@ -640,8 +730,24 @@ absl::StatusOr<std::vector<std::string>> ChargingNetwork::OperatorResume(const s
   });
 }
 
-WeatherHoldsResult ChargingNetwork::ApplyWeatherHolds(const std::map<std::string, std::string>& held,
-                                                      absl::Time now, Effects& fx) {
+absl::Status ChargingNetwork::ValidateWeatherHolds(const std::map<std::string, std::string>& held) {
+  // Enough for "<city> (<country>) <temperature> °C" and a reason; the detail
+  // is shown on every dashboard and kept in the audit trail.
+  constexpr size_t kMaxDetail = 300;
+  for (const auto& [cp_id, detail] : held) {
+    if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
+    if (detail.size() > kMaxDetail) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("weather detail of ", cp_id, " is longer than ", kMaxDetail, " bytes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WeatherHoldsResult> ChargingNetwork::ApplyWeatherHolds(
+    const std::map<std::string, std::string>& held, const Caller& actor, absl::Time now,
+    Effects& fx) {
+  if (absl::Status s = ValidateWeatherHolds(held); !s.ok()) return s;
   WeatherHoldsResult result;
   for (const auto& [id, detail] : held) {
     if (!cps_.contains(id)) result.unknown.push_back(id);
@@ -653,7 +759,7 @@ WeatherHoldsResult ChargingNetwork::ApplyWeatherHolds(const std::map<std::string
     if (wanted != held.end()) {
       if (!AddHold(*cp, common::v1::HOLD_REASON_WEATHER, wanted->second, now, fx)) continue;
       result.held.push_back(id);
-      Audit(fx, now, AuditCategory::kStatus, "weather_hold", "weather", id, "OUT_OF_SERVICE",
+      Audit(fx, now, AuditCategory::kStatus, "weather_hold", actor.AuditName(), id, "OUT_OF_SERVICE",
             {{"detail", wanted->second}});
       Message(now, central::v1::NetworkMessage::SEVERITY_WARNING, id,
               absl::StrCat("charging point ", id, ": ", wanted->second,
@@ -663,7 +769,7 @@ WeatherHoldsResult ChargingNetwork::ApplyWeatherHolds(const std::map<std::string
       if (!LiftHold(*cp, common::v1::HOLD_REASON_WEATHER, now, fx)) continue;
       result.released.push_back(id);
       const std::string still = OtherHolds(*cp, common::v1::HOLD_REASON_WEATHER);
-      Audit(fx, now, AuditCategory::kStatus, "weather_clear", "weather", id, "OK",
+      Audit(fx, now, AuditCategory::kStatus, "weather_clear", actor.AuditName(), id, "OK",
             {{"still_held", still}});
       Message(now, central::v1::NetworkMessage::SEVERITY_INFO, id,
               still.empty() ? absl::StrCat("weather alert at ", id, " cleared")

@@ -1,7 +1,9 @@
 #pragma once
 // The charging network's state machine: the one place where the business rules
-// of MISSION.md live. Pure logic: no I/O, no threads, no clock of its own.
-// Callers serialise access and apply the returned Effects.
+// (README.md, "Architecture" and "Money and energy") live: who may charge and
+// see what, every rejection and its reason, notices, tickets and holds. Pure
+// logic: no I/O, no threads, no clock of its own. Callers verify who calls
+// (a Caller), serialise access and apply the returned Effects.
 //
 // A CP's state is derived, never stored:
 //   no live monitor link      -> DISCONNECTED
@@ -23,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/central/effects.h"
+#include "services/common/caller.h"
 #include "services/common/names.h"
 
 namespace evc::central {
@@ -53,7 +56,20 @@ struct ChargeDecision {
   common::v1::RejectReason reason = common::v1::REJECT_REASON_UNSPECIFIED;
   std::string detail;
   bool accepted() const { return supply.has_value(); }
+  // How a caller that waits for the answer is told of a rejection (OK when
+  // accepted): NOT_FOUND for what does not exist, INVALID_ARGUMENT for a
+  // malformed request, FAILED_PRECONDITION for a CP or driver not ready.
+  absl::Status status() const;
 };
+
+// Who may ask to charge, or to stop a charge: drivers, for themselves.
+// `named_driver`, when the request names one, must be the caller.
+absl::Status MayChargeAs(const Caller& caller, const std::string& named_driver);
+// Who may see a supply and its ticket: its driver, or an operator.
+absl::Status MaySeeSupply(const Caller& caller, const common::v1::Supply& supply);
+// Whose tickets `caller` lists when asking for `driver_id`'s ("" for all):
+// drivers their own only, operators anyone's.
+absl::StatusOr<std::string> TicketsListedFor(const Caller& caller, const std::string& driver_id);
 
 // What ApplyWeatherHolds changed.
 struct WeatherHoldsResult {
@@ -78,7 +94,9 @@ class ChargingNetwork {
 
   // Catalogue (from the registry).
   void UpsertChargingPoint(const common::v1::ChargingPoint& cp, absl::Time now, Effects& fx);
-  void RemoveChargingPoint(const std::string& cp_id, absl::Time now, Effects& fx);
+  // Audited as `actor` (the registry, whose event removed it).
+  void RemoveChargingPoint(const std::string& cp_id, const Caller& actor, absl::Time now,
+                           Effects& fx);
   bool Knows(const std::string& cp_id) const { return cps_.contains(cp_id); }
 
   // Monitor link. NOT_FOUND for a CP not in the catalogue.
@@ -87,30 +105,43 @@ class ChargingNetwork {
   absl::Status MonitorHealth(const std::string& cp_id, const central::v1::Health& health,
                              absl::Time now, Effects& fx);
 
-  // Charge requests from drivers (driver_id set) or walk-ins (anonymous).
-  ChargeDecision RequestCharge(const std::string& cp_id, const std::string& driver_id,
-                               bool driver_known, const std::string& request_id, absl::Time now,
-                               Effects& fx);
+  // Charge requests from drivers (`actor` a driver, admitted by MayChargeAs)
+  // or walk-ins (`actor` anonymous). `driver_known` false refuses the driver
+  // as UNKNOWN_DRIVER; central cannot ask auth whether an account exists yet,
+  // so its entry points pass true (a verified token or assertion vouches).
+  ChargeDecision RequestCharge(const std::string& cp_id, const Caller& actor, bool driver_known,
+                               const std::string& request_id, absl::Time now, Effects& fx);
+  // A charge request from Kafka, answered by notice (RequestCharge notifies
+  // an acceptance). `driver`: who its assertion vouches for, or why it does
+  // not. A rejection goes to the driver the request names, a bad assertion
+  // too, so the CLI can tell its user to log in again.
+  ChargeDecision AnswerChargeRequest(const events::v1::ChargeRequest& request,
+                                     const absl::StatusOr<Caller>& driver, absl::Time now,
+                                     Effects& fx);
   // Engine events from Kafka (started, telemetry, completed, walk-in request).
   void OnEngineEvent(const events::v1::EngineEvent& event, absl::Time now, Effects& fx);
   // NOT_FOUND for an unknown or finished supply, PERMISSION_DENIED when it is
   // not the driver's.
-  absl::StatusOr<SupplyRecord> DriverStop(const std::string& supply_id,
-                                          const std::string& driver_id, absl::Time now,
-                                          Effects& fx);
-  // Operator commands on one CP, or on all when cp_id is empty. NOT_FOUND for
-  // an unknown CP. Returns the CPs affected.
-  absl::StatusOr<std::vector<std::string>> OperatorStop(const std::string& cp_id, absl::Time now,
+  absl::StatusOr<SupplyRecord> DriverStop(const std::string& supply_id, const Caller& driver,
+                                          absl::Time now, Effects& fx);
+  // Operator commands on one CP, or on all when cp_id is empty, audited as
+  // `actor`. NOT_FOUND for an unknown CP. Returns the CPs affected.
+  absl::StatusOr<std::vector<std::string>> OperatorStop(const std::string& cp_id,
+                                                        const Caller& actor, absl::Time now,
                                                         Effects& fx);
   absl::StatusOr<std::vector<std::string>> OperatorResume(const std::string& cp_id,
-                                                          absl::Time now, Effects& fx);
+                                                          const Caller& actor, absl::Time now,
+                                                          Effects& fx);
 
   // Weather: `held` (CP id -> why) is the complete set of CPs under a weather
   // alert. Each listed CP gets the weather hold, every other CP loses it. A
   // supply in progress is not stopped: its CP goes OUT_OF_SERVICE when it
   // ends. Lifting the hold leaves any other hold (an operator stop) in force.
-  WeatherHoldsResult ApplyWeatherHolds(const std::map<std::string, std::string>& held,
-                                       absl::Time now, Effects& fx);
+  // INVALID_ARGUMENT, changing nothing, for a malformed CP id or a detail
+  // too long to show.
+  absl::StatusOr<WeatherHoldsResult> ApplyWeatherHolds(
+      const std::map<std::string, std::string>& held, const Caller& actor, absl::Time now,
+      Effects& fx);
 
   // Live figures (energy, amount, power) are sampled, not streamed message
   // by message: telemetry marks its CP, and EmitFigures turns every marked CP
@@ -233,6 +264,10 @@ class ChargingNetwork {
   static events::v1::EngineCommand StopCommand(const std::string& cp_id,
                                                const events::v1::StopSupply& stop, absl::Time now);
   static events::v1::DriverNotification Notice(const SupplyRecord& s, absl::Time now);
+  static events::v1::DriverNotification RejectionNotice(const events::v1::ChargeRequest& request,
+                                                        const ChargeDecision& d, absl::Time now);
+  // Checked before any change: ApplyWeatherHolds is all or nothing.
+  static absl::Status ValidateWeatherHolds(const std::map<std::string, std::string>& held);
   void Audit(Effects& fx, absl::Time now, AuditCategory category, const std::string& action,
              const std::string& actor, const std::string& cp_id, const std::string& outcome,
              nlohmann::json details = nlohmann::json::object()) const;
@@ -249,5 +284,7 @@ class ChargingNetwork {
 };
 
 common::v1::Supply ToProtoSupply(const SupplyRecord& s);
+// A supply as its ticket ends it: ENDED, with the ticket's figures.
+void EndWithTicket(const common::v1::Ticket& ticket, common::v1::Supply& supply);
 
 }  // namespace evc::central

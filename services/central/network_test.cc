@@ -32,7 +32,7 @@ class NetworkTest : public ::testing::Test {
   }
   SupplyRecord Charge(const std::string& cp = "CP1", const std::string& driver = "ana") {
     fx = Effects();
-    ChargeDecision d = net.RequestCharge(cp, driver, true, "req-" + driver, now, fx);
+    ChargeDecision d = net.RequestCharge(cp, Caller::Driver(driver), true, "req-" + driver, now, fx);
     EXPECT_TRUE(d.accepted()) << d.detail;
     return *d.supply;
   }
@@ -104,6 +104,9 @@ class NetworkTest : public ::testing::Test {
   absl::Time now = absl::FromUnixSeconds(1'800'000'000);
   ChargingNetwork net;
   Effects fx;
+  const Caller olga = Caller::Operator("olga");
+  const Caller weather = Caller::Service("weather");
+  const Caller registry = Caller::Service("registry");
 };
 
 TEST_F(NetworkTest, NewCpIsDisconnectedUntilItsMonitorRegisters) {
@@ -153,7 +156,7 @@ TEST_F(NetworkTest, AcceptedChargeAuthorisesTheEngineAndTellsTheDriver) {
 
 TEST_F(NetworkTest, EveryRejectionHasItsReason) {
   auto reason = [&](const std::string& cp, const std::string& driver, bool known = true) {
-    return net.RequestCharge(cp, driver, known, "", now, fx).reason;
+    return net.RequestCharge(cp, Caller::Driver(driver), known, "", now, fx).reason;
   };
   EXPECT_EQ(reason("NOPE", "ana"), common::v1::REJECT_REASON_UNKNOWN_CP);
   EXPECT_EQ(reason("CP1", "ana"), common::v1::REJECT_REASON_CP_DISCONNECTED);
@@ -162,9 +165,9 @@ TEST_F(NetworkTest, EveryRejectionHasItsReason) {
   ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(false), now, fx).ok());
   EXPECT_EQ(reason("CP1", "ana"), common::v1::REJECT_REASON_CP_FAULTED);
   ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(true), now, fx).ok());
-  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
+  ASSERT_TRUE(net.OperatorStop("CP1", olga, now, fx).ok());
   EXPECT_EQ(reason("CP1", "ana"), common::v1::REJECT_REASON_CP_OUT_OF_SERVICE);
-  ASSERT_TRUE(net.OperatorResume("CP1", now, fx).ok());
+  ASSERT_TRUE(net.OperatorResume("CP1", olga, now, fx).ok());
   Charge("CP1", "ana");
   EXPECT_EQ(reason("CP1", "bob"), common::v1::REJECT_REASON_CP_BUSY);
   Link("CP2");
@@ -176,7 +179,7 @@ TEST_F(NetworkTest, EveryRejectionHasItsReason) {
 TEST_F(NetworkTest, SameRequestIdGetsTheSameSupply) {
   Link();
   SupplyRecord s = Charge();
-  ChargeDecision again = net.RequestCharge("CP1", "ana", true, "req-ana", now, fx);
+  ChargeDecision again = net.RequestCharge("CP1", Caller::Driver("ana"), true, "req-ana", now, fx);
   ASSERT_TRUE(again.accepted());
   EXPECT_EQ(again.supply->supply_id, s.supply_id);
 }
@@ -222,20 +225,12 @@ TEST_F(NetworkTest, UnplugEndsWithOneTicketAndCorrectAmount) {
   EXPECT_TRUE(fx.tickets.empty());
 }
 
-TEST_F(NetworkTest, TicketArithmeticRoundsHalfUp) {
-  EXPECT_EQ(AmountMillieuros(0, 350), 0);
-  EXPECT_EQ(AmountMillieuros(1000, 350), 350);
-  EXPECT_EQ(AmountMillieuros(1, 500), 1);   // 0.5 m€ rounds up
-  EXPECT_EQ(AmountMillieuros(1, 499), 0);
-  EXPECT_EQ(AmountMillieuros(100'000'000, 1000), 100'000'000);  // 100 MWh, no overflow
-}
-
 TEST_F(NetworkTest, DriverStopWaitsForTheEngineThenTicketsWithDriverReason) {
   Link();
   SupplyRecord s = Charge();
   Telemetry(s, 1, 100);
   fx = Effects();
-  auto stopped = net.DriverStop(s.supply_id, "ana", now, fx);
+  auto stopped = net.DriverStop(s.supply_id, Caller::Driver("ana"), now, fx);
   ASSERT_TRUE(stopped.ok());
   EXPECT_EQ(stopped->phase, common::v1::SUPPLY_PHASE_STOPPING);
   EXPECT_TRUE(HasCommand(&events::v1::EngineCommand::has_stop));
@@ -249,9 +244,9 @@ TEST_F(NetworkTest, DriverStopWaitsForTheEngineThenTicketsWithDriverReason) {
 TEST_F(NetworkTest, OnlyTheOwnerMayStopASupply) {
   Link();
   SupplyRecord s = Charge();
-  EXPECT_EQ(net.DriverStop(s.supply_id, "mallory", now, fx).status().code(),
+  EXPECT_EQ(net.DriverStop(s.supply_id, Caller::Driver("mallory"), now, fx).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(net.DriverStop("nope", "ana", now, fx).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(net.DriverStop("nope", Caller::Driver("ana"), now, fx).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
 }
 
@@ -259,7 +254,7 @@ TEST_F(NetworkTest, StopBeforePlugEndsAtOnceWithZeroEnergy) {
   Link();
   SupplyRecord s = Charge();
   fx = Effects();
-  ASSERT_TRUE(net.DriverStop(s.supply_id, "ana", now, fx).ok());
+  ASSERT_TRUE(net.DriverStop(s.supply_id, Caller::Driver("ana"), now, fx).ok());
   ASSERT_EQ(fx.tickets.size(), 1u);
   EXPECT_EQ(fx.tickets[0].energy_wh(), 0);
   EXPECT_TRUE(HasCommand(&events::v1::EngineCommand::has_stop));
@@ -278,7 +273,7 @@ TEST_F(NetworkTest, FaultDuringSupplyEndsItAtOnce) {
   EXPECT_EQ(State(), common::v1::CP_STATE_FAULTED);
   // The driver is free to charge elsewhere.
   Link("CP2");
-  EXPECT_TRUE(net.RequestCharge("CP2", "ana", true, "", now, fx).accepted());
+  EXPECT_TRUE(net.RequestCharge("CP2", Caller::Driver("ana"), true, "", now, fx).accepted());
 }
 
 TEST_F(NetworkTest, MonitorLossDuringSupplyClosesIt) {
@@ -297,7 +292,7 @@ TEST_F(NetworkTest, OperatorStopDuringSupplyTicketsThenOutOfService) {
   SupplyRecord s = Charge();
   Telemetry(s, 1, 300);
   fx = Effects();
-  auto affected = net.OperatorStop("CP1", now, fx);
+  auto affected = net.OperatorStop("CP1", olga, now, fx);
   ASSERT_TRUE(affected.ok());
   EXPECT_EQ(*affected, std::vector<std::string>{"CP1"});
   EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);  // until the engine confirms
@@ -305,25 +300,25 @@ TEST_F(NetworkTest, OperatorStopDuringSupplyTicketsThenOutOfService) {
   ASSERT_EQ(fx.tickets.size(), 1u);
   EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_OPERATOR_STOP);
   EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
-  ASSERT_TRUE(net.OperatorResume("CP1", now, fx).ok());
+  ASSERT_TRUE(net.OperatorResume("CP1", olga, now, fx).ok());
   EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
 }
 
 TEST_F(NetworkTest, StopAllAndResumeAllTouchEveryCp) {
   Link();
   Link("CP2");
-  auto stopped = net.OperatorStop("", now, fx);
+  auto stopped = net.OperatorStop("", olga, now, fx);
   ASSERT_TRUE(stopped.ok());
   EXPECT_EQ(stopped->size(), 2u);
   EXPECT_EQ(State("CP2"), common::v1::CP_STATE_OUT_OF_SERVICE);
-  EXPECT_EQ(net.OperatorResume("", now, fx)->size(), 2u);
+  EXPECT_EQ(net.OperatorResume("", olga, now, fx)->size(), 2u);
   EXPECT_EQ(State("CP2"), common::v1::CP_STATE_ACTIVE);
-  EXPECT_EQ(net.OperatorStop("NOPE", now, fx).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(net.OperatorStop("NOPE", olga, now, fx).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(NetworkTest, HoldSurvivesDisconnectionAndFault) {
   Link();
-  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
+  ASSERT_TRUE(net.OperatorStop("CP1", olga, now, fx).ok());
   ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(false), now, fx).ok());
   EXPECT_EQ(State(), common::v1::CP_STATE_FAULTED);
   ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(true), now, fx).ok());
@@ -340,17 +335,17 @@ std::map<std::string, std::string> WeatherAt(std::initializer_list<std::string> 
 
 TEST_F(NetworkTest, WeatherAlertTakesAnActiveCpOutOfServiceAndClearBringsItBack) {
   Link();
-  WeatherHoldsResult r = net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  WeatherHoldsResult r = *net.ApplyWeatherHolds(WeatherAt({"CP1"}), weather, now, fx);
   EXPECT_EQ(r.held, std::vector<std::string>{"CP1"});
   EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
   auto status = net.Status("CP1");
   ASSERT_EQ(status->hold_details_size(), 1);
   EXPECT_EQ(status->hold_details(0).reason(), common::v1::HOLD_REASON_WEATHER);
   EXPECT_EQ(status->hold_details(0).detail(), "Alicante (ES) 45.0 °C, above 40.0 °C");
-  ChargeDecision refused = net.RequestCharge("CP1", "ana", true, "r1", now, fx);
+  ChargeDecision refused = net.RequestCharge("CP1", Caller::Driver("ana"), true, "r1", now, fx);
   EXPECT_EQ(refused.reason, common::v1::REJECT_REASON_CP_OUT_OF_SERVICE);
 
-  r = net.ApplyWeatherHolds({}, now, fx);
+  r = *net.ApplyWeatherHolds({}, weather, now, fx);
   EXPECT_EQ(r.released, std::vector<std::string>{"CP1"});
   EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
 }
@@ -358,15 +353,15 @@ TEST_F(NetworkTest, WeatherAlertTakesAnActiveCpOutOfServiceAndClearBringsItBack)
 TEST_F(NetworkTest, WeatherHoldsAreIdempotentAndRecordedOnceForTheJournal) {
   Link();
   fx = Effects();
-  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
-  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  ASSERT_TRUE(net.ApplyWeatherHolds(WeatherAt({"CP1"}), weather, now, fx).ok());
+  ASSERT_TRUE(net.ApplyWeatherHolds(WeatherAt({"CP1"}), weather, now, fx).ok());
   ASSERT_EQ(fx.holds_changed.size(), 1u);
   EXPECT_TRUE(fx.holds_changed[0].held);
   EXPECT_EQ(fx.holds_changed[0].reason, common::v1::HOLD_REASON_WEATHER);
   int audits = 0;
   for (const auto& a : fx.audit) audits += a.action == "weather_hold";
   EXPECT_EQ(audits, 1);
-  EXPECT_TRUE(net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx).held.empty());
+  EXPECT_TRUE(net.ApplyWeatherHolds(WeatherAt({"CP1"}), weather, now, fx)->held.empty());
 }
 
 TEST_F(NetworkTest, WeatherAlertLetsARunningSupplyFinishThenHoldsTheCp) {
@@ -374,7 +369,7 @@ TEST_F(NetworkTest, WeatherAlertLetsARunningSupplyFinishThenHoldsTheCp) {
   SupplyRecord s = Charge();
   Telemetry(s, 1, 100);
   fx = Effects();
-  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  ASSERT_TRUE(net.ApplyWeatherHolds(WeatherAt({"CP1"}), weather, now, fx).ok());
   EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
   EXPECT_FALSE(HasCommand(&events::v1::EngineCommand::has_stop));
   Telemetry(s, 2, 200);
@@ -387,23 +382,23 @@ TEST_F(NetworkTest, WeatherAlertLetsARunningSupplyFinishThenHoldsTheCp) {
 
 TEST_F(NetworkTest, ClearLeavesAnOperatorStopInForce) {
   Link();
-  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
-  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
+  ASSERT_TRUE(net.OperatorStop("CP1", olga, now, fx).ok());
+  ASSERT_TRUE(net.ApplyWeatherHolds(WeatherAt({"CP1"}), weather, now, fx).ok());
   EXPECT_EQ(net.Status("CP1")->holds_size(), 2);
-  net.ApplyWeatherHolds({}, now, fx);
+  ASSERT_TRUE(net.ApplyWeatherHolds({}, weather, now, fx).ok());
   EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
   EXPECT_EQ(net.Status("CP1")->holds(0), common::v1::HOLD_REASON_OPERATOR);
-  ASSERT_TRUE(net.OperatorResume("CP1", now, fx).ok());
+  ASSERT_TRUE(net.OperatorResume("CP1", olga, now, fx).ok());
   EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
 }
 
 TEST_F(NetworkTest, OperatorResumeLeavesAWeatherAlertInForce) {
   Link();
-  net.ApplyWeatherHolds(WeatherAt({"CP1"}), now, fx);
-  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
-  ASSERT_TRUE(net.OperatorResume("CP1", now, fx).ok());
+  ASSERT_TRUE(net.ApplyWeatherHolds(WeatherAt({"CP1"}), weather, now, fx).ok());
+  ASSERT_TRUE(net.OperatorStop("CP1", olga, now, fx).ok());
+  ASSERT_TRUE(net.OperatorResume("CP1", olga, now, fx).ok());
   EXPECT_EQ(State(), common::v1::CP_STATE_OUT_OF_SERVICE);
-  net.ApplyWeatherHolds({}, now, fx);
+  ASSERT_TRUE(net.ApplyWeatherHolds({}, weather, now, fx).ok());
   EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
 }
 
@@ -411,7 +406,7 @@ TEST_F(NetworkTest, DisconnectedOrFaultedCpKeepsItsStateButRemembersTheWeatherHo
   // CP2 never linked: DISCONNECTED. CP1 linked, then its engine fails.
   Link();
   ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(false), now, fx).ok());
-  net.ApplyWeatherHolds(WeatherAt({"CP1", "CP2"}), now, fx);
+  ASSERT_TRUE(net.ApplyWeatherHolds(WeatherAt({"CP1", "CP2"}), weather, now, fx).ok());
   EXPECT_EQ(State("CP1"), common::v1::CP_STATE_FAULTED);
   EXPECT_EQ(State("CP2"), common::v1::CP_STATE_DISCONNECTED);
   ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(true), now, fx).ok());
@@ -421,7 +416,7 @@ TEST_F(NetworkTest, DisconnectedOrFaultedCpKeepsItsStateButRemembersTheWeatherHo
 }
 
 TEST_F(NetworkTest, WeatherHoldsNameCpsCentralDoesNotKnow) {
-  WeatherHoldsResult r = net.ApplyWeatherHolds(WeatherAt({"CP1", "GHOST"}), now, fx);
+  WeatherHoldsResult r = *net.ApplyWeatherHolds(WeatherAt({"CP1", "GHOST"}), weather, now, fx);
   EXPECT_EQ(r.unknown, std::vector<std::string>{"GHOST"});
   EXPECT_EQ(r.held, std::vector<std::string>{"CP1"});
 }
@@ -436,7 +431,7 @@ TEST_F(NetworkTest, RestoredHoldsKeepACpOutOfServiceAfterARestart) {
   ASSERT_TRUE(restarted.MonitorRegistered("CP1", Healthy(), now, fx).ok());
   EXPECT_EQ(restarted.Status("CP1")->state(), common::v1::CP_STATE_OUT_OF_SERVICE);
   fx = Effects();
-  restarted.ApplyWeatherHolds({}, now, fx);
+  ASSERT_TRUE(restarted.ApplyWeatherHolds({}, weather, now, fx).ok());
   EXPECT_EQ(restarted.Status("CP1")->state(), common::v1::CP_STATE_ACTIVE);
   ASSERT_EQ(fx.holds_changed.size(), 1u);
   EXPECT_FALSE(fx.holds_changed[0].held);
@@ -444,9 +439,9 @@ TEST_F(NetworkTest, RestoredHoldsKeepACpOutOfServiceAfterARestart) {
 
 TEST_F(NetworkTest, RemovingACpLiftsItsStoredHolds) {
   Link();
-  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());
+  ASSERT_TRUE(net.OperatorStop("CP1", olga, now, fx).ok());
   fx = Effects();
-  net.RemoveChargingPoint("CP1", now, fx);
+  net.RemoveChargingPoint("CP1", registry, now, fx);
   ASSERT_EQ(fx.holds_changed.size(), 1u);
   EXPECT_FALSE(fx.holds_changed[0].held);
   EXPECT_EQ(fx.holds_changed[0].cp_id, "CP1");
@@ -475,7 +470,7 @@ TEST_F(NetworkTest, EngineThatNeverConfirmsAStopIsClosedAfterTimeout) {
   Link();
   SupplyRecord s = Charge();
   Telemetry(s, 1, 50);
-  ASSERT_TRUE(net.DriverStop(s.supply_id, "ana", now, fx).ok());
+  ASSERT_TRUE(net.DriverStop(s.supply_id, Caller::Driver("ana"), now, fx).ok());
   fx = Effects();
   now += absl::Seconds(16);
   net.MonitorHealth("CP1", Healthy(), now, fx).IgnoreError();
@@ -532,7 +527,7 @@ TEST_F(NetworkTest, RestartRestoresSuppliesAndGivesMonitorsAGracePeriod) {
   ASSERT_EQ(fx.tickets.size(), 1u);
   EXPECT_EQ(fx.tickets[0].energy_wh(), 650);
   // The driver is busy while the restored supply runs, then free.
-  EXPECT_TRUE(net.RequestCharge("CP1", "ana", true, "", now, fx).accepted());
+  EXPECT_TRUE(net.RequestCharge("CP1", Caller::Driver("ana"), true, "", now, fx).accepted());
 }
 
 // Central stopped after storing the supply and before the AUTHORIZE left:
@@ -573,7 +568,7 @@ TEST_F(NetworkTest, RemovingACpEndsItsSupply) {
   Link();
   Charge();
   fx = Effects();
-  net.RemoveChargingPoint("CP1", now, fx);
+  net.RemoveChargingPoint("CP1", registry, now, fx);
   ASSERT_EQ(fx.tickets.size(), 1u);
   EXPECT_EQ(fx.tickets[0].end_reason(), common::v1::END_REASON_CP_REMOVED);
   EXPECT_FALSE(net.Status("CP1").has_value());
@@ -615,7 +610,7 @@ TEST_F(NetworkTest, ASupplyTheCpNoLongerRunsIsClosedWithItsMeasuredEnergy) {
   EXPECT_EQ(fx.tickets[0].amount_millieuros(), 25);  // 71 Wh at 0.35 €/kWh
   EXPECT_EQ(Audited("supply_lost_at_cp"), 1);
   EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
-  EXPECT_TRUE(net.RequestCharge("CP1", "ana", true, "again", now, fx).accepted());
+  EXPECT_TRUE(net.RequestCharge("CP1", Caller::Driver("ana"), true, "again", now, fx).accepted());
   EXPECT_EQ(net.counters().supplies_reconciled, 1);
 }
 
@@ -681,7 +676,7 @@ TEST_F(NetworkTest, AStopTheEngineHasNotObeyedIsSentAgainUntilItEnds) {
   SupplyRecord s = Charge();
   Reports(s.supply_id);
   Telemetry(s, 1, 10);
-  ASSERT_TRUE(net.DriverStop(s.supply_id, "ana", now, fx).ok());
+  ASSERT_TRUE(net.DriverStop(s.supply_id, Caller::Driver("ana"), now, fx).ok());
   fx = Effects();
   Reports(s.supply_id, 7);
   auto stops = Commands(&events::v1::EngineCommand::has_stop);
@@ -712,7 +707,7 @@ TEST_F(NetworkTest, AnAuthorisationIsSentAgainUntilTheEngineRunsIt) {
 TEST_F(NetworkTest, AStopForASupplyCentralClosedIsOwedWhileTheEngineRunsIt) {
   Link();
   SupplyRecord s = Charge();
-  ASSERT_TRUE(net.OperatorStop("CP1", now, fx).ok());  // nothing flowed: closed at once
+  ASSERT_TRUE(net.OperatorStop("CP1", olga, now, fx).ok());  // nothing flowed: closed at once
   fx = Effects();
   Reports(s.supply_id, 4);  // the STOP was lost: the engine still holds the authorisation
   auto stops = Commands(&events::v1::EngineCommand::has_stop);
@@ -765,6 +760,137 @@ TEST_F(NetworkTest, AReportWithoutTheEngineSupplyReconcilesNothing) {
   }
   EXPECT_TRUE(fx.tickets.empty());
   EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
+}
+
+// ---- who may do what, and how a rejection is told ----
+
+TEST(RulesTest, OnlyDriversChargeAndOnlyForThemselves) {
+  EXPECT_TRUE(MayChargeAs(Caller::Driver("ana"), "").ok());
+  EXPECT_TRUE(MayChargeAs(Caller::Driver("ana"), "ana").ok());
+  absl::Status other = MayChargeAs(Caller::Driver("luis"), "ana");
+  EXPECT_TRUE(absl::IsPermissionDenied(other));
+  EXPECT_EQ(other.message(), "the token belongs to 'luis', not to driver 'ana'");
+  absl::Status op = MayChargeAs(Caller::Operator("admin"), "");
+  EXPECT_TRUE(absl::IsPermissionDenied(op));
+  EXPECT_EQ(op.message(), "'admin' is a operator; only drivers charge");
+  EXPECT_TRUE(absl::IsPermissionDenied(MayChargeAs(Caller::Service("weather"), "")));
+}
+
+TEST(RulesTest, ASupplyIsSeenByItsDriverOrAnOperator) {
+  common::v1::Supply s;
+  s.set_supply_id("s-1");
+  s.set_driver_id("ana");
+  EXPECT_TRUE(MaySeeSupply(Caller::Driver("ana"), s).ok());
+  EXPECT_TRUE(MaySeeSupply(Caller::Operator("admin"), s).ok());
+  absl::Status luis = MaySeeSupply(Caller::Driver("luis"), s);
+  EXPECT_TRUE(absl::IsPermissionDenied(luis));
+  EXPECT_EQ(luis.message(), "supply s-1 is not luis's");
+}
+
+TEST(RulesTest, DriversListTheirOwnTicketsOperatorsAnyones) {
+  EXPECT_EQ(*TicketsListedFor(Caller::Driver("ana"), ""), "ana");
+  EXPECT_EQ(*TicketsListedFor(Caller::Driver("ana"), "ana"), "ana");
+  EXPECT_TRUE(absl::IsPermissionDenied(TicketsListedFor(Caller::Driver("ana"), "luis").status()));
+  EXPECT_EQ(*TicketsListedFor(Caller::Operator("admin"), "luis"), "luis");
+  EXPECT_EQ(*TicketsListedFor(Caller::Operator("admin"), ""), "");
+}
+
+TEST(RulesTest, RejectionsMapToStatuses) {
+  auto status = [](common::v1::RejectReason reason) {
+    ChargeDecision d;
+    d.reason = reason;
+    d.detail = "why";
+    return d.status().code();
+  };
+  EXPECT_EQ(status(common::v1::REJECT_REASON_UNKNOWN_CP), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status(common::v1::REJECT_REASON_UNKNOWN_DRIVER), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status(common::v1::REJECT_REASON_INVALID_REQUEST), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status(common::v1::REJECT_REASON_CP_BUSY), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status(common::v1::REJECT_REASON_CP_OUT_OF_SERVICE),
+            absl::StatusCode::kFailedPrecondition);
+  ChargeDecision accepted;
+  accepted.supply = SupplyRecord();
+  EXPECT_TRUE(accepted.status().ok());
+}
+
+TEST(RulesTest, ATicketEndsItsSupplyWithItsFigures) {
+  common::v1::Ticket t;
+  t.set_supply_id("s-1");
+  t.set_cp_id("CP1");
+  t.set_driver_id("ana");
+  t.set_energy_wh(1234);
+  t.set_amount_millieuros(432);
+  t.set_price_millieuros_per_kwh(350);
+  common::v1::Supply s;
+  s.set_power_w(22000);
+  EndWithTicket(t, s);
+  EXPECT_EQ(s.supply_id(), "s-1");
+  EXPECT_EQ(s.cp_id(), "CP1");
+  EXPECT_EQ(s.driver_id(), "ana");
+  EXPECT_EQ(s.phase(), common::v1::SUPPLY_PHASE_ENDED);
+  EXPECT_EQ(s.energy_wh(), 1234);
+  EXPECT_EQ(s.amount_millieuros(), 432);
+  EXPECT_EQ(s.price_millieuros_per_kwh(), 350);
+  EXPECT_EQ(s.power_w(), 22000) << "what the ticket does not say is kept";
+}
+
+TEST_F(NetworkTest, OperatorCommandsAreAuditedAsTheOperator) {
+  ASSERT_TRUE(net.OperatorStop("CP1", olga, now, fx).ok());
+  ASSERT_TRUE(net.OperatorResume("CP1", olga, now, fx).ok());
+  std::vector<std::string> actors;
+  for (const auto& a : fx.audit) {
+    if (a.action == "operator_stop" || a.action == "operator_resume") actors.push_back(a.actor);
+  }
+  EXPECT_EQ(actors, (std::vector<std::string>{"olga", "olga"}));
+}
+
+TEST_F(NetworkTest, WeatherHoldsRefuseMalformedInputAndChangeNothing) {
+  std::map<std::string, std::string> held = {{"CP1", std::string(300, 'x')}};
+  ASSERT_TRUE(net.ApplyWeatherHolds(held, weather, now, fx).ok()) << "300 bytes fit";
+  held = {{"CP1", "hot"}, {"CP2", std::string(301, 'x')}};
+  absl::StatusOr<WeatherHoldsResult> too_long = net.ApplyWeatherHolds(held, weather, now, fx);
+  EXPECT_TRUE(absl::IsInvalidArgument(too_long.status()));
+  EXPECT_EQ(too_long.status().message(), "weather detail of CP2 is longer than 300 bytes");
+  EXPECT_FALSE(net.ApplyWeatherHolds({{"bad id!", ""}}, weather, now, fx).ok());
+  EXPECT_EQ(net.Status("CP2")->holds_size(), 0) << "nothing applied";
+  EXPECT_EQ(net.Status("CP1")->holds_size(), 1) << "the earlier hold stays";
+}
+
+// A charge request from Kafka is answered by notice, a rejection too.
+TEST_F(NetworkTest, KafkaChargeRequestsAreAnsweredByNotice) {
+  Link();
+  events::v1::ChargeRequest r;
+  r.set_cp_id("CP1");
+  r.set_driver_id("ana");
+  r.set_request_id("r1");
+  fx = Effects();
+  ChargeDecision bad = net.AnswerChargeRequest(r, absl::UnauthenticatedError("token expired"), now, fx);
+  EXPECT_EQ(bad.reason, common::v1::REJECT_REASON_UNAUTHENTICATED);
+  ASSERT_EQ(fx.notices.size(), 1u);
+  EXPECT_EQ(fx.notices[0].driver_id(), "ana");
+  EXPECT_EQ(fx.notices[0].request_id(), "r1");
+  EXPECT_EQ(fx.notices[0].rejected().cp_id(), "CP1");
+  EXPECT_EQ(fx.notices[0].rejected().reason(), common::v1::REJECT_REASON_UNAUTHENTICATED);
+  EXPECT_EQ(fx.notices[0].rejected().detail(), "token expired");
+  EXPECT_TRUE(fx.supplies_opened.empty());
+
+  fx = Effects();
+  ChargeDecision ok = net.AnswerChargeRequest(r, Caller::Driver("ana", "kafka"), now, fx);
+  ASSERT_TRUE(ok.accepted()) << ok.detail;
+  ASSERT_EQ(fx.notices.size(), 1u);
+  EXPECT_TRUE(fx.notices[0].has_accepted());
+
+  fx = Effects();
+  r.set_request_id("r2");
+  ChargeDecision busy = net.AnswerChargeRequest(r, Caller::Driver("ana", "kafka"), now, fx);
+  EXPECT_EQ(busy.reason, common::v1::REJECT_REASON_DRIVER_ALREADY_CHARGING);
+  ASSERT_EQ(fx.notices.size(), 1u);
+  EXPECT_EQ(fx.notices[0].rejected().reason(), common::v1::REJECT_REASON_DRIVER_ALREADY_CHARGING);
+
+  fx = Effects();
+  r.set_driver_id("");
+  net.AnswerChargeRequest(r, absl::UnauthenticatedError("no driver"), now, fx);
+  EXPECT_TRUE(fx.notices.empty()) << "nobody to tell";
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/common/crypto.h"
+#include "services/common/price.h"
 #include "services/common/proto_time.h"
 
 namespace evc::cp {
@@ -210,7 +211,7 @@ void Engine::SendTelemetry(absl::Time now) {
   t->set_supply_id(supply_->supply_id);
   t->set_seq(++supply_->seq);
   t->set_energy_wh(wh);
-  t->set_amount_millieuros((wh * supply_->price_millieuros_per_kwh + 500) / 1000);
+  t->set_amount_millieuros(AmountMillieuros(wh, supply_->price_millieuros_per_kwh));
   t->set_power_w(options_.power_w);
   Emit(e, now);
 }
@@ -242,7 +243,7 @@ void Engine::Finish(common::v1::EndReason reason, absl::Time now) {
   Emit(e, now);
   out_.Say(cp_id_, absl::StrFormat("supply %s finished: %.3f kWh, %.2f EUR", supply_->supply_id,
                                    wh / 1000.0,
-                                   (wh * supply_->price_millieuros_per_kwh + 500) / 1000 / 1000.0));
+                                   AmountMillieuros(wh, supply_->price_millieuros_per_kwh) / 1000.0));
   constexpr size_t kEndedRemembered = 8;
   ended_.push_back(supply_->supply_id);
   if (ended_.size() > kEndedRemembered) ended_.pop_front();

@@ -1,0 +1,78 @@
+#pragma once
+// The engine channel: how central talks to CP engines over Kafka, which
+// authenticates nobody. Engine events arrive sealed under their CP's key
+// (fetched from auth) with a counter, so a forged or replayed envelope is
+// refused; commands leave sealed the same way. Thread-safe.
+
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "evc/events/v1/events.pb.h"
+#include "services/central/cp_key_source.h"
+#include "services/central/replay_mark_store.h"
+#include "services/common/clock.h"
+#include "services/common/kafka.h"
+#include "services/common/publisher.h"
+#include "services/common/sealed.h"
+
+namespace evc::central {
+
+class EngineChannel {
+ public:
+  // `marks` (may be null) keeps the replay marks across restarts: without
+  // it a captured envelope is accepted once after a restart.
+  EngineChannel(CpKeySource& keys, ReplayMarkStore* marks, Publisher& publisher,
+                const Clock& clock);
+
+  // Loads the replay marks saved before a restart.
+  absl::Status RestoreReplayMarks();
+
+  // Fetches the CP's keys (when its monitor links, or its key rotated): blocking.
+  absl::Status LoadKeys(const std::string& cp_id);
+  // The CP's keys are dead (revoked).
+  void ForgetKeys(const std::string& cp_id);
+
+  // The content of a sealed engine event, fetching its CP's keys if they are
+  // not known yet: blocking. ALREADY_EXISTS for a record Kafka redelivers
+  // after a restart that central handled before it; UNAUTHENTICATED or
+  // FAILED_PRECONDITION for one forged, replayed or under another CP's key.
+  absl::StatusOr<std::string> Open(const KafkaMessage& m);
+  // Seals `command` under its CP's key and publishes it. Not retried: the
+  // network sends what it still owes again (ChargingNetwork::OwedCommand).
+  void Send(const events::v1::EngineCommand& command);
+
+  // Saving the replay marks raised since the last save (see engine_channel.cc
+  // for why after each batch): nothing to save, save now, or once the
+  // journal has caught up with an earlier batch that was not durable in time.
+  enum class MarkSave { kNothing, kNow, kAfterJournal };
+  MarkSave PlanMarkSave(bool batch_durable);
+  // Saves them; on failure they stay pending for the next batch.
+  void SaveMarks();
+
+ private:
+  // Asks auth for the keys of a CP unknown here, at most every second;
+  // false when it did not ask.
+  bool RefetchKeys(const std::string& cp_id, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(open_mu_);
+  // Kafka redelivering, after a restart, a record read before it.
+  bool ReadBeforeRestart(const KafkaMessage& m, const OpenedEnvelope& opened) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(open_mu_);
+
+  CpKeySource& key_source_;
+  Publisher& publisher_;
+  const Clock& clock_;
+  KeyRing keys_;
+  SealCounter command_counter_;
+  // Only the Kafka consumer thread opens engine messages.
+  absl::Mutex open_mu_;
+  ReplayGuard replay_guard_ ABSL_GUARDED_BY(open_mu_);
+  absl::flat_hash_map<std::string, absl::Time> last_key_fetch_ ABSL_GUARDED_BY(open_mu_);
+  ReplayMarkStore* const replay_marks_;
+  // Raised since the last save, and as loaded at start.
+  absl::flat_hash_map<std::string, ReplayMark> unsaved_marks_ ABSL_GUARDED_BY(open_mu_);
+  absl::flat_hash_map<std::string, ReplayMark> restored_marks_ ABSL_GUARDED_BY(open_mu_);
+  bool marks_wait_for_journal_ ABSL_GUARDED_BY(open_mu_) = false;
+};
+
+}  // namespace evc::central

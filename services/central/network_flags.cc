@@ -1,0 +1,35 @@
+#include "services/central/network_flags.h"
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(absl::Duration, link_timeout, absl::Seconds(5),
+          "a CP without a health report for this long is DISCONNECTED");
+ABSL_FLAG(absl::Duration, restart_grace, absl::Seconds(15),
+          "after a restart, how long monitors have to reconnect before their supplies close");
+ABSL_FLAG(absl::Duration, plug_timeout, absl::Seconds(120),
+          "an authorised supply whose vehicle is never plugged in is cancelled after this");
+ABSL_FLAG(absl::Duration, stop_timeout, absl::Seconds(15),
+          "a supply whose engine does not confirm a stop is closed after this");
+ABSL_FLAG(absl::Duration, reconcile_grace, absl::Seconds(10),
+          "how long a CP's report of the supply it runs may disagree with central before central "
+          "closes its own record (CP_LOST_SUPPLY) or stops the CP's (UNKNOWN_SUPPLY)");
+ABSL_FLAG(absl::Duration, telemetry_timeout, absl::Seconds(15),
+          "a running supply with no telemetry for this long is asked for a report, and closed "
+          "(ENGINE_SILENT) after twice this");
+ABSL_FLAG(absl::Duration, command_resend_interval, absl::Seconds(3),
+          "an engine command not yet acted on (authorise, stop) is sent again this often, and a "
+          "ticket whose delivery failed too");
+
+namespace evc::central {
+
+NetworkConfig NetworkConfigFromFlags() {
+  return {.link_timeout = absl::GetFlag(FLAGS_link_timeout),
+          .restart_grace = absl::GetFlag(FLAGS_restart_grace),
+          .plug_timeout = absl::GetFlag(FLAGS_plug_timeout),
+          .stop_timeout = absl::GetFlag(FLAGS_stop_timeout),
+          .reconcile_grace = absl::GetFlag(FLAGS_reconcile_grace),
+          .telemetry_timeout = absl::GetFlag(FLAGS_telemetry_timeout),
+          .command_resend_interval = absl::GetFlag(FLAGS_command_resend_interval)};
+}
+
+}  // namespace evc::central

@@ -1,0 +1,22 @@
+#include "services/central/network_flags.h"
+
+#include <gtest/gtest.h>
+
+namespace evc::central {
+namespace {
+
+// Without flags, evc-central runs with the timings the state machine documents.
+TEST(NetworkFlagsTest, DefaultsAreTheConfigDefaults) {
+  const NetworkConfig flags = NetworkConfigFromFlags();
+  const NetworkConfig defaults;
+  EXPECT_EQ(flags.link_timeout, defaults.link_timeout);
+  EXPECT_EQ(flags.restart_grace, defaults.restart_grace);
+  EXPECT_EQ(flags.plug_timeout, defaults.plug_timeout);
+  EXPECT_EQ(flags.stop_timeout, defaults.stop_timeout);
+  EXPECT_EQ(flags.reconcile_grace, defaults.reconcile_grace);
+  EXPECT_EQ(flags.telemetry_timeout, defaults.telemetry_timeout);
+  EXPECT_EQ(flags.command_resend_interval, defaults.command_resend_interval);
+}
+
+}  // namespace
+}  // namespace evc::central
