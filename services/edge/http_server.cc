@@ -1,9 +1,11 @@
 #include "services/edge/http_server.h"
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 
@@ -184,9 +186,68 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
   std::optional<HttpError> end_;  // set when the stream has ended
 };
 
+// The edge's WebSocket transport: a beast::tcp_stream whose WebSocket
+// teardown (found by ADL, Beast's customization point) drains the client
+// before closing. Beast 1.81's own one (teardown_tcp_op in
+// websocket/impl/teardown.hpp) stops after the first read that returns data
+// (it tests its bytes_transferred argument, always 0, not what it read) and
+// closes with the client's bytes still unread, so the kernel answers with a
+// reset. When a client's message is too big, the rest of it is on the way by
+// definition: the reset fails the client's write, and a Beast client whose
+// write failed never reads the 1009 close frame already sent to it.
+class WebSocketTransport : public beast::tcp_stream {
+ public:
+  explicit WebSocketTransport(beast::tcp_stream&& stream) : beast::tcp_stream(std::move(stream)) {}
+};
+
+// Bounds on what a closing client may still send: a well-behaved one sends
+// the rest of its message and its close frame, then leaves.
+constexpr auto kTeardownDrainTime = std::chrono::seconds(2);
+constexpr size_t kTeardownDrainBytes = 1 << 20;
+
+// Half-close (server), read and drop until the client's EOF, a timeout or
+// kTeardownDrainBytes, then close.
+class GracefulTeardown {
+ public:
+  GracefulTeardown(WebSocketTransport& stream, beast::role_type role)
+      : stream_(stream), role_(role), buffer_(std::make_unique<std::array<char, 4096>>()) {}
+
+  template <class Self>
+  void operator()(Self& self, beast::error_code ec = {}, size_t bytes = 0) {
+    if (!started_) {
+      started_ = true;
+      // A failed shutdown (the client already reset) makes the read below fail.
+      if (role_ == beast::role_type::server) stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream_.expires_after(kTeardownDrainTime);
+      return stream_.async_read_some(net::buffer(*buffer_), std::move(self));
+    }
+    drained_ += bytes;
+    if (!ec && drained_ < kTeardownDrainBytes) return stream_.async_read_some(net::buffer(*buffer_), std::move(self));
+    if (ec == net::error::eof) ec = {};
+    beast::error_code ignored;
+    if (!ec && role_ == beast::role_type::client) stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_never();
+    stream_.socket().close(ignored);
+    self.complete(ec);
+  }
+
+ private:
+  WebSocketTransport& stream_;
+  beast::role_type role_;
+  std::unique_ptr<std::array<char, 4096>> buffer_;
+  bool started_ = false;
+  size_t drained_ = 0;
+};
+
+// Only the asynchronous form: the edge makes no synchronous WebSocket calls.
+template <class TeardownHandler>
+void async_teardown(beast::role_type role, WebSocketTransport& stream, TeardownHandler&& handler) {
+  net::async_compose<TeardownHandler, void(beast::error_code)>(GracefulTeardown(stream, role), handler, stream);
+}
+
 class WebSocketClient : public StreamingClient {
  public:
-  WebSocketClient(websocket::stream<beast::tcp_stream> ws, size_t limit)
+  WebSocketClient(websocket::stream<WebSocketTransport> ws, size_t limit)
       : StreamingClient(ws.get_executor(), limit), ws_(std::move(ws)) {}
 
   // After the handshake: read (and ignore) client frames to see it leave.
@@ -201,7 +262,7 @@ class WebSocketClient : public StreamingClient {
     });
   }
 
-  websocket::stream<beast::tcp_stream>& ws() { return ws_; }
+  websocket::stream<WebSocketTransport>& ws() { return ws_; }
 
  protected:
   void AsyncWrite(const std::string& message, WriteDone done) override {
@@ -232,7 +293,7 @@ class WebSocketClient : public StreamingClient {
  private:
   std::shared_ptr<WebSocketClient> Self() { return std::static_pointer_cast<WebSocketClient>(shared_from_this()); }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<WebSocketTransport> ws_;
   beast::flat_buffer in_;
 };
 
@@ -435,7 +496,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void Upgrade(Request req, Plan plan) {
     stream_.expires_never();
-    websocket::stream<beast::tcp_stream> ws(std::move(stream_));
+    websocket::stream<WebSocketTransport> ws(std::move(stream_));
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ConfigureServerWebSocket(edge_.config, ws);
     auto client = std::make_shared<WebSocketClient>(std::move(ws), edge_.config.stream_queue_limit);

@@ -3,7 +3,9 @@
 
 #include "services/edge/http_server.h"
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <grpcpp/alarm.h>
 #include <fstream>
 
@@ -464,6 +466,55 @@ TEST_F(EdgeServerTest, AnOversizedWebSocketMessageClosesThatConnection) {
   }
   // The close frame came (our answer to it may meet a socket already shut).
   EXPECT_EQ(ws->reason().code, websocket::close_code::too_big) << ec.message();
+  EXPECT_EQ(Call(http::verb::get, "/healthz").status, 200);
+}
+
+// Answering 1009, the edge drains what the client still sends before closing
+// (else a reset could cost the client that answer), but only for a while and
+// so much: a client that never stops sending is cut, and the edge lives on.
+TEST_F(EdgeServerTest, AClientThatKeepsSendingAfterATooBigMessageIsCutSoon) {
+  central_.updates = 1000;
+  central_.burst = 1;
+  StartEdge();
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(edge_->port())));
+  net::write(socket, net::buffer(absl::StrCat("GET /v1/network:watch HTTP/1.1\r\nHost: ", Host(),
+                                              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                              "Sec-WebSocket-Version: 13\r\n\r\n")));
+  std::string head;
+  net::read_until(socket, net::dynamic_buffer(head), "\r\n\r\n");
+  ASSERT_THAT(head, HasSubstr(" 101 "));
+  // A masked binary frame of 1 GiB, refused at its header; then bytes without end.
+  std::string flood(64 << 10, 'z');
+  const unsigned char header[] = {0x82, 0xFF, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4};
+  flood.replace(0, sizeof header, reinterpret_cast<const char*>(header), sizeof header);
+  bool write_failed = false;
+  size_t sent = 0;
+  std::function<void()> write_more = [&] {
+    net::async_write(socket, net::buffer(flood), [&](beast::error_code ec, size_t n) {
+      sent += n;
+      if (ec) {
+        write_failed = true;
+        return;
+      }
+      write_more();
+    });
+  };
+  char sink[4096];
+  std::function<void()> read_more = [&] {
+    socket.async_read_some(net::buffer(sink), [&](beast::error_code ec, size_t) {
+      if (!ec) read_more();
+    });
+  };
+  const auto start = std::chrono::steady_clock::now();
+  write_more();
+  read_more();
+  ioc.run_for(std::chrono::seconds(20));
+  // Only the edge closing its socket ends the writes (the drain lasts 2 s or 1 MiB at most).
+  EXPECT_TRUE(write_failed) << sent << " bytes sent";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_EQ(Call(http::verb::get, "/healthz").status, 200);
 }
 
