@@ -18,8 +18,6 @@
 
 namespace evc::registry {
 
-};
-
 // Length 10-128, at least one letter and one digit, not the username.
 absl::Status ValidatePassword(absl::string_view password, absl::string_view username);
 absl::Status ValidateEmail(absl::string_view email);
