@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/backoff.h"
 #include "services/common/grpc_util.h"
 
 namespace evc::cp {
@@ -29,6 +30,35 @@ absl::StatusOr<std::string> Enrol(RegistryService::StubInterface& registry, cons
                                absl::Seconds(10));
   if (!credentials.ok()) return credentials.status();
   return credentials->secret();
+}
+
+namespace {
+
+bool CredentialsRejected(const absl::Status& status) {
+  return absl::IsUnauthenticated(status) || absl::IsInvalidArgument(status);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ClientSession>> LogInOperator(const OperatorLogin& login,
+                                                             absl::Time deadline,
+                                                             const absl::Notification* stop) {
+  absl::StatusOr<std::unique_ptr<ClientSession>> session = absl::UnavailableError("not tried");
+  absl::Status reached = RetryWithBackoff(
+      "log in",
+      [&] {
+        session = ClientSession::Login(login.auth_target, login.user, login.password);
+        // A rejection ends the retries; the caller sees it in `session`.
+        return CredentialsRejected(session.status()) ? absl::OkStatus() : session.status();
+      },
+      deadline, stop);
+  if (!reached.ok()) return reached;
+  return session;
+}
+
+std::string LoginFailureWhat(const absl::Status& status) {
+  return CredentialsRejected(status) ? "operator login (--user, --password_file)"
+                                     : "operator login (--user, --auth)";
 }
 
 void TickFleet(const std::vector<SimulatedCp*>& cps, int threads, absl::Duration telemetry_period,

@@ -1,6 +1,6 @@
 #pragma once
-// What evc-cp-fleet does besides running the CPs: enrolling them at the
-// registry, and ticking many of them from a few threads.
+// What evc-cp-fleet does besides running the CPs: logging in its operator,
+// enrolling the CPs at the registry, and ticking many of them from a few threads.
 
 #include <memory>
 #include <string>
@@ -10,6 +10,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
+#include "services/common/client_session.h"
 #include "services/cp/cp_runtime.h"
 #include "services/cp/engine.h"
 #include "services/cp/monitor.h"
@@ -27,6 +28,23 @@ struct FleetCp {
 // it already exists: its secret.
 absl::StatusOr<std::string> Enrol(registry::v1::RegistryService::StubInterface& registry,
                                   const FleetCp& cp);
+
+struct OperatorLogin {
+  std::string auth_target;
+  std::string user;
+  std::string password;
+};
+
+// The fleet's operator, logged in. Auth may still be starting, so a failure to
+// reach it is retried with Backoff until `deadline` (or `stop`); rejected
+// credentials are not, as they do not get better with retries.
+absl::StatusOr<std::unique_ptr<ClientSession>> LogInOperator(const OperatorLogin& login,
+                                                             absl::Time deadline,
+                                                             const absl::Notification* stop);
+
+// What to check after LogInOperator failed with `status`: the password (rejected
+// credentials) or auth's address (never reached), as ExitIfError's `what`.
+std::string LoginFailureWhat(const absl::Status& status);
 
 struct SimulatedCp {
   std::unique_ptr<Engine> engine;

@@ -68,19 +68,11 @@ int main(int argc, char** argv) {
   // Enrolling CPs is an operator's job: log in as one.
   auto password = evc::ReadPassword(absl::GetFlag(FLAGS_password_file), "operator password: ");
   evc::ExitIfError("--password_file", password.status());
-  absl::StatusOr<std::unique_ptr<evc::ClientSession>> session = absl::UnavailableError("not tried");
-  evc::ExitIfError("operator login (--user, --auth)",
-                   evc::RetryWithBackoff("log in", [&] {
-                     session = evc::ClientSession::Login(absl::GetFlag(FLAGS_auth), absl::GetFlag(FLAGS_user),
-                                                         *password);
-                     // Wrong credentials do not get better with retries.
-                     if (absl::IsUnauthenticated(session.status()) ||
-                         absl::IsInvalidArgument(session.status())) {
-                       return absl::OkStatus();
-                     }
-                     return session.status();
-                   }, absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested()));
-  evc::ExitIfError("operator login (--user, --password_file)", session.status());
+  auto session = evc::cp::LogInOperator({.auth_target = absl::GetFlag(FLAGS_auth),
+                                         .user = absl::GetFlag(FLAGS_user),
+                                         .password = *password},
+                                        absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested());
+  evc::ExitIfError(evc::cp::LoginFailureWhat(session.status()), session.status());
   auto registry = evc::registry::v1::RegistryService::NewStub(
       evc::MakeChannel(absl::GetFlag(FLAGS_registry), (*session)->Bearer()));
   auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));

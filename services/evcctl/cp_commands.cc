@@ -1,0 +1,195 @@
+#include "services/evcctl/cp_commands.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "evc/central/v1/central.grpc.pb.h"
+#include "evc/registry/v1/registry.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "services/common/grpc_util.h"
+#include "services/common/names.h"
+#include "services/common/proto_time.h"
+#include "services/evcctl/panel.h"
+
+namespace evc::evcctl {
+namespace {
+
+using central::v1::CentralService;
+using registry::v1::RegistryService;
+
+// The CP's secret: a new enrolment's, or (--reset_if_exists) new credentials of one enrolled.
+absl::StatusOr<std::string> EnrolmentSecret(Context& c, const std::string& cp_id) {
+  const Options& o = c.options;
+  registry::v1::RegisterChargingPointRequest r;
+  r.set_cp_id(cp_id);
+  r.mutable_location()->set_address(o.address);
+  r.mutable_location()->set_city(o.city);
+  r.mutable_location()->set_country(o.country);
+  r.set_price_millieuros_per_kwh(o.price);
+  r.set_max_power_w(o.max_power);
+  auto registered = Call(c, o.registry, true, &RegistryService::Stub::RegisterChargingPoint, r);
+  if (registered.ok()) return registered->credentials().secret();
+  if (!absl::IsAlreadyExists(registered.status()) || !o.reset_if_exists) {
+    return registered.status();
+  }
+  registry::v1::ResetCredentialsRequest reset;
+  reset.set_cp_id(cp_id);
+  auto credentials = Call(c, o.registry, true, &RegistryService::Stub::ResetCredentials, reset);
+  if (!credentials.ok()) return credentials.status();
+  return credentials->secret();
+}
+
+bool ActiveOrSupplying(const central::v1::ChargingPointStatus& s) {
+  return s.state() == common::v1::CP_STATE_ACTIVE || s.state() == common::v1::CP_STATE_SUPPLYING;
+}
+
+}  // namespace
+
+int Register(Context& c, const std::string& cp_id) {
+  auto secret = EnrolmentSecret(c, cp_id);
+  if (!secret.ok()) return Fail(c, secret.status());
+  const std::string& file = c.options.secret_file;
+  if (file.empty()) {
+    std::fprintf(c.out, "registered %s\nsecret (shown once, keep it): %s\n", cp_id.c_str(),
+                 secret->c_str());
+  } else {
+    umask(077);
+    std::ofstream(file) << *secret << "\n";
+    std::fprintf(c.out, "registered %s; secret written to %s\n", cp_id.c_str(), file.c_str());
+  }
+  return 0;
+}
+
+int Unregister(Context& c, const std::string& cp_id) {
+  registry::v1::UnregisterChargingPointRequest r;
+  r.set_cp_id(cp_id);
+  auto s = Call(c, c.options.registry, true, &RegistryService::Stub::UnregisterChargingPoint, r);
+  if (!s.ok()) return Fail(c, s.status());
+  std::fprintf(c.out, "unregistered %s: its credentials and keys no longer work\n", cp_id.c_str());
+  return 0;
+}
+
+int List(Context& c) {
+  auto list = Call(c, c.options.registry, false, &RegistryService::Stub::ListChargingPoints,
+                   registry::v1::ListChargingPointsRequest());
+  if (!list.ok()) return Fail(c, list.status());
+  std::fprintf(c.out, "%-12s %-14s %-3s %-30s %10s %10s\n", "CP", "CITY", "CC", "ADDRESS",
+               "EUR/kWh", "MAX kW");
+  for (const auto& cp : list->charging_points()) {
+    std::fprintf(c.out, "%-12s %-14s %-3s %-30s %10s %10.1f\n", cp.cp_id().c_str(),
+                 cp.location().city().c_str(), cp.location().country().c_str(),
+                 cp.location().address().c_str(), Euros(cp.price_millieuros_per_kwh()).c_str(),
+                 cp.max_power_w() / 1000.0);
+  }
+  return 0;
+}
+
+int Status(Context& c) {
+  auto list = Call(c, c.options.central, false, &CentralService::Stub::ListChargingPoints,
+                   central::v1::ListChargingPointsRequest());
+  if (!list.ok()) return Fail(c, list.status());
+  std::fprintf(c.out, "%s\n", StatusHeader().c_str());
+  for (const auto& s : list->charging_points()) {
+    std::fprintf(c.out, "%s\n", StatusLine(s, c.terminal).c_str());
+  }
+  return 0;
+}
+
+int StopOrResume(Context& c, const std::string& verb, const std::vector<std::string>& args) {
+  central::v1::OperatorRequest r;
+  r.set_all(c.options.all);
+  if (!r.all()) {
+    if (args.size() < 2) {
+      return Fail(c, absl::InvalidArgumentError(
+                         absl::StrCat(verb, " needs a CP id or --all (evcctl help ", verb, ")")));
+    }
+    r.set_cp_id(args[1]);
+  }
+  auto method = verb == "stop" ? &CentralService::Stub::StopChargingPoints
+                               : &CentralService::Stub::ResumeChargingPoints;
+  auto resp = Call(c, c.options.central, true, method, r);
+  if (!resp.ok()) return Fail(c, resp.status());
+  std::fprintf(c.out, "%s: %s\n", verb.c_str(),
+               resp->affected_cp_ids().empty()
+                   ? "nothing to change"
+                   : absl::StrJoin(resp->affected_cp_ids(), ", ").c_str());
+  return 0;
+}
+
+int Tickets(Context& c) {
+  central::v1::ListTicketsRequest r;
+  r.set_driver_id(c.options.driver);
+  r.set_cp_id(c.options.cp);
+  r.set_limit(c.options.limit);
+  auto list = Call(c, c.options.central, true, &CentralService::Stub::ListTickets, r);
+  if (!list.ok()) return Fail(c, list.status());
+  std::fprintf(c.out, "%-32s %-10s %-14s %-20s %10s %9s  %s\n", "SUPPLY", "CP", "DRIVER", "ENDED",
+               "kWh", "EUR", "REASON");
+  for (const auto& t : list->tickets()) {
+    std::fprintf(
+        c.out, "%-32s %-10s %-14s %-20s %10s %9s  %s\n", t.supply_id().c_str(), t.cp_id().c_str(),
+        t.driver_id().empty() ? "(walk-in)" : t.driver_id().c_str(),
+        absl::FormatTime("%Y-%m-%d %H:%M:%S", FromProto(t.ended_at()), absl::LocalTimeZone())
+            .c_str(),
+        Kwh(t.energy_wh()).c_str(), Euros(t.amount_millieuros()).c_str(),
+        EndReasonText(t.end_reason()).c_str());
+  }
+  return 0;
+}
+
+int Audit(Context& c) {
+  const Options& o = c.options;
+  central::v1::ListAuditEventsRequest r;
+  r.set_category(o.category);
+  r.set_actor(o.actor);
+  r.set_cp_id(o.cp);
+  r.set_limit(o.limit);
+  if (o.since > absl::ZeroDuration()) *r.mutable_since() = ToProto(absl::Now() - o.since);
+  auto list = Call(c, o.central, true, &CentralService::Stub::ListAuditEvents, r);
+  if (!list.ok()) return Fail(c, list.status());
+  std::fprintf(c.out, "%-23s %-8s %-26s %-18s %-10s %-8s %s\n", "AT", "CATEGORY", "ACTION", "ACTOR",
+               "CP", "OUTCOME", "DETAILS");
+  // Oldest first reads like a story.
+  for (auto it = list->events().rbegin(); it != list->events().rend(); ++it) {
+    std::fprintf(
+        c.out, "%-23s %-8s %-26s %-18s %-10s %-8s %s\n",
+        absl::FormatTime("%Y-%m-%d %H:%M:%E3S", FromProto(it->at()), absl::LocalTimeZone()).c_str(),
+        it->category().c_str(), it->action().c_str(), it->actor().c_str(), it->cp_id().c_str(),
+        it->outcome().c_str(), it->details_json().c_str());
+  }
+  return 0;
+}
+
+int WaitActive(Context& c) {
+  auto central = StubFor<CentralService>(c, c.options.central, false);
+  if (!central.ok()) return Fail(c, central.status());
+  const absl::Time deadline = absl::Now() + c.options.timeout;
+  int active = 0;
+  while (absl::Now() < deadline) {
+    auto list = CallUnary(&CentralService::Stub::ListChargingPoints, **central,
+                          central::v1::ListChargingPointsRequest(), absl::Seconds(2));
+    active = 0;
+    if (list.ok()) {
+      for (const auto& s : list->charging_points()) active += ActiveOrSupplying(s);
+      if (active >= c.options.count) return 0;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  std::fprintf(c.err, "evcctl: only %d of %d CPs ACTIVE\n", active, c.options.count);
+  return 1;
+}
+
+int Health(Context& c, const std::string& address) {
+  using grpc::health::v1::HealthCheckResponse;
+  auto r = Call(c, address, false, &grpc::health::v1::Health::Stub::Check,
+                grpc::health::v1::HealthCheckRequest());
+  if (!r.ok()) return Fail(c, r.status());
+  std::fprintf(c.out, "%s\n", HealthCheckResponse::ServingStatus_Name(r->status()).c_str());
+  return r->status() == HealthCheckResponse::SERVING ? 0 : 1;
+}
+
+}  // namespace evc::evcctl
