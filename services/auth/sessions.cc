@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/auth_client.h"
+#include "services/common/charge_rule.h"
 #include "services/common/crypto.h"
 #include "services/common/kafka.h"
 #include "services/common/log.h"
@@ -232,10 +233,7 @@ absl::StatusOr<v1::NotificationKey> Sessions::NotificationKeyFor(const std::stri
 
 absl::StatusOr<v1::IssueChargeAssertionResponse> Sessions::IssueChargeAssertion(
     const Caller& caller, const v1::IssueChargeAssertionRequest& request) {
-  if (!caller.is_driver()) {
-    return absl::PermissionDeniedError(absl::StrCat("'", caller.name, "' is a ", caller.role(),
-                                                    "; only drivers charge"));
-  }
+  if (absl::Status s = MayChargeAs(caller, ""); !s.ok()) return s;
   if (absl::Status s = ValidateCpId(request.cp_id()); !s.ok()) return s;
   if (request.request_id().empty() || request.request_id().size() > 128) {
     return absl::InvalidArgumentError("request_id is required (at most 128 characters)");

@@ -66,20 +66,6 @@ absl::Status ChargeDecision::status() const {
 
 // ---- who may do what ----
 
-absl::Status MayChargeAs(const Caller& caller, const std::string& named_driver) {
-  if (!caller.is_driver()) {
-    const std::string who = caller.is_account()
-                                ? absl::StrCat("'", caller.name, "' is a ", caller.role())
-                                : caller.Describe();
-    return absl::PermissionDeniedError(absl::StrCat(who, "; only drivers charge"));
-  }
-  if (!named_driver.empty() && named_driver != caller.name) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the token belongs to '", caller.name, "', not to driver '", named_driver, "'"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status MaySeeSupply(const Caller& caller, const common::v1::Supply& supply) {
   if (caller.is_operator() || supply.driver_id() == caller.name) return absl::OkStatus();
   return absl::PermissionDeniedError(

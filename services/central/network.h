@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "services/central/effects.h"
 #include "services/common/caller.h"
+#include "services/common/charge_rule.h"  // MayChargeAs: who may charge
 #include "services/common/names.h"
 
 namespace evc::central {
@@ -62,9 +63,6 @@ struct ChargeDecision {
   absl::Status status() const;
 };
 
-// Who may ask to charge, or to stop a charge: drivers, for themselves.
-// `named_driver`, when the request names one, must be the caller.
-absl::Status MayChargeAs(const Caller& caller, const std::string& named_driver);
 // Who may see a supply and its ticket: its driver, or an operator.
 absl::Status MaySeeSupply(const Caller& caller, const common::v1::Supply& supply);
 // Whose tickets `caller` lists when asking for `driver_id`'s ("" for all):

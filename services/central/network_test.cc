@@ -764,18 +764,6 @@ TEST_F(NetworkTest, AReportWithoutTheEngineSupplyReconcilesNothing) {
 
 // ---- who may do what, and how a rejection is told ----
 
-TEST(RulesTest, OnlyDriversChargeAndOnlyForThemselves) {
-  EXPECT_TRUE(MayChargeAs(Caller::Driver("ana"), "").ok());
-  EXPECT_TRUE(MayChargeAs(Caller::Driver("ana"), "ana").ok());
-  absl::Status other = MayChargeAs(Caller::Driver("luis"), "ana");
-  EXPECT_TRUE(absl::IsPermissionDenied(other));
-  EXPECT_EQ(other.message(), "the token belongs to 'luis', not to driver 'ana'");
-  absl::Status op = MayChargeAs(Caller::Operator("admin"), "");
-  EXPECT_TRUE(absl::IsPermissionDenied(op));
-  EXPECT_EQ(op.message(), "'admin' is a operator; only drivers charge");
-  EXPECT_TRUE(absl::IsPermissionDenied(MayChargeAs(Caller::Service("weather"), "")));
-}
-
 TEST(RulesTest, ASupplyIsSeenByItsDriverOrAnOperator) {
   common::v1::Supply s;
   s.set_supply_id("s-1");

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/backoff.h"
+#include "services/common/charge_rule.h"
 #include "services/common/crypto.h"
 #include "services/common/log.h"
 #include "services/common/proto_time.h"
@@ -228,17 +229,15 @@ absl::StatusOr<events::v1::ChargeAssertion> VerifyChargeAssertion(
   if (expires - FromProto(a.issued_at()) > kMaxAssertionLife) {
     return absl::UnauthenticatedError("charge assertion lives too long");
   }
-  if (a.role() != kRoleDriver) {
-    return absl::PermissionDeniedError(absl::StrCat("'", a.subject(), "' is a ", a.role(), "; only drivers charge"));
-  }
   if (a.cp_id() != cp_id || a.request_id() != request_id) {
     return absl::PermissionDeniedError(absl::StrCat("the charge assertion is for request '", a.request_id(),
                                                     "' at '", a.cp_id(), "', not for this request"));
   }
-  if (!driver_id.empty() && driver_id != a.subject()) {
-    return absl::PermissionDeniedError(absl::StrCat("the charge assertion belongs to '", a.subject(),
-                                                    "', not to driver '", driver_id, "'"));
-  }
+  absl::StatusOr<Caller> asserted = CallerFromClaims(
+      {a.subject(), a.role(), a.session_id(), a.assertion_id(), FromProto(a.issued_at()), expires},
+      "kafka");
+  if (!asserted.ok()) return asserted.status();
+  if (absl::Status s = MayChargeAs(*asserted, driver_id, "charge assertion"); !s.ok()) return s;
   return a;
 }
 
