@@ -198,6 +198,25 @@ inline central::v1::Health Ok() {
 }
 
 // Records the monitor links central cuts.
+// Replay marks in memory; a mark only moves forward, as in Postgres.
+class MemoryReplayMarks : public ReplayMarkStore {
+ public:
+  absl::StatusOr<std::vector<ReplayMark>> LoadReplayMarks() override {
+    std::vector<ReplayMark> out;
+    for (const auto& [cp, m] : marks) out.push_back(m);
+    return out;
+  }
+  absl::Status SaveReplayMarks(const std::vector<ReplayMark>& saved) override {
+    ++saves;
+    for (const ReplayMark& m : saved) {
+      if (marks[m.cp_id].counter < m.counter) marks[m.cp_id] = m;
+    }
+    return absl::OkStatus();
+  }
+  std::map<std::string, ReplayMark> marks;
+  int saves = 0;
+};
+
 class RecordingLinks : public LinkCloser {
  public:
   void CloseLink(const std::string& cp_id, const std::string& why) override {

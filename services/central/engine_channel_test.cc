@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "services/common/testing/recording_publisher.h"
+#include "services/central/central_testing.h"
 
 namespace evc::central {
 namespace {
@@ -20,22 +20,6 @@ class CountingKeys : public CpKeySource {
   }
   CpKey key{"k1", std::string(32, 'k')};
   int fetches = 0;
-};
-
-class MemoryMarks : public ReplayMarkStore {
- public:
-  absl::StatusOr<std::vector<ReplayMark>> LoadReplayMarks() override {
-    std::vector<ReplayMark> out;
-    for (const auto& [cp, m] : marks) out.push_back(m);
-    return out;
-  }
-  absl::Status SaveReplayMarks(const std::vector<ReplayMark>& saved) override {
-    ++saves;
-    for (const ReplayMark& m : saved) marks[m.cp_id] = m;
-    return absl::OkStatus();
-  }
-  std::map<std::string, ReplayMark> marks;
-  int saves = 0;
 };
 
 std::string Sealed(const CpKey& key, uint64_t counter, const std::string& cp = "CP1",
@@ -52,7 +36,7 @@ KafkaMessage At(int64_t offset, std::string payload, const std::string& key = "C
 class EngineChannelTest : public ::testing::Test {
  protected:
   CountingKeys keys;
-  MemoryMarks marks;
+  fakes::MemoryReplayMarks marks;
   RecordingPublisher publisher;
   SystemClock clock;
   EngineChannel channel{keys, &marks, publisher, clock};

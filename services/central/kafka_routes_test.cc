@@ -62,24 +62,6 @@ TEST_F(KafkaRoutesTest, ForgedEngineMessagesAreRejectedAndAudited) {
   EXPECT_EQ(commands, 1);
 }
 
-class MemoryReplayMarks : public ReplayMarkStore {
- public:
-  absl::StatusOr<std::vector<ReplayMark>> LoadReplayMarks() override {
-    std::vector<ReplayMark> out;
-    for (const auto& [cp, m] : marks) out.push_back(m);
-    return out;
-  }
-  absl::Status SaveReplayMarks(const std::vector<ReplayMark>& saved) override {
-    ++saves;
-    for (const ReplayMark& m : saved) {
-      if (marks[m.cp_id].counter < m.counter) marks[m.cp_id] = m;
-    }
-    return absl::OkStatus();
-  }
-  std::map<std::string, ReplayMark> marks;
-  int saves = 0;
-};
-
 int Rejected(const MemoryStore& store) {
   int rejected = 0;
   for (const AuditRecord& a : store.audit) {
