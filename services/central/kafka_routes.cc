@@ -93,7 +93,8 @@ bool KafkaRoutes::ApplyBatch(std::span<const KafkaMessage> batch, const Verified
       if (absl::IsAlreadyExists(opened.status())) continue;
       const std::string why(opened.status().message());
       Reject(dead_letters, m, why);
-      fx.audit.push_back({now, AuditCategory::kSecurity, "sealed_message_rejected", "cp:" + m.key,
+      fx.audit.push_back({now, AuditCategory::kSecurity, "sealed_message_rejected",
+                          Caller::ChargingPoint(m.key).AuditName(),
                           m.key, "REJECTED",
                           {{"reason", why}, {"partition", m.partition}, {"offset", m.offset}},
                           topics::kEngineEvents});
@@ -184,7 +185,8 @@ void KafkaRoutes::HandleEngineEvent(const KafkaMessage& m, const std::string& pl
     problem = absl::StrCat("unknown charging point '", e.cp_id(), "'");
   }
   if (!problem.empty()) {
-    fx.audit.push_back({now, AuditCategory::kError, "engine_event_rejected", "cp:" + m.key, m.key,
+    fx.audit.push_back({now, AuditCategory::kError, "engine_event_rejected",
+                        Caller::ChargingPoint(m.key).AuditName(), m.key,
                         "REJECTED", {{"reason", problem}}, topics::kEngineEvents});
     return;
   }
