@@ -36,4 +36,11 @@ absl::Status ValidateSupplyId(absl::string_view supply_id) {
   return ValidateId("supply_id", supply_id, "");
 }
 
+absl::Status ValidatePriceMillieurosPerKwh(int64_t price) {
+  constexpr int64_t kMaxPrice = 100'000;
+  if (price > 0 && price <= kMaxPrice) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("price_millieuros_per_kwh must be between 1 and ", kMaxPrice,
+                                                 " (got ", price, "; 350 means 0.35 €/kWh)"));
+}
+
 }  // namespace evc

@@ -1,6 +1,8 @@
 #pragma once
 // Input rules shared by every service, with messages a person can act on.
 
+#include <cstdint>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -13,5 +15,8 @@ absl::Status ValidateCpId(absl::string_view cp_id);
 absl::Status ValidateDriverId(absl::string_view driver_id);
 // Supply ids (central makes them; a CP's reports name them): as CP ids.
 absl::Status ValidateSupplyId(absl::string_view supply_id);
+// Prices in millieuros per kWh: 1 to 100,000 (100 €/kWh is beyond any real
+// charger: larger is a typo, and it keeps every amount far from overflow).
+absl::Status ValidatePriceMillieurosPerKwh(int64_t price);
 
 }  // namespace evc

@@ -27,5 +27,14 @@ TEST(Validation, DriverIdsMayBeEmails) {
   EXPECT_FALSE(ValidateDriverId("ana;drop").ok());
 }
 
+TEST(Validation, PricesAreBetweenOneMillieuroAndOneHundredEurosPerKwh) {
+  EXPECT_TRUE(ValidatePriceMillieurosPerKwh(1).ok());
+  EXPECT_TRUE(ValidatePriceMillieurosPerKwh(100'000).ok());
+  EXPECT_EQ(ValidatePriceMillieurosPerKwh(0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidatePriceMillieurosPerKwh(100'001).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ValidatePriceMillieurosPerKwh(-5).message().find("(got -5; 350 means 0.35 €/kWh)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace evc

@@ -8,8 +8,22 @@
 #include "services/common/crypto.h"
 #include "services/common/price.h"
 #include "services/common/proto_time.h"
+#include "services/common/validation.h"
 
 namespace evc::cp {
+namespace {
+
+// Central only sends what its rules allow; anything else is a fault or a forgery
+// and must not reach the meter's arithmetic.
+absl::Status CheckAuthorisation(const events::v1::Authorize& authorisation) {
+  if (absl::Status s = ValidateSupplyId(authorisation.supply_id()); !s.ok()) return s;
+  if (!authorisation.driver_id().empty()) {
+    if (absl::Status s = ValidateDriverId(authorisation.driver_id()); !s.ok()) return s;
+  }
+  return ValidatePriceMillieurosPerKwh(authorisation.price_millieuros_per_kwh());
+}
+
+}  // namespace
 
 void Engine::SetCommandChannelReady() {
   absl::MutexLock lock(&mu_);
@@ -114,6 +128,10 @@ void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now)
   if (command.has_sent_at() && now - FromProto(command.sent_at()) > options_.command_max_age) return;
   if (command.has_authorize()) {
     const auto& a = command.authorize();
+    if (absl::Status s = CheckAuthorisation(a); !s.ok()) {
+      out_.Say(cp_id_, absl::StrCat("ignored a malformed authorisation: ", s.message()));
+      return;
+    }
     if (supply_) {
       if (supply_->supply_id != a.supply_id()) {
         out_.Say(cp_id_, absl::StrCat("ignored authorisation ", a.supply_id(), ": busy with ",

@@ -1,5 +1,6 @@
 #include "services/cp/engine.h"
 
+#include <limits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -132,6 +133,28 @@ TEST_F(EngineTest, StaleAndForeignCommandsAreIgnored) {
   foreign.set_cp_id("CP2");
   engine.OnCommand(foreign, now);
   EXPECT_TRUE(engine.Check().supply_id().empty());
+}
+
+// An authorisation central's rules could never produce (found by
+// cp_engine_command_fuzz: a huge price overflowed the amount) is refused and said.
+TEST_F(EngineTest, AuthorisationsOutsideCentralsRulesAreRefused) {
+  Activate();
+  const size_t said_before = out.lines.size();
+  for (int64_t price : {int64_t{0}, int64_t{-350}, int64_t{100'001}, std::numeric_limits<int64_t>::max()}) {
+    auto priced = Authorize();
+    priced.mutable_authorize()->set_price_millieuros_per_kwh(price);
+    engine.OnCommand(priced, now);
+  }
+  engine.OnCommand(Authorize(std::string(65, 's')), now);
+  auto bad_driver = Authorize();
+  bad_driver.mutable_authorize()->set_driver_id("ana\n");
+  engine.OnCommand(bad_driver, now);
+  EXPECT_TRUE(engine.Check().supply_id().empty());
+  ASSERT_EQ(out.lines.size() - said_before, 6u);
+  EXPECT_NE(out.lines[said_before].find("malformed authorisation: price_millieuros_per_kwh must be between 1"),
+            std::string::npos);
+  engine.OnCommand(Authorize(), now);
+  EXPECT_EQ(engine.Check().supply_id(), "s1");
 }
 
 TEST_F(EngineTest, FaultIsReportedAndStopsTheMeter) {

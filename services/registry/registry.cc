@@ -12,8 +12,7 @@
 namespace evc::registry {
 namespace {
 
-// 100 €/kWh and 1 MW are far beyond any real charger: larger is a typo.
-constexpr int64_t kMaxPriceMillieuros = 100'000;
+// 1 MW is far beyond any real charger: larger is a typo.
 constexpr int64_t kMaxPowerW = 1'000'000;
 constexpr size_t kSecretBytes = 32;
 
@@ -33,11 +32,7 @@ absl::Status ValidateChargingPoint(const common::v1::ChargingPoint& cp) {
     return absl::InvalidArgumentError(
         absl::StrCat("location.country '", loc.country(), "' must be a two-letter ISO code, e.g. ES"));
   }
-  if (cp.price_millieuros_per_kwh() <= 0 || cp.price_millieuros_per_kwh() > kMaxPriceMillieuros) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "price_millieuros_per_kwh must be between 1 and ", kMaxPriceMillieuros, " (got ",
-        cp.price_millieuros_per_kwh(), "; 350 means 0.35 €/kWh)"));
-  }
+  if (absl::Status s = ValidatePriceMillieurosPerKwh(cp.price_millieuros_per_kwh()); !s.ok()) return s;
   if (cp.max_power_w() <= 0 || cp.max_power_w() > kMaxPowerW) {
     return absl::InvalidArgumentError(absl::StrCat("max_power_w must be between 1 and ", kMaxPowerW,
                                                    " (got ", cp.max_power_w(), ")"));
