@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "nlohmann/json.hpp"
 #include "grpc/health/v1/health.pb.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
@@ -247,9 +248,9 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSource bearer,
-                                           const TlsConfig* tls, const ServiceCredential* service) {
-  const TlsConfig& t = tls != nullptr ? *tls : ProcessTls();
+namespace {
+
+grpc::ChannelArguments PeerChannelArguments() {
   grpc::ChannelArguments args;
   // Reconnect quickly after a peer restarts: start-up order does not matter.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
@@ -260,6 +261,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSour
   args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 200);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  return args;
+}
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target, const grpc::ChannelArguments& args,
+                                          BearerSource bearer, const TlsConfig* tls,
+                                          const ServiceCredential* service) {
+  const TlsConfig& t = tls != nullptr ? *tls : ProcessTls();
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (t.client_enabled()) {
     grpc::SslCredentialsOptions options;
@@ -277,6 +285,23 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSour
   if (service != nullptr) interceptors.push_back(std::make_unique<ServiceCredentialInterceptorFactory>(*service));
   return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, args,
                                                                  std::move(interceptors));
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSource bearer,
+                                           const TlsConfig* tls, const ServiceCredential* service) {
+  return NewChannel(target, PeerChannelArguments(), std::move(bearer), tls, service);
+}
+
+std::shared_ptr<grpc::Channel> MakeLeaderChannel(const std::string& target, const std::string& healthy_service,
+                                                 BearerSource bearer) {
+  grpc::ChannelArguments args = PeerChannelArguments();
+  // pick_first ignores health; round_robin over one healthy address is the leader.
+  args.SetServiceConfigJSON(nlohmann::json{{"loadBalancingConfig", {{{"round_robin", nlohmann::json::object()}}}},
+                                           {"healthCheckConfig", {{"serviceName", healthy_service}}}}
+                                .dump());
+  return NewChannel(target, args, std::move(bearer), nullptr, nullptr);
 }
 
 }  // namespace evc

@@ -90,4 +90,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSour
                                            const TlsConfig* tls = nullptr,
                                            const ServiceCredential* service = nullptr);
 
+// As MakeChannel, but calls go only to the addresses of `target` whose health
+// service reports `healthy_service` SERVING (gRPC client-side health checking,
+// round robin over those), and follow as that changes: with several central
+// replicas, the leader. `target` lists addresses
+// ("ipv4:127.0.0.1:50053,127.0.0.1:50063") or is a name with several records
+// (a headless Service). While none serves, calls fail fast with UNAVAILABLE.
+std::shared_ptr<grpc::Channel> MakeLeaderChannel(const std::string& target, const std::string& healthy_service,
+                                                 BearerSource bearer = nullptr);
+
 }  // namespace evc
