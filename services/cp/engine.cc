@@ -126,6 +126,14 @@ void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now)
   absl::MutexLock lock(&mu_);
   if (!activated_ || command.cp_id() != cp_id_) return;
   if (command.has_sent_at() && now - FromProto(command.sent_at()) > options_.command_max_age) return;
+  if (command.leader_epoch() != 0) {
+    if (command.leader_epoch() < leader_epoch_) {
+      out_.Say(cp_id_, absl::StrCat("ignored a command of central leader term ", command.leader_epoch(),
+                                    ": term ", leader_epoch_, " has taken over"));
+      return;
+    }
+    leader_epoch_ = command.leader_epoch();
+  }
   if (command.has_authorize()) {
     const auto& a = command.authorize();
     if (absl::Status s = CheckAuthorisation(a); !s.ok()) {

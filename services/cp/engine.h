@@ -100,6 +100,8 @@ class Engine {
   // authorisation again after a restart when it cannot know whether the
   // first reached the engine, and a supply that ended must not start twice.
   std::deque<std::string> ended_ ABSL_GUARDED_BY(mu_);
+  // The newest central leader term a command came from (see EngineCommand).
+  uint64_t leader_epoch_ ABSL_GUARDED_BY(mu_) = 0;
   std::string pending_walk_in_ ABSL_GUARDED_BY(mu_);
 };
 

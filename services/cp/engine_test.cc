@@ -103,6 +103,34 @@ TEST_F(EngineTest, StopCommandEndsOnlyItsOwnSupply) {
   EXPECT_EQ(out.events.back().completed().reason(), common::v1::END_REASON_OPERATOR_STOP);
 }
 
+// Fencing reaches the hardware: once a command of a newer central leader term
+// arrived, a deposed leader's late commands change nothing; commands of a
+// central without election (term 0) still count.
+TEST_F(EngineTest, CommandsOfADeposedLeaderAreRefusedOnceANewerTermSpoke) {
+  Activate();
+  auto authorise = Authorize("s1");
+  authorise.set_leader_epoch(7);
+  engine.OnCommand(authorise, now);
+  engine.Plug(now);
+  events::v1::EngineCommand stop;
+  stop.set_cp_id("CP1");
+  stop.mutable_stop()->set_supply_id("s1");
+  stop.set_leader_epoch(6);
+  engine.OnCommand(stop, now);
+  EXPECT_EQ(engine.Check().supply_id(), "s1") << "term 6 spoke after term 7";
+  EXPECT_NE(out.lines.back().find("ignored a command of central leader term 6: term 7 has taken over"),
+            std::string::npos);
+  stop.set_leader_epoch(8);
+  engine.OnCommand(stop, now);
+  EXPECT_TRUE(engine.Check().supply_id().empty());
+  auto late = Authorize("s2");
+  late.set_leader_epoch(7);
+  engine.OnCommand(late, now);
+  EXPECT_TRUE(engine.Check().supply_id().empty()) << "term 7 is deposed by term 8";
+  engine.OnCommand(Authorize("s3"), now);
+  EXPECT_EQ(engine.Check().supply_id(), "s3");
+}
+
 // Central offers an authorisation again when it cannot know whether the
 // first reached the engine (a restart between journal and send): the copy is
 // a no-op while the supply runs and after it ended.
