@@ -94,11 +94,12 @@ grpc::ServerUnaryReactor* AuthGrpc::GetSigningKeys(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* AuthGrpc::ListRevokedSessions(grpc::CallbackServerContext* c,
                                                         const v1::ListRevokedSessionsRequest*,
                                                         v1::ListRevokedSessionsResponse* resp) {
-  // Readable as GetSigningKeys is (every verifier needs it to start):
-  // random session ids and expiry times, no names, nothing that opens a
-  // session. Per-service authorization belongs here once services present a
-  // credential on every internal call.
-  return ServeOnPool(c, pool_, [=, this] { return Fill(sessions_.RevokedSessions(), resp); });
+  // For the services that verify access tokens themselves. Nothing in it
+  // opens a session, but which sessions ended and when is nobody else's.
+  return ServeOnPool(c, pool_, [=, this] {
+    if (absl::Status s = authz_.RequireService(*c, {kRegistry, kCentral, kWeather}); !s.ok()) return s;
+    return Fill(sessions_.RevokedSessions(), resp);
+  });
 }
 
 grpc::ServerUnaryReactor* AuthGrpc::RotateSigningKey(grpc::CallbackServerContext* c,

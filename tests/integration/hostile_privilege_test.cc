@@ -57,13 +57,14 @@ absl::Status CallWith(grpc::Status (Stub::*method)(grpc::ClientContext*, const R
   return FromGrpcStatus((stub.*method)(&context, request, &response));
 }
 
-// The four internal RPCs that were open, each called with `credential`
+// The internal RPCs that were open, each called with `credential`
 // ("" for none), over `tls`; their statuses in order.
 struct InternalCalls {
   absl::Status verify_password;
   absl::Status charging_point_keys;
   absl::Status weather_holds;
   absl::Status validate_cp_token;
+  absl::Status revoked_sessions;
 };
 InternalCalls CallInternal(Stack& stack, const TlsConfig& tls, const ServiceCredential* as,
                            const std::string& raw_header = "") {
@@ -81,7 +82,9 @@ InternalCalls CallInternal(Stack& stack, const TlsConfig& tls, const ServiceCred
   return {CallWith(&RegistryService::Stub::VerifyPassword, *registry, password, raw_header),
           CallWith(&AuthService::Stub::GetChargingPointKeys, *auth, keys, raw_header),
           CallWith(&CentralService::Stub::ApplyWeatherHolds, *central, holds, raw_header),
-          CallWith(&AuthService::Stub::ValidateChargingPointToken, *auth, token, raw_header)};
+          CallWith(&AuthService::Stub::ValidateChargingPointToken, *auth, token, raw_header),
+          CallWith(&AuthService::Stub::ListRevokedSessions, *auth, auth::v1::ListRevokedSessionsRequest(),
+                   raw_header)};
 }
 
 void ExpectAllRefused(const InternalCalls& calls, absl::StatusCode code, const std::string& what) {
@@ -90,6 +93,7 @@ void ExpectAllRefused(const InternalCalls& calls, absl::StatusCode code, const s
   EXPECT_EQ(calls.weather_holds.code(), code) << what << ": ApplyWeatherHolds " << calls.weather_holds;
   EXPECT_EQ(calls.validate_cp_token.code(), code) << what << ": ValidateChargingPointToken "
                                                   << calls.validate_cp_token;
+  EXPECT_EQ(calls.revoked_sessions.code(), code) << what << ": ListRevokedSessions " << calls.revoked_sessions;
 }
 
 absl::StatusOr<ServiceCredential> CredentialOf(Stack& stack, const std::string& service) {
@@ -212,6 +216,13 @@ TEST_F(HostilePrivilegeTest, InternalRpcsRefuseCallersWithoutTheRightServiceIden
   EXPECT_EQ(as_auth.charging_point_keys.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(as_central.validate_cp_token.code(), absl::StatusCode::kUnauthenticated) << as_central.validate_cp_token;
   EXPECT_EQ(as_weather.validate_cp_token.code(), absl::StatusCode::kPermissionDenied);
+  // ListRevokedSessions: the services that verify access tokens.
+  auto registry = CredentialOf(stack(), "registry");
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  EXPECT_TRUE(as_central.revoked_sessions.ok()) << as_central.revoked_sessions;
+  EXPECT_TRUE(as_weather.revoked_sessions.ok()) << as_weather.revoked_sessions;
+  EXPECT_TRUE(CallInternal(stack(), plaintext, &*registry).revoked_sessions.ok());
+  EXPECT_EQ(as_auth.revoked_sessions.code(), absl::StatusCode::kPermissionDenied);
   // ApplyWeatherHolds: weather only.
   EXPECT_TRUE(as_weather.weather_holds.ok()) << as_weather.weather_holds;
   EXPECT_EQ(as_central.weather_holds.code(), absl::StatusCode::kPermissionDenied);
@@ -251,6 +262,8 @@ TEST_F(HostilePrivilegeMtlsTest, ServiceCertificatesOnlyReachTheirOwnRpcs) {
   InternalCalls as_central = CallInternal(stack(), cert("central"), nullptr);
   EXPECT_TRUE(as_central.charging_point_keys.ok()) << as_central.charging_point_keys;
   EXPECT_EQ(as_central.weather_holds.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(as_central.revoked_sessions.ok()) << as_central.revoked_sessions;
+  EXPECT_TRUE(as_weather.revoked_sessions.ok()) << as_weather.revoked_sessions;
   // No certificate (a CLI with the CA only): refused as unauthenticated.
   ExpectAllRefused(CallInternal(stack(), stack().client_tls(), nullptr), absl::StatusCode::kUnauthenticated,
                    "CA only");
