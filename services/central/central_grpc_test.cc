@@ -7,26 +7,19 @@
 #include "services/central/central_grpc.h"
 
 #include <atomic>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "services/central/empty_supply_store.h"
+#include "services/central/central_testing.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
-#include "services/common/testing/recording_publisher.h"
 
 namespace evc::central {
 namespace {
-
-class OneKey : public CpKeySource {
- public:
-  absl::StatusOr<std::vector<CpKey>> Keys(const std::string&) override {
-    return std::vector<CpKey>{{"k1", std::string(32, 'k')}};
-  }
-};
 
 // The token is the CP id it belongs to.
 class TokenIsCpId : public CpTokenValidator {
@@ -41,15 +34,24 @@ class NoAudit : public AuditReader {
   }
 };
 
+// Central's gRPC face on the fakes central's tests run it on.
+class CentralGrpcTest : public ::testing::Test, protected fakes::CentralFixture {
+ protected:
+  std::unique_ptr<fakes::WiredCentral> wired_ = Wire();
+  Central& central_ = wired_->central;
+  WorkerPool pool_{8, 10000};
+  CallAuthorizer authz_{tokens.verifier};
+  TokenIsCpId cp_tokens_;
+  NoAudit audit_;
+  CentralGrpc service_{central_, pool_, cp_tokens_, authz_, audit_};
+};
+
 constexpr char kCp[] = "RACE-1";
 
-class LinkRaceTest : public ::testing::Test {
+class LinkRaceTest : public CentralGrpcTest {
  protected:
   void SetUp() override {
-    common::v1::ChargingPoint cp;
-    cp.set_cp_id(kCp);
-    cp.set_price_millieuros_per_kwh(400);
-    ASSERT_TRUE(central_.Start({cp}).ok());
+    ASSERT_TRUE(central_.Start({fakes::Cp(kCp)}).ok());
     host_.AddService(&service_);
     ASSERT_TRUE(host_.Start().ok());
     host_.SetServing(true);
@@ -74,19 +76,6 @@ class LinkRaceTest : public ::testing::Test {
     return stream->Read(&reply) && reply.has_registered();
   }
 
-  EmptySupplyStore store_;
-  RecordingPublisher publisher_;
-  SystemClock clock_;
-  TokenVerifier tokens_{[]() -> absl::StatusOr<std::vector<VerifyingKey>> { return std::vector<VerifyingKey>(); },
-                        clock_};
-  OneKey keys_;
-  EngineChannel channel_{keys_, nullptr, publisher_, clock_};
-  Central central_{{}, store_, publisher_, channel_, clock_};
-  WorkerPool pool_{8, 10000};
-  CallAuthorizer authz_{tokens_};
-  TokenIsCpId cp_tokens_;
-  NoAudit audit_;
-  CentralGrpc service_{central_, pool_, cp_tokens_, authz_, audit_};
   TlsConfig tls_;
   ServiceHost host_{"central", "127.0.0.1:0", &tls_};
   std::unique_ptr<v1::CentralService::Stub> stub_;

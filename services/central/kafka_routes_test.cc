@@ -5,6 +5,7 @@
 #include "services/central/kafka_routes.h"
 
 #include <map>
+#include <memory>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -17,17 +18,12 @@ namespace {
 using namespace fakes;  // NOLINT: the fakes of these tests
 
 // Central with CP1 in its catalogue, Kafka reaching it through the routes.
-class KafkaRoutesTest : public ::testing::Test {
+class KafkaRoutesTest : public ::testing::Test, protected CentralFixture {
  protected:
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
   RecordingLinks links;
-  EngineChannel channel{keys, nullptr, publisher, clock};
-  Central central{{}, store, publisher, channel, clock};
-  KafkaRoutes routes{central, channel, tokens.verifier, {}, links, clock};
+  std::unique_ptr<WiredCentral> wired = Wire();
+  Central& central = wired->central;
+  KafkaRoutes routes{central, wired->channel, tokens.verifier, {}, links, clock};
 };
 
 TEST_F(KafkaRoutesTest, ForgedEngineMessagesAreRejectedAndAudited) {
@@ -73,12 +69,9 @@ int Rejected(const MemoryStore& store) {
 // A captured envelope replayed after a restart of central is refused and
 // audited; Kafka redelivering what central handled just before the restart
 // is skipped quietly.
-TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
+class KafkaRoutesRestartTest : public ::testing::Test, protected CentralFixture {};
+
+TEST_F(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
   MemoryReplayMarks marks;
   events::v1::EngineEvent walk_in;
   walk_in.set_cp_id("CP1");
@@ -89,9 +82,9 @@ TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
           ->SerializeAsString();
   RecordingLinks links;
   {
-    EngineChannel channel(keys, &marks, publisher, clock);
-    Central central({}, store, publisher, channel, clock);
-    KafkaRoutes routes(central, channel, tokens.verifier, {}, links, clock);
+    auto wired = Wire({.marks = &marks});
+    Central& central = wired->central;
+    KafkaRoutes routes(central, wired->channel, tokens.verifier, {}, links, clock);
     ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
     ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
     std::vector<KafkaMessage> batch = {{topics::kEngineEvents, 0, 7, "CP1", captured}};
@@ -103,9 +96,9 @@ TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
   EXPECT_EQ(marks.marks["CP1"].offset, 7);
   EXPECT_EQ(Rejected(store), 0);
 
-  EngineChannel channel(keys, &marks, publisher, clock);
-  Central restarted({}, store, publisher, channel, clock);
-  KafkaRoutes routes(restarted, channel, tokens.verifier, {}, links, clock);
+  auto wired = Wire({.marks = &marks});
+  Central& restarted = wired->central;
+  KafkaRoutes routes(restarted, wired->channel, tokens.verifier, {}, links, clock);
   ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
   ASSERT_TRUE(restarted.MonitorRegistered("CP1", Ok()).ok());
   // Redelivered at its old offset: already handled, not an attack.
@@ -126,18 +119,12 @@ TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
 }
 
 // A central that checks Kafka messages against the test trust (assertions, signed events).
-class KafkaTrustTest : public ::testing::Test {
+class KafkaTrustTest : public ::testing::Test, protected CentralFixture {
  protected:
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  TestTrust trust;
-  FixedKeys keys;
-  SystemClock clock;
   RecordingLinks links;
-  EngineChannel channel{keys, nullptr, publisher, clock};
-  Central central{{}, store, publisher, channel, clock, &trust};
-  KafkaRoutes routes{central, channel, tokens.verifier, trust.trust(), links, clock};
+  std::unique_ptr<WiredCentral> wired = Wire({.notification_keys = &trust});
+  Central& central = wired->central;
+  KafkaRoutes routes{central, wired->channel, tokens.verifier, trust.trust(), links, clock};
 };
 
 // The broker authenticates nobody: a charge request on Kafka needs auth's
