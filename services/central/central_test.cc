@@ -98,6 +98,25 @@ TEST_F(LinkedCentralTest, ChargeNeedsAValidTokenOfThatDriver) {
   central.Stop();
 }
 
+// The state machine has no unknown-driver rule: a driver Caller is a verified
+// account. A name no account holds has no token auth signed, so its request
+// is refused here, at the entry point, and audited; nothing is authorised.
+TEST_F(LinkedCentralTest, ADriverNoAccountHoldsIsRefusedAtTheEntryPoint) {
+  TestTokens another_auth;  // signs with a key central does not trust
+  absl::StatusOr<common::v1::Supply> ghost =
+      central.RequestCharge(tokens.CallerOf(another_auth.For("ghost")), "CP1", "ghost", "r1");
+  EXPECT_TRUE(absl::IsUnauthenticated(ghost.status())) << ghost.status();
+  central.Stop();
+  EXPECT_TRUE(store.open.empty());
+  int refused = 0;
+  for (const AuditRecord& a : store.audit) {
+    refused += a.action == "charge_request_refused" && a.actor == "ghost" && a.cp_id == "CP1" &&
+               a.category == AuditCategory::kSecurity;
+  }
+  EXPECT_EQ(refused, 1);
+  for (const auto& r : publisher.records()) EXPECT_NE(r.topic, topics::kEngineCommands);
+}
+
 TEST_F(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   std::string supply_id;
   {
