@@ -170,6 +170,63 @@ TEST_F(KafkaTrustTest, KafkaChargeRequestsNeedASingleUseAssertionForTheirCp) {
   }
 }
 
+// `m`'s charge request and its assertion rewritten to name `driver`, the
+// signature left as auth made it for someone else.
+KafkaMessage ClaimedFor(KafkaMessage m, const std::string& driver) {
+  events::v1::ChargeRequest request;
+  events::v1::Signed signed_assertion;
+  events::v1::ChargeAssertion assertion;
+  EXPECT_TRUE(request.ParseFromString(m.payload));
+  EXPECT_TRUE(signed_assertion.ParseFromString(request.assertion()));
+  EXPECT_TRUE(assertion.ParseFromString(signed_assertion.payload()));
+  assertion.set_subject(driver);
+  signed_assertion.set_payload(assertion.SerializeAsString());
+  request.set_assertion(signed_assertion.SerializeAsString());
+  request.set_driver_id(driver);
+  m.payload = request.SerializeAsString();
+  return m;
+}
+
+// The Kafka entry point verifies auth's assertion before central sees the
+// request: one auth did not sign, one altered after signing and none at all
+// are each answered with an UNAUTHENTICATED notice to the driver the request
+// names, and audited; nothing is authorised.
+TEST_F(KafkaTrustTest, ForgedChargeAssertionsGetUnauthenticatedNoticesAndAreAudited) {
+  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+  ASSERT_TRUE(central.LoadKeys("CP1").ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  TestTrust another_auth;  // signs with a key central does not trust
+  KafkaMessage missing = trust.Request("CP1", "r3", "ana");
+  events::v1::ChargeRequest without_assertion;
+  ASSERT_TRUE(without_assertion.ParseFromString(missing.payload));
+  without_assertion.clear_assertion();
+  missing.payload = without_assertion.SerializeAsString();
+  routes.HandleBatch(std::vector<KafkaMessage>{another_auth.Request("CP1", "r1", "ana"),
+                                               ClaimedFor(trust.Request("CP1", "r2", "luis"), "ana"),
+                                               missing},
+                     nullptr);
+  central.Stop();
+  std::vector<std::string> unauthenticated;
+  for (const auto& r : publisher.records()) {
+    EXPECT_NE(r.topic, topics::kEngineCommands) << "nothing authorised";
+    events::v1::SealedNotification sealed;
+    if (r.topic != topics::kDriverNotifications || !sealed.ParseFromString(r.payload)) continue;
+    absl::StatusOr<events::v1::DriverNotification> n = OpenNotification(*trust.Key("ana"), "ana", sealed);
+    ASSERT_TRUE(n.ok()) << n.status();
+    ASSERT_TRUE(n->has_rejected());
+    EXPECT_EQ(n->rejected().reason(), common::v1::REJECT_REASON_UNAUTHENTICATED) << n->request_id();
+    unauthenticated.push_back(n->request_id());
+  }
+  EXPECT_EQ(unauthenticated, (std::vector<std::string>{"r1", "r2", "r3"}));
+  std::vector<std::string> audited;
+  for (const AuditRecord& a : store.audit) {
+    if (a.action != "charge_request_refused" || a.category != AuditCategory::kSecurity) continue;
+    EXPECT_EQ(a.actor, "ana");
+    audited.push_back(a.details["request_id"].get<std::string>());
+  }
+  EXPECT_EQ(audited, (std::vector<std::string>{"r1", "r2", "r3"}));
+}
+
 // Registry events count only when the registry signed them.
 TEST_F(KafkaTrustTest, UnsignedRegistryEventsAreRefused) {
   ASSERT_TRUE(central.Start({}).ok());
