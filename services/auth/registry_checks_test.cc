@@ -5,6 +5,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "services/common/testing/fake_server.h"
+
 namespace evc::auth {
 namespace {
 
@@ -32,18 +34,10 @@ class FakeRegistry : public registry::v1::RegistryService::Service {
 
 class RegistryChecksTest : public ::testing::Test {
  protected:
-  RegistryChecksTest() {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    registry_ =
-        registry::v1::RegistryService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
-  }
-  ~RegistryChecksTest() override { server_->Shutdown(); }
-
   FakeRegistry service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
+  FakeServer server_{{&service_}};
+  std::unique_ptr<registry::v1::RegistryService::Stub> registry_ =
+      registry::v1::RegistryService::NewStub(server_.channel());
 };
 
 TEST_F(RegistryChecksTest, CredentialsTheRegistryAcceptsGiveTheChargingPoint) {

@@ -276,7 +276,7 @@ absl::StatusOr<common::v1::Supply> Central::RequestCharge(const absl::StatusOr<C
   (void)NotificationKeyOf(driver->name, /*may_fetch=*/true);
   ChargeDecision decision;
   absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
-    decision = network.RequestCharge(cp_id, *driver, true, request_id, now, fx);
+    decision = network.RequestCharge(cp_id, *driver, request_id, now, fx);
   });
   if (!durable_status.ok()) return durable_status;
   if (!decision.accepted()) return decision.status();

@@ -1,4 +1,4 @@
-// The monitor-link registry of central's gRPC face under a reconnect storm:
+// Central's gRPC face. The monitor-link registry under a reconnect storm:
 // many links for the same CP registering, being replaced and going away at
 // once. A replaced link is closed by its successor while it may be ending on
 // its own; neither may touch the other after it is freed (run it under ASan
@@ -7,26 +7,20 @@
 #include "services/central/central_grpc.h"
 
 #include <atomic>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "services/central/empty_supply_store.h"
+#include "services/central/central_testing.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
-#include "services/common/testing/recording_publisher.h"
+#include "services/common/testing/fake_server.h"
 
 namespace evc::central {
 namespace {
-
-class OneKey : public CpKeySource {
- public:
-  absl::StatusOr<std::vector<CpKey>> Keys(const std::string&) override {
-    return std::vector<CpKey>{{"k1", std::string(32, 'k')}};
-  }
-};
 
 // The token is the CP id it belongs to.
 class TokenIsCpId : public CpTokenValidator {
@@ -41,15 +35,24 @@ class NoAudit : public AuditReader {
   }
 };
 
+// Central's gRPC face on the fakes central's tests run it on.
+class CentralGrpcTest : public ::testing::Test, protected fakes::CentralFixture {
+ protected:
+  std::unique_ptr<fakes::WiredCentral> wired_ = Wire();
+  Central& central_ = wired_->central;
+  WorkerPool pool_{8, 10000};
+  CallAuthorizer authz_{tokens.verifier};
+  TokenIsCpId cp_tokens_;
+  NoAudit audit_;
+  CentralGrpc service_{central_, pool_, cp_tokens_, authz_, audit_};
+};
+
 constexpr char kCp[] = "RACE-1";
 
-class LinkRaceTest : public ::testing::Test {
+class LinkRaceTest : public CentralGrpcTest {
  protected:
   void SetUp() override {
-    common::v1::ChargingPoint cp;
-    cp.set_cp_id(kCp);
-    cp.set_price_millieuros_per_kwh(400);
-    ASSERT_TRUE(central_.Start({cp}).ok());
+    ASSERT_TRUE(central_.Start({fakes::Cp(kCp)}).ok());
     host_.AddService(&service_);
     ASSERT_TRUE(host_.Start().ok());
     host_.SetServing(true);
@@ -74,19 +77,6 @@ class LinkRaceTest : public ::testing::Test {
     return stream->Read(&reply) && reply.has_registered();
   }
 
-  EmptySupplyStore store_;
-  RecordingPublisher publisher_;
-  SystemClock clock_;
-  TokenVerifier tokens_{[]() -> absl::StatusOr<std::vector<VerifyingKey>> { return std::vector<VerifyingKey>(); },
-                        clock_};
-  OneKey keys_;
-  EngineChannel channel_{keys_, nullptr, publisher_, clock_};
-  Central central_{{}, store_, publisher_, channel_, clock_};
-  WorkerPool pool_{8, 10000};
-  CallAuthorizer authz_{tokens_};
-  TokenIsCpId cp_tokens_;
-  NoAudit audit_;
-  CentralGrpc service_{central_, pool_, cp_tokens_, authz_, audit_};
   TlsConfig tls_;
   ServiceHost host_{"central", "127.0.0.1:0", &tls_};
   std::unique_ptr<v1::CentralService::Stub> stub_;
@@ -152,6 +142,64 @@ TEST_F(LinkRaceTest, ConcurrentReconnectsOfOneCpLeaveOneLinkAndNoDanglingOne) {
   const absl::Time gone = absl::Now() + absl::Seconds(5);
   while (service_.LinkCount() != 0 && absl::Now() < gone) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(service_.LinkCount(), 0u);
+}
+
+// The gRPC entry point verifies the driver's token before central sees the
+// request: a forged, tampered or missing one is UNAUTHENTICATED, and audited.
+class DriverTokenTest : public CentralGrpcTest {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(central_.Start({fakes::Cp("CP1")}).ok());
+    ASSERT_TRUE(central_.MonitorRegistered("CP1", fakes::Ok()).ok());
+  }
+  // Ana asks to charge at CP1 with `token` ("": none).
+  grpc::Status Charge(const std::string& token) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    v1::RequestChargeRequest request;
+    request.set_cp_id("CP1");
+    request.set_driver_id("ana");
+    request.set_request_id("r1");
+    v1::RequestChargeResponse response;
+    return stub_->RequestCharge(&context, request, &response);
+  }
+  int RefusalsAudited() {
+    absl::MutexLock lock(&store.mu);
+    int refused = 0;
+    for (const AuditRecord& a : store.audit) {
+      refused += a.action == "charge_request_refused" && a.category == AuditCategory::kSecurity;
+    }
+    return refused;
+  }
+
+  FakeServer server_{{&service_}};
+  std::unique_ptr<v1::CentralService::Stub> stub_ = v1::CentralService::NewStub(server_.channel());
+};
+
+// Ana's claims under the signature of Luis's token: "header.payload.signature".
+std::string Tampered(const std::string& anas, const std::string& luiss) {
+  return anas.substr(0, anas.rfind('.')) + luiss.substr(luiss.rfind('.'));
+}
+
+TEST_F(DriverTokenTest, ForgedTamperedOrMissingDriverTokensAreUnauthenticated) {
+  fakes::TestTokens another_auth;  // signs with a key central does not trust
+  const grpc::Status forged = Charge(another_auth.For("ana"));
+  EXPECT_EQ(forged.error_code(), grpc::StatusCode::UNAUTHENTICATED) << forged.error_message();
+  const grpc::Status tampered = Charge(Tampered(tokens.For("ana"), tokens.For("luis")));
+  EXPECT_EQ(tampered.error_code(), grpc::StatusCode::UNAUTHENTICATED) << tampered.error_message();
+  const grpc::Status missing = Charge("");
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED) << missing.error_message();
+  EXPECT_NE(missing.error_message().find("log in"), std::string::npos) << missing.error_message();
+  {
+    absl::MutexLock lock(&store.mu);
+    EXPECT_TRUE(store.open.empty()) << "nothing authorised";
+  }
+  // Ana's own token charges: the refusals were the tokens'.
+  const grpc::Status genuine = Charge(tokens.For("ana"));
+  EXPECT_TRUE(genuine.ok()) << genuine.error_message();
+  central_.Stop();
+  EXPECT_EQ(RefusalsAudited(), 3);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "services/central/central.h"
 
 #include <atomic>
+#include <memory>
 
 #include <gtest/gtest.h>
 
@@ -14,17 +15,15 @@ namespace {
 
 using namespace fakes;  // NOLINT: the fakes of these tests
 
+class CentralTest : public ::testing::Test, protected CentralFixture {};
+
 // Registry events can reach central late (after a restart its consumer group
 // rejoins first): a CP the registry knows is looked up, not refused.
-TEST(CentralTest, UnknownCpIsLookedUpAtTheRegistryBeforeItsMonitorIsRefused) {
-  MemoryStore store;
-  CheckingPublisher publisher(store);
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
-  EngineChannel channel(keys, nullptr, publisher, clock);
+TEST_F(CentralTest, UnknownCpIsLookedUpAtTheRegistryBeforeItsMonitorIsRefused) {
+  CheckingPublisher checking(store);
   {
-    Central central({}, store, publisher, channel, clock);
+    auto first = Wire({.publisher = &checking});
+    Central& central = first->central;
     ASSERT_TRUE(central.Start({}).ok());
     EXPECT_TRUE(absl::IsNotFound(central.MonitorRegistered("NEW", Ok()))) << "no lookup: refused";
   }
@@ -37,7 +36,8 @@ TEST(CentralTest, UnknownCpIsLookedUpAtTheRegistryBeforeItsMonitorIsRefused) {
     }
     std::vector<std::string> asked;
   } registry;
-  Central central({}, store, publisher, channel, clock, nullptr, &registry);
+  auto wired = Wire({.publisher = &checking, .catalogue = &registry});
+  Central& central = wired->central;
   ASSERT_TRUE(central.Start({}).ok());
   ASSERT_TRUE(central.MonitorRegistered("NEW", Ok()).ok());
   absl::Status ghost = central.MonitorRegistered("GHOST", Ok());
@@ -48,51 +48,37 @@ TEST(CentralTest, UnknownCpIsLookedUpAtTheRegistryBeforeItsMonitorIsRefused) {
       << "a known CP is not looked up again";
 }
 
-TEST(CentralTest, AuthoriseLeavesOnlyAfterTheSupplyIsDurable) {
-  MemoryStore store;
-  CheckingPublisher publisher(store);
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
-  EngineChannel channel(keys, nullptr, publisher, clock);
-  Central central({}, store, publisher, channel, clock);
+TEST_F(CentralTest, AuthoriseLeavesOnlyAfterTheSupplyIsDurable) {
+  CheckingPublisher checking(store);
+  auto wired = Wire({.publisher = &checking});
+  Central& central = wired->central;
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
   ASSERT_TRUE(central.LoadKeys("CP1").ok());
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
   auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r1");
   ASSERT_TRUE(supply.ok()) << supply.status();
-  EXPECT_FALSE(publisher.authorize_before_durable);
+  EXPECT_FALSE(checking.authorize_before_durable);
   bool sent = false;
-  for (const auto& r : publisher.records()) {
+  for (const auto& r : checking.records()) {
     if (r.topic != topics::kEngineCommands || r.key != "CP1") continue;
     // Commands leave sealed under the CP's key.
-    auto opened = OpenEnvelope(r.payload, events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE,
-                               [&](const std::string&, const std::string& id) {
-                                 return id == keys.key.key_id ? &keys.key : nullptr;
-                               }, absl::Now());
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    events::v1::EngineCommand command;
-    ASSERT_TRUE(command.ParseFromString(opened->plaintext));
-    sent |= command.has_authorize();
+    absl::StatusOr<events::v1::EngineCommand> command = OpenCommand(r.payload, keys.key);
+    ASSERT_TRUE(command.ok()) << command.status();
+    sent |= command->has_authorize();
   }
   EXPECT_TRUE(sent);
   central.Stop();
 }
 
 // Central started with CP1 in its catalogue and CP1's monitor linked.
-class LinkedCentralTest : public ::testing::Test {
+class LinkedCentralTest : public CentralTest {
  protected:
   void SetUp() override {
     ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
     ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
   }
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
-  EngineChannel channel{keys, nullptr, publisher, clock};
-  Central central{{}, store, publisher, channel, clock};
+  std::unique_ptr<WiredCentral> wired = Wire();
+  Central& central = wired->central;
 };
 
 TEST_F(LinkedCentralTest, ChargeNeedsAValidTokenOfThatDriver) {
@@ -112,11 +98,26 @@ TEST_F(LinkedCentralTest, ChargeNeedsAValidTokenOfThatDriver) {
   central.Stop();
 }
 
-TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
-  MemoryStore store;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
+// The state machine has no unknown-driver rule: a driver Caller is a verified
+// account. A name no account holds has no token auth signed, so its request
+// is refused here, at the entry point, and audited; nothing is authorised.
+TEST_F(LinkedCentralTest, ADriverNoAccountHoldsIsRefusedAtTheEntryPoint) {
+  TestTokens another_auth;  // signs with a key central does not trust
+  absl::StatusOr<common::v1::Supply> ghost =
+      central.RequestCharge(tokens.CallerOf(another_auth.For("ghost")), "CP1", "ghost", "r1");
+  EXPECT_TRUE(absl::IsUnauthenticated(ghost.status())) << ghost.status();
+  central.Stop();
+  EXPECT_TRUE(store.open.empty());
+  int refused = 0;
+  for (const AuditRecord& a : store.audit) {
+    refused += a.action == "charge_request_refused" && a.actor == "ghost" && a.cp_id == "CP1" &&
+               a.category == AuditCategory::kSecurity;
+  }
+  EXPECT_EQ(refused, 1);
+  for (const auto& r : publisher.records()) EXPECT_NE(r.topic, topics::kEngineCommands);
+}
+
+TEST_F(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   std::string supply_id;
   {
     // A publisher that loses the ticket: never acknowledged.
@@ -127,8 +128,8 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
         return RecordingPublisher::Publish(t, k, m, nullptr);
       }
     } lossy;
-    EngineChannel channel(keys, nullptr, lossy, clock);
-    Central central({}, store, lossy, channel, clock);
+    auto wired = Wire({.publisher = &lossy});
+    Central& central = wired->central;
     ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
     ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
     auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r1");
@@ -139,10 +140,8 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   }
   ASSERT_EQ(store.tickets.size(), 1u);
   EXPECT_TRUE(store.published.empty());
-  RecordingPublisher publisher;
-  TestTrust trust;
-  EngineChannel channel(keys, nullptr, publisher, clock);
-  Central restarted({}, store, publisher, channel, clock, &trust);
+  auto wired = Wire({.notification_keys = &trust});
+  Central& restarted = wired->central;
   ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
   int tickets = 0;
   for (const auto& r : publisher.records()) {
@@ -159,17 +158,13 @@ TEST(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   EXPECT_EQ(tickets, 1);
   restarted.Stop();  // flushes the outbox mark
   EXPECT_EQ(store.published.count(supply_id), 1u);
-  auto view = Central({}, store, publisher, channel, clock).GetSupply(supply_id);
+  auto view = Wire()->central.GetSupply(supply_id);
   ASSERT_TRUE(view.ok());
   EXPECT_TRUE(view->has_ticket());
 }
 
 // Issue 21: a ticket whose delivery failed does not wait for the next start.
-TEST(CentralTest, AFailedTicketIsRetriedWithoutARestartUntilDelivered) {
-  MemoryStore store;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
+TEST_F(CentralTest, AFailedTicketIsRetriedWithoutARestartUntilDelivered) {
   // Every ticket's first two deliveries fail.
   class FailsTickets : public RecordingPublisher {
    public:
@@ -193,33 +188,28 @@ TEST(CentralTest, AFailedTicketIsRetriedWithoutARestartUntilDelivered) {
    private:
     TestTrust& trust_;
   };
-  TestTrust trust;
-  FailsTickets publisher(trust);
-  EngineChannel channel(keys, nullptr, publisher, clock);
-  Central central({.command_resend_interval = absl::Milliseconds(50)}, store, publisher,
-                  channel, clock, &trust);
+  FailsTickets failing(trust);
+  auto wired = Wire({.publisher = &failing,
+                     .config = {.command_resend_interval = absl::Milliseconds(50)},
+                     .notification_keys = &trust});
+  Central& central = wired->central;
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
   auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r1");
   ASSERT_TRUE(supply.ok());
   ASSERT_TRUE(central.StopCharge(tokens.CallerOf(tokens.For("ana")), supply->supply_id(), "ana").ok());
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (publisher.ticket_attempts.load() < 3 && absl::Now() < deadline) {
+  while (failing.ticket_attempts.load() < 3 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  EXPECT_EQ(publisher.ticket_attempts.load(), 3) << "two failures, then delivered";
+  EXPECT_EQ(failing.ticket_attempts.load(), 3) << "two failures, then delivered";
   central.Stop();  // flushes the outbox mark
   EXPECT_EQ(store.published.count(supply->supply_id()), 1u);
 }
 
-TEST(CentralTest, AHealthReportNamingAMalformedSupplyIsRefused) {
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
-  EngineChannel channel(keys, nullptr, publisher, clock);
-  Central central({}, store, publisher, channel, clock);
+TEST_F(CentralTest, AHealthReportNamingAMalformedSupplyIsRefused) {
+  auto wired = Wire();
+  Central& central = wired->central;
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
   central::v1::Health bad = Ok();
   bad.set_engine_supply_id(std::string(5000, 'x'));
@@ -231,15 +221,10 @@ TEST(CentralTest, AHealthReportNamingAMalformedSupplyIsRefused) {
   EXPECT_NE(refused.message().find("engine_supply_id"), absl::string_view::npos) << refused;
 }
 
-TEST(CentralTest, HoldsAreDurableAndSurviveARestart) {
-  MemoryStore store;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
-  RecordingPublisher publisher;
-  EngineChannel channel(keys, nullptr, publisher, clock);
+TEST_F(CentralTest, HoldsAreDurableAndSurviveARestart) {
   {
-    Central central({}, store, publisher, channel, clock);
+    auto first = Wire();
+    Central& central = first->central;
     ASSERT_TRUE(central.Start({Cp("CP1"), Cp("CP2")}).ok());
     ASSERT_TRUE(central.OperatorStop(Caller::Operator("admin"), "CP1", false).ok());
     auto r = central.ApplyWeatherHolds({{"CP2", "Alicante (ES) 45.0 °C"}}, Caller::Service("weather"));
@@ -249,7 +234,8 @@ TEST(CentralTest, HoldsAreDurableAndSurviveARestart) {
     absl::MutexLock lock(&store.mu);
     EXPECT_EQ(store.holds.size(), 2u);
   }
-  Central restarted({}, store, publisher, channel, clock);
+  auto wired = Wire();
+  Central& restarted = wired->central;
   ASSERT_TRUE(restarted.Start({Cp("CP1"), Cp("CP2")}).ok());
   ASSERT_TRUE(restarted.MonitorRegistered("CP1", Ok()).ok());
   ASSERT_TRUE(restarted.MonitorRegistered("CP2", Ok()).ok());
@@ -260,8 +246,7 @@ TEST(CentralTest, HoldsAreDurableAndSurviveARestart) {
   EXPECT_FALSE(restarted.ApplyWeatherHolds({{"bad id!", ""}}, Caller::Service("weather")).ok());
 }
 
-TEST(CentralTest, OpenSuppliesAreRestoredOnStart) {
-  MemoryStore store;
+TEST_F(CentralTest, OpenSuppliesAreRestoredOnStart) {
   SupplyRecord s;
   s.supply_id = "s1";
   s.cp_id = "CP1";
@@ -271,12 +256,8 @@ TEST(CentralTest, OpenSuppliesAreRestoredOnStart) {
   s.energy_wh = 100;
   s.price_millieuros_per_kwh = 400;
   store.open["s1"] = s;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
-  EngineChannel channel(keys, nullptr, publisher, clock);
-  Central central({}, store, publisher, channel, clock);
+  auto wired = Wire();
+  Central& central = wired->central;
   ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
   auto view = central.GetSupply("s1");
   ASSERT_TRUE(view.ok());

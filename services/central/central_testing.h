@@ -1,9 +1,12 @@
 #pragma once
 // Fakes shared by central's tests (linked only by tests): an in-memory store,
 // access tokens and Kafka trust minted as auth and the registry would, one key
-// for every CP, and a central wired with them.
+// for every CP, the CentralFixture that holds them and wires a central on
+// them (Wire), and OpenCommand to read what central sealed for an engine.
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -178,11 +181,31 @@ class TestTrust : public NotificationKeySource {
   VerifyingKeys registry_keys_;
 };
 
+// One key for every CP; counts how often central asked for keys.
 class FixedKeys : public CpKeySource {
  public:
-  absl::StatusOr<std::vector<CpKey>> Keys(const std::string&) override { return std::vector<CpKey>{key}; }
+  absl::StatusOr<std::vector<CpKey>> Keys(const std::string&) override {
+    ++fetches;
+    return std::vector<CpKey>{key};
+  }
   CpKey key{"k1", std::string(32, 'k')};
+  std::atomic<int> fetches = 0;
 };
+
+// A command central sealed for its engine, opened with `key` as the engine would.
+inline absl::StatusOr<events::v1::EngineCommand> OpenCommand(const std::string& sealed,
+                                                             const CpKey& key) {
+  absl::StatusOr<OpenedEnvelope> opened = OpenEnvelope(
+      sealed, events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE,
+      [&](const std::string&, const std::string& id) { return id == key.key_id ? &key : nullptr; },
+      absl::Now());
+  if (!opened.ok()) return opened.status();
+  events::v1::EngineCommand command;
+  if (!command.ParseFromString(opened->plaintext)) {
+    return absl::DataLossError("the envelope does not hold an engine command");
+  }
+  return command;
+}
 
 inline common::v1::ChargingPoint Cp(const std::string& id) {
   common::v1::ChargingPoint cp;
@@ -197,7 +220,6 @@ inline central::v1::Health Ok() {
   return h;
 }
 
-// Records the monitor links central cuts.
 // Replay marks in memory; a mark only moves forward, as in Postgres.
 class MemoryReplayMarks : public ReplayMarkStore {
  public:
@@ -217,12 +239,52 @@ class MemoryReplayMarks : public ReplayMarkStore {
   int saves = 0;
 };
 
+// Records the monitor links central cuts.
 class RecordingLinks : public LinkCloser {
  public:
   void CloseLink(const std::string& cp_id, const std::string& why) override {
     closed.emplace_back(cp_id, why);
   }
   std::vector<std::pair<std::string, std::string>> closed;
+};
+
+// What a test changes in how its central is wired; the rest are the fixture's fakes.
+struct Wiring {
+  Publisher* publisher = nullptr;  // null: the fixture's RecordingPublisher
+  NetworkConfig config = {};
+  ReplayMarkStore* marks = nullptr;
+  NotificationKeySource* notification_keys = nullptr;
+  CatalogueLookup* catalogue = nullptr;
+};
+
+// A central and the engine channel its commands leave by.
+struct WiredCentral {
+  WiredCentral(SupplyStore& store, Publisher& publisher, CpKeySource& keys, const Clock& clock,
+               const Wiring& wiring)
+      : channel(keys, wiring.marks, publisher, clock),
+        central(wiring.config, store, publisher, channel, clock, wiring.notification_keys,
+                wiring.catalogue) {}
+  EngineChannel channel;
+  Central central;
+};
+
+// The fakes central runs on in its tests: an in-memory store, a recording
+// publisher, tokens and Kafka trust as auth and the registry would mint
+// them, one key for every CP and the system clock. Wire() builds a central on
+// them; calling it again on the same store is a restart.
+class CentralFixture {
+ public:
+  std::unique_ptr<WiredCentral> Wire(const Wiring& wiring = {}) {
+    Publisher& to = wiring.publisher != nullptr ? *wiring.publisher : publisher;
+    return std::make_unique<WiredCentral>(store, to, keys, clock, wiring);
+  }
+
+  MemoryStore store;
+  RecordingPublisher publisher;
+  TestTokens tokens;
+  TestTrust trust;
+  FixedKeys keys;
+  SystemClock clock;
 };
 
 }  // namespace evc::central::fakes

@@ -12,16 +12,6 @@
 namespace evc::central {
 namespace {
 
-class CountingKeys : public CpKeySource {
- public:
-  absl::StatusOr<std::vector<CpKey>> Keys(const std::string&) override {
-    ++fetches;
-    return std::vector<CpKey>{key};
-  }
-  CpKey key{"k1", std::string(32, 'k')};
-  int fetches = 0;
-};
-
 std::string Sealed(const CpKey& key, uint64_t counter, const std::string& cp = "CP1",
                    const std::string& content = "walk-in") {
   return SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, cp, key, counter,
@@ -33,12 +23,10 @@ KafkaMessage At(int64_t offset, std::string payload, const std::string& key = "C
   return {topics::kEngineEvents, 0, offset, key, std::move(payload)};
 }
 
-class EngineChannelTest : public ::testing::Test {
+// The channel alone, on the fakes central's tests run it on.
+class EngineChannelTest : public ::testing::Test, protected fakes::CentralFixture {
  protected:
-  CountingKeys keys;
   fakes::MemoryReplayMarks marks;
-  RecordingPublisher publisher;
-  SystemClock clock;
   EngineChannel channel{keys, &marks, publisher, clock};
 };
 
@@ -46,7 +34,7 @@ TEST_F(EngineChannelTest, OpensGenuineEnvelopesOnceAndRefusesForgeries) {
   auto opened = channel.Open(At(1, Sealed(keys.key, 10)));
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(*opened, "walk-in");
-  EXPECT_EQ(keys.fetches, 1) << "an unknown CP's keys are fetched";
+  EXPECT_EQ(keys.fetches.load(), 1) << "an unknown CP's keys are fetched";
   EXPECT_FALSE(channel.Open(At(2, Sealed(keys.key, 10))).ok()) << "replayed";
   EXPECT_FALSE(channel.Open(At(3, Sealed({"k1", std::string(32, 'x')}, 11))).ok()) << "wrong key";
   EXPECT_FALSE(channel.Open(At(4, "garbage")).ok());
@@ -58,7 +46,7 @@ TEST_F(EngineChannelTest, UnknownKeysAreAskedForAtMostEverySecond) {
   const CpKey unknown{"k9", std::string(32, 'z')};
   EXPECT_FALSE(channel.Open(At(1, Sealed(unknown, 1))).ok());
   EXPECT_FALSE(channel.Open(At(2, Sealed(unknown, 2))).ok());
-  EXPECT_EQ(keys.fetches, 1);
+  EXPECT_EQ(keys.fetches.load(), 1);
 }
 
 TEST_F(EngineChannelTest, CommandsLeaveSealedUnderTheCpsKey) {
@@ -74,14 +62,9 @@ TEST_F(EngineChannelTest, CommandsLeaveSealedUnderTheCpsKey) {
   const RecordingPublisher::Record& r = sent[0];
   EXPECT_EQ(r.topic, topics::kEngineCommands);
   EXPECT_EQ(r.key, "CP1");
-  auto opened = OpenEnvelope(r.payload, events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE,
-                             [&](const std::string&, const std::string& id) {
-                               return id == keys.key.key_id ? &keys.key : nullptr;
-                             }, absl::Now());
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  events::v1::EngineCommand got;
-  ASSERT_TRUE(got.ParseFromString(opened->plaintext));
-  EXPECT_EQ(got.command_id(), "c1");
+  absl::StatusOr<events::v1::EngineCommand> got = fakes::OpenCommand(r.payload, keys.key);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->command_id(), "c1");
   channel.ForgetKeys("CP1");
   channel.Send(command);
   EXPECT_EQ(publisher.records().size(), 1u) << "revoked: not sent";
@@ -116,10 +99,9 @@ TEST_F(EngineChannelTest, ReplayMarksSurviveARestart) {
   EXPECT_FALSE(absl::IsAlreadyExists(replayed)) << replayed;
 }
 
-TEST(EngineChannelWithoutMarksTest, HasNothingToSave) {
-  CountingKeys keys;
-  RecordingPublisher publisher;
-  SystemClock clock;
+class EngineChannelWithoutMarksTest : public ::testing::Test, protected fakes::CentralFixture {};
+
+TEST_F(EngineChannelWithoutMarksTest, HasNothingToSave) {
   EngineChannel channel(keys, nullptr, publisher, clock);
   ASSERT_TRUE(channel.RestoreReplayMarks().ok());
   ASSERT_TRUE(channel.Open(At(1, Sealed(keys.key, 10))).ok());

@@ -5,6 +5,7 @@
 #include "services/central/kafka_routes.h"
 
 #include <map>
+#include <memory>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -17,17 +18,12 @@ namespace {
 using namespace fakes;  // NOLINT: the fakes of these tests
 
 // Central with CP1 in its catalogue, Kafka reaching it through the routes.
-class KafkaRoutesTest : public ::testing::Test {
+class KafkaRoutesTest : public ::testing::Test, protected CentralFixture {
  protected:
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
   RecordingLinks links;
-  EngineChannel channel{keys, nullptr, publisher, clock};
-  Central central{{}, store, publisher, channel, clock};
-  KafkaRoutes routes{central, channel, tokens.verifier, {}, links, clock};
+  std::unique_ptr<WiredCentral> wired = Wire();
+  Central& central = wired->central;
+  KafkaRoutes routes{central, wired->channel, tokens.verifier, {}, links, clock};
 };
 
 TEST_F(KafkaRoutesTest, ForgedEngineMessagesAreRejectedAndAudited) {
@@ -73,12 +69,9 @@ int Rejected(const MemoryStore& store) {
 // A captured envelope replayed after a restart of central is refused and
 // audited; Kafka redelivering what central handled just before the restart
 // is skipped quietly.
-TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  FixedKeys keys;
-  SystemClock clock;
+class KafkaRoutesRestartTest : public ::testing::Test, protected CentralFixture {};
+
+TEST_F(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
   MemoryReplayMarks marks;
   events::v1::EngineEvent walk_in;
   walk_in.set_cp_id("CP1");
@@ -89,9 +82,9 @@ TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
           ->SerializeAsString();
   RecordingLinks links;
   {
-    EngineChannel channel(keys, &marks, publisher, clock);
-    Central central({}, store, publisher, channel, clock);
-    KafkaRoutes routes(central, channel, tokens.verifier, {}, links, clock);
+    auto wired = Wire({.marks = &marks});
+    Central& central = wired->central;
+    KafkaRoutes routes(central, wired->channel, tokens.verifier, {}, links, clock);
     ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
     ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
     std::vector<KafkaMessage> batch = {{topics::kEngineEvents, 0, 7, "CP1", captured}};
@@ -103,9 +96,9 @@ TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
   EXPECT_EQ(marks.marks["CP1"].offset, 7);
   EXPECT_EQ(Rejected(store), 0);
 
-  EngineChannel channel(keys, &marks, publisher, clock);
-  Central restarted({}, store, publisher, channel, clock);
-  KafkaRoutes routes(restarted, channel, tokens.verifier, {}, links, clock);
+  auto wired = Wire({.marks = &marks});
+  Central& restarted = wired->central;
+  KafkaRoutes routes(restarted, wired->channel, tokens.verifier, {}, links, clock);
   ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
   ASSERT_TRUE(restarted.MonitorRegistered("CP1", Ok()).ok());
   // Redelivered at its old offset: already handled, not an attack.
@@ -126,18 +119,12 @@ TEST(KafkaRoutesRestartTest, ReplayMarksSurviveARestart) {
 }
 
 // A central that checks Kafka messages against the test trust (assertions, signed events).
-class KafkaTrustTest : public ::testing::Test {
+class KafkaTrustTest : public ::testing::Test, protected CentralFixture {
  protected:
-  MemoryStore store;
-  RecordingPublisher publisher;
-  TestTokens tokens;
-  TestTrust trust;
-  FixedKeys keys;
-  SystemClock clock;
   RecordingLinks links;
-  EngineChannel channel{keys, nullptr, publisher, clock};
-  Central central{{}, store, publisher, channel, clock, &trust};
-  KafkaRoutes routes{central, channel, tokens.verifier, trust.trust(), links, clock};
+  std::unique_ptr<WiredCentral> wired = Wire({.notification_keys = &trust});
+  Central& central = wired->central;
+  KafkaRoutes routes{central, wired->channel, tokens.verifier, trust.trust(), links, clock};
 };
 
 // The broker authenticates nobody: a charge request on Kafka needs auth's
@@ -181,6 +168,63 @@ TEST_F(KafkaTrustTest, KafkaChargeRequestsNeedASingleUseAssertionForTheirCp) {
     ASSERT_TRUE(sealed.ParseFromString(r.payload));
     EXPECT_TRUE(OpenNotification(*trust.Key("ana"), "ana", sealed).ok());
   }
+}
+
+// `m`'s charge request and its assertion rewritten to name `driver`, the
+// signature left as auth made it for someone else.
+KafkaMessage ClaimedFor(KafkaMessage m, const std::string& driver) {
+  events::v1::ChargeRequest request;
+  events::v1::Signed signed_assertion;
+  events::v1::ChargeAssertion assertion;
+  EXPECT_TRUE(request.ParseFromString(m.payload));
+  EXPECT_TRUE(signed_assertion.ParseFromString(request.assertion()));
+  EXPECT_TRUE(assertion.ParseFromString(signed_assertion.payload()));
+  assertion.set_subject(driver);
+  signed_assertion.set_payload(assertion.SerializeAsString());
+  request.set_assertion(signed_assertion.SerializeAsString());
+  request.set_driver_id(driver);
+  m.payload = request.SerializeAsString();
+  return m;
+}
+
+// The Kafka entry point verifies auth's assertion before central sees the
+// request: one auth did not sign, one altered after signing and none at all
+// are each answered with an UNAUTHENTICATED notice to the driver the request
+// names, and audited; nothing is authorised.
+TEST_F(KafkaTrustTest, ForgedChargeAssertionsGetUnauthenticatedNoticesAndAreAudited) {
+  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+  ASSERT_TRUE(central.LoadKeys("CP1").ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  TestTrust another_auth;  // signs with a key central does not trust
+  KafkaMessage missing = trust.Request("CP1", "r3", "ana");
+  events::v1::ChargeRequest without_assertion;
+  ASSERT_TRUE(without_assertion.ParseFromString(missing.payload));
+  without_assertion.clear_assertion();
+  missing.payload = without_assertion.SerializeAsString();
+  routes.HandleBatch(std::vector<KafkaMessage>{another_auth.Request("CP1", "r1", "ana"),
+                                               ClaimedFor(trust.Request("CP1", "r2", "luis"), "ana"),
+                                               missing},
+                     nullptr);
+  central.Stop();
+  std::vector<std::string> unauthenticated;
+  for (const auto& r : publisher.records()) {
+    EXPECT_NE(r.topic, topics::kEngineCommands) << "nothing authorised";
+    events::v1::SealedNotification sealed;
+    if (r.topic != topics::kDriverNotifications || !sealed.ParseFromString(r.payload)) continue;
+    absl::StatusOr<events::v1::DriverNotification> n = OpenNotification(*trust.Key("ana"), "ana", sealed);
+    ASSERT_TRUE(n.ok()) << n.status();
+    ASSERT_TRUE(n->has_rejected());
+    EXPECT_EQ(n->rejected().reason(), common::v1::REJECT_REASON_UNAUTHENTICATED) << n->request_id();
+    unauthenticated.push_back(n->request_id());
+  }
+  EXPECT_EQ(unauthenticated, (std::vector<std::string>{"r1", "r2", "r3"}));
+  std::vector<std::string> audited;
+  for (const AuditRecord& a : store.audit) {
+    if (a.action != "charge_request_refused" || a.category != AuditCategory::kSecurity) continue;
+    EXPECT_EQ(a.actor, "ana");
+    audited.push_back(a.details["request_id"].get<std::string>());
+  }
+  EXPECT_EQ(audited, (std::vector<std::string>{"r1", "r2", "r3"}));
 }
 
 // Registry events count only when the registry signed them.

@@ -307,8 +307,8 @@ void ChargingNetwork::ChangeEngineCondition(ChargingPointRecord& cp,
 // ---- charge requests ----
 
 ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id, const Caller& actor,
-                                              bool driver_known, const std::string& request_id,
-                                              absl::Time now, Effects& fx) {
+                                              const std::string& request_id, absl::Time now,
+                                              Effects& fx) {
   ChargeDecision d;
   const std::string driver_id = actor.is_driver() ? actor.name : "";
   // How the audit trail and the dashboards name who asked.
@@ -333,10 +333,6 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id, const Ca
       cp.supply->driver_id == driver_id) {
     d.supply = cp.supply;
     return d;
-  }
-  if (!driver_id.empty() && !driver_known) {
-    return reject(common::v1::REJECT_REASON_UNKNOWN_DRIVER,
-                  absl::StrCat("driver '", driver_id, "' is not registered"));
   }
   if (!driver_id.empty()) {
     if (auto busy = driver_supply_.find(driver_id); busy != driver_supply_.end()) {
@@ -394,7 +390,7 @@ ChargeDecision ChargingNetwork::AnswerChargeRequest(const events::v1::ChargeRequ
                                                     absl::Time now, Effects& fx) {
   ChargeDecision d;
   if (driver.ok()) {
-    d = RequestCharge(request.cp_id(), *driver, true, request.request_id(), now, fx);
+    d = RequestCharge(request.cp_id(), *driver, request.request_id(), now, fx);
   } else {
     d.reason = common::v1::REJECT_REASON_UNAUTHENTICATED;
     d.detail = std::string(driver.status().message());
@@ -409,8 +405,7 @@ void ChargingNetwork::OnWalkIn(const std::string& cp_id, const events::v1::WalkI
                                absl::Time now, Effects& fx) {
   // Accepted: the authorisation answers the walk-in request (AuthorizeCommand).
   ChargeDecision d =
-      RequestCharge(cp_id, Caller::Anonymous(absl::StrCat("cp:", cp_id)), true, w.request_id(),
-                    now, fx);
+      RequestCharge(cp_id, Caller::Anonymous(absl::StrCat("cp:", cp_id)), w.request_id(), now, fx);
   if (d.accepted()) return;
   events::v1::EngineCommand reject = Command(cp_id, now);
   auto* r = reject.mutable_walk_in_rejected();

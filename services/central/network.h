@@ -104,10 +104,12 @@ class ChargingNetwork {
                              absl::Time now, Effects& fx);
 
   // Charge requests from drivers (`actor` a driver, admitted by MayChargeAs)
-  // or walk-ins (`actor` anonymous). `driver_known` false refuses the driver
-  // as UNKNOWN_DRIVER; central cannot ask auth whether an account exists yet,
-  // so its entry points pass true (a verified token or assertion vouches).
-  ChargeDecision RequestCharge(const std::string& cp_id, const Caller& actor, bool driver_known,
+  // or walk-ins (`actor` anonymous). A driver Caller is a verified account:
+  // its token (gRPC) or auth's charge assertion (Kafka) was verified at the
+  // entry point, and auth issues neither to a name no account holds, so there
+  // is no unknown driver to refuse here (REJECT_REASON_UNKNOWN_DRIVER stays
+  // reserved for identifiers no account holds, such as a future RFID tag).
+  ChargeDecision RequestCharge(const std::string& cp_id, const Caller& actor,
                                const std::string& request_id, absl::Time now, Effects& fx);
   // A charge request from Kafka, answered by notice (RequestCharge notifies
   // an acceptance). `driver`: who its assertion vouches for, or why it does

@@ -32,7 +32,7 @@ class NetworkTest : public ::testing::Test {
   }
   SupplyRecord Charge(const std::string& cp = "CP1", const std::string& driver = "ana") {
     fx = Effects();
-    ChargeDecision d = net.RequestCharge(cp, Caller::Driver(driver), true, "req-" + driver, now, fx);
+    ChargeDecision d = net.RequestCharge(cp, Caller::Driver(driver), "req-" + driver, now, fx);
     EXPECT_TRUE(d.accepted()) << d.detail;
     return *d.supply;
   }
@@ -155,13 +155,12 @@ TEST_F(NetworkTest, AcceptedChargeAuthorisesTheEngineAndTellsTheDriver) {
 }
 
 TEST_F(NetworkTest, EveryRejectionHasItsReason) {
-  auto reason = [&](const std::string& cp, const std::string& driver, bool known = true) {
-    return net.RequestCharge(cp, Caller::Driver(driver), known, "", now, fx).reason;
+  auto reason = [&](const std::string& cp, const std::string& driver) {
+    return net.RequestCharge(cp, Caller::Driver(driver), "", now, fx).reason;
   };
   EXPECT_EQ(reason("NOPE", "ana"), common::v1::REJECT_REASON_UNKNOWN_CP);
   EXPECT_EQ(reason("CP1", "ana"), common::v1::REJECT_REASON_CP_DISCONNECTED);
   Link();
-  EXPECT_EQ(reason("CP1", "ghost", false), common::v1::REJECT_REASON_UNKNOWN_DRIVER);
   ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(false), now, fx).ok());
   EXPECT_EQ(reason("CP1", "ana"), common::v1::REJECT_REASON_CP_FAULTED);
   ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(true), now, fx).ok());
@@ -179,7 +178,7 @@ TEST_F(NetworkTest, EveryRejectionHasItsReason) {
 TEST_F(NetworkTest, SameRequestIdGetsTheSameSupply) {
   Link();
   SupplyRecord s = Charge();
-  ChargeDecision again = net.RequestCharge("CP1", Caller::Driver("ana"), true, "req-ana", now, fx);
+  ChargeDecision again = net.RequestCharge("CP1", Caller::Driver("ana"), "req-ana", now, fx);
   ASSERT_TRUE(again.accepted());
   EXPECT_EQ(again.supply->supply_id, s.supply_id);
 }
@@ -273,7 +272,7 @@ TEST_F(NetworkTest, FaultDuringSupplyEndsItAtOnce) {
   EXPECT_EQ(State(), common::v1::CP_STATE_FAULTED);
   // The driver is free to charge elsewhere.
   Link("CP2");
-  EXPECT_TRUE(net.RequestCharge("CP2", Caller::Driver("ana"), true, "", now, fx).accepted());
+  EXPECT_TRUE(net.RequestCharge("CP2", Caller::Driver("ana"), "", now, fx).accepted());
 }
 
 TEST_F(NetworkTest, MonitorLossDuringSupplyClosesIt) {
@@ -342,7 +341,7 @@ TEST_F(NetworkTest, WeatherAlertTakesAnActiveCpOutOfServiceAndClearBringsItBack)
   ASSERT_EQ(status->hold_details_size(), 1);
   EXPECT_EQ(status->hold_details(0).reason(), common::v1::HOLD_REASON_WEATHER);
   EXPECT_EQ(status->hold_details(0).detail(), "Alicante (ES) 45.0 °C, above 40.0 °C");
-  ChargeDecision refused = net.RequestCharge("CP1", Caller::Driver("ana"), true, "r1", now, fx);
+  ChargeDecision refused = net.RequestCharge("CP1", Caller::Driver("ana"), "r1", now, fx);
   EXPECT_EQ(refused.reason, common::v1::REJECT_REASON_CP_OUT_OF_SERVICE);
 
   r = *net.ApplyWeatherHolds({}, weather, now, fx);
@@ -527,7 +526,7 @@ TEST_F(NetworkTest, RestartRestoresSuppliesAndGivesMonitorsAGracePeriod) {
   ASSERT_EQ(fx.tickets.size(), 1u);
   EXPECT_EQ(fx.tickets[0].energy_wh(), 650);
   // The driver is busy while the restored supply runs, then free.
-  EXPECT_TRUE(net.RequestCharge("CP1", Caller::Driver("ana"), true, "", now, fx).accepted());
+  EXPECT_TRUE(net.RequestCharge("CP1", Caller::Driver("ana"), "", now, fx).accepted());
 }
 
 // Central stopped after storing the supply and before the AUTHORIZE left:
@@ -610,7 +609,7 @@ TEST_F(NetworkTest, ASupplyTheCpNoLongerRunsIsClosedWithItsMeasuredEnergy) {
   EXPECT_EQ(fx.tickets[0].amount_millieuros(), 25);  // 71 Wh at 0.35 €/kWh
   EXPECT_EQ(Audited("supply_lost_at_cp"), 1);
   EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
-  EXPECT_TRUE(net.RequestCharge("CP1", Caller::Driver("ana"), true, "again", now, fx).accepted());
+  EXPECT_TRUE(net.RequestCharge("CP1", Caller::Driver("ana"), "again", now, fx).accepted());
   EXPECT_EQ(net.counters().supplies_reconciled, 1);
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "services/common/proto_time.h"
+#include "services/common/testing/fake_server.h"
 
 namespace evc::central {
 namespace {
@@ -59,21 +60,12 @@ class FakeRegistry : public registry::v1::RegistryService::Service {
 
 class RemoteSourcesTest : public ::testing::Test {
  protected:
-  RemoteSourcesTest() {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&auth_service_);
-    builder.RegisterService(&registry_service_);
-    server_ = builder.BuildAndStart();
-    auth_ = auth::v1::AuthService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
-    registry_ = registry::v1::RegistryService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
-  }
-  ~RemoteSourcesTest() override { server_->Shutdown(); }
-
   FakeAuth auth_service_;
   FakeRegistry registry_service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<auth::v1::AuthService::Stub> auth_;
-  std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
+  FakeServer server_{{&auth_service_, &registry_service_}};
+  std::unique_ptr<auth::v1::AuthService::Stub> auth_ = auth::v1::AuthService::NewStub(server_.channel());
+  std::unique_ptr<registry::v1::RegistryService::Stub> registry_ =
+      registry::v1::RegistryService::NewStub(server_.channel());
 };
 
 TEST_F(RemoteSourcesTest, CpKeysComeFromAuthWithTheirExpiry) {

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/testing/fake_server.h"
 
 namespace evc::cp {
 namespace {
@@ -43,18 +44,10 @@ class FakeRegistry : public registry::v1::RegistryService::Service {
 
 class FleetTest : public ::testing::Test {
  protected:
-  FleetTest() {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    registry_ =
-        registry::v1::RegistryService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
-  }
-  ~FleetTest() override { server_->Shutdown(); }
-
   FakeRegistry service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
+  FakeServer server_{{&service_}};
+  std::unique_ptr<registry::v1::RegistryService::Stub> registry_ =
+      registry::v1::RegistryService::NewStub(server_.channel());
   const FleetCp cp_{.cp_id = "FLEET-00001",
                     .city = "Madrid",
                     .price_millieuros_per_kwh = 350,
@@ -116,20 +109,9 @@ class FakeAuth : public auth::v1::AuthService::Service {
 
 class FleetLoginTest : public ::testing::Test {
  protected:
-  FleetLoginTest() {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&auth_);
-    server_ = builder.BuildAndStart();
-    login_ = {
-        .auth_target = absl::StrCat("127.0.0.1:", port), .user = "admin", .password = "right"};
-  }
-  ~FleetLoginTest() override { server_->Shutdown(); }
-
   FakeAuth auth_;
-  std::unique_ptr<grpc::Server> server_;
-  OperatorLogin login_;
+  FakeServer server_{{&auth_}};
+  OperatorLogin login_{.auth_target = server_.address(), .user = "admin", .password = "right"};
 };
 
 TEST_F(FleetLoginTest, TheOperatorLogsIn) {

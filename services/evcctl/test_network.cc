@@ -23,20 +23,14 @@ std::string CapturedOutput::Text() {
   return std::string(buffer_, size_);
 }
 
-TestNetwork::TestNetwork(std::initializer_list<grpc::Service*> services) {
+TestNetwork::TestNetwork(std::initializer_list<grpc::Service*> services) : server_(services) {
   options.timeout = absl::Seconds(5);
-  grpc::ServerBuilder builder;
-  for (grpc::Service* service : services) builder.RegisterService(service);
-  server_ = builder.BuildAndStart();
-  connections_ =
-      std::make_unique<FakeConnections>(server_->InProcessChannel(grpc::ChannelArguments()));
+  connections_ = std::make_unique<FakeConnections>(server_.channel());
   context_ = std::make_unique<Context>(Context{.options = options,
                                                .connections = *connections_,
                                                .out = out_.file(),
                                                .err = err_.file(),
                                                .terminal = false});
 }
-
-TestNetwork::~TestNetwork() { server_->Shutdown(); }
 
 }  // namespace evc::evcctl

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "services/common/testing/fake_server.h"
 #include "services/evcctl/context.h"
 
 namespace evc::evcctl {
@@ -51,7 +52,6 @@ class CapturedOutput {
 class TestNetwork {
  public:
   explicit TestNetwork(std::initializer_list<grpc::Service*> services);
-  ~TestNetwork();
 
   Options options;  // a 5 s timeout; the rest as a test sets it
   FakeConnections& connections() { return *connections_; }
@@ -60,7 +60,7 @@ class TestNetwork {
   std::string Err() { return err_.Text(); }
 
  private:
-  std::unique_ptr<grpc::Server> server_;
+  FakeServer server_;
   std::unique_ptr<FakeConnections> connections_;
   CapturedOutput out_, err_;
   std::unique_ptr<Context> context_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/synchronization/mutex.h"
+#include "services/common/testing/fake_server.h"
 #include "services/weather/central_holds.h"
 #include "services/weather/registry_charging_points.h"
 
@@ -40,22 +41,13 @@ class FakeRegistry : public registry::v1::RegistryService::Service {
 
 class GrpcAdaptersTest : public ::testing::Test {
  protected:
-  GrpcAdaptersTest() {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&central_service);
-    builder.RegisterService(&registry_service);
-    server = builder.BuildAndStart();
-    auto channel = server->InProcessChannel(grpc::ChannelArguments());
-    central = central::v1::CentralService::NewStub(channel);
-    registry = registry::v1::RegistryService::NewStub(channel);
-  }
-  ~GrpcAdaptersTest() override { server->Shutdown(); }
-
   FakeCentral central_service;
   FakeRegistry registry_service;
-  std::unique_ptr<grpc::Server> server;
-  std::unique_ptr<central::v1::CentralService::Stub> central;
-  std::unique_ptr<registry::v1::RegistryService::Stub> registry;
+  FakeServer server{{&central_service, &registry_service}};
+  std::unique_ptr<central::v1::CentralService::Stub> central =
+      central::v1::CentralService::NewStub(server.channel());
+  std::unique_ptr<registry::v1::RegistryService::Stub> registry =
+      registry::v1::RegistryService::NewStub(server.channel());
 };
 
 TEST_F(GrpcAdaptersTest, CentralGetsTheCompleteSetOfHolds) {
