@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
+#include "services/common/auth_client.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log.h"
 #include "services/common/process.h"
@@ -56,6 +57,53 @@ int Serve(const std::string& name, const std::string& listen,
   host.SetServing(true);
   host.RunUntilShutdown();
   return 0;
+}
+
+std::unique_ptr<KafkaConsumer> StartConsuming(const KafkaConsumer::Options& options,
+                                              const std::string& what,
+                                              KafkaConsumer::BatchHandler handler) {
+  auto consumer = KafkaConsumer::Create(options);
+  ExitIfError(what, consumer.status());
+  (*consumer)->Start(std::move(handler));
+  return *std::move(consumer);
+}
+
+bool WaitUntil(const std::function<bool()>& done, const absl::Notification& stop,
+               absl::Duration poll) {
+  while (!done()) {
+    if (stop.WaitForNotificationWithTimeout(poll)) return false;
+  }
+  return true;
+}
+
+std::unique_ptr<ServiceHost> ServeHealth(const std::string& name, const std::string& listen) {
+  if (listen.empty()) return nullptr;
+  metrics::ServeFor(listen);
+  // Health only, for probes: plaintext even when the process's own calls use TLS.
+  static const TlsConfig kPlaintext;
+  auto health = std::make_unique<ServiceHost>(name, listen, &kPlaintext);
+  ExitIfError("cannot serve health (--listen)", health->Start());
+  return health;
+}
+
+CallerAuth::CallerAuth(std::shared_ptr<grpc::Channel> auth, const Clock& clock)
+    : auth_(auth::v1::AuthService::NewStub(std::move(auth))),
+      verifier_(MakeAuthTokenVerifier(*auth_, clock)),
+      event_keys_(AuthEventKeys(*auth_, clock)),
+      authorizer_(std::make_unique<CallAuthorizer>(*verifier_)) {}
+
+absl::StatusOr<std::unique_ptr<CallerAuth>> CallerAuth::Start(const std::string& service,
+                                                              std::shared_ptr<grpc::Channel> auth,
+                                                              const Clock& clock) {
+  std::unique_ptr<CallerAuth> callers(new CallerAuth(std::move(auth), clock));
+  auto follower = FollowAuthEvents(service, *callers->verifier_, *callers->event_keys_);
+  if (!follower.ok()) return follower.status();
+  callers->follower_ = *std::move(follower);
+  return callers;
+}
+
+CallerAuth::~CallerAuth() {
+  if (follower_ != nullptr) follower_->Stop();
 }
 
 }  // namespace evc

@@ -10,6 +10,7 @@
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
 #include "services/common/log.h"
+#include "services/common/service_main.h"
 
 namespace evc::cp {
 
@@ -40,6 +41,21 @@ void RouteCommands(std::span<const KafkaMessage> batch,
       DeadLetter(dead_letters, m, std::string(s.message()));
     }
   }
+}
+
+std::unique_ptr<KafkaConsumer> ConsumeEngineCommands(
+    const std::string& brokers, const std::string& group, const std::string& client_id,
+    std::function<Engine*(const std::string& cp_id)> engine_for, KafkaProducer& dead_letters) {
+  return StartConsuming({.brokers = brokers,
+                         .group_id = group,
+                         .client_id = client_id,
+                         .topics = {topics::kEngineCommands},
+                         .auto_offset_reset = "earliest"},
+                        "cannot consume engine commands (--kafka)",
+                        [engine_for = std::move(engine_for),
+                         &dead_letters](std::span<const KafkaMessage> batch) {
+                          RouteCommands(batch, engine_for, dead_letters);
+                        });
 }
 
 grpc::ServerUnaryReactor* EngineGrpc::Activate(grpc::CallbackServerContext* c,

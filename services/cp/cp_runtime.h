@@ -34,6 +34,13 @@ void RouteCommands(std::span<const KafkaMessage> batch,
                    const std::function<Engine*(const std::string& cp_id)>& engine_for,
                    KafkaProducer& dead_letters);
 
+// Consumes evc.engine-commands at `brokers` as consumer group `group` (a new
+// group from the earliest offset) and routes each batch with RouteCommands.
+// Exits the process if no consumer can be created.
+std::unique_ptr<KafkaConsumer> ConsumeEngineCommands(
+    const std::string& brokers, const std::string& group, const std::string& client_id,
+    std::function<Engine*(const std::string& cp_id)> engine_for, KafkaProducer& dead_letters);
+
 class EngineGrpc : public cp::v1::EngineService::CallbackService {
  public:
   explicit EngineGrpc(Engine& engine) : engine_(engine) {}

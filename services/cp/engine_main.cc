@@ -9,9 +9,6 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "services/common/grpc_server.h"
-#include "services/common/log.h"
-#include "services/common/process.h"
 #include "services/common/service_main.h"
 #include "services/cp/console.h"
 #include "services/cp/cp_runtime.h"
@@ -46,23 +43,15 @@ int main(int argc, char** argv) {
                          output);
 
   const std::string group = evc::cp::EngineGroupId(listen);
-  auto consumer = evc::KafkaConsumer::Create({.brokers = evc::KafkaBrokers(),
-                                              .group_id = group,
-                                              .client_id = group,
-                                              .topics = {evc::topics::kEngineCommands},
-                                              .auto_offset_reset = "earliest"});
-  evc::ExitIfError("cannot consume engine commands (--kafka)", consumer.status());
-  (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
-    const std::string me = engine.cp_id();
-    evc::cp::RouteCommands(batch, [&](const std::string& cp) { return cp == me ? &engine : nullptr; },
-                           *deps.producer);
-  });
-
+  auto consumer = evc::cp::ConsumeEngineCommands(
+      evc::KafkaBrokers(), group, group,
+      [&engine](const std::string& cp) { return cp == engine.cp_id() ? &engine : nullptr; },
+      *deps.producer);
+  // The monitor activates the engine meanwhile: gRPC is served at once.
   std::thread([&] {
-    while (!(*consumer)->assigned() && !evc::ShutdownRequested().HasBeenNotified()) {
-      absl::SleepFor(absl::Milliseconds(50));
+    if (evc::WaitUntil([&] { return consumer->assigned(); }, evc::ShutdownRequested())) {
+      engine.SetCommandChannelReady();
     }
-    engine.SetCommandChannelReady();
   }).detach();
   std::thread ticker([&] {
     while (!evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::Seconds(1))) {
@@ -79,6 +68,6 @@ int main(int argc, char** argv) {
   evc::cp::EngineGrpc service(engine);
   int code = evc::Serve("cp-engine", listen, {&service});
   ticker.join();
-  (*consumer)->Stop();
+  consumer->Stop();
   return code;
 }

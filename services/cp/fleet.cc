@@ -4,32 +4,29 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "services/common/backoff.h"
-#include "services/common/grpc_util.h"
 
 namespace evc::cp {
 
 using registry::v1::RegistryService;
 
-absl::StatusOr<std::string> Enrol(RegistryService::StubInterface& registry, const FleetCp& cp) {
-  registry::v1::RegisterChargingPointRequest request;
-  request.set_cp_id(cp.cp_id);
-  request.mutable_location()->set_address(absl::StrCat("Fleet bay ", cp.cp_id));
-  request.mutable_location()->set_city(cp.city);
-  request.mutable_location()->set_country("ES");
-  request.set_price_millieuros_per_kwh(cp.price_millieuros_per_kwh);
-  request.set_max_power_w(cp.max_power_w);
-  auto registered = CallUnary(&RegistryService::StubInterface::RegisterChargingPoint, registry,
-                              request, absl::Seconds(10));
-  if (registered.ok()) return registered->credentials().secret();
-  if (!absl::IsAlreadyExists(registered.status())) return registered.status();
-  registry::v1::ResetCredentialsRequest reset;
-  reset.set_cp_id(cp.cp_id);
-  auto credentials = CallUnary(&RegistryService::StubInterface::ResetCredentials, registry, reset,
-                               absl::Seconds(10));
-  if (!credentials.ok()) return credentials.status();
-  return credentials->secret();
+std::vector<ChargingPointEnrolment> PlanFleet(const FleetShape& shape) {
+  std::vector<std::string> cities = absl::StrSplit(shape.cities, ',', absl::SkipEmpty());
+  if (cities.empty()) cities.push_back("Alicante");
+  std::vector<ChargingPointEnrolment> plan;
+  for (int i = 1; i <= shape.count; ++i) {
+    const std::string id = absl::StrFormat("%s%05d", shape.prefix, i);
+    plan.push_back({.cp_id = id,
+                    .address = absl::StrCat("Fleet bay ", id),
+                    .city = cities[i % cities.size()],
+                    .country = "ES",
+                    .price_millieuros_per_kwh = shape.price_millieuros_per_kwh,
+                    .max_power_w = shape.max_power_w});
+  }
+  return plan;
 }
 
 namespace {
@@ -61,8 +58,45 @@ std::string LoginFailureWhat(const absl::Status& status) {
                                      : "operator login (--user, --auth)";
 }
 
-void TickFleet(const std::vector<SimulatedCp*>& cps, int threads, absl::Duration telemetry_period,
-               const absl::Notification& stopping) {
+Fleet::Fleet(EngineOptions engine_options, EngineOutput& output, Authenticator& auth,
+             central::v1::CentralService::StubInterface& central)
+    : engine_options_(engine_options), output_(output), auth_(auth), central_(central) {}
+
+absl::Status Fleet::Enrol(RegistryService::StubInterface& registry,
+                          const std::vector<ChargingPointEnrolment>& plan, absl::Duration patience,
+                          const absl::Notification* stop) {
+  for (const ChargingPointEnrolment& planned : plan) {
+    if (stop != nullptr && stop->HasBeenNotified()) break;
+    absl::StatusOr<std::string> secret;
+    absl::Status enrolled = RetryWithBackoff(
+        "enrol " + planned.cp_id,
+        [&] {
+          secret = EnrolChargingPoint(registry, planned, IfEnrolled::kResetCredentials,
+                                      absl::Seconds(10));
+          return secret.status();
+        },
+        absl::Now() + patience, stop);
+    if (!enrolled.ok()) return enrolled;
+    SimulatedCp& cp = cps_[planned.cp_id];
+    cp.engine = std::make_unique<Engine>(engine_options_, output_);
+    cp.probe = std::make_unique<LocalEngineProbe>(*cp.engine);
+    cp.monitor = std::make_unique<Monitor>(planned.cp_id, *secret, *cp.probe, auth_, central_);
+  }
+  return absl::OkStatus();
+}
+
+Engine* Fleet::EngineOf(const std::string& cp_id) {
+  auto it = cps_.find(cp_id);
+  return it == cps_.end() ? nullptr : it->second.engine.get();
+}
+
+void Fleet::SetCommandChannelReady() {
+  for (auto& [id, cp] : cps_) cp.engine->SetCommandChannelReady();
+}
+
+void Fleet::Run(int threads, absl::Duration telemetry_period, const absl::Notification& stopping) {
+  std::vector<SimulatedCp*> cps;
+  for (auto& [id, cp] : cps_) cps.push_back(&cp);
   const int shards = std::max(1, threads);
   const absl::Duration period = std::min(telemetry_period, absl::Seconds(1));
   std::vector<std::thread> tickers;
@@ -83,6 +117,7 @@ void TickFleet(const std::vector<SimulatedCp*>& cps, int threads, absl::Duration
     });
   }
   for (auto& t : tickers) t.join();
+  for (SimulatedCp* cp : cps) cp->monitor->Shutdown();
 }
 
 }  // namespace evc::cp

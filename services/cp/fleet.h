@@ -1,7 +1,8 @@
 #pragma once
-// What evc-cp-fleet does besides running the CPs: logging in its operator,
-// enrolling the CPs at the registry, and ticking many of them from a few threads.
+// What evc-cp-fleet does: planning its CPs, logging in its operator, enrolling
+// the CPs at the registry, and ticking many of them from a few threads.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,23 +12,24 @@
 #include "absl/time/time.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "services/common/client_session.h"
+#include "services/common/enrolment.h"
 #include "services/cp/cp_runtime.h"
 #include "services/cp/engine.h"
 #include "services/cp/monitor.h"
 
 namespace evc::cp {
 
-struct FleetCp {
-  std::string cp_id;
-  std::string city;
+// How many CPs, called what and where (evc-cp-fleet's flags).
+struct FleetShape {
+  int count = 0;
+  std::string prefix;  // CP ids are <prefix>00001, <prefix>00002, ...
+  std::string cities;  // comma-separated, taken in turn (Alicante if none)
   int64_t price_millieuros_per_kwh = 0;
   int64_t max_power_w = 0;
 };
 
-// Enrols the CP (in Spain, at "Fleet bay <id>"), or issues it new credentials if
-// it already exists: its secret.
-absl::StatusOr<std::string> Enrol(registry::v1::RegistryService::StubInterface& registry,
-                                  const FleetCp& cp);
+// The fleet's CPs as the registry enrols them: in Spain, at "Fleet bay <id>".
+std::vector<ChargingPointEnrolment> PlanFleet(const FleetShape& shape);
 
 struct OperatorLogin {
   std::string auth_target;
@@ -46,15 +48,44 @@ absl::StatusOr<std::unique_ptr<ClientSession>> LogInOperator(const OperatorLogin
 // credentials) or auth's address (never reached), as ExitIfError's `what`.
 std::string LoginFailureWhat(const absl::Status& status);
 
-struct SimulatedCp {
-  std::unique_ptr<Engine> engine;
-  std::unique_ptr<LocalEngineProbe> probe;
-  std::unique_ptr<Monitor> monitor;
-};
+// Many CPs (engine + monitor pairs) in one process, the same Engine and Monitor
+// as the single-CP binaries, sharing one output, one auth and one central.
+class Fleet {
+ public:
+  // All must outlive the fleet.
+  Fleet(EngineOptions engine_options, EngineOutput& output, Authenticator& auth,
+        central::v1::CentralService::StubInterface& central);
 
-// Ticks every engine each `telemetry_period` (at most a second) and every
-// monitor each second, from `threads` threads sharing the CPs, until `stopping`.
-void TickFleet(const std::vector<SimulatedCp*>& cps, int threads, absl::Duration telemetry_period,
-               const absl::Notification& stopping);
+  // Enrols each planned CP (new credentials if it is enrolled already) and
+  // builds its engine and monitor. The registry may still be starting: each CP
+  // is retried with Backoff for up to `patience`; the first that cannot be
+  // enrolled ends it with that error. Once `stop` is notified no further CP is
+  // enrolled.
+  absl::Status Enrol(registry::v1::RegistryService::StubInterface& registry,
+                     const std::vector<ChargingPointEnrolment>& plan, absl::Duration patience,
+                     const absl::Notification* stop);
+  size_t size() const { return cps_.size(); }
+  // The engine of `cp_id` here, or nullptr (another CP's command).
+  Engine* EngineOf(const std::string& cp_id);
+  // Commands reach every engine from now on.
+  void SetCommandChannelReady();
+  // Ticks every engine each `telemetry_period` (at most a second) and every
+  // monitor each second, from `threads` threads sharing the CPs, until
+  // `stopping`; then ends the monitors' links to central.
+  void Run(int threads, absl::Duration telemetry_period, const absl::Notification& stopping);
+
+ private:
+  struct SimulatedCp {
+    std::unique_ptr<Engine> engine;
+    std::unique_ptr<LocalEngineProbe> probe;
+    std::unique_ptr<Monitor> monitor;
+  };
+
+  const EngineOptions engine_options_;
+  EngineOutput& output_;
+  Authenticator& auth_;
+  central::v1::CentralService::StubInterface& central_;
+  std::map<std::string, SimulatedCp> cps_;
+};
 
 }  // namespace evc::cp

@@ -1,32 +1,19 @@
-// evc-driver: the driver's command line (the seeds' EV_Driver). Logs in with
-// the driver's account, then requests a charge at each CP listed in a file, one after the other: prints the live
-// readings and the ticket (or the rejection reason), waits 4 s, then asks for
-// the next. Requests travel over Kafka (evc.charge-requests) carrying a
-// single-use charge assertion from auth for that CP and request (never the
-// access token: every broker client could read it); answers come back on
-// evc.driver-notifications sealed with this driver's notification key, which
-// only auth, central and this driver know. A request unanswered in time is
-// sent again with the same request id (and a fresh assertion), which central
-// answers only once.
-//
-//   evc-driver --user=NAME [--password_file=F] --requests=FILE [--loop]
-//   evc-driver --user=NAME [--password_file=F] --cp=CP_ID [--stop_after=30s]
-//
-// Without --password_file the password is asked for at the terminal. The
-// logic is in charger.h (requests to tickets) and inbox.h (sealed answers).
+// evc-driver: the driver's command line (the seeds' EV_Driver); usage in kAbout.
+// Requests travel over Kafka (evc.charge-requests) carrying a single-use charge
+// assertion from auth for that CP and request (never the access token: every
+// broker client could read it); answers come back on evc.driver-notifications
+// sealed with this driver's notification key, which only auth, central and this
+// driver know. The logic is in requests_file.h (which CPs), charger.h (requests
+// to tickets, resent unanswered with the same id) and inbox.h (sealed answers).
 
 #include <cstdio>
 #include <string>
-#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "services/common/client_session.h"
-#include "services/common/grpc_server.h"
-#include "services/common/kafka.h"
-#include "services/common/process.h"
 #include "services/common/publisher.h"
 #include "services/common/service_main.h"
 #include "services/common/validation.h"
@@ -67,18 +54,8 @@ int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "driver", kAbout);
   const std::string user = absl::GetFlag(FLAGS_user);
   evc::ExitIfError("--user", evc::ValidateDriverId(user));
-  std::vector<std::string> cps;
-  if (!absl::GetFlag(FLAGS_cp).empty()) {
-    evc::ExitIfError("--cp", evc::ValidateCpId(absl::GetFlag(FLAGS_cp)));
-    cps.push_back(absl::GetFlag(FLAGS_cp));
-  } else if (!absl::GetFlag(FLAGS_requests).empty()) {
-    auto listed = evc::driver::ReadRequests(absl::GetFlag(FLAGS_requests));
-    evc::ExitIfError("--requests", listed.status());
-    cps = *std::move(listed);
-  } else {
-    evc::ExitIfError("usage", absl::InvalidArgumentError("give --cp=ID or --requests=FILE"));
-  }
-  if (cps.empty()) evc::ExitIfError("--requests", absl::InvalidArgumentError("no valid CP ids in the file"));
+  evc::driver::CpChoice cps = evc::driver::ChooseCps(absl::GetFlag(FLAGS_cp), absl::GetFlag(FLAGS_requests));
+  evc::ExitIfError(cps.bad_flag, cps.error);
 
   auto password = evc::ReadPassword(absl::GetFlag(FLAGS_password_file), "password for " + user + ": ");
   evc::ExitIfError("--password_file", password.status());
@@ -104,7 +81,7 @@ int main(int argc, char** argv) {
   evc::driver::Charger charger(driver_id, requests, inbox, auth, central, evc::ShutdownRequested(),
                                {.answer_timeout = absl::GetFlag(FLAGS_answer_timeout),
                                 .stop_after = absl::GetFlag(FLAGS_stop_after)});
-  if (!charger.ChargeAtEach(cps, absl::GetFlag(FLAGS_loop), absl::GetFlag(FLAGS_wait_between))) return 1;
+  if (!charger.ChargeAtEach(cps.cp_ids, absl::GetFlag(FLAGS_loop), absl::GetFlag(FLAGS_wait_between))) return 1;
   (void)(*session)->Logout();
   return 0;
 }

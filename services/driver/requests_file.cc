@@ -28,4 +28,20 @@ absl::StatusOr<std::vector<std::string>> ReadRequests(const std::string& path,
   return ids;
 }
 
+CpChoice ChooseCps(const std::string& cp, const std::string& requests, std::FILE* warnings) {
+  if (!cp.empty()) {
+    if (absl::Status valid = ValidateCpId(cp); !valid.ok()) return {{}, "--cp", valid};
+    return {{cp}, "", absl::OkStatus()};
+  }
+  if (requests.empty()) {
+    return {{}, "usage", absl::InvalidArgumentError("give --cp=ID or --requests=FILE")};
+  }
+  auto listed = ReadRequests(requests, warnings);
+  if (!listed.ok()) return {{}, "--requests", listed.status()};
+  if (listed->empty()) {
+    return {{}, "--requests", absl::InvalidArgumentError("no valid CP ids in the file")};
+  }
+  return {*std::move(listed), "", absl::OkStatus()};
+}
+
 }  // namespace evc::driver

@@ -1,6 +1,6 @@
 #pragma once
-// The file of CP ids a driver replays: one per line, blank lines and # comments
-// allowed.
+// The file of CP ids a driver replays (one per line, blank lines and # comments
+// allowed), and the choice between it and a single CP.
 
 #include <cstdio>
 #include <string>
@@ -14,5 +14,16 @@ namespace evc::driver {
 // as "path:line: skipped: why". NOT_FOUND if the file cannot be read.
 absl::StatusOr<std::vector<std::string>> ReadRequests(const std::string& path,
                                                       std::FILE* warnings = stderr);
+
+// The CPs a driver asks for, or the flag to fix (as the binary reports it) and why.
+struct CpChoice {
+  std::vector<std::string> cp_ids;
+  std::string bad_flag;
+  absl::Status error;
+};
+
+// One charge at `cp` when given, else one at each CP in the `requests` file
+// (read as ReadRequests does); neither, or a file without a valid id, is an error.
+CpChoice ChooseCps(const std::string& cp, const std::string& requests, std::FILE* warnings = stderr);
 
 }  // namespace evc::driver

@@ -32,5 +32,48 @@ TEST(RequestsFileTest, AMissingFileIsNotFound) {
   EXPECT_EQ(ids.status(), absl::NotFoundError("cannot read '/nonexistent/requests.txt'"));
 }
 
+TEST(ChooseCpsTest, ASingleCpWinsOverTheFile) {
+  CpChoice choice = ChooseCps("MAD-1", "/nonexistent/requests.txt");
+  ASSERT_TRUE(choice.error.ok()) << choice.error;
+  EXPECT_THAT(choice.cp_ids, ElementsAre("MAD-1"));
+}
+
+TEST(ChooseCpsTest, AnInvalidCpIdNamesTheCpFlag) {
+  CpChoice choice = ChooseCps("not a cp id!", "");
+  EXPECT_EQ(choice.bad_flag, "--cp");
+  EXPECT_TRUE(absl::IsInvalidArgument(choice.error)) << choice.error;
+  EXPECT_TRUE(choice.cp_ids.empty());
+}
+
+TEST(ChooseCpsTest, WithoutACpTheFileIsRead) {
+  const std::string path = ::testing::TempDir() + "/choose.txt";
+  std::ofstream(path) << "ALC-1\nVLC-4\n";
+  CpChoice choice = ChooseCps("", path);
+  ASSERT_TRUE(choice.error.ok()) << choice.error;
+  EXPECT_THAT(choice.cp_ids, ElementsAre("ALC-1", "VLC-4"));
+  std::remove(path.c_str());
+}
+
+TEST(ChooseCpsTest, NeitherSaysWhatToGive) {
+  CpChoice choice = ChooseCps("", "");
+  EXPECT_EQ(choice.bad_flag, "usage");
+  EXPECT_EQ(choice.error, absl::InvalidArgumentError("give --cp=ID or --requests=FILE"));
+}
+
+TEST(ChooseCpsTest, AnUnreadableOrUselessFileNamesTheRequestsFlag) {
+  CpChoice missing = ChooseCps("", "/nonexistent/requests.txt");
+  EXPECT_EQ(missing.bad_flag, "--requests");
+  EXPECT_TRUE(absl::IsNotFound(missing.error)) << missing.error;
+
+  const std::string path = ::testing::TempDir() + "/useless.txt";
+  std::ofstream(path) << "# nothing but comments\nnot a cp id!\n";
+  std::FILE* warnings = std::tmpfile();
+  CpChoice useless = ChooseCps("", path, warnings);
+  std::fclose(warnings);
+  EXPECT_EQ(useless.bad_flag, "--requests");
+  EXPECT_EQ(useless.error, absl::InvalidArgumentError("no valid CP ids in the file"));
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace evc::driver

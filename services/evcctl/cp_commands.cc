@@ -10,6 +10,7 @@
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/common/enrolment.h"
 #include "services/common/grpc_util.h"
 #include "services/common/names.h"
 #include "services/common/proto_time.h"
@@ -24,23 +25,17 @@ using registry::v1::RegistryService;
 // The CP's secret: a new enrolment's, or (--reset_if_exists) new credentials of one enrolled.
 absl::StatusOr<std::string> EnrolmentSecret(Context& c, const std::string& cp_id) {
   const Options& o = c.options;
-  registry::v1::RegisterChargingPointRequest r;
-  r.set_cp_id(cp_id);
-  r.mutable_location()->set_address(o.address);
-  r.mutable_location()->set_city(o.city);
-  r.mutable_location()->set_country(o.country);
-  r.set_price_millieuros_per_kwh(o.price);
-  r.set_max_power_w(o.max_power);
-  auto registered = Call(c, o.registry, true, &RegistryService::Stub::RegisterChargingPoint, r);
-  if (registered.ok()) return registered->credentials().secret();
-  if (!absl::IsAlreadyExists(registered.status()) || !o.reset_if_exists) {
-    return registered.status();
-  }
-  registry::v1::ResetCredentialsRequest reset;
-  reset.set_cp_id(cp_id);
-  auto credentials = Call(c, o.registry, true, &RegistryService::Stub::ResetCredentials, reset);
-  if (!credentials.ok()) return credentials.status();
-  return credentials->secret();
+  auto registry = StubFor<RegistryService>(c, o.registry, true);
+  if (!registry.ok()) return registry.status();
+  return EnrolChargingPoint(**registry,
+                            {.cp_id = cp_id,
+                             .address = o.address,
+                             .city = o.city,
+                             .country = o.country,
+                             .price_millieuros_per_kwh = o.price,
+                             .max_power_w = o.max_power},
+                            o.reset_if_exists ? IfEnrolled::kResetCredentials : IfEnrolled::kFail,
+                            o.timeout);
 }
 
 bool ActiveOrSupplying(const central::v1::ChargingPointStatus& s) {

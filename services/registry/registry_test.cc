@@ -1,15 +1,18 @@
 #include "services/registry/registry.h"
 
+#include <fstream>
 #include <map>
 
 #include <gtest/gtest.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 
 #include "evc/events/v1/events.pb.h"
 #include "services/common/testing/fake_clock.h"
 #include "services/common/testing/recording_audit_sink.h"
 #include "services/common/testing/recording_publisher.h"
+#include "services/registry/startup.h"
 
 namespace evc::registry {
 namespace {
@@ -315,6 +318,45 @@ TEST_F(AccountsTest, ProfileUpdatesNeedTheOwnerAndTheCurrentPassword) {
   int rejected = 0;
   for (const AuditRecord& a : audit.records()) rejected += a.outcome == "REJECTED";
   EXPECT_EQ(rejected, 2);
+}
+
+TEST(SecretHashing, TheCostIsLog2OfNWithinTenToTwenty) {
+  auto production = SecretHashing(14);
+  ASSERT_TRUE(production.ok()) << production.status();
+  EXPECT_EQ(production->n, 1u << 14);
+  EXPECT_EQ(SecretHashing(10)->n, 1u << 10);
+  EXPECT_EQ(SecretHashing(20)->n, 1u << 20);
+  EXPECT_EQ(SecretHashing(9).status(), absl::InvalidArgumentError("must be between 10 and 20"));
+  EXPECT_EQ(SecretHashing(21).status(), absl::InvalidArgumentError("must be between 10 and 20"));
+}
+
+TEST_F(AccountsTest, NoBootstrapOperatorNamedNoneCreated) {
+  EXPECT_TRUE(BootstrapOperator(accounts, "", "/nonexistent/password").ok());
+  EXPECT_TRUE(store.accounts.empty());
+}
+
+TEST_F(AccountsTest, TheBootstrapOperatorLogsInWithThePasswordInItsFile) {
+  const std::string file = ::testing::TempDir() + "/bootstrap.password";
+  std::ofstream(file) << "a long admin secret 9\n";
+  ASSERT_TRUE(BootstrapOperator(accounts, "root", file).ok());
+  ASSERT_EQ(store.accounts.count("root"), 1u);
+  EXPECT_EQ(store.accounts["root"].account.role(), kRoleOperator);
+  EXPECT_TRUE(accounts.VerifyPassword(Login("root", "a long admin secret 9")).ok());
+}
+
+TEST_F(AccountsTest, AnUnreadablePasswordFileNamesTheFlag) {
+  absl::Status s = BootstrapOperator(accounts, "root", "/nonexistent/password");
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StartsWith(s.message(), "--bootstrap_operator_password_file: ")) << s;
+  EXPECT_TRUE(store.accounts.empty());
+}
+
+TEST_F(AccountsTest, AWeakBootstrapPasswordIsRefusedAsTheAccountRulesSay) {
+  const std::string file = ::testing::TempDir() + "/weak.password";
+  std::ofstream(file) << "x\n";
+  absl::Status s = BootstrapOperator(accounts, "root", file);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_TRUE(absl::StartsWith(s.message(), "cannot create the bootstrap operator: ")) << s;
 }
 
 }  // namespace

@@ -1,16 +1,10 @@
 // evc-weather: reads the temperature at every city with charging points and
 // holds their CPs out of service while it is outside the safe range.
 
-#include <cstdlib>
-
 #include "absl/flags/flag.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
-#include "services/common/auth_client.h"
-#include "services/common/grpc_server.h"
 #include "services/common/log.h"
-#include "services/common/message_auth.h"
-#include "services/common/process.h"
 #include "services/common/service_main.h"
 #include "services/weather/central_holds.h"
 #include "services/weather/pg_weather_store.h"
@@ -56,58 +50,39 @@ int main(int argc, char** argv) {
       .sync_interval = absl::GetFlag(FLAGS_sync_interval)};
   evc::ExitIfError("invalid thresholds or intervals", evc::weather::Validate(defaults));
   evc::SystemClock clock;
-  const char* env_api_key = std::getenv("EVC_OPENWEATHER_API_KEY");
   evc::weather::ProviderChoice choice = evc::weather::ChooseProvider(
       {.name = absl::GetFlag(FLAGS_provider),
-       .env_api_key = env_api_key == nullptr ? "" : env_api_key,
+       .env_api_key = evc::weather::ApiKeyFromEnvironment(),
        .key_file = absl::GetFlag(FLAGS_openweather_key_file),
        .base_url = absl::GetFlag(FLAGS_openweather_url),
        .timeout = absl::GetFlag(FLAGS_openweather_timeout),
        .max_calls_per_minute = absl::GetFlag(FLAGS_openweather_calls_per_minute)},
       clock);
   evc::ExitIfError(choice.bad_flag, choice.error);
-  std::unique_ptr<evc::weather::WeatherProvider> provider = std::move(choice.provider);
   evc::ServiceDeps deps = evc::ConnectDeps("weather", {.postgres = true, .postgres_connections = 3});
 
   auto registry = evc::registry::v1::RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
   auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
-  auto auth = evc::auth::v1::AuthService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_auth)));
-  std::unique_ptr<evc::TokenVerifier> verifier = evc::MakeAuthTokenVerifier(*auth, clock);
-  std::unique_ptr<evc::VerifyingKeys> auth_keys = evc::AuthEventKeys(*auth, clock);
-  auto follower = evc::FollowAuthEvents("weather", *verifier, *auth_keys);
-  evc::ExitIfError("cannot follow auth events (--kafka)", follower.status());
-  evc::CallAuthorizer authz(*verifier);
+  auto callers = evc::CallerAuth::Start("weather", evc::MakeChannel(absl::GetFlag(FLAGS_auth)), clock);
+  evc::ExitIfError("cannot follow auth events (--kafka)", callers.status());
 
   evc::weather::PgWeatherStore store(*deps.postgres);
   evc::PgAuditSink audit(*deps.postgres, 10000, "weather");
   evc::weather::RegistryChargingPoints cps(*registry);
   evc::weather::CentralHolds holds(*central);
-  evc::weather::WeatherWatcher watcher(store, *provider, holds, cps, audit, clock);
+  evc::weather::WeatherWatcher watcher(store, *choice.provider, holds, cps, audit, clock);
   evc::ExitIfError("cannot restore the weather state", watcher.Load(defaults));
-
-  auto consumer = evc::KafkaConsumer::Create({.brokers = evc::KafkaBrokers(),
-                                              .group_id = "evc-weather",
-                                              .client_id = "evc-weather",
-                                              .topics = {evc::topics::kRegistryEvents},
-                                              // A new group replays every event in order (the last
-                                              // one per CP is its state): with "latest", CPs
-                                              // registered before the first partition assignment
-                                              // were missed until the next full sync.
-                                              .auto_offset_reset = "earliest"});
-  evc::ExitIfError("cannot consume registry events (--kafka)", consumer.status());
   std::unique_ptr<evc::VerifyingKeys> registry_keys = evc::RegistryEventKeys(*registry, clock);
-  (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
-    evc::weather::FollowRegistryEvents(batch, *registry_keys, watcher, audit, clock);
-  });
+  auto consumer = evc::weather::ConsumeRegistryEvents(evc::KafkaBrokers(), *registry_keys, watcher, audit, clock);
   watcher.Start();
-  evc::log::Info("weather watching", {{"provider", provider->name()}});
+  evc::log::Info("weather watching", {{"provider", choice.provider->name()}});
 
   evc::WorkerPool pool(4, 1000);
-  evc::weather::WeatherGrpc service(watcher, store, authz, pool);
+  evc::weather::WeatherGrpc service(watcher, store, (*callers)->authorizer(), pool);
   int code = evc::Serve("weather", absl::GetFlag(FLAGS_listen), {&service});
-  (*consumer)->Stop();
+  consumer->Stop();
   watcher.Stop();
-  (*follower)->Stop();
+  callers->reset();
   audit.Flush();
   return code;
 }

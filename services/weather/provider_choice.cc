@@ -1,5 +1,7 @@
 #include "services/weather/provider_choice.h"
 
+#include <cstdlib>
+
 #include "services/common/secret_file.h"
 #include "services/weather/openweather_provider.h"
 #include "services/weather/simulated_provider.h"
@@ -49,6 +51,11 @@ ProviderChoice ChooseProvider(const ProviderFlags& flags, const Clock& clock) {
                    absl::InvalidArgumentError("must be at least 1"));
   }
   return Chosen(std::make_unique<OpenWeatherProvider>(std::move(options), clock));
+}
+
+std::string ApiKeyFromEnvironment() {
+  const char* key = std::getenv("EVC_OPENWEATHER_API_KEY");
+  return key == nullptr ? "" : key;
 }
 
 }  // namespace evc::weather

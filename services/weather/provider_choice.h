@@ -31,4 +31,7 @@ struct ProviderChoice {
 
 ProviderChoice ChooseProvider(const ProviderFlags& flags, const Clock& clock);
 
+// EVC_OPENWEATHER_API_KEY from the environment ("" when unset), for ProviderFlags.
+std::string ApiKeyFromEnvironment();
+
 }  // namespace evc::weather

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "services/common/testing/fake_clock.h"
@@ -75,6 +76,14 @@ TEST(ProviderChoiceTest, OpenWeatherNeedsACallBudget) {
   EXPECT_EQ(choice.provider, nullptr);
   EXPECT_EQ(choice.bad_flag, "--openweather_calls_per_minute");
   EXPECT_EQ(choice.error, absl::InvalidArgumentError("must be at least 1"));
+}
+
+TEST(ProviderChoiceTest, TheEnvironmentsKeyIsReadFromEVC_OPENWEATHER_API_KEY) {
+  unsetenv("EVC_OPENWEATHER_API_KEY");
+  EXPECT_EQ(ApiKeyFromEnvironment(), "");
+  setenv("EVC_OPENWEATHER_API_KEY", "k-123", 1);
+  EXPECT_EQ(ApiKeyFromEnvironment(), "k-123");
+  unsetenv("EVC_OPENWEATHER_API_KEY");
 }
 
 }  // namespace

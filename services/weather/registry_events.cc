@@ -1,5 +1,7 @@
 #include "services/weather/registry_events.h"
 
+#include "services/common/service_main.h"
+
 namespace evc::weather {
 
 void FollowRegistryEvents(std::span<const KafkaMessage> batch, VerifyingKeys& registry_keys,
@@ -12,6 +14,21 @@ void FollowRegistryEvents(std::span<const KafkaMessage> batch, VerifyingKeys& re
     }
     watcher.OnRegistryEvent(event);
   }
+}
+
+std::unique_ptr<KafkaConsumer> ConsumeRegistryEvents(const std::string& brokers,
+                                                     VerifyingKeys& registry_keys,
+                                                     WeatherWatcher& watcher, AuditSink& audit,
+                                                     const Clock& clock) {
+  return StartConsuming({.brokers = brokers,
+                         .group_id = "evc-weather",
+                         .client_id = "evc-weather",
+                         .topics = {topics::kRegistryEvents},
+                         .auto_offset_reset = "earliest"},
+                        "cannot consume registry events (--kafka)",
+                        [&](std::span<const KafkaMessage> batch) {
+                          FollowRegistryEvents(batch, registry_keys, watcher, audit, clock);
+                        });
 }
 
 }  // namespace evc::weather

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/time/clock.h"
+
 #include "services/common/crypto.h"
 #include "services/common/message_auth.h"
+#include "services/common/service_main.h"
 #include "services/common/testing/fake_clock.h"
+#include "services/common/testing/mock_broker.h"
 #include "services/weather/registry_events.h"
 #include "services/weather/simulated_provider.h"
 
@@ -282,33 +286,61 @@ TEST_F(WatcherTest, RegistryEventsAreFollowedAtOnce) {
   EXPECT_EQ(watcher->Cities().cities_size(), 2);  // Alicante, Madrid (VLC-1)
 }
 
+// The registry's event keys, its public half of `pair` among them.
+std::unique_ptr<VerifyingKeys> RegistryKeys(const crypto::Ed25519KeyPair& pair, const Clock& clock) {
+  return std::make_unique<VerifyingKeys>(
+      "registry",
+      [public_key = pair.public_key]() -> absl::StatusOr<std::vector<VerifyingKey>> {
+        return std::vector<VerifyingKey>{{"registry-key", public_key}};
+      },
+      clock);
+}
+
+// The registration of `cp_id` in `city` as it travels, signed with `pair`.
+KafkaMessage SignedRegistration(const crypto::Ed25519KeyPair& pair, const std::string& cp_id,
+                                const std::string& city) {
+  events::v1::RegistryEvent event;
+  event.set_cp_id(cp_id);
+  *event.mutable_registered() = ListedCps::Cp(cp_id, city);
+  return KafkaMessage{.topic = topics::kRegistryEvents,
+                      .key = cp_id,
+                      .payload = SignMessage({"registry-key", pair.private_key}, event)
+                                     ->SerializeAsString()};
+}
+
 TEST_F(WatcherTest, OnlyRegistryEventsTheRegistrySignedAreFollowed) {
   Started();
   const crypto::Ed25519KeyPair registry_pair = crypto::NewEd25519KeyPair();
   const crypto::Ed25519KeyPair intruder_pair = crypto::NewEd25519KeyPair();
-  VerifyingKeys registry_keys(
-      "registry",
-      [&]() -> absl::StatusOr<std::vector<VerifyingKey>> {
-        return std::vector<VerifyingKey>{{"registry-key", registry_pair.public_key}};
-      },
-      clock);
-  auto signed_by = [](const crypto::Ed25519KeyPair& pair, const std::string& cp_id,
-                      const std::string& city) {
-    events::v1::RegistryEvent event;
-    event.set_cp_id(cp_id);
-    *event.mutable_registered() = ListedCps::Cp(cp_id, city);
-    return KafkaMessage{.topic = topics::kRegistryEvents,
-                        .key = cp_id,
-                        .payload = SignMessage({"registry-key", pair.private_key}, event)
-                                       ->SerializeAsString()};
-  };
-  const std::vector<KafkaMessage> batch = {signed_by(intruder_pair, "SVQ-1", "Sevilla"),
-                                           signed_by(registry_pair, "VLC-1", "Valencia")};
-  FollowRegistryEvents(batch, registry_keys, *watcher, audit, clock);
+  std::unique_ptr<VerifyingKeys> registry_keys = RegistryKeys(registry_pair, clock);
+  const std::vector<KafkaMessage> batch = {SignedRegistration(intruder_pair, "SVQ-1", "Sevilla"),
+                                           SignedRegistration(registry_pair, "VLC-1", "Valencia")};
+  FollowRegistryEvents(batch, *registry_keys, *watcher, audit, clock);
   auto cities = watcher->Cities();
   ASSERT_EQ(cities.cities_size(), 3);  // Alicante, Madrid, Valencia: not Sevilla
   for (const auto& city : cities.cities()) EXPECT_NE(city.city(), "Sevilla");
   EXPECT_EQ(audit.Count("event_refused"), 1);
+}
+
+TEST_F(WatcherTest, RegistryEventsReachTheWatcherFromKafka) {
+  Started();
+  const crypto::Ed25519KeyPair registry_pair = crypto::NewEd25519KeyPair();
+  std::unique_ptr<VerifyingKeys> registry_keys = RegistryKeys(registry_pair, clock);
+  MockBroker broker(ProjectTopics());
+  auto producer = KafkaProducer::Create(broker.bootstrap(), "test");
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const KafkaMessage registered = SignedRegistration(registry_pair, "VLC-1", "Valencia");
+  ASSERT_TRUE(
+      (*producer)->Produce(topics::kRegistryEvents, registered.key, registered.payload).ok());
+
+  std::unique_ptr<KafkaConsumer> consumer =
+      ConsumeRegistryEvents(broker.bootstrap(), *registry_keys, *watcher, audit, clock);
+  // Produced before the group existed: read all the same, from the earliest offset.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  absl::Notification never;
+  WaitUntil([&] { return watcher->Cities().cities_size() == 3 || absl::Now() > give_up; }, never);
+  consumer->Stop();
+  EXPECT_EQ(watcher->Cities().cities_size(), 3);  // Alicante, Madrid and now Valencia
 }
 
 TEST_F(WatcherTest, PeriodicSyncPicksUpNewCitiesAndDropsRemovedCps) {
