@@ -179,4 +179,8 @@ class Stack {
 // A free TCP port on 127.0.0.1 (bound and released).
 int FreePort();
 
+// The sum of every sample of `name` in a Prometheus text scrape whose labels
+// include all of `labels` (each as `key="value"`).
+double MetricSum(const std::string& scrape, const std::string& name, const std::vector<std::string>& labels = {});
+
 }  // namespace evc::testing
