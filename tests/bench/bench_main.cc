@@ -65,7 +65,6 @@ namespace {
 
 using central::v1::CentralService;
 using testing::AddFleetDrivers;
-using testing::CentralAsDriver;
 using testing::FleetCpId;
 using testing::FleetDriverId;
 using testing::Parallel;
@@ -401,7 +400,7 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
     r.set_supply_id(list[i]);
     r.set_driver_id(driver_of[list[i]]);
     probes.StopRequested(list[i], absl::Now());
-    CallUnary(&CentralService::Stub::StopCharge, CentralAsDriver(stack, driver_of.at(list[i])), r, absl::Seconds(30))
+    CallUnary(&CentralService::Stub::StopCharge, stack.CentralAsDriver(driver_of.at(list[i])), r, absl::Seconds(30))
         .IgnoreError();
   });
   int64_t duplicates = 0;

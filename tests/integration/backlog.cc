@@ -55,15 +55,6 @@ void Parallel(int n, int threads, const std::function<void(int)>& fn) {
   for (auto& t : pool) t.join();
 }
 
-CentralService::Stub& CentralAsDriver(Stack& stack, const std::string& driver) {
-  static absl::Mutex mu;
-  static auto* stubs = new std::map<std::pair<Stack*, std::string>, std::unique_ptr<CentralService::Stub>>();
-  absl::MutexLock lock(&mu);
-  auto& stub = (*stubs)[{&stack, driver}];
-  if (!stub) stub = stack.CentralAs(stack.driver(driver));
-  return *stub;
-}
-
 int PartitionCount(const std::string& topic) {
   for (const TopicSpec& t : ProjectTopics()) {
     if (t.name == topic) return t.partitions;
@@ -117,7 +108,7 @@ absl::StatusOr<std::string> RequestChargeAs(Stack& stack, const std::string& cp,
   central::v1::RequestChargeRequest r;
   r.set_cp_id(cp);
   r.set_driver_id(driver);
-  auto resp = CallUnary(&CentralService::Stub::RequestCharge, CentralAsDriver(stack, driver), r, absl::Seconds(30));
+  auto resp = CallUnary(&CentralService::Stub::RequestCharge, stack.CentralAsDriver(driver), r, absl::Seconds(30));
   if (!resp.ok()) return resp.status();
   return resp->supply().supply_id();
 }

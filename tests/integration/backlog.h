@@ -31,9 +31,6 @@ std::unique_ptr<Process> StartFleet(Stack& stack, int count, std::vector<std::st
 // Waits until central sees `n` connected CPs; DEADLINE_EXCEEDED saying how many did.
 absl::Status WaitConnected(Stack& stack, int n, absl::Duration timeout);
 
-// Central as `driver` (its token on every call); one channel per driver, kept.
-central::v1::CentralService::Stub& CentralAsDriver(Stack& stack, const std::string& driver);
-
 // RequestCharge as `driver` (with its token); the supply id.
 absl::StatusOr<std::string> RequestChargeAs(Stack& stack, const std::string& cp, const std::string& driver);
 

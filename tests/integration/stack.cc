@@ -374,6 +374,13 @@ std::unique_ptr<central::v1::CentralService::Stub> Stack::CentralAs(ClientSessio
   return central::v1::CentralService::NewStub(MakeChannel(central_address(), session.Bearer(), &client_tls_));
 }
 
+central::v1::CentralService::Stub& Stack::CentralAsDriver(const std::string& driver_id) {
+  absl::MutexLock lock(&driver_stubs_mu_);
+  std::unique_ptr<central::v1::CentralService::Stub>& stub = driver_stubs_[driver_id];
+  if (!stub) stub = CentralAs(driver(driver_id));
+  return *stub;
+}
+
 void Stack::StartEngine(const std::string& cp_id, std::vector<std::string> extra_flags) {
   if (!engine_ports_.count(cp_id)) engine_ports_[cp_id] = FreePort();
   std::vector<std::string> args = {absl::StrCat("--listen=127.0.0.1:", engine_ports_[cp_id]),
