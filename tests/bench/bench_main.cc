@@ -38,9 +38,9 @@
 #include "services/common/message_auth.h"
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
-#include "services/common/sealed.h"
-#include "services/common/service_credentials.h"
 #include "services/edge/test_http_client.h"
+#include "tests/bench/report.h"
+#include "tests/integration/backlog.h"
 #include "tests/integration/stack.h"
 
 ABSL_FLAG(std::string, scenario, "fleet", "fleet | churn | ingest | edge");
@@ -52,13 +52,26 @@ ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
           "measurement window (default: fleet 60s, churn 30s)");
 ABSL_FLAG(int, messages, 300000, "ingest: telemetry messages to ingest");
 ABSL_FLAG(std::string, out, ".evc/bench", "directory for the JSON results");
+ABSL_FLAG(int, repetitions, 3, "runs of the scenario, each on a fresh stack; figures are min/median/max");
+ABSL_FLAG(std::string, history, "", "JSON lines file each run appends to (default: <out>/history.jsonl)");
+ABSL_FLAG(std::string, compare, "",
+          "an earlier run (history file or entry): print each figure's median now / then");
+ABSL_FLAG(bool, render_doc, false,
+          "run nothing: regenerate the figures table of --doc from the latest --history entries");
+ABSL_FLAG(std::string, doc, "docs/benchmarks.md", "render_doc: the document with the figure markers");
 
 namespace evc::bench {
 namespace {
 
 using central::v1::CentralService;
+using testing::AddFleetDrivers;
+using testing::FleetCpId;
+using testing::FleetDriverId;
+using testing::Parallel;
 using testing::Process;
+using testing::RequestChargeAs;
 using testing::Stack;
+using testing::StartFleet;
 
 // ---- measurement helpers ----
 
@@ -139,57 +152,12 @@ absl::StatusOr<central::v1::NetworkStats> Stats(Stack& stack) {
                    central::v1::GetNetworkStatsRequest(), absl::Seconds(5));
 }
 
-std::string CpId(int i) { return absl::StrFormat("B-%05d", i); }
-std::string DriverId(int i) { return absl::StrFormat("bench-%05d", i); }
-
-// Runs `fn(i)` for i in [0, n) on `threads` threads.
-void Parallel(int n, int threads, const std::function<void(int)>& fn) {
-  std::atomic<int> next{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (int i = next++; i < n; i = next++) fn(i);
-    });
+// Waits until central sees `n` connected CPs; at the deadline the run goes on
+// with those that are, and says so in `missed`.
+void WaitConnected(Stack& stack, int n, absl::Duration timeout, nlohmann::json* missed) {
+  if (absl::Status s = testing::WaitConnected(stack, n, timeout); !s.ok()) {
+    (*missed)["connected_cps"] = std::string(s.message());
   }
-  for (auto& t : pool) t.join();
-}
-
-absl::Status AddDrivers(Stack& stack, int n) {
-  std::atomic<int> failures{0};
-  absl::Mutex mu;
-  absl::Status first_failure;
-  Parallel(n, 8, [&](int i) {
-    absl::Status s = stack.AddDriver(DriverId(i + 1));
-    if (s.ok() || absl::IsAlreadyExists(s)) return;
-    ++failures;
-    absl::MutexLock lock(&mu);
-    if (first_failure.ok()) first_failure = s;
-  });
-  if (failures == 0) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("could not create ", failures.load(), " of ", n,
-                                          " bench drivers, e.g.: ", first_failure.ToString()));
-}
-
-// Waits until central sees `n` connected CPs.
-absl::Status WaitConnected(Stack& stack, int n, absl::Duration timeout) {
-  int64_t connected = 0;
-  bool ok = Stack::WaitFor([&] {
-    auto s = Stats(stack);
-    if (s.ok()) connected = s->connected();
-    return connected >= n;
-  }, timeout);
-  if (ok) return absl::OkStatus();
-  return absl::DeadlineExceededError(absl::StrCat("only ", connected, " of ", n, " CPs connected"));
-}
-
-std::unique_ptr<Process> StartFleet(Stack& stack, int count, std::vector<std::string> extra) {
-  std::vector<std::string> args = {absl::StrCat("--count=", count), "--prefix=B-",
-                                   "--registry=" + stack.registry_address(),
-                                   "--auth=" + stack.auth_address(),
-                                   "--central=" + stack.central_address(), "--tick_threads=2",
-                                   "--user=admin", "--password_file=" + stack.PasswordFile("admin")};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return stack.Spawn("fleet", "evc-cp-fleet", args);
 }
 
 // Everything the probes learn about supplies, from central's stream and the
@@ -354,25 +322,6 @@ class Probes {
   Latencies stop_to_ticket_;
 };
 
-// Central as a driver (its token on every call); one channel per driver.
-CentralService::Stub& CentralAs(Stack& stack, const std::string& driver) {
-  static absl::Mutex mu;
-  static auto* stubs = new std::map<std::string, std::unique_ptr<CentralService::Stub>>();
-  absl::MutexLock lock(&mu);
-  auto& stub = (*stubs)[driver];
-  if (!stub) stub = stack.CentralAs(stack.driver(driver));
-  return *stub;
-}
-
-absl::StatusOr<std::string> RequestCharge(Stack& stack, const std::string& cp, const std::string& driver) {
-  central::v1::RequestChargeRequest r;
-  r.set_cp_id(cp);
-  r.set_driver_id(driver);
-  auto resp = CallUnary(&CentralService::Stub::RequestCharge, CentralAs(stack, driver), r, absl::Seconds(30));
-  if (!resp.ok()) return resp.status();
-  return resp->supply().supply_id();
-}
-
 std::map<std::string, pid_t> ServicePids(Stack& stack, Process* fleet) {
   std::map<std::string, pid_t> pids = {{"central", stack.central_process().pid()}};
   if (fleet != nullptr) pids["fleet"] = fleet->pid();
@@ -412,10 +361,11 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
   const int supplies = std::min(absl::GetFlag(FLAGS_supplies), cps);
   const absl::Duration window =
       absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(60);
-  if (absl::Status s = AddDrivers(stack, supplies); !s.ok()) return s;
+  nlohmann::json missed = nlohmann::json::object();
+  if (absl::Status s = AddFleetDrivers(stack, supplies); !s.ok()) return s;
   const absl::Time fleet_start = absl::Now();
   auto fleet = StartFleet(stack, cps, {});
-  if (absl::Status s = WaitConnected(stack, cps, absl::Minutes(15)); !s.ok()) return s;
+  WaitConnected(stack, cps, absl::Minutes(15), &missed);
   const absl::Duration connect_time = absl::Now() - fleet_start;
   Probes probes(stack);
   if (absl::Status s = probes.Start(); !s.ok()) return s;
@@ -428,7 +378,7 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
   std::atomic<int> rejected{0};
   Parallel(supplies, 16, [&](int i) {
     const absl::Time t0 = absl::Now();
-    auto id = RequestCharge(stack, CpId(i + 1), DriverId(i + 1));
+    auto id = RequestChargeAs(stack, FleetCpId(i + 1), FleetDriverId(i + 1));
     if (!id.ok()) {
       ++rejected;
       return;
@@ -436,7 +386,7 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
     probes.Requested(*id, t0);
     absl::MutexLock lock(&ids_mu);
     ids.insert(*id);
-    driver_of[*id] = DriverId(i + 1);
+    driver_of[*id] = FleetDriverId(i + 1);
   });
   CpuWindow cpu;
   cpu.Begin(ServicePids(stack, fleet.get()));
@@ -450,7 +400,7 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
     r.set_supply_id(list[i]);
     r.set_driver_id(driver_of[list[i]]);
     probes.StopRequested(list[i], absl::Now());
-    CallUnary(&CentralService::Stub::StopCharge, CentralAs(stack, driver_of.at(list[i])), r, absl::Seconds(30))
+    CallUnary(&CentralService::Stub::StopCharge, stack.CentralAsDriver(driver_of.at(list[i])), r, absl::Seconds(30))
         .IgnoreError();
   });
   int64_t duplicates = 0;
@@ -480,16 +430,18 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
       {"telemetry_lost", expected - applied},
       {"window_seconds", absl::ToDoubleSeconds(window)},
       {"processes", usage},
-      {"latency", probes.Summary()}};
+      {"latency", probes.Summary()},
+      {"missed", missed}};
 }
 
 absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
   const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 400;
   const absl::Duration window =
       absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(30);
-  if (absl::Status s = AddDrivers(stack, cps); !s.ok()) return s;
+  nlohmann::json missed = nlohmann::json::object();
+  if (absl::Status s = AddFleetDrivers(stack, cps); !s.ok()) return s;
   auto fleet = StartFleet(stack, cps, {"--telemetry_period=100ms", "--unplug_after_readings=3"});
-  if (absl::Status s = WaitConnected(stack, cps, absl::Minutes(10)); !s.ok()) return s;
+  WaitConnected(stack, cps, absl::Minutes(10), &missed);
   Probes probes(stack);
   if (absl::Status s = probes.Start(); !s.ok()) return s;
 
@@ -526,7 +478,7 @@ absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
           free_cps.erase(free_cps.begin());
         }
         const absl::Time t0 = absl::Now();
-        auto id = RequestCharge(stack, CpId(cp), DriverId(cp));
+        auto id = RequestChargeAs(stack, FleetCpId(cp), FleetDriverId(cp));
         absl::MutexLock lock(&mu);
         if (!id.ok()) {
           ++rejected;
@@ -574,45 +526,30 @@ absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
       {"tickets_lost", static_cast<int64_t>(all.size()) - received},
       {"window_seconds", absl::ToDoubleSeconds(window)},
       {"processes", usage},
-      {"latency", probes.Summary()}};
+      {"latency", probes.Summary()},
+      {"missed", missed}};
 }
 
-struct Held {
-  int64_t total = 0;   // every message the broker holds on the topic
-  int64_t unread = 0;  // those past `group`'s committed offsets
+// What a reader of the backlog got through before its deadline, and how fast.
+struct ReadRate {
+  int64_t read = 0;
+  double per_second = 0;
 };
 
-Held HeldIn(RdKafka::KafkaConsumer& consumer, const std::string& topic, int partitions) {
-  Held held;
-  std::vector<RdKafka::TopicPartition*> tps;
-  for (int p = 0; p < partitions; ++p) tps.push_back(RdKafka::TopicPartition::create(topic, p));
-  consumer.committed(tps, 5000);
-  for (const auto* tp : tps) {
-    int64_t low = 0, high = 0;
-    consumer.query_watermark_offsets(topic, tp->partition(), &low, &high, 5000);
-    held.total += high - low;
-    held.unread += high - std::max(low, tp->offset());
+// Figures of a reader that may have stopped at its deadline: a slow run says
+// what it read and marks the rate missed.
+void ReportReader(const std::string& name, const ReadRate& r, int64_t total, nlohmann::json* figures,
+                  nlohmann::json* missed) {
+  (*figures)[name + "_rate_per_second"] = r.per_second;
+  (*figures)[name + "_ns_per_message"] = r.per_second > 0 ? 1e9 / r.per_second : 0;
+  if (r.read < total) {
+    (*missed)[name + "_rate_per_second"] =
+        absl::StrCat(name, " read ", r.read, " of ", total, " messages before its deadline");
   }
-  RdKafka::TopicPartition::destroy(tps);
-  return held;
-}
-
-absl::StatusOr<Held> HeldMessages(const std::string& brokers, const std::string& topic,
-                                  const std::string& group) {
-  std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", brokers, error);
-  // Never subscribes: only asks the group's committed offsets.
-  conf->set("group.id", group, error);
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
-  if (!consumer) return absl::InternalError(error);
-  Held held = HeldIn(*consumer, topic, 8);
-  consumer->close();
-  return held;
 }
 
 // A bare librdkafka consumer reading every message of the topic: the ceiling.
-absl::StatusOr<double> BareConsumerRate(Stack& stack, int64_t total) {
+absl::StatusOr<ReadRate> BareConsumerRate(Stack& stack, int64_t total) {
   std::string error;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   conf->set("bootstrap.servers", stack.kafka(), error);
@@ -633,13 +570,12 @@ absl::StatusOr<double> BareConsumerRate(Stack& stack, int64_t total) {
     last = absl::Now();
   }
   consumer->close();
-  if (read < total) return absl::DeadlineExceededError("bare consumer did not read everything");
-  return (read - 1) / absl::ToDoubleSeconds(last - first);
+  return ReadRate{read, read > 1 ? (read - 1) / absl::ToDoubleSeconds(last - first) : 0};
 }
 
 // The project's consumer wrapper (central's configuration) with a handler that
 // does nothing: separates the wrapper's cost from central's logic.
-absl::StatusOr<double> WrapperConsumerRate(Stack& stack, int64_t total) {
+absl::StatusOr<ReadRate> WrapperConsumerRate(Stack& stack, int64_t total) {
   auto consumer = KafkaConsumer::Create({.brokers = stack.kafka(),
                                          .group_id = "bench-wrapper",
                                          .client_id = "bench-wrapper",
@@ -656,79 +592,31 @@ absl::StatusOr<double> WrapperConsumerRate(Stack& stack, int64_t total) {
   });
   Stack::WaitFor([&] { return read >= total; }, absl::Minutes(5));
   (*consumer)->Stop();
-  if (read < total) return absl::DeadlineExceededError("wrapper consumer did not read everything");
   absl::MutexLock lock(&mu);
-  return read / std::max(1e-9, absl::ToDoubleSeconds(last - first));
+  return ReadRate{read, read / std::max(1e-9, absl::ToDoubleSeconds(last - first))};
 }
 
 absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
   const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 500;
   const int64_t messages = absl::GetFlag(FLAGS_messages);
-  if (absl::Status s = AddDrivers(stack, cps); !s.ok()) return s;
+  nlohmann::json missed = nlohmann::json::object();
+  if (absl::Status s = AddFleetDrivers(stack, cps); !s.ok()) return s;
   auto fleet = StartFleet(stack, cps, {});
-  if (absl::Status s = WaitConnected(stack, cps, absl::Minutes(10)); !s.ok()) return s;
-  std::set<std::string> ids;
-  absl::Mutex ids_mu;
+  WaitConnected(stack, cps, absl::Minutes(10), &missed);
+  // The supplies the backlog is for; a CP not connected goes without (the
+  // backlog is for those open, whatever their number).
   Parallel(cps, 16, [&](int i) {
-    auto id = RequestCharge(stack, CpId(i + 1), DriverId(i + 1));
-    if (!id.ok()) return;
-    absl::MutexLock lock(&ids_mu);
-    ids.insert(*id);
+    RequestChargeAs(stack, FleetCpId(i + 1), FleetDriverId(i + 1)).status().IgnoreError();
   });
   absl::SleepFor(absl::Seconds(3));
   // Central goes down with the supplies open; the engines stop too, so that
   // only the benchmark's messages arrive.
   stack.central_process().Kill();
   fleet->Stop();
-  std::map<std::string, std::pair<std::string, int64_t>> open;  // supply -> (cp, last_seq)
-  std::istringstream rows(stack.Sql("SELECT supply_id || ' ' || cp_id || ' ' || last_seq FROM supplies WHERE ended_at IS NULL"));
-  std::string supply, cp;
-  int64_t seq;
-  while (rows >> supply >> cp >> seq) open[supply] = {cp, seq + 10};
-  if (open.empty()) return absl::InternalError("no open supplies to feed");
-
-  // Messages are sealed like an engine's, with each CP's key from auth, asked for as
-  // central (the one service that may).
-  absl::StatusOr<ServiceCredential> as_central =
-      LoadServiceCredential(stack.ServiceCredentialFile("central"));
-  if (!as_central.ok()) return as_central.status();
-  auto key_source = auth::v1::AuthService::NewStub(
-      MakeChannel(stack.auth_address(), nullptr, &stack.client_tls(), &*as_central));
-  std::map<std::string, CpKey> keys;
-  for (const auto& [id, cp_seq] : open) {
-    auth::v1::GetChargingPointKeysRequest request;
-    request.set_cp_id(cp_seq.first);
-    auto got = CallUnary(&auth::v1::AuthService::Stub::GetChargingPointKeys, *key_source, request,
-                         absl::Seconds(5));
-    if (!got.ok()) return got.status();
-    if (got->keys().empty()) return absl::InternalError("no key for " + cp_seq.first);
-    keys[cp_seq.first] = {got->keys().rbegin()->key_id(), got->keys().rbegin()->key()};
-  }
-  SealCounter counter;
-  auto producer = KafkaProducer::Create(stack.kafka(), "bench-ingest");
-  if (!producer.ok()) return producer.status();
+  std::vector<testing::OpenSupply> open = testing::OpenSupplies(stack);
   const absl::Time produce_start = absl::Now();
-  int64_t produced = 0;
-  while (produced < messages) {
-    for (auto& [id, cp_seq] : open) {
-      if (produced >= messages) break;
-      events::v1::EngineEvent e;
-      e.set_cp_id(cp_seq.first);
-      *e.mutable_at() = ToProto(absl::Now());
-      auto* t = e.mutable_telemetry();
-      t->set_supply_id(id);
-      t->set_seq(static_cast<uint64_t>(++cp_seq.second));
-      t->set_energy_wh(cp_seq.second * 10);
-      t->set_power_w(36000);
-      auto sealed = SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, cp_seq.first,
-                                 keys[cp_seq.first], counter.Next(absl::Now()), e.SerializeAsString());
-      if (!sealed.ok()) return sealed.status();
-      if (absl::Status s = (*producer)->Produce(topics::kEngineEvents, cp_seq.first, *sealed); !s.ok()) return s;
-      ++produced;
-    }
-  }
-  if (absl::Status s = (*producer)->Flush(absl::Minutes(2)); !s.ok()) return s;
-  const double produce_rate = produced / absl::ToDoubleSeconds(absl::Now() - produce_start);
+  if (absl::Status s = testing::ProduceTelemetry(stack, open, messages); !s.ok()) return s;
+  const double produce_rate = messages / absl::ToDoubleSeconds(absl::Now() - produce_start);
 
   // The ceiling: everything in the topic, read by a bare consumer.
   // What the broker still holds, in all and past central's committed offsets:
@@ -736,55 +624,58 @@ absl::StatusOr<nlohmann::json> Ingest(Stack& stack) {
   // oldest messages before anyone reads them (central counts and logs those,
   // evc_kafka_expired_unread_messages_total). Central is measured on what it
   // can still read, not on what was produced.
-  auto held = HeldMessages(stack.kafka(), topics::kEngineEvents, "evc-central");
+  auto held = testing::BacklogOf(stack.kafka(), topics::kEngineEvents, "evc-central");
   if (!held.ok()) return held.status();
-  const int64_t topic_total = held->total;
+  int64_t topic_total = 0, unread = 0;
+  for (const testing::PartitionBacklog& p : *held) {
+    topic_total += p.high - p.low;
+    unread += p.Unread();
+  }
   // Held past central's offsets, the engines' last messages before the kill
   // too: central read those before and skips them without counting.
-  const int64_t backlog = std::min(messages, held->unread);
+  const int64_t backlog = std::min(messages, unread);
   auto bare = BareConsumerRate(stack, topic_total);
   if (!bare.ok()) return bare.status();
   auto wrapper = WrapperConsumerRate(stack, topic_total);
   if (!wrapper.ok()) return wrapper.status();
 
-  // Central restarts with the backlog waiting: measure how fast it drains it.
+  // Central restarts with the backlog waiting: how long until it applied it
+  // all, from the restart (central reads while it starts, before it answers
+  // health checks, so a clock started later would flatter it).
+  const absl::Time restarted = absl::Now();
   if (absl::Status s = stack.RestartCentral(); !s.ok()) return s;
   CpuWindow cpu;
   cpu.Begin(ServicePids(stack, nullptr));
-  // From the last poll that saw nothing to the first that saw everything: at
-  // most one poll interval (20 ms) too long, so the rate errs low.
-  absl::Time before = absl::Now(), done = absl::InfinitePast();
+  absl::Time done = restarted;
   int64_t count = 0;
   const absl::Time deadline = absl::Now() + absl::Minutes(5);
   while (count < backlog && absl::Now() < deadline) {
-    const absl::Time polled = absl::Now();
     auto s = Stats(stack);
     if (s.ok()) {
       count = s->telemetry_applied() + s->telemetry_duplicates() + s->engine_events_ignored();
-      if (count == 0) before = polled;
-      if (count >= backlog) done = absl::Now();
+      done = absl::Now();
     }
     if (count < backlog) absl::SleepFor(absl::Milliseconds(20));
   }
   nlohmann::json usage = cpu.End();
-  if (count < backlog) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("central ingested only ", count, " of the ", backlog, " messages the broker held"));
-  }
-  const double central_rate = count / absl::ToDoubleSeconds(done - before);
-  auto stats = Stats(stack);
-  return nlohmann::json{
+  const double catch_up = absl::ToDoubleSeconds(done - restarted);
+  nlohmann::json figures = {
       {"messages", messages},
       {"messages_held_by_broker", backlog},
       {"open_supplies", open.size()},
       {"produce_rate_per_second", produce_rate},
-      {"bare_consumer_rate_per_second", *bare},
-      {"wrapper_consumer_rate_per_second", *wrapper},
-      {"central_ingest_rate_per_second", central_rate},
-      {"ratio", central_rate / *bare},
-      {"telemetry_applied", stats.ok() ? stats->telemetry_applied() : 0},
-      {"telemetry_duplicates_dropped", stats.ok() ? stats->telemetry_duplicates() : 0},
+      {"central_applied", count},
+      {"central_catch_up_seconds", catch_up},
       {"processes", usage}};
+  ReportReader("bare_consumer", *bare, topic_total, &figures, &missed);
+  ReportReader("wrapper_consumer", *wrapper, topic_total, &figures, &missed);
+  ReportReader("central_ingest", ReadRate{count, count / std::max(1e-9, catch_up)}, backlog, &figures, &missed);
+  figures["ratio"] = bare->per_second > 0 ? figures["central_ingest_rate_per_second"].get<double>() / bare->per_second : 0;
+  auto stats = Stats(stack);
+  figures["telemetry_applied"] = stats.ok() ? stats->telemetry_applied() : 0;
+  figures["telemetry_duplicates_dropped"] = stats.ok() ? stats->telemetry_duplicates() : 0;
+  figures["missed"] = missed;
+  return figures;
 }
 
 
@@ -944,9 +835,10 @@ absl::StatusOr<nlohmann::json> Edge(Stack& stack) {
   const int clients = absl::GetFlag(FLAGS_clients);
   const absl::Duration window =
       absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(20);
-  if (absl::Status s = AddDrivers(stack, std::min(supplies, cps)); !s.ok()) return s;
+  nlohmann::json missed = nlohmann::json::object();
+  if (absl::Status s = AddFleetDrivers(stack, std::min(supplies, cps)); !s.ok()) return s;
   auto fleet = StartFleet(stack, cps, {});
-  if (absl::Status s = WaitConnected(stack, cps, absl::Minutes(15)); !s.ok()) return s;
+  WaitConnected(stack, cps, absl::Minutes(15), &missed);
   auto port = stack.StartEdge();
   if (!port.ok()) return port.status();
 
@@ -967,7 +859,7 @@ absl::StatusOr<nlohmann::json> Edge(Stack& stack) {
   // 2. WebSocket clients watching while supplies send telemetry every second.
   std::atomic<int> rejected{0};
   Parallel(std::min(supplies, cps), 16, [&](int i) {
-    if (!RequestCharge(stack, CpId(i + 1), DriverId(i + 1)).ok()) ++rejected;
+    if (!RequestChargeAs(stack, FleetCpId(i + 1), FleetDriverId(i + 1)).ok()) ++rejected;
   });
   ReferenceWatcher reference(stack);
   WatchCrowd crowd(*port, clients);
@@ -995,31 +887,104 @@ absl::StatusOr<nlohmann::json> Edge(Stack& stack) {
       {"ws", fanout},
       {"window_seconds", absl::ToDoubleSeconds(window)},
       {"processes", usage},
-      {"latency", {{"unary_direct", direct}, {"unary_edge", rest}, {"ws_delivery_delay", fanout["delivery_delay"]}}}};
+      {"latency", {{"unary_direct", direct}, {"unary_edge", rest}, {"ws_delivery_delay", fanout["delivery_delay"]}}},
+      {"missed", missed}};
 }
 
-void PrintTable(const std::string& scenario, const nlohmann::json& r) {
-  std::printf("\nevc-bench %s  (%s, %d cores)\n", scenario.c_str(),
-              absl::FormatTime("%Y-%m-%d %H:%M", absl::Now(), absl::UTCTimeZone()).c_str(),
-              static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
-  std::printf("%-34s %s\n", "figure", "value");
-  for (auto it = r.begin(); it != r.end(); ++it) {
-    if (it.key() == "processes") {
-      for (auto p = it->begin(); p != it->end(); ++p) {
-        std::printf("%-34s %.2f cores, peak RSS %.0f MiB\n", (p.key() + " CPU / RSS").c_str(),
-                    (*p)["cpu_cores"].get<double>(), (*p)["peak_rss_mib"].get<double>());
-      }
-    } else if (it.key() == "latency") {
-      for (auto l = it->begin(); l != it->end(); ++l) {
-        if ((*l)["count"].get<size_t>() == 0) continue;
-        std::printf("%-34s p50 %.1f  p95 %.1f  p99 %.1f ms  (n=%zu)\n", l.key().c_str(),
-                    (*l)["p50_ms"].get<double>(), (*l)["p95_ms"].get<double>(),
-                    (*l)["p99_ms"].get<double>(), (*l)["count"].get<size_t>());
-      }
-    } else {
-      std::printf("%-34s %s\n", it.key().c_str(), it->dump().c_str());
-    }
+using RunScenario = absl::StatusOr<nlohmann::json> (*)(Stack&);
+
+RunScenario ScenarioNamed(const std::string& name) {
+  if (name == "fleet") return Fleet;
+  if (name == "churn") return Churn;
+  if (name == "edge") return Edge;
+  if (name == "ingest") return Ingest;
+  return nullptr;
+}
+
+// The sizes a run was made with, for the history and the docs table.
+nlohmann::json Settings() {
+  return {{"cps", absl::GetFlag(FLAGS_cps)},
+          {"supplies", absl::GetFlag(FLAGS_supplies)},
+          {"clients", absl::GetFlag(FLAGS_clients)},
+          {"concurrency", absl::GetFlag(FLAGS_concurrency)},
+          {"messages", absl::GetFlag(FLAGS_messages)},
+          {"duration", absl::FormatDuration(absl::GetFlag(FLAGS_duration))}};
+}
+
+std::string Today() { return absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone()); }
+
+std::string HistoryPath() {
+  const std::string flag = absl::GetFlag(FLAGS_history);
+  return flag.empty() ? absl::StrCat(absl::GetFlag(FLAGS_out), "/history.jsonl") : flag;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// One repetition on a fresh stack; its figures, or why it could not run.
+absl::StatusOr<nlohmann::json> RunOnce(const std::string& scenario) {
+  auto stack = Stack::Start(StackOptions(scenario));
+  if (!stack.ok()) return stack.status();
+  absl::StatusOr<nlohmann::json> result = ScenarioNamed(scenario)(**stack);
+  if (!result.ok()) {
+    (*stack)->KeepDirectory();
+    return absl::Status(result.status().code(),
+                        absl::StrCat(result.status().message(), " (logs in ", (*stack)->dir(), ")"));
   }
+  return result;
+}
+
+// --render_doc: the figures table of the docs from the latest run of each scenario.
+int RenderDoc() {
+  absl::StatusOr<std::string> history = ReadFile(HistoryPath());
+  absl::StatusOr<std::string> doc = ReadFile(absl::GetFlag(FLAGS_doc));
+  if (!history.ok() || !doc.ok()) {
+    std::fprintf(stderr, "render_doc: %s\n", (history.ok() ? doc : history).status().ToString().c_str());
+    return 1;
+  }
+  std::vector<nlohmann::json> entries;
+  for (const char* scenario : {"fleet", "churn", "ingest", "edge"}) {
+    if (auto e = LatestEntry(*history, scenario); e.ok()) entries.push_back(*e);
+  }
+  absl::StatusOr<std::string> updated = ReplaceDocTable(*doc, RenderDocTable(entries));
+  if (!updated.ok()) {
+    std::fprintf(stderr, "render_doc: %s\n", updated.status().ToString().c_str());
+    return 1;
+  }
+  std::ofstream(absl::GetFlag(FLAGS_doc)) << *updated;
+  std::printf("%s: figures of %zu scenarios from %s\n", absl::GetFlag(FLAGS_doc).c_str(), entries.size(),
+              HistoryPath().c_str());
+  return 0;
+}
+
+// After the runs: the table, the JSON files, the history line and the comparison.
+void Publish(const ScenarioReport& report, const std::vector<nlohmann::json>& runs) {
+  const nlohmann::json entry = ToHistoryEntry(report, Settings(), Today(),
+                                              static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  std::printf("\nevc-bench %s  (%s, %d cores, %d repetitions)\n%s", report.scenario.c_str(),
+              entry["date"].get<std::string>().c_str(), entry["cores"].get<int>(), report.repetitions,
+              RenderTable(report).c_str());
+  // Read before this run is appended: comparing with the history file itself
+  // means "against the previous run".
+  const std::string compare = absl::GetFlag(FLAGS_compare);
+  absl::StatusOr<std::string> earlier = compare.empty() ? absl::NotFoundError("") : ReadFile(compare);
+  std::ofstream(HistoryPath(), std::ios::app) << entry.dump() << "\n";
+  const std::string path = absl::StrCat(absl::GetFlag(FLAGS_out), "/", report.scenario, "-",
+                                        absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()),
+                                        ".json");
+  std::ofstream(path) << nlohmann::json{{"report", entry}, {"runs", runs}}.dump(2) << "\n";
+  std::printf("\nwritten to %s (and a line in %s)\n", path.c_str(), HistoryPath().c_str());
+  if (compare.empty()) return;
+  absl::StatusOr<nlohmann::json> then =
+      earlier.ok() ? LatestEntry(*earlier, report.scenario) : absl::StatusOr<nlohmann::json>(earlier.status());
+  if (!then.ok()) {
+    std::printf("\nno comparison with %s: %s\n", compare.c_str(), then.status().ToString().c_str());
+    return;
+  }
+  std::printf("\n%s", RenderComparison(entry, *then).c_str());
 }
 
 }  // namespace
@@ -1028,19 +993,23 @@ void PrintTable(const std::string& scenario, const nlohmann::json& r) {
 // What --help says before the flags.
 constexpr char kAbout[] =
     "evc-bench: speed and memory figures of the network on this machine.\n"
-    "Each scenario starts a private stack and prints one table (and writes JSON to --out):\n"
+    "Each scenario runs --repetitions times, each on a fresh private stack, and prints one table of\n"
+    "min/median/max per figure, judged against its target on the median (met, missed, failed);\n"
     "fleet (CPs with health and supplies), churn (short supplies as fast as accepted),\n"
     "ingest (central's telemetry rate), edge (REST clients through the edge).\n"
+    "Exit status: 0 all met, 1 a run or a correctness figure failed, 3 a figure was missed.\n"
     "\n"
     "usage: evc-bench --scenario=NAME [--flag=value ...]   (usually through ./evc bench)\n"
     "example:\n"
-    "  evc-bench --scenario=churn --duration=30s\n";
+    "  evc-bench --scenario=churn --duration=30s --repetitions=3\n";
 
 int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "bench", kAbout);
+  if (absl::GetFlag(FLAGS_render_doc)) return evc::bench::RenderDoc();
   const std::string scenario = absl::GetFlag(FLAGS_scenario);
-  if (scenario != "fleet" && scenario != "churn" && scenario != "ingest" && scenario != "edge") {
-    std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest, edge)\n", scenario.c_str());
+  if (evc::bench::ScenarioNamed(scenario) == nullptr || absl::GetFlag(FLAGS_repetitions) < 1) {
+    std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest, edge) or --repetitions < 1\n",
+                 scenario.c_str());
     return 2;
   }
   // One run per scenario at a time: they share the stack directory.
@@ -1051,7 +1020,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "another '%s' benchmark is running (%s)\n", scenario.c_str(), lock_path.c_str());
     return 1;
   }
-  evc::bench::StackOptions(scenario);
   // Ctrl-C / SIGTERM: stop the stack's Postgres and leave; the other processes
   // die with this one (PR_SET_PDEATHSIG).
   std::thread([scenario] {
@@ -1061,31 +1029,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench interrupted\n");
     std::_Exit(130);
   }).detach();
-  auto stack = evc::testing::Stack::Start(evc::bench::StackOptions(scenario));
-  if (!stack.ok()) {
-    std::fprintf(stderr, "bench: %s\n", stack.status().ToString().c_str());
-    return 1;
+  std::vector<nlohmann::json> runs;
+  std::vector<std::string> failed_runs;
+  const int repetitions = absl::GetFlag(FLAGS_repetitions);
+  for (int i = 1; i <= repetitions; ++i) {
+    std::fprintf(stderr, "bench %s: run %d of %d\n", scenario.c_str(), i, repetitions);
+    absl::StatusOr<nlohmann::json> run = evc::bench::RunOnce(scenario);
+    if (run.ok()) {
+      runs.push_back(*run);
+    } else {
+      failed_runs.push_back(absl::StrCat("run ", i, ": ", run.status().ToString()));
+      std::fprintf(stderr, "bench %s: %s\n", scenario.c_str(), failed_runs.back().c_str());
+    }
   }
-  absl::StatusOr<nlohmann::json> result =
-      scenario == "fleet"   ? evc::bench::Fleet(**stack)
-      : scenario == "churn" ? evc::bench::Churn(**stack)
-      : scenario == "edge"  ? evc::bench::Edge(**stack)
-                            : evc::bench::Ingest(**stack);
-  if (!result.ok()) {
-    (*stack)->KeepDirectory();
-    std::fprintf(stderr, "bench %s failed: %s (logs in %s)\n", scenario.c_str(),
-                 result.status().ToString().c_str(), (*stack)->dir().c_str());
-    return 1;
-  }
-  nlohmann::json out = {{"scenario", scenario},
-                        {"date", absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone())},
-                        {"cores", sysconf(_SC_NPROCESSORS_ONLN)},
-                        {"results", *result}};
-  const std::string path = absl::StrCat(absl::GetFlag(FLAGS_out), "/", scenario, "-",
-                                        absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()),
-                                        ".json");
-  std::ofstream(path) << out.dump(2) << "\n";
-  evc::bench::PrintTable(scenario, *result);
-  std::printf("\nwritten to %s\n", path.c_str());
-  return 0;
+  const evc::bench::ScenarioReport report = evc::bench::Aggregate(scenario, runs, failed_runs);
+  evc::bench::Publish(report, runs);
+  const std::vector<std::string> unmet = evc::bench::Unmet(report);
+  for (const std::string& u : unmet) std::printf("unmet: %s\n", u.c_str());
+  if (evc::bench::AnyFailed(report)) return 1;
+  return unmet.empty() ? 0 : 3;
 }

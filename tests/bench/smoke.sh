@@ -5,10 +5,14 @@ set -euo pipefail
 out="$(mktemp -d /tmp/evc-bench-smoke-XXXXXX)"
 chmod 755 "$out"  # Postgres runs as its own user when we are root
 trap 'rm -rf "$out"' EXIT
+# A tiny run may miss a speed target (exit 3): that is not what the smoke run checks.
 run() {
-  local scenario="$1"; shift
-  "$EVC_BIN_DIR/evc-bench" --scenario="$scenario" --out="$out" "$@" >"$out/$scenario.table" 2>"$out/$scenario.log" \
-    || { echo "bench $scenario failed:" >&2; tail -20 "$out/$scenario.log" >&2; exit 1; }
+  local scenario="$1" rc=0; shift
+  "$EVC_BIN_DIR/evc-bench" --scenario="$scenario" --out="$out" --repetitions=1 "$@" \
+    >"$out/$scenario.table" 2>"$out/$scenario.log" || rc=$?
+  if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then
+    echo "bench $scenario failed:" >&2; tail -20 "$out/$scenario.log" "$out/$scenario.table" >&2; exit 1
+  fi
   ls "$out"/"$scenario"-*.json
 }
 check() {
@@ -16,7 +20,7 @@ check() {
   result="$(run "$1" "${@:3}")" || exit 1
   python3 - "$result" "$2" <<'PY'
 import json, sys
-results = json.load(open(sys.argv[1]))["results"]
+results = json.load(open(sys.argv[1]))["runs"][0]
 for expr in sys.argv[2].split(";"):
     if not eval(expr, {}, results):
         print(f"FAILED: {expr} with {json.dumps(results)}")

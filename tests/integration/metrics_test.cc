@@ -21,22 +21,6 @@ namespace {
 
 namespace http = boost::beast::http;
 
-// The sum of every sample of `name` whose labels include all of `labels`
-// (each as `key="value"`).
-double Sum(const std::string& scrape, const std::string& name, const std::vector<std::string>& labels = {}) {
-  double total = 0;
-  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t end = line.find_first_of("{ ");
-    if (end == absl::string_view::npos || line.substr(0, end) != name) continue;
-    bool all = true;
-    for (const std::string& l : labels) all = all && absl::StrContains(line, l);
-    double value = 0;
-    if (all && absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) total += value;
-  }
-  return total;
-}
-
 int Shell(const std::string& command, std::string* output) {
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return -1;
@@ -85,7 +69,7 @@ TEST_F(MetricsTest, AChargeMovesTheCountersByWhatHappened) {
   absl::SleepFor(absl::Milliseconds(1500));
   const std::string after = Scrape("central");
   auto delta = [&](const std::string& name, const std::vector<std::string>& labels = {}) {
-    return Sum(after, name, labels) - Sum(before, name, labels);
+    return MetricSum(after, name, labels) - MetricSum(before, name, labels);
   };
 
   EXPECT_EQ(delta("evc_supplies_started_total"), 1);
@@ -106,8 +90,8 @@ TEST_F(MetricsTest, AChargeMovesTheCountersByWhatHappened) {
   EXPECT_GE(delta("evc_kafka_produced_messages_total", {"topic=\"evc.engine-commands\""}), 2);
   EXPECT_GE(delta("evc_kafka_produced_messages_total", {"topic=\"evc.driver-notifications\""}), 2);
   EXPECT_GE(delta("evc_pg_transaction_seconds_count", {"statement=\"PgSupplyStore::Write\""}), 2);
-  EXPECT_EQ(Sum(after, "evc_charging_points", {"state=\"ACTIVE\""}) +
-                Sum(after, "evc_charging_points", {"state=\"SUPPLYING\""}),
+  EXPECT_EQ(MetricSum(after, "evc_charging_points", {"state=\"ACTIVE\""}) +
+                MetricSum(after, "evc_charging_points", {"state=\"SUPPLYING\""}),
             1);
 }
 
@@ -140,7 +124,7 @@ TEST_F(MetricsTest, EveryServiceExposesValidMetricsThatTheDashboardsAndRulesQuer
     files.push_back(file);
     std::string out;
     EXPECT_EQ(Shell("promtool check metrics < " + file, &out), 0) << service << ":\n" << out;
-    EXPECT_GT(Sum(Scrape(service), "grpc_server_started_total") + Sum(Scrape(service), "grpc_client_started_total"), 0)
+    EXPECT_GT(MetricSum(Scrape(service), "grpc_server_started_total") + MetricSum(Scrape(service), "grpc_client_started_total"), 0)
         << service;
   }
   const std::string source = std::getenv("EVC_SOURCE_DIR");

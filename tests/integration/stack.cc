@@ -22,6 +22,9 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -371,6 +374,13 @@ std::unique_ptr<central::v1::CentralService::Stub> Stack::CentralAs(ClientSessio
   return central::v1::CentralService::NewStub(MakeChannel(central_address(), session.Bearer(), &client_tls_));
 }
 
+central::v1::CentralService::Stub& Stack::CentralAsDriver(const std::string& driver_id) {
+  absl::MutexLock lock(&driver_stubs_mu_);
+  std::unique_ptr<central::v1::CentralService::Stub>& stub = driver_stubs_[driver_id];
+  if (!stub) stub = CentralAs(driver(driver_id));
+  return *stub;
+}
+
 void Stack::StartEngine(const std::string& cp_id, std::vector<std::string> extra_flags) {
   if (!engine_ports_.count(cp_id)) engine_ports_[cp_id] = FreePort();
   std::vector<std::string> args = {absl::StrCat("--listen=127.0.0.1:", engine_ports_[cp_id]),
@@ -450,6 +460,20 @@ std::string Stack::Sql(const std::string& query) {
   std::remove(file.c_str());
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
+}
+
+double MetricSum(const std::string& scrape, const std::string& name, const std::vector<std::string>& labels) {
+  double total = 0;
+  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t end = line.find_first_of("{ ");
+    if (end == absl::string_view::npos || line.substr(0, end) != name) continue;
+    bool all = true;
+    for (const std::string& l : labels) all = all && absl::StrContains(line, l);
+    double value = 0;
+    if (all && absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) total += value;
+  }
+  return total;
 }
 
 }  // namespace evc::testing

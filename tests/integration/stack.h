@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
@@ -87,6 +88,9 @@ class Stack {
   bool has_driver(const std::string& driver_id) const { return drivers_.count(driver_id) > 0; }
   // Central as that driver (its access token on every call).
   std::unique_ptr<central::v1::CentralService::Stub> CentralAs(ClientSession& session);
+  // The same for a driver added here, one channel per driver kept as long as the
+  // stack (its credentials refer to the driver's session). Thread-safe.
+  central::v1::CentralService::Stub& CentralAsDriver(const std::string& driver_id);
   std::string PasswordFile(const std::string& user) const { return dir_ + "/" + user + ".password"; }
   // Starts the engine (auto-plug) and the monitor of a registered CP.
   void StartEngine(const std::string& cp_id, std::vector<std::string> extra_flags = {});
@@ -173,10 +177,17 @@ class Stack {
   std::unique_ptr<central::v1::CentralService::Stub> central_;
   std::unique_ptr<ClientSession> operator_;
   std::map<std::string, std::unique_ptr<ClientSession>> drivers_;
+  absl::Mutex driver_stubs_mu_;
+  std::map<std::string, std::unique_ptr<central::v1::CentralService::Stub>> driver_stubs_
+      ABSL_GUARDED_BY(driver_stubs_mu_);
   TlsConfig client_tls_;
 };
 
 // A free TCP port on 127.0.0.1 (bound and released).
 int FreePort();
+
+// The sum of every sample of `name` in a Prometheus text scrape whose labels
+// include all of `labels` (each as `key="value"`).
+double MetricSum(const std::string& scrape, const std::string& name, const std::vector<std::string>& labels = {});
 
 }  // namespace evc::testing
