@@ -51,7 +51,7 @@ const std::map<std::string, std::vector<std::string>>& Headlines() {
       {"churn", {"latency.request_to_authorise.p99_ms", "processes.central.cpu_cores"}},
       {"ingest", {"messages_held_by_broker", "central_applied", "central_catch_up_seconds",
                   "central_ingest_rate_per_second", "bare_consumer_rate_per_second",
-                  "central_ns_per_message", "bare_ns_per_message"}},
+                  "central_ingest_ns_per_message", "bare_consumer_ns_per_message"}},
       {"edge", {"unary_direct_qps", "unary_edge_qps", "ws.clients_with_every_update"}},
   };
   return *h;
@@ -65,7 +65,7 @@ const Target* TargetOf(const std::string& scenario, const std::string& figure) {
 }
 
 std::string Format(double v) {
-  if (std::fabs(v) >= 100) return absl::StrFormat("%.0f", v);
+  if (std::fabs(v) >= 100 || v == std::floor(v)) return absl::StrFormat("%.0f", v);
   if (std::fabs(v) >= 10) return absl::StrFormat("%.1f", v);
   return absl::StrFormat("%.2f", v);
 }
