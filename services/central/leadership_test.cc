@@ -2,6 +2,8 @@
 
 #include "services/central/leadership.h"
 
+#include "services/central/leadership_grpc.h"
+
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -157,6 +159,23 @@ TEST_F(LeadershipTest, RestartedReplicaRetakesItsOwnUnexpiredLease) {
   restarted_a.Step();
   EXPECT_EQ(restarted_a.state(), LeaderState::kLeading);
   EXPECT_EQ(restarted_a.lease().epoch, 2) << "a new term, so the old process is fenced";
+}
+
+TEST(FollowerRefusalTest, CentralCallsAreUnavailableAndNameTheLeader) {
+  const Lease leader{.holder = "central-0", .advertise_address = "10.0.0.7:50053", .epoch = 4};
+  absl::Status refused =
+      FollowerRefusal("/evc.central.v1.CentralService/RequestCharge", "central-1", leader);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(refused.message(),
+            "central replica central-1 is a follower: the leader is replica central-0 at "
+            "10.0.0.7:50053 (epoch 4); call it there");
+  EXPECT_EQ(FollowerRefusal("/evc.central.v1.CentralService/GetSupply", "central-1", Lease()).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST(FollowerRefusalTest, MethodsOfNoCentralServiceAreUnimplemented) {
+  EXPECT_EQ(FollowerRefusal("/evc.auth.v1.AuthService/Login", "central-1", Lease()).code(),
+            absl::StatusCode::kUnimplemented);
 }
 
 }  // namespace
