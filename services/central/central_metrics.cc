@@ -54,6 +54,39 @@ CentralMetrics::CentralMetrics()
   charge_requests_.Add({{"outcome", "accepted"}, {"reason", ""}});
 }
 
+LeadershipMetrics::LeadershipMetrics()
+    : leader_(prometheus::BuildGauge()
+                  .Name("evc_central_leader")
+                  .Help("1 while this central replica leads (holds the lease and serves), else 0")
+                  .Register(metrics::Registry())
+                  .Add({})),
+      epoch_(prometheus::BuildGauge()
+                 .Name("evc_central_leader_epoch")
+                 .Help("The epoch of this replica's term (last one held; 0: never led)")
+                 .Register(metrics::Registry())
+                 .Add({})),
+      takeovers_(Counter("evc_central_takeovers_total",
+                         "Terms this replica began after another term (fail-over or restart)")),
+      takeover_seconds_(prometheus::BuildHistogram()
+                            .Name("evc_central_takeover_seconds")
+                            .Help("From taking the lease to serving: state loaded, Kafka joined")
+                            .Register(metrics::Registry())
+                            .Add({}, metrics::LatencyBuckets())),
+      fenced_writes_(Counter("evc_central_fenced_writes_total",
+                             "Journal writes refused because this replica's term was over")) {}
+
+void LeadershipMetrics::Leading(bool leading, int64_t epoch) {
+  leader_.Set(leading ? 1 : 0);
+  epoch_.Set(static_cast<double>(epoch));
+}
+
+void LeadershipMetrics::TookOver(absl::Duration lease_to_serving) {
+  takeovers_.Increment();
+  takeover_seconds_.Observe(absl::ToDoubleSeconds(lease_to_serving));
+}
+
+void LeadershipMetrics::FencedWrite() { fenced_writes_.Increment(); }
+
 void CentralMetrics::Observe(const Effects& fx) {
   if (!fx.supplies_opened.empty()) supplies_started_.Increment(static_cast<double>(fx.supplies_opened.size()));
   for (const common::v1::Ticket& t : fx.tickets) {

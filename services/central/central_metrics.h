@@ -8,6 +8,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 
 #include "services/central/effects.h"
 #include "services/central/network.h"
@@ -37,6 +38,24 @@ class CentralMetrics {
   prometheus::Counter& commands_resent_;
   prometheus::Counter& supplies_reconciled_;
   NetworkCounters last_;
+};
+
+// The replica's part in the leader election (issue 17). Thread-safe.
+class LeadershipMetrics {
+ public:
+  LeadershipMetrics();
+  // This replica leads (or stopped leading) under `epoch`.
+  void Leading(bool leading, int64_t epoch);
+  // A term begun after another one: from the lease taken to serving.
+  void TookOver(absl::Duration lease_to_serving);
+  void FencedWrite();
+
+ private:
+  prometheus::Gauge& leader_;
+  prometheus::Gauge& epoch_;
+  prometheus::Counter& takeovers_;
+  prometheus::Histogram& takeover_seconds_;
+  prometheus::Counter& fenced_writes_;
 };
 
 }  // namespace evc::central

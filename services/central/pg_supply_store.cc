@@ -3,6 +3,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/central/pg_leadership.h"
 #include "services/common/audit.h"
 #include "services/common/proto_time.h"
 
@@ -181,6 +182,7 @@ void WriteHolds(pqxx::work& tx, const std::vector<HoldChange>& holds) {
 absl::Status PgSupplyStore::Write(const JournalBatch& batch) {
   const TicketColumns tickets(batch.tickets);
   return pool_.Transact([&](pqxx::work& tx) {
+    CheckLeaderFence(tx, fence_);
     CloseSupplies(tx, tickets);
     WriteOpened(tx, batch.opened, batch.tickets);
     WriteChanged(tx, batch.changed, absl::Now());

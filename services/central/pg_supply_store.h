@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/central/leader_fence.h"
 #include "services/central/supply_store.h"
 #include "services/common/postgres.h"
 
@@ -7,7 +8,9 @@ namespace evc::central {
 
 class PgSupplyStore : public SupplyStore {
  public:
-  explicit PgSupplyStore(PgPool& pool) : pool_(pool) {}
+  // Writes only under `fence`'s term, when given (see CheckLeaderFence).
+  explicit PgSupplyStore(PgPool& pool, const LeaderFence* fence = nullptr)
+      : pool_(pool), fence_(fence) {}
   // Ordered so that a batch is valid whatever it mixes: supplies being
   // completed close before new ones open (one open supply per CP), a supply
   // opened and completed in the same batch is inserted closed.
@@ -23,6 +26,7 @@ class PgSupplyStore : public SupplyStore {
 
  private:
   PgPool& pool_;
+  const LeaderFence* const fence_;
 };
 
 }  // namespace evc::central

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "services/central/pg_leadership.h"
 
 namespace evc::central {
 
@@ -22,6 +23,7 @@ absl::StatusOr<std::vector<ReplayMark>> PgReplayMarkStore::LoadReplayMarks() {
 absl::Status PgReplayMarkStore::SaveReplayMarks(const std::vector<ReplayMark>& marks) {
   if (marks.empty()) return absl::OkStatus();
   return pool_.Transact([&](pqxx::work& tx) {
+    CheckLeaderFence(tx, fence_);
     for (const ReplayMark& m : marks) {
       tx.exec_params(
           "INSERT INTO replay_marks (cp_id, counter, kafka_partition, kafka_offset)"

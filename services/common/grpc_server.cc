@@ -177,6 +177,7 @@ absl::Status ServiceHost::Start() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(listen_address_, ServerCredentials(tls_), &port_);
   for (grpc::Service* s : services_) builder.RegisterService(s);
+  if (generic_service_ != nullptr) builder.RegisterCallbackGenericService(generic_service_);
   interceptors_.push_back(metrics::ServerInterceptor());
   builder.experimental().SetInterceptorCreators(std::move(interceptors_));
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
@@ -220,6 +221,11 @@ absl::Status ServiceHost::StartHealthOnly() {
 void ServiceHost::SetServing(bool serving) {
   if (server_) server_->GetHealthCheckService()->SetServingStatus(serving);
   if (health_server_) health_server_->GetHealthCheckService()->SetServingStatus(serving);
+}
+
+void ServiceHost::SetServing(const std::string& service, bool serving) {
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(service, serving);
+  if (health_server_) health_server_->GetHealthCheckService()->SetServingStatus(service, serving);
 }
 
 void ServiceHost::RunUntilShutdown(absl::Duration grace) {

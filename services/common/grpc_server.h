@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/support/server_interceptor.h>
 
 #include "absl/status/status.h"
@@ -44,12 +45,16 @@ class ServiceHost {
 
   // Services must outlive the host.
   void AddService(grpc::Service* service);
+  // Answers every method no registered service has (a standby refusing calls).
+  void SetGenericService(grpc::CallbackGenericService* service) { generic_service_ = service; }
   // Hook for cross-cutting concerns (metrics, auth) applied to every call.
   void AddInterceptor(std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f);
 
   // Binds and starts; the health status is NOT_SERVING until SetServing(true).
   absl::Status Start();
   void SetServing(bool serving);
+  // The health of one service ("evc.central.v1.CentralService"), apart from the rest.
+  void SetServing(const std::string& service, bool serving);
   // The port actually bound (useful with ":0").
   int port() const { return port_; }
   // The port of --health_listen's plaintext health server (0: none).
@@ -64,6 +69,7 @@ class ServiceHost {
   std::string listen_address_;
   TlsConfig tls_;
   std::vector<grpc::Service*> services_;
+  grpc::CallbackGenericService* generic_service_ = nullptr;
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors_;
   // Serves the health service alone (--health_listen), if asked to.
   absl::Status StartHealthOnly();

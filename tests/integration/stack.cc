@@ -21,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -91,15 +92,21 @@ void Process::Signal(int signo) {
 
 void Process::Wait() {
   if (pid_ <= 0) return;
-  waitpid(pid_, nullptr, 0);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  Ended(status);
+}
+
+void Process::Ended(int wait_status) {
   pid_ = -1;
+  exit_code_ = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
 }
 
 bool Process::Running() {
   if (pid_ <= 0) return false;
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
-    pid_ = -1;
+    Ended(status);
     return false;
   }
   return true;
@@ -230,8 +237,11 @@ std::string Stack::postgres_url() const {
 std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string& binary,
                                       std::vector<std::string> args) {
   args.insert(args.begin(), bin_dir_ + "/" + binary);
-  const bool service = name == "registry" || name == "auth" || name == "central" || name == "weather" ||
-                       name == "edge";
+  // Further central replicas ("central-b") prove they are central.
+  const std::string service_name = absl::StartsWith(name, "central") ? "central" : name;
+  const bool service = service_name == "registry" || service_name == "auth" ||
+                       service_name == "central" || service_name == "weather" ||
+                       service_name == "edge";
   if (service) {
     // A port of its own: the default (gRPC port + 1000) may be taken here.
     int& port = metrics_ports_[name];
@@ -243,10 +253,10 @@ std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string
   std::map<std::string, std::string> env = {{"EVC_KAFKA", kafka_},
                                             {"EVC_POSTGRES_URL", postgres_url()},
                                             {"EVC_STARTUP_TIMEOUT", "60s"}};
-  if (service) env["EVC_SERVICE_CREDENTIAL_FILE"] = ServiceCredentialFile(name);
+  if (service) env["EVC_SERVICE_CREDENTIAL_FILE"] = ServiceCredentialFile(service_name);
   if (options_.tls && name != "kafka") {
     // Services prove who they are; every CP process shares the "cp" identity.
-    const std::string identity = service ? name : "cp";
+    const std::string identity = service ? service_name : "cp";
     env["EVC_TLS_CERT"] = absl::StrCat(dir_, "/tls/", identity, ".crt");
     env["EVC_TLS_KEY"] = absl::StrCat(dir_, "/tls/", identity, ".key");
     env["EVC_TLS_CA"] = dir_ + "/tls/ca.crt";
@@ -256,15 +266,21 @@ std::unique_ptr<Process> Stack::Spawn(const std::string& name, const std::string
 }
 
 void Stack::StartCentral() {
+  central_process_ = StartCentralReplica("central", central_port_, {});
+}
+
+std::unique_ptr<Process> Stack::StartCentralReplica(const std::string& name, int port,
+                                                    std::vector<std::string> extra_flags) {
   std::vector<std::string> args = {
-      absl::StrCat("--listen=127.0.0.1:", central_port_),
+      absl::StrCat("--listen=127.0.0.1:", port),
       absl::StrCat("--registry=127.0.0.1:", registry_port_),
       absl::StrCat("--auth=127.0.0.1:", auth_port_),
       absl::StrCat("--link_timeout=", absl::FormatDuration(options_.link_timeout)),
       absl::StrCat("--restart_grace=", absl::FormatDuration(options_.restart_grace)),
       "--stop_timeout=10s"};
   args.insert(args.end(), options_.central_flags.begin(), options_.central_flags.end());
-  central_process_ = Spawn("central", "evc-central", args);
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  return Spawn(name, "evc-central", args);
 }
 
 absl::StatusOr<int> Stack::StartEdge(std::vector<std::string> extra_flags) {
@@ -326,13 +342,20 @@ absl::Status Stack::RestartCentral() {
   return WaitHealthy("central", central_port_);
 }
 
-absl::Status Stack::WaitHealthy(const std::string& name, int port) {
+std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> Stack::Health(
+    int port, const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(
       MakeChannel(absl::StrCat("127.0.0.1:", port), nullptr, &client_tls_));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  auto r = CallUnary(&grpc::health::v1::Health::Stub::Check, *stub, request, absl::Seconds(1));
+  if (!r.ok()) return std::nullopt;
+  return r->status();
+}
+
+absl::Status Stack::WaitHealthy(const std::string& name, int port) {
   bool healthy = WaitFor([&] {
-    auto r = CallUnary(&grpc::health::v1::Health::Stub::Check, *stub,
-                       grpc::health::v1::HealthCheckRequest(), absl::Seconds(1));
-    return r.ok() && r->status() == grpc::health::v1::HealthCheckResponse::SERVING;
+    return Health(port, "") == grpc::health::v1::HealthCheckResponse::SERVING;
   }, absl::Seconds(60));
   if (healthy) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat(name, " did not become healthy; see ", dir_, "/", name, ".log"));
@@ -389,13 +412,14 @@ void Stack::StartEngine(const std::string& cp_id, std::vector<std::string> extra
   engines_[cp_id] = Spawn("engine-" + cp_id, "evc-cp-engine", args);
 }
 
-void Stack::StartMonitor(const std::string& cp_id) {
+void Stack::StartMonitor(const std::string& cp_id, const std::string& central) {
   if (!engine_ports_.count(cp_id)) engine_ports_[cp_id] = FreePort();
   monitors_[cp_id] = Spawn(
       "monitor-" + cp_id, "evc-cp-monitor",
       {"--cp_id=" + cp_id, absl::StrCat("--secret_file=", dir_, "/", cp_id, ".secret"),
        absl::StrCat("--engine=127.0.0.1:", engine_ports_[cp_id]),
-       absl::StrCat("--auth=127.0.0.1:", auth_port_), "--central=" + central_address()});
+       absl::StrCat("--auth=127.0.0.1:", auth_port_),
+       "--central=" + (central.empty() ? central_address() : central)});
 }
 
 int Stack::RunTool(const std::string& binary, const std::vector<std::string>& args,

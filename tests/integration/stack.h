@@ -20,6 +20,7 @@
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "evc/weather/v1/weather.grpc.pb.h"
+#include "grpc/health/v1/health.pb.h"
 #include "services/common/client_session.h"
 #include "services/common/grpc_server.h"
 #include "services/common/kafka.h"
@@ -37,11 +38,15 @@ class Process {
   void Kill() { Signal(9); Wait(); }
   bool Running();
   pid_t pid() const { return pid_; }
+  // How it ended, once it has (a signal: 128 + its number).
+  std::optional<int> exit_code() const { return exit_code_; }
   const std::string& log_path() const { return log_path_; }
 
  private:
   void Wait();
+  void Ended(int wait_status);
   std::string name_;
+  std::optional<int> exit_code_;
   std::string log_path_;
   pid_t pid_ = -1;
 };
@@ -94,12 +99,20 @@ class Stack {
   std::string PasswordFile(const std::string& user) const { return dir_ + "/" + user + ".password"; }
   // Starts the engine (auto-plug) and the monitor of a registered CP.
   void StartEngine(const std::string& cp_id, std::vector<std::string> extra_flags = {});
-  void StartMonitor(const std::string& cp_id);
+  // The monitor links to `central` (default: the stack's central).
+  void StartMonitor(const std::string& cp_id, const std::string& central = "");
   Process& engine(const std::string& cp_id) { return *engines_.at(cp_id); }
   Process& monitor(const std::string& cp_id) { return *monitors_.at(cp_id); }
   Process& central_process() { return *central_process_; }
   // The dev broker: SIGSTOP/SIGCONT freeze and thaw it (Kafka unreachable).
   Process& kafka_process() { return *kafka_process_; }
+  // Another central replica (issue 17) with the stack's central flags, on
+  // `port`, logging to <dir>/<name>.log.
+  std::unique_ptr<Process> StartCentralReplica(const std::string& name, int port,
+                                               std::vector<std::string> extra_flags);
+  // The health `service` has at 127.0.0.1:`port` ("" for the server's), if it answers.
+  std::optional<grpc::health::v1::HealthCheckResponse::ServingStatus> Health(
+      int port, const std::string& service);
   // Kills central (SIGKILL) and starts it again on the same port.
   absl::Status RestartCentral();
   // Kill auth or the registry (SIGKILL) and start it again on the same port.
