@@ -144,7 +144,7 @@ int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, Leader
   std::unique_ptr<TokenVerifier> tokens = MakeAuthTokenVerifier(*auth, clock);
   AuthCpKeys keys(*auth);
   PgReplayMarkStore replay_marks(*deps.postgres, &role.fence());
-  EngineChannel channel(keys, &replay_marks, publisher, clock);
+  EngineChannel channel(keys, &replay_marks, publisher, clock, static_cast<uint64_t>(epoch));
   AuthNotificationKeys notification_keys(*auth);
   RegistryCatalogue catalogue(*registry);
   Central central(NetworkConfigFromFlags(), store, publisher, channel, clock, &notification_keys,

@@ -11,8 +11,8 @@
 namespace evc::central {
 
 EngineChannel::EngineChannel(CpKeySource& keys, ReplayMarkStore* marks, Publisher& publisher,
-                             const Clock& clock)
-    : key_source_(keys), publisher_(publisher), clock_(clock), replay_marks_(marks) {}
+                             const Clock& clock, uint64_t leader_epoch)
+    : key_source_(keys), publisher_(publisher), clock_(clock), replay_marks_(marks), leader_epoch_(leader_epoch) {}
 
 absl::Status EngineChannel::RestoreReplayMarks() {
   absl::MutexLock lock(&open_mu_);
@@ -82,7 +82,8 @@ absl::StatusOr<std::string> EngineChannel::Open(const KafkaMessage& m) {
   return std::move(opened->plaintext);
 }
 
-void EngineChannel::Send(const events::v1::EngineCommand& command) {
+void EngineChannel::Send(events::v1::EngineCommand command) {
+  command.set_leader_epoch(leader_epoch_);
   const absl::Time now = clock_.Now();
   std::optional<CpKey> key = keys_.ForSealing(command.cp_id(), now);
   absl::StatusOr<events::v1::SealedEnvelope> sealed =

@@ -22,9 +22,11 @@ namespace evc::central {
 class EngineChannel {
  public:
   // `marks` (may be null) keeps the replay marks across restarts: without
-  // it a captured envelope is accepted once after a restart.
+  // it a captured envelope is accepted once after a restart. A channel serves
+  // one leader term: `leader_epoch` goes on every command, so engines refuse
+  // a deposed leader's late ones (0: a central without election).
   EngineChannel(CpKeySource& keys, ReplayMarkStore* marks, Publisher& publisher,
-                const Clock& clock);
+                const Clock& clock, uint64_t leader_epoch = 0);
 
   // Loads the replay marks saved before a restart.
   absl::Status RestoreReplayMarks();
@@ -41,7 +43,7 @@ class EngineChannel {
   absl::StatusOr<std::string> Open(const KafkaMessage& m);
   // Seals `command` under its CP's key and publishes it. Not retried: the
   // network sends what it still owes again (ChargingNetwork::OwedCommand).
-  void Send(const events::v1::EngineCommand& command);
+  void Send(events::v1::EngineCommand command);
 
   // Saving the replay marks raised since the last save (see engine_channel.cc
   // for why after each batch): nothing to save, save now, or once the
@@ -69,6 +71,7 @@ class EngineChannel {
   ReplayGuard replay_guard_ ABSL_GUARDED_BY(open_mu_);
   absl::flat_hash_map<std::string, absl::Time> last_key_fetch_ ABSL_GUARDED_BY(open_mu_);
   ReplayMarkStore* const replay_marks_;
+  const uint64_t leader_epoch_;
   // Raised since the last save, and as loaded at start.
   absl::flat_hash_map<std::string, ReplayMark> unsaved_marks_ ABSL_GUARDED_BY(open_mu_);
   absl::flat_hash_map<std::string, ReplayMark> restored_marks_ ABSL_GUARDED_BY(open_mu_);

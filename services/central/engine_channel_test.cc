@@ -70,6 +70,25 @@ TEST_F(EngineChannelTest, CommandsLeaveSealedUnderTheCpsKey) {
   EXPECT_EQ(publisher.records().size(), 1u) << "revoked: not sent";
 }
 
+// A channel serves one leader term and says which on every command, so an
+// engine can refuse a deposed leader's late ones.
+TEST_F(EngineChannelTest, CommandsCarryTheLeaderTermOfTheirChannel) {
+  EngineChannel term_seven{keys, &marks, publisher, clock, 7};
+  ASSERT_TRUE(term_seven.LoadKeys("CP1").ok());
+  ASSERT_TRUE(channel.LoadKeys("CP1").ok());
+  events::v1::EngineCommand command;
+  command.set_cp_id("CP1");
+  term_seven.Send(command);
+  channel.Send(command);
+  const std::vector<RecordingPublisher::Record> sent = publisher.records();
+  ASSERT_EQ(sent.size(), 2u);
+  absl::StatusOr<events::v1::EngineCommand> from_leader = fakes::OpenCommand(sent[0].payload, keys.key);
+  absl::StatusOr<events::v1::EngineCommand> unelected = fakes::OpenCommand(sent[1].payload, keys.key);
+  ASSERT_TRUE(from_leader.ok() && unelected.ok());
+  EXPECT_EQ(from_leader->leader_epoch(), 7u);
+  EXPECT_EQ(unelected->leader_epoch(), 0u) << "a central without election";
+}
+
 TEST_F(EngineChannelTest, MarksWaitForTheJournalAfterABatchThatWasNotDurable) {
   EXPECT_EQ(channel.PlanMarkSave(true), EngineChannel::MarkSave::kNothing) << "nothing opened";
   ASSERT_TRUE(channel.Open(At(1, Sealed(keys.key, 10))).ok());

@@ -9,10 +9,9 @@
 
 #include "absl/status/status.h"
 #include "services/central/leadership.h"
+#include "services/common/grpc_server.h"  // kCentralServiceName
 
 namespace evc::central {
-
-inline constexpr char kCentralServiceName[] = "evc.central.v1.CentralService";
 
 // The refusal of `method` ("/evc.central.v1.CentralService/RequestCharge")
 // while `leader` leads (an empty holder: nobody yet). UNIMPLEMENTED for a

@@ -105,4 +105,12 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSour
 std::shared_ptr<grpc::Channel> MakeLeaderChannel(const std::string& target, const std::string& healthy_service,
                                                  BearerSource bearer = nullptr);
 
+// Every central replica serves it; only the leader reports it SERVING.
+inline constexpr char kCentralServiceName[] = "evc.central.v1.CentralService";
+// The channel every client of central uses: to its leader, whichever replica
+// that is ("host:port", a list "ipv4:a:p,b:p", or a name with several records).
+inline std::shared_ptr<grpc::Channel> MakeCentralChannel(const std::string& target, BearerSource bearer = nullptr) {
+  return MakeLeaderChannel(target, kCentralServiceName, std::move(bearer));
+}
+
 }  // namespace evc

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   evc::ExitIfError(evc::cp::LoginFailureWhat(session.status()), session.status());
   auto registry = evc::registry::v1::RegistryService::NewStub(
       evc::MakeChannel(absl::GetFlag(FLAGS_registry), (*session)->Bearer()));
-  auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+  auto central = evc::central::v1::CentralService::NewStub(evc::MakeCentralChannel(absl::GetFlag(FLAGS_central)));
   evc::cp::GrpcAuthenticator auth(absl::GetFlag(FLAGS_auth));
   evc::cp::KafkaEngineOutput output(*deps.producer, false);
   evc::cp::Fleet fleet({.power_w = absl::GetFlag(FLAGS_power_w),

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   }
   evc::cp::GrpcEngineProbe engine(absl::GetFlag(FLAGS_engine));
   evc::cp::GrpcAuthenticator auth(absl::GetFlag(FLAGS_auth));
-  auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+  auto central = evc::central::v1::CentralService::NewStub(evc::MakeCentralChannel(absl::GetFlag(FLAGS_central)));
   evc::cp::Monitor monitor(cp_id, secret, engine, auth, *central);
   evc::log::Info("monitor started", {{"cp_id", cp_id}});
   do {

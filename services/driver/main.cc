@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   auto auth_stub = evc::auth::v1::AuthService::NewStub(
       evc::MakeChannel(absl::GetFlag(FLAGS_auth), (*session)->Bearer()));
   auto central_stub = evc::central::v1::CentralService::NewStub(
-      evc::MakeChannel(absl::GetFlag(FLAGS_central), (*session)->Bearer()));
+      evc::MakeCentralChannel(absl::GetFlag(FLAGS_central), (*session)->Bearer()));
   auto tail = evc::TopicTail::Open(evc::KafkaBrokers(), evc::topics::kDriverNotifications,
                                    evc::StartupTimeout());
   evc::ExitIfError("cannot read driver notifications (--kafka)", tail.status());

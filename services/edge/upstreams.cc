@@ -108,7 +108,8 @@ class WeakHandle : public StreamHandle {
 
 void Upstreams::Add(const std::string& backend, const std::string& target) {
   Backend b;
-  b.channel = MakeChannel(target);
+  // Central's replicas: only the leader serves, and clients follow it.
+  b.channel = backend == "central" ? MakeCentralChannel(target) : MakeChannel(target);
   b.stub = std::make_unique<grpc::GenericStub>(b.channel);
   backends_[backend] = std::move(b);
 }

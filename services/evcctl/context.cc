@@ -6,11 +6,16 @@ namespace evc::evcctl {
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OperatorConnections::Open(const std::string& address,
                                                                          bool login) {
-  if (!login) return MakeChannel(address);
-  if (session_ == nullptr) {
-    if (absl::Status s = LogIn(); !s.ok()) return s;
+  BearerSource bearer;
+  if (login) {
+    if (session_ == nullptr) {
+      if (absl::Status s = LogIn(); !s.ok()) return s;
+    }
+    bearer = session_->Bearer();
   }
-  return MakeChannel(address, session_->Bearer());
+  // --central may name several replicas: commands reach the leader.
+  if (address == options_.central) return MakeCentralChannel(address, std::move(bearer));
+  return MakeChannel(address, std::move(bearer));
 }
 
 absl::Status OperatorConnections::LogIn() {

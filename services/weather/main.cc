@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   evc::ServiceDeps deps = evc::ConnectDeps("weather", {.postgres = true, .postgres_connections = 3});
 
   auto registry = evc::registry::v1::RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
-  auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+  auto central = evc::central::v1::CentralService::NewStub(evc::MakeCentralChannel(absl::GetFlag(FLAGS_central)));
   auto callers = evc::CallerAuth::Start("weather", evc::MakeChannel(absl::GetFlag(FLAGS_auth)), clock);
   evc::ExitIfError("cannot follow auth events (--kafka)", callers.status());
 
