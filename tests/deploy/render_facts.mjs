@@ -61,7 +61,26 @@ for (const name of ["registry", "auth", "central", "weather"]) {
   expect(svc?.spec.ports.some((p) => p.name === "grpc"), `${name}: Service port named grpc`);
   expect(svc?.spec.ports.some((p) => p.name === "metrics"), `${name}: Service port named metrics`);
 }
-expect(find(base, "Deployment", "-central")?.spec.strategy?.type === "Recreate", "central: Recreate (never two at once)");
+// ---- central: replicas with one leader, never zero serving for longer than a take-over ----
+{
+  const central = find(base, "Deployment", "-central");
+  expect(central?.spec.replicas >= 2, "central: 2 replicas by default (one leader, one standby)");
+  const update = central?.spec.strategy;
+  expect(update?.type === "RollingUpdate" && update.rollingUpdate?.maxUnavailable === 0 && update.rollingUpdate?.maxSurge === 1,
+         "central: rolling update that starts the new replica before stopping an old one");
+  const pdb = find(base, "PodDisruptionBudget", "-central");
+  expect(pdb?.spec.minAvailable === 1, "central: PodDisruptionBudget keeps one replica through drains");
+  expect(JSON.stringify(pdb?.spec.selector.matchLabels) === JSON.stringify(central?.spec.selector.matchLabels),
+         "central: the PodDisruptionBudget selects central's pods");
+  expect(find(base, "Service", "-central")?.spec.clusterIP === "None",
+         "central: headless Service, so clients see every replica and follow the leader");
+  const c = containers(central)[0];
+  expect(env(c, "EVC_LEADER_LEASE")?.value === "3s" && env(c, "EVC_LEADER_RENEW")?.value === "1s",
+         "central: election settings from values");
+  expect(env(c, "EVC_ADVERTISE_ADDRESS")?.value === "$(POD_IP):50053" &&
+         env(c, "POD_IP")?.valueFrom?.fieldRef?.fieldPath === "status.podIP",
+         "central: each replica advertises its pod address (followers name the leader)");
+}
 
 // ---- mTLS: on by default ----
 {

@@ -211,7 +211,8 @@ livenessProbe:
 
 {{/*
 A gRPC service: Deployment + Service with ports named grpc and metrics.
-(dict "root" $ "component" "central" "values" .Values.central "env" (list ...) "volumes" (list) "mounts" (list) "strategy" "Recreate")
+(dict "root" $ "component" "central" "values" .Values.central "env" (list ...) "volumes" (list) "mounts" (list)
+      "strategy" "RollingUpdate" "rollingUpdate" (dict "maxSurge" 1 "maxUnavailable" 0) "headless" true)
 */}}
 {{- define "evc.grpcService" -}}
 {{- $name := include "evc.componentName" . }}
@@ -225,6 +226,10 @@ metadata:
     evc.io/job: evc-{{ .component }}
 spec:
   type: ClusterIP
+  {{- if .headless }}
+  {{- /* Every replica's address in DNS: clients pick among them (see evc.central). */}}
+  clusterIP: None
+  {{- end }}
   selector:
     {{- include "evc.selectorLabels" . | nindent 4 }}
   ports:
@@ -247,6 +252,10 @@ spec:
   {{- if .strategy }}
   strategy:
     type: {{ .strategy }}
+    {{- with .rollingUpdate }}
+    rollingUpdate:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
   {{- end }}
   selector:
     matchLabels:
