@@ -23,7 +23,7 @@ ABSL_FLAG(absl::Duration, telemetry_period, absl::Seconds(1),
 ABSL_FLAG(int, tick_threads, 2, "threads ticking engines and monitors");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address (CPs are enrolled there)");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
-ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records, the leader is called)");
 ABSL_FLAG(std::string, user, "", "operator account that enrols the fleet's CPs");
 ABSL_FLAG(std::string, password_file, "", "file holding --user's password");
 ABSL_FLAG(std::string, listen, "",

@@ -17,7 +17,7 @@ ABSL_FLAG(std::string, cp_id, "", "the charging point's id (required)");
 ABSL_FLAG(std::string, secret_file, "", "file holding the CP secret issued by the registry");
 ABSL_FLAG(std::string, engine, "127.0.0.1:50100", "the engine's gRPC address");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
-ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records, the leader is called)");
 
 // What --help says before the flags.
 constexpr char kAbout[] =

@@ -33,7 +33,7 @@ ABSL_FLAG(absl::Duration, answer_timeout, absl::Seconds(10),
           "resend a request (same id) if central has not answered by then");
 ABSL_FLAG(absl::Duration, stop_after, absl::ZeroDuration(),
           "ask central to stop the supply this long after it was accepted (0: wait for unplug)");
-ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (used to stop a supply)");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (used to stop a supply; several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records, the leader is called)");
 
 // What --help says before the flags.
 constexpr char kAbout[] =

@@ -14,7 +14,7 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "HTTP listen address (host:port)");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
-ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records, the leader is called)");
 ABSL_FLAG(std::string, weather, "", "weather gRPC address (empty: its routes answer 503)");
 ABSL_FLAG(std::string, web_root, EVC_DEFAULT_WEB_ROOT, "directory of the web apps (app/, ops/, shared/)");
 ABSL_FLAG(std::vector<std::string>, allowed_origins, {},

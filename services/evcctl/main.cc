@@ -20,7 +20,7 @@ ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
 ABSL_FLAG(std::string, user, "", "operator username for commands that need one");
 ABSL_FLAG(std::string, password_file, "", "file holding --user's password (else asked)");
-ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records, the leader is called)");
 ABSL_FLAG(std::string, weather, "127.0.0.1:50054", "weather gRPC address");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call (and of wait-active)");
 ABSL_FLAG(std::string, address, "", "register: street address");

@@ -16,7 +16,7 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50054", "gRPC listen address (host:port)");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address (the charging points)");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address (token-signing keys)");
-ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (where holds go)");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (where holds go; several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records, the leader is called)");
 ABSL_FLAG(std::string, provider, "simulated",
           "where temperatures come from: 'simulated' (offline; operators can set a city's "
           "temperature) or 'openweather' (API key in EVC_OPENWEATHER_API_KEY or --openweather_key_file)");
