@@ -58,18 +58,16 @@ int main(int argc, char** argv) {
   std::unique_ptr<evc::VerifyingKeys> auth_keys = evc::AuthEventKeys(*auth, clock);
   std::unique_ptr<evc::VerifyingKeys> registry_keys = evc::RegistryEventKeys(*registry, clock);
   KafkaRoutes routes(central, channel, *tokens, {auth_keys.get(), registry_keys.get()}, service, clock);
-  auto consumer = evc::KafkaConsumer::Create(
+  auto consumer = evc::StartConsuming(
       {.brokers = evc::KafkaBrokers(), .group_id = "evc-central", .client_id = "evc-central",
        .topics = {evc::topics::kEngineEvents, evc::topics::kChargeRequests,
                   evc::topics::kRegistryEvents, evc::topics::kAuthEvents},
-       .sole_reader = true});
-  evc::ExitIfError("cannot consume from kafka (--kafka)", consumer.status());
-  (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
-    routes.HandleBatch(batch, deps.producer.get());
-  });
+       .sole_reader = true},
+      "cannot consume from kafka (--kafka)",
+      [&](std::span<const evc::KafkaMessage> batch) { routes.HandleBatch(batch, deps.producer.get()); });
 
   int code = evc::Serve("central", absl::GetFlag(FLAGS_listen), {&service});
-  (*consumer)->Stop();
+  consumer->Stop();
   central.Stop();
   return code;
 }
