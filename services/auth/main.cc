@@ -57,19 +57,17 @@ int main(int argc, char** argv) {
   signer = &sessions;
   std::unique_ptr<evc::VerifyingKeys> registry_keys = evc::RegistryEventKeys(*registry, clock);
 
-  auto consumer = evc::KafkaConsumer::Create({.brokers = evc::KafkaBrokers(),
-                                              .group_id = "evc-auth",
-                                              .client_id = "evc-auth",
-                                              .topics = {evc::topics::kRegistryEvents}});
-  evc::ExitIfError("cannot consume registry events (--kafka)", consumer.status());
-  (*consumer)->Start([&](std::span<const evc::KafkaMessage> batch) {
-    evc::auth::RevokeOnRegistryEvents(auth, batch, *deps.producer, *registry_keys, audit, clock);
-  });
+  auto consumer = evc::StartConsuming(
+      {.brokers = evc::KafkaBrokers(), .group_id = "evc-auth", .client_id = "evc-auth",
+       .topics = {evc::topics::kRegistryEvents}},
+      "cannot consume registry events (--kafka)", [&](std::span<const evc::KafkaMessage> batch) {
+        evc::auth::RevokeOnRegistryEvents(auth, batch, *deps.producer, *registry_keys, audit, clock);
+      });
 
   evc::WorkerPool pool(4, 1000);
   evc::auth::AuthGrpc service(auth, sessions, pool);
   int code = evc::Serve("auth", absl::GetFlag(FLAGS_listen), {&service});
-  (*consumer)->Stop();
+  consumer->Stop();
   audit.Flush();
   return code;
 }

@@ -164,15 +164,13 @@ int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, Leader
   std::unique_ptr<VerifyingKeys> registry_keys = RegistryEventKeys(*registry, clock);
   KafkaRoutes routes(central, channel, *tokens, {auth_keys.get(), registry_keys.get()}, service,
                      clock);
-  auto consumer = KafkaConsumer::Create(
+  std::unique_ptr<KafkaConsumer> consumer = StartConsuming(
       {.brokers = KafkaBrokers(), .group_id = "evc-central", .client_id = "evc-central",
        .topics = {topics::kEngineEvents, topics::kChargeRequests, topics::kRegistryEvents,
                   topics::kAuthEvents},
-       .sole_reader = true});
-  ExitIfError("cannot consume from kafka (--kafka)", consumer.status());
-  (*consumer)->Start([&](std::span<const KafkaMessage> batch) {
-    routes.HandleBatch(batch, deps.producer.get());
-  });
+       .sole_reader = true},
+      "cannot consume from kafka (--kafka)",
+      [&](std::span<const KafkaMessage> batch) { routes.HandleBatch(batch, deps.producer.get()); });
 
   ServiceHost host("central", peers.listen);
   host.AddService(&service);
@@ -182,7 +180,7 @@ int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, Leader
   log::Info("leading: serving CentralService", {{"epoch", epoch}});
   host.RunUntilShutdown();
   role.Serve(nullptr);
-  (*consumer)->Stop();
+  consumer->Stop();
   central.Stop();
   return 0;
 }

@@ -46,7 +46,7 @@ TEST(PlanFleet, WithoutCitiesEveryCpIsInAlicante) {
   EXPECT_EQ(plan[1].cp_id, "F00002");
 }
 
-TEST(PlanFleet, NoCountNoCps) { EXPECT_TRUE(PlanFleet({.count = 0, .prefix = "F"}).empty()); }
+TEST(PlanFleet, NoCountNoCps) { EXPECT_TRUE(PlanFleet({.count = 0, .prefix = "F", .cities = "Madrid"}).empty()); }
 
 class Silent : public EngineOutput {
  public:
