@@ -2,7 +2,6 @@
 // and ticking them.
 
 #include <gmock/gmock.h>
-#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -10,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "services/common/testing/fake_registry.h"
+#include "services/common/testing/fake_server.h"
 #include "services/cp/fleet.h"
 
 namespace evc::cp {
@@ -69,25 +69,18 @@ class RecordingAuthenticator : public Authenticator {
 
 class FleetTest : public ::testing::Test {
  protected:
-  FleetTest() {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&registry_service_);
-    server_ = builder.BuildAndStart();
-    auto channel = server_->InProcessChannel(grpc::ChannelArguments());
-    registry_ = registry::v1::RegistryService::NewStub(channel);
-    central_ = central::v1::CentralService::NewStub(channel);
-    fleet_ = std::make_unique<Fleet>(EngineOptions{.power_w = 11000}, output_, auth_, *central_);
-  }
-  ~FleetTest() override { server_->Shutdown(); }
+  FleetTest() { fleet_ = std::make_unique<Fleet>(EngineOptions{.power_w = 11000}, output_, auth_, *central_); }
 
   absl::Status Enrol(absl::Duration patience = absl::Seconds(5)) {
     return fleet_->Enrol(*registry_, plan_, patience, nullptr);
   }
 
   FakeEnrolmentRegistry registry_service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
-  std::unique_ptr<central::v1::CentralService::Stub> central_;
+  FakeServer server_{{&registry_service_}};
+  std::unique_ptr<registry::v1::RegistryService::Stub> registry_ =
+      registry::v1::RegistryService::NewStub(server_.channel());
+  std::unique_ptr<central::v1::CentralService::Stub> central_ =
+      central::v1::CentralService::NewStub(server_.channel());
   Silent output_;
   RecordingAuthenticator auth_;
   std::unique_ptr<Fleet> fleet_;
