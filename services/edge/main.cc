@@ -5,6 +5,7 @@
 #include "absl/flags/flag.h"
 #include "services/common/metrics.h"
 #include "evc/proto_files.h"
+#include "services/common/grpc_server.h"  // kCentralServiceName
 #include "services/common/log.h"
 #include "services/common/process.h"
 #include "services/common/service_main.h"
@@ -51,7 +52,8 @@ int main(int argc, char** argv) {
       {"registry", absl::GetFlag(FLAGS_registry)}, {"auth", absl::GetFlag(FLAGS_auth)},
       {"central", absl::GetFlag(FLAGS_central)}, {"weather", absl::GetFlag(FLAGS_weather)}};
   for (const auto& [name, target] : backends) {
-    if (!target.empty()) upstreams.Add(name, target);
+    // Central's replicas: only the leader serves, and the edge follows it.
+    if (!target.empty()) upstreams.Add(name, target, name == std::string("central") ? evc::kCentralServiceName : "");
   }
   size_t served = 0;
   for (const evc::edge::Route& r : routes->routes()) {

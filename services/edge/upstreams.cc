@@ -106,10 +106,9 @@ class WeakHandle : public StreamHandle {
 };
 }  // namespace
 
-void Upstreams::Add(const std::string& backend, const std::string& target) {
+void Upstreams::Add(const std::string& backend, const std::string& target, const std::string& leader_service) {
   Backend b;
-  // Central's replicas: only the leader serves, and clients follow it.
-  b.channel = backend == "central" ? MakeCentralChannel(target) : MakeChannel(target);
+  b.channel = leader_service.empty() ? MakeChannel(target) : MakeLeaderChannel(target, leader_service);
   b.stub = std::make_unique<grpc::GenericStub>(b.channel);
   backends_[backend] = std::move(b);
 }

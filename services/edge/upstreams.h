@@ -55,8 +55,10 @@ class Upstreams {
   // Every response's JSON goes through it.
   JsonCache& json() { return json_; }
 
-  // `target` "host:port"; TLS as configured for the process.
-  void Add(const std::string& backend, const std::string& target);
+  // `target` "host:port"; TLS as configured for the process. With
+  // `leader_service`, `target` may name several replicas and calls go to the
+  // one reporting that service SERVING (MakeLeaderChannel): central's leader.
+  void Add(const std::string& backend, const std::string& target, const std::string& leader_service = "");
   bool Has(const std::string& backend) const { return backends_.count(backend) > 0; }
 
   using UnaryDone = std::function<void(const grpc::Status& status, std::string response_bytes)>;
