@@ -95,11 +95,13 @@ TEST_F(HaCentralTest, KilledLeaderIsReplacedAndEverySupplyEndsWithOneTicket) {
     running.push_back(supply->supply_id());
   }
   for (const std::string& id : running) EXPECT_GE(loop.WaitForEnergy(id, 20), 20);
-  // A CP whose monitor links to the second replica: it charges once that one leads.
+  // A CP whose monitor is given both replicas: it links to the leader now and
+  // follows leadership to the second replica (MakeCentralChannel), where it charges.
   ASSERT_TRUE(stack().RegisterCp(kSpareCp).ok());
   ASSERT_TRUE(stack().AddDriver(kSpareDriver).ok());
   stack().StartEngine(kSpareCp);
-  stack().StartMonitor(kSpareCp, standby_address());
+  stack().StartMonitor(kSpareCp, "ipv4:" + stack().central_address() + "," + standby_address());
+  ASSERT_TRUE(stack().WaitForState(kSpareCp, common::v1::CP_STATE_ACTIVE)) << "linked to the first leader";
 
   stack().central_process().Kill();
   const absl::Time killed = absl::Now();
