@@ -47,17 +47,17 @@ class IngestRestartTest : public StackSuite<IngestRestartTest> {
 
  protected:
   // Central and the engines down, supplies open: what central will find.
-  // Central first reads and commits what the engines sent (an offset commit
-  // lags the reading), so a backlog produced now is all unread.
+  // Central has committed an offset on every partition it reads (else nothing
+  // it missed could count as expired), then dies with the engines.
   std::vector<OpenSupply> StopTheNetwork() {
-    if (fleet_ != nullptr) fleet_->Stop();
     EXPECT_TRUE(Stack::WaitFor([&] {
       for (const PartitionBacklog& p : Backlog()) {
-        if (p.high > 0 && p.committed < p.high) return false;
+        if (p.high > 0 && p.committed < 0) return false;
       }
       return true;
-    }, absl::Seconds(60))) << "central did not commit what it read";
+    }, absl::Seconds(60))) << "central committed no offset on some partition";
     stack().central_process().Kill();
+    if (fleet_ != nullptr) fleet_->Stop();
     return OpenSupplies(stack());
   }
 
