@@ -252,49 +252,36 @@ absl::Status Central::MonitorHealth(const std::string& cp_id, const central::v1:
   return s;
 }
 
-absl::StatusOr<Caller> Central::DriverOf(const absl::StatusOr<Caller>& caller,
-                                         const std::string& driver_id, const std::string& action,
-                                         const std::string& cp_id) {
-  absl::Status refusal = caller.ok() ? MayChargeAs(*caller, driver_id) : caller.status();
-  if (refusal.ok()) return caller;
-  Run([&](ChargingNetwork&, absl::Time now, Effects& fx) {
-    fx.audit.push_back({now, AuditCategory::kSecurity, action + "_refused",
-                        caller.ok() ? caller->name : (driver_id.empty() ? "anonymous" : driver_id),
-                        cp_id, "REJECTED", {{"reason", std::string(refusal.message())}}});
-  });
-  return refusal;
-}
-
 absl::StatusOr<common::v1::Supply> Central::RequestCharge(const absl::StatusOr<Caller>& caller,
                                                           const std::string& cp_id,
                                                           const std::string& driver_id,
                                                           const std::string& request_id) {
   if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
-  absl::StatusOr<Caller> driver = DriverOf(caller, driver_id, "charge_request", cp_id);
-  if (!driver.ok()) return driver.status();
   // Known before the supply's notices are sealed for this driver.
-  (void)NotificationKeyOf(driver->name, /*may_fetch=*/true);
-  ChargeDecision decision;
+  if (caller.ok() && caller->is_driver()) (void)NotificationKeyOf(caller->name, /*may_fetch=*/true);
+  absl::StatusOr<SupplyRecord> supply;
   absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
-    decision = network.RequestCharge(cp_id, *driver, request_id, now, fx);
+    supply = network.DriverRequestsCharge(caller, driver_id, cp_id, request_id, now, fx);
   });
+  // A refusal changed nothing but the audit trail: it is the answer even
+  // when the journal is down.
+  if (!supply.ok()) return supply.status();
   if (!durable_status.ok()) return durable_status;
-  if (!decision.accepted()) return decision.status();
-  return ToProtoSupply(*decision.supply);
+  return ToProtoSupply(*supply);
 }
 
 absl::StatusOr<common::v1::Supply> Central::StopCharge(const absl::StatusOr<Caller>& caller,
                                                        const std::string& supply_id,
                                                        const std::string& driver_id) {
   if (supply_id.empty()) return absl::InvalidArgumentError("supply_id is required");
-  absl::StatusOr<Caller> driver = DriverOf(caller, driver_id, "stop_request", "");
-  if (!driver.ok()) return driver.status();
   absl::StatusOr<SupplyRecord> result;
   absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
-    result = network.DriverStop(supply_id, *driver, now, fx);
+    result = network.DriverRequestsStop(caller, driver_id, supply_id, now, fx);
   });
-  if (!durable_status.ok()) return durable_status;
+  // A refusal changed nothing but the audit trail: it is the answer even
+  // when the journal is down.
   if (!result.ok()) return result.status();
+  if (!durable_status.ok()) return durable_status;
   return ToProtoSupply(*result);
 }
 

@@ -52,9 +52,8 @@ class Central {
   absl::Status MonitorHealth(const std::string& cp_id, const central::v1::Health& health);
 
   // Blocking (waits until durable): call off gRPC threads. `caller` is who
-  // the call's token names, or why it names nobody (refused and audited);
-  // only drivers charge, for themselves (MayChargeAs: `driver_id`, when
-  // given, must be the caller).
+  // the call's token names, or why it names nobody; the state machine
+  // decides who may charge (ChargingNetwork::DriverRequestsCharge).
   absl::StatusOr<common::v1::Supply> RequestCharge(const absl::StatusOr<Caller>& caller,
                                                    const std::string& cp_id,
                                                    const std::string& driver_id,
@@ -126,11 +125,6 @@ class Central {
       absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
                                                                           const Caller&, absl::Time,
                                                                           Effects&));
-  // The caller when it may charge as `driver_id`, or why not
-  // (UNAUTHENTICATED/PERMISSION_DENIED); a refusal is audited against `cp_id`
-  // when known.
-  absl::StatusOr<Caller> DriverOf(const absl::StatusOr<Caller>& caller, const std::string& driver_id,
-                                  const std::string& action, const std::string& cp_id);
   // Seals `n` for its driver and publishes it. Without `may_fetch` (under
   // mu_) only a key already known is used.
   absl::Status PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,

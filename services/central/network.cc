@@ -599,6 +599,40 @@ ChargingNetwork::ChargingPointRecord* ChargingNetwork::SupplyHolder(const std::s
   return SupplyOwner(where->second, supply_id);
 }
 
+absl::Status ChargingNetwork::AdmitDriver(const absl::StatusOr<Caller>& caller,
+                                          const std::string& named_driver,
+                                          const std::string& action, const std::string& cp_id,
+                                          absl::Time now, Effects& fx) {
+  absl::Status refusal = caller.ok() ? MayChargeAs(*caller, named_driver) : caller.status();
+  if (refusal.ok()) return refusal;
+  const std::string who =
+      caller.ok() ? caller->name : (named_driver.empty() ? "anonymous" : named_driver);
+  Audit(fx, now, AuditCategory::kSecurity, action + "_refused", who, cp_id, "REJECTED",
+        {{"reason", std::string(refusal.message())}});
+  return refusal;
+}
+
+absl::StatusOr<SupplyRecord> ChargingNetwork::DriverRequestsCharge(
+    const absl::StatusOr<Caller>& caller, const std::string& named_driver,
+    const std::string& cp_id, const std::string& request_id, absl::Time now, Effects& fx) {
+  if (absl::Status s = AdmitDriver(caller, named_driver, "charge_request", cp_id, now, fx);
+      !s.ok()) {
+    return s;
+  }
+  ChargeDecision decision = RequestCharge(cp_id, *caller, request_id, now, fx);
+  if (!decision.accepted()) return decision.status();
+  return *decision.supply;
+}
+
+absl::StatusOr<SupplyRecord> ChargingNetwork::DriverRequestsStop(
+    const absl::StatusOr<Caller>& caller, const std::string& named_driver,
+    const std::string& supply_id, absl::Time now, Effects& fx) {
+  if (absl::Status s = AdmitDriver(caller, named_driver, "stop_request", "", now, fx); !s.ok()) {
+    return s;
+  }
+  return DriverStop(supply_id, *caller, now, fx);
+}
+
 absl::StatusOr<SupplyRecord> ChargingNetwork::DriverStop(const std::string& supply_id,
                                                          const Caller& driver, absl::Time now,
                                                          Effects& fx) {

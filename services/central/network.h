@@ -120,6 +120,20 @@ class ChargingNetwork {
                                      Effects& fx);
   // Engine events from Kafka (started, telemetry, completed, walk-in request).
   void OnEngineEvent(const events::v1::EngineEvent& event, absl::Time now, Effects& fx);
+  // Charge and stop requests over gRPC. `caller`: who the call's token
+  // names, or why it names nobody. Only drivers charge, and stop, for
+  // themselves (MayChargeAs: `named_driver`, when given, must be the caller):
+  // a refusal is audited (SECURITY) and returned as UNAUTHENTICATED or
+  // PERMISSION_DENIED; a rejection by the network as ChargeDecision::status().
+  absl::StatusOr<SupplyRecord> DriverRequestsCharge(const absl::StatusOr<Caller>& caller,
+                                                    const std::string& named_driver,
+                                                    const std::string& cp_id,
+                                                    const std::string& request_id,
+                                                    absl::Time now, Effects& fx);
+  absl::StatusOr<SupplyRecord> DriverRequestsStop(const absl::StatusOr<Caller>& caller,
+                                                  const std::string& named_driver,
+                                                  const std::string& supply_id, absl::Time now,
+                                                  Effects& fx);
   // NOT_FOUND for an unknown or finished supply, PERMISSION_DENIED when it is
   // not the driver's.
   absl::StatusOr<SupplyRecord> DriverStop(const std::string& supply_id, const Caller& driver,
@@ -268,6 +282,11 @@ class ChargingNetwork {
                                                         const ChargeDecision& d, absl::Time now);
   // Checked before any change: ApplyWeatherHolds is all or nothing.
   static absl::Status ValidateWeatherHolds(const std::map<std::string, std::string>& held);
+  // OK when `caller` may charge as `named_driver`; otherwise why not, audited
+  // as `action`_refused against `cp_id` (when known).
+  absl::Status AdmitDriver(const absl::StatusOr<Caller>& caller, const std::string& named_driver,
+                           const std::string& action, const std::string& cp_id, absl::Time now,
+                           Effects& fx);
   void Audit(Effects& fx, absl::Time now, AuditCategory category, const std::string& action,
              const std::string& actor, const std::string& cp_id, const std::string& outcome,
              nlohmann::json details = nlohmann::json::object()) const;

@@ -301,13 +301,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSour
 }
 
 std::shared_ptr<grpc::Channel> MakeLeaderChannel(const std::string& target, const std::string& healthy_service,
-                                                 BearerSource bearer) {
+                                                 BearerSource bearer, const TlsConfig* tls) {
   grpc::ChannelArguments args = PeerChannelArguments();
   // pick_first ignores health; round_robin over one healthy address is the leader.
   args.SetServiceConfigJSON(nlohmann::json{{"loadBalancingConfig", {{{"round_robin", nlohmann::json::object()}}}},
                                            {"healthCheckConfig", {{"serviceName", healthy_service}}}}
                                 .dump());
-  return NewChannel(target, args, std::move(bearer), nullptr, nullptr);
+  return NewChannel(target, args, std::move(bearer), tls, nullptr);
 }
 
 }  // namespace evc

@@ -103,14 +103,15 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, BearerSour
 // ("ipv4:127.0.0.1:50053,127.0.0.1:50063") or is a name with several records
 // (a headless Service). While none serves, calls fail fast with UNAVAILABLE.
 std::shared_ptr<grpc::Channel> MakeLeaderChannel(const std::string& target, const std::string& healthy_service,
-                                                 BearerSource bearer = nullptr);
+                                                 BearerSource bearer = nullptr, const TlsConfig* tls = nullptr);
 
 // Every central replica serves it; only the leader reports it SERVING.
 inline constexpr char kCentralServiceName[] = "evc.central.v1.CentralService";
 // The channel every client of central uses: to its leader, whichever replica
 // that is ("host:port", a list "ipv4:a:p,b:p", or a name with several records).
-inline std::shared_ptr<grpc::Channel> MakeCentralChannel(const std::string& target, BearerSource bearer = nullptr) {
-  return MakeLeaderChannel(target, kCentralServiceName, std::move(bearer));
+inline std::shared_ptr<grpc::Channel> MakeCentralChannel(const std::string& target, BearerSource bearer = nullptr,
+                                                        const TlsConfig* tls = nullptr) {
+  return MakeLeaderChannel(target, kCentralServiceName, std::move(bearer), tls);
 }
 
 }  // namespace evc

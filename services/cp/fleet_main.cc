@@ -23,7 +23,8 @@ ABSL_FLAG(absl::Duration, telemetry_period, absl::Seconds(1),
 ABSL_FLAG(int, tick_threads, 2, "threads ticking engines and monitors");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "registry gRPC address (CPs are enrolled there)");
 ABSL_FLAG(std::string, auth, "127.0.0.1:50052", "auth gRPC address");
-ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address");
+ABSL_FLAG(std::string, central, "127.0.0.1:50053",
+          "central gRPC address (several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records; the leader is called)");
 ABSL_FLAG(std::string, user, "", "operator account that enrols the fleet's CPs");
 ABSL_FLAG(std::string, password_file, "", "file holding --user's password");
 ABSL_FLAG(std::string, listen, "",
@@ -54,9 +55,7 @@ int main(int argc, char** argv) {
   evc::ExitIfError(evc::cp::LoginFailureWhat(session.status()), session.status());
   auto registry = evc::registry::v1::RegistryService::NewStub(
       evc::MakeChannel(absl::GetFlag(FLAGS_registry), (*session)->Bearer()));
-  // Not yet MakeCentralChannel: with it, monitors of a 48-CP fleet lost their
-  // links within seconds in 1 of 3 ingest_restart runs (0 of 5 with this one).
-  auto central = evc::central::v1::CentralService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_central)));
+  auto central = evc::central::v1::CentralService::NewStub(evc::MakeCentralChannel(absl::GetFlag(FLAGS_central)));
   evc::cp::GrpcAuthenticator auth(absl::GetFlag(FLAGS_auth));
   evc::cp::KafkaEngineOutput output(*deps.producer, false);
   evc::cp::Fleet fleet({.power_w = absl::GetFlag(FLAGS_power_w),

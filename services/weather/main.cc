@@ -2,15 +2,10 @@
 // holds their CPs out of service while it is outside the safe range.
 
 #include "absl/flags/flag.h"
-#include "evc/central/v1/central.grpc.pb.h"
-#include "evc/registry/v1/registry.grpc.pb.h"
 #include "services/common/log.h"
 #include "services/common/service_main.h"
-#include "services/weather/central_holds.h"
-#include "services/weather/pg_weather_store.h"
 #include "services/weather/provider_choice.h"
-#include "services/weather/registry_charging_points.h"
-#include "services/weather/registry_events.h"
+#include "services/weather/weather_node.h"
 #include "services/weather/weather_grpc.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50054", "gRPC listen address (host:port)");
@@ -60,29 +55,20 @@ int main(int argc, char** argv) {
       clock);
   evc::ExitIfError(choice.bad_flag, choice.error);
   evc::ServiceDeps deps = evc::ConnectDeps("weather", {.postgres = true, .postgres_connections = 3});
-
-  auto registry = evc::registry::v1::RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
-  auto central = evc::central::v1::CentralService::NewStub(evc::MakeCentralChannel(absl::GetFlag(FLAGS_central)));
   auto callers = evc::CallerAuth::Start("weather", evc::MakeChannel(absl::GetFlag(FLAGS_auth)), clock);
   evc::ExitIfError("cannot follow auth events (--kafka)", callers.status());
-
-  evc::weather::PgWeatherStore store(*deps.postgres);
-  evc::PgAuditSink audit(*deps.postgres, 10000, "weather");
-  evc::weather::RegistryChargingPoints cps(*registry);
-  evc::weather::CentralHolds holds(*central);
-  evc::weather::WeatherWatcher watcher(store, *choice.provider, holds, cps, audit, clock);
-  evc::ExitIfError("cannot restore the weather state", watcher.Load(defaults));
-  std::unique_ptr<evc::VerifyingKeys> registry_keys = evc::RegistryEventKeys(*registry, clock);
-  auto consumer = evc::weather::ConsumeRegistryEvents(evc::KafkaBrokers(), *registry_keys, watcher, audit, clock);
-  watcher.Start();
+  auto node = evc::weather::WeatherNode::Start(
+      {.registry = evc::MakeChannel(absl::GetFlag(FLAGS_registry)),
+       .central = evc::MakeCentralChannel(absl::GetFlag(FLAGS_central)),
+       .kafka_brokers = evc::KafkaBrokers()},
+      *deps.postgres, *choice.provider, defaults, clock);
+  evc::ExitIfError("cannot restore the weather state", node.status());
   evc::log::Info("weather watching", {{"provider", choice.provider->name()}});
 
   evc::WorkerPool pool(4, 1000);
-  evc::weather::WeatherGrpc service(watcher, store, (*callers)->authorizer(), pool);
+  evc::weather::WeatherGrpc service((*node)->watcher(), (*node)->store(), (*callers)->authorizer(), pool);
   int code = evc::Serve("weather", absl::GetFlag(FLAGS_listen), {&service});
-  consumer->Stop();
-  watcher.Stop();
+  node->reset();
   callers->reset();
-  audit.Flush();
   return code;
 }

@@ -34,6 +34,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "evc/events/v1/events.pb.h"
+#include "services/common/backoff.h"
+#include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
 #include "services/common/message_auth.h"
 #include "services/common/process.h"
@@ -43,11 +45,13 @@
 #include "tests/integration/backlog.h"
 #include "tests/integration/stack.h"
 
-ABSL_FLAG(std::string, scenario, "fleet", "fleet | churn | ingest | edge");
+ABSL_FLAG(std::string, scenario, "fleet", "fleet | churn | ingest | edge | failover");
 ABSL_FLAG(int, clients, 1000, "edge: WebSocket clients watching the network");
 ABSL_FLAG(int, concurrency, 16, "edge: concurrent callers of the unary comparison");
-ABSL_FLAG(int, cps, 0, "charging points (default per scenario: fleet 5000, churn 400, ingest 500)");
-ABSL_FLAG(int, supplies, 1000, "fleet: concurrent supplies");
+ABSL_FLAG(int, cps, 0,
+          "charging points (default per scenario: fleet 5000, churn 400, ingest 500, failover 1000)");
+ABSL_FLAG(int, kills, 10, "failover: how many times the leading central is killed (kill -9)");
+ABSL_FLAG(int, supplies, 1000, "fleet: concurrent supplies (failover: at most a fifth of the CPs)");
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
           "measurement window (default: fleet 60s, churn 30s)");
 ABSL_FLAG(int, messages, 300000, "ingest: telemetry messages to ingest");
@@ -238,7 +242,9 @@ class Probes {
       }
       auto reader = stack_.central().WatchNetwork(&context, central::v1::WatchNetworkRequest());
       central::v1::NetworkUpdate u;
+      bool streamed = false;
       while (reader->Read(&u)) {
+        streamed = true;
         if (!u.has_charging_point() || !u.charging_point().has_supply()) continue;
         const common::v1::Supply& s = u.charging_point().supply();
         const absl::Time now = absl::Now();
@@ -256,8 +262,13 @@ class Probes {
         }
       }
       reader->Finish();
-      absl::MutexLock lock(&mu_);
-      watch_context_ = nullptr;
+      {
+        absl::MutexLock lock(&mu_);
+        watch_context_ = nullptr;
+      }
+      // Central restarting, or a follower refusing: ask again, not in a spin.
+      if (streamed) watch_backoff_.Reset();
+      if (!stopping_) absl::SleepFor(watch_backoff_.Next());
     }
   }
 
@@ -308,6 +319,7 @@ class Probes {
   std::map<std::string, NotificationKey> notification_keys_;
   std::unique_ptr<TopicTail> tail_;
   std::thread watch_thread_;
+  Backoff watch_backoff_{absl::Milliseconds(100), absl::Seconds(1)};
   std::thread ticket_thread_;
   absl::Mutex mu_;
   grpc::ClientContext* watch_context_ ABSL_GUARDED_BY(mu_) = nullptr;
@@ -891,6 +903,171 @@ absl::StatusOr<nlohmann::json> Edge(Stack& stack) {
       {"missed", missed}};
 }
 
+// ---- failover: the leading central killed (kill -9) under load, again and again ----
+
+// Two central replicas; the fleet, the drivers and the probes follow the
+// leader. Each round kills whichever replica leads and measures how long until
+// the other serves, until every CP is linked to it again, and until a driver's
+// charge request is accepted; then the killed one comes back as a follower.
+class CentralPair {
+ public:
+  explicit CentralPair(Stack& stack) : stack_(stack) {}
+
+  absl::Status Start() {
+    ports_ = {std::stoi(stack_.central_address().substr(10)), testing::FreePort()};
+    replicas_[ports_[1]] = stack_.StartCentralReplica("central-b", ports_[1], {"--replica_id=central-b"});
+    if (!Stack::WaitFor([&] { return Alive(ports_[1]); }, absl::Seconds(60))) {
+      return absl::UnavailableError("the second central replica never answered");
+    }
+    stack_.FollowCentralLeader({ports_[1]});
+    return absl::OkStatus();
+  }
+  // The port of the replica that leads, 0 while none does.
+  int Leader() {
+    for (int port : ports_) {
+      if (stack_.Health(port, kCentralServiceName) == grpc::health::v1::HealthCheckResponse::SERVING) return port;
+    }
+    return 0;
+  }
+  int Other(int port) const { return port == ports_[0] ? ports_[1] : ports_[0]; }
+  void Kill(int port) {
+    auto it = replicas_.find(port);
+    if (it != replicas_.end()) return it->second->Kill();
+    stack_.central_process().Kill();  // the stack's own first replica
+  }
+  // The killed replica again, as a follower, once it answers.
+  absl::Status Restart(int port, int round) {
+    const std::string name = absl::StrCat("central-", port == ports_[0] ? "a" : "b", "-", round);
+    replicas_[port] = stack_.StartCentralReplica(
+        name, port, {absl::StrCat("--replica_id=central-", port == ports_[0] ? "a" : "b")});
+    if (Stack::WaitFor([&] { return Alive(port); }, absl::Seconds(60))) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat(name, " never answered"));
+  }
+  pid_t LeaderPid() {
+    const int port = Leader();
+    auto it = replicas_.find(port);
+    return it != replicas_.end() ? it->second->pid() : stack_.central_process().pid();
+  }
+
+ private:
+  bool Alive(int port) {
+    return stack_.Health(port, "") == grpc::health::v1::HealthCheckResponse::SERVING;
+  }
+
+  Stack& stack_;
+  std::vector<int> ports_;
+  std::map<int, std::unique_ptr<Process>> replicas_;
+};
+
+int64_t ConnectedCps(Stack& stack) {
+  auto s = Stats(stack);
+  return s.ok() ? s->connected() : -1;
+}
+
+// Retries a driver's charge request at `cp` until the new leader accepts it;
+// the supply id.
+absl::StatusOr<std::string> ChargeWhenServed(Stack& stack, const std::string& cp, const std::string& driver,
+                                             absl::Duration patience) {
+  absl::StatusOr<std::string> id = absl::UnavailableError("not tried");
+  Stack::WaitFor([&] {
+    id = RequestChargeAs(stack, cp, driver);
+    return id.ok();
+  }, patience);
+  return id;
+}
+
+absl::StatusOr<nlohmann::json> Failover(Stack& stack) {
+  const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 1000;
+  const int kills = absl::GetFlag(FLAGS_kills);
+  // The last `kills` CPs are kept free: one charge request after each kill.
+  const int supplies = std::max(0, std::min({absl::GetFlag(FLAGS_supplies), cps / 5, cps - kills}));
+  nlohmann::json missed = nlohmann::json::object();
+  CentralPair centrals(stack);
+  if (absl::Status s = centrals.Start(); !s.ok()) return s;
+  if (absl::Status s = AddFleetDrivers(stack, cps); !s.ok()) return s;
+  auto fleet = StartFleet(stack, cps, {});
+  WaitConnected(stack, cps, absl::Minutes(10), &missed);
+  Probes probes(stack);
+  if (absl::Status s = probes.Start(); !s.ok()) return s;
+
+  std::set<std::string> ids;
+  std::map<std::string, std::string> driver_of;
+  absl::Mutex ids_mu;
+  Parallel(supplies, 16, [&](int i) {
+    auto id = RequestChargeAs(stack, FleetCpId(i + 1), FleetDriverId(i + 1));
+    if (!id.ok()) return;
+    absl::MutexLock lock(&ids_mu);
+    ids.insert(*id);
+    driver_of[*id] = FleetDriverId(i + 1);
+  });
+
+  Latencies serving, relinked, charging;
+  int completed_kills = 0;
+  for (int round = 1; round <= kills; ++round) {
+    const int leader = centrals.Leader();
+    if (leader == 0) {
+      missed["kills"] = absl::StrCat("no replica led before kill ", round);
+      break;
+    }
+    centrals.Kill(leader);
+    const absl::Time killed = absl::Now();
+    if (!Stack::WaitFor([&] { return centrals.Leader() == centrals.Other(leader); }, absl::Seconds(60))) {
+      missed["takeover_serving"] = absl::StrCat("no take-over within 60s at kill ", round);
+      break;
+    }
+    serving.Add(absl::Now() - killed);
+    const int spare = cps - round + 1;
+    auto charged = ChargeWhenServed(stack, FleetCpId(spare), FleetDriverId(spare), absl::Seconds(60));
+    if (charged.ok()) {
+      charging.Add(absl::Now() - killed);
+      absl::MutexLock lock(&ids_mu);
+      ids.insert(*charged);
+      driver_of[*charged] = FleetDriverId(spare);
+    } else {
+      missed["first_charge"] = absl::StrCat("kill ", round, ": ", charged.status().ToString());
+    }
+    if (Stack::WaitFor([&] { return ConnectedCps(stack) >= cps; }, absl::Seconds(120))) {
+      relinked.Add(absl::Now() - killed);
+    } else {
+      missed["relinked"] = absl::StrCat("kill ", round, ": only ", ConnectedCps(stack), " of ", cps, " relinked");
+    }
+    if (absl::Status s = centrals.Restart(leader, round); !s.ok()) return s;
+    ++completed_kills;
+  }
+
+  std::vector<std::string> list(ids.begin(), ids.end());
+  Parallel(static_cast<int>(list.size()), 16, [&](int i) {
+    central::v1::StopChargeRequest r;
+    r.set_supply_id(list[i]);
+    r.set_driver_id(driver_of[list[i]]);
+    probes.StopRequested(list[i], absl::Now());
+    Stack::WaitFor([&] {
+      auto stopped = CallUnary(&CentralService::Stub::StopCharge, stack.CentralAsDriver(driver_of.at(list[i])), r,
+                               absl::Seconds(30));
+      // Stopped now, or already ended (its CP faulted or its link expired).
+      return stopped.ok() || absl::IsNotFound(stopped.status());
+    }, absl::Seconds(60));
+  });
+  int64_t duplicates = 0;
+  Stack::WaitFor([&] { return probes.TicketsReceived(ids, &duplicates) >= static_cast<int64_t>(ids.size()); },
+                 absl::Seconds(120));
+  // A late duplicate would arrive now.
+  absl::SleepFor(absl::Seconds(2));
+  const int64_t received = probes.TicketsReceived(ids, &duplicates);
+  probes.Stop();
+  return nlohmann::json{{"cps", cps},
+                        {"kills", completed_kills},
+                        {"supplies_started", ids.size()},
+                        {"tickets_received", received},
+                        {"tickets_lost", static_cast<int64_t>(ids.size()) - received},
+                        {"tickets_duplicated", duplicates},
+                        {"takeover",
+                         {{"serving", serving.Summary()},
+                          {"first_charge_accepted", charging.Summary()},
+                          {"all_cps_relinked", relinked.Summary()}}},
+                        {"missed", missed}};
+}
+
 using RunScenario = absl::StatusOr<nlohmann::json> (*)(Stack&);
 
 RunScenario ScenarioNamed(const std::string& name) {
@@ -898,6 +1075,7 @@ RunScenario ScenarioNamed(const std::string& name) {
   if (name == "churn") return Churn;
   if (name == "edge") return Edge;
   if (name == "ingest") return Ingest;
+  if (name == "failover") return Failover;
   return nullptr;
 }
 
@@ -946,7 +1124,7 @@ int RenderDoc() {
     return 1;
   }
   std::vector<nlohmann::json> entries;
-  for (const char* scenario : {"fleet", "churn", "ingest", "edge"}) {
+  for (const char* scenario : {"fleet", "churn", "ingest", "edge", "failover"}) {
     if (auto e = LatestEntry(*history, scenario); e.ok()) entries.push_back(*e);
   }
   absl::StatusOr<std::string> updated = ReplaceDocTable(*doc, RenderDocTable(entries));
@@ -1008,7 +1186,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_render_doc)) return evc::bench::RenderDoc();
   const std::string scenario = absl::GetFlag(FLAGS_scenario);
   if (evc::bench::ScenarioNamed(scenario) == nullptr || absl::GetFlag(FLAGS_repetitions) < 1) {
-    std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest, edge) or --repetitions < 1\n",
+    std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest, edge, failover) or --repetitions < 1\n",
                  scenario.c_str());
     return 2;
   }

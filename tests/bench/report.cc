@@ -41,6 +41,11 @@ constexpr Target kTargets[] = {
     {"edge", "ws.delivery_delay.p99_ms", true, 200, Kind::kSpeed},
     {"edge", "processes.edge.cpu_cores", true, 1, Kind::kSpeed},
     {"edge", "ws.clients_closed", true, 0, Kind::kCorrectness},
+    // Issue 17.
+    {"failover", "takeover.serving.p99_ms", true, 5000, Kind::kSpeed},
+    {"failover", "takeover.all_cps_relinked.p99_ms", true, 10000, Kind::kSpeed},
+    {"failover", "tickets_lost", true, 0, Kind::kCorrectness},
+    {"failover", "tickets_duplicated", true, 0, Kind::kCorrectness},
 };
 
 // What the docs table shows besides the targets: the figures a reader asks for.
@@ -53,6 +58,8 @@ const std::map<std::string, std::vector<std::string>>& Headlines() {
                   "central_ingest_rate_per_second", "bare_consumer_rate_per_second",
                   "central_ingest_ns_per_message", "bare_consumer_ns_per_message"}},
       {"edge", {"unary_direct_qps", "unary_edge_qps", "ws.clients_with_every_update"}},
+      {"failover", {"kills", "supplies_started", "takeover.serving.p50_ms", "takeover.first_charge_accepted.p50_ms",
+                    "takeover.first_charge_accepted.p99_ms", "takeover.all_cps_relinked.p50_ms"}},
   };
   return *h;
 }

@@ -85,7 +85,7 @@ std::unique_ptr<Process> StartFleet(Stack& stack, int count, std::vector<std::st
   std::vector<std::string> args = {absl::StrCat("--count=", count), "--prefix=B-",
                                    "--registry=" + stack.registry_address(),
                                    "--auth=" + stack.auth_address(),
-                                   "--central=" + stack.central_address(), "--tick_threads=2",
+                                   "--central=" + stack.central_target(), "--tick_threads=2",
                                    "--user=admin", "--password_file=" + stack.PasswordFile("admin")};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   return stack.Spawn("fleet", "evc-cp-fleet", args);

@@ -205,9 +205,19 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
   BearerSource as_operator = s->operator_->Bearer();
   s->registry_ = registry::v1::RegistryService::NewStub(MakeChannel(registry, as_operator, &s->client_tls_));
   s->auth_ = auth::v1::AuthService::NewStub(MakeChannel(auth, as_operator, &s->client_tls_));
+  s->central_target_ = s->central_address();
   s->central_ = central::v1::CentralService::NewStub(
       MakeChannel(s->central_address(), as_operator, &s->client_tls_));
   return s;
+}
+
+void Stack::FollowCentralLeader(const std::vector<int>& replica_ports) {
+  central_target_ = "ipv4:" + central_address();
+  for (int port : replica_ports) absl::StrAppend(&central_target_, ",127.0.0.1:", port);
+  central_ = central::v1::CentralService::NewStub(
+      MakeCentralChannel(central_target_, operator_->Bearer(), &client_tls_));
+  absl::MutexLock lock(&driver_stubs_mu_);
+  driver_stubs_.clear();
 }
 
 Stack::~Stack() {
@@ -394,6 +404,10 @@ absl::Status Stack::AddDriver(const std::string& driver_id) {
 }
 
 std::unique_ptr<central::v1::CentralService::Stub> Stack::CentralAs(ClientSession& session) {
+  if (central_target_ != central_address()) {
+    return central::v1::CentralService::NewStub(
+        MakeCentralChannel(central_target_, session.Bearer(), &client_tls_));
+  }
   return central::v1::CentralService::NewStub(MakeChannel(central_address(), session.Bearer(), &client_tls_));
 }
 

@@ -74,6 +74,12 @@ class Stack {
   const std::string& kafka() const { return kafka_; }
   std::string postgres_url() const;
   std::string central_address() const { return "127.0.0.1:" + std::to_string(central_port_); }
+  // Where clients reach central: its address, or after FollowCentralLeader
+  // the list of every replica, of which the leader is called.
+  const std::string& central_target() const { return central_target_; }
+  // From now on central() and CentralAs() call the leader of the stack's
+  // central and the replicas on `replica_ports` (MakeCentralChannel).
+  void FollowCentralLeader(const std::vector<int>& replica_ports);
 
   // Stubs that call as the bootstrap operator ("admin").
   registry::v1::RegistryService::Stub& registry() { return *registry_; }
@@ -194,6 +200,7 @@ class Stack {
   std::map<std::string, std::unique_ptr<central::v1::CentralService::Stub>> driver_stubs_
       ABSL_GUARDED_BY(driver_stubs_mu_);
   TlsConfig client_tls_;
+  std::string central_target_;
 };
 
 // A free TCP port on 127.0.0.1 (bound and released).
