@@ -11,6 +11,7 @@ let me = null;
 let network = null;
 let supplyStream = null;
 let current = null;  // the supply being followed
+let profile = null;  // the account as last loaded or saved
 
 // ---- account ----
 
@@ -57,9 +58,12 @@ $('logout').onclick = async () => {
 
 $('profile-form').onsubmit = async (e) => {
   e.preventDefault();
-  const data = Object.fromEntries(Object.entries(formData(e.target)).filter(([, v]) => v !== ''));
+  // Only what changed: an unchanged email sent again would ask for the current password.
+  const data = Object.fromEntries(Object.entries(formData(e.target))
+    .filter(([k, v]) => v !== '' && !(profile && (k === 'name' || k === 'email') && profile[k] === v)));
   try {
     const account = await api('PATCH', `/v1/accounts/${encodeURIComponent(me.username)}`, data);
+    profile = account;
     $('profile-status').textContent = `Saved (${account.name}, ${account.email}).`;
     for (const f of ['newPassword', 'newPasswordConfirmation', 'currentPassword']) e.target.elements[f].value = '';
   } catch (err) {
@@ -237,6 +241,7 @@ async function loadHistory() {
 
 async function loadProfile() {
   const account = await api('GET', `/v1/accounts/${encodeURIComponent(me.username)}`);
+  profile = account;
   const f = $('profile-form').elements;
   f.name.value = account.name;
   f.email.value = account.email;

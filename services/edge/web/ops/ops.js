@@ -325,16 +325,23 @@ function drawPlot() {
 // watched city with its temperature and alert, and (simulated provider) a
 // form to set a city's temperature.
 let weatherOverrides = false;
+let weatherRetry = 5000;  // ms between reads of the weather panel
 
 async function loadWeather() {
   let res;
   try {
     res = await api('GET', '/v1/weather/cities');
   } catch (err) {
-    if (err.status === 404 || err.status === 503) return;  // no weather service behind this edge
+    // No weather service behind this edge: ask again later, less and less often
+    // (it used to be every 5 s, each an error in the console).
+    if (err.status === 404 || err.status === 503) {
+      weatherRetry = Math.min(weatherRetry * 2, 300000);
+      return;
+    }
     $('weather-error').textContent = `weather: ${err.message}`;
     return;
   }
+  weatherRetry = 5000;
   $('weather-error').textContent = '';
   $('weather-card').classList.remove('hidden');
   weatherOverrides = !!res.overridesSupported;
@@ -404,8 +411,11 @@ function start(who) {
   setInterval(() => renderSupplies(network), 1000);
   setInterval(() => sample(network), SAMPLE_MS);
   setTimeout(() => sample(network), 1000);
-  loadWeather();
-  setInterval(loadWeather, 5000);
+  const weatherLoop = async () => {
+    await loadWeather();
+    setTimeout(weatherLoop, weatherRetry);
+  };
+  weatherLoop();
 }
 
 (async () => {
