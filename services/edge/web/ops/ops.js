@@ -298,8 +298,8 @@ function drawPlot() {
   }
   g.textAlign = 'center';
   for (const m of [60, 45, 30, 15, 0]) g.fillText(m ? `-${m} min` : 'now', pad.l + w * (1 - m / 60), height - 6);
-  const line = (colour, value, max) => {
-    g.strokeStyle = colour; g.lineWidth = 2; g.beginPath();
+  const line = (colour, value, max, dash) => {
+    g.strokeStyle = colour; g.lineWidth = 2; g.setLineDash(dash); g.beginPath();
     samples.forEach((p, i) => {
       const px = x(p.t);
       const py = pad.t + hgt * (1 - value(p) / max);
@@ -313,11 +313,13 @@ function drawPlot() {
       }
     }
   };
-  line('#2463eb', (p) => p.powerW / 1000, maxKw);
-  line('#1e9e52', (p) => p.supplies, maxN);
+  // Dashed green over solid blue: both stay visible when they coincide.
+  line('#2463eb', (p) => p.powerW / 1000, maxKw, []);
+  line('#1e9e52', (p) => p.supplies, maxN, [6, 4]);
+  g.setLineDash([]);
   const last = samples[samples.length - 1];
   $('plot-legend').textContent = last
-    ? `blue: network power (left axis), now ${kw(last.powerW)} · green: active supplies (right axis), now ${last.supplies}`
+    ? `blue: network power (left axis), now ${kw(last.powerW)} · dashed green: active supplies (right axis), now ${last.supplies}`
     : '';
 }
 
