@@ -36,6 +36,14 @@ const browser = await chromium.launch({
          '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 });
 const pages = [];
+// Every request that failed or was answered 4xx/5xx, per page: loading either
+// app must not ask for anything the edge does not have.
+const failedRequests = [];
+// (A request aborted by the page itself, e.g. by a reload, is not a failure.)
+const recordFailures = (name, page) => {
+  page.on('requestfailed', (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && failedRequests.push(`${name}: ${r.method()} ${r.url()} failed (${r.failure()?.errorText})`));
+  page.on('response', (r) => { if (r.status() >= 400) failedRequests.push(`${name}: ${r.request().method()} ${r.url()} answered ${r.status()}`); });
+};
 const shot = async (page, name) => page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
 const tileState = (page, cp) => page.getByTestId(`cp-${cp}`).getAttribute('data-state');
 const waitTileState = (page, cp, state) =>
@@ -46,6 +54,7 @@ try {
   const driverContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const driver = await driverContext.newPage();
   pages.push(['driver', driver]);
+  recordFailures('driver', driver);
   driver.on('pageerror', (e) => console.error(`driver page error: ${e.message}`));
   await driver.goto(`${BASE}/app/`);
 
@@ -107,6 +116,7 @@ try {
   const opsContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const ops = await opsContext.newPage();
   pages.push(['ops', ops]);
+  recordFailures('ops', ops);
   ops.on('pageerror', (e) => console.error(`ops page error: ${e.message}`));
   await ops.goto(`${BASE}/ops/`);
   step('operator logs in');
@@ -115,6 +125,15 @@ try {
   await ops.getByTestId('login-submit').click();
   await waitTileState(ops, STOP_CP, 'CP_STATE_ACTIVE');
   await shot(ops, '05-ops-network');
+  step('loading both apps asked for nothing missing');
+  assert.deepEqual(failedRequests, [], failedRequests.join('\n'));
+  // Chromium asks for /favicon.ico (a 404: the edge has none) unless the page names an
+  // icon; that request is the browser's own and not among the page's requests above.
+  for (const [name, page] of pages) {
+    const icon = await page.getAttribute('link[rel="icon"]', 'href');
+    assert.ok(icon, `${name}: no icon declared`);
+    assert.equal((await page.request.get(new URL(icon, BASE).href)).status(), 200, `${name}: icon ${icon}`);
+  }
 
   step(`operator stops ${STOP_CP}: orange for both`);
   await ops.getByTestId(`stop-${STOP_CP}`).click();

@@ -1,8 +1,8 @@
 // The driver web app: account, the network's charging points, a charge
 // followed live, its ticket and the history of past charges.
 import {
-  api, login, logout, currentUser, watch, NetworkModel, h, STATE_NAMES, END_REASONS, stateClass,
-  euros, kwh, kw, pricePerKwh, when, elapsed,
+  api, login, logout, currentUser, watch, NetworkModel, KeyedList, StableOrder, matchesSearch, normalizeQuery, h,
+  STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, when, elapsed,
 } from '/shared/api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -11,6 +11,7 @@ let me = null;
 let network = null;
 let supplyStream = null;
 let current = null;  // the supply being followed
+let profile = null;  // the account as last loaded or saved
 
 // ---- account ----
 
@@ -57,9 +58,12 @@ $('logout').onclick = async () => {
 
 $('profile-form').onsubmit = async (e) => {
   e.preventDefault();
-  const data = Object.fromEntries(Object.entries(formData(e.target)).filter(([, v]) => v !== ''));
+  // Only what changed: an unchanged email sent again would ask for the current password.
+  const data = Object.fromEntries(Object.entries(formData(e.target))
+    .filter(([k, v]) => v !== '' && !(profile && (k === 'name' || k === 'email') && profile[k] === v)));
   try {
     const account = await api('PATCH', `/v1/accounts/${encodeURIComponent(me.username)}`, data);
+    profile = account;
     $('profile-status').textContent = `Saved (${account.name}, ${account.email}).`;
     for (const f of ['newPassword', 'newPasswordConfirmation', 'currentPassword']) e.target.elements[f].value = '';
   } catch (err) {
@@ -68,27 +72,74 @@ $('profile-form').onsubmit = async (e) => {
 };
 
 // ---- the network ----
+// At 5,000 CPs the list is searched (city, address or id), can be cut to the
+// CPs free now, and is shown a page at a time ("Show more"). Order: free CPs
+// first, then by city, address and id (CPs carry no coordinates yet, so there
+// is no "nearest first").
 
-function renderCps(model) {
-  const tiles = model.sorted().map((cp) => {
-    const id = cp.chargingPoint.cpId;
-    const loc = cp.chargingPoint.location || {};
-    const mine = cp.supply && cp.supply.driverId === me.username;
-    const canCharge = cp.state === 'CP_STATE_ACTIVE' && !current;
-    return h('div', { class: `tile ${stateClass(cp.state)}`, 'data-testid': `cp-${id}`, 'data-state': cp.state },
-      h('span', { class: 'id' }, id),
-      h('span', { class: 'badge' }, mine ? 'Your charge' : STATE_NAMES[cp.state] || cp.state),
-      h('span', { class: 'where' }, `${loc.address || ''}, ${loc.city || ''}`),
-      h('span', { class: 'price' }, pricePerKwh(cp.chargingPoint.priceMillieurosPerKwh)),
-      h('button', { disabled: !canCharge, 'data-testid': `charge-${id}`, onclick: () => charge(id) }, 'Charge here'));
-  });
-  $('cps').replaceChildren(...tiles);
+const PAGE = 20;
+let shown = PAGE;
+let query = '';
+let freeOnly = false;
+const FREE = 'CP_STATE_ACTIVE';
+// Free first, then charging, out of service, faulted, disconnected; within
+// each, by city, address and id (a fixed order, so a frame only partitions it).
+const RANK = { CP_STATE_ACTIVE: 0, CP_STATE_SUPPLYING: 1, CP_STATE_OUT_OF_SERVICE: 2, CP_STATE_FAULTED: 3 };
+const order = new StableOrder((cp) => {
+  const loc = cp.chargingPoint.location || {};
+  return `${(loc.city || '').toLowerCase()}\u0000${(loc.address || '').toLowerCase()}\u0000${cp.chargingPoint.cpId}`;
+});
+
+function cpTile(cp) {
+  const id = cp.chargingPoint.cpId;
+  const loc = cp.chargingPoint.location || {};
+  const mine = cp.supply && cp.supply.driverId === me.username;
+  const canCharge = cp.state === FREE && !current;
+  return h('div', { class: `tile ${stateClass(cp.state)}`, 'data-testid': `cp-${id}`, 'data-state': cp.state },
+    h('span', { class: 'id' }, id),
+    h('span', { class: 'badge' }, mine ? 'Your charge' : STATE_NAMES[cp.state] || cp.state),
+    h('span', { class: 'where' }, `${loc.address || ''}, ${loc.city || ''}`),
+    h('span', { class: 'price' }, pricePerKwh(cp.chargingPoint.priceMillieurosPerKwh)),
+    h('button', { disabled: !canCharge, 'data-testid': `charge-${id}`, onclick: () => charge(id) }, 'Charge here'));
+}
+
+let tiles = null;
+
+function renderCps(model, changed = { all: true, ids: new Set() }) {
+  if (!tiles) tiles = new KeyedList($('cps'), (cp) => cp.chargingPoint.cpId, (cp) => cp, cpTile);
+  const ranked = [[], [], [], [], []];
+  let free = 0;
+  for (const id of order.update(model, changed)) {
+    const cp = model.cps.get(id);
+    if (!matchesSearch(cp, query)) continue;
+    if (cp.state === FREE) free++;
+    if (freeOnly && cp.state !== FREE) continue;
+    ranked[RANK[cp.state] ?? 4].push(cp);
+  }
+  const matching = ranked.flat();
+  tiles.show(matching.slice(0, shown));
+  $('cp-summary').textContent = `${matching.length} of ${model.cps.size} charging points${query ? ' matching' : ''}` +
+    ` · ${free} free now${matching.length > shown ? ` · showing ${shown}` : ''}`;
+  $('cp-more').classList.toggle('hidden', matching.length <= shown);
   // A charge of ours that runs but is not followed (page reloaded): follow it.
   if (!current) {
-    const running = model.sorted().find((cp) => cp.supply && cp.supply.driverId === me.username && cp.supply.supplyId);
-    if (running) follow(running.supply.supplyId);
+    for (const cp of model.cps.values()) {
+      if (cp.supply && cp.supply.driverId === me.username && cp.supply.supplyId) { follow(cp.supply.supplyId); break; }
+    }
   }
 }
+
+// Whether the driver may charge depends on `current` too: redraw every tile.
+function redrawAll() {
+  if (!network) return;
+  if (tiles) tiles.invalidate();
+  network.schedule();
+}
+
+$('cp-search').oninput = (e) => { query = normalizeQuery(e.target.value); shown = PAGE; redrawAll(); };
+$('cp-free').onchange = (e) => { freeOnly = e.target.checked; shown = PAGE; redrawAll(); };
+$('cp-filters').onsubmit = (e) => e.preventDefault();
+$('cp-more').onclick = () => { shown += PAGE; redrawAll(); };
 
 async function charge(cpId) {
   $('charge-error').textContent = '';
@@ -110,11 +161,11 @@ function follow(supplyId) {
   localStorage.setItem(LAST_SUPPLY_KEY, supplyId);
   $('supply').classList.remove('hidden');
   $('supply-error').textContent = '';
+  redrawAll();
   supplyStream = watch(`/v1/supplies/${encodeURIComponent(supplyId)}:watch`, {
     onResult: (view) => showSupply(view),
     onError: (err) => { $('supply-error').textContent = err.message; },
   });
-  if (network) renderCps(network);
 }
 
 function showSupply(view) {
@@ -138,7 +189,7 @@ function showSupply(view) {
     if (supplyStream) supplyStream.close();
     supplyStream = null;
     loadHistory();
-    if (network) renderCps(network);
+    redrawAll();
   }
 }
 
@@ -190,6 +241,7 @@ async function loadHistory() {
 
 async function loadProfile() {
   const account = await api('GET', `/v1/accounts/${encodeURIComponent(me.username)}`);
+  profile = account;
   const f = $('profile-form').elements;
   f.name.value = account.name;
   f.email.value = account.email;

@@ -1,8 +1,8 @@
 // The operations dashboard: every CP with its state colour, live supplies,
 // the message feed, weather per city, and the operator's commands.
 import {
-  api, login, logout, currentUser, watch, NetworkModel, h, STATE_NAMES, END_REASONS, stateClass,
-  euros, kwh, kw, pricePerKwh, when, elapsed,
+  api, login, logout, currentUser, watch, NetworkModel, KeyedList, StableOrder, matchesSearch, normalizeQuery, h,
+  STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, elapsed,
 } from '/shared/api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -35,7 +35,9 @@ async function act(what, path) {
   $('action-error').textContent = '';
   try {
     const res = await api('POST', path, {});
-    note('SEVERITY_INFO', `${what}: ${(res.affectedCpIds || []).join(', ') || 'nothing to change'}`);
+    const ids = res.affectedCpIds || [];
+    const list = ids.length > 10 ? `${ids.length} CPs (${ids.slice(0, 10).join(', ')}, …)` : ids.join(', ');
+    note('SEVERITY_INFO', `${what}: ${list || 'nothing to change'}`);
   } catch (err) {
     $('action-error').textContent = `${what}: ${err.message}`;
   }
@@ -74,44 +76,167 @@ $('add-form').onsubmit = async (e) => {
   }
 };
 
+// Feed lines are added once per animation frame (a stop-all brings thousands
+// of messages at once); the feed keeps the newest 200.
+const FEED_LINES = 200;
+let pendingNotes = [];
+
 function note(severity, text, cpId = '') {
-  const line = h('div', { class: `sev-${severity}` }, `${new Date().toLocaleTimeString()} `,
-    cpId ? h('strong', {}, `${cpId} `) : '', text);
-  $('feed').prepend(line);
-  while ($('feed').children.length > 200) $('feed').lastChild.remove();
+  pendingNotes.push(h('div', { class: `sev-${severity}` }, `${new Date().toLocaleTimeString()} `,
+    cpId ? h('strong', {}, `${cpId} `) : '', text));
+  if (pendingNotes.length === 1) requestAnimationFrame(flushNotes);
+  if (pendingNotes.length > FEED_LINES) pendingNotes = pendingNotes.slice(-FEED_LINES);
 }
 
-function render(model) {
-  const cps = model.sorted();
+function flushNotes() {
+  const lines = pendingNotes.reverse();
+  pendingNotes = [];
+  if (!lines.length) return;
+  $('feed').prepend(...lines);
+  while ($('feed').children.length > FEED_LINES) $('feed').lastChild.remove();
+}
+
+// ---- the network, at 5,000 CPs ----
+// Counts by state stay on screen (sticky bar); the CPs are searched, filtered
+// by state and shown a page at a time, as tiles or as a compact table. Each
+// animation frame redraws only the rows whose CP changed (KeyedList).
+
+const PAGE_SIZE = { tiles: 60, table: 200 };
+const view = { query: '', state: '', mode: 'tiles', page: 0 };
+let filtered = { key: '', cps: [] };
+let tileList = null;
+let rowList = null;
+
+const holdsOf = (cp) => (cp.holdDetails || []).map((d) => d.detail || HOLDS[d.reason] || d.reason);
+const supplyOf = (cp) => (cp.supply && cp.supply.supplyId ? cp.supply : null);
+
+function cpButtons(id) {
+  return [
+    h('button', { class: 'danger', 'data-testid': `stop-${id}`, onclick: () => act(`stop ${id}`, `/v1/charging-points/${encodeURIComponent(id)}:stop`) }, 'Stop'),
+    ' ',
+    h('button', { 'data-testid': `resume-${id}`, onclick: () => act(`resume ${id}`, `/v1/charging-points/${encodeURIComponent(id)}:resume`) }, 'Resume'),
+    ' ',
+    h('button', { class: 'secondary', 'data-testid': `remove-${id}`, onclick: () => remove(id) }, 'Remove')];
+}
+
+function cpTile(cp) {
+  const id = cp.chargingPoint.cpId;
+  const loc = cp.chargingPoint.location || {};
+  const holds = holdsOf(cp);
+  const s = supplyOf(cp);
+  return h('div', { class: `tile ${stateClass(cp.state)}`, 'data-testid': `cp-${id}`, 'data-state': cp.state },
+    h('span', { class: 'id' }, id),
+    h('span', { class: 'badge' }, STATE_NAMES[cp.state] || cp.state),
+    h('span', { class: 'where' }, `${loc.city || ''} · ${pricePerKwh(cp.chargingPoint.priceMillieurosPerKwh)}`),
+    holds.length ? h('span', { class: 'note', 'data-testid': `holds-${id}` },
+      `${s ? 'then held' : 'held'}: ${holds.join('; ')}`) : null,
+    cp.faultDetail ? h('span', { class: 'note' }, cp.faultDetail) : null,
+    s ? h('span', { class: 'note' }, `${s.driverId || 'walk-in'} · ${kwh(s.energyWh)} · ${euros(s.amountMillieuros)}`) : null,
+    h('div', {}, ...cpButtons(id)));
+}
+
+function cpRow(cp) {
+  const id = cp.chargingPoint.cpId;
+  const loc = cp.chargingPoint.location || {};
+  const holds = holdsOf(cp);
+  const s = supplyOf(cp);
+  return h('tr', { class: stateClass(cp.state), 'data-testid': `cp-${id}`, 'data-state': cp.state },
+    h('td', { class: 'id' }, id),
+    h('td', {}, h('span', { class: 'badge' }, STATE_NAMES[cp.state] || cp.state)),
+    h('td', {}, loc.city || ''), h('td', {}, loc.address || ''),
+    h('td', {}, pricePerKwh(cp.chargingPoint.priceMillieurosPerKwh)),
+    h('td', {}, s ? `${s.driverId || 'walk-in'} · ${kwh(s.energyWh)} · ${kw(s.powerW)}` : ''),
+    h('td', holds.length ? { 'data-testid': `holds-${id}` } : {}, [...holds, cp.faultDetail].filter(Boolean).join('; ')),
+    h('td', { class: 'buttons' }, ...cpButtons(id)));
+}
+
+function renderCounts(model) {
   const counts = {};
-  for (const cp of cps) counts[cp.state] = (counts[cp.state] || 0) + 1;
-  $('counts').replaceChildren(...Object.keys(STATE_NAMES).map((s) =>
-    h('span', { class: stateClass(s), 'data-testid': `count-${s}` },
-      h('span', { class: 'badge' }, `${STATE_NAMES[s]}: ${counts[s] || 0}`))));
+  for (const cp of model.cps.values()) counts[cp.state] = (counts[cp.state] || 0) + 1;
+  if (!$('counts').firstChild) {
+    $('counts').replaceChildren(...Object.keys(STATE_NAMES).map((s) =>
+      h('button', { type: 'button', class: `count ${stateClass(s)}`, 'data-testid': `count-${s}`, 'data-state': s,
+        title: `show only ${STATE_NAMES[s].toLowerCase()}`, onclick: () => setFilter({ state: view.state === s ? '' : s }) },
+      h('span', { class: 'badge' }, ''))));
+    $('counts').append(h('span', { class: 'note', 'data-testid': 'count-total' }, ''));
+  }
+  for (const el of $('counts').querySelectorAll('button.count')) {
+    const s = el.dataset.state;
+    const text = `${STATE_NAMES[s]}: ${counts[s] || 0}`;
+    if (el.firstChild.textContent !== text) el.firstChild.textContent = text;
+    el.setAttribute('aria-pressed', view.state === s);
+  }
+  $('counts').lastChild.textContent = `${model.cps.size} charging points`;
+}
 
-  $('cps').replaceChildren(...cps.map((cp) => {
-    const id = cp.chargingPoint.cpId;
-    const loc = cp.chargingPoint.location || {};
-    const holds = (cp.holdDetails || []).map((d) => d.detail || HOLDS[d.reason] || d.reason);
-    const s = cp.supply && cp.supply.supplyId ? cp.supply : null;
-    return h('div', { class: `tile ${stateClass(cp.state)}`, 'data-testid': `cp-${id}`, 'data-state': cp.state },
-      h('span', { class: 'id' }, id),
-      h('span', { class: 'badge' }, STATE_NAMES[cp.state] || cp.state),
-      h('span', { class: 'where' }, `${loc.city || ''} · ${pricePerKwh(cp.chargingPoint.priceMillieurosPerKwh)}`),
-      holds.length ? h('span', { class: 'note', 'data-testid': `holds-${id}` },
-        `${s ? 'then held' : 'held'}: ${holds.join('; ')}`) : null,
-      cp.faultDetail ? h('span', { class: 'note' }, cp.faultDetail) : null,
-      s ? h('span', { class: 'note' }, `${s.driverId || 'walk-in'} · ${kwh(s.energyWh)} · ${euros(s.amountMillieuros)}`) : null,
-      h('div', {},
-        h('button', { class: 'danger', 'data-testid': `stop-${id}`, onclick: () => act(`stop ${id}`, `/v1/charging-points/${encodeURIComponent(id)}:stop`) }, 'Stop'),
-        ' ',
-        h('button', { 'data-testid': `resume-${id}`, onclick: () => act(`resume ${id}`, `/v1/charging-points/${encodeURIComponent(id)}:resume`) }, 'Resume'),
-        ' ',
-        h('button', { class: 'secondary', 'data-testid': `remove-${id}`, onclick: () => remove(id) }, 'Remove')));
-  }));
+// The CPs that pass the search and the state filter, by id; recomputed only
+// when the network or the filter changed.
+const byId = new StableOrder((cp) => cp.chargingPoint.cpId);
 
-  const supplying = cps.filter((cp) => cp.supply && cp.supply.supplyId);
-  $('supply-rows').replaceChildren(...supplying.map((cp) => {
+function filteredCps(model, changed) {
+  const ids = byId.update(model, changed);
+  const key = `${model.version}|${view.query}|${view.state}`;
+  if (filtered.key === key) return filtered.cps;
+  const cps = [];
+  for (const id of ids) {
+    const cp = model.cps.get(id);
+    if (view.state && cp.state !== view.state) continue;
+    if (matchesSearch(cp, view.query)) cps.push(cp);
+  }
+  filtered = { key, cps };
+  return cps;
+}
+
+function render(model, changed = { all: true, ids: new Set() }) {
+  renderCounts(model);
+  if (!tileList) {
+    tileList = new KeyedList($('cps'), (cp) => cp.chargingPoint.cpId, (cp) => cp, cpTile);
+    rowList = new KeyedList($('cp-rows'), (cp) => cp.chargingPoint.cpId, (cp) => cp, cpRow);
+  }
+  const cps = filteredCps(model, changed);
+  const size = PAGE_SIZE[view.mode];
+  const pages = Math.max(1, Math.ceil(cps.length / size));
+  view.page = Math.min(view.page, pages - 1);
+  const page = cps.slice(view.page * size, (view.page + 1) * size);
+  const [on, off] = view.mode === 'tiles' ? [tileList, rowList] : [rowList, tileList];
+  off.show([]);
+  on.show(page);
+  $('cps').classList.toggle('hidden', view.mode !== 'tiles');
+  $('cp-table').classList.toggle('hidden', view.mode !== 'table');
+  $('page-info').textContent = cps.length === 0 ? 'no charging point matches'
+    : `${view.page * size + 1}–${view.page * size + page.length} of ${cps.length}` +
+      `${cps.length < model.cps.size ? ` (filtered from ${model.cps.size})` : ''} · page ${view.page + 1} of ${pages}`;
+  $('page-prev').disabled = view.page === 0;
+  $('page-next').disabled = view.page >= pages - 1;
+}
+
+function setFilter(change) {
+  Object.assign(view, change);
+  if (!('page' in change)) view.page = 0;
+  $('ops-state').value = view.state;
+  $('view-tiles').setAttribute('aria-selected', view.mode === 'tiles');
+  $('view-table').setAttribute('aria-selected', view.mode === 'table');
+  if (network) network.schedule();
+}
+
+$('ops-search').oninput = (e) => setFilter({ query: normalizeQuery(e.target.value) });
+$('ops-state').onchange = (e) => setFilter({ state: e.target.value });
+$('ops-filters').onsubmit = (e) => e.preventDefault();
+$('view-tiles').onclick = () => setFilter({ mode: 'tiles' });
+$('view-table').onclick = () => setFilter({ mode: 'table' });
+$('page-prev').onclick = () => setFilter({ page: view.page - 1 });
+$('page-next').onclick = () => setFilter({ page: view.page + 1 });
+
+// Live supplies: at most SUPPLY_ROWS rows, redrawn once a second (elapsed moves).
+const SUPPLY_ROWS = 100;
+
+function renderSupplies(model) {
+  const supplying = [];
+  for (const cp of model.cps.values()) if (supplyOf(cp)) supplying.push(cp);
+  supplying.sort((a, b) => (a.chargingPoint.cpId < b.chargingPoint.cpId ? -1 : 1));
+  $('supplies-note').textContent = supplying.length > SUPPLY_ROWS
+    ? `${supplying.length} running, the first ${SUPPLY_ROWS} shown` : `${supplying.length} running`;
+  $('supply-rows').replaceChildren(...supplying.slice(0, SUPPLY_ROWS).map((cp) => {
     const s = cp.supply;
     return h('tr', { 'data-testid': `supply-${cp.chargingPoint.cpId}` },
       h('td', {}, cp.chargingPoint.cpId), h('td', {}, s.driverId || 'walk-in'),
@@ -121,20 +246,104 @@ function render(model) {
   }));
 }
 
+// ---- network power and active supplies over the last hour ----
+// Sampled from the live stream every 5 s in this page (no history is fetched:
+// the plot starts when the dashboard opens), drawn on a canvas.
+const SAMPLE_MS = 5000;
+const WINDOW_MS = 60 * 60 * 1000;
+const samples = [];
+
+function sample(model) {
+  let powerW = 0;
+  let supplies = 0;
+  for (const cp of model.cps.values()) {
+    const s = supplyOf(cp);
+    if (!s) continue;
+    supplies++;
+    powerW += Number(s.powerW || 0);
+  }
+  const now = Date.now();
+  samples.push({ t: now, powerW, supplies });
+  while (samples.length && samples[0].t < now - WINDOW_MS) samples.shift();
+  drawPlot();
+}
+
+function drawPlot() {
+  const canvas = $('plot');
+  const ratio = window.devicePixelRatio || 1;
+  const width = canvas.clientWidth || 600;
+  const height = canvas.clientHeight || 220;
+  if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
+  if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
+  const g = canvas.getContext('2d');
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  g.clearRect(0, 0, width, height);
+  const pad = { l: 56, r: 48, t: 10, b: 22 };
+  const w = width - pad.l - pad.r;
+  const hgt = height - pad.t - pad.b;
+  const now = Date.now();
+  const maxKw = Math.max(1, ...samples.map((p) => p.powerW / 1000)) * 1.1;
+  const maxN = Math.max(1, ...samples.map((p) => p.supplies)) * 1.1;
+  const x = (t) => pad.l + w * (1 - (now - t) / WINDOW_MS);
+  g.font = '11px system-ui, sans-serif';
+  g.strokeStyle = '#e1e5ec';
+  g.fillStyle = '#5d6675';
+  g.lineWidth = 1;
+  for (let i = 0; i <= 4; i++) {
+    const y = pad.t + hgt * (i / 4);
+    g.beginPath(); g.moveTo(pad.l, y); g.lineTo(pad.l + w, y); g.stroke();
+    const v = maxKw * (1 - i / 4);
+    g.textAlign = 'right'; g.fillText(maxKw >= 1000 ? `${(v / 1000).toFixed(1)} MW` : `${v.toFixed(0)} kW`, pad.l - 6, y + 4);
+    g.textAlign = 'left'; g.fillText(`${Math.round(maxN * (1 - i / 4))}`, pad.l + w + 6, y + 4);
+  }
+  g.textAlign = 'center';
+  for (const m of [60, 45, 30, 15, 0]) g.fillText(m ? `-${m} min` : 'now', pad.l + w * (1 - m / 60), height - 6);
+  const line = (colour, value, max, dash) => {
+    g.strokeStyle = colour; g.lineWidth = 2; g.setLineDash(dash); g.beginPath();
+    samples.forEach((p, i) => {
+      const px = x(p.t);
+      const py = pad.t + hgt * (1 - value(p) / max);
+      if (i === 0) g.moveTo(px, py); else g.lineTo(px, py);
+    });
+    g.stroke();
+    g.fillStyle = colour;
+    if (samples.length < 30) {
+      for (const p of samples) {
+        g.beginPath(); g.arc(x(p.t), pad.t + hgt * (1 - value(p) / max), 3, 0, 2 * Math.PI); g.fill();
+      }
+    }
+  };
+  // Dashed green over solid blue: both stay visible when they coincide.
+  line('#2463eb', (p) => p.powerW / 1000, maxKw, []);
+  line('#1e9e52', (p) => p.supplies, maxN, [6, 4]);
+  g.setLineDash([]);
+  const last = samples[samples.length - 1];
+  $('plot-legend').textContent = last
+    ? `blue: network power (left axis), now ${kw(last.powerW)} · dashed green: active supplies (right axis), now ${last.supplies}`
+    : '';
+}
+
 // The weather panel appears when the edge serves the weather API: every
 // watched city with its temperature and alert, and (simulated provider) a
 // form to set a city's temperature.
 let weatherOverrides = false;
+let weatherRetry = 5000;  // ms between reads of the weather panel
 
 async function loadWeather() {
   let res;
   try {
     res = await api('GET', '/v1/weather/cities');
   } catch (err) {
-    if (err.status === 404 || err.status === 503) return;  // no weather service behind this edge
+    // No weather service behind this edge: ask again later, less and less often
+    // (it used to be every 5 s, each an error in the console).
+    if (err.status === 404 || err.status === 503) {
+      weatherRetry = Math.min(weatherRetry * 2, 300000);
+      return;
+    }
     $('weather-error').textContent = `weather: ${err.message}`;
     return;
   }
+  weatherRetry = 5000;
   $('weather-error').textContent = '';
   $('weather-card').classList.remove('hidden');
   weatherOverrides = !!res.overridesSupported;
@@ -150,11 +359,17 @@ async function loadWeather() {
     h('span', { class: 'badge' }, c.inAlert ? 'ALERT' : 'ok'),
     h('span', {}, t, c.overrideC !== undefined ? ' (set by operator)' : ''),
     c.latest && c.latest.conditions ? h('span', { class: 'where' }, c.latest.conditions) : null,
-    h('span', { class: 'where' }, (c.cpIds || []).join(', ')),
+    h('span', { class: 'where' }, cpList(c.cpIds || [])),
     c.lastError ? h('span', { class: 'note' }, `last read failed: ${c.lastError}`) : null,
     weatherOverrides && c.overrideC !== undefined
       ? h('button', { class: 'secondary', onclick: () => setTemperature(key, null) }, 'Back to simulated') : null);
   }));
+}
+
+// A city's CPs, cut short at scale: "3 CPs: A, B, C" or "1000 CPs: A, B, C, D, E, …".
+function cpList(ids) {
+  const shown = ids.slice(0, 5).join(', ');
+  return `${ids.length} CP${ids.length === 1 ? '' : 's'}${ids.length ? ': ' : ''}${shown}${ids.length > 5 ? ', …' : ''}`;
 }
 
 // `celsius` null: remove the override.
@@ -181,7 +396,7 @@ $('weather-form').onsubmit = (e) => {
 
 function start(who) {
   $('auth').classList.add('hidden');
-  for (const id of ['overview', 'supplies', 'feed-card', 'add-card']) $(id).classList.remove('hidden');
+  for (const id of ['overview', 'plot-card', 'supplies', 'feed-card', 'add-card']) $(id).classList.remove('hidden');
   $('who').textContent = `${who.username} (operator)`;
   $('logout').classList.remove('hidden');
   network = new NetworkModel(render);
@@ -195,9 +410,14 @@ function start(who) {
       if (s === 'down') note('SEVERITY_WARNING', 'lost the live stream; reconnecting');
     },
   });
-  setInterval(() => network && render(network), 1000);
-  loadWeather();
-  setInterval(loadWeather, 5000);
+  setInterval(() => renderSupplies(network), 1000);
+  setInterval(() => sample(network), SAMPLE_MS);
+  setTimeout(() => sample(network), 1000);
+  const weatherLoop = async () => {
+    await loadWeather();
+    setTimeout(weatherLoop, weatherRetry);
+  };
+  weatherLoop();
 }
 
 (async () => {

@@ -158,20 +158,34 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-// Keeps the network's CPs from the WatchNetwork stream.
+// Keeps the network's CPs from the WatchNetwork stream. Updates are batched:
+// whatever arrives between two animation frames is drawn once, and the
+// renderer is told which CPs changed (`all` after a snapshot). The time each
+// render takes is recorded with the performance API: a measure named
+// 'evc-render' per frame, and a mark 'evc-first-render' after the first one
+// that drew CPs (the browser test reads both).
 export class NetworkModel {
   constructor(onChange) {
     this.cps = new Map();
     this.onChange = onChange;
+    this.dirty = new Set();
+    this.all = false;
+    this.scheduled = false;
+    this.version = 0;  // bumped on every change: renderers cache on it
+    this.firstRendered = false;
   }
   apply(update, onMessage = () => {}, onTicket = () => {}) {
     if (update.snapshot) {
       this.cps.clear();
       for (const cp of update.snapshot.chargingPoints || []) this.cps.set(cp.chargingPoint.cpId, cp);
+      this.all = true;
     } else if (update.chargingPoint) {
-      this.cps.set(update.chargingPoint.chargingPoint.cpId, update.chargingPoint);
+      const id = update.chargingPoint.chargingPoint.cpId;
+      this.cps.set(id, update.chargingPoint);
+      this.dirty.add(id);
     } else if (update.removedCpId) {
       this.cps.delete(update.removedCpId);
+      this.dirty.add(update.removedCpId);
     } else if (update.message) {
       onMessage(update.message);
       return;
@@ -179,9 +193,108 @@ export class NetworkModel {
       onTicket(update.ticket);
       return;
     }
-    this.onChange(this);
+    this.version++;
+    this.schedule();
+  }
+  // Draws on the next animation frame (once, however many updates came).
+  schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => this.flush());
+  }
+  flush() {
+    this.scheduled = false;
+    const changed = { all: this.all, ids: this.dirty };
+    this.all = false;
+    this.dirty = new Set();
+    const start = performance.now();
+    this.onChange(this, changed);
+    performance.measure('evc-render', { start, end: performance.now() });
+    if (!this.firstRendered && this.cps.size > 0) {
+      this.firstRendered = true;
+      performance.mark('evc-first-render');
+    }
   }
   sorted() {
     return [...this.cps.values()].sort((a, b) => a.chargingPoint.cpId.localeCompare(b.chargingPoint.cpId));
   }
+}
+
+// Lower-case text a search box is matched against: id, address, city, country.
+const searchText = new WeakMap();
+export function matchesSearch(cp, query) {
+  if (!query) return true;
+  let text = searchText.get(cp);
+  if (text === undefined) {
+    const c = cp.chargingPoint;
+    const loc = c.location || {};
+    text = `${c.cpId} ${loc.address || ''} ${loc.city || ''} ${loc.country || ''}`.toLowerCase();
+    searchText.set(cp, text);
+  }
+  return query.split(/\s+/).every((word) => text.includes(word));
+}
+
+export const normalizeQuery = (q) => q.trim().toLowerCase().replace(/,/g, ' ').replace(/\s+/g, ' ');
+
+// The ids of a model's CPs ordered by `keyOf(cp)` (a string), re-sorted only
+// when a CP was added or removed or its key changed: a frame of updates then
+// costs one pass over the order, not a sort of 5,000 CPs.
+export class StableOrder {
+  constructor(keyOf) {
+    this.keyOf = keyOf;
+    this.ids = [];
+    this.keys = new Map();  // id -> key
+  }
+  update(model, changed) {
+    let stale = changed.all || this.ids.length !== model.cps.size;
+    for (const id of changed.ids) {
+      if (stale) break;
+      const cp = model.cps.get(id);
+      stale = cp ? this.keyOf(cp) !== this.keys.get(id) : this.keys.has(id);
+    }
+    if (stale) {
+      this.keys = new Map();
+      for (const [id, cp] of model.cps) this.keys.set(id, this.keyOf(cp));
+      this.ids = [...this.keys.keys()].sort((a, b) => {
+        const ka = this.keys.get(a);
+        const kb = this.keys.get(b);
+        return ka < kb ? -1 : ka > kb ? 1 : 0;
+      });
+    }
+    return this.ids;
+  }
+}
+
+// Keeps one element per key and rebuilds it only when its inputs changed:
+// `build(item)` makes the element, `stamp(item)` is what it depends on
+// (compared with ===). `show(items)` puts the elements of `items`, in order,
+// into `container`, touching the DOM only where something differs.
+export class KeyedList {
+  constructor(container, key, stamp, build) {
+    Object.assign(this, { container, key, stamp, build });
+    this.rows = new Map();  // key -> { el, stamp }
+  }
+  show(items) {
+    const keep = new Set();
+    const els = items.map((item) => {
+      const k = this.key(item);
+      keep.add(k);
+      const st = this.stamp(item);
+      let row = this.rows.get(k);
+      if (!row || row.stamp !== st) {
+        const el = this.build(item);
+        if (row) row.el.replaceWith(el);
+        row = { el, stamp: st };
+        this.rows.set(k, row);
+      }
+      return row.el;
+    });
+    for (const k of [...this.rows.keys()]) if (!keep.has(k)) { this.rows.get(k).el.remove(); this.rows.delete(k); }
+    const kids = this.container.children;
+    let same = kids.length === els.length;
+    for (let i = 0; same && i < els.length; i++) same = kids[i] === els[i];
+    if (!same) this.container.replaceChildren(...els);
+  }
+  // Every element is rebuilt at the next show() (something they all depend on changed).
+  invalidate() { for (const row of this.rows.values()) row.stamp = undefined; }
 }
