@@ -44,6 +44,8 @@ absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalo
   if (!unsent.ok()) return unsent.status();
   absl::StatusOr<std::vector<HoldChange>> holds = store_.LoadHolds();
   if (!holds.ok()) return holds.status();
+  absl::StatusOr<std::vector<QueueEntry>> queued = store_.LoadQueue();
+  if (!queued.ok()) return queued.status();
   {
     absl::MutexLock lock(&mu_);
     Effects fx;
@@ -51,10 +53,12 @@ absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalo
     for (const auto& cp : catalogue) network_.UpsertChargingPoint(cp, now, fx);
     for (const auto& h : *holds) network_.RestoreHold(h);
     for (const auto& s : *open) network_.RestoreSupply(s, now, fx);
+    for (const auto& q : *queued) network_.RestoreQueueEntry(q);
     fx.audit.push_back({now, AuditCategory::kSystem, "central_started", "central", "", "OK",
                         {{"charging_points", catalogue.size()},
                          {"open_supplies", open->size()},
-                         {"holds", holds->size()}}});
+                         {"holds", holds->size()},
+                         {"queued_drivers", queued->size()}}});
     Apply(std::move(fx));
   }
   // Live readings are sealed under the lock, with keys already known.
@@ -121,6 +125,7 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
   batch.tickets = fx.tickets;
   batch.audit = std::move(fx.audit);
   batch.holds = std::move(fx.holds_changed);
+  batch.queue = std::move(fx.queue_changed);
   std::function<void()> send;
   if (!fx.commands.empty() || !fx.notices.empty() || !fx.tickets.empty() || after_durable) {
     send = [this, commands = std::move(fx.commands), notices = std::move(fx.notices),
@@ -283,6 +288,44 @@ absl::StatusOr<common::v1::Supply> Central::StopCharge(const absl::StatusOr<Call
   if (!result.ok()) return result.status();
   if (!durable_status.ok()) return durable_status;
   return ToProtoSupply(*result);
+}
+
+absl::StatusOr<common::v1::QueueStatus> Central::JoinQueue(const absl::StatusOr<Caller>& caller,
+                                                          const v1::JoinQueueRequest& req) {
+  absl::StatusOr<Caller> driver = DriverOf(caller, req.driver_id(), "queue_join", "");
+  if (!driver.ok()) return driver.status();
+  absl::StatusOr<common::v1::QueueStatus> result;
+  absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
+    result = network.JoinQueue(*driver, req.city(), req.address(), req.requested_energy_wh(), now,
+                               fx);
+  });
+  if (!durable_status.ok()) return durable_status;
+  return result;
+}
+
+absl::StatusOr<common::v1::QueueStatus> Central::LeaveQueue(const absl::StatusOr<Caller>& caller,
+                                                           const std::string& driver_id) {
+  absl::StatusOr<Caller> driver = DriverOf(caller, driver_id, "queue_leave", "");
+  if (!driver.ok()) return driver.status();
+  absl::StatusOr<common::v1::QueueStatus> result;
+  absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
+    result = network.LeaveQueue(driver->name, *driver, now, fx);
+  });
+  if (!durable_status.ok()) return durable_status;
+  return result;
+}
+
+absl::StatusOr<common::v1::QueueStatus> Central::QueuePosition(const Caller& caller,
+                                                              const std::string& driver_id) {
+  absl::StatusOr<std::string> whose = QueueViewedFor(caller, driver_id);
+  if (!whose.ok()) return whose.status();
+  absl::MutexLock lock(&mu_);
+  return network_.QueueView(*whose, clock_.Now());
+}
+
+std::vector<common::v1::QueueStatus> Central::ListQueues() const {
+  absl::MutexLock lock(&mu_);
+  return network_.ListQueues(clock_.Now());
 }
 
 absl::StatusOr<std::vector<std::string>> Central::Operate(

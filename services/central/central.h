@@ -62,6 +62,17 @@ class Central {
   absl::StatusOr<common::v1::Supply> StopCharge(const absl::StatusOr<Caller>& caller,
                                                 const std::string& supply_id,
                                                 const std::string& driver_id);
+  // Queues (issue 20). Only drivers join and leave, for themselves
+  // (MayChargeAs, as for RequestCharge); blocking until durable.
+  absl::StatusOr<common::v1::QueueStatus> JoinQueue(const absl::StatusOr<Caller>& caller,
+                                                    const v1::JoinQueueRequest& req);
+  absl::StatusOr<common::v1::QueueStatus> LeaveQueue(const absl::StatusOr<Caller>& caller,
+                                                     const std::string& driver_id);
+  // A driver's own place, or anyone's for an operator (QueueViewedFor).
+  absl::StatusOr<common::v1::QueueStatus> QueuePosition(const Caller& caller,
+                                                        const std::string& driver_id);
+  // Everyone queued: for operators (the entry point checks).
+  std::vector<common::v1::QueueStatus> ListQueues() const;
   // Operator commands, audited as `actor`.
   absl::StatusOr<std::vector<std::string>> OperatorStop(const Caller& actor,
                                                         const std::string& cp_id, bool all);

@@ -416,6 +416,45 @@ grpc::ServerUnaryReactor* CentralGrpc::StopCharge(grpc::CallbackServerContext* c
   });
 }
 
+// Queues (issue 20): who may do what is decided here (MayChargeAs for
+// joining and leaving, QueueViewedFor for a place, operators for the list).
+grpc::ServerUnaryReactor* CentralGrpc::JoinQueue(grpc::CallbackServerContext* c,
+                                                 const v1::JoinQueueRequest* req,
+                                                 common::v1::QueueStatus* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    return Fill(central_.JoinQueue(authz_.Identify(*c), *req), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::LeaveQueue(grpc::CallbackServerContext* c,
+                                                  const v1::QueueDriverRequest* req,
+                                                  common::v1::QueueStatus* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    return Fill(central_.LeaveQueue(authz_.Identify(*c), req->driver_id()), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::GetQueuePosition(grpc::CallbackServerContext* c,
+                                                        const v1::QueueDriverRequest* req,
+                                                        common::v1::QueueStatus* resp) {
+  return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
+    absl::StatusOr<Caller> caller = authz_.Identify(*c);
+    if (!caller.ok()) return caller.status();
+    return Fill(central_.QueuePosition(*caller, req->driver_id()), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::ListQueues(grpc::CallbackServerContext* c,
+                                                  const v1::ListQueuesRequest*,
+                                                  v1::ListQueuesResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    for (auto& e : central_.ListQueues()) *resp->add_entries() = std::move(e);
+    return absl::OkStatus();
+  });
+}
+
 namespace {
 absl::Status FillAffected(absl::StatusOr<std::vector<std::string>> ids, v1::OperatorResponse* resp) {
   if (!ids.ok()) return ids.status();

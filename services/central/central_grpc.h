@@ -73,6 +73,19 @@ class CentralGrpc : public v1::CentralService::CallbackService, public LinkClose
                                               const v1::ApplyWeatherHoldsRequest* req,
                                               v1::ApplyWeatherHoldsResponse* resp) override;
 
+  grpc::ServerUnaryReactor* JoinQueue(grpc::CallbackServerContext* c,
+                                      const v1::JoinQueueRequest* req,
+                                      common::v1::QueueStatus* resp) override;
+  grpc::ServerUnaryReactor* GetQueuePosition(grpc::CallbackServerContext* c,
+                                             const v1::QueueDriverRequest* req,
+                                             common::v1::QueueStatus* resp) override;
+  grpc::ServerUnaryReactor* LeaveQueue(grpc::CallbackServerContext* c,
+                                       const v1::QueueDriverRequest* req,
+                                       common::v1::QueueStatus* resp) override;
+  grpc::ServerUnaryReactor* ListQueues(grpc::CallbackServerContext* c,
+                                       const v1::ListQueuesRequest* req,
+                                       v1::ListQueuesResponse* resp) override;
+
   // Cuts the monitor link of `cp_id`, if any (CP removed or credentials reset).
   void CloseLink(const std::string& cp_id, const grpc::Status& why);
   // The same for central's Kafka routes: the monitor must authenticate again.

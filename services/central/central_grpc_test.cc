@@ -202,5 +202,37 @@ TEST_F(DriverTokenTest, ForgedTamperedOrMissingDriverTokensAreUnauthenticated) {
   EXPECT_EQ(RefusalsAudited(), 3);
 }
 
+// Queues (issue 20): the operator-only list and a driver's own place are
+// decided at the entry point, from the call's token.
+TEST_F(DriverTokenTest, QueueRpcsAreDecidedFromTheCallersToken) {
+  auto list = [&](const std::string& token) {
+    grpc::ClientContext context;
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    v1::ListQueuesResponse response;
+    return stub_->ListQueues(&context, v1::ListQueuesRequest(), &response).error_code();
+  };
+  EXPECT_EQ(list(""), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(list(tokens.For("ana")), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(list(tokens.For("admin", kRoleOperator)), grpc::StatusCode::OK);
+  auto place = [&](const std::string& token, const std::string& driver) {
+    grpc::ClientContext context;
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    v1::QueueDriverRequest request;
+    request.set_driver_id(driver);
+    common::v1::QueueStatus response;
+    return stub_->GetQueuePosition(&context, request, &response).error_code();
+  };
+  EXPECT_EQ(place("", ""), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(place(tokens.For("luis"), "ana"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(place(tokens.For("ana"), ""), grpc::StatusCode::NOT_FOUND) << "not queued";
+  grpc::ClientContext context;
+  v1::JoinQueueRequest join;
+  join.set_city("Alicante");
+  common::v1::QueueStatus joined;
+  EXPECT_EQ(stub_->JoinQueue(&context, join, &joined).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  central_.Stop();
+}
+
 }  // namespace
 }  // namespace evc::central

@@ -41,12 +41,25 @@ class MemoryStore : public SupplyStore {
         holds.erase({h.cp_id, h.reason});
       }
     }
+    for (const auto& q : b.queue) {
+      if (q.removed) {
+        queue.erase(q.entry.driver_id);
+      } else {
+        queue[q.entry.driver_id] = q.entry;
+      }
+    }
     return absl::OkStatus();
   }
   absl::StatusOr<std::vector<HoldChange>> LoadHolds() override {
     absl::MutexLock lock(&mu);
     std::vector<HoldChange> out;
     for (auto& [key, h] : holds) out.push_back(h);
+    return out;
+  }
+  absl::StatusOr<std::vector<QueueEntry>> LoadQueue() override {
+    absl::MutexLock lock(&mu);
+    std::vector<QueueEntry> out;
+    for (auto& [driver, e] : queue) out.push_back(e);
     return out;
   }
   absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override {
@@ -84,6 +97,7 @@ class MemoryStore : public SupplyStore {
   std::set<std::string> published;
   std::vector<AuditRecord> audit;
   std::map<std::pair<std::string, common::v1::HoldReason>, HoldChange> holds;
+  std::map<std::string, QueueEntry> queue;
 };
 
 // Records whether the store already held the supply when a command left.

@@ -43,6 +43,25 @@ struct HoldChange {
   absl::Time since;
 };
 
+// A driver waiting in a location's queue (issue 20, queue.h), as the journal
+// keeps it: a site (city and address) or a whole city (address empty).
+struct QueueEntry {
+  std::string driver_id;
+  std::string city;
+  std::string address;
+  absl::Time joined_at;
+  int64_t requested_energy_wh = 0;  // 0: a typical session
+  // The CP held for the driver, and until when (empty: waiting).
+  std::string offered_cp;
+  absl::Time offer_expires_at = absl::InfinitePast();
+};
+
+// A queue row written, or deleted when `removed`.
+struct QueueChange {
+  QueueEntry entry;
+  bool removed = false;
+};
+
 struct Effects {
   // Persisted first, in one transaction.
   std::vector<SupplyRecord> supplies_opened;
@@ -50,6 +69,7 @@ struct Effects {
   std::vector<common::v1::Ticket> tickets;
   std::vector<AuditRecord> audit;
   std::vector<HoldChange> holds_changed;
+  std::vector<QueueChange> queue_changed;
   // Sent once the above is durable, in order.
   std::vector<events::v1::EngineCommand> commands;
   std::vector<events::v1::DriverNotification> notices;
@@ -59,7 +79,7 @@ struct Effects {
 
   bool NeedsDurability() const {
     return !supplies_opened.empty() || !tickets.empty() || !commands.empty() || !notices.empty() ||
-           !holds_changed.empty();
+           !holds_changed.empty() || !queue_changed.empty();
   }
 };
 

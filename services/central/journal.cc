@@ -49,6 +49,13 @@ QuarantinedRow DescribeUnit(const JournalBatch& u, const absl::Status& why) {
                           {"detail", h.detail},
                           {"since", absl::FormatTime(h.since)}});
   }
+  for (const auto& q : u.queue) {
+    p["queue"].push_back({{"driver_id", q.entry.driver_id},
+                          {"city", q.entry.city},
+                          {"address", q.entry.address},
+                          {"offered_cp", q.entry.offered_cp},
+                          {"removed", q.removed}});
+  }
   for (const auto& id : u.published_tickets) p["published_tickets"].push_back(id);
   if (!u.tickets.empty()) {
     row.kind = "ticket";
@@ -62,6 +69,9 @@ QuarantinedRow DescribeUnit(const JournalBatch& u, const absl::Status& why) {
   } else if (!u.holds.empty()) {
     row.kind = "hold";
     row.cp_id = u.holds[0].cp_id;
+  } else if (!u.queue.empty()) {
+    row.kind = "queue";
+    row.cp_id = u.queue[0].entry.offered_cp;
   } else {
     row.kind = "outbox_mark";
   }
@@ -105,6 +115,7 @@ std::vector<JournalBatch> SplitJournalBatch(JournalBatch b) {
   for (auto& s : b.changed) supply_unit(s.supply_id).changed.push_back(std::move(s));
   for (auto& a : b.audit) units.emplace_back().audit.push_back(std::move(a));
   for (auto& h : b.holds) units.emplace_back().holds.push_back(std::move(h));
+  for (auto& q : b.queue) units.emplace_back().queue.push_back(std::move(q));
   for (auto& id : b.published_tickets) {
     auto it = unit_of.find(id);
     (it == unit_of.end() ? units.emplace_back() : units[it->second])
@@ -123,6 +134,7 @@ JournalBatch JoinJournalBatches(std::vector<JournalBatch>::iterator begin,
     append(out.tickets, it->tickets);
     append(out.audit, it->audit);
     append(out.holds, it->holds);
+    append(out.queue, it->queue);
     append(out.published_tickets, it->published_tickets);
   }
   return out;
@@ -186,6 +198,7 @@ void Journal::Submit(JournalBatch batch, std::function<void()> on_durable) {
   for (auto& t : batch.tickets) pending_.tickets.push_back(std::move(t));
   for (auto& a : batch.audit) pending_.audit.push_back(std::move(a));
   for (auto& h : batch.holds) pending_.holds.push_back(std::move(h));
+  for (auto& q : batch.queue) pending_.queue.push_back(std::move(q));
   if (on_durable) callbacks_.push_back(std::move(on_durable));
 }
 
@@ -196,6 +209,7 @@ void Journal::MarkPublished(const std::string& supply_id) {
 
 bool Journal::Urgent() const {
   return !pending_.opened.empty() || !pending_.tickets.empty() || !pending_.holds.empty() ||
+         !pending_.queue.empty() ||
          !callbacks_.empty();
 }
 

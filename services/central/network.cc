@@ -356,6 +356,9 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id, const Ca
     default:
       break;
   }
+  if (auto held = HeldForQueue(cp_id, driver_id, now, fx)) {
+    return reject(common::v1::REJECT_REASON_CP_OFFERED, *held);
+  }
   SupplyRecord s;
   s.supply_id = crypto::RandomId();
   s.cp_id = cp_id;
@@ -376,6 +379,7 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id, const Ca
     *n.mutable_accepted() = ToProtoSupply(s);
     fx.notices.push_back(std::move(n));
   }
+  if (!driver_id.empty()) queues_.OnCharging(driver_id, cp_id, now, fx);
   Audit(fx, now, AuditCategory::kCharge, "charge_authorized", who, cp_id, "OK",
         {{"supply_id", s.supply_id}, {"request_id", request_id}});
   Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
@@ -826,6 +830,7 @@ void ChargingNetwork::Tick(absl::Time now, Effects& fx) {
       CheckSilence(cp, now, fx);
     }
   }
+  UpdateQueues(now, fx);
 }
 
 // ---- reconciliation: central's record against what the CP reports ----

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/central/effects.h"
+#include "services/central/queue.h"
 #include "services/common/caller.h"
 #include "services/common/charge_rule.h"  // MayChargeAs: who may charge
 #include "services/common/names.h"
@@ -50,6 +51,8 @@ struct NetworkConfig {
   absl::Duration telemetry_timeout = absl::Seconds(15);
   // A command the engine has not acted on yet is sent again this often.
   absl::Duration command_resend_interval = absl::Seconds(3);
+  // Queues at busy locations (issue 20, queue.h).
+  QueueConfig queue;
 };
 
 struct ChargeDecision {
@@ -68,6 +71,10 @@ absl::Status MaySeeSupply(const Caller& caller, const common::v1::Supply& supply
 // Whose tickets `caller` lists when asking for `driver_id`'s ("" for all):
 // drivers their own only, operators anyone's.
 absl::StatusOr<std::string> TicketsListedFor(const Caller& caller, const std::string& driver_id);
+
+// Whose place in a queue `caller` sees when asking for `driver_id`'s:
+// drivers their own ("" or their name), operators anyone's (named).
+absl::StatusOr<std::string> QueueViewedFor(const Caller& caller, const std::string& driver_id);
 
 // What ApplyWeatherHolds changed.
 struct WeatherHoldsResult {
@@ -88,7 +95,8 @@ struct NetworkCounters {
 
 class ChargingNetwork {
  public:
-  explicit ChargingNetwork(NetworkConfig config = {}) : config_(config) {}
+  explicit ChargingNetwork(NetworkConfig config = {})
+      : config_(config), queues_(config.queue) {}
 
   // Catalogue (from the registry).
   void UpsertChargingPoint(const common::v1::ChargingPoint& cp, absl::Time now, Effects& fx);
@@ -178,6 +186,21 @@ class ChargingNetwork {
   // Restart: a hold loaded from the database (ignored for a CP no longer in
   // the catalogue).
   void RestoreHold(const HoldChange& hold);
+
+  // Queues (issue 20; the rules in queue.h, defined in network_queue.cc).
+  // `driver` is a verified driver acting for themselves (MayChargeAs at the
+  // entry point); operators only read (QueueView of anyone, ListQueues).
+  absl::StatusOr<common::v1::QueueStatus> JoinQueue(const Caller& driver, const std::string& city,
+                                                    const std::string& address, int64_t energy_wh,
+                                                    absl::Time now, Effects& fx);
+  absl::StatusOr<common::v1::QueueStatus> LeaveQueue(const std::string& driver_id,
+                                                     const Caller& actor, absl::Time now,
+                                                     Effects& fx);
+  absl::StatusOr<common::v1::QueueStatus> QueueView(const std::string& driver_id,
+                                                    absl::Time now) const;
+  std::vector<common::v1::QueueStatus> ListQueues(absl::Time now) const;
+  // Restart: a queued driver loaded from the database.
+  void RestoreQueueEntry(const QueueEntry& entry) { queues_.Restore(entry); }
 
   // Views.
   std::optional<central::v1::ChargingPointStatus> Status(const std::string& cp_id) const;
@@ -291,7 +314,16 @@ class ChargingNetwork {
              const std::string& actor, const std::string& cp_id, const std::string& outcome,
              nlohmann::json details = nlohmann::json::object()) const;
 
+  // The CPs of the cities with a queue, as the queue sees them.
+  std::vector<QueueCp> QueueCps(const std::string& also_city = "") const;
+  // Offers, their expiry and withdrawal (queue.h, WaitingQueues::Update).
+  void UpdateQueues(absl::Time now, Effects& fx);
+  // A free CP held for another queued driver: why `driver_id` may not take it.
+  std::optional<std::string> HeldForQueue(const std::string& cp_id, const std::string& driver_id,
+                                          absl::Time now, Effects& fx);
+
   NetworkConfig config_;
+  WaitingQueues queues_;
   // node_hash_map: records keep their address while others are added.
   absl::node_hash_map<std::string, ChargingPointRecord> cps_;
   // Drivers with an open supply -> supply id (anonymous walk-ins not listed).

@@ -1,5 +1,7 @@
 #include "services/central/network_flags.h"
 
+#include <algorithm>
+
 #include "absl/flags/flag.h"
 
 ABSL_FLAG(absl::Duration, link_timeout, absl::Seconds(5),
@@ -20,16 +22,26 @@ ABSL_FLAG(absl::Duration, command_resend_interval, absl::Seconds(3),
           "an engine command not yet acted on (authorise, stop) is sent again this often, and a "
           "ticket whose delivery failed too");
 
+ABSL_FLAG(absl::Duration, queue_offer_timeout, absl::Seconds(120),
+          "how long a freed charging point is held for the head of its location's queue before "
+          "it goes to the next driver");
+ABSL_FLAG(int64_t, queue_typical_session_wh, 20000,
+          "the energy (Wh) a session is assumed to need when its driver did not say, for queue "
+          "waiting-time estimates");
+
 namespace evc::central {
 
 NetworkConfig NetworkConfigFromFlags() {
-  return {.link_timeout = absl::GetFlag(FLAGS_link_timeout),
+  NetworkConfig config{.link_timeout = absl::GetFlag(FLAGS_link_timeout),
           .restart_grace = absl::GetFlag(FLAGS_restart_grace),
           .plug_timeout = absl::GetFlag(FLAGS_plug_timeout),
           .stop_timeout = absl::GetFlag(FLAGS_stop_timeout),
           .reconcile_grace = absl::GetFlag(FLAGS_reconcile_grace),
           .telemetry_timeout = absl::GetFlag(FLAGS_telemetry_timeout),
           .command_resend_interval = absl::GetFlag(FLAGS_command_resend_interval)};
+  config.queue.offer_timeout = absl::GetFlag(FLAGS_queue_offer_timeout);
+  config.queue.typical_session_wh = std::max<int64_t>(1, absl::GetFlag(FLAGS_queue_typical_session_wh));
+  return config;
 }
 
 }  // namespace evc::central

@@ -16,6 +16,8 @@ TEST(NetworkFlagsTest, DefaultsAreTheConfigDefaults) {
   EXPECT_EQ(flags.reconcile_grace, defaults.reconcile_grace);
   EXPECT_EQ(flags.telemetry_timeout, defaults.telemetry_timeout);
   EXPECT_EQ(flags.command_resend_interval, defaults.command_resend_interval);
+  EXPECT_EQ(flags.queue.offer_timeout, defaults.queue.offer_timeout);
+  EXPECT_EQ(flags.queue.typical_session_wh, defaults.queue.typical_session_wh);
 }
 
 }  // namespace

@@ -177,6 +177,28 @@ void WriteHolds(pqxx::work& tx, const std::vector<HoldChange>& holds) {
   }
 }
 
+// Queue rows (issue 20): one per queued driver, in the order they changed.
+void WriteQueue(pqxx::work& tx, const std::vector<QueueChange>& queue) {
+  for (const QueueChange& q : queue) {
+    const QueueEntry& e = q.entry;
+    if (q.removed) {
+      tx.exec_params("DELETE FROM central_queue WHERE driver_id = $1", PgText(e.driver_id, 256));
+      continue;
+    }
+    const bool offered = !e.offered_cp.empty();
+    tx.exec_params(
+        "INSERT INTO central_queue (driver_id, city, address, joined_at, requested_energy_wh,"
+        " offered_cp, offer_expires_at)"
+        " VALUES ($1, $2, $3, to_timestamp($4), $5, $6, CASE WHEN $7 THEN to_timestamp($8) END)"
+        " ON CONFLICT (driver_id) DO UPDATE SET city = excluded.city, address = excluded.address,"
+        " joined_at = excluded.joined_at, requested_energy_wh = excluded.requested_energy_wh,"
+        " offered_cp = excluded.offered_cp, offer_expires_at = excluded.offer_expires_at",
+        PgText(e.driver_id, 256), PgText(e.city, 256), PgText(e.address, 256),
+        PgEpoch(e.joined_at), e.requested_energy_wh, PgText(e.offered_cp, 256), offered,
+        offered ? PgEpoch(e.offer_expires_at) : 0.0);
+  }
+}
+
 }  // namespace
 
 absl::Status PgSupplyStore::Write(const JournalBatch& batch) {
@@ -189,6 +211,7 @@ absl::Status PgSupplyStore::Write(const JournalBatch& batch) {
     InsertTickets(tx, tickets);
     WriteAuditRows(tx, batch.audit);
     WriteHolds(tx, batch.holds);
+    WriteQueue(tx, batch.queue);
     if (!batch.published_tickets.empty()) {
       tx.exec_params("UPDATE tickets SET published_at = now() WHERE supply_id = ANY($1::text[])",
                      PgTextArray(batch.published_tickets));
@@ -243,6 +266,29 @@ absl::StatusOr<std::vector<common::v1::Ticket>> PgSupplyStore::LoadUnpublishedTi
     pqxx::result r = tx.exec(absl::StrCat("SELECT ", kTicketColumns,
                                           " FROM tickets WHERE published_at IS NULL ORDER BY ended_at"));
     for (const pqxx::row& row : r) out.push_back(TicketFromRow(row));
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<QueueEntry>> PgSupplyStore::LoadQueue() {
+  std::vector<QueueEntry> out;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec(
+        "SELECT driver_id, city, address, extract(epoch from joined_at)::float8,"
+        " requested_energy_wh, offered_cp, coalesce(extract(epoch from offer_expires_at)::float8, 0)"
+        " FROM central_queue ORDER BY joined_at, driver_id");
+    for (const pqxx::row& row : r) {
+      QueueEntry e;
+      e.driver_id = row[0].as<std::string>();
+      e.city = row[1].as<std::string>();
+      e.address = row[2].as<std::string>();
+      e.joined_at = PgFromEpoch(row[3].as<double>());
+      e.requested_energy_wh = row[4].as<int64_t>();
+      e.offered_cp = row[5].as<std::string>();
+      if (!e.offered_cp.empty()) e.offer_expires_at = PgFromEpoch(row[6].as<double>());
+      out.push_back(std::move(e));
+    }
   });
   if (!s.ok()) return s;
   return out;

@@ -21,9 +21,11 @@ struct JournalBatch {
   // In the order they happened.
   std::vector<HoldChange> holds;
   std::vector<std::string> published_tickets;
+  // Queued drivers (issue 20), in the order they changed.
+  std::vector<QueueChange> queue;
   bool empty() const {
     return opened.empty() && changed.empty() && tickets.empty() && audit.empty() &&
-           holds.empty() && published_tickets.empty();
+           holds.empty() && published_tickets.empty() && queue.empty();
   }
 };
 
@@ -41,6 +43,11 @@ class SupplyStore {
   virtual absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() = 0;
   // The holds in force (operator stops, weather alerts).
   virtual absl::StatusOr<std::vector<HoldChange>> LoadHolds() = 0;
+  // The drivers queued at busy locations (issue 20). Stores that keep no
+  // queue (test fakes, fuzzing) have none.
+  virtual absl::StatusOr<std::vector<QueueEntry>> LoadQueue() {
+    return std::vector<QueueEntry>();
+  }
   virtual absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string& supply_id) = 0;
   virtual absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
                                                                       const std::string& cp_id,

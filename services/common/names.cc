@@ -52,6 +52,8 @@ std::string RejectReasonText(common::v1::RejectReason reason) {
       return "driver is already charging";
     case common::v1::REJECT_REASON_INVALID_REQUEST:
       return "invalid request";
+    case common::v1::REJECT_REASON_CP_OFFERED:
+      return "charging point is offered to the head of its queue";
     default:
       return "rejected";
   }

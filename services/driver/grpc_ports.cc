@@ -31,4 +31,18 @@ absl::Status GrpcSupplyStopper::StopCharge(const std::string& supply_id) {
       .status();
 }
 
+absl::StatusOr<common::v1::QueueStatus> GrpcQueueDesk::Join(const central::v1::JoinQueueRequest& r) {
+  return CallUnary(&CentralService::StubInterface::JoinQueue, central_, r, absl::Seconds(10));
+}
+
+absl::StatusOr<common::v1::QueueStatus> GrpcQueueDesk::Position() {
+  return CallUnary(&CentralService::StubInterface::GetQueuePosition, central_,
+                   central::v1::QueueDriverRequest(), absl::Seconds(10));
+}
+
+absl::StatusOr<common::v1::QueueStatus> GrpcQueueDesk::Leave() {
+  return CallUnary(&CentralService::StubInterface::LeaveQueue, central_,
+                   central::v1::QueueDriverRequest(), absl::Seconds(10));
+}
+
 }  // namespace evc::driver

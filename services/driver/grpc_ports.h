@@ -6,6 +6,7 @@
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "services/driver/driver_ports.h"
+#include "services/driver/queuer.h"
 
 namespace evc::driver {
 
@@ -26,6 +27,17 @@ class GrpcSupplyStopper : public SupplyStopper {
   explicit GrpcSupplyStopper(central::v1::CentralService::StubInterface& central)
       : central_(central) {}
   absl::Status StopCharge(const std::string& supply_id) override;
+
+ private:
+  central::v1::CentralService::StubInterface& central_;
+};
+
+class GrpcQueueDesk : public QueueDesk {
+ public:
+  explicit GrpcQueueDesk(central::v1::CentralService::StubInterface& central) : central_(central) {}
+  absl::StatusOr<common::v1::QueueStatus> Join(const central::v1::JoinQueueRequest& r) override;
+  absl::StatusOr<common::v1::QueueStatus> Position() override;
+  absl::StatusOr<common::v1::QueueStatus> Leave() override;
 
  private:
   central::v1::CentralService::StubInterface& central_;

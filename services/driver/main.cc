@@ -35,6 +35,18 @@ ABSL_FLAG(absl::Duration, stop_after, absl::ZeroDuration(),
           "ask central to stop the supply this long after it was accepted (0: wait for unplug)");
 ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (used to stop a supply; several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records, the leader is called)");
 
+ABSL_FLAG(std::string, queue_city, "",
+          "join the queue of this city's busy charging points (with --queue_address: of one "
+          "site), wait for an offer and charge there");
+ABSL_FLAG(std::string, queue_address, "", "with --queue_city: queue for the CPs at this address only");
+ABSL_FLAG(int64_t, queue_energy_wh, 0,
+          "with --queue_city: the energy you mean to charge (0: a typical session), for the "
+          "estimates of those behind you");
+ABSL_FLAG(absl::Duration, queue_refresh, absl::Seconds(30),
+          "while queued, print a fresh estimate this often");
+ABSL_FLAG(bool, queue_status, false, "print your place in a queue and its estimated wait, and exit");
+ABSL_FLAG(bool, leave_queue, false, "leave the queue you are in, and exit");
+
 // What --help says before the flags.
 constexpr char kAbout[] =
     "evc-driver: request charges as a driver, from the command line.\n"
@@ -45,6 +57,11 @@ constexpr char kAbout[] =
     "usage:\n"
     "  evc-driver --user=NAME [--password_file=F] --cp=CP_ID [--stop_after=30s]\n"
     "  evc-driver --user=NAME [--password_file=F] --requests=FILE [--loop]\n"
+    "  evc-driver --user=NAME [--password_file=F] --queue_city=CITY [--queue_address=A]\n"
+    "  evc-driver --user=NAME [--password_file=F] --queue_status | --leave_queue\n"
+    "When every CP of a city (or a site: --queue_address) is busy, --queue_city joins its\n"
+    "queue, prints the position and estimated wait, and charges at the CP offered (held for\n"
+    "--queue_offer_timeout at central); Ctrl-C while waiting leaves the queue.\n"
     "examples:\n"
     "  evc-driver --kafka=\"$(cat .evc/kafka.bootstrap)\" --user=maria --cp=BCN-001\n"
     "  evc-driver --user=driver-ana --password_file=.evc/accounts/driver-ana.password \\\n"
@@ -54,8 +71,13 @@ int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "driver", kAbout);
   const std::string user = absl::GetFlag(FLAGS_user);
   evc::ExitIfError("--user", evc::ValidateDriverId(user));
-  evc::driver::CpChoice cps = evc::driver::ChooseCps(absl::GetFlag(FLAGS_cp), absl::GetFlag(FLAGS_requests));
-  evc::ExitIfError(cps.bad_flag, cps.error);
+  const bool queue_only = absl::GetFlag(FLAGS_queue_status) || absl::GetFlag(FLAGS_leave_queue);
+  const bool queue_mode = !absl::GetFlag(FLAGS_queue_city).empty();
+  evc::driver::CpChoice cps;
+  if (!queue_only && !queue_mode) {
+    cps = evc::driver::ChooseCps(absl::GetFlag(FLAGS_cp), absl::GetFlag(FLAGS_requests));
+    evc::ExitIfError(cps.bad_flag, cps.error);
+  }
 
   auto password = evc::ReadPassword(absl::GetFlag(FLAGS_password_file), "password for " + user + ": ");
   evc::ExitIfError("--password_file", password.status());
@@ -70,6 +92,13 @@ int main(int argc, char** argv) {
       evc::MakeChannel(absl::GetFlag(FLAGS_auth), (*session)->Bearer()));
   auto central_stub = evc::central::v1::CentralService::NewStub(
       evc::MakeCentralChannel(absl::GetFlag(FLAGS_central), (*session)->Bearer()));
+  evc::driver::GrpcQueueDesk desk(*central_stub);
+  if (queue_only) {
+    auto answer = absl::GetFlag(FLAGS_leave_queue) ? desk.Leave() : desk.Position();
+    evc::ExitIfError("queue", answer.status());
+    std::printf("%s\n", evc::driver::DescribeQueueStatus(*answer).c_str());
+    return 0;
+  }
   auto tail = evc::TopicTail::Open(evc::KafkaBrokers(), evc::topics::kDriverNotifications,
                                    evc::StartupTimeout());
   evc::ExitIfError("cannot read driver notifications (--kafka)", tail.status());
@@ -81,6 +110,18 @@ int main(int argc, char** argv) {
   evc::driver::Charger charger(driver_id, requests, inbox, auth, central, evc::ShutdownRequested(),
                                {.answer_timeout = absl::GetFlag(FLAGS_answer_timeout),
                                 .stop_after = absl::GetFlag(FLAGS_stop_after)});
+  if (queue_mode) {
+    evc::driver::Queuer queuer(
+        desk, [&inbox](absl::Duration wait) { return inbox.Next(wait); }, evc::ShutdownRequested(),
+        {.refresh = absl::GetFlag(FLAGS_queue_refresh)});
+    evc::central::v1::JoinQueueRequest join;
+    join.set_city(absl::GetFlag(FLAGS_queue_city));
+    join.set_address(absl::GetFlag(FLAGS_queue_address));
+    join.set_requested_energy_wh(absl::GetFlag(FLAGS_queue_energy_wh));
+    absl::StatusOr<std::string> offered = queuer.WaitForOffer(join);
+    evc::ExitIfError("queue", offered.status());
+    cps.cp_ids = {*offered};
+  }
   if (!charger.ChargeAtEach(cps.cp_ids, absl::GetFlag(FLAGS_loop), absl::GetFlag(FLAGS_wait_between))) return 1;
   (void)(*session)->Logout();
   return 0;

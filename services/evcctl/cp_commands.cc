@@ -136,6 +136,22 @@ int Tickets(Context& c) {
   return 0;
 }
 
+int Queues(Context& c) {
+  auto list = Call(c, c.options.central, true, &CentralService::Stub::ListQueues,
+                   central::v1::ListQueuesRequest());
+  if (!list.ok()) return Fail(c, list.status());
+  std::fprintf(c.out, "%-16s %-32s %4s %-14s %-10s  %s\n", "CITY", "ADDRESS", "POS", "DRIVER",
+               "WAIT", "OFFERED");
+  for (const auto& q : list->entries()) {
+    const std::string wait =
+        q.has_estimated_wait_seconds() ? absl::StrCat(q.estimated_wait_seconds(), "s") : "-";
+    std::fprintf(c.out, "%-16s %-32s %4d %-14s %-10s  %s\n", q.city().c_str(),
+                 q.address().empty() ? "(any)" : q.address().c_str(), q.position(),
+                 q.driver_id().c_str(), wait.c_str(), q.offered_cp_id().c_str());
+  }
+  return 0;
+}
+
 int Audit(Context& c) {
   const Options& o = c.options;
   central::v1::ListAuditEventsRequest r;

@@ -18,6 +18,8 @@ int Status(Context& context);
 int StopOrResume(Context& context, const std::string& verb, const std::vector<std::string>& args);
 int Tickets(Context& context);
 int Audit(Context& context);
+// Everyone queued at busy places (issue 20), with position and estimated wait.
+int Queues(Context& context);
 int WaitActive(Context& context);
 int Health(Context& context, const std::string& address);
 

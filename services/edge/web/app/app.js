@@ -4,6 +4,7 @@ import {
   api, login, logout, currentUser, watch, NetworkModel, KeyedList, StableOrder, matchesSearch, normalizeQuery, h,
   STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, when, elapsed,
 } from '/shared/api.js';
+import { initQueue, prefillQueue } from './queue.js';
 
 const $ = (id) => document.getElementById(id);
 const LAST_SUPPLY_KEY = 'evc.lastSupply';
@@ -100,7 +101,10 @@ function cpTile(cp) {
     h('span', { class: 'badge' }, mine ? 'Your charge' : STATE_NAMES[cp.state] || cp.state),
     h('span', { class: 'where' }, `${loc.address || ''}, ${loc.city || ''}`),
     h('span', { class: 'price' }, pricePerKwh(cp.chargingPoint.priceMillieurosPerKwh)),
-    h('button', { disabled: !canCharge, 'data-testid': `charge-${id}`, onclick: () => charge(id) }, 'Charge here'));
+    h('button', { disabled: !canCharge, 'data-testid': `charge-${id}`, onclick: () => charge(id) }, 'Charge here'),
+    cp.state === 'CP_STATE_SUPPLYING' && !mine
+      ? h('button', { class: 'secondary', 'data-testid': `queue-at-${id}`, onclick: () => prefillQueue(loc) }, 'Queue here')
+      : null);
 }
 
 let tiles = null;
@@ -262,6 +266,7 @@ function start() {
       $('live').classList.toggle('on', s === 'live');
     },
   });
+  initQueue(charge);
   loadLastTicket();
   loadHistory();
   loadProfile().catch(() => {});
