@@ -49,6 +49,21 @@ class MemoryStore : public SupplyStore {
     for (auto& [key, h] : holds) out.push_back(h);
     return out;
   }
+  absl::Status SaveSiteCap(const std::string& key, const SiteCap& cap, const std::string&) override {
+    absl::MutexLock lock(&mu);
+    if (cap.cap_w > 0) {
+      site_caps[key] = cap;
+    } else {
+      site_caps.erase(key);
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<SiteCap>> LoadSiteCaps() override {
+    absl::MutexLock lock(&mu);
+    std::vector<SiteCap> out;
+    for (auto& [key, cap] : site_caps) out.push_back(cap);
+    return out;
+  }
   absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override {
     absl::MutexLock lock(&mu);
     std::vector<SupplyRecord> out;
@@ -84,6 +99,7 @@ class MemoryStore : public SupplyStore {
   std::set<std::string> published;
   std::vector<AuditRecord> audit;
   std::map<std::pair<std::string, common::v1::HoldReason>, HoldChange> holds;
+  std::map<std::string, SiteCap> site_caps;
 };
 
 // Records whether the store already held the supply when a command left.

@@ -5,6 +5,7 @@
 #include "evc/central/v1/central.grpc.pb.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "services/common/log.h"
+#include "services/common/publisher.h"
 #include "services/common/service_main.h"
 #include "services/weather/central_holds.h"
 #include "services/weather/pg_weather_store.h"
@@ -59,7 +60,8 @@ int main(int argc, char** argv) {
        .max_calls_per_minute = absl::GetFlag(FLAGS_openweather_calls_per_minute)},
       clock);
   evc::ExitIfError(choice.bad_flag, choice.error);
-  evc::ServiceDeps deps = evc::ConnectDeps("weather", {.postgres = true, .postgres_connections = 3});
+  evc::ServiceDeps deps = evc::ConnectDeps(
+      "weather", {.postgres = true, .kafka_producer = true, .postgres_connections = 3});
 
   auto registry = evc::registry::v1::RegistryService::NewStub(evc::MakeChannel(absl::GetFlag(FLAGS_registry)));
   auto central = evc::central::v1::CentralService::NewStub(evc::MakeCentralChannel(absl::GetFlag(FLAGS_central)));
@@ -68,6 +70,8 @@ int main(int argc, char** argv) {
 
   evc::weather::PgWeatherStore store(*deps.postgres);
   evc::PgAuditSink audit(*deps.postgres, 10000, "weather");
+  evc::KafkaPublisher audit_stream(*deps.producer);
+  audit.StreamTo(&audit_stream);
   evc::weather::RegistryChargingPoints cps(*registry);
   evc::weather::CentralHolds holds(*central);
   evc::weather::WeatherWatcher watcher(store, *choice.provider, holds, cps, audit, clock);
