@@ -259,6 +259,7 @@ absl::Status ChargingNetwork::MonitorRegistered(const std::string& cp_id,
   // the state and sending it (or with the link): what is owed goes at once.
   cp.last_command_at = absl::InfinitePast();
   if (cp.engine_ok) ResendOwedCommand(cp, now, fx);
+  if (cp.engine_ok) ResendPowerLimit(cp, now, fx);
   return absl::OkStatus();
 }
 

@@ -295,6 +295,9 @@ class ChargingNetwork {
                        const std::string& fresh_cp = "");
   void ReallocateSite(const std::string& site_key, absl::Time now, Effects& fx,
                       const std::string& fresh_cp = "");
+  // A running supply's limit again (its monitor linked: the SetPowerLimit of a
+  // restart or take-over could not be sealed before it did).
+  void ResendPowerLimit(ChargingPointRecord& cp, absl::Time now, Effects& fx);
   void ApplyPowerLimits(const std::vector<ChargingPointRecord*>& running, std::optional<int64_t> cap,
                         absl::Time now, Effects& fx, const std::string& fresh_cp);
   central::v1::SitePowerCap SiteView(const std::string& site_key, const SiteCap& cap) const;

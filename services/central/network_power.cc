@@ -56,6 +56,14 @@ void ChargingNetwork::ApplyPowerLimits(const std::vector<ChargingPointRecord*>& 
   }
 }
 
+void ChargingNetwork::ResendPowerLimit(ChargingPointRecord& cp, absl::Time now, Effects& fx) {
+  if (!cp.supply || cp.supply->phase == common::v1::SUPPLY_PHASE_AUTHORIZED) return;
+  events::v1::EngineCommand c = Command(cp.info.cp_id(), now);
+  c.mutable_set_power_limit()->set_supply_id(cp.supply->supply_id);
+  c.mutable_set_power_limit()->set_power_limit_w(cp.supply->power_limit_w);
+  SendCommand(cp, std::move(c), now, fx);
+}
+
 void ChargingNetwork::ReallocateAllPower(absl::Time now, Effects& fx) {
   std::set<std::string> sites_done;
   for (auto& [id, cp] : cps_) {

@@ -195,6 +195,7 @@ TEST_F(SitePowerTest, AfterARestartTheLimitsAreComputedAgainAndSent) {
   restarted.RestoreSitePowerCap({"Gran Via 1", "Madrid", 30000});
   a.power_limit_w = 0;  // limits are not stored: computed again
   b.power_limit_w = 0;
+  a.phase = b.phase = common::v1::SUPPLY_PHASE_CHARGING;
   restarted.RestoreSupply(a, now, rfx);
   restarted.RestoreSupply(b, now, rfx);
   rfx = Effects();
@@ -207,6 +208,21 @@ TEST_F(SitePowerTest, AfterARestartTheLimitsAreComputedAgainAndSent) {
   }
   EXPECT_EQ(sent, 2);
   EXPECT_EQ(restarted.Status("S1")->supply().power_limit_w(), 15000);
+  // Those commands could not be sealed before the monitor linked again (no
+  // key yet): its link sends the limit once more.
+  rfx = Effects();
+  central::v1::Health h;
+  h.set_engine_ok(true);
+  h.set_engine_supply_id(a.supply_id);
+  ASSERT_TRUE(restarted.MonitorRegistered("S1", h, now, rfx).ok());
+  int resent = 0;
+  for (const auto& c : rfx.commands) {
+    if (c.has_set_power_limit() && c.cp_id() == "S1") {
+      EXPECT_EQ(c.set_power_limit().power_limit_w(), 15000);
+      ++resent;
+    }
+  }
+  EXPECT_EQ(resent, 1);
 }
 
 TEST_F(SitePowerTest, ACpMovingToAnotherSiteGivesItsShareBack) {
