@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   evc::auth::Sessions* signer = nullptr;
   evc::SigningPublisher events(kafka, [&signer] { return signer->CurrentSigningKey(); });
   evc::PgAuditSink audit(*deps.postgres, 10000, "auth");
+  audit.StreamTo(&kafka);
   evc::SystemClock clock;
   evc::auth::RegistryChecks checks(*registry);
   evc::auth::Auth auth(store, checks, events, audit, clock, absl::GetFlag(FLAGS_token_ttl));

@@ -1,4 +1,5 @@
 #include "services/central/central.h"
+#include "services/common/audit_stream.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -46,19 +47,24 @@ absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalo
   if (!holds.ok()) return holds.status();
   absl::StatusOr<std::vector<QueueEntry>> queued = store_.LoadQueue();
   if (!queued.ok()) return queued.status();
+  absl::StatusOr<std::vector<SiteCap>> caps = store_.LoadSiteCaps();
+  if (!caps.ok()) return caps.status();
   {
     absl::MutexLock lock(&mu_);
     Effects fx;
     const absl::Time now = clock_.Now();
     for (const auto& cp : catalogue) network_.UpsertChargingPoint(cp, now, fx);
     for (const auto& h : *holds) network_.RestoreHold(h);
+    for (const auto& c : *caps) network_.RestoreSitePowerCap(c);
     for (const auto& s : *open) network_.RestoreSupply(s, now, fx);
     for (const auto& q : *queued) network_.RestoreQueueEntry(q);
+    network_.ReallocateAllPower(now, fx);
     fx.audit.push_back({now, AuditCategory::kSystem, "central_started", "central", "", "OK",
                         {{"charging_points", catalogue.size()},
                          {"open_supplies", open->size()},
                          {"holds", holds->size()},
-                         {"queued_drivers", queued->size()}}});
+                         {"queued_drivers", queued->size()},
+                         {"site_power_caps", caps->size()}}});
     Apply(std::move(fx));
   }
   // Live readings are sealed under the lock, with keys already known.
@@ -115,7 +121,10 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
   }
   // Live readings are superseded by the next one: not retried.
   for (const auto& r : fx.readings) (void)PublishNotification(r, /*may_fetch=*/false);
-  for (const auto& a : fx.audit) LogAudit(a);
+  for (const auto& a : fx.audit) {
+    LogAudit(a);
+    StreamAudit(publisher_, a);
+  }
   if (!fx.NeedsDurability() && fx.supplies_changed.empty() && fx.audit.empty() && !after_durable) {
     return;
   }
@@ -352,6 +361,31 @@ absl::StatusOr<std::vector<std::string>> Central::OperatorStop(const Caller& act
 absl::StatusOr<std::vector<std::string>> Central::OperatorResume(const Caller& actor,
                                                                  const std::string& cp_id, bool all) {
   return Operate(actor, cp_id, all, &ChargingNetwork::OperatorResume);
+}
+
+absl::StatusOr<central::v1::SitePowerCap> Central::SetSitePowerCap(const Caller& actor,
+                                                                   const SiteCap& cap) {
+  if (absl::Status s = SitePowerCaps::Validate(cap.address, cap.city, cap.cap_w); !s.ok()) return s;
+  common::v1::Location site;
+  site.set_address(cap.address);
+  site.set_city(cap.city);
+  absl::MutexLock caps_lock(&caps_mu_);
+  // Stored first: a cap in force survives a restart of central.
+  if (absl::Status s = store_.SaveSiteCap(SiteKeyOf(site), cap, actor.AuditName()); !s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("the site power cap could not be stored (try again): ", s.message()));
+  }
+  absl::StatusOr<central::v1::SitePowerCap> result;
+  absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
+    result = network.SetSitePowerCap(cap, actor, now, fx);
+  });
+  if (!durable_status.ok()) return durable_status;
+  return result;
+}
+
+std::vector<central::v1::SitePowerCap> Central::SiteCapViews() {
+  absl::MutexLock lock(&mu_);
+  return network_.SiteCapViews();
 }
 
 absl::StatusOr<WeatherHoldsResult> Central::ApplyWeatherHolds(

@@ -79,6 +79,12 @@ class Central {
   absl::StatusOr<std::vector<std::string>> OperatorResume(const Caller& actor,
                                                           const std::string& cp_id, bool all);
 
+  // Site power caps (network_power.cc): stored (fenced, as the journal),
+  // then applied; returns once the new limits' commands are durable.
+  absl::StatusOr<central::v1::SitePowerCap> SetSitePowerCap(const Caller& actor,
+                                                            const SiteCap& cap);
+  std::vector<central::v1::SitePowerCap> SiteCapViews();
+
   // Weather: the complete set of CPs under a weather alert (CP id -> why);
   // returns once the changes are durable. INVALID_ARGUMENT for a malformed
   // CP id or detail.
@@ -155,6 +161,8 @@ class Central {
   Broadcaster broadcaster_;
 
   mutable absl::Mutex mu_;
+  // One cap change at a time, so the stored and the applied order agree.
+  absl::Mutex caps_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   ChargingNetwork network_ ABSL_GUARDED_BY(mu_);
   CentralMetrics metrics_ ABSL_GUARDED_BY(mu_);
   Throttle metric_samples_ ABSL_GUARDED_BY(mu_){absl::Seconds(1)};

@@ -506,6 +506,31 @@ grpc::ServerUnaryReactor* CentralGrpc::ResumeAllChargingPoints(grpc::CallbackSer
   });
 }
 
+grpc::ServerUnaryReactor* CentralGrpc::SetSitePowerCap(grpc::CallbackServerContext* c,
+                                                       const v1::SetSitePowerCapRequest* req,
+                                                       v1::SitePowerCap* resp) {
+  return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    absl::StatusOr<v1::SitePowerCap> site =
+        central_.SetSitePowerCap(*op, {req->address(), req->city(), req->cap_w()});
+    if (!site.ok()) return site.status();
+    *resp = std::move(*site);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CentralGrpc::ListSitePowerCaps(grpc::CallbackServerContext* c,
+                                                         const v1::ListSitePowerCapsRequest*,
+                                                         v1::ListSitePowerCapsResponse* resp) {
+  return ServeOnPool(c, pool_, [=, this]() -> absl::Status {
+    absl::StatusOr<Caller> op = authz_.RequireOperator(*c);
+    if (!op.ok()) return op.status();
+    for (auto& site : central_.SiteCapViews()) *resp->add_sites() = std::move(site);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* CentralGrpc::ApplyWeatherHolds(grpc::CallbackServerContext* c,
                                                          const v1::ApplyWeatherHoldsRequest* req,
                                                          v1::ApplyWeatherHoldsResponse* resp) {

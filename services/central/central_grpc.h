@@ -69,6 +69,12 @@ class CentralGrpc : public v1::CentralService::CallbackService, public LinkClose
       grpc::CallbackServerContext* c, const v1::WatchNetworkRequest* req) override;
   grpc::ServerWriteReactor<v1::SupplyView>* WatchSupply(
       grpc::CallbackServerContext* c, const v1::WatchSupplyRequest* req) override;
+  grpc::ServerUnaryReactor* SetSitePowerCap(grpc::CallbackServerContext* c,
+                                            const v1::SetSitePowerCapRequest* req,
+                                            v1::SitePowerCap* resp) override;
+  grpc::ServerUnaryReactor* ListSitePowerCaps(grpc::CallbackServerContext* c,
+                                              const v1::ListSitePowerCapsRequest* req,
+                                              v1::ListSitePowerCapsResponse* resp) override;
   grpc::ServerUnaryReactor* ApplyWeatherHolds(grpc::CallbackServerContext* c,
                                               const v1::ApplyWeatherHoldsRequest* req,
                                               v1::ApplyWeatherHoldsResponse* resp) override;

@@ -45,7 +45,9 @@ CentralMetrics::CentralMetrics()
       commands_resent_(Counter("evc_engine_commands_resent_total",
                                "Engine commands sent again because the engine had not acted on them")),
       supplies_reconciled_(Counter("evc_supplies_reconciled_total",
-                                   "Supplies closed or stopped because a CP's report disagreed with central")) {
+                                   "Supplies closed or stopped because a CP's report disagreed with central")),
+      power_limits_changed_(Counter("evc_power_limits_changed_total",
+                                    "Supply power limits set or changed (site caps, CP maximum power)")) {
   // Every state and reason is present from the start, so queries see zeros, not gaps.
   Sample({}, NetworkCounters());
   for (int r = common::v1::EndReason_MIN + 1; r <= common::v1::EndReason_MAX; ++r) {
@@ -125,6 +127,8 @@ void CentralMetrics::Sample(const std::map<common::v1::CpState, int>& by_state,
   commands_resent_.Increment(static_cast<double>(counters.commands_resent - last_.commands_resent));
   supplies_reconciled_.Increment(
       static_cast<double>(counters.supplies_reconciled - last_.supplies_reconciled));
+  power_limits_changed_.Increment(
+      static_cast<double>(counters.power_limits_changed - last_.power_limits_changed));
   last_ = counters;
 }
 

@@ -37,6 +37,7 @@ class CentralMetrics {
   prometheus::Counter& telemetry_duplicates_;
   prometheus::Counter& commands_resent_;
   prometheus::Counter& supplies_reconciled_;
+  prometheus::Counter& power_limits_changed_;
   NetworkCounters last_;
 };
 

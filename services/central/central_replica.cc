@@ -194,6 +194,8 @@ int RunCentralReplica(const CentralPeers& peers) {
       "central", {.postgres = true, .kafka_producer = true, .postgres_connections = 6});
   metrics::ServeFor(peers.listen);
   PgAuditSink audit(*deps.postgres, 10000, "central");
+  KafkaPublisher audit_stream(*deps.producer);
+  audit.StreamTo(&audit_stream);
   LeadershipMetrics metrics;
   ReplicaRole role(config->replica_id, metrics, audit);
   PgLeaderLeaseStore leases(*deps.postgres);

@@ -60,6 +60,19 @@ class MemoryStore : public SupplyStore {
     absl::MutexLock lock(&mu);
     std::vector<QueueEntry> out;
     for (auto& [driver, e] : queue) out.push_back(e);
+  absl::Status SaveSiteCap(const std::string& key, const SiteCap& cap, const std::string&) override {
+    absl::MutexLock lock(&mu);
+    if (cap.cap_w > 0) {
+      site_caps[key] = cap;
+    } else {
+      site_caps.erase(key);
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<SiteCap>> LoadSiteCaps() override {
+    absl::MutexLock lock(&mu);
+    std::vector<SiteCap> out;
+    for (auto& [key, cap] : site_caps) out.push_back(cap);
     return out;
   }
   absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override {
@@ -98,6 +111,7 @@ class MemoryStore : public SupplyStore {
   std::vector<AuditRecord> audit;
   std::map<std::pair<std::string, common::v1::HoldReason>, HoldChange> holds;
   std::map<std::string, QueueEntry> queue;
+  std::map<std::string, SiteCap> site_caps;
 };
 
 // Records whether the store already held the supply when a command left.

@@ -31,6 +31,8 @@ struct SupplyRecord {
   // While STOPPING: why, and since when.
   common::v1::EndReason stop_reason = common::v1::END_REASON_UNSPECIFIED;
   absl::Time stop_requested_at = absl::InfinitePast();
+  // Set by the power allocation (power_allocation.h); 0: no limit.
+  int64_t power_limit_w = 0;
 };
 
 // A hold added to or lifted from a CP, to be made durable (holds survive a

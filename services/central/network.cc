@@ -35,6 +35,7 @@ common::v1::Supply ToProtoSupply(const SupplyRecord& s) {
   out.set_amount_millieuros(AmountMillieuros(s.energy_wh, s.price_millieuros_per_kwh));
   out.set_power_w(s.power_w);
   out.set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
+  out.set_power_limit_w(s.power_limit_w);
   if (s.last_reading_at != absl::InfinitePast()) {
     *out.mutable_last_reading_at() = ToProto(s.last_reading_at);
   }
@@ -147,6 +148,7 @@ events::v1::EngineCommand ChargingNetwork::AuthorizeCommand(const SupplyRecord& 
   a->set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
   // An anonymous supply answers the walk-in request it was opened for.
   if (s.driver_id.empty()) a->set_walk_in_request_id(s.request_id);
+  a->set_power_limit_w(s.power_limit_w);
   return c;
 }
 
@@ -197,6 +199,10 @@ void ChargingNetwork::UpsertChargingPoint(const common::v1::ChargingPoint& info,
                                           Effects& fx) {
   auto [it, inserted] = cps_.try_emplace(info.cp_id());
   it->second.info = info;
+  // Power: its site (or max_power_w) may have changed.
+  const std::string left_site = sites_.Place(info.cp_id(), info.location());
+  if (!left_site.empty()) ReallocateSite(left_site, now, fx);
+  ReallocatePower(it->second, now, fx);
   if (inserted) {
     Message(now, central::v1::NetworkMessage::SEVERITY_INFO, info.cp_id(),
             absl::StrCat("charging point ", info.cp_id(), " joined the network (",
@@ -215,6 +221,7 @@ void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, const Caller
     fx.holds_changed.push_back({cp_id, reason, false, "", now});
   }
   cps_.erase(it);
+  sites_.Remove(cp_id);
   central::v1::NetworkUpdate update;
   update.set_removed_cp_id(cp_id);
   fx.updates.push_back(std::move(update));
@@ -252,6 +259,7 @@ absl::Status ChargingNetwork::MonitorRegistered(const std::string& cp_id,
   // the state and sending it (or with the link): what is owed goes at once.
   cp.last_command_at = absl::InfinitePast();
   if (cp.engine_ok) ResendOwedCommand(cp, now, fx);
+  if (cp.engine_ok) ResendPowerLimit(cp, now, fx);
   return absl::OkStatus();
 }
 
@@ -371,6 +379,8 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id, const Ca
   supply_cp_[s.supply_id] = cp_id;
   if (!driver_id.empty()) driver_supply_[driver_id] = s.supply_id;
   cp.supply_heard_at = now;
+  ReallocatePower(cp, now, fx, cp_id);
+  s.power_limit_w = cp.supply->power_limit_w;
   fx.supplies_opened.push_back(s);
 
   SendCommand(cp, AuthorizeCommand(s, now), now, fx);
@@ -594,6 +604,7 @@ void ChargingNetwork::CloseSupply(ChargingPointRecord& cp, EndReason reason, abs
          {"energy_wh", s.energy_wh},
          {"amount_millieuros", ticket.amount_millieuros()}});
   cp.supply.reset();
+  ReallocatePower(cp, now, fx);
   Publish(cp, fx);
 }
 

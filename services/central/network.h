@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "services/central/effects.h"
 #include "services/central/queue.h"
+#include "services/central/power_allocation.h"
 #include "services/common/caller.h"
 #include "services/common/charge_rule.h"  // MayChargeAs: who may charge
 #include "services/common/names.h"
@@ -91,6 +92,8 @@ struct NetworkCounters {
   int64_t commands_resent = 0;
   // Supplies closed or stopped because the CP's report disagreed with central.
   int64_t supplies_reconciled = 0;
+  // Supply power limits set or changed (site caps, max_power_w).
+  int64_t power_limits_changed = 0;
 };
 
 class ChargingNetwork {
@@ -201,6 +204,18 @@ class ChargingNetwork {
   std::vector<common::v1::QueueStatus> ListQueues(absl::Time now) const;
   // Restart: a queued driver loaded from the database.
   void RestoreQueueEntry(const QueueEntry& entry) { queues_.Restore(entry); }
+  // Site power limits (power_allocation.h, network_power.cc). The operator's
+  // cap of a site (0 lifts it), audited as `actor`; every open supply of the
+  // site gets its new limit. INVALID_ARGUMENT, changing nothing, for a bad
+  // site or cap (SitePowerCaps::Validate).
+  absl::StatusOr<central::v1::SitePowerCap> SetSitePowerCap(const SiteCap& cap,
+                                                            const Caller& actor, absl::Time now,
+                                                            Effects& fx);
+  // Restart: a cap loaded from the database (before RestoreSupply).
+  void RestoreSitePowerCap(const SiteCap& cap) { site_caps_.Set(cap); }
+  // Restart or take-over: every open supply's limit computed again and sent.
+  void ReallocateAllPower(absl::Time now, Effects& fx);
+  std::vector<central::v1::SitePowerCap> SiteCapViews() const;
 
   // Views.
   std::optional<central::v1::ChargingPointStatus> Status(const std::string& cp_id) const;
@@ -324,6 +339,23 @@ class ChargingNetwork {
 
   NetworkConfig config_;
   WaitingQueues queues_;
+  // The limits of the open supplies at `cp`'s site (or of `cp` alone, when it
+  // has no site) computed again; a changed limit is sent to its engine
+  // (except to `fresh_cp`, whose AUTHORIZE is about to carry it) and published.
+  void ReallocatePower(ChargingPointRecord& cp, absl::Time now, Effects& fx,
+                       const std::string& fresh_cp = "");
+  void ReallocateSite(const std::string& site_key, absl::Time now, Effects& fx,
+                      const std::string& fresh_cp = "");
+  // A running supply's limit again (its monitor linked: the SetPowerLimit of a
+  // restart or take-over could not be sealed before it did).
+  void ResendPowerLimit(ChargingPointRecord& cp, absl::Time now, Effects& fx);
+  void ApplyPowerLimits(const std::vector<ChargingPointRecord*>& running, std::optional<int64_t> cap,
+                        absl::Time now, Effects& fx, const std::string& fresh_cp);
+  central::v1::SitePowerCap SiteView(const std::string& site_key, const SiteCap& cap) const;
+
+  NetworkConfig config_;
+  SitePowerCaps site_caps_;
+  SiteIndex sites_;
   // node_hash_map: records keep their address while others are added.
   absl::node_hash_map<std::string, ChargingPointRecord> cps_;
   // Drivers with an open supply -> supply id (anonymous walk-ins not listed).

@@ -313,6 +313,36 @@ absl::StatusOr<std::vector<HoldChange>> PgSupplyStore::LoadHolds() {
   return out;
 }
 
+absl::Status PgSupplyStore::SaveSiteCap(const std::string& site_key, const SiteCap& cap,
+                                        const std::string& actor) {
+  return pool_.Transact([&](pqxx::work& tx) {
+    CheckLeaderFence(tx, fence_);
+    if (cap.cap_w <= 0) {
+      tx.exec_params("DELETE FROM site_power_caps WHERE site_key = $1", PgText(site_key, 1024));
+      return;
+    }
+    tx.exec_params(
+        "INSERT INTO site_power_caps (site_key, address, city, cap_w, updated_by) VALUES"
+        " ($1, $2, $3, $4, $5) ON CONFLICT (site_key) DO UPDATE SET address = excluded.address,"
+        " city = excluded.city, cap_w = excluded.cap_w, updated_by = excluded.updated_by,"
+        " updated_at = now()",
+        PgText(site_key, 1024), PgText(cap.address, 512), PgText(cap.city, 256), cap.cap_w,
+        PgText(actor, 256));
+  });
+}
+
+absl::StatusOr<std::vector<SiteCap>> PgSupplyStore::LoadSiteCaps() {
+  std::vector<SiteCap> out;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec("SELECT address, city, cap_w FROM site_power_caps ORDER BY site_key");
+    for (const pqxx::row& row : r) {
+      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 absl::StatusOr<std::optional<common::v1::Ticket>> PgSupplyStore::GetTicket(
     const std::string& supply_id) {
   std::optional<common::v1::Ticket> out;

@@ -20,6 +20,9 @@ class PgSupplyStore : public SupplyStore {
   absl::StatusOr<std::vector<common::v1::Ticket>> LoadUnpublishedTickets() override;
   absl::StatusOr<std::vector<HoldChange>> LoadHolds() override;
   absl::StatusOr<std::vector<QueueEntry>> LoadQueue() override;
+  absl::Status SaveSiteCap(const std::string& site_key, const SiteCap& cap,
+                           const std::string& actor) override;
+  absl::StatusOr<std::vector<SiteCap>> LoadSiteCaps() override;
   absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string& supply_id) override;
   absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
                                                               const std::string& cp_id,

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/central/effects.h"
+#include "services/central/power_allocation.h"
 
 namespace evc::central {
 
@@ -48,6 +49,14 @@ class SupplyStore {
   virtual absl::StatusOr<std::vector<QueueEntry>> LoadQueue() {
     return std::vector<QueueEntry>();
   }
+  // Site power caps (issue 20), written when an operator sets one (cap_w 0
+  // deletes it) and loaded at start. Stores without them (test fakes) keep
+  // none: central then starts with no cap.
+  virtual absl::Status SaveSiteCap(const std::string& site_key, const SiteCap& cap,
+                                   const std::string& actor) {
+    return absl::OkStatus();
+  }
+  virtual absl::StatusOr<std::vector<SiteCap>> LoadSiteCaps() { return std::vector<SiteCap>(); }
   virtual absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string& supply_id) = 0;
   virtual absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
                                                                       const std::string& cp_id,

@@ -1,4 +1,5 @@
 #include "services/common/audit.h"
+#include "services/common/audit_stream.h"
 
 #include "services/common/metrics.h"
 
@@ -186,6 +187,7 @@ PgAuditSink::~PgAuditSink() {
 
 void PgAuditSink::Record(AuditRecord record) {
   LogAudit(record);
+  if (stream_ != nullptr) StreamAudit(*stream_, record);
   absl::MutexLock lock(&mu_);
   if (queue_.size() >= max_queued_) {
     ++dropped_;

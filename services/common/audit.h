@@ -23,6 +23,8 @@
 
 namespace evc {
 
+class Publisher;
+
 enum class AuditCategory { kAuth, kCharge, kIncident, kStatus, kError, kSecurity, kSystem };
 const char* AuditCategoryName(AuditCategory c);
 // Accepts the names above; INVALID_ARGUMENT otherwise.
@@ -91,6 +93,9 @@ class PgAuditSink : public AuditSink {
                        absl::Duration stop_timeout = absl::Seconds(3));
   ~PgAuditSink() override;
   void Record(AuditRecord record) override;
+  // Every record is also published on evc.audit-events (audit_stream.h).
+  // Set before the first Record.
+  void StreamTo(Publisher* publisher) { stream_ = publisher; }
   // Waits until everything recorded so far is written (tests, shutdown).
   void Flush();
   int64_t dropped() const;
@@ -103,6 +108,7 @@ class PgAuditSink : public AuditSink {
   std::vector<AuditRecord> Write(std::vector<AuditRecord> batch);
 
   PgPool& pool_;
+  Publisher* stream_ = nullptr;
   const size_t max_queued_;
   const std::string service_;
   const absl::Duration stop_timeout_;

@@ -201,7 +201,7 @@ const std::vector<TopicSpec>& ProjectTopics() {
       {topics::kChargeRequests, 4},       {topics::kEngineCommands, 8},
       {topics::kEngineEvents, 8},         {topics::kDriverNotifications, 4},
       {topics::kRegistryEvents, 2},       {topics::kAuthEvents, 2},
-      {topics::kDeadLetters, 1},
+      {topics::kDeadLetters, 1},          {topics::kAuditEvents, 2},
   };
   return *specs;
 }

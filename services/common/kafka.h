@@ -32,6 +32,8 @@ inline constexpr char kEngineEvents[] = "evc.engine-events";
 inline constexpr char kDriverNotifications[] = "evc.driver-notifications";
 inline constexpr char kRegistryEvents[] = "evc.registry-events";
 inline constexpr char kAuthEvents[] = "evc.auth-events";
+// Every audit record of every service, for SIEMs (services/common/audit_stream.h).
+inline constexpr char kAuditEvents[] = "evc.audit-events";
 // Messages nobody could parse, kept for inspection instead of being dropped.
 inline constexpr char kDeadLetters[] = "evc.dead-letters";
 }  // namespace topics

@@ -20,6 +20,10 @@ absl::Status CheckAuthorisation(const events::v1::Authorize& authorisation) {
   if (!authorisation.driver_id().empty()) {
     if (absl::Status s = ValidateDriverId(authorisation.driver_id()); !s.ok()) return s;
   }
+  if (authorisation.power_limit_w() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("power limit ", authorisation.power_limit_w(), " W is negative"));
+  }
   return ValidatePriceMillieurosPerKwh(authorisation.price_millieuros_per_kwh());
 }
 
@@ -156,6 +160,7 @@ void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now)
       return;
     }
     supply_ = Supply{a.supply_id(), a.driver_id(), a.price_millieuros_per_kwh()};
+    supply_->power_limit_w = a.power_limit_w();
     if (!a.walk_in_request_id().empty()) pending_walk_in_.clear();
     out_.Say(cp_id_, absl::StrCat("AUTHORIZED supply ", a.supply_id(), " for ",
                                   a.driver_id().empty() ? "walk-in customer" : a.driver_id(),
@@ -171,6 +176,21 @@ void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now)
     if (!supply_->plugged || faulted_) return;
     Accumulate(now);
     SendTelemetry(now);
+  } else if (command.has_set_power_limit()) {
+    const auto& limit = command.set_power_limit();
+    if (!supply_ || supply_->supply_id != limit.supply_id()) return;
+    if (limit.power_limit_w() < 0) {
+      out_.Say(cp_id_, absl::StrCat("ignored a negative power limit (", limit.power_limit_w(), " W)"));
+      return;
+    }
+    // The energy so far is counted at the old power; the new power is
+    // reported at once, so that the network sees a lowered share before the
+    // supply it was lowered for reports its first reading.
+    const bool flowing = supply_->plugged && !faulted_;
+    if (flowing) Accumulate(now);
+    supply_->power_limit_w = limit.power_limit_w();
+    if (flowing) SendTelemetry(now);
+    out_.Say(cp_id_, absl::StrCat("power limit of supply ", supply_->supply_id, ": now ", Power(), " W"));
   } else if (command.has_walk_in_rejected()) {
     if (command.walk_in_rejected().request_id() != pending_walk_in_) return;
     pending_walk_in_.clear();
@@ -185,7 +205,7 @@ void Engine::StartSupplying(absl::Time now) {
   events::v1::EngineEvent e = NewEvent(now);
   e.mutable_started()->set_supply_id(supply_->supply_id);
   Emit(e, now);
-  out_.Say(cp_id_, absl::StrCat("vehicle plugged in: supplying at ", options_.power_w, " W"));
+  out_.Say(cp_id_, absl::StrCat("vehicle plugged in: supplying at ", Power(), " W"));
 }
 
 void Engine::Plug(absl::Time now) {
@@ -226,8 +246,13 @@ void Engine::RequestWalkIn(absl::Time now) {
 
 void Engine::Accumulate(absl::Time now) {
   double hours = absl::ToDoubleHours(now - supply_->last_tick);
-  if (hours > 0) supply_->energy_wh += static_cast<double>(options_.power_w) * hours;
+  if (hours > 0) supply_->energy_wh += static_cast<double>(Power()) * hours;
   supply_->last_tick = now;
+}
+
+int64_t Engine::Power() const {
+  const int64_t limit = supply_ ? supply_->power_limit_w : 0;
+  return limit > 0 ? std::min(limit, options_.power_w) : options_.power_w;
 }
 
 void Engine::SendTelemetry(absl::Time now) {
@@ -238,7 +263,7 @@ void Engine::SendTelemetry(absl::Time now) {
   t->set_seq(++supply_->seq);
   t->set_energy_wh(wh);
   t->set_amount_millieuros(AmountMillieuros(wh, supply_->price_millieuros_per_kwh));
-  t->set_power_w(options_.power_w);
+  t->set_power_w(Power());
   Emit(e, now);
 }
 

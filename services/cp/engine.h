@@ -74,6 +74,8 @@ class Engine {
     absl::Time last_tick;
     double energy_wh = 0;
     uint64_t seq = 0;
+    // Central's limit for this supply (site power cap, CP maximum); 0: none.
+    int64_t power_limit_w = 0;
   };
 
   events::v1::EngineEvent NewEvent(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -81,6 +83,8 @@ class Engine {
   void Emit(const events::v1::EngineEvent& event, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartSupplying(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Accumulate(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What the supply draws: the engine's power, or central's limit if lower.
+  int64_t Power() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendTelemetry(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Finish(common::v1::EndReason reason, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

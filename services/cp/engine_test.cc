@@ -318,3 +318,59 @@ TEST_F(EngineTest, AStopSentAgainAfterTheSupplyEndedChangesNothing) {
 
 }  // namespace
 }  // namespace evc::cp
+
+namespace evc::cp {
+namespace {
+
+TEST_F(EngineTest, ChargesAtCentralsPowerLimitAndFollowsItsChanges) {
+  Activate();
+  events::v1::EngineCommand authorize = Authorize();
+  authorize.mutable_authorize()->set_power_limit_w(18000);
+  engine.OnCommand(authorize, now);
+  engine.Plug(now);
+  for (int i = 0; i < 10; ++i) {
+    now += absl::Seconds(1);
+    engine.Tick(now);
+  }
+  EXPECT_EQ(out.events.back().telemetry().power_w(), 18000);
+  EXPECT_EQ(out.events.back().telemetry().energy_wh(), 50);  // 18 kW for 10 s
+
+  events::v1::EngineCommand limit;
+  limit.set_cp_id("CP1");
+  *limit.mutable_sent_at() = ToProto(now);
+  limit.mutable_set_power_limit()->set_supply_id("s1");
+  limit.mutable_set_power_limit()->set_power_limit_w(72000);  // above the engine's 36 kW
+  const size_t before = out.events.size();
+  engine.OnCommand(limit, now);
+  ASSERT_EQ(out.events.size(), before + 1) << "the new power is reported at once";
+  EXPECT_EQ(out.events.back().telemetry().power_w(), 36000);
+  EXPECT_EQ(out.events.back().telemetry().energy_wh(), 50);
+  for (int i = 0; i < 10; ++i) {
+    now += absl::Seconds(1);
+    engine.Tick(now);
+  }
+  EXPECT_EQ(out.events.back().telemetry().power_w(), 36000) << "never above its own maximum";
+  EXPECT_EQ(out.events.back().telemetry().energy_wh(), 150);  // + 36 kW for 10 s
+
+  limit.mutable_set_power_limit()->set_supply_id("another");
+  limit.mutable_set_power_limit()->set_power_limit_w(1000);
+  engine.OnCommand(limit, now);
+  limit.mutable_set_power_limit()->set_supply_id("s1");
+  limit.mutable_set_power_limit()->set_power_limit_w(-5);
+  engine.OnCommand(limit, now);
+  now += absl::Seconds(1);
+  engine.Tick(now);
+  EXPECT_EQ(out.events.back().telemetry().power_w(), 36000)
+      << "another supply's or a negative limit changes nothing";
+}
+
+TEST_F(EngineTest, AnAuthorisationWithANegativePowerLimitIsRefused) {
+  Activate();
+  events::v1::EngineCommand authorize = Authorize();
+  authorize.mutable_authorize()->set_power_limit_w(-1);
+  engine.OnCommand(authorize, now);
+  EXPECT_TRUE(engine.Check().supply_id().empty());
+}
+
+}  // namespace
+}  // namespace evc::cp

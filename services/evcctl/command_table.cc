@@ -4,6 +4,7 @@
 #include "services/common/help.h"
 #include "services/evcctl/account_commands.h"
 #include "services/evcctl/cp_commands.h"
+#include "services/evcctl/site_commands.h"
 #include "services/evcctl/watch.h"
 #include "services/evcctl/weather_commands.h"
 
@@ -92,6 +93,20 @@ std::vector<Command> Commands(Context& c) {
        .example = absl::StrCat(kAdmin, " stop --all"),
        .flags = AsOperator({"central", "all"}),
        .run = StopOrResumeRun(c, "stop")},
+      {.name = "site-cap",
+       .synopsis = "site-cap --address=.. --city=.. --cap_w=W",
+       .summary = "power cap of a site (the CPs sharing an address and city), shared by its "
+                  "supplies; --cap_w=0 lifts it",
+       .example = absl::StrCat(kAdmin,
+                               " site-cap --address=\"Gran Via 1\" --city=Madrid --cap_w=30000"),
+       .flags = AsOperator({"central", "address", "city", "cap_w"}),
+       .run = WithoutArguments(c, SiteCap)},
+      {.name = "site-caps",
+       .synopsis = "site-caps",
+       .summary = "capped sites: cap, power given to their running supplies now, CPs",
+       .example = absl::StrCat(kAdmin, " site-caps"),
+       .flags = AsOperator({"central"}),
+       .run = WithoutArguments(c, SiteCaps)},
       {.name = "resume",
        .synopsis = "resume ID | --all",
        .summary = "lift the operator stop (a weather hold, if any, still holds)",

@@ -30,6 +30,8 @@ struct Options {
   bool reset_if_exists = false;
   // stop, resume
   bool all = false;
+  // site-cap (with address, city)
+  int64_t cap_w = 0;
   // signup
   std::string name, email, role, new_password_file;
   bool if_missing = false;

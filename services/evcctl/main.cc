@@ -23,14 +23,15 @@ ABSL_FLAG(std::string, password_file, "", "file holding --user's password (else 
 ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records, the leader is called)");
 ABSL_FLAG(std::string, weather, "127.0.0.1:50054", "weather gRPC address");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call (and of wait-active)");
-ABSL_FLAG(std::string, address, "", "register: street address");
-ABSL_FLAG(std::string, city, "", "register: city; watch: show only this city's CPs (any case)");
+ABSL_FLAG(std::string, address, "", "register, site-cap: street address");
+ABSL_FLAG(std::string, city, "", "register, site-cap: city; watch: show only this city's CPs (any case)");
 ABSL_FLAG(std::string, country, "ES", "register: ISO country code");
 ABSL_FLAG(int64_t, price, 0, "register: price in millieuros per kWh (350 = 0.35 EUR/kWh)");
 ABSL_FLAG(int64_t, max_power, 22000, "register: maximum power in watts");
 ABSL_FLAG(std::string, secret_file, "", "register: write the CP secret to this file (mode 600)");
 ABSL_FLAG(bool, reset_if_exists, false, "register: if the CP exists, issue it new credentials");
 ABSL_FLAG(bool, all, false, "stop/resume: every charging point");
+ABSL_FLAG(int64_t, cap_w, 0, "site-cap: the site's power cap in watts (0 lifts it)");
 ABSL_FLAG(std::string, name, "", "signup: the person's name");
 ABSL_FLAG(std::string, email, "", "signup: the person's email");
 ABSL_FLAG(std::string, role, "driver", "signup: driver or operator (operator needs --user)");
@@ -67,6 +68,7 @@ evc::evcctl::Options OptionsFromFlags() {
           .max_power = absl::GetFlag(FLAGS_max_power),
           .reset_if_exists = absl::GetFlag(FLAGS_reset_if_exists),
           .all = absl::GetFlag(FLAGS_all),
+          .cap_w = absl::GetFlag(FLAGS_cap_w),
           .name = absl::GetFlag(FLAGS_name),
           .email = absl::GetFlag(FLAGS_email),
           .role = absl::GetFlag(FLAGS_role),

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   evc::ExitIfError("cannot load the event-signing key", event_public.status());
   evc::SigningPublisher events(kafka, [key = *event_key] { return key; });
   evc::PgAuditSink audit(*deps.postgres, 10000, "registry");
+  audit.StreamTo(&kafka);
   evc::SystemClock clock;
   evc::registry::Registry registry(store, events, audit, clock, *hashing);
   evc::registry::Accounts accounts(store, audit, clock, *hashing);

@@ -3,6 +3,7 @@
 
 #include "absl/flags/flag.h"
 #include "services/common/log.h"
+#include "services/common/publisher.h"
 #include "services/common/service_main.h"
 #include "services/weather/provider_choice.h"
 #include "services/weather/weather_node.h"
@@ -54,13 +55,15 @@ int main(int argc, char** argv) {
        .max_calls_per_minute = absl::GetFlag(FLAGS_openweather_calls_per_minute)},
       clock);
   evc::ExitIfError(choice.bad_flag, choice.error);
-  evc::ServiceDeps deps = evc::ConnectDeps("weather", {.postgres = true, .postgres_connections = 3});
+  evc::ServiceDeps deps =
+      evc::ConnectDeps("weather", {.postgres = true, .kafka_producer = true, .postgres_connections = 3});
   auto callers = evc::CallerAuth::Start("weather", evc::MakeChannel(absl::GetFlag(FLAGS_auth)), clock);
   evc::ExitIfError("cannot follow auth events (--kafka)", callers.status());
   auto node = evc::weather::WeatherNode::Start(
       {.registry = evc::MakeChannel(absl::GetFlag(FLAGS_registry)),
        .central = evc::MakeCentralChannel(absl::GetFlag(FLAGS_central)),
-       .kafka_brokers = evc::KafkaBrokers()},
+       .kafka_brokers = evc::KafkaBrokers(),
+       .audit_stream = deps.producer.get()},
       *deps.postgres, *choice.provider, defaults, clock);
   evc::ExitIfError("cannot restore the weather state", node.status());
   evc::log::Info("weather watching", {{"provider", choice.provider->name()}});

@@ -9,10 +9,14 @@ WeatherNode::WeatherNode(const Peers& peers, PgPool& postgres, WeatherProvider& 
     : registry_(registry::v1::RegistryService::NewStub(peers.registry)),
       central_(central::v1::CentralService::NewStub(peers.central)),
       store_(postgres),
+      audit_stream_(peers.audit_stream != nullptr ? std::make_unique<KafkaPublisher>(*peers.audit_stream)
+                                                  : nullptr),
       audit_(postgres, 10000, "weather"),
       charging_points_(*registry_),
       holds_(*central_),
-      watcher_(store_, provider, holds_, charging_points_, audit_, clock) {}
+      watcher_(store_, provider, holds_, charging_points_, audit_, clock) {
+  audit_.StreamTo(audit_stream_.get());
+}
 
 absl::StatusOr<std::unique_ptr<WeatherNode>> WeatherNode::Start(const Peers& peers,
                                                                 PgPool& postgres,

@@ -15,6 +15,7 @@
 #include "services/common/kafka.h"
 #include "services/common/message_auth.h"
 #include "services/common/postgres.h"
+#include "services/common/publisher.h"
 #include "services/weather/central_holds.h"
 #include "services/weather/pg_weather_store.h"
 #include "services/weather/registry_charging_points.h"
@@ -28,6 +29,8 @@ class WeatherNode {
     std::shared_ptr<grpc::ChannelInterface> registry;
     std::shared_ptr<grpc::ChannelInterface> central;  // a leader-following channel
     std::string kafka_brokers;
+    // Where audit records are also published (evc.audit-events); none if null.
+    KafkaProducer* audit_stream = nullptr;
   };
 
   // Restores the stored state (else `defaults`), then starts following the
@@ -49,6 +52,7 @@ class WeatherNode {
   std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
   std::unique_ptr<central::v1::CentralService::Stub> central_;
   PgWeatherStore store_;
+  std::unique_ptr<KafkaPublisher> audit_stream_;
   PgAuditSink audit_;
   RegistryChargingPoints charging_points_;
   CentralHolds holds_;

@@ -185,6 +185,8 @@ function showSupply(view) {
   $('fig-energy').textContent = kwh(s.energyWh);
   $('fig-amount').textContent = euros(s.amountMillieuros);
   $('fig-power').textContent = kw(s.powerW);
+  // Central's limit for this supply (the CP's maximum or its site's fair share).
+  $('fig-limit').textContent = Number(s.powerLimitW) > 0 ? kw(s.powerLimitW) : 'none';
   $('stop').disabled = s.phase === 'SUPPLY_PHASE_STOPPING';
   if (view.ticket && view.ticket.supplyId) {
     showTicket(view.ticket);

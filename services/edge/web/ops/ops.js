@@ -242,6 +242,7 @@ function renderSupplies(model) {
       h('td', {}, cp.chargingPoint.cpId), h('td', {}, s.driverId || 'walk-in'),
       h('td', {}, (s.phase || '').replace('SUPPLY_PHASE_', '').toLowerCase()),
       h('td', {}, kwh(s.energyWh)), h('td', {}, euros(s.amountMillieuros)), h('td', {}, kw(s.powerW)),
+      h('td', { 'data-testid': `limit-${cp.chargingPoint.cpId}` }, Number(s.powerLimitW) > 0 ? kw(s.powerLimitW) : 'none'),
       h('td', {}, elapsed(s.startedAt || s.authorizedAt)));
   }));
 }
