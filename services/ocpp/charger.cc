@@ -1,6 +1,7 @@
 #include "services/ocpp/charger.h"
 
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -62,8 +63,14 @@ bool OcppCharger::connected() const {
 }
 
 void OcppCharger::Connected(std::shared_ptr<ChargerLink> link) {
-  absl::MutexLock lock(&mu_);
-  link_ = std::move(link);
+  std::shared_ptr<ChargerLink> old;
+  {
+    absl::MutexLock lock(&mu_);
+    old = std::exchange(link_, std::move(link));
+  }
+  // One connection per charger: the newest (a reconnect the old one has not
+  // noticed yet) wins, and keeps the transaction state.
+  if (old != nullptr) old->Close("replaced by a newer connection of this charger");
 }
 
 void OcppCharger::Disconnected(const ChargerLink& link) {

@@ -29,8 +29,9 @@ class RecordingLink : public ChargerLink {
     calls.push_back({action, payload});
     done(json{{"status", "Accepted"}});
   }
-  void Close(const std::string&) override {}
+  void Close(const std::string& reason) override { closed = reason; }
   std::vector<std::pair<std::string, json>> calls;
+  std::string closed;
 };
 
 class ChargerTest : public ::testing::Test {
@@ -194,6 +195,25 @@ TEST_F(ChargerTest, SealedCommandsOpenWithTheKeyOnly) {
   auto forged = SealEnvelope(events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE, "CP1", other, 6,
                              c.SerializeAsString());
   EXPECT_FALSE(charger_.OnSealedCommand(forged->SerializeAsString(), absl::Now()).ok());
+}
+
+TEST_F(ChargerTest, ReconnectReplacesTheOldConnectionAndKeepsTheTransaction) {
+  Authorize("supply-0005");
+  const std::string tag = link_->calls[0].second["idTag"];
+  const int32_t tx = Call("StartTransaction", {{"connectorId", 1}, {"idTag", tag}, {"meterStart", 0},
+                                               {"timestamp", "2026-12-06T22:00:00Z"}})["transactionId"];
+  auto second = std::make_shared<RecordingLink>();
+  charger_.Connected(second);
+  EXPECT_FALSE(link_->closed.empty());
+  charger_.Disconnected(*link_);  // the old one ends later: the new one stays
+  EXPECT_TRUE(charger_.connected());
+  events::v1::EngineCommand stop = Command();
+  stop.mutable_stop()->set_supply_id("supply-0005");
+  stop.mutable_stop()->set_reason(common::v1::END_REASON_DRIVER_STOP);
+  charger_.OnCommand(stop, absl::Now());
+  ASSERT_EQ(second->calls.size(), 1u);
+  EXPECT_EQ(second->calls[0].first, "RemoteStopTransaction");
+  EXPECT_EQ(second->calls[0].second["transactionId"], tx);
 }
 
 TEST(TransactionIds, StableAndPositive) {
