@@ -35,25 +35,18 @@ void Engine::SetCommandChannelReady() {
 }
 
 absl::Status Engine::Activate(const cp::v1::ActivateRequest& request) {
-  if (request.cp_id().empty() || request.key_id().empty() || request.key().size() != 32) {
-    return absl::InvalidArgumentError("activation needs the cp_id and its 32-byte key with its id");
-  }
   std::string id;
   {
     absl::MutexLock lock(&mu_);
-    if (!channel_ready_) return absl::FailedPreconditionError("engine starting: command channel not ready");
-    if (activated_ && cp_id_ == request.cp_id() && !keys_.empty() &&
-        keys_.back().key_id == request.key_id()) {
-      return absl::OkStatus();
+    if (request.cp_id().empty() || request.key_id().empty() || request.key().size() != 32) {
+      return absl::InvalidArgumentError("activation needs the cp_id and its 32-byte key with its id");
     }
-    const bool rotated = activated_ && cp_id_ == request.cp_id();
-    if (!rotated) keys_.clear();
-    keys_.push_back({request.key_id(), request.key()});
-    if (keys_.size() > 2) keys_.erase(keys_.begin());
-    cp_id_ = request.cp_id();
-    activated_ = true;
-    id = cp_id_;
-    if (rotated) {
+    if (!channel_ready_) return absl::FailedPreconditionError("engine starting: command channel not ready");
+    absl::StatusOr<EngineChannel::Activation> activation = channel_.Activate(request);
+    if (!activation.ok()) return activation.status();
+    id = channel_.cp_id();
+    if (*activation == EngineChannel::Activation::kUnchanged) return absl::OkStatus();
+    if (*activation == EngineChannel::Activation::kRotated) {
       out_.Say(id, "key rotated by the monitor");
       return absl::OkStatus();
     }
@@ -65,8 +58,8 @@ absl::Status Engine::Activate(const cp::v1::ActivateRequest& request) {
 cp::v1::CheckResponse Engine::Check() const {
   absl::MutexLock lock(&mu_);
   cp::v1::CheckResponse r;
-  r.set_activated(activated_);
-  if (!keys_.empty()) r.set_key_id(keys_.back().key_id);
+  r.set_activated(channel_.activated());
+  if (channel_.activated()) r.set_key_id(channel_.key_id());
   r.set_ok(!faulted_);
   if (faulted_) r.set_detail("engine reports a hardware fault (KO)");
   if (supply_) r.set_supply_id(supply_->supply_id);
@@ -75,100 +68,72 @@ cp::v1::CheckResponse Engine::Check() const {
 
 std::string Engine::cp_id() const {
   absl::MutexLock lock(&mu_);
-  return cp_id_;
+  return channel_.cp_id();
 }
 
-events::v1::EngineEvent Engine::NewEvent(absl::Time now) const {
-  events::v1::EngineEvent e;
-  e.set_cp_id(cp_id_);
-  e.set_event_id(crypto::RandomId());
-  *e.mutable_at() = ToProto(now);
-  return e;
-}
+events::v1::EngineEvent Engine::NewEvent(absl::Time now) const { return channel_.NewEvent(now); }
 
 void Engine::Emit(const events::v1::EngineEvent& event, absl::Time now) {
-  if (keys_.empty()) {
-    out_.Say(cp_id_, "not activated yet: nothing can be sent to central");
-    return;
-  }
-  absl::StatusOr<events::v1::SealedEnvelope> sealed =
-      SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, cp_id_, keys_.back(),
-                   counter_.Next(now), event.SerializeAsString());
+  absl::StatusOr<events::v1::SealedEnvelope> sealed = channel_.Seal(event, now);
   if (!sealed.ok()) {
-    out_.Say(cp_id_, "cannot seal a message: " + sealed.status().ToString());
+    out_.Say(channel_.cp_id(), absl::IsFailedPrecondition(sealed.status())
+                         ? std::string(sealed.status().message())
+                         : "cannot seal a message: " + sealed.status().ToString());
     return;
   }
   out_.Send(event, *sealed);
 }
 
 absl::Status Engine::OnSealedCommand(absl::string_view wire, absl::Time now) {
-  events::v1::EngineCommand command;
+  absl::StatusOr<events::v1::EngineCommand> command;
   {
     absl::MutexLock lock(&mu_);
-    if (!activated_) return absl::FailedPreconditionError("engine not activated: cannot open commands");
-    auto lookup = [this](const std::string& cp, const std::string& key_id)
-        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> const CpKey* {
-      if (cp != cp_id_) return nullptr;
-      for (const CpKey& k : keys_) {
-        if (k.key_id == key_id) return &k;
-      }
-      return nullptr;
-    };
-    absl::StatusOr<OpenedEnvelope> opened =
-        OpenEnvelope(wire, events::v1::SealedEnvelope::DIRECTION_CENTRAL_TO_ENGINE, lookup, now);
-    if (!opened.ok()) return opened.status();
-    if (absl::Status s = command_guard_.Accept(opened->cp_id, opened->counter); !s.ok()) return s;
-    if (!command.ParseFromString(opened->plaintext) || command.cp_id() != cp_id_) {
-      return absl::InvalidArgumentError("sealed content is not an EngineCommand for this CP");
-    }
+    command = channel_.Open(wire, now);
   }
-  OnCommand(command, now);
+  if (!command.ok()) return command.status();
+  OnCommand(*command, now);
   return absl::OkStatus();
 }
 
 void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now) {
   absl::MutexLock lock(&mu_);
-  if (!activated_ || command.cp_id() != cp_id_) return;
+  if (!channel_.activated() || command.cp_id() != channel_.cp_id()) return;
   if (command.has_sent_at() && now - FromProto(command.sent_at()) > options_.command_max_age) return;
-  if (command.leader_epoch() != 0) {
-    if (command.leader_epoch() < leader_epoch_) {
-      out_.Say(cp_id_, absl::StrCat("ignored a command of central leader term ", command.leader_epoch(),
-                                    ": term ", leader_epoch_, " has taken over"));
-      return;
-    }
-    leader_epoch_ = command.leader_epoch();
+  if (std::string why; !channel_.AcceptLeaderEpoch(command.leader_epoch(), &why)) {
+    out_.Say(channel_.cp_id(), why);
+    return;
   }
   if (command.has_authorize()) {
     const auto& a = command.authorize();
     if (absl::Status s = CheckAuthorisation(a); !s.ok()) {
-      out_.Say(cp_id_, absl::StrCat("ignored a malformed authorisation: ", s.message()));
+      out_.Say(channel_.cp_id(), absl::StrCat("ignored a malformed authorisation: ", s.message()));
       return;
     }
     if (supply_) {
       if (supply_->supply_id != a.supply_id()) {
-        out_.Say(cp_id_, absl::StrCat("ignored authorisation ", a.supply_id(), ": busy with ",
+        out_.Say(channel_.cp_id(), absl::StrCat("ignored authorisation ", a.supply_id(), ": busy with ",
                                       supply_->supply_id));
       }
       return;
     }
     if (std::find(ended_.begin(), ended_.end(), a.supply_id()) != ended_.end()) {
-      out_.Say(cp_id_, absl::StrCat("ignored authorisation ", a.supply_id(), ": that supply has ended"));
+      out_.Say(channel_.cp_id(), absl::StrCat("ignored authorisation ", a.supply_id(), ": that supply has ended"));
       return;
     }
     if (faulted_) {
-      out_.Say(cp_id_, "ignored authorisation: engine is faulted");
+      out_.Say(channel_.cp_id(), "ignored authorisation: engine is faulted");
       return;
     }
     supply_ = Supply{a.supply_id(), a.driver_id(), a.price_millieuros_per_kwh()};
     supply_->power_limit_w = a.power_limit_w();
     if (!a.walk_in_request_id().empty()) pending_walk_in_.clear();
-    out_.Say(cp_id_, absl::StrCat("AUTHORIZED supply ", a.supply_id(), " for ",
+    out_.Say(channel_.cp_id(), absl::StrCat("AUTHORIZED supply ", a.supply_id(), " for ",
                                   a.driver_id().empty() ? "walk-in customer" : a.driver_id(),
                                   options_.auto_plug ? "" : ": plug the vehicle in (p)"));
     if (options_.auto_plug) StartSupplying(now);
   } else if (command.has_stop()) {
     if (!supply_ || supply_->supply_id != command.stop().supply_id()) return;
-    out_.Say(cp_id_, absl::StrCat("STOP received for supply ", supply_->supply_id));
+    out_.Say(channel_.cp_id(), absl::StrCat("STOP received for supply ", supply_->supply_id));
     Finish(command.stop().reason(), now);
   } else if (command.has_report_supply()) {
     // Central has not heard from this supply: the figures now, if it runs here.
@@ -180,7 +145,7 @@ void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now)
     const auto& limit = command.set_power_limit();
     if (!supply_ || supply_->supply_id != limit.supply_id()) return;
     if (limit.power_limit_w() < 0) {
-      out_.Say(cp_id_, absl::StrCat("ignored a negative power limit (", limit.power_limit_w(), " W)"));
+      out_.Say(channel_.cp_id(), absl::StrCat("ignored a negative power limit (", limit.power_limit_w(), " W)"));
       return;
     }
     // The energy so far is counted at the old power; the new power is
@@ -190,11 +155,11 @@ void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now)
     if (flowing) Accumulate(now);
     supply_->power_limit_w = limit.power_limit_w();
     if (flowing) SendTelemetry(now);
-    out_.Say(cp_id_, absl::StrCat("power limit of supply ", supply_->supply_id, ": now ", Power(), " W"));
+    out_.Say(channel_.cp_id(), absl::StrCat("power limit of supply ", supply_->supply_id, ": now ", Power(), " W"));
   } else if (command.has_walk_in_rejected()) {
     if (command.walk_in_rejected().request_id() != pending_walk_in_) return;
     pending_walk_in_.clear();
-    out_.Say(cp_id_, absl::StrCat("walk-in charge REJECTED: ", command.walk_in_rejected().detail()));
+    out_.Say(channel_.cp_id(), absl::StrCat("walk-in charge REJECTED: ", command.walk_in_rejected().detail()));
   }
 }
 
@@ -205,43 +170,43 @@ void Engine::StartSupplying(absl::Time now) {
   events::v1::EngineEvent e = NewEvent(now);
   e.mutable_started()->set_supply_id(supply_->supply_id);
   Emit(e, now);
-  out_.Say(cp_id_, absl::StrCat("vehicle plugged in: supplying at ", Power(), " W"));
+  out_.Say(channel_.cp_id(), absl::StrCat("vehicle plugged in: supplying at ", Power(), " W"));
 }
 
 void Engine::Plug(absl::Time now) {
   absl::MutexLock lock(&mu_);
-  if (!supply_) return out_.Say(cp_id_, "nothing authorised: request a charge first (w = walk-in)");
-  if (supply_->plugged) return out_.Say(cp_id_, "already plugged in");
+  if (!supply_) return out_.Say(channel_.cp_id(), "nothing authorised: request a charge first (w = walk-in)");
+  if (supply_->plugged) return out_.Say(channel_.cp_id(), "already plugged in");
   StartSupplying(now);
 }
 
 void Engine::Unplug(absl::Time now) {
   absl::MutexLock lock(&mu_);
-  if (!supply_ || !supply_->plugged) return out_.Say(cp_id_, "no vehicle plugged in");
+  if (!supply_ || !supply_->plugged) return out_.Say(channel_.cp_id(), "no vehicle plugged in");
   Finish(common::v1::END_REASON_UNPLUGGED, now);
 }
 
 void Engine::Fault() {
   absl::MutexLock lock(&mu_);
   faulted_ = true;
-  out_.Say(cp_id_, "engine FAULT (KO): the monitor will report it");
+  out_.Say(channel_.cp_id(), "engine FAULT (KO): the monitor will report it");
 }
 
 void Engine::Repair() {
   absl::MutexLock lock(&mu_);
   faulted_ = false;
-  out_.Say(cp_id_, "engine repaired (OK)");
+  out_.Say(channel_.cp_id(), "engine repaired (OK)");
 }
 
 void Engine::RequestWalkIn(absl::Time now) {
   absl::MutexLock lock(&mu_);
-  if (!activated_) return out_.Say(cp_id_, "not activated yet: the monitor has not authenticated");
-  if (supply_) return out_.Say(cp_id_, "busy: a supply is already authorised");
+  if (!channel_.activated()) return out_.Say(channel_.cp_id(), "not activated yet: the monitor has not authenticated");
+  if (supply_) return out_.Say(channel_.cp_id(), "busy: a supply is already authorised");
   pending_walk_in_ = crypto::RandomId();
   events::v1::EngineEvent e = NewEvent(now);
   e.mutable_walk_in()->set_request_id(pending_walk_in_);
   Emit(e, now);
-  out_.Say(cp_id_, "walk-in charge requested; waiting for central");
+  out_.Say(channel_.cp_id(), "walk-in charge requested; waiting for central");
 }
 
 void Engine::Accumulate(absl::Time now) {
@@ -292,7 +257,7 @@ void Engine::Finish(common::v1::EndReason reason, absl::Time now) {
   c->set_energy_wh(wh);
   c->set_reason(reason);
   Emit(e, now);
-  out_.Say(cp_id_, absl::StrFormat("supply %s finished: %.3f kWh, %.2f EUR", supply_->supply_id,
+  out_.Say(channel_.cp_id(), absl::StrFormat("supply %s finished: %.3f kWh, %.2f EUR", supply_->supply_id,
                                    wh / 1000.0,
                                    AmountMillieuros(wh, supply_->price_millieuros_per_kwh) / 1000.0));
   constexpr size_t kEndedRemembered = 8;

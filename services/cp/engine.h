@@ -14,6 +14,7 @@
 #include "evc/cp/v1/engine.pb.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/common/sealed.h"
+#include "services/cp/engine_channel.h"
 
 namespace evc::cp {
 
@@ -91,12 +92,8 @@ class Engine {
   const EngineOptions options_;
   EngineOutput& out_;
   mutable absl::Mutex mu_;
-  std::string cp_id_ ABSL_GUARDED_BY(mu_);
-  // The current key last; the one before stays to open commands in flight.
-  std::vector<CpKey> keys_ ABSL_GUARDED_BY(mu_);
-  SealCounter counter_;
-  ReplayGuard command_guard_ ABSL_GUARDED_BY(mu_);
-  bool activated_ ABSL_GUARDED_BY(mu_) = false;
+  // Keys, sealing and opening (shared with the OCPP gateway).
+  EngineChannel channel_ ABSL_GUARDED_BY(mu_);
   bool channel_ready_ ABSL_GUARDED_BY(mu_) = false;
   bool faulted_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<Supply> supply_ ABSL_GUARDED_BY(mu_);
@@ -104,8 +101,6 @@ class Engine {
   // authorisation again after a restart when it cannot know whether the
   // first reached the engine, and a supply that ended must not start twice.
   std::deque<std::string> ended_ ABSL_GUARDED_BY(mu_);
-  // The newest central leader term a command came from (see EngineCommand).
-  uint64_t leader_epoch_ ABSL_GUARDED_BY(mu_) = 0;
   std::string pending_walk_in_ ABSL_GUARDED_BY(mu_);
 };
 

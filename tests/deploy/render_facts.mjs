@@ -166,10 +166,13 @@ function checkNetworkPolicies(objs, what) {
   const grpcPort = (name) => containers(find(objs, "Deployment", `-${name}`)).flatMap((c) => c.ports).find((p) => p.name === "grpc").containerPort;
   const fleet = objs.some((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-cp-fleet"));
   const withFleet = (list) => (fleet ? [...list, "cp-fleet"] : list).sort().join(",");
+  // The OCPP gateway calls auth and central (not the registry) for its chargers.
+  const ocpp = objs.some((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-ocpp"));
+  const withOcpp = (list) => (ocpp ? [...list, "ocpp"] : list);
   const want = {
     registry: withFleet(["auth", "central", "edge", "weather"]),
-    auth: withFleet(["central", "edge", "registry", "weather"]),
-    central: withFleet(["edge", "weather"]),
+    auth: withFleet(withOcpp(["central", "edge", "registry", "weather"])),
+    central: withFleet(withOcpp(["edge", "weather"])),
     weather: "edge",
   };
   for (const [name, expected] of Object.entries(want)) {
@@ -179,6 +182,10 @@ function checkNetworkPolicies(objs, what) {
   }
   const edgeHttp = containers(find(objs, "Deployment", "-edge"))[0].ports.find((p) => p.name === "http").containerPort;
   expect(callers("edge", edgeHttp) === "anyone", `${what}: the edge's HTTP port is public`);
+  if (ocpp) {
+    const ocppPort = containers(find(objs, "Deployment", "-ocpp"))[0].ports.find((p) => p.name === "ocpp").containerPort;
+    expect(callers("ocpp", ocppPort) === "anyone", `${what}: chargers reach the OCPP gateway's port`);
+  }
   for (const w of workloads) {
     for (const p of containers(w).flatMap((c) => c.ports ?? []).filter((p) => p.name === "metrics")) {
       const rule = policyOf(componentOf(w.spec.template.metadata.labels))?.spec.ingress.find((r) => r.ports.some((rp) => rp.port === p.containerPort));

@@ -138,7 +138,7 @@ function deepMerge(base, over) {
   return out;
 }
 const OUR_BINARIES = { registry: "registry", auth: "auth", central: "central", weather: "weather",
-                       edge: "edge", fleet: "cp-fleet", migrations: "migrate" };
+                       edge: "edge", ocpp: "ocpp", fleet: "cp-fleet", migrations: "migrate" };
 function imagesFromValues(spec) {
   const [chartDir, valuesFile] = spec.split(":");
   let values = parse(readFileSync(`${chartDir}/values.yaml`, "utf8"));

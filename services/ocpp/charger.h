@@ -1,0 +1,104 @@
+#pragma once
+// One real charger on OCPP 1.6J, acting as the CP it is registered as: it is
+// the engine its monitor activates and checks (cp::EngineProbe), it seals the
+// engine events central already understands with the CP's key
+// (cp::EngineChannel), and it opens central's engine commands with that key.
+// Central knows nothing of OCPP: the translation lives here.
+//
+//   charger -> central                      central -> charger
+//   StatusNotification Faulted -> KO         Authorize -> RemoteStartTransaction
+//   StartTransaction  -> started             StopSupply -> RemoteStopTransaction
+//   MeterValues       -> telemetry
+//   StopTransaction   -> completed (reason)
+//
+// One connector is modelled: a supply runs on the connector the charger
+// starts it on.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/cp/engine.h"
+#include "services/cp/engine_channel.h"
+#include "services/cp/monitor.h"
+#include "services/ocpp/server.h"
+
+namespace evc::ocpp {
+
+struct ChargerOptions {
+  // The Heartbeat interval a BootNotification is accepted with.
+  int heartbeat_interval_s = 60;
+  // Commands older than this when they arrive are stale and ignored.
+  absl::Duration command_max_age = absl::Seconds(60);
+};
+
+// The OCPP transactionId of a supply: stable (FNV-1a of its id, 31 bits, never
+// 0), so any gateway replica, before or after a restart, names it alike.
+int32_t TransactionIdFor(const std::string& supply_id);
+// The idTag a RemoteStartTransaction for `supply_id` carries (IdToken: at
+// most 20 characters).
+std::string IdTagFor(const std::string& supply_id);
+
+class OcppCharger : public ChargerSession, public cp::EngineProbe {
+ public:
+  OcppCharger(std::string cp_id, cp::EngineOutput& out, ChargerOptions options = {});
+
+  const std::string& cp_id() const { return cp_id_; }
+  bool connected() const;
+
+  // ChargerSession (on the connection's strand).
+  std::variant<nlohmann::json, RpcError> OnCall(const std::string& action, const nlohmann::json& payload) override;
+  void Connected(std::shared_ptr<ChargerLink> link) override;
+  void Disconnected(const ChargerLink& link) override;
+  // A supply is authorised or running here (its state must outlive a reconnect).
+  bool busy() const;
+
+  // cp::EngineProbe (the monitor's ticker).
+  absl::Status Activate(const cp::v1::ActivateRequest& request) override;
+  absl::StatusOr<cp::v1::CheckResponse> Check() override;
+
+  // A sealed command from central (the Kafka consumer).
+  absl::Status OnSealedCommand(absl::string_view wire, absl::Time now);
+  void OnCommand(const events::v1::EngineCommand& command, absl::Time now);
+
+ private:
+  struct Authorisation {
+    std::string supply_id;
+    std::string driver_id;
+    int64_t price_millieuros_per_kwh = 0;
+  };
+  struct Transaction {
+    Authorisation supply;
+    int32_t transaction_id = 0;
+    int64_t meter_start_wh = 0;
+    int64_t energy_wh = 0;
+    uint64_t seq = 0;
+    // Set when central asked for the stop: the ticket's reason.
+    std::optional<common::v1::EndReason> stop_reason;
+  };
+
+  nlohmann::json Boot();
+  nlohmann::json StartTransaction(const nlohmann::json& payload, absl::Time now);
+  nlohmann::json MeterValues(const nlohmann::json& payload, absl::Time now);
+  nlohmann::json StopTransaction(const nlohmann::json& payload, absl::Time now);
+  nlohmann::json StatusNotification(const nlohmann::json& payload);
+  void Emit(const events::v1::EngineEvent& event, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CallCharger(const std::string& action, nlohmann::json payload);
+
+  const std::string cp_id_;
+  cp::EngineOutput& out_;
+  const ChargerOptions options_;
+  mutable absl::Mutex mu_;
+  cp::EngineChannel channel_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<ChargerLink> link_ ABSL_GUARDED_BY(mu_);
+  bool booted_ ABSL_GUARDED_BY(mu_) = false;
+  bool faulted_ ABSL_GUARDED_BY(mu_) = false;
+  std::string fault_detail_ ABSL_GUARDED_BY(mu_);
+  // Authorised by central, waiting for the charger's StartTransaction.
+  std::optional<Authorisation> pending_ ABSL_GUARDED_BY(mu_);
+  std::optional<Transaction> transaction_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace evc::ocpp

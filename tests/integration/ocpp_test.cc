@@ -1,0 +1,171 @@
+// Issue 18: real chargers over OCPP 1.6J. A charger nobody here wrote (npm's
+// ocpp-rpc in strict mode, tests/ocpp/charger.mjs) joins a private network
+// through evc-ocpp: boot and status make it ACTIVE at central; a driver's charge
+// requested through central's API becomes RemoteStartTransaction ->
+// StartTransaction -> MeterValues, the driver's stop RemoteStopTransaction ->
+// StopTransaction, and the ticket has the charger's kWh and the CP's price; a
+// Faulted status during a charge ends it with a ticket; bad frames get the
+// spec's CALLERRORs; a revoked charger is refused at the upgrade.
+//
+// Needs `npm ci` in tests/ocpp (./evc test runs it).
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "tests/integration/loop_client.h"
+#include "tests/integration/stack.h"
+
+namespace evc::testing {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class OcppTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto s = Stack::Start();
+    ASSERT_TRUE(s.ok()) << s.status();
+    stack_ = s->release();
+  }
+  static void TearDownTestSuite() {
+    gateway_.reset();
+    delete stack_;
+    stack_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(stack_, nullptr);
+    const std::string source = std::getenv("EVC_SOURCE_DIR") ? std::getenv("EVC_SOURCE_DIR") : ".";
+    script_ = source + "/tests/ocpp/charger.mjs";
+    ASSERT_TRUE(std::filesystem::exists(source + "/tests/ocpp/node_modules/ocpp-rpc"))
+        << "run `npm ci` in tests/ocpp (./evc test does) for the ocpp-rpc client";
+    if (gateway_ == nullptr) {
+      port_ = FreePort();
+      gateway_ = stack_->Spawn("ocpp", "evc-ocpp",
+                               {absl::StrCat("--listen=127.0.0.1:", port_), "--auth=" + stack_->auth_address(),
+                                "--central=" + stack_->central_address(), "--metrics_listen=off",
+                                "--group=evc-ocpp-it"});
+      ASSERT_TRUE(Stack::WaitFor([&] {
+        return absl::StrContains(ReadAll(gateway_->log_path()), "chargers are admitted");
+      }, absl::Seconds(60))) << "evc-ocpp never became ready: see " << gateway_->log_path();
+    }
+  }
+
+  // The charger script for `cp` in `scenario`, logging to <stack>/charger-<cp>-<scenario>.log.
+  std::unique_ptr<Process> Charger(const std::string& cp, const std::string& secret, const std::string& scenario) {
+    return std::make_unique<Process>(
+        "charger", std::vector<std::string>{"/usr/bin/node", script_, absl::StrCat("ws://127.0.0.1:", port_, "/ocpp"),
+                                            cp, secret, scenario},
+        std::map<std::string, std::string>{},
+        absl::StrCat(stack_->dir(), "/charger-", cp, "-", scenario, ".log"));
+  }
+
+  // Registers `cp` and `driver`, connects the charger script in `scenario`,
+  // waits for the CP to be ACTIVE at central.
+  std::unique_ptr<Process> ActiveCharger(const std::string& cp, const std::string& driver,
+                                         const std::string& scenario) {
+    auto secret = stack_->RegisterCp(cp);
+    EXPECT_TRUE(secret.ok()) << secret.status();
+    EXPECT_TRUE(stack_->AddDriver(driver).ok());
+    if (!secret.ok()) return nullptr;
+    auto charger = Charger(cp, *secret, scenario);
+    EXPECT_TRUE(stack_->WaitForState(cp, common::v1::CP_STATE_ACTIVE, absl::Seconds(30)))
+        << cp << " never became ACTIVE: see " << charger->log_path();
+    return charger;
+  }
+
+  static bool Exits(Process& p, int code, absl::Duration timeout = absl::Seconds(60)) {
+    return Stack::WaitFor([&] { return !p.Running(); }, timeout) && p.exit_code() == code;
+  }
+
+  static Stack* stack_;
+  static std::unique_ptr<Process> gateway_;
+  static int port_;
+  std::string script_;
+};
+
+Stack* OcppTest::stack_ = nullptr;
+std::unique_ptr<Process> OcppTest::gateway_;
+int OcppTest::port_ = 0;
+
+TEST_F(OcppTest, DriversChargeOnARealChargerAndGetTheRightTicket) {
+  LoopClient loop(*stack_);
+  auto charger = ActiveCharger("OCPP-001", "ocpp-ana", "charge");
+  ASSERT_TRUE(charger != nullptr && !HasFailure());
+
+  auto supply = loop.Request("OCPP-001", "ocpp-ana");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  // RemoteStartTransaction -> StartTransaction -> MeterValues (1,500 Wh).
+  EXPECT_EQ(loop.WaitForEnergy(supply->supply_id(), 1500), 1500) << ReadAll(charger->log_path());
+  ASSERT_TRUE(loop.Stop(supply->supply_id(), "ocpp-ana").ok());
+  // RemoteStopTransaction -> StopTransaction at 3,000 Wh: the script exits 0.
+  EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
+  std::optional<common::v1::Ticket> ticket = loop.WaitForTicket(supply->supply_id());
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(ticket->energy_wh(), 3000);
+  EXPECT_EQ(ticket->amount_millieuros(), 1050);  // 3 kWh at 0.35 €/kWh
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_DRIVER_STOP);
+  const std::string log = ReadAll(charger->log_path());
+  for (const char* step : {"\"booted\"", "\"remote-start\"", "\"started\"", "\"metered\"", "\"remote-stop\"", "\"stopped\""}) {
+    EXPECT_TRUE(absl::StrContains(log, step)) << step << " missing from " << log;
+  }
+}
+
+TEST_F(OcppTest, FaultedDuringAChargeEndsItWithATicket) {
+  LoopClient loop(*stack_);
+  auto charger = ActiveCharger("OCPP-002", "ocpp-bea", "fault");
+  ASSERT_TRUE(charger != nullptr && !HasFailure());
+  auto supply = loop.Request("OCPP-002", "ocpp-bea");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  std::optional<common::v1::Ticket> ticket = loop.WaitForTicket(supply->supply_id(), absl::Seconds(40));
+  ASSERT_TRUE(ticket.has_value()) << ReadAll(charger->log_path());
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_ENGINE_FAULT);
+  EXPECT_EQ(ticket->energy_wh(), 1500);
+  EXPECT_EQ(ticket->amount_millieuros(), 525);
+  // Central told the charger to stop: RemoteStopTransaction, then its StopTransaction.
+  EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
+}
+
+TEST_F(OcppTest, BadFramesGetTheSpecsCallErrors) {
+  auto secret = stack_->RegisterCp("OCPP-003");
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  auto charger = Charger("OCPP-003", *secret, "bad");
+  EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
+}
+
+TEST_F(OcppTest, RevokedChargerRefusedAtTheUpgrade) {
+  // On the network first (auth has seen its registration), then revoked.
+  auto live = ActiveCharger("OCPP-004", "ocpp-dan", "charge");
+  ASSERT_TRUE(live != nullptr && !HasFailure());
+  auth::v1::RevokeChargingPointRequest revoke;
+  revoke.set_cp_id("OCPP-004");
+  ASSERT_TRUE(CallUnary(&auth::v1::AuthService::Stub::RevokeChargingPoint, stack_->auth(), revoke,
+                        absl::Seconds(5)).ok());
+  live->Stop();
+  const std::string secret = ReadAll(absl::StrCat(stack_->dir(), "/OCPP-004.secret"));
+  ASSERT_FALSE(secret.empty());
+  auto charger = Charger("OCPP-004", secret, "refused");
+  EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
+  // A wrong password for a valid CP too.
+  auto wrong = Charger("OCPP-003", "not-the-secret", "refused");
+  EXPECT_TRUE(Exits(*wrong, 0)) << ReadAll(wrong->log_path());
+  EXPECT_TRUE(absl::StrContains(ReadAll(gateway_->log_path()), "charger refused at the upgrade"));
+  // Auth audited both refusals.
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return std::stoi(stack_->Sql("SELECT count(*) FROM audit_events WHERE action = 'cp_auth_failed' AND "
+                                 "cp_id IN ('OCPP-004', 'OCPP-003')")) >= 2;
+  })) << "auth did not audit the refused chargers";
+}
+
+}  // namespace
+}  // namespace evc::testing
