@@ -301,25 +301,33 @@ absl::StatusOr<common::v1::Supply> Central::StopCharge(const absl::StatusOr<Call
 
 absl::StatusOr<common::v1::QueueStatus> Central::JoinQueue(const absl::StatusOr<Caller>& caller,
                                                           const v1::JoinQueueRequest& req) {
-  absl::StatusOr<Caller> driver = DriverOf(caller, req.driver_id(), "queue_join", "");
-  if (!driver.ok()) return driver.status();
   absl::StatusOr<common::v1::QueueStatus> result;
   absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
-    result = network.JoinQueue(*driver, req.city(), req.address(), req.requested_energy_wh(), now,
+    if (absl::Status refusal = network.AdmitDriver(caller, req.driver_id(), "queue_join", "", now, fx);
+        !refusal.ok()) {
+      result = refusal;
+      return;
+    }
+    result = network.JoinQueue(*caller, req.city(), req.address(), req.requested_energy_wh(), now,
                                fx);
   });
+  if (!result.ok()) return result;
   if (!durable_status.ok()) return durable_status;
   return result;
 }
 
 absl::StatusOr<common::v1::QueueStatus> Central::LeaveQueue(const absl::StatusOr<Caller>& caller,
                                                            const std::string& driver_id) {
-  absl::StatusOr<Caller> driver = DriverOf(caller, driver_id, "queue_leave", "");
-  if (!driver.ok()) return driver.status();
   absl::StatusOr<common::v1::QueueStatus> result;
   absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
-    result = network.LeaveQueue(driver->name, *driver, now, fx);
+    if (absl::Status refusal = network.AdmitDriver(caller, driver_id, "queue_leave", "", now, fx);
+        !refusal.ok()) {
+      result = refusal;
+      return;
+    }
+    result = network.LeaveQueue(caller->name, *caller, now, fx);
   });
+  if (!result.ok()) return result;
   if (!durable_status.ok()) return durable_status;
   return result;
 }

@@ -60,6 +60,8 @@ class MemoryStore : public SupplyStore {
     absl::MutexLock lock(&mu);
     std::vector<QueueEntry> out;
     for (auto& [driver, e] : queue) out.push_back(e);
+    return out;
+  }
   absl::Status SaveSiteCap(const std::string& key, const SiteCap& cap, const std::string&) override {
     absl::MutexLock lock(&mu);
     if (cap.cap_w > 0) {

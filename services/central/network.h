@@ -136,6 +136,12 @@ class ChargingNetwork {
   // themselves (MayChargeAs: `named_driver`, when given, must be the caller):
   // a refusal is audited (SECURITY) and returned as UNAUTHENTICATED or
   // PERMISSION_DENIED; a rejection by the network as ChargeDecision::status().
+  // OK when `caller` may charge as `named_driver`; otherwise why not, audited
+  // as `action`_refused against `cp_id` (when known). Also what
+  // admits a driver to a queue (drivers queue for themselves).
+  absl::Status AdmitDriver(const absl::StatusOr<Caller>& caller, const std::string& named_driver,
+                           const std::string& action, const std::string& cp_id, absl::Time now,
+                           Effects& fx);
   absl::StatusOr<SupplyRecord> DriverRequestsCharge(const absl::StatusOr<Caller>& caller,
                                                     const std::string& named_driver,
                                                     const std::string& cp_id,
@@ -320,11 +326,6 @@ class ChargingNetwork {
                                                         const ChargeDecision& d, absl::Time now);
   // Checked before any change: ApplyWeatherHolds is all or nothing.
   static absl::Status ValidateWeatherHolds(const std::map<std::string, std::string>& held);
-  // OK when `caller` may charge as `named_driver`; otherwise why not, audited
-  // as `action`_refused against `cp_id` (when known).
-  absl::Status AdmitDriver(const absl::StatusOr<Caller>& caller, const std::string& named_driver,
-                           const std::string& action, const std::string& cp_id, absl::Time now,
-                           Effects& fx);
   void Audit(Effects& fx, absl::Time now, AuditCategory category, const std::string& action,
              const std::string& actor, const std::string& cp_id, const std::string& outcome,
              nlohmann::json details = nlohmann::json::object()) const;
@@ -337,8 +338,6 @@ class ChargingNetwork {
   std::optional<std::string> HeldForQueue(const std::string& cp_id, const std::string& driver_id,
                                           absl::Time now, Effects& fx);
 
-  NetworkConfig config_;
-  WaitingQueues queues_;
   // The limits of the open supplies at `cp`'s site (or of `cp` alone, when it
   // has no site) computed again; a changed limit is sent to its engine
   // (except to `fresh_cp`, whose AUTHORIZE is about to carry it) and published.
@@ -354,6 +353,7 @@ class ChargingNetwork {
   central::v1::SitePowerCap SiteView(const std::string& site_key, const SiteCap& cap) const;
 
   NetworkConfig config_;
+  WaitingQueues queues_;
   SitePowerCaps site_caps_;
   SiteIndex sites_;
   // node_hash_map: records keep their address while others are added.
