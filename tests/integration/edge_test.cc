@@ -184,6 +184,17 @@ TEST_F(EdgeTest, EveryAnnotatedRpcAnswersThroughTheEdge) {
   EXPECT_HTTP(Call(http::verb::post, "/v1/charging-points:resumeAll", R"({"all":true})", op), 200);
   EXPECT_HTTP(Call(http::verb::post, "/v1/auth/keys:rotate", "{}", op), 200);
 
+  // Queues and site power caps (issue 20): who may call, and a clear refusal.
+  EXPECT_HTTP(Call(http::verb::post, "/v1/queues:join", R"({"city":"Nowhere"})", driver), 404);
+  EXPECT_HTTP(Call(http::verb::get, "/v1/queues:mine", "", driver), 404);
+  EXPECT_HTTP(Call(http::verb::post, "/v1/queues:leave", "{}"), 401);
+  EXPECT_HTTP(Call(http::verb::get, "/v1/queues", "", op), 200);
+  EXPECT_HTTP(Call(http::verb::post, "/v1/sites:setPowerCap", R"({"address":"C/ Sol 2","capW":"30000"})", op), 400);
+  EXPECT_HTTP(Call(http::verb::post, "/v1/sites:setPowerCap",
+                   R"({"address":"C/ Sol 2","city":"Elche","capW":"30000"})", driver),
+              403);
+  EXPECT_HTTP(Call(http::verb::get, "/v1/sites/power-caps", "", op), 200);
+
   // Weather: read by anyone, changed by operators.
   HttpReply cities = Call(http::verb::get, "/v1/weather/cities");
   EXPECT_HTTP(cities, 200);

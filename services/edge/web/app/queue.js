@@ -6,6 +6,9 @@ import { api, h } from '/shared/api.js';
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
+// Set while this browser's driver is queued: only then is the place asked for
+// on load (for a driver who never queued the answer is a 404).
+const QUEUED_KEY = 'evc.queued';
 let timer = null;
 
 function waitText(s) {
@@ -17,6 +20,8 @@ function waitText(s) {
 
 function show(status, charge) {
   const queued = !!status && status.position > 0;
+  if (queued) localStorage.setItem(QUEUED_KEY, '1');
+  else localStorage.removeItem(QUEUED_KEY);
   $('queue-form').classList.toggle('hidden', queued);
   $('queue-status').classList.toggle('hidden', !queued);
   if (!queued) {
@@ -71,13 +76,13 @@ export function initQueue(charge) {
   $('queue-leave').onclick = async () => {
     $('queue-error').textContent = '';
     try {
-      await api('POST', '/v1/queues:leave', {});
+      show(await api('POST', '/v1/queues:leave', {}), charge);
     } catch (err) {
       $('queue-error').textContent = err.message;
+      refresh(charge);
     }
-    refresh(charge);
   };
-  refresh(charge);
+  if (localStorage.getItem(QUEUED_KEY)) refresh(charge);
 }
 
 // A busy tile's location, put in the form (the driver then joins).
