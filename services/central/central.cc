@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "services/central/live_config.h"
 #include "services/common/log.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
@@ -49,10 +50,12 @@ absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalo
   if (!queued.ok()) return queued.status();
   absl::StatusOr<std::vector<SiteCap>> caps = store_.LoadSiteCaps();
   if (!caps.ok()) return caps.status();
+  const absl::StatusOr<std::optional<central::v1::CentralConfig>> stored_config = store_.LoadConfig();
   {
     absl::MutexLock lock(&mu_);
     Effects fx;
     const absl::Time now = clock_.Now();
+    RestoreStoredConfig(stored_config, now, fx);
     for (const auto& cp : catalogue) network_.UpsertChargingPoint(cp, now, fx);
     for (const auto& h : *holds) network_.RestoreHold(h);
     for (const auto& c : *caps) network_.RestoreSitePowerCap(c);
@@ -98,14 +101,81 @@ void Central::TickLoop() {
       auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stopping_; };
       if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(20))) return;
     }
-    if (ticket_retries_.Due(clock_.Now())) RetryTickets();
-    absl::MutexLock lock(&mu_);
-    Effects fx;
-    const absl::Time now = clock_.Now();
-    network_.Tick(now, fx);
-    Apply(std::move(fx));
-    if (metric_samples_.Due(now)) metrics_.Sample(network_.CountByState(), network_.counters());
+    bool retry_tickets = false;
+    {
+      absl::MutexLock lock(&mu_);
+      Effects fx;
+      const absl::Time now = clock_.Now();
+      network_.Tick(now, fx);
+      Apply(std::move(fx));
+      if (metric_samples_.Due(now)) metrics_.Sample(network_.CountByState(), network_.counters());
+      ticket_retries_.set_interval(network_.config().command_resend_interval);
+      retry_tickets = ticket_retries_.Due(now);
+    }
+    if (retry_tickets) RetryTickets();
   }
+}
+
+void Central::RestoreStoredConfig(
+    const absl::StatusOr<std::optional<central::v1::CentralConfig>>& stored, absl::Time now,
+    Effects& fx) {
+  absl::StatusOr<NetworkConfig> restored =
+      !stored.ok() ? stored.status()
+      : !stored->has_value() ? absl::StatusOr<NetworkConfig>(network_.config())
+                             : RestoreConfig(network_.config(), **stored);
+  if (!restored.ok()) {
+    fx.audit.push_back({now, AuditCategory::kError, "config_not_restored", "central", "", "ERROR",
+                        {{"error", restored.status().ToString()},
+                         {"in_force", "the command-line flags"}}});
+    return;
+  }
+  if (!stored->has_value()) return;
+  network_.RestoreConfig(*restored);
+  config_updated_by_ = (*stored)->updated_by();
+  config_updated_at_ = FromProto((*stored)->updated_at());
+}
+
+central::v1::CentralConfig Central::Config() {
+  absl::MutexLock lock(&mu_);
+  central::v1::CentralConfig config = ConfigProto(network_.config());
+  if (config_updated_at_ != absl::InfinitePast()) {
+    config.set_updated_by(config_updated_by_);
+    *config.mutable_updated_at() = ToProto(config_updated_at_);
+  }
+  return config;
+}
+
+absl::Duration Central::health_interval() {
+  absl::MutexLock lock(&mu_);
+  return network_.config().health_interval;
+}
+
+absl::StatusOr<central::v1::CentralConfig> Central::UpdateConfig(
+    const Caller& actor, const central::v1::CentralConfig& update,
+    const std::vector<std::string>& paths) {
+  absl::MutexLock config_lock(&config_mu_);
+  absl::StatusOr<NetworkConfig> next = [&] {
+    absl::MutexLock lock(&mu_);
+    return MergeConfig(network_.config(), update, paths);
+  }();
+  if (!next.ok()) return next.status();
+  // Stored first: settings in force survive a restart and a take-over.
+  if (absl::Status s = store_.SaveConfig(ConfigProto(*next), actor.AuditName()); !s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("the configuration could not be stored, so it is not in force (try again): ",
+                     s.message()));
+  }
+  absl::Status durable = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
+    network.Reconfigure(*next, actor, now, fx);
+  });
+  {
+    absl::MutexLock lock(&mu_);
+    config_updated_by_ = actor.AuditName();
+    config_updated_at_ = clock_.Now();
+  }
+  // Not durable yet is not undone: the settings are stored and in force.
+  if (!durable.ok()) return durable;
+  return Config();
 }
 
 void Central::EmitFiguresIfDue(absl::Time now, Effects& fx) {

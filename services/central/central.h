@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "evc/central/v1/central.pb.h"
+#include "evc/central/v1/config.pb.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/central/broadcaster.h"
 #include "services/central/catalogue_lookup.h"
@@ -85,6 +86,19 @@ class Central {
                                                             const SiteCap& cap);
   std::vector<central::v1::SitePowerCap> SiteCapViews();
 
+  // Live settings (config.proto, live_config.h): those in force, with who
+  // last stored them.
+  central::v1::CentralConfig Config();
+  // An operator's change of the settings `paths` name (MergeConfig): stored
+  // first (fenced, so it survives restarts and take-overs), then in force
+  // and audited; returns the settings now in force. INVALID_ARGUMENT for a
+  // refused change, UNAVAILABLE when it could not be stored (nothing changed).
+  absl::StatusOr<central::v1::CentralConfig> UpdateConfig(const Caller& actor,
+                                                          const central::v1::CentralConfig& update,
+                                                          const std::vector<std::string>& paths);
+  // How often monitors report health, told to each monitor when it links.
+  absl::Duration health_interval();
+
   // Weather: the complete set of CPs under a weather alert (CP id -> why);
   // returns once the changes are durable. INVALID_ARGUMENT for a malformed
   // CP id or detail.
@@ -148,6 +162,10 @@ class Central {
                                    Publisher::Delivered on_delivery = nullptr);
   std::optional<NotificationKey> NotificationKeyOf(const std::string& driver_id, bool may_fetch);
   void TickLoop();
+  // Start: the stored settings over the flags. A stored configuration that
+  // cannot be read is reported and the flags stay in force.
+  void RestoreStoredConfig(const absl::StatusOr<std::optional<central::v1::CentralConfig>>& stored,
+                           absl::Time now, Effects& fx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   SupplyStore& store_;
   Publisher& publisher_;
@@ -163,6 +181,11 @@ class Central {
   mutable absl::Mutex mu_;
   // One cap change at a time, so the stored and the applied order agree.
   absl::Mutex caps_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // One settings change at a time, for the same reason.
+  absl::Mutex config_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Who stored the settings in force, and when (unset: the flags).
+  std::string config_updated_by_ ABSL_GUARDED_BY(mu_);
+  absl::Time config_updated_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   ChargingNetwork network_ ABSL_GUARDED_BY(mu_);
   CentralMetrics metrics_ ABSL_GUARDED_BY(mu_);
   Throttle metric_samples_ ABSL_GUARDED_BY(mu_){absl::Seconds(1)};
@@ -174,7 +197,7 @@ class Central {
     int attempt = 0;
   };
   std::vector<TicketRetry> tickets_to_retry_ ABSL_GUARDED_BY(retry_mu_);
-  Throttle ticket_retries_;  // ticker thread only
+  Throttle ticket_retries_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;

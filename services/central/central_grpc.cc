@@ -46,14 +46,40 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
   }
 
   void OnWriteDone(bool ok) override {
+    bool write_next = false;
     grpc::Status pending;
     {
       absl::MutexLock lock(&mu_);
       writing_ = false;
-      if (!finish_pending_) return;
-      pending = finish_status_;
+      if (finish_pending_) {
+        pending = finish_status_;
+      } else if (ok && next_reply_) {
+        reply_ = *std::move(next_reply_);
+        next_reply_.reset();
+        writing_ = write_next = true;
+      } else {
+        return;
+      }
     }
+    if (write_next) return StartWrite(&reply_);
     Finish(pending);
+  }
+
+  // Another reply on the registered link (new link settings); of those
+  // waiting for the one being written, only the latest is kept. From outside
+  // the reactor only under the links lock (see OnDone).
+  void Push(const v1::MonitorReply& reply) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      if (writing_) {
+        next_reply_ = reply;
+        return;
+      }
+      writing_ = true;
+      reply_ = reply;
+    }
+    StartWrite(&reply_);
   }
 
   void OnDone() override {
@@ -106,7 +132,8 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
       absl::Status s = owner_.central_.MonitorRegistered(reg.cp_id(), reg.health());
       if (!s.ok()) return Close(ToGrpcStatus(s));
       cp_id_ = reg.cp_id();
-      reply_.mutable_registered()->set_health_interval_ms(1000);
+      reply_.mutable_registered()->set_health_interval_ms(
+          absl::ToInt64Milliseconds(owner_.central_.health_interval()));
       {
         absl::MutexLock lock(&mu_);
         if (finished_) return;
@@ -137,6 +164,8 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  // Waiting for the write in flight (Push).
+  std::optional<v1::MonitorReply> next_reply_ ABSL_GUARDED_BY(mu_);
 };
 
 // ---- streams to watchers ----
@@ -370,6 +399,13 @@ uint64_t CentralGrpc::AddLink(const std::string& cp_id, MonitorLinkReactor* link
                               "replaced by a newer link for the same charging point"));
   }
   return generation;
+}
+
+void CentralGrpc::PushHealthInterval(absl::Duration interval) {
+  v1::MonitorReply reply;
+  reply.mutable_registered()->set_health_interval_ms(absl::ToInt64Milliseconds(interval));
+  absl::MutexLock lock(&links_mu_);
+  for (auto& [cp_id, link] : links_) link.reactor->Push(reply);
 }
 
 void CentralGrpc::RemoveLink(const std::string& cp_id, uint64_t generation) {

@@ -14,6 +14,7 @@
 #include "services/central/audit_reader.h"
 #include "services/central/cp_token_validator.h"
 #include "services/central/link_closer.h"
+#include "services/central/link_settings.h"
 #include "services/common/audit.h"
 #include "services/common/authz.h"
 #include "services/common/worker_pool.h"
@@ -23,7 +24,9 @@ namespace evc::central {
 
 class MonitorLinkReactor;
 
-class CentralGrpc : public v1::CentralService::CallbackService, public LinkCloser {
+class CentralGrpc : public v1::CentralService::CallbackService,
+                    public LinkCloser,
+                    public LinkSettings {
  public:
   // Monitors link with a CP token checked by `cp_tokens`; operators read
   // the audit trail from `audit`.
@@ -98,6 +101,8 @@ class CentralGrpc : public v1::CentralService::CallbackService, public LinkClose
   void CloseLink(const std::string& cp_id, const std::string& why) override;
   // Registered monitor links (one per CP at most).
   size_t LinkCount();
+  // Tells every linked monitor (a Registered reply on its open link).
+  void PushHealthInterval(absl::Duration interval) override;
 
  private:
   friend class MonitorLinkReactor;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/central/central_grpc.h"
+#include "services/central/config_grpc.h"
 #include "services/central/central_metrics.h"
 #include "services/central/kafka_routes.h"
 #include "services/central/leader_fence.h"
@@ -172,8 +173,10 @@ int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, Leader
       "cannot consume from kafka (--kafka)",
       [&](std::span<const KafkaMessage> batch) { routes.HandleBatch(batch, deps.producer.get()); });
 
+  ConfigGrpc config_service(central, pool, authz, service);
   ServiceHost host("central", peers.listen);
   host.AddService(&service);
+  host.AddService(&config_service);
   ExitIfError("cannot start gRPC server (--listen)", host.Start());
   role.Serve(&host);
   if (epoch > 1) metrics.TookOver(absl::Now() - role.term_began());

@@ -246,6 +246,66 @@ TEST_F(CentralTest, HoldsAreDurableAndSurviveARestart) {
   EXPECT_FALSE(restarted.ApplyWeatherHolds({{"bad id!", ""}}, Caller::Service("weather")).ok());
 }
 
+TEST_F(CentralTest, LiveSettingsAreStoredBeforeTheyApplyAndSurviveARestart) {
+  v1::UpdateCentralConfigRequest change;
+  change.mutable_config()->mutable_link_timeout()->set_seconds(3);
+  change.mutable_update_mask()->add_paths("link_timeout");
+  {
+    auto first = Wire();
+    Central& central = first->central;
+    ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+    EXPECT_FALSE(central.Config().has_updated_at()) << "the flags are in force";
+    auto updated = central.UpdateConfig(Caller::Operator("admin"), change.config(), {"link_timeout"});
+    ASSERT_TRUE(updated.ok()) << updated.status();
+    EXPECT_EQ(updated->link_timeout().seconds(), 3);
+    EXPECT_EQ(updated->updated_by(), Caller::Operator("admin").AuditName());
+    EXPECT_TRUE(updated->has_updated_at());
+    absl::MutexLock lock(&store.mu);
+    ASSERT_TRUE(store.config.has_value());
+    EXPECT_EQ(store.config->link_timeout().seconds(), 3);
+    EXPECT_EQ(store.config->plug_timeout().seconds(), 120) << "stored whole";
+    bool audited = false;
+    for (const auto& a : store.audit) audited |= a.action == "config_changed";
+    EXPECT_TRUE(audited) << "returned once the audit record is durable";
+  }
+  auto wired = Wire();
+  Central& restarted = wired->central;
+  ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
+  EXPECT_EQ(restarted.Config().link_timeout().seconds(), 3);
+  EXPECT_EQ(restarted.Config().updated_by(), Caller::Operator("admin").AuditName());
+}
+
+TEST_F(CentralTest, ARefusedSettingChangesNothingAndStoresNothing) {
+  auto wired = Wire();
+  Central& central = wired->central;
+  ASSERT_TRUE(central.Start({}).ok());
+  v1::CentralConfig change;
+  change.mutable_health_interval()->set_seconds(3);  // 9 s > the 5 s link timeout
+  auto refused = central.UpdateConfig(Caller::Operator("admin"), change, {});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(central.health_interval(), absl::Seconds(1));
+  absl::MutexLock lock(&store.mu);
+  EXPECT_FALSE(store.config.has_value());
+}
+
+TEST_F(CentralTest, AStoredConfigurationThatCannotBeTakenLeavesTheFlagsInForce) {
+  {
+    absl::MutexLock lock(&store.mu);
+    store.config.emplace();
+    store.config->mutable_link_timeout()->set_seconds(-4);
+  }
+  auto wired = Wire();
+  Central& central = wired->central;
+  ASSERT_TRUE(central.Start({}).ok()) << "central starts on its flags";
+  EXPECT_EQ(central.Config().link_timeout().seconds(), 5);
+  EXPECT_FALSE(central.Config().has_updated_at());
+  ASSERT_TRUE(central.WaitForJournal().ok());
+  absl::MutexLock lock(&store.mu);
+  bool reported = false;
+  for (const auto& a : store.audit) reported |= a.action == "config_not_restored";
+  EXPECT_TRUE(reported);
+}
+
 TEST_F(CentralTest, OpenSuppliesAreRestoredOnStart) {
   SupplyRecord s;
   s.supply_id = "s1";

@@ -77,6 +77,16 @@ class MemoryStore : public SupplyStore {
     for (auto& [key, cap] : site_caps) out.push_back(cap);
     return out;
   }
+  absl::Status SaveConfig(const central::v1::CentralConfig& c, const std::string& actor) override {
+    absl::MutexLock lock(&mu);
+    config = c;
+    config->set_updated_by(actor);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::optional<central::v1::CentralConfig>> LoadConfig() override {
+    absl::MutexLock lock(&mu);
+    return config;
+  }
   absl::StatusOr<std::vector<SupplyRecord>> LoadOpenSupplies() override {
     absl::MutexLock lock(&mu);
     std::vector<SupplyRecord> out;
@@ -114,6 +124,7 @@ class MemoryStore : public SupplyStore {
   std::map<std::pair<std::string, common::v1::HoldReason>, HoldChange> holds;
   std::map<std::string, QueueEntry> queue;
   std::map<std::string, SiteCap> site_caps;
+  std::optional<central::v1::CentralConfig> config;
 };
 
 // Records whether the store already held the supply when a command left.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "services/central/live_config.h"
 #include "services/common/crypto.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
@@ -813,6 +814,15 @@ absl::StatusOr<WeatherHoldsResult> ChargingNetwork::ApplyWeatherHolds(
 }
 
 // ---- time ----
+
+void ChargingNetwork::Reconfigure(const NetworkConfig& config, const Caller& actor, absl::Time now,
+                                  Effects& fx) {
+  nlohmann::json changed = nlohmann::json::object();
+  for (const auto& [name, change] : ConfigChanges(config_, config)) changed[name] = change;
+  RestoreConfig(config);
+  Audit(fx, now, AuditCategory::kSystem, "config_changed", actor.AuditName(), "", "OK",
+        {{"changed", std::move(changed)}});
+}
 
 void ChargingNetwork::Tick(absl::Time now, Effects& fx) {
   for (auto& [id, cp] : cps_) {

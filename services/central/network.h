@@ -52,6 +52,8 @@ struct NetworkConfig {
   absl::Duration telemetry_timeout = absl::Seconds(15);
   // A command the engine has not acted on yet is sent again this often.
   absl::Duration command_resend_interval = absl::Seconds(3);
+  // How often monitors report health: told to each monitor when it links.
+  absl::Duration health_interval = absl::Seconds(1);
   // Queues at busy locations (issue 20, queue.h).
   QueueConfig queue;
 };
@@ -185,6 +187,18 @@ class ChargingNetwork {
   // Time-based rules: link loss, plug, stop and telemetry timeouts, and
   // commands the engine has not acted on yet. Call every ~50 ms.
   void Tick(absl::Time now, Effects& fx);
+
+  // Live settings (live_config.h validates them): in force from the next
+  // Tick. Deadlines already set (a restart grace running, a queue offer made)
+  // keep theirs. Audited (SYSTEM, config_changed) as `actor`, with each
+  // setting's old and new value.
+  void Reconfigure(const NetworkConfig& config, const Caller& actor, absl::Time now, Effects& fx);
+  // Restart or take-over: the stored settings, not audited again.
+  void RestoreConfig(const NetworkConfig& config) {
+    config_ = config;
+    queues_.Reconfigure(config.queue);
+  }
+  const NetworkConfig& config() const { return config_; }
 
   // Central is about to cut the CP's link on purpose (key rotation) and the
   // monitor will reconnect: a supply survives the gap for restart_grace.

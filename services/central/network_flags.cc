@@ -22,6 +22,10 @@ ABSL_FLAG(absl::Duration, command_resend_interval, absl::Seconds(3),
           "an engine command not yet acted on (authorise, stop) is sent again this often, and a "
           "ticket whose delivery failed too");
 
+ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1),
+          "how often monitors report health (told to each monitor when it links); keep "
+          "--link_timeout at least three of these");
+
 ABSL_FLAG(absl::Duration, queue_offer_timeout, absl::Seconds(120),
           "how long a freed charging point is held for the head of its location's queue before "
           "it goes to the next driver");
@@ -38,7 +42,8 @@ NetworkConfig NetworkConfigFromFlags() {
           .stop_timeout = absl::GetFlag(FLAGS_stop_timeout),
           .reconcile_grace = absl::GetFlag(FLAGS_reconcile_grace),
           .telemetry_timeout = absl::GetFlag(FLAGS_telemetry_timeout),
-          .command_resend_interval = absl::GetFlag(FLAGS_command_resend_interval)};
+          .command_resend_interval = absl::GetFlag(FLAGS_command_resend_interval),
+          .health_interval = absl::GetFlag(FLAGS_health_interval)};
   config.queue.offer_timeout = absl::GetFlag(FLAGS_queue_offer_timeout);
   config.queue.typical_session_wh = std::max<int64_t>(1, absl::GetFlag(FLAGS_queue_typical_session_wh));
   return config;

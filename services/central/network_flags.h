@@ -1,5 +1,6 @@
 #pragma once
-// The state machine's timings as evc-central's command-line flags.
+// The state machine's timings as evc-central's command-line flags: the
+// settings in force until an operator stores live ones (live_config.h).
 
 #include "services/central/network.h"
 

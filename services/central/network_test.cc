@@ -141,6 +141,35 @@ TEST_F(NetworkTest, SilentMonitorDisconnectsAfterTheTimeout) {
   EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
 }
 
+TEST_F(NetworkTest, ALinkTimeoutChangedLiveAppliesFromTheNextTickAndIsAudited) {
+  Link();
+  NetworkConfig config = net.config();
+  config.link_timeout = absl::Seconds(2);
+  net.Reconfigure(config, olga, now, fx);
+  ASSERT_EQ(Audited("config_changed"), 1);
+  const AuditRecord& audit = fx.audit.back();
+  EXPECT_EQ(audit.category, AuditCategory::kSystem);
+  EXPECT_EQ(audit.actor, olga.AuditName());
+  EXPECT_EQ(audit.details["changed"], nlohmann::json({{"link_timeout", "5s -> 2s"}}));
+  now += absl::Milliseconds(2500);
+  net.Tick(now, fx);
+  EXPECT_EQ(State(), common::v1::CP_STATE_DISCONNECTED) << "2.5 s silent, under a 2 s timeout";
+}
+
+TEST_F(NetworkTest, APriceChangeAppliesToNewSuppliesNeverToARunningOne) {
+  Link();
+  SupplyRecord running = Charge();
+  common::v1::ChargingPoint cp = net.Status("CP1")->charging_point();
+  cp.set_price_millieuros_per_kwh(500);
+  net.UpsertChargingPoint(cp, now, fx);
+  fx = Effects();
+  Complete(running, 1, 10000);
+  ASSERT_EQ(fx.tickets.size(), 1u);
+  EXPECT_EQ(fx.tickets[0].price_millieuros_per_kwh(), 350) << "the price when the supply began";
+  EXPECT_EQ(fx.tickets[0].amount_millieuros(), 3500);
+  EXPECT_EQ(Charge().price_millieuros_per_kwh, 500);
+}
+
 TEST_F(NetworkTest, AcceptedChargeAuthorisesTheEngineAndTellsTheDriver) {
   Link();
   SupplyRecord s = Charge();

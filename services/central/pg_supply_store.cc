@@ -1,5 +1,7 @@
 #include "services/central/pg_supply_store.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -341,6 +343,50 @@ absl::StatusOr<std::vector<SiteCap>> PgSupplyStore::LoadSiteCaps() {
   });
   if (!s.ok()) return s;
   return out;
+}
+
+absl::Status PgSupplyStore::SaveConfig(const central::v1::CentralConfig& config,
+                                       const std::string& actor) {
+  central::v1::CentralConfig settings = config;
+  settings.clear_updated_at();
+  settings.clear_updated_by();
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(settings, &json).ok()) {
+    return absl::InternalError("cannot encode central's configuration");
+  }
+  return pool_.Transact([&](pqxx::work& tx) {
+    CheckLeaderFence(tx, fence_);
+    tx.exec_params(
+        "INSERT INTO central_config (id, config, updated_by) VALUES (TRUE, $1::jsonb, $2)"
+        " ON CONFLICT (id) DO UPDATE SET config = excluded.config,"
+        " updated_by = excluded.updated_by, updated_at = now()",
+        json, PgText(actor, 256));
+  });
+}
+
+absl::StatusOr<std::optional<central::v1::CentralConfig>> PgSupplyStore::LoadConfig() {
+  std::optional<std::string> json;
+  std::string updated_by;
+  absl::Time updated_at;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec(
+        "SELECT config::text, updated_by, extract(epoch from updated_at)::float8 FROM central_config");
+    if (r.empty()) return;
+    json = r[0][0].as<std::string>();
+    updated_by = r[0][1].as<std::string>();
+    updated_at = PgFromEpoch(r[0][2].as<double>());
+  });
+  if (!s.ok()) return s;
+  if (!json) return std::optional<central::v1::CentralConfig>();
+  central::v1::CentralConfig config;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // written by a newer release
+  if (!google::protobuf::util::JsonStringToMessage(*json, &config, options).ok()) {
+    return absl::DataLossError("central_config holds a configuration that does not parse");
+  }
+  config.set_updated_by(updated_by);
+  *config.mutable_updated_at() = ToProto(updated_at);
+  return std::optional<central::v1::CentralConfig>(std::move(config));
 }
 
 absl::StatusOr<std::optional<common::v1::Ticket>> PgSupplyStore::GetTicket(

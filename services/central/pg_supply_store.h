@@ -23,6 +23,8 @@ class PgSupplyStore : public SupplyStore {
   absl::Status SaveSiteCap(const std::string& site_key, const SiteCap& cap,
                            const std::string& actor) override;
   absl::StatusOr<std::vector<SiteCap>> LoadSiteCaps() override;
+  absl::Status SaveConfig(const central::v1::CentralConfig& config, const std::string& actor) override;
+  absl::StatusOr<std::optional<central::v1::CentralConfig>> LoadConfig() override;
   absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string& supply_id) override;
   absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
                                                               const std::string& cp_id,

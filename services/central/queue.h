@@ -63,6 +63,8 @@ struct WaitEstimate {
 class WaitingQueues {
  public:
   explicit WaitingQueues(QueueConfig config = {}) : config_(config) {}
+  // Live settings: offers already made keep their expiry.
+  void Reconfigure(const QueueConfig& config) { config_ = config; }
 
   // `driver` joins the queue of (city, address); `cps` are the CPs of the
   // city. INVALID_ARGUMENT for a malformed location or energy; NOT_FOUND for

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "evc/central/v1/config.pb.h"
 #include "services/central/effects.h"
 #include "services/central/power_allocation.h"
 
@@ -57,6 +58,16 @@ class SupplyStore {
     return absl::OkStatus();
   }
   virtual absl::StatusOr<std::vector<SiteCap>> LoadSiteCaps() { return std::vector<SiteCap>(); }
+  // Central's live settings (config.proto), written whole when an operator
+  // changes one, with who did (updated_by/updated_at are set by the store) and
+  // loaded at start. Stores without them (test fakes) keep none: central then
+  // runs on its flags.
+  virtual absl::Status SaveConfig(const central::v1::CentralConfig& config, const std::string& actor) {
+    return absl::OkStatus();
+  }
+  virtual absl::StatusOr<std::optional<central::v1::CentralConfig>> LoadConfig() {
+    return std::optional<central::v1::CentralConfig>();
+  }
   virtual absl::StatusOr<std::optional<common::v1::Ticket>> GetTicket(const std::string& supply_id) = 0;
   virtual absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
                                                                       const std::string& cp_id,

@@ -10,6 +10,8 @@ namespace evc::central {
 class Throttle {
  public:
   explicit Throttle(absl::Duration interval) : interval_(interval) {}
+  // Live settings: the next Due counts from the last time, with this interval.
+  void set_interval(absl::Duration interval) { interval_ = interval; }
   // True, and counts as done, when the interval has passed since the last time.
   bool Due(absl::Time now) {
     if (now - last_ < interval_) return false;
@@ -18,7 +20,7 @@ class Throttle {
   }
 
  private:
-  const absl::Duration interval_;
+  absl::Duration interval_;
   absl::Time last_ = absl::InfinitePast();
 };
 

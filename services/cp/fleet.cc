@@ -98,15 +98,21 @@ void Fleet::Run(int threads, absl::Duration telemetry_period, const absl::Notifi
   std::vector<SimulatedCp*> cps;
   for (auto& [id, cp] : cps_) cps.push_back(&cp);
   const int shards = std::max(1, threads);
-  const absl::Duration period = std::min(telemetry_period, absl::Seconds(1));
   std::vector<std::thread> tickers;
   for (int shard = 0; shard < shards; ++shard) {
     tickers.emplace_back([&, shard] {
       absl::Time next_health = absl::InfinitePast();
+      absl::Duration period = std::min(telemetry_period, absl::Seconds(1));
       do {
         const absl::Time now = absl::Now();
+        // Central sets the pace of health reports, the same for every CP: the
+        // shard's first one tells it.
+        const absl::Duration health_interval = static_cast<size_t>(shard) < cps.size()
+                                                   ? cps[shard]->monitor->health_interval()
+                                                   : absl::Seconds(1);
+        period = std::min(telemetry_period, health_interval);
         const bool health_due = now >= next_health;
-        if (health_due) next_health = now + absl::Seconds(1);
+        if (health_due) next_health = now + health_interval;
         for (size_t i = shard; i < cps.size(); i += shards) {
           // Each CP reads the clock itself: a shard's loop takes tens of ms,
           // and readings must carry the time they were really taken.

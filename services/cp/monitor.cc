@@ -1,5 +1,6 @@
 #include "services/cp/monitor.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -52,7 +53,7 @@ class CentralLink : public grpc::ClientBidiReactor<central::v1::MonitorMessage,
 
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (in_.has_registered()) monitor_.LinkRegistered();
+    if (in_.has_registered()) monitor_.LinkRegistered(in_.registered().health_interval_ms());
     StartRead(&in_);
   }
 
@@ -194,11 +195,25 @@ void Monitor::Tick(absl::Time now) {
   link->Start();
 }
 
-void Monitor::LinkRegistered() {
+void Monitor::LinkRegistered(int64_t health_interval_ms) {
   absl::MutexLock lock(&mu_);
+  // Central says again on an open link when its settings change.
+  const bool first = !registered_;
   registered_ = true;
   connect_backoff_.Reset();
-  log::Info("linked to central", {{"cp_id", cp_id_}});
+  const absl::Duration interval =
+      std::clamp(absl::Milliseconds(health_interval_ms), kMinHealthInterval, kMaxHealthInterval);
+  // 0: a central that does not say keeps the default.
+  if (health_interval_ms > 0 && interval != health_interval_) {
+    health_interval_ = interval;
+    log::Info("health interval", {{"cp_id", cp_id_}, {"interval", absl::FormatDuration(interval)}});
+  }
+  if (first) log::Info("linked to central", {{"cp_id", cp_id_}});
+}
+
+absl::Duration Monitor::health_interval() const {
+  absl::MutexLock lock(&mu_);
+  return health_interval_;
 }
 
 }  // namespace evc::cp

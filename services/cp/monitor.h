@@ -1,7 +1,8 @@
 #pragma once
-// The charging point's monitor: its identity towards central. Every tick (1 s)
-// it makes sure it is authenticated, that its engine is activated and healthy,
-// and that its link to central is up, then reports health on the link. Every
+// The charging point's monitor: its identity towards central. Every tick (the
+// health interval central asks for, 1 s by default) it makes sure it is
+// authenticated, that its engine is activated and healthy, and that its link
+// to central is up, then reports health on the link. Every
 // peer is retried with backoff; start-up order does not matter. Non-blocking
 // apart from the authentication call, so a fleet runs many monitors.
 
@@ -37,6 +38,10 @@ class Authenticator {
 
 class CentralLink;
 
+// The bounds on the health interval a monitor takes from central.
+inline constexpr absl::Duration kMinHealthInterval = absl::Milliseconds(200);
+inline constexpr absl::Duration kMaxHealthInterval = absl::Minutes(1);
+
 class Monitor {
  public:
   Monitor(std::string cp_id, std::string secret, EngineProbe& engine, Authenticator& auth,
@@ -48,12 +53,16 @@ class Monitor {
   void Shutdown();
 
   bool linked() const;
+  // How often central wants health reports (it says so when the link
+  // registers, and again when an operator changes it): the caller ticks this
+  // often. One second until central has said.
+  absl::Duration health_interval() const;
   const std::string& cp_id() const { return cp_id_; }
 
  private:
   friend class CentralLink;
   void LinkEnded(const grpc::Status& status);
-  void LinkRegistered();
+  void LinkRegistered(int64_t health_interval_ms);
   bool EnsureAuthenticated(absl::Time now);
   // The engine's health; sets engine_starting_ while it is reachable but not
   // ready (starting, or restarting).
@@ -79,6 +88,7 @@ class Monitor {
   absl::Time next_connect_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   Backoff connect_backoff_ ABSL_GUARDED_BY(mu_){absl::Milliseconds(200), absl::Seconds(2)};
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Duration health_interval_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
 };
 
 }  // namespace evc::cp

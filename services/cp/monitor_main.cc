@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   evc::log::Info("monitor started", {{"cp_id", cp_id}});
   do {
     monitor.Tick(absl::Now());
-  } while (!evc::ShutdownRequested().WaitForNotificationWithTimeout(absl::Seconds(1)));
+  } while (!evc::ShutdownRequested().WaitForNotificationWithTimeout(monitor.health_interval()));
   monitor.Shutdown();
   return 0;
 }

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/help.h"
 #include "services/evcctl/account_commands.h"
+#include "services/evcctl/config_commands.h"
 #include "services/evcctl/cp_commands.h"
 #include "services/evcctl/site_commands.h"
 #include "services/evcctl/watch.h"
@@ -185,6 +186,13 @@ std::vector<Command> Commands(Context& c) {
        .flags = {"timeout"},
        .arguments = 1,
        .run = WithArgument(c, Health)},
+      {.name = "config",
+       .synopsis = "config [NAME=VALUE ...]",
+       .summary = "central's live settings (timeouts, health interval, queue): show them, or "
+                  "change them without a restart (e.g. link_timeout=3s); logs in",
+       .example = absl::StrCat(kAdmin, " config link_timeout=3s health_interval=500ms"),
+       .flags = AsOperator({"central"}),
+       .run = [&c](const std::vector<std::string>& args) { return CentralConfigCommand(c, args); }},
       {.name = "weather",
        .synopsis = "weather [cities | set CITY[,CC] TEMP | clear CITY[,CC] | alerts [CITY] | "
                    "readings CITY[,CC] | config [NAME=VALUE ...]]",

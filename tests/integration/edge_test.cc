@@ -194,6 +194,20 @@ TEST_F(EdgeTest, EveryAnnotatedRpcAnswersThroughTheEdge) {
                    R"({"address":"C/ Sol 2","city":"Elche","capW":"30000"})", driver),
               403);
   EXPECT_HTTP(Call(http::verb::get, "/v1/sites/power-caps", "", op), 200);
+  // Central's live settings (issue 20): operators only; a refusal names the setting.
+  EXPECT_HTTP(Call(http::verb::get, "/v1/config"), 401);
+  EXPECT_HTTP(Call(http::verb::get, "/v1/config", "", driver), 403);
+  HttpReply settings = Call(http::verb::get, "/v1/config", "", op);
+  EXPECT_HTTP(settings, 200);
+  EXPECT_EQ(settings.json()["plugTimeout"], "120s") << settings.body;
+  HttpReply too_short = Call(http::verb::patch, "/v1/config?updateMask=plugTimeout", R"({"plugTimeout":"1s"})", op);
+  EXPECT_HTTP(too_short, 400);
+  EXPECT_THAT(too_short.body, HasSubstr("plug_timeout must be between 10s and 1h"));
+  EXPECT_HTTP(Call(http::verb::patch, "/v1/config", R"({"plugTimeout":"90s"})", driver), 403);
+  HttpReply changed = Call(http::verb::patch, "/v1/config?updateMask=plugTimeout", R"({"plugTimeout":"90s"})", op);
+  EXPECT_HTTP(changed, 200);
+  EXPECT_EQ(changed.json()["plugTimeout"], "90s") << changed.body;
+  EXPECT_EQ(changed.json()["updatedBy"], "admin") << changed.body;
 
   // Weather: read by anyone, changed by operators.
   HttpReply cities = Call(http::verb::get, "/v1/weather/cities");
