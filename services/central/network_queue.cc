@@ -26,6 +26,34 @@ absl::StatusOr<std::string> QueueViewedFor(const Caller& caller, const std::stri
   return caller.name;
 }
 
+namespace {
+
+// How the queue sees one CP; `Record` is the network's record of it, `state`
+// its derived state. Every field is set: `q` may be reused.
+template <typename Record>
+void Describe(const std::string& id, const Record& cp, common::v1::CpState state, QueueCp& q) {
+  q.cp_id = id;
+  q.city = cp.info.location().city();
+  q.address = cp.info.location().address();
+  q.max_power_w = cp.info.max_power_w();
+  q.supply_driver.clear();
+  q.energy_wh = 0;
+  q.power_w = 0;
+  if (cp.supply) {
+    // Linked or not (after a restart, until its monitor is back), it runs.
+    q.use = QueueCp::Use::kBusy;
+    q.supply_driver = cp.supply->driver_id;
+    q.energy_wh = cp.supply->energy_wh;
+    q.power_w = cp.supply->power_w;
+  } else if (!cp.linked) {
+    q.use = QueueCp::Use::kOffline;
+  } else {
+    q.use = state == common::v1::CP_STATE_ACTIVE ? QueueCp::Use::kFree : QueueCp::Use::kUnavailable;
+  }
+}
+
+}  // namespace
+
 std::vector<QueueCp> ChargingNetwork::QueueCps(const std::string& also_city) const {
   absl::flat_hash_set<std::string> cities = queues_.Cities();
   if (!also_city.empty()) cities.insert(also_city);
@@ -33,36 +61,30 @@ std::vector<QueueCp> ChargingNetwork::QueueCps(const std::string& also_city) con
   if (cities.empty()) return out;
   for (const auto& [id, cp] : cps_) {
     if (!cities.contains(cp.info.location().city())) continue;
-    QueueCp& q = out.emplace_back();
-    q.cp_id = id;
-    q.city = cp.info.location().city();
-    q.address = cp.info.location().address();
-    q.max_power_w = cp.info.max_power_w();
-    if (!cp.linked && !cp.supply) {
-      q.use = QueueCp::Use::kOffline;
-      continue;
-    }
-    if (cp.supply) {
-      // Linked or not (after a restart, until its monitor is back), it runs.
-      q.use = QueueCp::Use::kBusy;
-      q.supply_driver = cp.supply->driver_id;
-      q.energy_wh = cp.supply->energy_wh;
-      q.power_w = cp.supply->power_w;
-      continue;
-    }
-    switch (DeriveState(cp)) {
-      case common::v1::CP_STATE_ACTIVE:
-        q.use = QueueCp::Use::kFree;
-        break;
-      default:
-        q.use = QueueCp::Use::kUnavailable;
-    }
+    Describe(id, cp, DeriveState(cp), out.emplace_back());
   }
   return out;
 }
 
 void ChargingNetwork::UpdateQueues(absl::Time now, Effects& fx) {
   if (queues_.empty()) return;
+  // Every tick (each 20 ms) comes here. The queue acts only on a change of
+  // its own, an offer falling due or a change in how it sees the CPs; checked
+  // in one pass with one reused QueueCp, so that a quiet tick builds no view.
+  const auto seen_alike = [&] {
+    const absl::flat_hash_set<std::string> cities = queues_.Cities();
+    const std::vector<QueueCp>& seen = queues_.seen();
+    QueueCp q;
+    size_t i = 0;
+    for (const auto& [id, cp] : cps_) {
+      if (!cities.contains(cp.info.location().city())) continue;
+      if (i == seen.size()) return false;
+      Describe(id, cp, DeriveState(cp), q);
+      if (!WaitingQueues::SeesAlike(q, seen[i++])) return false;
+    }
+    return i == seen.size();
+  };
+  if (!queues_.UpdateDue(now) && seen_alike()) return;
   queues_.Update(QueueCps(), now, fx);
 }
 

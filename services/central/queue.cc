@@ -266,6 +266,7 @@ absl::StatusOr<common::v1::QueueStatus> WaitingQueues::Join(const std::string& d
         "the network's queues are full (", config_.max_queued, " drivers): try again later"));
   }
   const QueueEntry& added = entries_.emplace(driver, std::move(e)).first->second;
+  changed_ = true;
   Journal(added, false, fx);
   common::v1::QueueStatus status = StatusOf(added, &cps, now);
   told_position_[driver] = status.position();
@@ -290,6 +291,7 @@ void WaitingQueues::Exit(const std::string& driver, QueueEvent why, const std::s
   if (it == entries_.end()) return;
   const QueueEntry e = it->second;
   entries_.erase(it);
+  changed_ = true;
   told_position_.erase(driver);
   Journal(e, true, fx);
   fx.audit.push_back({now,
@@ -368,7 +370,26 @@ void WaitingQueues::OnCharging(const std::string& driver, const std::string& cp_
   }
 }
 
-void WaitingQueues::Update(const std::vector<QueueCp>& cps, absl::Time now, Effects& fx) {
+bool WaitingQueues::SeesAlike(const QueueCp& a, const QueueCp& b) {
+  return a.use == b.use && a.power_w == b.power_w && a.cp_id == b.cp_id && a.city == b.city &&
+         a.address == b.address;
+}
+
+bool WaitingQueues::UpdateDue(absl::Time now) const {
+  if (changed_) return true;
+  for (const auto& [driver, e] : entries_) {
+    if (!e.offered_cp.empty() && now >= e.offer_expires_at) return true;
+  }
+  return false;
+}
+
+void WaitingQueues::Update(std::vector<QueueCp> cps, absl::Time now, Effects& fx) {
+  UpdateOn(cps, now, fx);
+  seen_ = std::move(cps);
+  changed_ = false;
+}
+
+void WaitingQueues::UpdateOn(const std::vector<QueueCp>& cps, absl::Time now, Effects& fx) {
   absl::flat_hash_map<std::string, const QueueCp*> by_id;
   for (const QueueCp& cp : cps) {
     by_id[cp.cp_id] = &cp;
@@ -448,6 +469,7 @@ void WaitingQueues::Update(const std::vector<QueueCp>& cps, absl::Time now, Effe
 
 void WaitingQueues::Restore(const QueueEntry& entry) {
   entries_[entry.driver_id] = entry;
+  changed_ = true;
   // Positions are told again after a restart: the first change notifies all.
 }
 

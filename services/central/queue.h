@@ -95,8 +95,17 @@ class WaitingQueues {
   // Time and state: offers that expired (the driver leaves, OFFER_EXPIRED),
   // offers of CPs out of service or taken (withdrawn; the driver keeps the
   // head), and free CPs offered to the earliest waiting driver. `cps`: at
-  // least every CP of Cities().
-  void Update(const std::vector<QueueCp>& cps, absl::Time now, Effects& fx);
+  // least every CP of Cities(); kept as seen().
+  void Update(std::vector<QueueCp> cps, absl::Time now, Effects& fx);
+  // The CPs the last Update saw.
+  const std::vector<QueueCp>& seen() const { return seen_; }
+  // Whether Update could act even on the CPs it saw last: the queue changed
+  // since (someone joined or left), or an offer expires by `now`. Otherwise it
+  // acts only if what it sees of the CPs changed (SeesAlike).
+  bool UpdateDue(absl::Time now) const;
+  // Whether `a` and `b` are alike for Update: the same CP, location, use and
+  // power (a busy CP's energy and driver change nothing in it).
+  static bool SeesAlike(const QueueCp& a, const QueueCp& b);
 
   // After a restart: the queue as the journal kept it.
   void Restore(const QueueEntry& entry);
@@ -128,6 +137,7 @@ class WaitingQueues {
   // Tells every driver in `city` whose position changed.
   void NotifyPositions(const std::string& city, absl::Time now, Effects& fx);
   void Journal(const QueueEntry& e, bool removed, Effects& fx) const;
+  void UpdateOn(const std::vector<QueueCp>& cps, absl::Time now, Effects& fx);
 
   QueueConfig config_;
   absl::flat_hash_map<std::string, QueueEntry> entries_;  // by driver
@@ -138,6 +148,9 @@ class WaitingQueues {
   absl::flat_hash_map<std::string, std::pair<std::string, int64_t>> targets_;
   // The power each CP last delivered (the next session's likely power).
   absl::flat_hash_map<std::string, int64_t> last_power_;
+  // What the last Update saw, and whether the queue changed since.
+  std::vector<QueueCp> seen_;
+  bool changed_ = true;
 };
 
 }  // namespace evc::central

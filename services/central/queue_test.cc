@@ -390,5 +390,39 @@ TEST_F(QueueTest, TheEstimateUsesTheEnergyAServedDriverAskedFor) {
   EXPECT_EQ(net.QueueView("eve", now)->estimated_wait_seconds(), 180);
 }
 
+// The network's tick (every 20 ms) has the queue act only when it could:
+// after a change of the queue, when an offer falls due, or when what the
+// queue sees of the CPs changed (network_queue.cc).
+TEST(WaitingQueuesTest, AnUpdateIsDueOnlyAfterAChangeOfTheQueueOrAtAnOffersExpiry) {
+  WaitingQueues q({.offer_timeout = absl::Seconds(60)});
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  Effects fx;
+  std::vector<QueueCp> cps = {
+      {.cp_id = "CP1", .city = "Alicante", .address = kSite, .use = QueueCp::Use::kBusy, .power_w = 22000}};
+  EXPECT_TRUE(q.UpdateDue(now));  // nothing seen yet
+  ASSERT_TRUE(q.Join("dan", "Alicante", kSite, 0, false, cps, now, fx).ok());
+  EXPECT_TRUE(q.UpdateDue(now));
+  q.Update(cps, now, fx);
+  ASSERT_EQ(q.seen().size(), 1u);
+  // No offer runs: time alone changes nothing.
+  EXPECT_FALSE(q.UpdateDue(now + absl::Hours(1)));
+  // A busy CP's energy and driver are nothing to Update; its use and power are.
+  QueueCp later = q.seen()[0];
+  later.energy_wh += 1000;
+  later.supply_driver = "ana";
+  EXPECT_TRUE(WaitingQueues::SeesAlike(later, q.seen()[0]));
+  later.power_w = 11000;
+  EXPECT_FALSE(WaitingQueues::SeesAlike(later, q.seen()[0]));
+  cps[0].use = QueueCp::Use::kFree;
+  cps[0].power_w = 0;
+  EXPECT_FALSE(WaitingQueues::SeesAlike(cps[0], q.seen()[0]));
+  q.Update(cps, now, fx);
+  ASSERT_EQ(q.HolderOf("CP1"), "dan");
+  EXPECT_FALSE(q.UpdateDue(now + absl::Seconds(59)));
+  EXPECT_TRUE(q.UpdateDue(now + absl::Seconds(60)));  // the offer expires
+  ASSERT_TRUE(q.Leave("dan", "dan", now, fx).ok());
+  EXPECT_TRUE(q.UpdateDue(now));
+}
+
 }  // namespace
 }  // namespace evc::central

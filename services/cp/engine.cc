@@ -85,22 +85,13 @@ void Engine::Emit(const events::v1::EngineEvent& event, absl::Time now) {
 }
 
 absl::Status Engine::OnSealedCommand(absl::string_view wire, absl::Time now) {
-  absl::StatusOr<events::v1::EngineCommand> command;
-  {
-    absl::MutexLock lock(&mu_);
-    command = channel_.Open(wire, now);
-  }
-  if (!command.ok()) return command.status();
-  OnCommand(*command, now);
-  return absl::OkStatus();
+  return channel_.OpenThenAct(mu_, wire, now, [&](const events::v1::EngineCommand& c) { OnCommand(c, now); });
 }
 
 void Engine::OnCommand(const events::v1::EngineCommand& command, absl::Time now) {
   absl::MutexLock lock(&mu_);
-  if (!channel_.activated() || command.cp_id() != channel_.cp_id()) return;
-  if (command.has_sent_at() && now - FromProto(command.sent_at()) > options_.command_max_age) return;
-  if (std::string why; !channel_.AcceptLeaderEpoch(command.leader_epoch(), &why)) {
-    out_.Say(channel_.cp_id(), why);
+  if (std::string why; !channel_.Admit(command, now, options_.command_max_age, &why)) {
+    if (!why.empty()) out_.Say(channel_.cp_id(), why);
     return;
   }
   if (command.has_authorize()) {

@@ -56,6 +56,25 @@ absl::StatusOr<events::v1::EngineCommand> EngineChannel::Open(absl::string_view 
   return command;
 }
 
+absl::Status EngineChannel::OpenThenAct(absl::Mutex& owner_mu, absl::string_view wire, absl::Time now,
+                                        absl::FunctionRef<void(const events::v1::EngineCommand&)> act) {
+  absl::StatusOr<events::v1::EngineCommand> command;
+  {
+    absl::MutexLock lock(&owner_mu);
+    command = Open(wire, now);
+  }
+  if (!command.ok()) return command.status();
+  act(*command);
+  return absl::OkStatus();
+}
+
+bool EngineChannel::Admit(const events::v1::EngineCommand& command, absl::Time now, absl::Duration max_age,
+                          std::string* why) {
+  if (!activated() || command.cp_id() != cp_id_) return false;
+  if (command.has_sent_at() && now - FromProto(command.sent_at()) > max_age) return false;
+  return AcceptLeaderEpoch(command.leader_epoch(), why);
+}
+
 bool EngineChannel::AcceptLeaderEpoch(uint64_t epoch, std::string* why) {
   if (epoch == 0) return true;
   if (epoch < leader_epoch_) {

@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "evc/cp/v1/engine.pb.h"
 #include "evc/events/v1/events.pb.h"
@@ -36,11 +38,24 @@ class EngineChannel {
   absl::StatusOr<events::v1::SealedEnvelope> Seal(const events::v1::EngineEvent& event, absl::Time now);
   // Opens a sealed command for this CP (either key); refuses replays.
   absl::StatusOr<events::v1::EngineCommand> Open(absl::string_view wire, absl::Time now);
+  // A sealed command off Kafka: opened under `owner_mu` (the owner's lock,
+  // which guards this channel), then handed to `act` after that lock is
+  // released (acting takes it again). The error of a command that does not open.
+  absl::Status OpenThenAct(absl::Mutex& owner_mu, absl::string_view wire, absl::Time now,
+                           absl::FunctionRef<void(const events::v1::EngineCommand&)> act)
+      ABSL_LOCKS_EXCLUDED(owner_mu);
+  // Whether `command` may act at `now`: for this activated CP, sent at most
+  // `max_age` ago, by the current central leader term (raised to the
+  // command's). A deposed leader's command sets `why` (worth telling); a stale
+  // or foreign one is dropped silently.
+  bool Admit(const events::v1::EngineCommand& command, absl::Time now, absl::Duration max_age,
+             std::string* why);
+
+ private:
   // Whether a command of central leader term `epoch` may act (0: no
   // election); raises the term seen. `why` says why not.
   bool AcceptLeaderEpoch(uint64_t epoch, std::string* why);
 
- private:
   std::string cp_id_;
   std::vector<CpKey> keys_;
   SealCounter counter_;

@@ -8,6 +8,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "services/common/backoff.h"
+#include "services/common/log.h"
+#include "services/common/service_main.h"
 
 namespace evc::cp {
 
@@ -124,6 +126,28 @@ void Fleet::Run(int threads, absl::Duration telemetry_period, const absl::Notifi
   }
   for (auto& t : tickers) t.join();
   for (SimulatedCp* cp : cps) cp->monitor->Shutdown();
+}
+
+absl::Status RunFleet(const FleetRun& run, ClientSession& session, KafkaProducer& producer, ServiceHost* health,
+                      const absl::Notification& stop) {
+  auto registry = RegistryService::NewStub(MakeChannel(run.registry, session.Bearer()));
+  auto central = central::v1::CentralService::NewStub(MakeCentralChannel(run.central));
+  GrpcAuthenticator auth(run.auth);
+  KafkaEngineOutput output(producer, false);
+  Fleet fleet(run.engine, output, auth, *central);
+  if (absl::Status s = fleet.Enrol(*registry, PlanFleet(run.shape), run.enrol_patience, &stop); !s.ok()) return s;
+  log::Info("fleet enrolled", {{"count", fleet.size()}});
+
+  auto consumer = ConsumeEngineCommands(
+      run.kafka_brokers, "evc-fleet-" + run.shape.prefix, "evc-fleet",
+      [&fleet](const std::string& id) { return fleet.EngineOf(id); }, producer);
+  WaitUntil([&] { return consumer->assigned(); }, stop);
+  fleet.SetCommandChannelReady();
+  if (health) health->SetServing(true);
+  fleet.Run(run.tick_threads, run.telemetry_period, stop);
+  if (health) health->Shutdown(absl::Seconds(1));
+  consumer->Stop();
+  return absl::OkStatus();
 }
 
 }  // namespace evc::cp

@@ -1,6 +1,7 @@
 #pragma once
 // What evc-cp-fleet does: planning its CPs, logging in its operator, enrolling
-// the CPs at the registry, and ticking many of them from a few threads.
+// the CPs at the registry, and ticking many of them from a few threads; RunFleet
+// wires it to the registry, auth, central and Kafka (the binary adds flags).
 
 #include <map>
 #include <memory>
@@ -13,6 +14,8 @@
 #include "evc/registry/v1/registry.grpc.pb.h"
 #include "services/common/client_session.h"
 #include "services/common/enrolment.h"
+#include "services/common/grpc_server.h"
+#include "services/common/kafka.h"
 #include "services/cp/cp_runtime.h"
 #include "services/cp/engine.h"
 #include "services/cp/monitor.h"
@@ -87,5 +90,28 @@ class Fleet {
   central::v1::CentralService::StubInterface& central_;
   std::map<std::string, SimulatedCp> cps_;
 };
+
+// evc-cp-fleet's CPs, peers and pace.
+struct FleetRun {
+  FleetShape shape;
+  EngineOptions engine;
+  std::string registry;  // gRPC targets
+  std::string auth;
+  std::string central;  // followed to the leader
+  std::string kafka_brokers;
+  // How long the registry may take to enrol each CP (it may still be starting).
+  absl::Duration enrol_patience = absl::Minutes(1);
+  int tick_threads = 2;
+  absl::Duration telemetry_period = absl::Seconds(1);
+};
+
+// Enrols the planned CPs at the registry as `session`'s operator, then runs
+// them until `stop`: central's commands reach their engines from Kafka (group
+// evc-fleet-<prefix>), their events go out through `producer`, and `health`
+// (if any) is SERVING once commands can reach every engine. The error of the
+// first CP that could not be enrolled; exits the process if no command
+// consumer can be created.
+absl::Status RunFleet(const FleetRun& run, ClientSession& session, KafkaProducer& producer, ServiceHost* health,
+                      const absl::Notification& stop);
 
 }  // namespace evc::cp

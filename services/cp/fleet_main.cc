@@ -1,11 +1,10 @@
 // evc-cp-fleet: many charging points in one process, for demos and load. The
-// logic is in fleet.h (plan, enrolment, ticking) and cp_runtime.h (Kafka).
+// logic is in fleet.h (plan, enrolment, ticking, RunFleet's wiring) and
+// cp_runtime.h (Kafka).
 
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
-#include "services/common/log.h"
 #include "services/common/service_main.h"
-#include "services/cp/cp_runtime.h"
 #include "services/cp/fleet.h"
 
 ABSL_FLAG(int, count, 10, "how many charging points to simulate");
@@ -53,33 +52,23 @@ int main(int argc, char** argv) {
       {.auth_target = absl::GetFlag(FLAGS_auth), .user = absl::GetFlag(FLAGS_user), .password = *password},
       absl::Now() + evc::StartupTimeout(), &evc::ShutdownRequested());
   evc::ExitIfError(evc::cp::LoginFailureWhat(session.status()), session.status());
-  auto registry = evc::registry::v1::RegistryService::NewStub(
-      evc::MakeChannel(absl::GetFlag(FLAGS_registry), (*session)->Bearer()));
-  auto central = evc::central::v1::CentralService::NewStub(evc::MakeCentralChannel(absl::GetFlag(FLAGS_central)));
-  evc::cp::GrpcAuthenticator auth(absl::GetFlag(FLAGS_auth));
-  evc::cp::KafkaEngineOutput output(*deps.producer, false);
-  evc::cp::Fleet fleet({.power_w = absl::GetFlag(FLAGS_power_w),
-                        .auto_plug = absl::GetFlag(FLAGS_auto_plug),
-                        .auto_unplug_after = absl::GetFlag(FLAGS_auto_unplug_after),
-                        .unplug_after_readings = absl::GetFlag(FLAGS_unplug_after_readings)},
-                       output, auth, *central);
-  const auto plan = evc::cp::PlanFleet({.count = absl::GetFlag(FLAGS_count),
+  const evc::cp::FleetRun run{.shape = {.count = absl::GetFlag(FLAGS_count),
                                         .prefix = absl::GetFlag(FLAGS_prefix),
                                         .cities = absl::GetFlag(FLAGS_cities),
                                         .price_millieuros_per_kwh = absl::GetFlag(FLAGS_price),
-                                        .max_power_w = absl::GetFlag(FLAGS_power_w)});
+                                        .max_power_w = absl::GetFlag(FLAGS_power_w)},
+                              .engine = {.power_w = absl::GetFlag(FLAGS_power_w),
+                                         .auto_plug = absl::GetFlag(FLAGS_auto_plug),
+                                         .auto_unplug_after = absl::GetFlag(FLAGS_auto_unplug_after),
+                                         .unplug_after_readings = absl::GetFlag(FLAGS_unplug_after_readings)},
+                              .registry = absl::GetFlag(FLAGS_registry),
+                              .auth = absl::GetFlag(FLAGS_auth),
+                              .central = absl::GetFlag(FLAGS_central),
+                              .kafka_brokers = evc::KafkaBrokers(),
+                              .enrol_patience = evc::StartupTimeout(),
+                              .tick_threads = absl::GetFlag(FLAGS_tick_threads),
+                              .telemetry_period = absl::GetFlag(FLAGS_telemetry_period)};
   evc::ExitIfError("cannot enrol fleet CPs (--registry)",
-                   fleet.Enrol(*registry, plan, evc::StartupTimeout(), &evc::ShutdownRequested()));
-  evc::log::Info("fleet enrolled", {{"count", fleet.size()}});
-
-  auto consumer = evc::cp::ConsumeEngineCommands(
-      evc::KafkaBrokers(), "evc-fleet-" + absl::GetFlag(FLAGS_prefix), "evc-fleet",
-      [&fleet](const std::string& id) { return fleet.EngineOf(id); }, *deps.producer);
-  evc::WaitUntil([&] { return consumer->assigned(); }, evc::ShutdownRequested());
-  fleet.SetCommandChannelReady();
-  if (health) health->SetServing(true);
-  fleet.Run(absl::GetFlag(FLAGS_tick_threads), absl::GetFlag(FLAGS_telemetry_period), evc::ShutdownRequested());
-  if (health) health->Shutdown(absl::Seconds(1));
-  consumer->Stop();
+                   evc::cp::RunFleet(run, **session, *deps.producer, health.get(), evc::ShutdownRequested()));
   return 0;
 }

@@ -16,12 +16,12 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "services/common/log.h"
+#include "services/common/tcp_listener.h"
 #include "services/edge/http_status.h"
 #include "services/edge/transcoder.h"
 
@@ -84,8 +84,6 @@ class EdgeServer::Impl {
 
   absl::Status Start();
   void Stop();
-  void Accept();
-  void RunIo();
 
   const EdgeConfig config;
   const RouteTable& routes;
@@ -586,60 +584,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 // ---- server ----
 
 absl::Status EdgeServer::Impl::Start() {
-  size_t colon = config.listen.rfind(':');
-  if (colon == std::string::npos) return absl::InvalidArgumentError(absl::StrCat("--listen '", config.listen, "' is not host:port"));
-  std::string host = config.listen.substr(0, colon);
-  int port_number;
-  if (!absl::SimpleAtoi(config.listen.substr(colon + 1), &port_number)) {
-    return absl::InvalidArgumentError(absl::StrCat("--listen '", config.listen, "': bad port"));
-  }
-  if (absl::StartsWith(host, "[")) host = host.substr(1, host.size() - 2);
-  beast::error_code ec;
-  net::ip::address address = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("--listen '", config.listen, "': ", ec.message()));
-  tcp::endpoint endpoint(address, static_cast<unsigned short>(port_number));
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen, ": ", ec.message()));
-  port = acceptor.local_endpoint().port();
-  Accept();
-  for (int i = 0; i < std::max(1, config.io_threads); ++i) threads.emplace_back([this] { RunIo(); });
+  absl::StatusOr<int> listening = ServeConnections(
+      acceptor, ioc, config.listen, config.io_threads, "a connection handler failed; that connection was dropped",
+      [this](tcp::socket socket) { std::make_shared<HttpSession>(std::move(socket), *this)->Run(); }, threads);
+  if (!listening.ok()) return listening.status();
+  port = *listening;
   return absl::OkStatus();
 }
 
-// An exception out of a connection's handler unwinds that connection only
-// (its handlers own it): the thread logs it and goes back to serving the rest.
-void EdgeServer::Impl::RunIo() {
-  for (;;) {
-    try {
-      ioc.run();
-      return;
-    } catch (const std::exception& e) {
-      log::Error("a connection handler failed; that connection was dropped", {{"error", e.what()}});
-    } catch (...) {
-      log::Error("a connection handler failed; that connection was dropped", {{"error", "unknown exception"}});
-    }
-  }
-}
-
-void EdgeServer::Impl::Accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted) return;
-    if (!ec) {
-      socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<HttpSession>(std::move(socket), *this)->Run();
-    }
-    Accept();
-  });
-}
-
 void EdgeServer::Impl::Stop() {
-  net::post(acceptor.get_executor(), [this] {
-    beast::error_code ec;
-    acceptor.close(ec);
-  });
+  StopAccepting(acceptor);
   upstreams.CancelAll(absl::Seconds(2));
   ioc.stop();
   for (auto& t : threads) t.join();

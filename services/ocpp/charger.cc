@@ -140,24 +140,15 @@ void OcppCharger::CallCharger(const std::string& action, json payload) {
 }
 
 absl::Status OcppCharger::OnSealedCommand(absl::string_view wire, absl::Time now) {
-  absl::StatusOr<events::v1::EngineCommand> command;
-  {
-    absl::MutexLock lock(&mu_);
-    command = channel_.Open(wire, now);
-  }
-  if (!command.ok()) return command.status();
-  OnCommand(*command, now);
-  return absl::OkStatus();
+  return channel_.OpenThenAct(mu_, wire, now, [&](const events::v1::EngineCommand& c) { OnCommand(c, now); });
 }
 
 void OcppCharger::OnCommand(const events::v1::EngineCommand& command, absl::Time now) {
   std::optional<std::pair<std::string, json>> call;
   {
     absl::MutexLock lock(&mu_);
-    if (!channel_.activated() || command.cp_id() != cp_id_) return;
-    if (command.has_sent_at() && now - FromProto(command.sent_at()) > options_.command_max_age) return;
-    if (std::string why; !channel_.AcceptLeaderEpoch(command.leader_epoch(), &why)) {
-      log::Info(why, {{"cp_id", cp_id_}});
+    if (std::string why; !channel_.Admit(command, now, options_.command_max_age, &why)) {
+      if (!why.empty()) log::Info(why, {{"cp_id", cp_id_}});
       return;
     }
     if (command.has_authorize()) {

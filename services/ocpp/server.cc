@@ -14,13 +14,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "services/common/log.h"
+#include "services/common/tcp_listener.h"
 #include "services/common/metrics.h"
 #include "services/common/validation.h"
 
@@ -123,8 +123,6 @@ class OcppServer::Impl {
         ioc(std::max(1, this->config.io_threads)), acceptor(net::make_strand(ioc)) {}
 
   absl::Status Start();
-  void Accept();
-  void RunIo();
   void Stop();
 
   void Register(const std::shared_ptr<Connection>& c) {
@@ -421,64 +419,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 absl::Status OcppServer::Impl::Start() {
-  const size_t colon = config.listen.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("--listen '", config.listen, "' is not host:port"));
-  }
-  std::string host = config.listen.substr(0, colon);
-  int port_number;
-  if (!absl::SimpleAtoi(config.listen.substr(colon + 1), &port_number) || port_number < 0 || port_number > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("--listen '", config.listen, "': bad port"));
-  }
-  if (absl::StartsWith(host, "[")) host = host.substr(1, host.size() - 2);
-  beast::error_code ec;
-  net::ip::address address = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("--listen '", config.listen, "': ", ec.message()));
-  tcp::endpoint endpoint(address, static_cast<unsigned short>(port_number));
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen, ": ", ec.message()));
-  port = acceptor.local_endpoint().port();
   ConnectionsGauge();
-  Accept();
-  for (int i = 0; i < std::max(1, config.io_threads); ++i) threads.emplace_back([this] { RunIo(); });
+  absl::StatusOr<int> listening = ServeConnections(
+      acceptor, ioc, config.listen, config.io_threads, "a charger connection handler failed; that connection was dropped",
+      [this](tcp::socket socket) {
+        auto connection = std::make_shared<Connection>(std::move(socket), *this);
+        Register(connection);
+        connection->Run();
+      },
+      threads);
+  if (!listening.ok()) return listening.status();
+  port = *listening;
   return absl::OkStatus();
 }
 
-// An exception out of a connection's handler unwinds that connection only.
-void OcppServer::Impl::RunIo() {
-  for (;;) {
-    try {
-      ioc.run();
-      return;
-    } catch (const std::exception& e) {
-      log::Error("a charger connection handler failed; that connection was dropped", {{"error", e.what()}});
-    } catch (...) {
-      log::Error("a charger connection handler failed; that connection was dropped", {{"error", "unknown"}});
-    }
-  }
-}
-
-void OcppServer::Impl::Accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted) return;
-    if (!ec) {
-      socket.set_option(tcp::no_delay(true), ec);
-      auto connection = std::make_shared<Connection>(std::move(socket), *this);
-      Register(connection);
-      connection->Run();
-    }
-    Accept();
-  });
-}
-
 void OcppServer::Impl::Stop() {
-  net::post(acceptor.get_executor(), [this] {
-    beast::error_code ec;
-    acceptor.close(ec);
-  });
+  StopAccepting(acceptor);
   std::vector<std::shared_ptr<Connection>> open;
   {
     absl::MutexLock lock(&mu);

@@ -366,6 +366,27 @@ Stack::Options StackOptions(const std::string& scenario) {
   return o;
 }
 
+// Each supply of `driver_of` (supply id -> its driver) stopped by its driver, 16
+// at a time, the stop's time noted for the stop-to-ticket latency. Each is
+// asked again until it is stopped or already ended (its CP faulted or its link
+// expired) for up to `retry_for`; zero: asked once.
+void StopEverySupply(Stack& stack, Probes& probes, const std::map<std::string, std::string>& driver_of,
+                     absl::Duration retry_for) {
+  std::vector<std::string> list;
+  for (const auto& [supply, driver] : driver_of) list.push_back(supply);
+  Parallel(static_cast<int>(list.size()), 16, [&](int i) {
+    const std::string& driver = driver_of.at(list[i]);
+    central::v1::StopChargeRequest r;
+    r.set_supply_id(list[i]);
+    r.set_driver_id(driver);
+    probes.StopRequested(list[i], absl::Now());
+    Stack::WaitFor([&] {
+      auto stopped = CallUnary(&CentralService::Stub::StopCharge, stack.CentralAsDriver(driver), r, absl::Seconds(30));
+      return stopped.ok() || absl::IsNotFound(stopped.status());
+    }, retry_for);
+  });
+}
+
 // ---- scenarios ----
 
 absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
@@ -406,15 +427,7 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
   nlohmann::json usage = cpu.End();
   auto during = Stats(stack);
 
-  std::vector<std::string> list(ids.begin(), ids.end());
-  Parallel(static_cast<int>(list.size()), 16, [&](int i) {
-    central::v1::StopChargeRequest r;
-    r.set_supply_id(list[i]);
-    r.set_driver_id(driver_of[list[i]]);
-    probes.StopRequested(list[i], absl::Now());
-    CallUnary(&CentralService::Stub::StopCharge, stack.CentralAsDriver(driver_of.at(list[i])), r, absl::Seconds(30))
-        .IgnoreError();
-  });
+  StopEverySupply(stack, probes, driver_of, absl::ZeroDuration());
   int64_t duplicates = 0;
   Stack::WaitFor([&] { return probes.TicketsReceived(ids, &duplicates) >= static_cast<int64_t>(ids.size()); },
                  absl::Seconds(90));
@@ -1035,19 +1048,7 @@ absl::StatusOr<nlohmann::json> Failover(Stack& stack) {
     ++completed_kills;
   }
 
-  std::vector<std::string> list(ids.begin(), ids.end());
-  Parallel(static_cast<int>(list.size()), 16, [&](int i) {
-    central::v1::StopChargeRequest r;
-    r.set_supply_id(list[i]);
-    r.set_driver_id(driver_of[list[i]]);
-    probes.StopRequested(list[i], absl::Now());
-    Stack::WaitFor([&] {
-      auto stopped = CallUnary(&CentralService::Stub::StopCharge, stack.CentralAsDriver(driver_of.at(list[i])), r,
-                               absl::Seconds(30));
-      // Stopped now, or already ended (its CP faulted or its link expired).
-      return stopped.ok() || absl::IsNotFound(stopped.status());
-    }, absl::Seconds(60));
-  });
+  StopEverySupply(stack, probes, driver_of, absl::Seconds(60));
   int64_t duplicates = 0;
   Stack::WaitFor([&] { return probes.TicketsReceived(ids, &duplicates) >= static_cast<int64_t>(ids.size()); },
                  absl::Seconds(120));

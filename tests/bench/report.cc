@@ -77,6 +77,14 @@ std::string Format(double v) {
   return absl::StrFormat("%.2f", v);
 }
 
+// The text at `key` of a JSON object, else `otherwise`: a file given to
+// --compare may hold anything.
+std::string TextOr(const nlohmann::json& j, const char* key, const std::string& otherwise) {
+  if (!j.is_object()) return otherwise;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+
 std::string TargetText(const Target& t) { return absl::StrCat(t.at_most ? "<= " : ">= ", Format(t.bound)); }
 
 // Every number of a run by its dotted path. A latency summary without samples
@@ -223,12 +231,12 @@ absl::StatusOr<nlohmann::json> LatestEntry(const std::string& history_text, cons
   std::string line;
   while (std::getline(lines, line)) {
     nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
-    if (entry.is_object() && entry.value("scenario", "") == scenario) latest = entry;
+    if (TextOr(entry, "scenario", "") == scenario) latest = entry;
   }
   if (latest.is_null()) {
     nlohmann::json whole = nlohmann::json::parse(history_text, nullptr, false);
     if (whole.is_object() && whole.contains("report")) whole = whole["report"];  // a result file
-    if (whole.is_object() && whole.value("scenario", "") == scenario) latest = whole;
+    if (TextOr(whole, "scenario", "") == scenario) latest = whole;
   }
   if (latest.is_null() || !latest.contains("figures")) {
     return absl::NotFoundError(absl::StrCat("no '", scenario, "' run with figures in the file"));
@@ -237,13 +245,17 @@ absl::StatusOr<nlohmann::json> LatestEntry(const std::string& history_text, cons
 }
 
 std::string RenderComparison(const nlohmann::json& now, const nlohmann::json& earlier) {
-  std::string out = absl::StrFormat("against %s (%s):\n%-44s %10s %10s %8s\n", earlier.value("date", "?"),
-                                    earlier.value("scenario", "?"), "figure", "then", "now", "now/then");
+  std::string out = absl::StrFormat("against %s (%s):\n%-44s %10s %10s %8s\n", TextOr(earlier, "date", "?"),
+                                    TextOr(earlier, "scenario", "?"), "figure", "then", "now", "now/then");
+  const auto earlier_figures = earlier.find("figures");
+  if (earlier_figures == earlier.end() || !earlier_figures->is_object()) return out;
   for (auto it = now["figures"].begin(); it != now["figures"].end(); ++it) {
-    if (!it->contains("median") || !earlier["figures"].contains(it.key())) continue;
-    const nlohmann::json& then = earlier["figures"][it.key()];
-    if (!then.contains("median")) continue;
-    const double a = then["median"].get<double>(), b = (*it)["median"].get<double>();
+    if (!it->contains("median")) continue;
+    const auto then = earlier_figures->find(it.key());
+    if (then == earlier_figures->end() || !then->is_object()) continue;
+    const auto median = then->find("median");
+    if (median == then->end() || !median->is_number()) continue;
+    const double a = median->get<double>(), b = (*it)["median"].get<double>();
     absl::StrAppendFormat(&out, "%-44s %10s %10s %8s\n", it.key(), Format(a), Format(b),
                           a == 0 ? "-" : absl::StrFormat("%.2f", b / a));
   }

@@ -58,6 +58,8 @@ nlohmann::json ToHistoryEntry(const ScenarioReport& report, const nlohmann::json
 absl::StatusOr<nlohmann::json> LatestEntry(const std::string& history_text, const std::string& scenario);
 
 // Each figure's median now against `earlier` (history entries): now / earlier.
+// `earlier` comes from a file: what is missing or of the wrong type in it is
+// left out of the comparison.
 std::string RenderComparison(const nlohmann::json& now, const nlohmann::json& earlier);
 
 // The figures table of docs/benchmarks.md from the latest entry of each scenario.

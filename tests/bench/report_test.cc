@@ -125,6 +125,26 @@ TEST(BenchReport, HistoryEntriesCompareByTheRatioOfTheirMedians) {
       << comparison;
 }
 
+TEST(BenchReport, WhatAComparedFileHoldsOfTheWrongTypeIsLeftOut) {
+  nlohmann::json now = ToHistoryEntry(Aggregate("ingest", {{{"ratio", 0.3}, {"rate", 500}}}, {}), {},
+                                      "2026-12-06T00:00:00Z", 2);
+  absl::StatusOr<nlohmann::json> then = LatestEntry(
+      R"({"scenario":7,"figures":{}})"
+      "\n"
+      R"({"scenario":"ingest","date":12,"figures":{"rate":{"median":"fast"},"ratio":{"median":0.2}}})",
+      "ingest");
+  ASSERT_TRUE(then.ok()) << then.status();
+  const std::string comparison = RenderComparison(now, *then);
+  EXPECT_EQ(comparison.rfind("against ? (ingest):", 0), 0u) << comparison;
+  EXPECT_EQ(comparison.find("rate"), std::string::npos) << comparison;
+  EXPECT_NE(comparison.find("ratio                                              0.20       0.30     1.50"),
+            std::string::npos)
+      << comparison;
+  EXPECT_EQ(RenderComparison(now, nlohmann::json{{"scenario", "ingest"}, {"figures", {"ratio"}}})
+                .find("ratio "),
+            std::string::npos);
+}
+
 TEST(BenchReport, TheDocTableIsReplacedBetweenTheMarkersOnly) {
   nlohmann::json entry = ToHistoryEntry(Aggregate("ingest", {{{"ratio", 0.25}}, {{"ratio", 0.35}}}, {}),
                                         {{"messages", 3000}}, "2026-12-06T19:00:00Z", 2);
