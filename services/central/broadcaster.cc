@@ -51,6 +51,12 @@ void Broadcaster::Remove(Watcher* w) {
   watchers_.erase(w);
 }
 
+void Broadcaster::EndAll() {
+  // Under the lock: a watcher frees itself only after Remove, which waits.
+  absl::MutexLock lock(&mu_);
+  for (Watcher* w : watchers_) w->End();
+}
+
 size_t Broadcaster::size() const {
   absl::MutexLock lock(&mu_);
   return watchers_.size();

@@ -40,6 +40,9 @@ class Watcher {
   // Must not block. Returns false if the watcher cannot keep up (it is then
   // removed and should end itself).
   virtual bool Offer(const SharedUpdate& update) = 0;
+  // Central is stopping: the watcher ends itself (its client watches again,
+  // at the next leader). Must not block.
+  virtual void End() = 0;
 };
 
 class Broadcaster {
@@ -47,6 +50,8 @@ class Broadcaster {
   void Add(Watcher* w);
   void Remove(Watcher* w);
   void Send(const SharedUpdate& update);
+  // Every watcher is told to end (Watcher::End); they leave by Remove.
+  void EndAll();
   size_t size() const;
 
  private:

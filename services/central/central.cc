@@ -82,13 +82,30 @@ absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalo
   return absl::OkStatus();
 }
 
-void Central::Stop() {
+void Central::StopTimers() {
   {
     absl::MutexLock lock(&stop_mu_);
     if (stopping_) return;
     stopping_ = true;
   }
   if (ticker_.joinable()) ticker_.join();
+}
+
+void Central::Stop() {
+  StopTimers();
+  {
+    absl::MutexLock lock(&stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  {
+    // What the ticker would have emitted next: the latest telemetry is
+    // journaled before the journal stops.
+    absl::MutexLock lock(&mu_);
+    Effects fx;
+    if (network_.HasPendingFigures()) network_.EmitFigures(clock_.Now(), fx);
+    Apply(std::move(fx));
+  }
   journal_.Stop();
 }
 
@@ -565,5 +582,7 @@ void Central::Watch(Watcher* w, bool with_snapshot) {
 }
 
 void Central::Unwatch(Watcher* w) { broadcaster_.Remove(w); }
+
+void Central::EndWatchers() { broadcaster_.EndAll(); }
 
 }  // namespace evc::central

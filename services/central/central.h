@@ -44,6 +44,11 @@ class Central {
   // Loads the replay marks, the catalogue, restores open supplies and holds,
   // re-sends unsent tickets and starts the timer.
   absl::Status Start(const std::vector<common::v1::ChargingPoint>& catalogue);
+  // A leader on its way out: the timer stops, so no time-based rule acts
+  // (links it ends on purpose are not lost monitors, their supplies go on
+  // under the next leader); calls and Kafka messages are still applied.
+  void StopTimers();
+  // StopTimers, then the last figures journaled and the journal stopped.
   void Stop();
 
   // Monitor link. Its CP's keys are fetched (blocking, off-lock) before
@@ -136,6 +141,8 @@ class Central {
   // network when `with_snapshot`.
   void Watch(Watcher* w, bool with_snapshot = true);
   void Unwatch(Watcher* w);
+  // Stopping: every watcher ends (Watcher::End).
+  void EndWatchers();
 
  private:
   // Applies effects; `after_durable` runs once they are committed.
@@ -201,6 +208,7 @@ class Central {
 
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread ticker_;
 };
 

@@ -22,6 +22,13 @@ absl::StatusOr<v1::SupplyView> SupplyViewFor(Central& central, const absl::Statu
   return view;
 }
 
+// How central ends its streams when it stops: the client reconnects, to the
+// next leader.
+grpc::Status Stopping() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "central is stopping: reconnect (another replica takes over)");
+}
+
 }  // namespace
 
 // ---- the monitor link: Register, then Health every second ----
@@ -267,6 +274,8 @@ class NetworkWatchReactor : public QueuedWriter<v1::NetworkUpdate>, public Watch
     return !shown || Push(std::make_shared<const v1::NetworkUpdate>(std::move(*shown)));
   }
 
+  void End() override { Close(Stopping()); }
+
   void OnDone() override {
     central_.Unwatch(this);
     delete this;
@@ -328,6 +337,8 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
     }
     return !view || Emit(*view);
   }
+
+  void End() override { Close(Stopping()); }
 
   void OnDone() override {
     {
@@ -399,6 +410,14 @@ uint64_t CentralGrpc::AddLink(const std::string& cp_id, MonitorLinkReactor* link
                               "replaced by a newer link for the same charging point"));
   }
   return generation;
+}
+
+void CentralGrpc::EndStreams() {
+  {
+    absl::MutexLock lock(&links_mu_);
+    for (auto& [cp_id, link] : links_) link.reactor->Close(Stopping());
+  }
+  central_.EndWatchers();
 }
 
 void CentralGrpc::PushHealthInterval(absl::Duration interval) {

@@ -103,6 +103,10 @@ class CentralGrpc : public v1::CentralService::CallbackService,
   size_t LinkCount();
   // Tells every linked monitor (a Registered reply on its open link).
   void PushHealthInterval(absl::Duration interval) override;
+  // Central is stopping: every monitor link and watch stream ends now with
+  // UNAVAILABLE (clients reconnect, to the next leader), so the server stops
+  // without waiting out its grace for streams that never end by themselves.
+  void EndStreams();
 
  private:
   friend class MonitorLinkReactor;

@@ -56,6 +56,8 @@ class ReplicaRole : public LeadershipObserver {
     host_ = host;
     if (host_ != nullptr) SetServingLocked(serving_);
   }
+  // Stopping: no longer ready, whatever the lease says.
+  void Unready() { SetServing(false); }
   const LeaderFence& fence() const { return fence_; }
   const absl::Notification& leading() const { return leading_; }
   absl::Time term_began() const {
@@ -136,7 +138,7 @@ bool FollowUntilLeading(const std::string& listen, const Leadership& leadership,
 
 // The leader's service: state from Postgres, Kafka, CentralService.
 int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, LeadershipMetrics& metrics,
-         int64_t epoch) {
+         int64_t epoch, absl::Duration shutdown_drain) {
   auto registry = registry::v1::RegistryService::NewStub(MakeChannel(peers.registry));
   auto auth = auth::v1::AuthService::NewStub(MakeChannel(peers.auth));
   PgSupplyStore store(*deps.postgres, &role.fence());
@@ -181,7 +183,15 @@ int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, Leader
   role.Serve(&host);
   if (epoch > 1) metrics.TookOver(absl::Now() - role.term_began());
   log::Info("leading: serving CentralService", {{"epoch", epoch}});
-  host.RunUntilShutdown();
+  ShutdownRequested().WaitForNotification();
+  // Not ready first, still serving (LeadershipConfig::shutdown_drain); then
+  // the streams end, the server stops and the caller resigns the lease.
+  role.Unready();
+  absl::SleepFor(shutdown_drain);
+  central.StopTimers();
+  service.EndStreams();
+  // What is left (clients' health watches) is cancelled after a second.
+  host.Shutdown(absl::Seconds(1));
   role.Serve(nullptr);
   consumer->Stop();
   central.Stop();
@@ -208,7 +218,7 @@ int RunCentralReplica(const CentralPeers& peers) {
   leadership.Start();
   int code = 0;
   if (FollowUntilLeading(peers.listen, leadership, role)) {
-    code = Lead(peers, deps, role, metrics, leadership.lease().epoch);
+    code = Lead(peers, deps, role, metrics, leadership.lease().epoch, config->shutdown_drain);
   }
   leadership.Resign();
   return code;

@@ -28,11 +28,17 @@ struct LeadershipConfig {
   std::string advertise_address;
   absl::Duration lease = absl::Seconds(3);
   absl::Duration renew = absl::Seconds(1);
+  // A leader asked to stop is first not ready for this long, still serving
+  // what reaches it while clients' health watches move them away; then it
+  // ends its streams, stops and resigns. Calls that arrived during a
+  // server's shutdown would be cancelled, leaving a client unsure whether
+  // they were applied.
+  absl::Duration shutdown_drain = absl::Milliseconds(500);
 };
 
 // The config from --replica_id, --advertise_address (default: `listen`),
-// --leader_lease, --leader_renew; INVALID_ARGUMENT when renew is not shorter
-// than the lease.
+// --leader_lease, --leader_renew, --shutdown_drain; INVALID_ARGUMENT when
+// renew is not shorter than the lease, or the drain is negative.
 absl::StatusOr<LeadershipConfig> LeadershipConfigFromFlags(const std::string& listen);
 
 class LeadershipObserver {

@@ -15,6 +15,9 @@ ABSL_FLAG(absl::Duration, leader_lease, absl::Seconds(3),
           "at most this plus --leader_renew");
 ABSL_FLAG(absl::Duration, leader_renew, absl::Seconds(1),
           "how often the leader renews its lease and followers campaign for it");
+ABSL_FLAG(absl::Duration, shutdown_drain, absl::Milliseconds(500),
+          "a leader asked to stop is not ready for this long first, still serving, so clients "
+          "move to the next leader before it stops and resigns");
 
 namespace evc::central {
 namespace {
@@ -31,7 +34,8 @@ absl::StatusOr<LeadershipConfig> LeadershipConfigFromFlags(const std::string& li
   LeadershipConfig config{.replica_id = absl::GetFlag(FLAGS_replica_id),
                           .advertise_address = absl::GetFlag(FLAGS_advertise_address),
                           .lease = absl::GetFlag(FLAGS_leader_lease),
-                          .renew = absl::GetFlag(FLAGS_leader_renew)};
+                          .renew = absl::GetFlag(FLAGS_leader_renew),
+                          .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain)};
   if (config.replica_id.empty()) config.replica_id = HostName();
   if (config.advertise_address.empty()) config.advertise_address = listen;
   // Stored as given (PgText would cut a longer one, and the replica would no
@@ -45,6 +49,9 @@ absl::StatusOr<LeadershipConfig> LeadershipConfigFromFlags(const std::string& li
         absl::StrCat("--leader_renew (", absl::FormatDuration(config.renew),
                      ") must be positive and shorter than --leader_lease (",
                      absl::FormatDuration(config.lease), ")"));
+  }
+  if (config.shutdown_drain < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--shutdown_drain must not be negative");
   }
   return config;
 }
