@@ -189,7 +189,7 @@ try {
   const resumeAnswer = await ops.getByTestId('action-error').textContent();
   if (resumeAnswer) console.log(`  note: the resume-all call answered: ${resumeAnswer}`);
 
-  step(`adds ${NEW_CP}, edits it and removes it`);
+  step(`adds ${NEW_CP} and removes it`);
   await ops.getByTestId('view-tiles').click();
   await ops.getByTestId('add-id').fill(NEW_CP);
   await ops.getByTestId('add-address').fill('Calle Nueva 1');
