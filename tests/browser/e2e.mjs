@@ -4,8 +4,16 @@
 //   BASE_URL=http://127.0.0.1:8080 ADMIN_PASSWORD_FILE=.evc/accounts/admin.password \
 //   CHARGE_CP=BCN-001 STOP_CP=BCN-001 WEATHER_CITY=Barcelona node tests/browser/e2e.mjs
 // (BCN-001: the one demo CP that the demo driver does not charge at.)
+// Then the operator edits a CP from the dashboard (QUEUE_CP, default CHARGE_CP:
+// moved to QUEUE_CITY, default Elda, a city of its own, with a new price and
+// power) and a driver's account; another driver (over REST) charges there, so
+// the city is full, and the driver joins its queue in the app, sees position 1
+// and an estimated wait, is offered the CP when it frees and charges there at
+// the price fixed when the supply started, though the operator changes the
+// price meanwhile. QUEUE_CP is put back as it was at the end.
 // Screenshots go to OUT_DIR (default ./screenshots).
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -23,6 +31,8 @@ const OUT = env('OUT_DIR', 'screenshots');
 // The city of STOP_CP: when set, the operator also raises a heat wave there
 // from the weather panel (needs an edge with --weather).
 const WEATHER_CITY = env('WEATHER_CITY', '');
+const QUEUE_CP = env('QUEUE_CP', CHARGE_CP);
+const QUEUE_CITY = env('QUEUE_CITY', 'Elda');
 const DRIVER = `eva-${Date.now().toString(36)}`;
 const PASSWORD = 'volt-Age-2026';
 const ORANGE = 'rgb(232, 134, 12)';
@@ -37,15 +47,53 @@ const browser = await chromium.launch({
 });
 const pages = [];
 // Every request that failed or was answered 4xx/5xx, per page: loading either
-// app must not ask for anything the edge does not have.
+// app must not ask for anything the edge does not have, and no step may meet
+// an error it does not provoke on purpose.
 const failedRequests = [];
+// The errors a step provokes (a form sent with a mistake), each expected once:
+// page name, method, path and status.
+const expectedErrors = [];
+const expectError = (name, method, path, status) => expectedErrors.push({ name, method, path, status });
+// Uncaught exceptions in either app.
+const pageErrors = [];
 // (A request aborted by the page itself, e.g. by a reload, is not a failure.)
 const recordFailures = (name, page) => {
   page.on('requestfailed', (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && failedRequests.push(`${name}: ${r.method()} ${r.url()} failed (${r.failure()?.errorText})`));
-  page.on('response', (r) => { if (r.status() >= 400) failedRequests.push(`${name}: ${r.request().method()} ${r.url()} answered ${r.status()}`); });
+  page.on('response', (r) => {
+    if (r.status() < 400) return;
+    const method = r.request().method();
+    const path = new URL(r.url()).pathname;
+    const i = expectedErrors.findIndex((e) => e.name === name && e.method === method && e.path === path && e.status === r.status());
+    if (i >= 0) expectedErrors.splice(i, 1);
+    else failedRequests.push(`${name}: ${method} ${r.url()} answered ${r.status()}`);
+  });
+  page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
 };
+
+// REST as a script would call it (another driver, not on screen): the JSON
+// answer, or an exception with the edge's status and message.
+async function rest(method, path, body, token) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.message}`), { status: res.status, json });
+  return json;
+}
+async function restDriver(username) {
+  await rest('POST', '/v1/accounts', { username, name: 'Otto Other', email: `${username}@example.com`, password: PASSWORD, passwordConfirmation: PASSWORD });
+  return (await rest('POST', '/v1/auth/login', { username, password: PASSWORD })).accessToken;
+}
+// The CP's tile (driver app or dashboard) once its text shows all of `texts`.
+// A phone-sized page must not scroll sideways.
+const assertFitsWidth = async (page, what) => {
+  const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+  assert.ok(scroll <= inner, `${what}: the page is ${scroll} px wide on a ${inner} px screen`);
+};
+const waitTileText = (page, cp, ...texts) => texts.reduce((l, t) => l.filter({ hasText: t }), page.getByTestId(`cp-${cp}`))
+  .waitFor({ timeout: 20000 });
 const shot = async (page, name) => page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
-const tileState = (page, cp) => page.getByTestId(`cp-${cp}`).getAttribute('data-state');
 const waitTileState = (page, cp, state) =>
   page.waitForSelector(`[data-testid="cp-${cp}"][data-state="${state}"]`, { timeout: 20000 });
 
@@ -76,6 +124,7 @@ try {
   await driver.getByTestId('who').filter({ hasText: DRIVER }).waitFor();
   await waitTileState(driver, CHARGE_CP, 'CP_STATE_ACTIVE');
   await shot(driver, '01-driver-network');
+  await assertFitsWidth(driver, 'the driver app');
 
   step(`charges at ${CHARGE_CP} and sees the figures move`);
   await driver.getByTestId(`charge-${CHARGE_CP}`).click();
@@ -158,7 +207,8 @@ try {
   step(`operator resumes ${STOP_CP}`);
   await ops.getByTestId(`resume-${STOP_CP}`).click();
   await waitTileState(driver, STOP_CP, 'CP_STATE_ACTIVE');
-  assert.equal(await tileState(ops, STOP_CP), 'CP_STATE_ACTIVE');
+  // Each app has its own stream: the dashboard may draw the change a frame later.
+  await waitTileState(ops, STOP_CP, 'CP_STATE_ACTIVE');
 
   // Issue 22: these buttons send {} and were answered "cp_id is required".
   step('operator stops every CP, then resumes them all, with the dashboard buttons');
@@ -189,6 +239,135 @@ try {
     await waitTileState(ops, STOP_CP, 'CP_STATE_ACTIVE');
     await waitTileState(driver, STOP_CP, 'CP_STATE_ACTIVE');
   }
+
+  // ---- the operator edits a charging point and a driver's account ----
+  step(`operator opens ${QUEUE_CP} for editing`);
+  await waitTileState(ops, QUEUE_CP, 'CP_STATE_ACTIVE');
+  await ops.getByTestId(`edit-${QUEUE_CP}`).click();
+  await ops.getByTestId('edit-card').waitFor({ state: 'visible' });
+  assert.equal(await ops.getByTestId('edit-cp-id').textContent(), QUEUE_CP);
+  const field = (name) => ops.getByTestId(`edit-${name}`);
+  const original = {};
+  for (const name of ['address', 'city', 'country', 'price', 'power']) original[name] = await field(name).inputValue();
+  assert.ok(original.city && Number(original.price) > 0 && Number(original.power) > 0, JSON.stringify(original));
+  assert.match(await ops.getByTestId('edit-price-note').textContent(), /applies to supplies that start after the change/);
+
+  step('a mistake is refused with the registry\'s reason');
+  expectError('ops', 'PATCH', `/v1/registry/charging-points/${QUEUE_CP}`, 400);
+  await field('power').fill('5000');
+  await field('save').click();
+  await ops.getByTestId('edit-error').filter({ hasText: 'max_power_w must be between 1 and 1000000' }).waitFor();
+  assert.equal(await ops.getByTestId('edit-status').textContent(), '');
+
+  step(`moves ${QUEUE_CP} to ${QUEUE_CITY}, 0.420 €/kWh, 22 kW`);
+  await field('address').fill('Avenida de la Cola 1');
+  await field('city').fill(QUEUE_CITY);
+  await field('price').fill('0.42');
+  await field('power').fill('22');
+  await field('save').click();
+  await ops.getByTestId('edit-status').filter({ hasText: `Saved ${QUEUE_CP}` }).waitFor();
+  const saved = await ops.getByTestId('edit-status').textContent();
+  assert.match(saved, new RegExp(`now at Avenida de la Cola 1, ${QUEUE_CITY}`), saved);
+  assert.match(saved, /0\.420 €\/kWh for supplies started from now on/, saved);
+  assert.match(saved, /max power 22\.0 kW/, saved);
+  assert.equal(await ops.getByTestId('edit-error').textContent(), '');
+  // Registry -> central -> the network stream: both apps show the new place and price.
+  await waitTileText(ops, QUEUE_CP, QUEUE_CITY, '0.420 €/kWh');
+  await waitTileText(driver, QUEUE_CP, QUEUE_CITY, '0.420 €/kWh');
+  await shot(ops, '09-ops-edit-cp');
+
+  step(`operator edits ${DRIVER}'s account`);
+  await ops.getByTestId('account-username').fill(DRIVER);
+  await ops.getByTestId('account-open').click();
+  await ops.getByTestId('account-form').waitFor({ state: 'visible' });
+  assert.equal(await ops.getByTestId('account-name').inputValue(), 'Eva Test');
+  assert.equal(await ops.getByTestId('account-email').inputValue(), `${DRIVER}@example.com`);
+  expectError('ops', 'PATCH', `/v1/accounts/${DRIVER}`, 400);
+  await ops.getByTestId('account-email').fill('eva@example');
+  await ops.getByTestId('account-save').click();
+  await ops.getByTestId('account-error').filter({ hasText: "email 'eva@example' is not a valid address" }).waitFor();
+  await ops.getByTestId('account-name').fill('Eva Edited');
+  await ops.getByTestId('account-email').fill(`${DRIVER}@new.example.com`);
+  await ops.getByTestId('account-save').click();
+  await ops.getByTestId('account-status').filter({ hasText: `Saved ${DRIVER}: Eva Edited, ${DRIVER}@new.example.com` }).waitFor();
+  assert.equal(await ops.getByTestId('account-error').textContent(), '');
+  await ops.getByTestId('account-card').scrollIntoViewIfNeeded();
+  await shot(ops, '10-ops-edit-account');
+  step('the driver sees the new name and email');
+  await driver.reload();
+  await driver.waitForFunction(() => document.querySelector('[data-testid="profile-name"]').value === 'Eva Edited');
+  assert.equal(await driver.getByTestId('profile-email').inputValue(), `${DRIVER}@new.example.com`);
+
+  // ---- a full city: the queue ----
+  const OTHER = `otto-${Date.now().toString(36)}`;
+  step(`${OTHER} charges at ${QUEUE_CP} (over REST): ${QUEUE_CITY} is full`);
+  const otherToken = await restDriver(OTHER);
+  const { supply: otherSupply } = await rest('POST', `/v1/charging-points/${QUEUE_CP}:charge`, { requestId: randomUUID() }, otherToken);
+  await waitTileState(driver, QUEUE_CP, 'CP_STATE_SUPPLYING');
+
+  step(`${DRIVER} joins the queue at ${QUEUE_CITY} from the busy tile`);
+  await driver.getByTestId(`queue-at-${QUEUE_CP}`).click();
+  assert.equal(await driver.getByTestId('queue-city').inputValue(), QUEUE_CITY);
+  await driver.getByTestId('queue-address').fill('');  // any CP in the city
+  await driver.getByTestId('queue-join').click();
+  await driver.getByTestId('queue-position').filter({ hasText: `Position 1 of 1 at ${QUEUE_CITY}` }).waitFor();
+  const estimate = await driver.getByTestId('queue-estimate').textContent();
+  assert.match(estimate, /^about \d+ (s|min) — 0 drivers ahead at .*1 charging point in service/, estimate);
+  assert.equal(await driver.getByTestId('queue-error').textContent(), '');
+  await driver.getByTestId('queue').scrollIntoViewIfNeeded();
+  await shot(driver, '11-driver-queued');
+
+  step(`${OTHER} stops: ${QUEUE_CP} is offered to ${DRIVER}, and held from anyone else`);
+  await rest('POST', `/v1/supplies/${otherSupply.supplyId}:stop`, {}, otherToken);
+  await driver.getByTestId('queue-charge').waitFor({ timeout: 30000 });
+  const offer = await driver.getByTestId('queue-offer').textContent();
+  assert.match(offer, new RegExp(`${QUEUE_CP} is free and held for you until`), offer);
+  assert.ok(await driver.locator('#queue-wait').isHidden(), 'no wait shown with an offer in hand');
+  await assert.rejects(rest('POST', `/v1/charging-points/${QUEUE_CP}:charge`, { requestId: randomUUID() }, otherToken),
+    (e) => e.status === 400 && /held for the next driver in its queue/.test(e.json.message));
+  await shot(driver, '12-driver-offered');
+
+  step(`${DRIVER} takes the offer: charging at ${QUEUE_CP}, no longer queued`);
+  await driver.getByTestId('queue-charge').click();
+  await driver.getByTestId('supply').waitFor({ state: 'visible' });
+  await driver.getByTestId('queue-join').waitFor({ state: 'visible' });
+  assert.equal(await driver.getByTestId('supply-price').textContent(), '0.420 €/kWh');
+  await driver.waitForFunction(() => document.querySelector('[data-testid="amount"]').textContent !== '0.00 €', null, { timeout: 30000 });
+
+  step('operator raises the price meanwhile: the running supply keeps 0.420 €/kWh');
+  await ops.getByTestId(`edit-${QUEUE_CP}`).click();
+  await ops.getByTestId('edit-card').waitFor({ state: 'visible' });
+  assert.equal(await field('price').inputValue(), '0.42');
+  await field('price').fill('0.5');
+  await field('save').click();
+  await ops.getByTestId('edit-status').filter({ hasText: `Saved ${QUEUE_CP}: 0.500 €/kWh for supplies started from now on` }).waitFor();
+  await waitTileText(driver, QUEUE_CP, '0.500 €/kWh');
+  assert.equal(await driver.getByTestId('supply-price').textContent(), '0.420 €/kWh');
+  await shot(driver, '13-driver-price-kept');
+
+  step('stops: the ticket bills the price fixed when the supply started');
+  const lastTicket = await driver.getByTestId('ticket-cp').textContent();
+  await driver.getByTestId('stop').click();
+  await driver.waitForFunction((before) => document.querySelector('[data-testid="ticket-cp"]').textContent !== before,
+    lastTicket, { timeout: 20000 });
+  assert.match(await driver.getByTestId('ticket-cp').textContent(), new RegExp(QUEUE_CP));
+  assert.equal(await driver.getByTestId('ticket-price').textContent(), '0.420 €/kWh');
+  assert.match(await driver.getByTestId('ticket-price-note').textContent(), /fixed when this charge started; a price change applies to new charges only/);
+  await driver.locator('[data-testid="history"] tr').nth(1).waitFor();
+  assert.match(await driver.locator('[data-testid="history"] tr').first().textContent(), new RegExp(`${QUEUE_CP}.*0\\.420 €/kWh`));
+  await shot(driver, '14-driver-ticket-price');
+  await assertFitsWidth(driver, 'the driver app with a ticket and past charges');
+
+  step(`operator puts ${QUEUE_CP} back as it was`);
+  for (const name of ['address', 'city', 'country', 'price', 'power']) await field(name).fill(original[name]);
+  await field('save').click();
+  await ops.getByTestId('edit-status').filter({ hasText: `Saved ${QUEUE_CP}` }).waitFor();
+  await waitTileText(driver, QUEUE_CP, original.city);
+
+  step('nothing asked for was missing or refused, but the mistakes made on purpose');
+  assert.deepEqual(failedRequests, [], failedRequests.join('\n'));
+  assert.deepEqual(expectedErrors, [], `expected errors that did not happen: ${JSON.stringify(expectedErrors)}`);
+  assert.deepEqual(pageErrors, [], pageErrors.join('\n'));
   console.log('browser end-to-end: OK');
 } catch (e) {
   for (const [name, page] of pages) await shot(page, `failure-${name}`).catch(() => {});

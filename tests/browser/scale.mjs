@@ -203,6 +203,12 @@ try {
   await ops.getByTestId('count-total').filter({ hasText: `${CPS + 1} charging points` }).waitFor();
   await ops.getByTestId('ops-search').fill('zaragoza');
   await ops.waitForSelector(`[data-testid="cp-${NEW_CP}"][data-state="CP_STATE_DISCONNECTED"]`);
+  step(`edits ${NEW_CP}'s price`);
+  await ops.getByTestId(`edit-${NEW_CP}`).click();
+  await ops.getByTestId('edit-price').fill('0.45');
+  await ops.getByTestId('edit-save').click();
+  await ops.getByTestId('edit-status').filter({ hasText: `Saved ${NEW_CP}: 0.450 €/kWh` }).waitFor();
+  await ops.getByTestId(`cp-${NEW_CP}`).filter({ hasText: '0.450 €/kWh' }).waitFor({ timeout: 20000 });
   await ops.getByTestId(`remove-${NEW_CP}`).click();
   await ops.getByTestId(`cp-${NEW_CP}`).waitFor({ state: 'detached', timeout: 20000 });
   await ops.getByTestId('count-total').filter({ hasText: `${CPS} charging points` }).waitFor();

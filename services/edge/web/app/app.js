@@ -4,7 +4,7 @@ import {
   api, login, logout, currentUser, watch, NetworkModel, KeyedList, StableOrder, matchesSearch, normalizeQuery, h,
   STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, when, elapsed,
 } from '/shared/api.js';
-import { initQueue, prefillQueue } from './queue.js';
+import { initQueue, prefillQueue, queueEnded } from './queue.js';
 
 const $ = (id) => document.getElementById(id);
 const LAST_SUPPLY_KEY = 'evc.lastSupply';
@@ -145,14 +145,20 @@ $('cp-free').onchange = (e) => { freeOnly = e.target.checked; shown = PAGE; redr
 $('cp-filters').onsubmit = (e) => e.preventDefault();
 $('cp-more').onclick = () => { shown += PAGE; redrawAll(); };
 
+// Whether the charge was accepted. A driver who charges is no longer queued
+// anywhere (served at the CP offered, or charging elsewhere): the queue panel
+// is told, rather than learning it from a 404 on its next refresh.
 async function charge(cpId) {
   $('charge-error').textContent = '';
   try {
     const res = await api('POST', `/v1/charging-points/${encodeURIComponent(cpId)}:charge`,
       { requestId: crypto.randomUUID() });
+    queueEnded();
     follow(res.supply.supplyId);
+    return true;
   } catch (err) {
     $('charge-error').textContent = `${cpId}: ${err.message}`;
+    return false;
   }
 }
 
@@ -187,8 +193,10 @@ function showSupply(view) {
   $('fig-power').textContent = kw(s.powerW);
   // Central's limit for this supply (the CP's maximum or its site's fair share).
   $('fig-limit').textContent = Number(s.powerLimitW) > 0 ? kw(s.powerLimitW) : 'none';
+  $('fig-price').textContent = pricePerKwh(s.priceMillieurosPerKwh);
   $('stop').disabled = s.phase === 'SUPPLY_PHASE_STOPPING';
   if (view.ticket && view.ticket.supplyId) {
+    newestTicket = view.ticket;
     showTicket(view.ticket);
     $('supply').classList.add('hidden');
     current = null;
@@ -219,8 +227,11 @@ function showTicket(t) {
   $('ticket-body').replaceChildren(
     h('div', { 'data-testid': 'ticket-cp' }, h('strong', {}, t.cpId), ` — supply ${t.supplyId}`),
     h('div', {}, `From ${when(t.startedAt)} to ${when(t.endedAt)} (${elapsed(t.startedAt, t.endedAt)})`),
-    h('div', { 'data-testid': 'ticket-figures' }, `${kwh(t.energyWh)} at ${pricePerKwh(t.priceMillieurosPerKwh)} = `,
+    h('div', { 'data-testid': 'ticket-figures' }, `${kwh(t.energyWh)} at `,
+      h('span', { 'data-testid': 'ticket-price' }, pricePerKwh(t.priceMillieurosPerKwh)), ' = ',
       h('strong', { 'data-testid': 'ticket-amount' }, euros(t.amountMillieuros))),
+    h('div', { class: 'note', 'data-testid': 'ticket-price-note' },
+      'The price is the one fixed when this charge started; a price change applies to new charges only.'),
     h('div', { 'data-testid': 'ticket-reason' }, END_REASONS[t.endReason] || t.endReason));
 }
 
@@ -234,14 +245,21 @@ async function loadLastTicket() {
   } catch { /* gone: nothing to show */ }
 }
 
+// The ticket just received: the list read right after it may not hold it yet
+// (central writes it to the database on its own time), so it is put first.
+let newestTicket = null;
+
 async function loadHistory() {
   try {
     const res = await api('GET', '/v1/tickets?limit=20');
-    $('history-rows').replaceChildren(...(res.tickets || []).map((t) => h('tr', {},
+    const tickets = res.tickets || [];
+    if (newestTicket && !tickets.some((t) => t.supplyId === newestTicket.supplyId)) tickets.unshift(newestTicket);
+    $('history-rows').replaceChildren(...tickets.map((t) => h('tr', {},
       h('td', {}, t.cpId), h('td', {}, when(t.startedAt)), h('td', {}, kwh(t.energyWh)),
+      h('td', {}, pricePerKwh(t.priceMillieurosPerKwh)),
       h('td', {}, euros(t.amountMillieuros)), h('td', {}, END_REASONS[t.endReason] || t.endReason))));
   } catch (err) {
-    $('history-rows').replaceChildren(h('tr', {}, h('td', { colspan: 5 }, err.message)));
+    $('history-rows').replaceChildren(h('tr', {}, h('td', { colspan: 6 }, err.message)));
   }
 }
 

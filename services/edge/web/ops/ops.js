@@ -2,7 +2,7 @@
 // the message feed, weather per city, and the operator's commands.
 import {
   api, login, logout, currentUser, watch, NetworkModel, KeyedList, StableOrder, matchesSearch, normalizeQuery, h,
-  STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, elapsed,
+  STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, elapsed, when,
 } from '/shared/api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -76,6 +76,146 @@ $('add-form').onsubmit = async (e) => {
   }
 };
 
+// ---- editing a charging point (the registry's UpdateChargingPoint) ----
+// The form starts from what the registry holds and sends only the fields the
+// operator changed, named in the update mask. Central, weather and both apps
+// follow the change through the registry's events.
+
+let editing = null;  // the CP as the registry last returned it
+const kwOf = (w) => String(Number(w || 0) / 1000);
+const priceOf = (m) => String(Number(m || 0) / 1000);
+
+function fillEdit(cp) {
+  editing = cp;
+  const loc = cp.location || {};
+  const f = $('edit-form').elements;
+  f.address.value = loc.address || '';
+  f.city.value = loc.city || '';
+  f.country.value = loc.country || '';
+  f.price.value = priceOf(cp.priceMillieurosPerKwh);
+  f.power.value = kwOf(cp.maxPowerW);
+  $('edit-cp-id').textContent = cp.cpId;
+}
+
+async function openEdit(cpId) {
+  $('action-error').textContent = '';
+  $('edit-status').textContent = '';
+  $('edit-error').textContent = '';
+  // Hidden until the registry answers: nothing typed can be overwritten by the answer.
+  editing = null;
+  $('edit-card').classList.add('hidden');
+  try {
+    fillEdit(await api('GET', `/v1/registry/charging-points/${encodeURIComponent(cpId)}`));
+  } catch (err) {
+    $('action-error').textContent = `edit ${cpId}: ${err.message}`;
+    return;
+  }
+  $('edit-card').classList.remove('hidden');
+  $('edit-card').scrollIntoView({ block: 'nearest' });
+  $('edit-form').elements.price.focus();
+}
+
+$('edit-cancel').onclick = () => {
+  editing = null;
+  $('edit-card').classList.add('hidden');
+};
+
+$('edit-form').onsubmit = async (e) => {
+  e.preventDefault();
+  if (!editing) return;
+  $('edit-status').textContent = '';
+  $('edit-error').textContent = '';
+  const f = Object.fromEntries(new FormData(e.target).entries());
+  const body = {};
+  const mask = [];
+  const said = [];
+  const was = editing.location || {};
+  const loc = { address: f.address.trim(), city: f.city.trim(), country: f.country.trim().toUpperCase() };
+  if (loc.address !== (was.address || '') || loc.city !== (was.city || '') || loc.country !== (was.country || '')) {
+    body.location = loc;
+    mask.push('location');
+    said.push(`now at ${loc.address}, ${loc.city} (${loc.country})`);
+  }
+  const price = Math.round(Number(f.price) * 1000);
+  if (price !== Number(editing.priceMillieurosPerKwh)) {
+    body.priceMillieurosPerKwh = String(price);
+    mask.push('priceMillieurosPerKwh');
+    said.push(`${pricePerKwh(price)} for supplies started from now on`);
+  }
+  const power = Math.round(Number(f.power) * 1000);
+  if (power !== Number(editing.maxPowerW)) {
+    body.maxPowerW = String(power);
+    mask.push('maxPowerW');
+    said.push(`max power ${kw(power)}`);
+  }
+  const id = editing.cpId;
+  if (!mask.length) {
+    $('edit-status').textContent = `Nothing changed for ${id}.`;
+    return;
+  }
+  try {
+    const cp = await api('PATCH',
+      `/v1/registry/charging-points/${encodeURIComponent(id)}?update_mask=${mask.join(',')}`, body);
+    fillEdit(cp);
+    $('edit-status').textContent = `Saved ${id}: ${said.join('; ')}.`;
+    note('SEVERITY_INFO', `edited: ${said.join('; ')}`, id);
+  } catch (err) {
+    $('edit-error').textContent = `${id} not saved: ${err.message}`;
+  }
+};
+
+// ---- a driver's account (the registry's UpdateProfile; operators may edit anyone's) ----
+
+let account = null;  // as last loaded or saved
+
+function fillAccount(a) {
+  account = a;
+  const f = $('account-form').elements;
+  f.name.value = a.name || '';
+  f.email.value = a.email || '';
+  $('account-form').classList.remove('hidden');
+}
+
+$('account-find').onsubmit = async (e) => {
+  e.preventDefault();
+  $('account-status').textContent = '';
+  $('account-error').textContent = '';
+  const username = e.target.elements.username.value.trim();
+  try {
+    const a = await api('GET', `/v1/accounts/${encodeURIComponent(username)}`);
+    fillAccount(a);
+    $('account-status').textContent = `${a.username}: ${a.role}, since ${when(a.createdAt)}.`;
+  } catch (err) {
+    account = null;
+    $('account-form').classList.add('hidden');
+    $('account-error').textContent = `${username}: ${err.message}`;
+  }
+};
+
+$('account-form').onsubmit = async (e) => {
+  e.preventDefault();
+  if (!account) return;
+  $('account-status').textContent = '';
+  $('account-error').textContent = '';
+  const f = Object.fromEntries(new FormData(e.target).entries());
+  // Only what changed (an operator needs no password for either).
+  const body = {};
+  if (f.name.trim() !== account.name) body.name = f.name.trim();
+  if (f.email.trim() !== account.email) body.email = f.email.trim();
+  if (!Object.keys(body).length) {
+    $('account-status').textContent = `Nothing changed for ${account.username}.`;
+    return;
+  }
+  try {
+    const a = await api('PATCH', `/v1/accounts/${encodeURIComponent(account.username)}`, body);
+    fillAccount(a);
+    $('account-status').textContent = `Saved ${a.username}: ${a.name}, ${a.email}.`;
+    note('SEVERITY_INFO', `account ${a.username} edited (${Object.keys(body).join(', ')})`);
+  } catch (err) {
+    $('account-error').textContent = `${account.username} not saved: ${err.message}`;
+  }
+};
+
 // Feed lines are added once per animation frame (a stop-all brings thousands
 // of messages at once); the feed keeps the newest 200.
 const FEED_LINES = 200;
@@ -115,6 +255,8 @@ function cpButtons(id) {
     h('button', { class: 'danger', 'data-testid': `stop-${id}`, onclick: () => act(`stop ${id}`, `/v1/charging-points/${encodeURIComponent(id)}:stop`) }, 'Stop'),
     ' ',
     h('button', { 'data-testid': `resume-${id}`, onclick: () => act(`resume ${id}`, `/v1/charging-points/${encodeURIComponent(id)}:resume`) }, 'Resume'),
+    ' ',
+    h('button', { class: 'secondary', 'data-testid': `edit-${id}`, onclick: () => openEdit(id) }, 'Edit'),
     ' ',
     h('button', { class: 'secondary', 'data-testid': `remove-${id}`, onclick: () => remove(id) }, 'Remove')];
 }
@@ -397,7 +539,7 @@ $('weather-form').onsubmit = (e) => {
 
 function start(who) {
   $('auth').classList.add('hidden');
-  for (const id of ['overview', 'plot-card', 'supplies', 'feed-card', 'add-card']) $(id).classList.remove('hidden');
+  for (const id of ['overview', 'plot-card', 'supplies', 'feed-card', 'add-card', 'account-card']) $(id).classList.remove('hidden');
   $('who').textContent = `${who.username} (operator)`;
   $('logout').classList.remove('hidden');
   network = new NetworkModel(render);
