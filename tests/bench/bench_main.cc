@@ -1194,7 +1194,8 @@ int main(int argc, char** argv) {
   // One run per scenario at a time: they share the stack directory.
   std::filesystem::create_directories(absl::GetFlag(FLAGS_out));
   const std::string lock_path = absl::StrCat(absl::GetFlag(FLAGS_out), "/", scenario, ".lock");
-  int lock_fd = open(lock_path.c_str(), O_CREAT | O_RDWR, 0644);
+  // Close-on-exec: the stack's processes (Postgres outlives a crash) must not hold it.
+  int lock_fd = open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     std::fprintf(stderr, "another '%s' benchmark is running (%s)\n", scenario.c_str(), lock_path.c_str());
     return 1;
