@@ -1,8 +1,7 @@
 #pragma once
-// What the CP binaries share: engine output to Kafka (and the console), the
-// command router from Kafka to engines, the engine's gRPC service, and the
-// monitor's gRPC peers. Used alike by evc-cp-engine, evc-cp-monitor and
-// evc-cp-fleet.
+// What the CP binaries share beyond the agent (agent.h): the command router
+// from Kafka to engines, the engine's gRPC service, and the monitor's view of
+// an engine. Used alike by evc-cp-engine, evc-cp-monitor and evc-cp-fleet.
 
 #include <functional>
 #include <memory>
@@ -11,22 +10,11 @@
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/cp/v1/engine.grpc.pb.h"
 #include "services/common/kafka.h"
+#include "services/cp/agent.h"
 #include "services/cp/engine.h"
 #include "services/cp/monitor.h"
 
 namespace evc::cp {
-
-class KafkaEngineOutput : public EngineOutput {
- public:
-  // `console`: print Say() lines on stdout (interactive engines).
-  KafkaEngineOutput(KafkaProducer& producer, bool console) : producer_(producer), console_(console) {}
-  void Send(const events::v1::EngineEvent& event, const events::v1::SealedEnvelope& sealed) override;
-  void Say(const std::string& cp_id, const std::string& line) override;
-
- private:
-  KafkaProducer& producer_;
-  bool console_;
-};
 
 // Hands each sealed engine command to the engine of its CP (nullptr if none
 // here), which opens it; what does not open goes to the dead-letter topic.
@@ -76,16 +64,6 @@ class LocalEngineProbe : public EngineProbe {
 
  private:
   Engine& engine_;
-};
-
-class GrpcAuthenticator : public Authenticator {
- public:
-  explicit GrpcAuthenticator(const std::string& target);
-  absl::StatusOr<auth::v1::AuthenticateChargingPointResponse> Authenticate(
-      const std::string& cp_id, const std::string& secret) override;
-
- private:
-  std::unique_ptr<auth::v1::AuthService::Stub> stub_;
 };
 
 }  // namespace evc::cp

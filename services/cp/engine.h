@@ -14,19 +14,10 @@
 #include "evc/cp/v1/engine.pb.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/common/sealed.h"
+#include "services/cp/agent.h"
 #include "services/cp/engine_channel.h"
 
 namespace evc::cp {
-
-class EngineOutput {
- public:
-  virtual ~EngineOutput() = default;
-  // `sealed` is `event` as it travels: encrypted under the CP's key.
-  virtual void Send(const events::v1::EngineEvent& event,
-                    const events::v1::SealedEnvelope& sealed) = 0;
-  // A line for the person at the CP's console.
-  virtual void Say(const std::string& cp_id, const std::string& line) = 0;
-};
 
 struct EngineOptions {
   int64_t power_w = 22000;

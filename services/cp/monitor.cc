@@ -21,6 +21,10 @@ class CentralLink : public grpc::ClientBidiReactor<central::v1::MonitorMessage,
 
   // Separate from construction so the caller can publish the pointer first.
   void Start() {
+    // While no replica leads (a take-over), the link waits for one to report
+    // SERVING instead of failing and backing off: every monitor relinks as
+    // soon as the new leader serves, not a backoff period later.
+    context_.set_wait_for_ready(true);
     stub_.async()->MonitorLink(&context_, this);
     {
       absl::MutexLock lock(&mu_);

@@ -20,7 +20,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "services/cp/engine.h"
+#include "services/cp/agent.h"
 #include "services/cp/engine_channel.h"
 #include "services/cp/monitor.h"
 #include "services/ocpp/server.h"

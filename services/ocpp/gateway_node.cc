@@ -8,7 +8,7 @@
 #include "services/common/grpc_server.h"
 #include "services/common/log.h"
 #include "services/common/service_main.h"
-#include "services/cp/cp_runtime.h"
+#include "services/cp/agent.h"
 #include "services/ocpp/schemas.h"
 
 namespace evc::ocpp {

@@ -977,6 +977,17 @@ int64_t ConnectedCps(Stack& stack) {
   return s.ok() ? s->connected() : -1;
 }
 
+// The CPs the replica at `port` counts connected, asked on a channel of its
+// own: what central sees of the monitors, whatever a client's channel does
+// meanwhile (the first-charge figure is the client's side).
+int64_t ConnectedCpsAt(Stack& stack, int port) {
+  auto central = CentralService::NewStub(
+      MakeChannel(absl::StrCat("127.0.0.1:", port), nullptr, &stack.client_tls()));
+  auto s = CallUnary(&CentralService::Stub::GetNetworkStats, *central,
+                     central::v1::GetNetworkStatsRequest(), absl::Seconds(5));
+  return s.ok() ? s->connected() : -1;
+}
+
 // Retries a driver's charge request at `cp` until the new leader accepts it;
 // the supply id.
 absl::StatusOr<std::string> ChargeWhenServed(Stack& stack, const std::string& cp, const std::string& driver,
@@ -1024,26 +1035,42 @@ absl::StatusOr<nlohmann::json> Failover(Stack& stack) {
     }
     centrals.Kill(leader);
     const absl::Time killed = absl::Now();
+    // Every CP linked again, polled from the kill on beside the rest: the
+    // monitors' relink, not the time a driver's first charge took.
+    std::optional<absl::Duration> relink_took;
+    std::thread relink_watch([&, next = centrals.Other(leader)] {
+      if (Stack::WaitFor([&] { return ConnectedCpsAt(stack, next) >= cps; }, absl::Seconds(120))) {
+        relink_took = absl::Now() - killed;
+      }
+    });
     if (!Stack::WaitFor([&] { return centrals.Leader() == centrals.Other(leader); }, absl::Seconds(60))) {
       missed["takeover_serving"] = absl::StrCat("no take-over within 60s at kill ", round);
+      relink_watch.join();
       break;
     }
-    serving.Add(absl::Now() - killed);
+    const absl::Duration serving_took = absl::Now() - killed;
+    serving.Add(serving_took);
     const int spare = cps - round + 1;
     auto charged = ChargeWhenServed(stack, FleetCpId(spare), FleetDriverId(spare), absl::Seconds(60));
+    const absl::Duration charge_took = absl::Now() - killed;
     if (charged.ok()) {
-      charging.Add(absl::Now() - killed);
+      charging.Add(charge_took);
       absl::MutexLock lock(&ids_mu);
       ids.insert(*charged);
       driver_of[*charged] = FleetDriverId(spare);
     } else {
       missed["first_charge"] = absl::StrCat("kill ", round, ": ", charged.status().ToString());
     }
-    if (Stack::WaitFor([&] { return ConnectedCps(stack) >= cps; }, absl::Seconds(120))) {
-      relinked.Add(absl::Now() - killed);
+    relink_watch.join();
+    if (relink_took) {
+      relinked.Add(*relink_took);
     } else {
       missed["relinked"] = absl::StrCat("kill ", round, ": only ", ConnectedCps(stack), " of ", cps, " relinked");
     }
+    std::fprintf(stderr, "kill %d: serving after %s, every CP linked after %s, first charge after %s\n",
+                 round, absl::FormatDuration(serving_took).c_str(),
+                 relink_took ? absl::FormatDuration(*relink_took).c_str() : "(never)",
+                 absl::FormatDuration(charge_took).c_str());
     if (absl::Status s = centrals.Restart(leader, round); !s.ok()) return s;
     ++completed_kills;
   }
@@ -1108,6 +1135,11 @@ absl::StatusOr<nlohmann::json> RunOnce(const std::string& scenario) {
   auto stack = Stack::Start(StackOptions(scenario));
   if (!stack.ok()) return stack.status();
   absl::StatusOr<nlohmann::json> result = ScenarioNamed(scenario)(**stack);
+  // EVC_BENCH_KEEP=1 keeps every run's logs, to see where a slow figure went.
+  if (result.ok() && std::getenv("EVC_BENCH_KEEP") != nullptr) {
+    (*stack)->KeepDirectory();
+    std::fprintf(stderr, "logs kept in %s\n", (*stack)->dir().c_str());
+  }
   if (!result.ok()) {
     (*stack)->KeepDirectory();
     return absl::Status(result.status().code(),
