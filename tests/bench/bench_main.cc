@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <deque>
@@ -34,6 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "evc/events/v1/events.pb.h"
+#include "services/central/central_replica.h"
 #include "services/common/backoff.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
@@ -956,6 +958,11 @@ class CentralPair {
     if (Stack::WaitFor([&] { return Alive(port); }, absl::Seconds(60))) return absl::OkStatus();
     return absl::UnavailableError(absl::StrCat(name, " never answered"));
   }
+  // The process serving on `port`.
+  Process& At(int port) {
+    auto it = replicas_.find(port);
+    return it != replicas_.end() ? *it->second : stack_.central_process();
+  }
   pid_t LeaderPid() {
     const int port = Leader();
     auto it = replicas_.find(port);
@@ -971,6 +978,35 @@ class CentralPair {
   std::vector<int> ports_;
   std::map<int, std::unique_ptr<Process>> replicas_;
 };
+
+// A leader paused past its lease (SIGSTOP) and resumed (SIGCONT) after the
+// other replica took over: how long the take-over took, whether the old
+// leader stepped down (exit code 75) and how many of its writes were fenced
+// (audited SYSTEM, central_fenced_write / central_superseded).
+nlohmann::json PauseLeader(Stack& stack, CentralPair& centrals) {
+  auto fenced = [&stack] {
+    const std::string n = stack.Sql(
+        "SELECT count(*) FROM audit_events WHERE category = 'SYSTEM'"
+        " AND action IN ('central_fenced_write', 'central_superseded')");
+    return n.empty() ? int64_t{0} : std::stoll(n);
+  };
+  const int paused = centrals.Leader();
+  if (paused == 0) return {{"stepped_down", 0}, {"error", "no replica led"}};
+  Process& leader = centrals.At(paused);
+  const int64_t fenced_before = fenced();
+  leader.Signal(SIGSTOP);
+  const absl::Time stopped = absl::Now();
+  const bool taken_over =
+      Stack::WaitFor([&] { return centrals.Leader() == centrals.Other(paused); }, absl::Seconds(60));
+  const absl::Duration takeover = absl::Now() - stopped;
+  leader.Signal(SIGCONT);
+  const bool exited = Stack::WaitFor([&] { return !leader.Running(); }, absl::Seconds(30));
+  const bool stepped_down = taken_over && exited && leader.exit_code() == central::kExitSuperseded;
+  return {{"takeover_ms", absl::ToDoubleMilliseconds(takeover)},
+          {"stepped_down", stepped_down ? 1 : 0},
+          {"exit_code", leader.exit_code().value_or(-1)},
+          {"fenced_attempts", fenced() - fenced_before}};
+}
 
 int64_t ConnectedCps(Stack& stack) {
   auto s = Stats(stack);
@@ -1075,6 +1111,8 @@ absl::StatusOr<nlohmann::json> Failover(Stack& stack) {
     ++completed_kills;
   }
 
+  const nlohmann::json paused_leader = PauseLeader(stack, centrals);
+  std::fprintf(stderr, "paused leader: %s\n", paused_leader.dump().c_str());
   StopEverySupply(stack, probes, driver_of, absl::Seconds(60));
   int64_t duplicates = 0;
   Stack::WaitFor([&] { return probes.TicketsReceived(ids, &duplicates) >= static_cast<int64_t>(ids.size()); },
@@ -1093,6 +1131,7 @@ absl::StatusOr<nlohmann::json> Failover(Stack& stack) {
                          {{"serving", serving.Summary()},
                           {"first_charge_accepted", charging.Summary()},
                           {"all_cps_relinked", relinked.Summary()}}},
+                        {"paused_leader", paused_leader},
                         {"missed", missed}};
 }
 

@@ -46,6 +46,8 @@ constexpr Target kTargets[] = {
     {"failover", "takeover.all_cps_relinked.p99_ms", true, 10000, Kind::kSpeed},
     {"failover", "tickets_lost", true, 0, Kind::kCorrectness},
     {"failover", "tickets_duplicated", true, 0, Kind::kCorrectness},
+    // A leader paused past its lease and resumed steps down (exit 75), fenced.
+    {"failover", "paused_leader.stepped_down", false, 1, Kind::kCorrectness},
 };
 
 // What the docs table shows besides the targets: the figures a reader asks for.
