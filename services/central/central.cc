@@ -136,17 +136,15 @@ void Central::TickLoop() {
 void Central::RestoreStoredConfig(
     const absl::StatusOr<std::optional<central::v1::CentralConfig>>& stored, absl::Time now,
     Effects& fx) {
+  if (stored.ok() && !stored->has_value()) return;  // never changed: the flags
   absl::StatusOr<NetworkConfig> restored =
-      !stored.ok() ? stored.status()
-      : !stored->has_value() ? absl::StatusOr<NetworkConfig>(network_.config())
-                             : RestoreConfig(network_.config(), **stored);
+      stored.ok() ? RestoreConfig(network_.config(), **stored) : stored.status();
   if (!restored.ok()) {
     fx.audit.push_back({now, AuditCategory::kError, "config_not_restored", "central", "", "ERROR",
                         {{"error", restored.status().ToString()},
                          {"in_force", "the command-line flags"}}});
     return;
   }
-  if (!stored->has_value()) return;
   network_.RestoreConfig(*restored);
   config_updated_by_ = (*stored)->updated_by();
   config_updated_at_ = FromProto((*stored)->updated_at());
