@@ -569,6 +569,12 @@ central::v1::NetworkStats Central::Stats() const {
   return stats;
 }
 
+common::v1::CpState Central::StateOf(const std::string& cp_id) const {
+  absl::MutexLock lock(&mu_);
+  std::optional<central::v1::ChargingPointStatus> status = network_.Status(cp_id);
+  return status ? status->state() : common::v1::CP_STATE_DISCONNECTED;
+}
+
 void Central::Watch(Watcher* w, bool with_snapshot) {
   absl::MutexLock lock(&mu_);
   if (with_snapshot) {

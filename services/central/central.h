@@ -131,6 +131,8 @@ class Central {
 
   // Views.
   std::vector<central::v1::ChargingPointStatus> Snapshot() const;
+  // One CP's state now (DISCONNECTED for a CP central does not know).
+  common::v1::CpState StateOf(const std::string& cp_id) const;
   absl::StatusOr<central::v1::SupplyView> GetSupply(const std::string& supply_id);
   absl::StatusOr<std::vector<common::v1::Ticket>> ListTickets(const std::string& driver_id,
                                                               const std::string& cp_id, int limit);

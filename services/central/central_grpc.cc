@@ -80,7 +80,13 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
       absl::MutexLock lock(&mu_);
       if (finished_) return;
       if (writing_) {
-        next_reply_ = reply;
+        // Merged: a state and an interval pushed while one write is in
+        // flight both reach the monitor (proto3 merges only the fields set).
+        if (next_reply_) {
+          next_reply_->MergeFrom(reply);
+        } else {
+          next_reply_ = reply;
+        }
         return;
       }
       writing_ = true;
@@ -151,6 +157,11 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
       }
       log::Info("monitor linked", {{"cp_id", cp_id_}, {"peer", peer_}});
       generation_ = owner_.AddLink(cp_id_, this);
+      // Read once linked: a change after this is pushed (written after the
+      // reply), so the monitor ends with the newest state either way.
+      const common::v1::CpState state = owner_.central_.StateOf(cp_id_);
+      reply_.mutable_registered()->set_state(state);
+      owner_.FollowLinkState(cp_id_, generation_, state);
       StartRead(&in_);
       StartWrite(&reply_);
     });
@@ -395,7 +406,40 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
 
 CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, CpTokenValidator& cp_tokens,
                          CallAuthorizer& authz, AuditReader& audit)
-    : central_(central), pool_(pool), cp_tokens_(cp_tokens), authz_(authz), audit_(audit) {}
+    : central_(central), pool_(pool), cp_tokens_(cp_tokens), authz_(authz), audit_(audit),
+      state_follower_(*this) {
+  central_.Watch(&state_follower_, /*with_snapshot=*/false);
+}
+
+CentralGrpc::~CentralGrpc() { central_.Unwatch(&state_follower_); }
+
+bool CentralGrpc::StateFollower::Offer(const SharedUpdate& update) {
+  if (update->has_charging_point()) {
+    const auto& status = update->charging_point();
+    owner_.PushState(status.charging_point().cp_id(), status.state());
+  }
+  return true;
+}
+
+void CentralGrpc::PushState(const std::string& cp_id, common::v1::CpState state) {
+  absl::MutexLock lock(&links_mu_);
+  auto it = links_.find(cp_id);
+  if (it == links_.end() || it->second.state == state) return;
+  it->second.state = state;
+  v1::MonitorReply reply;
+  reply.mutable_registered()->set_state(state);  // interval 0: unchanged
+  it->second.reactor->Push(reply);
+}
+
+void CentralGrpc::FollowLinkState(const std::string& cp_id, uint64_t generation, common::v1::CpState state) {
+  absl::MutexLock lock(&links_mu_);
+  auto it = links_.find(cp_id);
+  // UNSPECIFIED: nothing pushed since the link was added.
+  if (it != links_.end() && it->second.generation == generation &&
+      it->second.state == common::v1::CP_STATE_UNSPECIFIED) {
+    it->second.state = state;
+  }
+}
 
 uint64_t CentralGrpc::AddLink(const std::string& cp_id, MonitorLinkReactor* link) {
   absl::MutexLock lock(&links_mu_);

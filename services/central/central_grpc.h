@@ -32,6 +32,7 @@ class CentralGrpc : public v1::CentralService::CallbackService,
   // the audit trail from `audit`.
   CentralGrpc(Central& central, WorkerPool& pool, CpTokenValidator& cp_tokens,
               CallAuthorizer& authz, AuditReader& audit);
+  ~CentralGrpc() override;
 
   grpc::ServerBidiReactor<v1::MonitorMessage, v1::MonitorReply>* MonitorLink(
       grpc::CallbackServerContext* c) override;
@@ -124,7 +125,24 @@ class CentralGrpc : public v1::CentralService::CallbackService,
   struct Link {
     MonitorLinkReactor* reactor;
     uint64_t generation;
+    // The CP's state as last told to the monitor.
+    common::v1::CpState state = common::v1::CP_STATE_UNSPECIFIED;
   };
+  // Follows the network's updates: a CP whose state changed is told on its
+  // link (an OCPP charger then gets ChangeAvailability). Under central's
+  // lock: it only queues a write.
+  class StateFollower : public Watcher {
+   public:
+    explicit StateFollower(CentralGrpc& owner) : owner_(owner) {}
+    bool Offer(const SharedUpdate& update) override;
+    void End() override {}
+
+   private:
+    CentralGrpc& owner_;
+  };
+  void PushState(const std::string& cp_id, common::v1::CpState state);
+  // The state the registration reply told the link (unless a push came first).
+  void FollowLinkState(const std::string& cp_id, uint64_t generation, common::v1::CpState state);
   // A newer link for the same CP replaces (and closes) the older one, in one
   // critical section with the older one's removal; returns its generation.
   uint64_t AddLink(const std::string& cp_id, MonitorLinkReactor* link);
@@ -138,6 +156,7 @@ class CentralGrpc : public v1::CentralService::CallbackService,
   absl::Mutex links_mu_;
   absl::flat_hash_map<std::string, Link> links_ ABSL_GUARDED_BY(links_mu_);
   uint64_t last_link_generation_ ABSL_GUARDED_BY(links_mu_) = 0;
+  StateFollower state_follower_;
 };
 
 }  // namespace evc::central

@@ -165,8 +165,9 @@ int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, Leader
   // verified with auth's keys, registry events with the registry's.
   std::unique_ptr<VerifyingKeys> auth_keys = AuthEventKeys(*auth, clock);
   std::unique_ptr<VerifyingKeys> registry_keys = RegistryEventKeys(*registry, clock);
-  KafkaRoutes routes(central, channel, *tokens, {auth_keys.get(), registry_keys.get()}, service,
-                     clock);
+  RegistryDriverTags driver_tags(*registry);
+  KafkaRoutes routes(central, channel, *tokens, {auth_keys.get(), registry_keys.get(), &driver_tags},
+                     service, clock);
   std::unique_ptr<KafkaConsumer> consumer = StartConsuming(
       {.brokers = KafkaBrokers(), .group_id = "evc-central", .client_id = "evc-central",
        .topics = {topics::kEngineEvents, topics::kChargeRequests, topics::kRegistryEvents,

@@ -30,6 +30,7 @@ KafkaRoutes::KafkaRoutes(Central& central, EngineChannel& channel, TokenVerifier
 void KafkaRoutes::HandleBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters) {
   const Verified verified = Verify(batch, dead_letters);
   PersistReplayMarks(ApplyBatch(batch, verified, dead_letters));
+  if (!tag_walk_ins_.empty()) HandleTagWalkIns();
   if (!verified.requests.empty()) HandleChargeRequests(verified.requests);
 }
 
@@ -190,6 +191,10 @@ void KafkaRoutes::HandleEngineEvent(const KafkaMessage& m, const std::string& pl
                         "REJECTED", {{"reason", problem}}, topics::kEngineEvents});
     return;
   }
+  if (e.has_walk_in() && !e.walk_in().id_tag().empty()) {
+    tag_walk_ins_.emplace_back(e.cp_id(), e.walk_in());
+    return;
+  }
   network.OnEngineEvent(e, now, fx);
 }
 
@@ -229,6 +234,21 @@ absl::StatusOr<Caller> KafkaRoutes::AssertedDriver(const events::v1::ChargeReque
                         topics::kChargeRequests});
   });
   return refusal;
+}
+
+void KafkaRoutes::HandleTagWalkIns() {
+  for (const auto& [cp_id, walk_in] : tag_walk_ins_) {
+    absl::StatusOr<std::string> owner =
+        trust_.driver_tags == nullptr ? absl::FailedPreconditionError("central cannot look up RFID tags")
+                                      : trust_.driver_tags->DriverOf(walk_in.id_tag());
+    // Known before the driver's ticket or refusal is sealed for them.
+    if (owner.ok()) central_.PrefetchNotificationKey(*owner);
+    absl::Status durable = central_.RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
+      network.OnTagWalkIn(cp_id, walk_in, owner, now, fx);
+    });
+    if (!durable.ok()) log::Warn("RFID walk-in not durable in time", {{"cp_id", cp_id}, {"error", durable.ToString()}});
+  }
+  tag_walk_ins_.clear();
 }
 
 void KafkaRoutes::HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests) {

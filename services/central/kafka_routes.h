@@ -13,6 +13,7 @@
 
 #include "evc/events/v1/events.pb.h"
 #include "services/central/central.h"
+#include "services/central/driver_tags.h"
 #include "services/central/engine_channel.h"
 #include "services/central/link_closer.h"
 #include "services/common/kafka.h"
@@ -28,6 +29,8 @@ struct KafkaTrust {
   VerifyingKeys* auth_keys = nullptr;
   // The registry's event keys.
   VerifyingKeys* registry_keys = nullptr;
+  // Who registered the RFID tag of a walk-in; unset: such walk-ins are refused.
+  DriverTags* driver_tags = nullptr;
 };
 
 class KafkaRoutes {
@@ -73,6 +76,9 @@ class KafkaRoutes {
   void RefuseSignedEvent(const KafkaMessage& m, const absl::Status& why, absl::Time now,
                          Effects& fx);
   void HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests);
+  // Walk-ins with an RFID tag, set aside by HandleEngineEvent: their tags are
+  // looked up at the registry off the network's lock, then they are charged.
+  void HandleTagWalkIns();
 
   Central& central_;
   EngineChannel& channel_;
@@ -83,6 +89,8 @@ class KafkaRoutes {
   AssertionGuard assertion_guard_;
   // Reused for every engine event: parsing into a fresh message allocates.
   events::v1::EngineEvent scratch_event_;
+  // (cp_id, request) of the batch being applied.
+  std::vector<std::pair<std::string, events::v1::WalkInRequest>> tag_walk_ins_;
 };
 
 }  // namespace evc::central

@@ -58,6 +58,38 @@ TEST_F(KafkaRoutesTest, ForgedEngineMessagesAreRejectedAndAudited) {
   EXPECT_EQ(commands, 1);
 }
 
+// The registry's answer for each tag; every lookup recorded.
+class FakeDriverTags : public DriverTags {
+ public:
+  absl::StatusOr<std::string> DriverOf(const std::string& id_tag) override {
+    asked.push_back(id_tag);
+    if (id_tag == "FOB-7") return std::string("ana");
+    return absl::NotFoundError("no such tag");
+  }
+  std::vector<std::string> asked;
+};
+
+TEST_F(KafkaRoutesTest, AWalkInWithAnRfidTagIsChargedToTheTagsDriver) {
+  FakeDriverTags tags;
+  KafkaRoutes with_tags{central, wired->channel, tokens.verifier, {.driver_tags = &tags}, links, clock};
+  ASSERT_TRUE(central.Start({Cp("CP1"), Cp("CP2")}).ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  events::v1::EngineEvent walk_in;
+  walk_in.set_cp_id("CP1");
+  walk_in.mutable_walk_in()->set_request_id("w1");
+  walk_in.mutable_walk_in()->set_id_tag("FOB-7");
+  const std::string sealed = SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, "CP1",
+                                          keys.key, 10, walk_in.SerializeAsString())
+                                 ->SerializeAsString();
+  with_tags.HandleBatch(std::vector<KafkaMessage>{{topics::kEngineEvents, 0, 1, "CP1", sealed}}, nullptr);
+  EXPECT_EQ(tags.asked, std::vector<std::string>{"FOB-7"});
+  ASSERT_EQ(store.open.size(), 1u);
+  const SupplyRecord& supply = store.open.begin()->second;
+  EXPECT_EQ(supply.driver_id, "ana");
+  EXPECT_EQ(supply.cp_id, "CP1");
+  central.Stop();
+}
+
 int Rejected(const MemoryStore& store) {
   int rejected = 0;
   for (const AuditRecord& a : store.audit) {

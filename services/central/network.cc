@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/central/live_config.h"
 #include "services/common/crypto.h"
@@ -147,8 +148,11 @@ events::v1::EngineCommand ChargingNetwork::AuthorizeCommand(const SupplyRecord& 
   a->set_supply_id(s.supply_id);
   a->set_driver_id(s.driver_id);
   a->set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
-  // An anonymous supply answers the walk-in request it was opened for.
+  // A supply opened for a walk-in answers its request (anonymous, or by tag).
   if (s.driver_id.empty()) a->set_walk_in_request_id(s.request_id);
+  if (absl::StartsWith(s.request_id, kTagWalkInPrefix)) {
+    a->set_walk_in_request_id(s.request_id.substr(kTagWalkInPrefix.size()));
+  }
   a->set_power_limit_w(s.power_limit_w);
   return c;
 }
@@ -418,13 +422,43 @@ ChargeDecision ChargingNetwork::AnswerChargeRequest(const events::v1::ChargeRequ
 
 void ChargingNetwork::OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w,
                                absl::Time now, Effects& fx) {
+  if (!w.id_tag().empty()) {
+    return OnTagWalkIn(cp_id, w, absl::FailedPreconditionError("the tag was not looked up"), now, fx);
+  }
+  AnswerWalkIn(cp_id, w.request_id(),
+               RequestCharge(cp_id, Caller::Anonymous(absl::StrCat("cp:", cp_id)), w.request_id(), now, fx),
+               now, fx);
+}
+
+void ChargingNetwork::OnTagWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w,
+                                  const absl::StatusOr<std::string>& tag_owner, absl::Time now,
+                                  Effects& fx) {
+  if (tag_owner.ok()) {
+    // The request id marks the supply as a walk-in's (AuthorizeCommand);
+    // the CP's own id keeps a redelivered request idempotent.
+    const Caller driver = Caller::Driver(*tag_owner, absl::StrCat("cp:", cp_id, " id_tag"));
+    return AnswerWalkIn(cp_id, w.request_id(),
+                        RequestCharge(cp_id, driver, absl::StrCat(kTagWalkInPrefix, w.request_id()), now, fx),
+                        now, fx);
+  }
+  ChargeDecision d;
+  const bool unknown = absl::IsNotFound(tag_owner.status());
+  d.reason = unknown ? common::v1::REJECT_REASON_UNKNOWN_DRIVER : common::v1::REJECT_REASON_UNSPECIFIED;
+  d.detail = unknown ? absl::StrCat("RFID tag '", w.id_tag(), "' is not registered to any driver")
+                     : absl::StrCat("RFID tag '", w.id_tag(), "' could not be checked (",
+                                    tag_owner.status().message(), "): try again");
+  Audit(fx, now, AuditCategory::kCharge, "charge_rejected", absl::StrCat("cp:", cp_id), cp_id, "REJECTED",
+        {{"reason", RejectReasonText(d.reason)}, {"id_tag", w.id_tag()}, {"detail", d.detail}});
+  AnswerWalkIn(cp_id, w.request_id(), d, now, fx);
+}
+
+void ChargingNetwork::AnswerWalkIn(const std::string& cp_id, const std::string& request_id,
+                                   const ChargeDecision& d, absl::Time now, Effects& fx) {
   // Accepted: the authorisation answers the walk-in request (AuthorizeCommand).
-  ChargeDecision d =
-      RequestCharge(cp_id, Caller::Anonymous(absl::StrCat("cp:", cp_id)), w.request_id(), now, fx);
   if (d.accepted()) return;
   events::v1::EngineCommand reject = Command(cp_id, now);
   auto* r = reject.mutable_walk_in_rejected();
-  r->set_request_id(w.request_id());
+  r->set_request_id(request_id);
   r->set_reason(d.reason);
   r->set_detail(d.detail);
   fx.commands.push_back(std::move(reject));

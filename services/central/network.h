@@ -58,6 +58,10 @@ struct NetworkConfig {
   QueueConfig queue;
 };
 
+// The request id of a supply opened for a walk-in with an RFID tag is this
+// prefix and the CP's request id: its authorisation must answer the walk-in.
+inline constexpr absl::string_view kTagWalkInPrefix = "walk-in:";
+
 struct ChargeDecision {
   std::optional<SupplyRecord> supply;  // set when accepted
   common::v1::RejectReason reason = common::v1::REJECT_REASON_UNSPECIFIED;
@@ -117,11 +121,11 @@ class ChargingNetwork {
                              absl::Time now, Effects& fx);
 
   // Charge requests from drivers (`actor` a driver, admitted by MayChargeAs)
-  // or walk-ins (`actor` anonymous). A driver Caller is a verified account:
-  // its token (gRPC) or auth's charge assertion (Kafka) was verified at the
-  // entry point, and auth issues neither to a name no account holds, so there
-  // is no unknown driver to refuse here (REJECT_REASON_UNKNOWN_DRIVER stays
-  // reserved for identifiers no account holds, such as a future RFID tag).
+  // or walk-ins (`actor` anonymous, or the driver an RFID tag names). A driver
+  // Caller is a verified account: its token (gRPC), auth's charge assertion
+  // (Kafka) or the registry's owner of the tag was checked at the entry point,
+  // so there is no unknown driver to refuse here (REJECT_REASON_UNKNOWN_DRIVER
+  // is for a tag no account holds: OnTagWalkIn).
   ChargeDecision RequestCharge(const std::string& cp_id, const Caller& actor,
                                const std::string& request_id, absl::Time now, Effects& fx);
   // A charge request from Kafka, answered by notice (RequestCharge notifies
@@ -132,7 +136,15 @@ class ChargingNetwork {
                                      const absl::StatusOr<Caller>& driver, absl::Time now,
                                      Effects& fx);
   // Engine events from Kafka (started, telemetry, completed, walk-in request).
+  // A walk-in with an RFID tag is refused here: its tag must be resolved
+  // first, off the lock (OnTagWalkIn).
   void OnEngineEvent(const events::v1::EngineEvent& event, absl::Time now, Effects& fx);
+  // A walk-in at a CP with an RFID tag (an OCPP charger's Authorize): a
+  // charge for `tag_owner`, the driver who registered the tag, under the same
+  // rules as any charge request; or refused with why not (NOT_FOUND: nobody
+  // registered the tag; any other error: it could not be checked now).
+  void OnTagWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w,
+                   const absl::StatusOr<std::string>& tag_owner, absl::Time now, Effects& fx);
   // Charge and stop requests over gRPC. `caller`: who the call's token
   // names, or why it names nobody. Only drivers charge, and stop, for
   // themselves (MayChargeAs: `named_driver`, when given, must be the caller):
@@ -319,6 +331,9 @@ class ChargingNetwork {
                    absl::Time ended_at, Effects& fx);
   void OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w, absl::Time now,
                 Effects& fx);
+  // A refused walk-in is told so (an accepted one by its authorisation).
+  void AnswerWalkIn(const std::string& cp_id, const std::string& request_id, const ChargeDecision& d,
+                    absl::Time now, Effects& fx);
   ChargingPointRecord* SupplyOwner(const std::string& cp_id, const std::string& supply_id);
   // The CP running `supply_id`, through the index; nullptr if none.
   ChargingPointRecord* SupplyHolder(const std::string& supply_id);

@@ -537,6 +537,63 @@ TEST_F(NetworkTest, WalkInIsAnonymousAndRejectionsGoBackToTheEngine) {
   EXPECT_EQ(fx.commands[0].walk_in_rejected().reason(), common::v1::REJECT_REASON_CP_BUSY);
 }
 
+TEST_F(NetworkTest, AWalkInWithAnRfidTagChargesTheTagsDriver) {
+  Link();
+  Link("CP2");
+  events::v1::WalkInRequest w;
+  w.set_request_id("w1");
+  w.set_id_tag("FOB-7");
+  fx = Effects();
+  net.OnTagWalkIn("CP1", w, std::string("ana"), now, fx);
+  ASSERT_EQ(fx.commands.size(), 1u);
+  const auto& a = fx.commands[0].authorize();
+  EXPECT_EQ(a.driver_id(), "ana");
+  EXPECT_EQ(a.walk_in_request_id(), "w1") << "answers the charger's request";
+  ASSERT_EQ(fx.notices.size(), 1u) << "the driver is told, as for any accepted charge";
+  EXPECT_TRUE(fx.notices[0].has_accepted());
+  EXPECT_EQ(State(), common::v1::CP_STATE_SUPPLYING);
+  // Redelivered: the same supply, nothing sent again.
+  fx = Effects();
+  net.OnTagWalkIn("CP1", w, std::string("ana"), now, fx);
+  EXPECT_TRUE(fx.commands.empty());
+
+  // The same driver's tag at another CP: the charge rules hold.
+  w.set_request_id("w2");
+  fx = Effects();
+  net.OnTagWalkIn("CP2", w, std::string("ana"), now, fx);
+  ASSERT_EQ(fx.commands.size(), 1u);
+  EXPECT_EQ(fx.commands[0].walk_in_rejected().request_id(), "w2");
+  EXPECT_EQ(fx.commands[0].walk_in_rejected().reason(), common::v1::REJECT_REASON_DRIVER_ALREADY_CHARGING);
+}
+
+TEST_F(NetworkTest, AnRfidWalkInIsRefusedWhenItsTagNamesNobodyOrWasNotLookedUp) {
+  Link();
+  events::v1::WalkInRequest w;
+  w.set_request_id("w1");
+  w.set_id_tag("NOBODY");
+  fx = Effects();
+  net.OnTagWalkIn("CP1", w, absl::NotFoundError("no such tag"), now, fx);
+  ASSERT_EQ(fx.commands.size(), 1u);
+  EXPECT_EQ(fx.commands[0].walk_in_rejected().reason(), common::v1::REJECT_REASON_UNKNOWN_DRIVER);
+  EXPECT_NE(fx.commands[0].walk_in_rejected().detail().find("NOBODY"), std::string::npos);
+  ASSERT_FALSE(fx.audit.empty());
+  EXPECT_EQ(fx.audit.back().outcome, "REJECTED");
+
+  fx = Effects();
+  net.OnTagWalkIn("CP1", w, absl::UnavailableError("registry down"), now, fx);
+  ASSERT_EQ(fx.commands.size(), 1u);
+  EXPECT_NE(fx.commands[0].walk_in_rejected().detail().find("try again"), std::string::npos);
+
+  // Straight from Kafka, unresolved: never charged to anyone.
+  auto e = Event();
+  *e.mutable_walk_in() = w;
+  fx = Effects();
+  net.OnEngineEvent(e, now, fx);
+  ASSERT_EQ(fx.commands.size(), 1u);
+  EXPECT_TRUE(fx.commands[0].has_walk_in_rejected());
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
 TEST_F(NetworkTest, RestartRestoresSuppliesAndGivesMonitorsAGracePeriod) {
   SupplyRecord s = Stored("s1", "CP1", "ana", common::v1::SUPPLY_PHASE_CHARGING);
   s.energy_wh = 500;

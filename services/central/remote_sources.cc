@@ -41,6 +41,16 @@ absl::StatusOr<common::v1::ChargingPoint> RegistryCatalogue::Lookup(const std::s
                    absl::Seconds(5));
 }
 
+absl::StatusOr<std::string> RegistryDriverTags::DriverOf(const std::string& id_tag) {
+  registry::v1::ResolveIdTagRequest request;
+  request.set_id_tag(id_tag);
+  // Short: a driver waits at the CP, and the charger's Authorize times out.
+  absl::StatusOr<registry::v1::Account> account =
+      CallUnary(&RegistryService::StubInterface::ResolveIdTag, registry_, request, absl::Seconds(3));
+  if (!account.ok()) return account.status();
+  return account->username();
+}
+
 absl::StatusOr<std::vector<common::v1::ChargingPoint>> LoadCatalogue(
     RegistryService::StubInterface& registry) {
   std::vector<common::v1::ChargingPoint> catalogue;

@@ -14,6 +14,7 @@
 #include "services/central/audit_reader.h"
 #include "services/central/cp_token_validator.h"
 #include "services/central/cp_key_source.h"
+#include "services/central/driver_tags.h"
 #include "services/central/notification_key_source.h"
 #include "services/common/postgres.h"
 
@@ -45,6 +46,17 @@ class RegistryCatalogue : public CatalogueLookup {
   explicit RegistryCatalogue(registry::v1::RegistryService::StubInterface& registry)
       : registry_(registry) {}
   absl::StatusOr<common::v1::ChargingPoint> Lookup(const std::string& cp_id) override;
+
+ private:
+  registry::v1::RegistryService::StubInterface& registry_;
+};
+
+// Tags' owners (the registry's ResolveIdTag, an internal RPC for central).
+class RegistryDriverTags : public DriverTags {
+ public:
+  explicit RegistryDriverTags(registry::v1::RegistryService::StubInterface& registry)
+      : registry_(registry) {}
+  absl::StatusOr<std::string> DriverOf(const std::string& id_tag) override;
 
  private:
   registry::v1::RegistryService::StubInterface& registry_;

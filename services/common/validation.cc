@@ -43,4 +43,13 @@ absl::Status ValidatePriceMillieurosPerKwh(int64_t price) {
                                                  " (got ", price, "; 350 means 0.35 €/kWh)"));
 }
 
+absl::StatusOr<std::string> NormalizeIdTag(absl::string_view id_tag) {
+  constexpr size_t kMaxIdTag = 20;  // OCPP 1.6 IdToken
+  if (absl::Status s = ValidateId("id_tag", id_tag, ""); !s.ok()) return s;
+  if (id_tag.size() > kMaxIdTag) {
+    return absl::InvalidArgumentError(absl::StrCat("id_tag '", id_tag, "' is longer than 20 characters"));
+  }
+  return absl::AsciiStrToUpper(id_tag);
+}
+
 }  // namespace evc

@@ -6,6 +6,7 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace evc {
 
@@ -18,5 +19,9 @@ absl::Status ValidateSupplyId(absl::string_view supply_id);
 // Prices in millieuros per kWh: 1 to 100,000 (100 €/kWh is beyond any real
 // charger: larger is a typo, and it keeps every amount far from overflow).
 absl::Status ValidatePriceMillieurosPerKwh(int64_t price);
+// An RFID tag as a driver registers it and a CP presents it (OCPP idTag,
+// CiString20: compared case-insensitively): 1-20 of [A-Za-z0-9._-], starting
+// with a letter or digit. Returns it in upper case, the one spelling stored.
+absl::StatusOr<std::string> NormalizeIdTag(absl::string_view id_tag);
 
 }  // namespace evc

@@ -57,7 +57,7 @@ class CentralLink : public grpc::ClientBidiReactor<central::v1::MonitorMessage,
 
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (in_.has_registered()) monitor_.LinkRegistered(in_.registered().health_interval_ms());
+    if (in_.has_registered()) monitor_.LinkRegistered(in_.registered());
     StartRead(&in_);
   }
 
@@ -199,20 +199,25 @@ void Monitor::Tick(absl::Time now) {
   link->Start();
 }
 
-void Monitor::LinkRegistered(int64_t health_interval_ms) {
-  absl::MutexLock lock(&mu_);
-  // Central says again on an open link when its settings change.
-  const bool first = !registered_;
-  registered_ = true;
-  connect_backoff_.Reset();
-  const absl::Duration interval =
-      std::clamp(absl::Milliseconds(health_interval_ms), kMinHealthInterval, kMaxHealthInterval);
-  // 0: a central that does not say keeps the default.
-  if (health_interval_ms > 0 && interval != health_interval_) {
-    health_interval_ = interval;
-    log::Info("health interval", {{"cp_id", cp_id_}, {"interval", absl::FormatDuration(interval)}});
+void Monitor::LinkRegistered(const central::v1::Registered& registered) {
+  {
+    absl::MutexLock lock(&mu_);
+    // Central says again on an open link when its settings or the CP's state change.
+    const bool first = !registered_;
+    registered_ = true;
+    connect_backoff_.Reset();
+    const int64_t health_interval_ms = registered.health_interval_ms();
+    const absl::Duration interval =
+        std::clamp(absl::Milliseconds(health_interval_ms), kMinHealthInterval, kMaxHealthInterval);
+    // 0: a central that does not say keeps the default.
+    if (health_interval_ms > 0 && interval != health_interval_) {
+      health_interval_ = interval;
+      log::Info("health interval", {{"cp_id", cp_id_}, {"interval", absl::FormatDuration(interval)}});
+    }
+    if (first) log::Info("linked to central", {{"cp_id", cp_id_}});
   }
-  if (first) log::Info("linked to central", {{"cp_id", cp_id_}});
+  // Outside the lock: the engine side may talk to its charger.
+  if (registered.state() != common::v1::CP_STATE_UNSPECIFIED) engine_.CentralState(registered.state());
 }
 
 absl::Duration Monitor::health_interval() const {

@@ -27,6 +27,11 @@ class EngineProbe {
   virtual ~EngineProbe() = default;
   virtual absl::Status Activate(const cp::v1::ActivateRequest& request) = 0;
   virtual absl::StatusOr<cp::v1::CheckResponse> Check() = 0;
+  // Central's state of this CP, told when the link is registered and again
+  // when it changes (OUT_OF_SERVICE while an operator or the weather holds
+  // it). A simulated engine needs nothing of it; an OCPP charger is told its
+  // availability.
+  virtual void CentralState(common::v1::CpState state) {}
 };
 
 class Authenticator {
@@ -62,7 +67,7 @@ class Monitor {
  private:
   friend class CentralLink;
   void LinkEnded(const grpc::Status& status);
-  void LinkRegistered(int64_t health_interval_ms);
+  void LinkRegistered(const central::v1::Registered& registered);
   bool EnsureAuthenticated(absl::Time now);
   // The engine's health; sets engine_starting_ while it is reachable but not
   // ready (starting, or restarting).

@@ -3,9 +3,11 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/crypto.h"
 #include "services/common/log.h"
 #include "services/common/price.h"
 #include "services/common/proto_time.h"
@@ -54,6 +56,21 @@ int32_t TransactionIdFor(const std::string& supply_id) {
 
 std::string IdTagFor(const std::string& supply_id) { return supply_id.substr(0, 20); }
 
+namespace {
+
+// OCPP compares idTags case-insensitively (IdToken is a CiString20).
+bool SameIdTag(const std::string& a, const std::string& b) { return absl::EqualsIgnoreCase(a, b); }
+
+json IdTagInfo(const char* status) { return json{{"idTagInfo", {{"status", status}}}}; }
+
+// Why central refused a charge, as OCPP 1.6's AuthorizationStatus.
+const char* AuthorizationStatusFor(common::v1::RejectReason reason) {
+  if (reason == common::v1::REJECT_REASON_DRIVER_ALREADY_CHARGING) return "ConcurrentTx";
+  return "Invalid";  // an unknown tag, or a CP that cannot charge now
+}
+
+}  // namespace
+
 OcppCharger::OcppCharger(std::string cp_id, cp::EngineOutput& out, ChargerOptions options)
     : cp_id_(std::move(cp_id)), out_(out), options_(options) {}
 
@@ -80,7 +97,7 @@ void OcppCharger::Disconnected(const ChargerLink& link) {
 
 bool OcppCharger::busy() const {
   absl::MutexLock lock(&mu_);
-  return transaction_.has_value() || pending_.has_value();
+  return transaction_.has_value() || pending_.has_value() || local_auth_.has_value();
 }
 
 absl::Status OcppCharger::Activate(const cp::v1::ActivateRequest& request) {
@@ -133,7 +150,8 @@ void OcppCharger::CallCharger(const std::string& action, json payload) {
   link->Call(action, std::move(payload), [cp = cp_id_, action](absl::StatusOr<json> result) {
     if (!result.ok()) {
       log::Warn("charger refused or missed a CALL", {{"cp_id", cp}, {"action", action}, {"error", result.status().ToString()}});
-    } else if (result->value("status", std::string("Accepted")) != "Accepted") {
+    } else if (const std::string status = result->value("status", std::string("Accepted"));
+               status != "Accepted" && status != "Scheduled") {
       log::Warn("charger rejected a CALL", {{"cp_id", cp}, {"action", action}, {"status", (*result)["status"].get<std::string>()}});
     }
   });
@@ -143,8 +161,37 @@ absl::Status OcppCharger::OnSealedCommand(absl::string_view wire, absl::Time now
   return channel_.OpenThenAct(mu_, wire, now, [&](const events::v1::EngineCommand& c) { OnCommand(c, now); });
 }
 
+void OcppCharger::EmitNotStarted(const std::string& supply_id, common::v1::EndReason reason, absl::Time now) {
+  events::v1::EngineEvent e = channel_.NewEvent(now);
+  auto* c = e.mutable_completed();
+  c->set_supply_id(supply_id);
+  c->set_seq(1);
+  c->set_energy_wh(0);
+  c->set_reason(reason);
+  Emit(e, now);
+}
+
+std::optional<std::pair<Reply, json>> OcppCharger::AnswerLocalAuthorisation(
+    const events::v1::EngineCommand& command, absl::Time now) {
+  const std::string& request_id = command.has_authorize() ? command.authorize().walk_in_request_id()
+                                                          : command.walk_in_rejected().request_id();
+  if (!local_auth_ || local_auth_->request_id != request_id) return std::nullopt;
+  LocalAuthorisation waiting = *std::move(local_auth_);
+  local_auth_.reset();
+  if (command.has_authorize()) {
+    const auto& a = command.authorize();
+    pending_ = Authorisation{a.supply_id(), a.driver_id(), a.price_millieuros_per_kwh(), waiting.id_tag};
+    log::Info("RFID tag accepted", {{"cp_id", cp_id_}, {"supply_id", a.supply_id()}});
+    return std::make_pair(std::move(waiting.reply), IdTagInfo("Accepted"));
+  }
+  const auto& r = command.walk_in_rejected();
+  log::Info("RFID tag refused by central", {{"cp_id", cp_id_}, {"detail", r.detail()}});
+  return std::make_pair(std::move(waiting.reply), IdTagInfo(AuthorizationStatusFor(r.reason())));
+}
+
 void OcppCharger::OnCommand(const events::v1::EngineCommand& command, absl::Time now) {
   std::optional<std::pair<std::string, json>> call;
+  std::optional<std::pair<Reply, json>> answer;
   {
     absl::MutexLock lock(&mu_);
     if (std::string why; !channel_.Admit(command, now, options_.command_max_age, &why)) {
@@ -161,22 +208,26 @@ void OcppCharger::OnCommand(const events::v1::EngineCommand& command, absl::Time
         return;
       }
       if (pending_ && pending_->supply_id == a.supply_id()) return;  // offered again
-      pending_ = Authorisation{a.supply_id(), a.driver_id(), a.price_millieuros_per_kwh()};
-      call.emplace("RemoteStartTransaction", json{{"connectorId", 1}, {"idTag", IdTagFor(a.supply_id())}});
+      if (a.walk_in_request_id().empty()) {
+        pending_ = Authorisation{a.supply_id(), a.driver_id(), a.price_millieuros_per_kwh(), IdTagFor(a.supply_id())};
+        call.emplace("RemoteStartTransaction", json{{"connectorId", 1}, {"idTag", pending_->id_tag}});
+      } else if (answer = AnswerLocalAuthorisation(command, now); !answer) {
+        // The Authorize it answers was refused meanwhile (timeout): nobody
+        // will plug in, so central's record ends now rather than at its
+        // plug timeout.
+        log::Info("late authorisation of an RFID tag released", {{"cp_id", cp_id_}, {"supply_id", a.supply_id()}});
+        EmitNotStarted(a.supply_id(), common::v1::END_REASON_PLUG_TIMEOUT, now);
+      }
+    } else if (command.has_walk_in_rejected()) {
+      answer = AnswerLocalAuthorisation(command, now);
     } else if (command.has_stop()) {
       if (transaction_ && transaction_->supply.supply_id == command.stop().supply_id()) {
         transaction_->stop_reason = command.stop().reason();
         call.emplace("RemoteStopTransaction", json{{"transactionId", transaction_->transaction_id}});
       } else if (pending_ && pending_->supply_id == command.stop().supply_id()) {
         // Not started yet: nothing runs at the charger; central's record ends.
-        events::v1::EngineEvent e = channel_.NewEvent(now);
-        auto* c = e.mutable_completed();
-        c->set_supply_id(pending_->supply_id);
-        c->set_seq(1);
-        c->set_energy_wh(0);
-        c->set_reason(command.stop().reason());
+        EmitNotStarted(pending_->supply_id, command.stop().reason(), now);
         pending_.reset();
-        Emit(e, now);
       }
     } else if (command.has_report_supply()) {
       if (transaction_ && transaction_->supply.supply_id == command.report_supply().supply_id()) {
@@ -185,6 +236,67 @@ void OcppCharger::OnCommand(const events::v1::EngineCommand& command, absl::Time
     }
   }
   if (call) CallCharger(call->first, std::move(call->second));
+  if (answer) answer->first(std::move(answer->second));
+}
+
+void OcppCharger::CentralState(common::v1::CpState state) {
+  absl::MutexLock lock(&mu_);
+  if (state == common::v1::CP_STATE_OUT_OF_SERVICE) {
+    operative_wanted_ = false;
+  } else if (state == common::v1::CP_STATE_ACTIVE || state == common::v1::CP_STATE_SUPPLYING) {
+    operative_wanted_ = true;
+  }
+  // FAULTED is the charger's own report; DISCONNECTED has no link to tell.
+}
+
+void OcppCharger::Tick(absl::Time now) {
+  Reply expired;
+  std::optional<bool> operative;
+  {
+    absl::MutexLock lock(&mu_);
+    if (local_auth_ && now >= local_auth_->deadline) {
+      log::Warn("RFID tag not answered by central in time: refused", {{"cp_id", cp_id_}});
+      expired = std::move(local_auth_->reply);
+      local_auth_.reset();
+    }
+    // Not before the charger booted: OCPP 1.6 forbids the central system's
+    // CALLs until its BootNotification is accepted.
+    if (booted_ && link_ != nullptr && operative_wanted_ && operative_wanted_ != operative_sent_) {
+      operative = operative_sent_ = operative_wanted_;
+    }
+  }
+  if (expired) expired(IdTagInfo("Invalid"));
+  if (operative) {
+    log::Info("availability sent", {{"cp_id", cp_id_}, {"operative", *operative}});
+    // Connector 0: the whole charger. During a transaction it answers Scheduled.
+    CallCharger("ChangeAvailability", json{{"connectorId", 0}, {"type", *operative ? "Operative" : "Inoperative"}});
+  }
+}
+
+bool OcppCharger::OnCallLater(const std::string& action, const json& payload, Reply& reply) {
+  if (action != "Authorize") return false;
+  const std::string tag = payload["idTag"].get<std::string>();
+  const absl::Time now = absl::Now();
+  std::optional<json> at_once;
+  {
+    absl::MutexLock lock(&mu_);
+    if (transaction_ && SameIdTag(transaction_->supply.id_tag, tag)) {
+      at_once = IdTagInfo("Accepted");  // the tag that started it, presented to stop it
+    } else if (!channel_.activated() || faulted_ || transaction_ || pending_ || local_auth_) {
+      log::Info("RFID tag refused: the charger is busy, faulted or not yet linked to central", {{"cp_id", cp_id_}});
+      at_once = IdTagInfo(transaction_ || pending_ ? "ConcurrentTx" : "Invalid");
+    } else {
+      // Central decides, under the rules of any charge request: a walk-in
+      // with the tag, answered by an authorisation or a refusal.
+      local_auth_ = LocalAuthorisation{crypto::RandomId(), tag, std::move(reply), now + options_.authorize_timeout};
+      events::v1::EngineEvent e = channel_.NewEvent(now);
+      e.mutable_walk_in()->set_request_id(local_auth_->request_id);
+      e.mutable_walk_in()->set_id_tag(tag);
+      Emit(e, now);
+    }
+  }
+  if (at_once) reply(*std::move(at_once));
+  return true;
 }
 
 std::variant<json, RpcError> OcppCharger::OnCall(const std::string& action, const json& payload) {
@@ -195,12 +307,6 @@ std::variant<json, RpcError> OcppCharger::OnCall(const std::string& action, cons
   if (action == "StartTransaction") return StartTransaction(payload, now);
   if (action == "MeterValues") return MeterValues(payload, now);
   if (action == "StopTransaction") return StopTransaction(payload, now);
-  if (action == "Authorize") {
-    // Drivers have no RFID tags in the registry yet: only charges requested
-    // through the network (RemoteStartTransaction) are authorised.
-    log::Info("local Authorize refused: RFID tags are not supported yet", {{"cp_id", cp_id_}});
-    return json{{"idTagInfo", {{"status", "Invalid"}}}};
-  }
   if (action == "DataTransfer") return json{{"status", "UnknownVendorId"}};
   if (action == "DiagnosticsStatusNotification" || action == "FirmwareStatusNotification") return json::object();
   return RpcError{errc::kNotSupported,
@@ -229,11 +335,11 @@ json OcppCharger::StatusNotification(const json& payload) {
 json OcppCharger::StartTransaction(const json& payload, absl::Time now) {
   const std::string id_tag = payload["idTag"].get<std::string>();
   absl::MutexLock lock(&mu_);
-  if (transaction_ && IdTagFor(transaction_->supply.supply_id) == id_tag) {
+  if (transaction_ && SameIdTag(transaction_->supply.id_tag, id_tag)) {
     // The charger sent it again (our answer was lost): same transaction.
     return json{{"transactionId", transaction_->transaction_id}, {"idTagInfo", {{"status", "Accepted"}}}};
   }
-  if (!pending_ || IdTagFor(pending_->supply_id) != id_tag || transaction_) {
+  if (!pending_ || !SameIdTag(pending_->id_tag, id_tag) || transaction_) {
     log::Warn("StartTransaction without an authorisation refused", {{"cp_id", cp_id_}});
     return json{{"transactionId", 0}, {"idTagInfo", {{"status", transaction_ ? "ConcurrentTx" : "Invalid"}}}};
   }

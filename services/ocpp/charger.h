@@ -32,6 +32,8 @@ struct ChargerOptions {
   int heartbeat_interval_s = 60;
   // Commands older than this when they arrive are stale and ignored.
   absl::Duration command_max_age = absl::Seconds(60);
+  // How long an Authorize waits for central's answer before it is Invalid.
+  absl::Duration authorize_timeout = absl::Seconds(15);
 };
 
 // The OCPP transactionId of a supply: stable (FNV-1a of its id, 31 bits, never
@@ -50,6 +52,9 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
 
   // ChargerSession (on the connection's strand).
   std::variant<nlohmann::json, RpcError> OnCall(const std::string& action, const nlohmann::json& payload) override;
+  // Authorize (an RFID tag presented at the charger): answered once central
+  // has accepted a charge for the tag's driver here, or refused it.
+  bool OnCallLater(const std::string& action, const nlohmann::json& payload, Reply& reply) override;
   void Connected(std::shared_ptr<ChargerLink> link) override;
   void Disconnected(const ChargerLink& link) override;
   // A supply is authorised or running here (its state must outlive a reconnect).
@@ -58,16 +63,32 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
   // cp::EngineProbe (the monitor's ticker).
   absl::Status Activate(const cp::v1::ActivateRequest& request) override;
   absl::StatusOr<cp::v1::CheckResponse> Check() override;
+  // Operator stop/resume and weather holds: the charger is told its
+  // availability (ChangeAvailability, at the next tick once it has booted).
+  void CentralState(common::v1::CpState state) override;
 
   // A sealed command from central (the Kafka consumer).
   absl::Status OnSealedCommand(absl::string_view wire, absl::Time now);
   void OnCommand(const events::v1::EngineCommand& command, absl::Time now);
+  // Every second (the gateway's tick): an Authorize central has not answered
+  // in time is refused; a changed availability is sent.
+  void Tick(absl::Time now);
 
  private:
   struct Authorisation {
     std::string supply_id;
     std::string driver_id;
     int64_t price_millieuros_per_kwh = 0;
+    // What the charger's StartTransaction carries: IdTagFor(supply_id) after
+    // a RemoteStartTransaction, the driver's RFID tag after an Authorize.
+    std::string id_tag;
+  };
+  // An Authorize waiting for central (a walk-in request with the tag).
+  struct LocalAuthorisation {
+    std::string request_id;
+    std::string id_tag;
+    Reply reply;
+    absl::Time deadline;
   };
   struct Transaction {
     Authorisation supply;
@@ -86,6 +107,13 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
   nlohmann::json StatusNotification(const nlohmann::json& payload);
   void Emit(const events::v1::EngineEvent& event, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CallCharger(const std::string& action, nlohmann::json payload);
+  // Tells central a supply it authorised never started here.
+  void EmitNotStarted(const std::string& supply_id, common::v1::EndReason reason, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Central's answer to a walk-in request with a tag: the Authorize's reply
+  // to send (outside the lock), if it was waiting for it.
+  std::optional<std::pair<Reply, nlohmann::json>> AnswerLocalAuthorisation(
+      const events::v1::EngineCommand& command, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string cp_id_;
   cp::EngineOutput& out_;
@@ -95,9 +123,13 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
   std::shared_ptr<ChargerLink> link_ ABSL_GUARDED_BY(mu_);
   bool booted_ ABSL_GUARDED_BY(mu_) = false;
   bool faulted_ ABSL_GUARDED_BY(mu_) = false;
+  // Availability (true: Operative) central's state asks for, and as last sent.
+  std::optional<bool> operative_wanted_ ABSL_GUARDED_BY(mu_);
+  std::optional<bool> operative_sent_ ABSL_GUARDED_BY(mu_);
   std::string fault_detail_ ABSL_GUARDED_BY(mu_);
   // Authorised by central, waiting for the charger's StartTransaction.
   std::optional<Authorisation> pending_ ABSL_GUARDED_BY(mu_);
+  std::optional<LocalAuthorisation> local_auth_ ABSL_GUARDED_BY(mu_);
   std::optional<Transaction> transaction_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -67,6 +67,28 @@ class ChargerTest : public ::testing::Test {
     EXPECT_EQ(Schemas::Ocpp16().ValidateConfirmation(action, result), std::nullopt) << result.dump();
     return result;
   }
+  // An Authorize: its answer once given (at once, or when central answers).
+  void Present(const std::string& tag) {
+    Reply reply = [this](Answer a) { authorize_answer_ = std::get<json>(a); };
+    authorize_answer_.reset();
+    ASSERT_TRUE(charger_.OnCallLater("Authorize", {{"idTag", tag}}, reply));
+  }
+  std::string Status() const { return authorize_answer_ ? (*authorize_answer_)["idTagInfo"]["status"] : "(waiting)"; }
+  // Central's answer to the last walk-in request.
+  void AcceptWalkIn(const std::string& supply) {
+    events::v1::EngineCommand c = Command();
+    c.mutable_authorize()->set_supply_id(supply);
+    c.mutable_authorize()->set_driver_id("ana");
+    c.mutable_authorize()->set_price_millieuros_per_kwh(350);
+    c.mutable_authorize()->set_walk_in_request_id(out_.events.back().walk_in().request_id());
+    charger_.OnCommand(c, absl::Now());
+  }
+  void RejectWalkIn(common::v1::RejectReason reason) {
+    events::v1::EngineCommand c = Command();
+    c.mutable_walk_in_rejected()->set_request_id(out_.events.back().walk_in().request_id());
+    c.mutable_walk_in_rejected()->set_reason(reason);
+    charger_.OnCommand(c, absl::Now());
+  }
   json Meter(int32_t tx, const std::string& wh, const std::string& w) {
     return json{{"connectorId", 1},
                 {"transactionId", tx},
@@ -78,6 +100,7 @@ class ChargerTest : public ::testing::Test {
   }
 
   Recorder out_;
+  std::optional<json> authorize_answer_;
   std::shared_ptr<RecordingLink> link_ = std::make_shared<RecordingLink>();
   OcppCharger charger_{"CP1", out_};
 };
@@ -87,7 +110,6 @@ TEST_F(ChargerTest, BootHeartbeatAndRefusals) {
   EXPECT_EQ(boot["status"], "Accepted");
   EXPECT_EQ(boot["interval"], 60);
   EXPECT_TRUE(Call("Heartbeat", json::object()).contains("currentTime"));
-  EXPECT_EQ(Call("Authorize", {{"idTag", "RFID1"}})["idTagInfo"]["status"], "Invalid");
   EXPECT_EQ(Call("DataTransfer", {{"vendorId", "acme"}})["status"], "UnknownVendorId");
   EXPECT_EQ(Call("Reset", {{"type", "Soft"}})["error"], errc::kNotSupported);
   EXPECT_TRUE(out_.events.empty());
@@ -214,6 +236,97 @@ TEST_F(ChargerTest, ReconnectReplacesTheOldConnectionAndKeepsTheTransaction) {
   ASSERT_EQ(second->calls.size(), 1u);
   EXPECT_EQ(second->calls[0].first, "RemoteStopTransaction");
   EXPECT_EQ(second->calls[0].second["transactionId"], tx);
+}
+
+TEST_F(ChargerTest, AnRfidTagIsAuthorisedByCentralThenStartsItsTransaction) {
+  Present("fob-7");
+  EXPECT_EQ(Status(), "(waiting)") << "central decides";
+  ASSERT_EQ(out_.events.size(), 1u);
+  EXPECT_EQ(out_.events[0].walk_in().id_tag(), "fob-7");
+  EXPECT_FALSE(out_.events[0].walk_in().request_id().empty());
+  EXPECT_TRUE(charger_.busy());
+
+  AcceptWalkIn("supply-0009");
+  EXPECT_EQ(Status(), "Accepted");
+  EXPECT_TRUE(link_->calls.empty()) << "no RemoteStartTransaction: the driver is at the charger";
+  EXPECT_EQ(charger_.Check()->supply_id(), "supply-0009");
+
+  // The charger starts with the tag it authorised (in any case).
+  json started = Call("StartTransaction", {{"connectorId", 1}, {"idTag", "FOB-7"}, {"meterStart", 500},
+                                           {"timestamp", "2026-12-06T22:00:00Z"}});
+  EXPECT_EQ(started["idTagInfo"]["status"], "Accepted");
+  const int32_t tx = started["transactionId"];
+  EXPECT_EQ(tx, TransactionIdFor("supply-0009"));
+  EXPECT_EQ(out_.events.back().started().supply_id(), "supply-0009");
+  // The same tag presented again is the driver ending it.
+  Present("fob-7");
+  EXPECT_EQ(Status(), "Accepted");
+  Call("StopTransaction", {{"meterStop", 2500}, {"timestamp", "2026-12-06T22:10:00Z"}, {"transactionId", tx},
+                           {"idTag", "fob-7"}, {"reason", "Local"}});
+  EXPECT_EQ(out_.events.back().completed().energy_wh(), 2000);
+  EXPECT_EQ(out_.events.back().completed().reason(), common::v1::END_REASON_UNPLUGGED);
+  EXPECT_FALSE(charger_.busy());
+}
+
+TEST_F(ChargerTest, AnRfidTagRefusedByCentralOrNotAnsweredInTimeIsRefusedAtTheCharger) {
+  Present("busy-driver");
+  RejectWalkIn(common::v1::REJECT_REASON_DRIVER_ALREADY_CHARGING);
+  EXPECT_EQ(Status(), "ConcurrentTx");
+  Present("nobody");
+  RejectWalkIn(common::v1::REJECT_REASON_UNKNOWN_DRIVER);
+  EXPECT_EQ(Status(), "Invalid");
+  EXPECT_FALSE(charger_.busy());
+
+  Present("slow");
+  charger_.Tick(absl::Now() + absl::Seconds(5));
+  EXPECT_EQ(Status(), "(waiting)");
+  charger_.Tick(absl::Now() + absl::Seconds(16));
+  EXPECT_EQ(Status(), "Invalid");
+  // Central's late acceptance is handed back at once: nobody will plug in.
+  const size_t before = out_.events.size();
+  AcceptWalkIn("supply-0010");
+  ASSERT_EQ(out_.events.size(), before + 1);
+  EXPECT_EQ(out_.events.back().completed().supply_id(), "supply-0010");
+  EXPECT_EQ(out_.events.back().completed().energy_wh(), 0);
+  EXPECT_EQ(Call("StartTransaction", {{"connectorId", 1}, {"idTag", "slow"}, {"meterStart", 0},
+                                      {"timestamp", "2026-12-06T22:00:00Z"}})["idTagInfo"]["status"],
+            "Invalid");
+  EXPECT_FALSE(charger_.busy());
+}
+
+TEST_F(ChargerTest, AnRfidTagIsRefusedAtOnceWhileTheChargerIsBusyOrFaulted) {
+  Authorize("supply-0011");
+  Present("fob-7");
+  EXPECT_EQ(Status(), "ConcurrentTx");
+  events::v1::EngineCommand stop = Command();
+  stop.mutable_stop()->set_supply_id("supply-0011");
+  charger_.OnCommand(stop, absl::Now());
+  Call("StatusNotification", {{"connectorId", 0}, {"errorCode", "GroundFailure"}, {"status", "Faulted"}});
+  const size_t before = out_.events.size();
+  Present("fob-7");
+  EXPECT_EQ(Status(), "Invalid");
+  EXPECT_EQ(out_.events.size(), before) << "no walk-in sent for a faulted charger";
+}
+
+TEST_F(ChargerTest, OperatorAndWeatherHoldsReachTheChargerAsChangeAvailability) {
+  charger_.CentralState(common::v1::CP_STATE_OUT_OF_SERVICE);
+  charger_.Tick(absl::Now());
+  EXPECT_TRUE(link_->calls.empty()) << "nothing before the charger's BootNotification";
+  Call("BootNotification", {{"chargePointVendor", "V"}, {"chargePointModel", "M"}});
+  charger_.Tick(absl::Now());
+  ASSERT_EQ(link_->calls.size(), 1u);
+  EXPECT_EQ(link_->calls[0].first, "ChangeAvailability");
+  EXPECT_EQ(link_->calls[0].second, json({{"connectorId", 0}, {"type", "Inoperative"}}));
+  charger_.CentralState(common::v1::CP_STATE_OUT_OF_SERVICE);
+  charger_.Tick(absl::Now());
+  EXPECT_EQ(link_->calls.size(), 1u) << "told once";
+  charger_.CentralState(common::v1::CP_STATE_FAULTED);  // the charger's own report: no change
+  charger_.Tick(absl::Now());
+  EXPECT_EQ(link_->calls.size(), 1u);
+  charger_.CentralState(common::v1::CP_STATE_ACTIVE);
+  charger_.Tick(absl::Now());
+  ASSERT_EQ(link_->calls.size(), 2u);
+  EXPECT_EQ(link_->calls[1].second["type"], "Operative");
 }
 
 TEST(TransactionIds, StableAndPositive) {

@@ -73,29 +73,36 @@ void RpcEndpoint::OnCall(Frame& frame) {
     send_(EncodeCallError(frame.id, *invalid));
     return;
   }
-  std::variant<json, RpcError> answer;
+  // Copies only: a later answer may outlive this endpoint (the schemas are the server's).
+  Reply reply = [&schemas = schemas_, send = send_, id = frame.id, action = frame.action,
+                 label](Answer answer) { SendAnswer(schemas, send, id, action, label, std::move(answer)); };
   try {
-    answer = handler_.OnCall(frame.action, frame.payload);
+    if (handler_.OnCallLater(frame.action, frame.payload, reply)) return;
+    reply(handler_.OnCall(frame.action, frame.payload));
   } catch (const std::exception& e) {
     log::Error("OCPP handler failed", {{"action", frame.action}, {"error", e.what()}});
-    answer = RpcError{errc::kInternalError, "the gateway could not handle this message; it was logged"};
+    if (reply) reply(RpcError{errc::kInternalError, "the gateway could not handle this message; it was logged"});
   }
+}
+
+void RpcEndpoint::SendAnswer(const Schemas& schemas, const Send& send, const std::string& id,
+                             const std::string& action, const std::string& label, Answer answer) {
   if (RpcError* error = std::get_if<RpcError>(&answer)) {
     Count("in", label, error->code);
-    send_(EncodeCallError(frame.id, *error));
+    send(EncodeCallError(id, *error));
     return;
   }
   json& payload = std::get<json>(answer);
   // Our own answers are checked too: a non-conforming one is a bug here, and
   // the charger gets an InternalError rather than something it cannot parse.
-  if (std::optional<RpcError> bad = schemas_.ValidateConfirmation(frame.action, payload)) {
-    log::Error("gateway answer does not conform to the schema", {{"action", frame.action}, {"error", bad->description}});
+  if (std::optional<RpcError> bad = schemas.ValidateConfirmation(action, payload)) {
+    log::Error("gateway answer does not conform to the schema", {{"action", action}, {"error", bad->description}});
     Count("in", label, errc::kInternalError);
-    send_(EncodeCallError(frame.id, RpcError{errc::kInternalError, "the gateway could not answer; it was logged"}));
+    send(EncodeCallError(id, RpcError{errc::kInternalError, "the gateway could not answer; it was logged"}));
     return;
   }
   Count("in", label, "ok");
-  send_(EncodeCallResult(frame.id, payload));
+  send(EncodeCallResult(id, payload));
 }
 
 void RpcEndpoint::OnReply(Frame& frame, absl::Time now) {

@@ -22,13 +22,23 @@
 
 namespace evc::ocpp {
 
+// A CALLRESULT payload, or the CALLERROR to answer with.
+using Answer = std::variant<nlohmann::json, RpcError>;
+// Answers one CALL later: call it once, from any thread.
+using Reply = std::function<void(Answer answer)>;
+
 class RpcHandler {
  public:
   virtual ~RpcHandler() = default;
   // A CALL from the charger whose payload conforms to its schema: the
   // CALLRESULT payload, or the CALLERROR to answer.
-  virtual std::variant<nlohmann::json, RpcError> OnCall(const std::string& action,
-                                                        const nlohmann::json& payload) = 0;
+  virtual Answer OnCall(const std::string& action, const nlohmann::json& payload) = 0;
+  // Asked first: true when the handler answers this CALL later through
+  // `reply` (it waits for a peer; it must answer in the charger's time),
+  // false to have OnCall answer it now.
+  virtual bool OnCallLater(const std::string& action, const nlohmann::json& payload, Reply& reply) {
+    return false;
+  }
 };
 
 struct EndpointOptions {
@@ -40,6 +50,7 @@ struct EndpointOptions {
 
 class RpcEndpoint {
  public:
+  // Called from any thread when a handler answers later.
   using Send = std::function<void(std::string text)>;
   // The charger's CALLRESULT payload (conforming to <action>.conf), or why
   // there is none: its CALLERROR (FAILED_PRECONDITION / UNIMPLEMENTED with its
@@ -73,6 +84,8 @@ class RpcEndpoint {
   };
 
   void OnCall(Frame& frame);
+  static void SendAnswer(const Schemas& schemas, const Send& send, const std::string& id,
+                         const std::string& action, const std::string& label, Answer answer);
   void OnReply(Frame& frame, absl::Time now);
   void SendNext(absl::Time now);
   void Finish(absl::StatusOr<nlohmann::json> result, const char* outcome, absl::Time now);

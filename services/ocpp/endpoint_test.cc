@@ -19,7 +19,13 @@ class EchoHandler : public RpcHandler {
     if (action == "DataTransfer") return json{{"status", "Wrong"}};  // does not conform
     return RpcError{errc::kNotSupported, action + " is not supported"};
   }
+  bool OnCallLater(const std::string& action, const json&, Reply& reply) override {
+    if (action != "Authorize") return false;
+    later.push_back(std::move(reply));
+    return true;
+  }
   std::vector<std::string> calls;
+  std::vector<Reply> later;
 };
 
 class EndpointTest : public ::testing::Test {
@@ -65,6 +71,22 @@ TEST_F(EndpointTest, HandlerRefusalAndNonConformingAnswer) {
   ASSERT_EQ(sent_.size(), 2u);
   EXPECT_EQ(sent_[0][2], errc::kNotSupported);
   EXPECT_EQ(sent_[1][2], errc::kInternalError);
+}
+
+TEST_F(EndpointTest, AnswersGivenLaterGoBackWithTheirCallsIdsAndAreCheckedToo) {
+  endpoint_.OnMessage(R"([2,"a1","Authorize",{"idTag":"T1"}])", now_);
+  endpoint_.OnMessage(R"([2,"a2","Authorize",{"idTag":"T2"}])", now_);
+  endpoint_.OnMessage(R"([2,"h1","Heartbeat",{}])", now_);
+  ASSERT_EQ(sent_.size(), 1u) << "the Heartbeat is not held up by the Authorizes";
+  ASSERT_EQ(handler_.later.size(), 2u);
+  EXPECT_EQ(handler_.calls, std::vector<std::string>{"Heartbeat"}) << "OnCall is not asked for what is answered later";
+  handler_.later[1](json{{"idTagInfo", {{"status", "Accepted"}}}});
+  handler_.later[0](json{{"idTagInfo", {{"status", "Maybe"}}}});  // does not conform
+  ASSERT_EQ(sent_.size(), 3u);
+  EXPECT_EQ(sent_[1], json::parse(R"([3,"a2",{"idTagInfo":{"status":"Accepted"}}])"));
+  EXPECT_EQ(sent_[2][0], 4);
+  EXPECT_EQ(sent_[2][1], "a1");
+  EXPECT_EQ(sent_[2][2], errc::kInternalError);
 }
 
 TEST_F(EndpointTest, GarbageGetsFormationViolationWithMinusOne) {

@@ -86,6 +86,7 @@ void Gateway::RouteCommands(std::span<const KafkaMessage> batch, KafkaProducer& 
 void Gateway::Tick(absl::Time now) {
   std::vector<std::shared_ptr<cp::Monitor>> tick;
   std::vector<std::shared_ptr<cp::Monitor>> stop;
+  std::vector<std::shared_ptr<OcppCharger>> chargers;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = chargers_.begin(); it != chargers_.end();) {
@@ -98,6 +99,7 @@ void Gateway::Tick(absl::Time now) {
         e.monitor.reset();
       }
       if (e.monitor != nullptr) tick.push_back(e.monitor);
+      chargers.push_back(e.charger);
       if (!connected && e.monitor == nullptr && !e.charger->busy()) {
         chargers_.erase(it++);
       } else {
@@ -108,6 +110,7 @@ void Gateway::Tick(absl::Time now) {
   // Monitors call auth and central: outside the lock.
   for (auto& m : stop) m->Shutdown();
   for (auto& m : tick) m->Tick(now);
+  for (auto& c : chargers) c->Tick(now);
 }
 
 void Gateway::Shutdown() {

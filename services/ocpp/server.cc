@@ -270,9 +270,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     CountUpgrade("accepted");
     ConnectionsGauge().Increment();
     std::weak_ptr<Connection> weak = weak_from_this();
+    // Through the strand: a handler may answer later from another thread.
     endpoint_.emplace(server_.schemas, *session_,
-                      [weak](std::string text) {
-                        if (auto self = weak.lock()) self->Write(std::move(text));
+                      [weak, strand = timer_.get_executor()](std::string text) {
+                        net::post(strand, [weak, text = std::move(text)]() mutable {
+                          if (auto self = weak.lock()) self->Write(std::move(text));
+                        });
                       },
                       server_.config.endpoint);
     log::Info("charger connected", {{"cp_id", cp_id_}, {"peer", peer_}});

@@ -10,7 +10,7 @@
 namespace evc::registry {
 
 struct StoredAccount {
-  v1::Account account;
+  v1::Account account;  // with its id_tags
   std::string password_hash;
 };
 
@@ -22,7 +22,11 @@ class AccountStore {
                                      const std::string& password_hash) = 0;
   // NOT_FOUND if unknown.
   virtual absl::StatusOr<StoredAccount> GetAccount(const std::string& username) = 0;
+  // Also replaces the account's id_tags: ALREADY_EXISTS if one belongs to
+  // another account.
   virtual absl::Status UpdateAccount(const StoredAccount& account) = 0;
+  // The username that registered `id_tag` (upper case), NOT_FOUND if none.
+  virtual absl::StatusOr<std::string> AccountOfIdTag(const std::string& id_tag) = 0;
 };
 
 }  // namespace evc::registry

@@ -1,5 +1,8 @@
 #include "services/registry/accounts.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -35,8 +38,26 @@ absl::Status CheckConfirmation(absl::string_view password, absl::string_view con
   return absl::OkStatus();
 }
 
-}  // namespace
+// The tags an update asks for, normalised (upper case) and without repeats.
+absl::StatusOr<std::vector<std::string>> IdTagsOf(const v1::UpdateProfileRequest& request,
+                                                  const v1::Account& account) {
+  constexpr int kMaxIdTags = 10;
+  if (account.role() != kRoleDriver) {
+    return absl::FailedPreconditionError("only driver accounts can have RFID tags (id_tags)");
+  }
+  std::vector<std::string> tags;
+  for (const std::string& given : request.id_tags()) {
+    absl::StatusOr<std::string> tag = NormalizeIdTag(given);
+    if (!tag.ok()) return tag.status();
+    if (std::find(tags.begin(), tags.end(), *tag) == tags.end()) tags.push_back(*std::move(tag));
+  }
+  if (tags.size() > kMaxIdTags) {
+    return absl::InvalidArgumentError(absl::StrCat("an account can have at most ", kMaxIdTags, " id_tags"));
+  }
+  return tags;
+}
 
+}  // namespace
 
 absl::Status ValidatePassword(absl::string_view password, absl::string_view username) {
   if (password.size() < kMinPassword || password.size() > kMaxPassword) {
@@ -127,15 +148,16 @@ absl::StatusOr<v1::Account> Accounts::UpdateProfile(const v1::UpdateProfileReque
     return false;
   };
   for (const std::string& p : request.update_mask().paths()) {
-    if (p != "name" && p != "email" && p != "password") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("update_mask path '", p, "' cannot be changed (allowed: name, email, password)"));
+    if (p != "name" && p != "email" && p != "password" && p != "id_tags") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "update_mask path '", p, "' cannot be changed (allowed: name, email, password, id_tags)"));
     }
   }
   const bool name = wanted("name", !request.name().empty());
   const bool email = wanted("email", !request.email().empty());
   const bool password = wanted("password", !request.new_password().empty());
-  if (!name && !email && !password) return absl::InvalidArgumentError("nothing to change");
+  const bool id_tags = wanted("id_tags", request.id_tags_size() > 0);
+  if (!name && !email && !password && !id_tags) return absl::InvalidArgumentError("nothing to change");
   // The owner proves it is them before changing what logs them in or recovers the account.
   if ((email || password) && !who.is_operator() &&
       !crypto::VerifySecret(request.current_password(), stored->password_hash)) {
@@ -163,9 +185,27 @@ absl::StatusOr<v1::Account> Accounts::UpdateProfile(const v1::UpdateProfileReque
     stored->password_hash = *hash;
     changed.push_back("password");
   }
-  if (absl::Status s = store_.UpdateAccount(*stored); !s.ok()) return s;
+  if (id_tags) {
+    absl::StatusOr<std::vector<std::string>> tags = IdTagsOf(request, stored->account);
+    if (!tags.ok()) return tags.status();
+    stored->account.clear_id_tags();
+    for (std::string& tag : *tags) stored->account.add_id_tags(std::move(tag));
+    changed.push_back("id_tags");
+  }
+  if (absl::Status s = store_.UpdateAccount(*stored); !s.ok()) {
+    if (absl::IsAlreadyExists(s)) Audit("profile_update", who, request.username(), "REJECTED", {{"reason", s.message()}});
+    return s;
+  }
   Audit("profile_updated", who, request.username(), "OK", {{"changed", changed}});
   return Get(request.username());
+}
+
+absl::StatusOr<v1::Account> Accounts::ResolveIdTag(const std::string& id_tag) {
+  absl::StatusOr<std::string> tag = NormalizeIdTag(id_tag);
+  if (!tag.ok()) return tag.status();
+  absl::StatusOr<std::string> username = store_.AccountOfIdTag(*tag);
+  if (!username.ok()) return username.status();
+  return Get(*username);
 }
 
 absl::StatusOr<v1::Account> Accounts::Get(const std::string& username) {

@@ -32,6 +32,8 @@ class Accounts {
   absl::StatusOr<v1::Account> UpdateProfile(const v1::UpdateProfileRequest& request,
                                             const Caller& who);
   absl::StatusOr<v1::Account> Get(const std::string& username);
+  // The driver who registered an RFID tag (NOT_FOUND if nobody did).
+  absl::StatusOr<v1::Account> ResolveIdTag(const std::string& id_tag);
   absl::StatusOr<v1::Account> VerifyPassword(const v1::VerifyPasswordRequest& request);
   // Creates or resets an operator account at start-up (the first operator).
   absl::Status EnsureOperator(const std::string& username, const std::string& password);

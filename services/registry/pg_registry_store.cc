@@ -141,6 +141,10 @@ absl::StatusOr<StoredAccount> PgRegistryStore::GetAccount(const std::string& use
     stored.password_hash = r[0][4].as<std::string>();
     *a.mutable_created_at() = ToProto(PgFromEpoch(r[0][5].as<double>()));
     *a.mutable_updated_at() = ToProto(PgFromEpoch(r[0][6].as<double>()));
+    for (const pqxx::row& tag : tx.exec_params(
+             "SELECT id_tag FROM driver_id_tags WHERE driver_id = $1 ORDER BY added_at, id_tag", a.username())) {
+      a.add_id_tags(tag[0].as<std::string>());
+    }
   });
   if (!s.ok()) return s;
   return stored;
@@ -154,7 +158,38 @@ absl::Status PgRegistryStore::UpdateAccount(const StoredAccount& stored) {
         " WHERE driver_id = $1",
         a.username(), PgText(a.name(), 256), PgText(a.email(), 256), a.role(), stored.password_hash);
     if (r.affected_rows() == 0) throw AbortTransaction(NotFound("account", a.username()));
+    ReplaceIdTags(tx, a);
   });
+}
+
+// Tags kept keep their added_at; a tag of another account is refused whole
+// (the transaction rolls back).
+void PgRegistryStore::ReplaceIdTags(pqxx::work& tx, const v1::Account& account) {
+  std::string kept = "{";
+  for (const std::string& tag : account.id_tags()) {
+    pqxx::result owner = tx.exec_params("SELECT driver_id FROM driver_id_tags WHERE id_tag = $1", tag);
+    if (!owner.empty() && owner[0][0].as<std::string>() != account.username()) {
+      throw AbortTransaction(absl::AlreadyExistsError(
+          absl::StrCat("id_tag '", tag, "' is registered to another account")));
+    }
+    tx.exec_params("INSERT INTO driver_id_tags (id_tag, driver_id) VALUES ($1, $2) ON CONFLICT (id_tag) DO NOTHING",
+                   tag, account.username());
+    absl::StrAppend(&kept, kept.size() > 1 ? "," : "", tag);  // tags hold no quote, comma or brace
+  }
+  kept += "}";
+  tx.exec_params("DELETE FROM driver_id_tags WHERE driver_id = $1 AND NOT (id_tag = ANY($2::text[]))",
+                 account.username(), kept);
+}
+
+absl::StatusOr<std::string> PgRegistryStore::AccountOfIdTag(const std::string& id_tag) {
+  std::string username;
+  absl::Status s = pool_.Transact([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params("SELECT driver_id FROM driver_id_tags WHERE id_tag = $1", id_tag);
+    if (r.empty()) throw AbortTransaction(absl::NotFoundError(absl::StrCat("id_tag '", id_tag, "' is not registered")));
+    username = r[0][0].as<std::string>();
+  });
+  if (!s.ok()) return s;
+  return username;
 }
 
 absl::StatusOr<SigningKey> PgRegistryStore::EventSigningKey(const std::string& owner) {

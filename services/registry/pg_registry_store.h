@@ -23,11 +23,14 @@ class PgRegistryStore : public RegistryStore, public AccountStore {
   absl::Status InsertAccount(const v1::Account& account, const std::string& password_hash) override;
   absl::StatusOr<StoredAccount> GetAccount(const std::string& username) override;
   absl::Status UpdateAccount(const StoredAccount& account) override;
+  absl::StatusOr<std::string> AccountOfIdTag(const std::string& id_tag) override;
   // `owner`'s key for signing its Kafka events, created on first use (every
   // replica then signs with the same key).
   absl::StatusOr<SigningKey> EventSigningKey(const std::string& owner);
 
  private:
+  static void ReplaceIdTags(pqxx::work& tx, const v1::Account& account);
+
   PgPool& pool_;
 };
 

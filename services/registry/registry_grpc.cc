@@ -109,6 +109,17 @@ grpc::ServerUnaryReactor* RegistryGrpc::VerifyPassword(grpc::CallbackServerConte
   });
 }
 
+grpc::ServerUnaryReactor* RegistryGrpc::ResolveIdTag(grpc::CallbackServerContext* c,
+                                                     const v1::ResolveIdTagRequest* req,
+                                                     v1::Account* resp) {
+  return ServeOnPool(c, pool_, [=, this] {
+    // Only central, charging a supply started with a tag: a tag names an
+    // account, so anyone else could map tags to people.
+    if (absl::Status s = authz_.RequireService(*c, {kCentral}); !s.ok()) return s;
+    return Fill(accounts_.ResolveIdTag(req->id_tag()), resp);
+  });
+}
+
 grpc::ServerUnaryReactor* RegistryGrpc::GetEventSigningKeys(grpc::CallbackServerContext* c,
                                                             const v1::GetEventSigningKeysRequest*,
                                                             v1::GetEventSigningKeysResponse* resp) {

@@ -52,6 +52,9 @@ class RegistryGrpc : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* VerifyPassword(grpc::CallbackServerContext* c,
                                            const v1::VerifyPasswordRequest* req,
                                            v1::Account* resp) override;
+  grpc::ServerUnaryReactor* ResolveIdTag(grpc::CallbackServerContext* c,
+                                         const v1::ResolveIdTagRequest* req,
+                                         v1::Account* resp) override;
   grpc::ServerUnaryReactor* GetEventSigningKeys(grpc::CallbackServerContext* c,
                                                 const v1::GetEventSigningKeysRequest* req,
                                                 v1::GetEventSigningKeysResponse* resp) override;

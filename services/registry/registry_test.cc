@@ -3,6 +3,7 @@
 #include <fstream>
 #include <map>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/ascii.h"
@@ -76,8 +77,20 @@ class FakeAccounts : public AccountStore {
     return it->second;
   }
   absl::Status UpdateAccount(const StoredAccount& a) override {
+    for (const std::string& tag : a.account.id_tags()) {
+      absl::StatusOr<std::string> owner = AccountOfIdTag(tag);
+      if (owner.ok() && *owner != a.account.username()) return absl::AlreadyExistsError("tag taken");
+    }
     accounts[absl::AsciiStrToLower(a.account.username())] = a;
     return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> AccountOfIdTag(const std::string& tag) override {
+    for (const auto& [key, stored] : accounts) {
+      for (const std::string& t : stored.account.id_tags()) {
+        if (t == tag) return stored.account.username();
+      }
+    }
+    return absl::NotFoundError("no such tag");
   }
   std::map<std::string, StoredAccount> accounts;
 };
@@ -318,6 +331,76 @@ TEST_F(AccountsTest, ProfileUpdatesNeedTheOwnerAndTheCurrentPassword) {
   int rejected = 0;
   for (const AuditRecord& a : audit.records()) rejected += a.outcome == "REJECTED";
   EXPECT_EQ(rejected, 2);
+}
+
+TEST_F(AccountsTest, DriversRegisterRfidTagsThatResolveToThem) {
+  ASSERT_TRUE(accounts.SignUp(Ana(), anonymous).ok());
+  const Caller ana = Caller::Driver("ana");
+  v1::UpdateProfileRequest u;
+  u.set_username("ana");
+  u.add_id_tags("04a1b2c3");
+  u.add_id_tags("04A1B2C3");  // the same tag: OCPP compares idTags case-insensitively
+  u.add_id_tags("fob-7");
+  auto tagged = accounts.UpdateProfile(u, ana);
+  ASSERT_TRUE(tagged.ok()) << tagged.status();
+  EXPECT_THAT(tagged->id_tags(), ::testing::ElementsAre("04A1B2C3", "FOB-7"));
+  EXPECT_EQ(accounts.ResolveIdTag("04a1B2c3")->username(), "ana");
+  EXPECT_TRUE(absl::IsNotFound(accounts.ResolveIdTag("UNKNOWN1").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(accounts.ResolveIdTag("").status()));
+
+  // A tag already on another account is refused, and audited.
+  v1::SignUpRequest luis = Ana();
+  luis.set_username("luis");
+  ASSERT_TRUE(accounts.SignUp(luis, anonymous).ok());
+  v1::UpdateProfileRequest steal;
+  steal.set_username("luis");
+  steal.add_id_tags("fob-7");
+  EXPECT_TRUE(absl::IsAlreadyExists(accounts.UpdateProfile(steal, Caller::Driver("luis")).status()));
+  EXPECT_EQ(accounts.ResolveIdTag("FOB-7")->username(), "ana");
+  EXPECT_EQ(audit.records().back().outcome, "REJECTED");
+
+  // Naming id_tags in the mask with none given removes them all; a name
+  // change alone leaves them.
+  v1::UpdateProfileRequest rename;
+  rename.set_username("ana");
+  rename.set_name("Ana G.");
+  EXPECT_EQ(accounts.UpdateProfile(rename, ana)->id_tags_size(), 2);
+  v1::UpdateProfileRequest clear;
+  clear.set_username("ana");
+  clear.mutable_update_mask()->add_paths("id_tags");
+  EXPECT_EQ(accounts.UpdateProfile(clear, ana)->id_tags_size(), 0);
+  EXPECT_TRUE(absl::IsNotFound(accounts.ResolveIdTag("FOB-7").status()));
+}
+
+TEST_F(AccountsTest, RfidTagsAreCheckedAndOnlyForDrivers) {
+  ASSERT_TRUE(accounts.SignUp(Ana(), anonymous).ok());
+  v1::UpdateProfileRequest u;
+  u.set_username("ana");
+  for (const char* bad : {"has space", "123456789012345678901", "-lead", "tag\"quote"}) {
+    u.clear_id_tags();
+    u.add_id_tags(bad);
+    absl::Status s = accounts.UpdateProfile(u, Caller::Driver("ana")).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << bad;
+    EXPECT_NE(s.message().find("id_tag"), absl::string_view::npos) << s.message();
+  }
+  u.clear_id_tags();
+  for (int i = 0; i < 11; ++i) u.add_id_tags(absl::StrCat("TAG", i));
+  EXPECT_NE(accounts.UpdateProfile(u, Caller::Driver("ana")).status().message().find("at most 10"),
+            absl::string_view::npos);
+
+  v1::SignUpRequest op = Ana();
+  op.set_username("boss");
+  op.set_role("operator");
+  ASSERT_TRUE(accounts.SignUp(op, Caller::Operator("admin")).ok());
+  v1::UpdateProfileRequest tag_operator;
+  tag_operator.set_username("boss");
+  tag_operator.add_id_tags("OPS1");
+  EXPECT_TRUE(absl::IsFailedPrecondition(accounts.UpdateProfile(tag_operator, Caller::Operator("boss")).status()));
+  // An operator may set a driver's tags (a fob handed out at a desk).
+  v1::UpdateProfileRequest desk;
+  desk.set_username("ana");
+  desk.add_id_tags("DESK-1");
+  EXPECT_TRUE(accounts.UpdateProfile(desk, Caller::Operator("boss")).ok());
 }
 
 TEST(SecretHashing, TheCostIsLog2OfNWithinTenToTwenty) {

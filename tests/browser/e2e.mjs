@@ -297,6 +297,21 @@ try {
   await driver.reload();
   await driver.waitForFunction(() => document.querySelector('[data-testid="profile-name"]').value === 'Eva Edited');
   assert.equal(await driver.getByTestId('profile-email').inputValue(), `${DRIVER}@new.example.com`);
+  step('the driver registers two RFID cards on her profile, then removes one');
+  const card = `e2e${Date.now().toString(36)}`.slice(0, 20);
+  await driver.getByTestId('profile-id-tags').fill(`${card}, fob-1`);
+  await driver.getByTestId('profile-save').click();
+  await driver.getByTestId('profile-status').filter({ hasText: `RFID cards ${card.toUpperCase()}, FOB-1` }).waitFor();
+  await driver.getByTestId('profile-id-tags').fill(card);
+  await driver.getByTestId('profile-save').click();
+  await driver.getByTestId('profile-status').filter({ hasText: `RFID cards ${card.toUpperCase()})` }).waitFor();
+  await driver.reload();
+  await driver.waitForFunction((c) => document.querySelector('[data-testid="profile-id-tags"]').value === c,
+    card.toUpperCase());
+  expectError('driver', 'PATCH', `/v1/accounts/${DRIVER}`, 400);
+  await driver.getByTestId('profile-id-tags').fill('not a tag!');
+  await driver.getByTestId('profile-save').click();
+  await driver.getByTestId('profile-status').filter({ hasText: "id_tag 'tag!'" }).waitFor();
 
   // ---- a full city: the queue ----
   const OTHER = `otto-${Date.now().toString(36)}`;

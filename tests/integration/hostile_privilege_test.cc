@@ -65,6 +65,7 @@ struct InternalCalls {
   absl::Status weather_holds;
   absl::Status validate_cp_token;
   absl::Status revoked_sessions;
+  absl::Status resolve_id_tag;
 };
 InternalCalls CallInternal(Stack& stack, const TlsConfig& tls, const ServiceCredential* as,
                            const std::string& raw_header = "") {
@@ -79,12 +80,15 @@ InternalCalls CallInternal(Stack& stack, const TlsConfig& tls, const ServiceCred
   central::v1::ApplyWeatherHoldsRequest holds;  // empty: would lift every weather hold
   auth::v1::ValidateChargingPointTokenRequest token;
   token.set_token("not-a-token");
+  registry::v1::ResolveIdTagRequest tag;
+  tag.set_id_tag("UNREGISTERED1");
   return {CallWith(&RegistryService::Stub::VerifyPassword, *registry, password, raw_header),
           CallWith(&AuthService::Stub::GetChargingPointKeys, *auth, keys, raw_header),
           CallWith(&CentralService::Stub::ApplyWeatherHolds, *central, holds, raw_header),
           CallWith(&AuthService::Stub::ValidateChargingPointToken, *auth, token, raw_header),
           CallWith(&AuthService::Stub::ListRevokedSessions, *auth, auth::v1::ListRevokedSessionsRequest(),
-                   raw_header)};
+                   raw_header),
+          CallWith(&RegistryService::Stub::ResolveIdTag, *registry, tag, raw_header)};
 }
 
 void ExpectAllRefused(const InternalCalls& calls, absl::StatusCode code, const std::string& what) {
@@ -94,6 +98,7 @@ void ExpectAllRefused(const InternalCalls& calls, absl::StatusCode code, const s
   EXPECT_EQ(calls.validate_cp_token.code(), code) << what << ": ValidateChargingPointToken "
                                                   << calls.validate_cp_token;
   EXPECT_EQ(calls.revoked_sessions.code(), code) << what << ": ListRevokedSessions " << calls.revoked_sessions;
+  EXPECT_EQ(calls.resolve_id_tag.code(), code) << what << ": ResolveIdTag " << calls.resolve_id_tag;
 }
 
 absl::StatusOr<ServiceCredential> CredentialOf(Stack& stack, const std::string& service) {
@@ -227,6 +232,10 @@ TEST_F(HostilePrivilegeTest, InternalRpcsRefuseCallersWithoutTheRightServiceIden
   EXPECT_TRUE(as_weather.weather_holds.ok()) << as_weather.weather_holds;
   EXPECT_EQ(as_central.weather_holds.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(as_auth.weather_holds.code(), absl::StatusCode::kPermissionDenied);
+  // ResolveIdTag: central only (an unknown tag is its answer, not a refusal).
+  EXPECT_EQ(as_central.resolve_id_tag.code(), absl::StatusCode::kNotFound) << as_central.resolve_id_tag;
+  EXPECT_EQ(as_weather.resolve_id_tag.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(as_auth.resolve_id_tag.code(), absl::StatusCode::kPermissionDenied);
 
   // A credential made for one service is no good at another (the edge's
   // token to central replayed at auth).

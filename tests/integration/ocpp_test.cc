@@ -3,8 +3,10 @@
 // through evc-ocpp: boot and status make it ACTIVE at central; a driver's charge
 // requested through central's API becomes RemoteStartTransaction ->
 // StartTransaction -> MeterValues, the driver's stop RemoteStopTransaction ->
-// StopTransaction, and the ticket has the charger's kWh and the CP's price; a
-// Faulted status during a charge ends it with a ticket; bad frames get the
+// StopTransaction, and the ticket has the charger's kWh and the CP's price; an
+// RFID tag a driver registered starts a charge billed to her; an operator's
+// stop and resume reach the charger as ChangeAvailability; a Faulted status
+// during a charge ends it with a ticket; bad frames get the
 // spec's CALLERRORs; a revoked charger is refused at the upgrade.
 //
 // Needs `npm ci` in tests/ocpp (./evc test runs it).
@@ -133,6 +135,60 @@ TEST_F(OcppTest, FaultedDuringAChargeEndsItWithATicket) {
   EXPECT_EQ(ticket->energy_wh(), 1500);
   EXPECT_EQ(ticket->amount_millieuros(), 525);
   // Central told the charger to stop: RemoteStopTransaction, then its StopTransaction.
+  EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
+}
+
+TEST_F(OcppTest, AnRfidTagAtTheChargerChargesTheDriverWhoRegisteredIt) {
+  auto secret = stack_->RegisterCp("OCPP-005");
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  ASSERT_TRUE(stack_->AddDriver("ocpp-eva").ok());
+  // An operator hands the driver a card: its tag goes on her account.
+  registry::v1::UpdateProfileRequest card;
+  card.set_username("ocpp-eva");
+  card.add_id_tags("04e1c2d3");
+  auto account = CallUnary(&registry::v1::RegistryService::Stub::UpdateProfile, stack_->registry(), card,
+                           absl::Seconds(5));
+  ASSERT_TRUE(account.ok()) << account.status();
+  ASSERT_EQ(account->id_tags_size(), 1);
+  EXPECT_EQ(account->id_tags(0), "04E1C2D3");
+
+  // Authorize -> StartTransaction -> MeterValues -> StopTransaction (Local),
+  // then an unknown tag refused: the script exits 0.
+  auto charger = Charger("OCPP-005", *secret, "rfid");
+  EXPECT_TRUE(Exits(*charger, 0, absl::Seconds(90))) << ReadAll(charger->log_path());
+  central::v1::ListTicketsRequest mine;
+  mine.set_cp_id("OCPP-005");
+  std::optional<common::v1::Ticket> ticket;
+  ASSERT_TRUE(Stack::WaitFor([&] {
+    auto list = CallUnary(&central::v1::CentralService::Stub::ListTickets, stack_->CentralAsDriver("ocpp-eva"),
+                          mine, absl::Seconds(5));
+    if (list.ok() && list->tickets_size() > 0) ticket = list->tickets(0);
+    return ticket.has_value();
+  })) << "no ticket for the driver at OCPP-005: " << ReadAll(charger->log_path());
+  EXPECT_EQ(ticket->driver_id(), "ocpp-eva");
+  EXPECT_EQ(ticket->energy_wh(), 2000);
+  EXPECT_EQ(ticket->amount_millieuros(), 700);  // 2 kWh at 0.35 €/kWh
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_UNPLUGGED);
+  // Both answers came from central, which audited the refusal with its tag.
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return std::stoi(stack_->Sql("SELECT count(*) FROM audit_events WHERE action = 'charge_rejected' AND "
+                                 "cp_id = 'OCPP-005' AND details->>'id_tag' = 'NOBODY-1'")) == 1;
+  })) << "central did not audit the unknown tag";
+}
+
+TEST_F(OcppTest, AnOperatorStopAndResumeReachTheChargerAsChangeAvailability) {
+  auto charger = ActiveCharger("OCPP-006", "ocpp-fay", "holds");
+  ASSERT_TRUE(charger != nullptr && !HasFailure());
+  central::v1::OperatorRequest op;
+  op.set_cp_id("OCPP-006");
+  ASSERT_TRUE(CallUnary(&central::v1::CentralService::Stub::StopChargingPoints, stack_->central(), op,
+                        absl::Seconds(5)).ok());
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    return absl::StrContains(ReadAll(charger->log_path()), R"("type":"Inoperative")");
+  })) << "the charger was never told Inoperative: " << ReadAll(charger->log_path());
+  ASSERT_TRUE(CallUnary(&central::v1::CentralService::Stub::ResumeChargingPoints, stack_->central(), op,
+                        absl::Seconds(5)).ok());
+  // Told Operative again: the script exits 0.
   EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
 }
 

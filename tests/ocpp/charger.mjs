@@ -4,7 +4,7 @@
 // Driven by tests/integration/ocpp_test.cc, which checks central's side.
 //
 //   node charger.mjs URL ID PASSWORD SCENARIO
-//   URL: ws://127.0.0.1:PORT/ocpp   SCENARIO: charge | fault | bad | refused
+//   URL: ws://127.0.0.1:PORT/ocpp   SCENARIO: charge | fault | rfid | holds | bad | refused
 //
 // Prints one JSON line per step; exits 0 when the scenario went as the spec
 // says, 1 (with the reason on stderr) otherwise.
@@ -37,7 +37,18 @@ function client() {
   });
 }
 
+// Central's availability (operator stop/resume, weather holds): accepted, logged.
+const availability = [];
+function handleAvailability(cli) {
+  cli.handle('ChangeAvailability', ({ params }) => {
+    availability.push(params.type);
+    log('availability', params);
+    return { status: 'Accepted' };
+  });
+}
+
 async function boot(cli) {
+  handleAvailability(cli);
   await cli.connect();
   log('connected', { protocol: cli.protocol });
   if (cli.protocol !== 'ocpp1.6') fail(`negotiated ${cli.protocol}`);
@@ -113,6 +124,47 @@ async function charge(faultAfterMeter) {
   log('ready');
 }
 
+// A driver presents an RFID tag at the charger: Authorize (answered once central
+// has opened a charge for the tag's driver), then the charger starts, meters
+// 2,000 Wh and stops locally. A tag nobody registered is then refused.
+const TAG = '04e1c2d3';
+async function rfid() {
+  const cli = client();
+  cli.handle(({ method }) => {
+    log('unexpected', { method });
+    return {};
+  });
+  await boot(cli);
+  // Until the gateway has linked this charger to central, tags are refused:
+  // the driver presents the card again, as at a real charger.
+  let auth;
+  for (let attempt = 0; attempt < 30; attempt++) {
+    auth = await cli.call('Authorize', { idTag: TAG });
+    log('authorize', { idTag: TAG, ...auth });
+    if (auth.idTagInfo.status === 'Accepted') break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (auth.idTagInfo.status !== 'Accepted') fail(`Authorize of a registered tag answered ${JSON.stringify(auth)}`);
+  const st = await cli.call('StartTransaction', { connectorId: 1, idTag: TAG, meterStart: METER_START, timestamp: now() });
+  if (st.idTagInfo.status !== 'Accepted' || !(st.transactionId > 0)) fail(`StartTransaction answered ${JSON.stringify(st)}`);
+  log('started', st);
+  await cli.call('MeterValues', {
+    connectorId: 1,
+    transactionId: st.transactionId,
+    meterValue: [{ timestamp: now(), sampledValue: [{ value: String(METER_START + 1000), unit: 'Wh' }] }],
+  });
+  await cli.call('StopTransaction', {
+    transactionId: st.transactionId, idTag: TAG, meterStop: METER_START + 2000, timestamp: now(), reason: 'Local',
+  });
+  log('stopped', { wh: 2000 });
+  await cli.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available', timestamp: now() });
+  const unknown = await cli.call('Authorize', { idTag: 'NOBODY-1' });
+  log('authorize', { idTag: 'NOBODY-1', ...unknown });
+  if (unknown.idTagInfo.status !== 'Invalid') fail(`Authorize of an unknown tag answered ${JSON.stringify(unknown)}`);
+  await cli.close();
+  process.exit(0);
+}
+
 // Raw frames (no client library would send them), answered as OCPP-J 1.6 says.
 async function bad() {
   const auth = 'Basic ' + Buffer.from(`${id}:${password}`).toString('base64');
@@ -149,6 +201,30 @@ async function bad() {
   process.exit(0);
 }
 
+// Boots and waits to be told Inoperative (an operator stops the CP), then
+// Operative again (resumed).
+async function holds() {
+  const cli = client();
+  cli.handle(({ method }) => {
+    log('unexpected', { method });
+    return {};
+  });
+  await boot(cli);
+  log('ready');
+  await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const off = availability.indexOf('Inoperative');
+      if (off >= 0 && availability.indexOf('Operative', off + 1) > off) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 100);
+  });
+  log('held-and-released', { availability });
+  await cli.close();
+  process.exit(0);
+}
+
 async function refused() {
   try {
     await client().connect();
@@ -160,6 +236,6 @@ async function refused() {
   fail('a revoked charger was let in');
 }
 
-const scenarios = { charge: () => charge(false), fault: () => charge(true), bad, refused };
+const scenarios = { charge: () => charge(false), fault: () => charge(true), rfid, holds, bad, refused };
 if (!scenarios[scenario]) fail(`unknown scenario '${scenario}'`);
 scenarios[scenario]().catch((e) => fail(e.stack || e.message));

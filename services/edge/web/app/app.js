@@ -57,15 +57,30 @@ $('logout').onclick = async () => {
   location.reload();
 };
 
+// RFID tags as typed ("04a1, fob-7"): the registry keeps them in upper case.
+const parseTags = (text) => text.split(/[\s,;]+/).filter(Boolean);
+const tagsText = (tags) => (tags || []).join(', ');
+// The update mask's path for each form field sent.
+const MASK_PATHS = { name: 'name', email: 'email', newPassword: 'password', idTags: 'idTags' };
+
 $('profile-form').onsubmit = async (e) => {
   e.preventDefault();
   // Only what changed: an unchanged email sent again would ask for the current password.
-  const data = Object.fromEntries(Object.entries(formData(e.target))
+  const { idTags, ...fields } = formData(e.target);
+  const data = Object.fromEntries(Object.entries(fields)
     .filter(([k, v]) => v !== '' && !(profile && (k === 'name' || k === 'email') && profile[k] === v)));
+  const tags = parseTags(idTags);
+  if (tags.map((t) => t.toUpperCase()).join() !== (profile?.idTags || []).join()) {
+    data.idTags = tags;
+    // Named in the mask, so that removing the last card is a change too.
+    data.updateMask = Object.keys(data).filter((k) => MASK_PATHS[k]).map((k) => MASK_PATHS[k]).join(',');
+  }
   try {
     const account = await api('PATCH', `/v1/accounts/${encodeURIComponent(me.username)}`, data);
     profile = account;
-    $('profile-status').textContent = `Saved (${account.name}, ${account.email}).`;
+    e.target.elements.idTags.value = tagsText(account.idTags);
+    const cards = account.idTags?.length ? `; RFID cards ${tagsText(account.idTags)}` : '';
+    $('profile-status').textContent = `Saved (${account.name}, ${account.email}${cards}).`;
     for (const f of ['newPassword', 'newPasswordConfirmation', 'currentPassword']) e.target.elements[f].value = '';
   } catch (err) {
     $('profile-status').textContent = err.message;
@@ -269,6 +284,7 @@ async function loadProfile() {
   const f = $('profile-form').elements;
   f.name.value = account.name;
   f.email.value = account.email;
+  f.idTags.value = tagsText(account.idTags);
 }
 
 // ---- start ----

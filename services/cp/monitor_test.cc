@@ -1,0 +1,131 @@
+// The monitor follows what central says on its link: the health interval
+// (clamped to kMinHealthInterval..kMaxHealthInterval) and the CP's state,
+// which it hands to the engine side (an OCPP charger's availability).
+
+#include "services/cp/monitor.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "services/common/testing/fake_server.h"
+
+namespace evc::cp {
+namespace {
+
+class AcceptingAuth : public Authenticator {
+ public:
+  absl::StatusOr<auth::v1::AuthenticateChargingPointResponse> Authenticate(const std::string&,
+                                                                          const std::string&) override {
+    auth::v1::AuthenticateChargingPointResponse r;
+    r.set_token("token");
+    r.set_key_id("k1");
+    r.set_key(std::string(32, 'k'));
+    r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    return r;
+  }
+};
+
+class HealthyEngine : public EngineProbe {
+ public:
+  absl::Status Activate(const cp::v1::ActivateRequest&) override {
+    absl::MutexLock lock(&mu_);
+    activated_ = true;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<cp::v1::CheckResponse> Check() override {
+    absl::MutexLock lock(&mu_);
+    cp::v1::CheckResponse r;
+    r.set_ok(true);
+    r.set_activated(activated_);
+    r.set_key_id(activated_ ? "k1" : "");
+    return r;
+  }
+  void CentralState(common::v1::CpState state) override {
+    absl::MutexLock lock(&mu_);
+    states_.push_back(state);
+  }
+  std::vector<common::v1::CpState> states() {
+    absl::MutexLock lock(&mu_);
+    return states_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool activated_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<common::v1::CpState> states_ ABSL_GUARDED_BY(mu_);
+};
+
+// Answers the registration with `replies`, one after the other, then holds
+// the link open until the monitor ends it.
+class ScriptedCentral : public central::v1::CentralService::Service {
+ public:
+  explicit ScriptedCentral(std::vector<central::v1::Registered> replies) : replies_(std::move(replies)) {}
+  grpc::Status MonitorLink(grpc::ServerContext*,
+                           grpc::ServerReaderWriter<central::v1::MonitorReply, central::v1::MonitorMessage>* stream) override {
+    central::v1::MonitorMessage in;
+    if (!stream->Read(&in) || !in.has_register_()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no Register");
+    for (const auto& r : replies_) {
+      central::v1::MonitorReply reply;
+      *reply.mutable_registered() = r;
+      stream->Write(reply);
+    }
+    while (stream->Read(&in)) {
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  const std::vector<central::v1::Registered> replies_;
+};
+
+central::v1::Registered Registered(common::v1::CpState state, int64_t interval_ms) {
+  central::v1::Registered r;
+  r.set_state(state);
+  r.set_health_interval_ms(interval_ms);
+  return r;
+}
+
+// Ticks `monitor` until `done` holds (at most 10 s of ticks).
+bool TickUntil(Monitor& monitor, const std::function<bool()>& done) {
+  for (int i = 0; i < 200 && !done(); ++i) {
+    monitor.Tick(absl::Now());
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return done();
+}
+
+TEST(MonitorTest, TheIntervalCentralSaysIsClampedToItsBounds) {
+  ScriptedCentral central({Registered(common::v1::CP_STATE_ACTIVE, 50)});
+  FakeServer server({&central});
+  auto stub = central::v1::CentralService::NewStub(server.channel());
+  AcceptingAuth auth;
+  HealthyEngine engine;
+  Monitor monitor("CP1", "secret", engine, auth, *stub);
+  ASSERT_TRUE(TickUntil(monitor, [&] { return monitor.health_interval() != absl::Seconds(1); }));
+  EXPECT_EQ(monitor.health_interval(), kMinHealthInterval);
+  EXPECT_EQ(engine.states(), std::vector<common::v1::CpState>{common::v1::CP_STATE_ACTIVE});
+  monitor.Shutdown();
+}
+
+TEST(MonitorTest, StatesAndIntervalsPushedOnTheOpenLinkReachTheEngineSide) {
+  ScriptedCentral central({Registered(common::v1::CP_STATE_ACTIVE, 1000),
+                           Registered(common::v1::CP_STATE_OUT_OF_SERVICE, 0),  // 0: interval unchanged
+                           Registered(common::v1::CP_STATE_UNSPECIFIED, 300'000)});
+  FakeServer server({&central});
+  auto stub = central::v1::CentralService::NewStub(server.channel());
+  AcceptingAuth auth;
+  HealthyEngine engine;
+  Monitor monitor("CP1", "secret", engine, auth, *stub);
+  ASSERT_TRUE(TickUntil(monitor, [&] { return monitor.health_interval() == kMaxHealthInterval; }))
+      << "a 5-minute interval is clamped to " << absl::FormatDuration(kMaxHealthInterval);
+  EXPECT_TRUE(monitor.linked());
+  // UNSPECIFIED (an interval-only push) is not a state.
+  EXPECT_EQ(engine.states(), (std::vector<common::v1::CpState>{common::v1::CP_STATE_ACTIVE,
+                                                               common::v1::CP_STATE_OUT_OF_SERVICE}));
+  monitor.Shutdown();
+}
+
+}  // namespace
+}  // namespace evc::cp
