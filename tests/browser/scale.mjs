@@ -1,8 +1,10 @@
 // The web apps at scale (issue 20), in Debian's headless Chromium, against an
 // edge in front of a network of CPS charging points run by evc-cp-fleet
 // (ids B-00001..., cities Alicante, Madrid, Valencia, Barcelona, Sevilla by
-// id modulo 5). Run by browser_scale_integration_test, or by hand:
-//   BASE_URL=http://127.0.0.1:8080 ADMIN_PASSWORD_FILE=... CPS=5000 CITY=Valencia node tests/browser/scale.mjs
+// id modulo 5) and one more CP, QUEUE_CP, alone and busy in QUEUE_CITY. Run by
+// browser_scale_integration_test, or by hand:
+//   BASE_URL=http://127.0.0.1:8080 ADMIN_PASSWORD_FILE=... CPS=5000 CITY=Valencia QUEUE_CITY=Ronda \
+//     QUEUE_CP=RONDA-1 node tests/browser/scale.mjs
 // Prints time to first render and the frame work per update (the
 // 'evc-render' measures the apps record). Bounds on them are asserted only
 // with SCALE_BOUNDS=1, as a benchmark: FIRST_RENDER_MS (default 5000) and
@@ -21,6 +23,11 @@ const ADMIN = env('ADMIN_USER', 'admin');
 const ADMIN_PASSWORD = readFileSync(env('ADMIN_PASSWORD_FILE'), 'utf8').trim();
 const CPS = Number(env('CPS'));
 const CITY = env('CITY', 'Valencia');
+// A city whose every CP is busy: the driver queues there.
+const QUEUE_CITY = env('QUEUE_CITY');
+const QUEUE_CP = env('QUEUE_CP');
+// The fleet's CPs and the queue's: the network the apps count.
+const TOTAL = CPS + 1;
 const OUT = env('OUT_DIR', 'screenshots');
 const BOUNDS = env('SCALE_BOUNDS', '') === '1';
 const FLEET_CITIES = ['Alicante', 'Madrid', 'Valencia', 'Barcelona', 'Sevilla'];
@@ -91,7 +98,7 @@ try {
   let since = await pageNow(driver);
   await driver.getByTestId('signup-submit').click();
   figures.driverFirstRender = await firstRenderAfter(driver, since);
-  await driver.getByTestId('cp-summary').filter({ hasText: ` of ${CPS} charging points` }).waitFor({ timeout: 60000 });
+  await driver.getByTestId('cp-summary').filter({ hasText: ` of ${TOTAL} charging points` }).waitFor({ timeout: 60000 });
   const driverTiles = await driver.locator('[data-testid="cps"] > .tile').count();
   assert.ok(driverTiles > 0 && driverTiles <= 20, `the driver app shows ${driverTiles} CP cards at once`);
 
@@ -99,7 +106,7 @@ try {
   await driver.getByTestId('cp-search').fill(CITY.toLowerCase());
   await driver.getByTestId('cp-free').check();
   const cityCount = inCity(CITY);
-  await driver.getByTestId('cp-summary').filter({ hasText: `${cityCount} of ${CPS} charging points matching` }).waitFor();
+  await driver.getByTestId('cp-summary').filter({ hasText: `${cityCount} of ${TOTAL} charging points matching` }).waitFor();
   const listed = await driver.locator('[data-testid="cps"] > .tile').evaluateAll((els) =>
     els.map((el) => ({ state: el.dataset.state, text: el.textContent })));
   assert.ok(listed.length > 0 && listed.length <= 20, `${listed.length} cards`);
@@ -121,6 +128,23 @@ try {
   await driver.getByTestId('ticket').waitFor({ state: 'visible', timeout: 30000 });
   assert.match(await driver.getByTestId('ticket-cp').textContent(), new RegExp(cp));
 
+  step(`${QUEUE_CITY} is full: joins its queue and sees the estimate`);
+  await driver.getByTestId('cp-free').uncheck();
+  await driver.getByTestId('cp-search').fill(QUEUE_CITY.toLowerCase());
+  await driver.getByTestId('cp-summary').filter({ hasText: `1 of ${TOTAL} charging points matching` }).waitFor();
+  await driver.getByTestId(`queue-at-${QUEUE_CP}`).click();
+  assert.equal(await driver.getByTestId('queue-city').inputValue(), QUEUE_CITY);
+  await driver.getByTestId('queue-address').fill('');
+  await driver.getByTestId('queue-join').click();
+  await driver.getByTestId('queue-position').filter({ hasText: `Position 1 of 1 at ${QUEUE_CITY}` }).waitFor();
+  const estimate = await driver.getByTestId('queue-estimate').textContent();
+  assert.match(estimate, /^about \d+ (s|min) — 0 drivers ahead at .*1 charging point in service/, estimate);
+  await driver.getByTestId('queue').scrollIntoViewIfNeeded();
+  await shot(driver, 'scale-driver-queued');
+  await driver.getByTestId('queue-leave').click();
+  await driver.getByTestId('queue-join').waitFor({ state: 'visible' });
+  await driver.getByTestId('cp-search').fill('');
+
   step('edits the profile; it is kept');
   await driver.getByTestId('profile-name').fill('Eva Scale-Tester');
   await driver.getByTestId('profile-save').click();
@@ -138,7 +162,7 @@ try {
   since = await pageNow(ops);
   await ops.getByTestId('login-submit').click();
   figures.opsFirstRender = await firstRenderAfter(ops, since);
-  await ops.getByTestId('count-total').filter({ hasText: `${CPS} charging points` }).waitFor({ timeout: 60000 });
+  await ops.getByTestId('count-total').filter({ hasText: `${TOTAL} charging points` }).waitFor({ timeout: 60000 });
   const opsTiles = await ops.locator('[data-testid="cps"] > .tile').count();
   assert.ok(opsTiles > 0 && opsTiles <= 60, `the dashboard shows ${opsTiles} tiles at once`);
 
@@ -155,7 +179,7 @@ try {
     .every((el) => el.dataset.state === 'CP_STATE_SUPPLYING'));
   await ops.getByTestId('ops-state').selectOption('');
   await ops.getByTestId('ops-search').fill('sevilla');
-  await ops.getByTestId('page-info').filter({ hasText: `of ${inCity('Sevilla')} (filtered from ${CPS})` }).waitFor();
+  await ops.getByTestId('page-info').filter({ hasText: `of ${inCity('Sevilla')} (filtered from ${TOTAL})` }).waitFor();
   await ops.getByTestId('view-table').click();
   await ops.getByTestId('cp-rows').locator('tr').first().waitFor();
   const rows = await ops.getByTestId('cp-rows').locator('tr').evaluateAll((els) => els.map((el) => el.textContent));
@@ -167,12 +191,12 @@ try {
   await shot(ops, 'scale-ops-table');
   await ops.getByTestId('ops-search').fill('');
 
-  step(`stops all ${CPS} CPs and resumes them`);
+  step(`stops all ${TOTAL} CPs and resumes them`);
   await frameWork(ops);
   let t = Date.now();
   await ops.getByTestId('stop-all').click();
   // A CP that was DISCONNECTED or FAULTED might not turn: all but none here.
-  await ops.getByTestId('count-CP_STATE_OUT_OF_SERVICE').filter({ hasText: `Out of service: ${CPS}` })
+  await ops.getByTestId('count-CP_STATE_OUT_OF_SERVICE').filter({ hasText: `Out of service: ${TOTAL}` })
     .waitFor({ timeout: 120000 });
   figures.stopAllSeconds = (Date.now() - t) / 1000;
   // Every CP turned (asserted above). At 5,000 CPs central may answer the RPC before its
@@ -200,7 +224,7 @@ try {
   await ops.getByTestId('credentials').waitFor({ state: 'visible' });
   assert.ok((await ops.getByTestId('cred-secret').textContent()).length > 10);
   await ops.getByTestId('credentials').getByRole('button', { name: 'Done' }).click();
-  await ops.getByTestId('count-total').filter({ hasText: `${CPS + 1} charging points` }).waitFor();
+  await ops.getByTestId('count-total').filter({ hasText: `${TOTAL + 1} charging points` }).waitFor();
   await ops.getByTestId('ops-search').fill('zaragoza');
   await ops.waitForSelector(`[data-testid="cp-${NEW_CP}"][data-state="CP_STATE_DISCONNECTED"]`);
   step(`edits ${NEW_CP}'s price`);
@@ -211,7 +235,7 @@ try {
   await ops.getByTestId(`cp-${NEW_CP}`).filter({ hasText: '0.450 €/kWh' }).waitFor({ timeout: 20000 });
   await ops.getByTestId(`remove-${NEW_CP}`).click();
   await ops.getByTestId(`cp-${NEW_CP}`).waitFor({ state: 'detached', timeout: 20000 });
-  await ops.getByTestId('count-total').filter({ hasText: `${CPS} charging points` }).waitFor();
+  await ops.getByTestId('count-total').filter({ hasText: `${TOTAL} charging points` }).waitFor();
   await ops.getByTestId('page-info').filter({ hasText: 'no charging point matches' }).waitFor();
   await ops.getByTestId('ops-search').fill('');
 

@@ -1,7 +1,8 @@
 // The web apps at scale (issue 20): a fleet of EVC_BROWSER_CPS simulated CPs
 // (default 5,000) with supplies running, then tests/browser/scale.mjs in
 // Debian's Chromium: the driver finds a free CP by city, charges and edits
-// their profile; the operator filters the dashboard, switches to the table,
+// their profile, joins the queue of a full city (one CP, busy) and sees the
+// estimate; the operator filters the dashboard, switches to the table,
 // stops and resumes all, adds and removes a CP. The script prints time to
 // first render and the frame work per update; speed bounds are asserted only
 // by ./evc bench browser (EVC_BROWSER_BOUNDS=1), not by ctest.
@@ -28,6 +29,8 @@ int CpCount() {
 
 // CPs charging while the browser looks: a stream of live updates to draw.
 constexpr int kSupplies = 100;
+constexpr char kQueueCp[] = "RONDA-1";
+constexpr char kQueueCity[] = "Ronda";
 
 TEST(BrowserScaleTest, DriverAndOperatorAtScale) {
   const int cps = CpCount();
@@ -40,7 +43,8 @@ TEST(BrowserScaleTest, DriverAndOperatorAtScale) {
   auto stack = Stack::Start(o);
   ASSERT_TRUE(stack.ok()) << stack.status();
   Stack& s = **stack;
-  ASSERT_TRUE(AddFleetDrivers(s, kSupplies).ok());
+  // One more driver keeps the queue's city full.
+  ASSERT_TRUE(AddFleetDrivers(s, kSupplies + 1).ok());
   const absl::Time enrol_start = absl::Now();
   auto fleet = StartFleet(s, cps);
   ASSERT_TRUE(WaitConnected(s, cps, absl::Minutes(10)).ok());
@@ -52,6 +56,13 @@ TEST(BrowserScaleTest, DriverAndOperatorAtScale) {
     auto id = RequestChargeAs(s, FleetCpId(5 * i), FleetDriverId(i));
     ASSERT_TRUE(id.ok()) << id.status();
   }
+  // A city with one CP, busy: the driver queues there.
+  ASSERT_TRUE(s.RegisterCp(kQueueCp, 22000, kQueueCity).ok());
+  s.StartEngine(kQueueCp);
+  s.StartMonitor(kQueueCp);
+  ASSERT_TRUE(s.WaitForState(kQueueCp, common::v1::CP_STATE_ACTIVE, absl::Seconds(60)));
+  auto busy = RequestChargeAs(s, kQueueCp, FleetDriverId(kSupplies + 1));
+  ASSERT_TRUE(busy.ok()) << busy.status();
   ASSERT_TRUE(s.StartWeather({"--poll_interval=5s"}).ok());
   auto port = s.StartEdge({"--weather=" + s.weather_address()});
   ASSERT_TRUE(port.ok()) << port.status();
@@ -64,7 +75,7 @@ TEST(BrowserScaleTest, DriverAndOperatorAtScale) {
   const std::string log = s.dir() + "/browser-scale.log";
   const std::string command = absl::StrCat(
       "cd '", source, "/tests/browser' && BASE_URL=http://127.0.0.1:", *port, " ADMIN_PASSWORD_FILE='",
-      s.PasswordFile("admin"), "' CPS=", cps, " CITY=Valencia SCALE_BOUNDS=", bounds ? "1" : "0", " OUT_DIR='", artifacts,
+      s.PasswordFile("admin"), "' CPS=", cps, " CITY=Valencia QUEUE_CITY=", kQueueCity, " QUEUE_CP=", kQueueCp, " SCALE_BOUNDS=", bounds ? "1" : "0", " OUT_DIR='", artifacts,
       "' timeout 300 node scale.mjs > '", log, "' 2>&1");
   const int code = std::system(command.c_str());
   std::stringstream output;
