@@ -16,14 +16,19 @@ ABSL_FLAG(absl::Duration, call_timeout, absl::Seconds(30), "how long a charger h
 ABSL_FLAG(int, io_threads, 2, "threads serving every charger connection");
 ABSL_FLAG(int64_t, max_message_bytes, 64 * 1024, "largest OCPP message a charger may send");
 ABSL_FLAG(std::string, group, "", "Kafka consumer group for engine commands (empty: evc-ocpp-<host name>)");
+ABSL_FLAG(std::string, wss_cert, "",
+          "PEM certificate chain for wss:// (OCPP security profile 2: TLS 1.2+ and Basic); with --wss_key, "
+          "chargers connect over TLS only. Empty: ws:// (profile 1)");
+ABSL_FLAG(std::string, wss_key, "", "PEM private key of --wss_cert");
 
 // What --help says before the flags.
 constexpr char kAbout[] =
     "evc-ocpp: the OCPP 1.6J gateway, so real chargers join the network.\n"
-    "Chargers connect to ws://HOST:PORT/ocpp/{chargePointId} with subprotocol ocpp1.6 and\n"
-    "HTTP Basic authentication (user: the CP id, password: the secret the registry issued;\n"
-    "security profile 1). Each connected charger acts as its CP: authenticated at auth,\n"
-    "linked to central with health every second, its engine events sealed with its key.\n"
+    "Chargers connect to ws://HOST:PORT/ocpp/{chargePointId} (wss:// with --wss_cert) with\n"
+    "subprotocol ocpp1.6 and HTTP Basic authentication (user: the CP id, password: the secret\n"
+    "the registry issued; security profile 1, or 2 over TLS). Each connected charger acts as\n"
+    "its CP: authenticated at auth, linked to central with health every second, its engine\n"
+    "events sealed with its key.\n"
     "\n"
     "usage: evc-ocpp [--flag=value ...]\n"
     "example:\n"
@@ -45,6 +50,8 @@ int main(int argc, char** argv) {
   config.server.io_threads = absl::GetFlag(FLAGS_io_threads);
   config.server.endpoint.call_timeout = absl::GetFlag(FLAGS_call_timeout);
   config.server.max_message_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_message_bytes));
+  config.server.tls_cert_file = absl::GetFlag(FLAGS_wss_cert);
+  config.server.tls_key_file = absl::GetFlag(FLAGS_wss_key);
   evc::ExitIfError("--listen", evc::ocpp::RunGateway(config, *deps.producer, evc::ShutdownRequested()));
   return 0;
 }

@@ -6,9 +6,12 @@
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -114,7 +117,36 @@ bool OffersOcpp16(absl::string_view header) {
   return false;
 }
 
-class Connection;
+// What the server keeps of a connection, whatever its transport.
+class AnyConnection {
+ public:
+  virtual ~AnyConnection() = default;
+  // From any thread.
+  virtual void PostClose(const std::string& reason) = 0;
+};
+
+// The TLS context of wss (nullptr for ws), or why the files do not make one.
+absl::StatusOr<std::unique_ptr<net::ssl::context>> TlsContext(const OcppServerConfig& config) {
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("wss needs both a certificate and its key (--wss_cert and --wss_key)");
+  }
+  if (config.tls_cert_file.empty()) return nullptr;
+  // OCPP security profile 2: TLS 1.2 or later.
+  auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                   net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(config.tls_cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot load the wss certificate ", config.tls_cert_file, ": ", ec.message()));
+  }
+  ctx->use_private_key_file(config.tls_key_file, net::ssl::context::pem, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot load the wss key ", config.tls_key_file, ": ", ec.message()));
+  }
+  return ctx;
+}
 
 class OcppServer::Impl {
  public:
@@ -125,15 +157,15 @@ class OcppServer::Impl {
   absl::Status Start();
   void Stop();
 
-  void Register(const std::shared_ptr<Connection>& c) {
+  void Register(const std::shared_ptr<AnyConnection>& c) {
     absl::MutexLock lock(&mu);
     live.insert(c.get());
     if (all.size() > 2 * live.size() + 64) {
-      std::erase_if(all, [](const std::weak_ptr<Connection>& w) { return w.expired(); });
+      std::erase_if(all, [](const std::weak_ptr<AnyConnection>& w) { return w.expired(); });
     }
     all.push_back(c);
   }
-  void Unregister(Connection* c) {
+  void Unregister(AnyConnection* c) {
     absl::MutexLock lock(&mu);
     live.erase(c);
   }
@@ -141,11 +173,13 @@ class OcppServer::Impl {
   const OcppServerConfig config;
   ChargerAdmission& admission;
   const Schemas& schemas;
+  // Set when chargers connect over TLS (wss://) only.
+  std::unique_ptr<net::ssl::context> tls;
   // Before ioc: connections destroyed with it unregister here.
   absl::Mutex mu;
-  absl::flat_hash_set<Connection*> live ABSL_GUARDED_BY(mu);
+  absl::flat_hash_set<AnyConnection*> live ABSL_GUARDED_BY(mu);
   // Weak references for Stop; pruned as connections end.
-  std::vector<std::weak_ptr<Connection>> all ABSL_GUARDED_BY(mu);
+  std::vector<std::weak_ptr<AnyConnection>> all ABSL_GUARDED_BY(mu);
   net::io_context ioc;
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
@@ -160,28 +194,33 @@ std::string ToString(beast::string_view s) { return std::string(s.data(), s.size
 
 }  // namespace
 
-class Connection : public std::enable_shared_from_this<Connection> {
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One charger's connection over `Stream`: plain TCP (ws://) or TLS (wss://).
+template <class Stream>
+class Connection : public AnyConnection, public std::enable_shared_from_this<Connection<Stream>> {
  public:
   Connection(tcp::socket socket, OcppServer::Impl& server)
-      : stream_(std::move(socket)), server_(server), timer_(stream_.get_executor()) {
+      : stream_(MakeStream(std::move(socket), server)), server_(server), timer_(stream_.get_executor()) {
     beast::error_code ec;
-    tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    tcp::endpoint remote = Socket().remote_endpoint(ec);
     if (!ec) peer_ = remote.address().to_string();
   }
 
-  ~Connection() {
+  ~Connection() override {
     // Torn down by the io_context's end (Stop): the session still learns it.
     if (endpoint_) Gone();
     server_.Unregister(this);
   }
 
   void Run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadRequest(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Handshake(); });
   }
 
   // From any thread.
   void PostCall(const std::string& action, nlohmann::json payload, RpcEndpoint::Done done) {
-    net::post(timer_.get_executor(), [self = shared_from_this(), action, payload = std::move(payload),
+    net::post(timer_.get_executor(), [self = this->shared_from_this(), action, payload = std::move(payload),
                                       done = std::move(done)]() mutable {
       if (!self->endpoint_) return done(absl::UnavailableError("the charger is not connected"));
       absl::Status s = self->endpoint_->Call(action, std::move(payload), done, absl::Now());
@@ -189,17 +228,42 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
-  void PostClose(const std::string& reason) {
-    net::post(timer_.get_executor(), [self = shared_from_this(), reason] { self->CloseWebSocket(reason); });
+  void PostClose(const std::string& reason) override {
+    net::post(timer_.get_executor(), [self = this->shared_from_this(), reason] { self->CloseWebSocket(reason); });
   }
 
  private:
+  static Stream MakeStream(tcp::socket socket, OcppServer::Impl& server) {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      return Stream(std::move(socket), *server.tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+  tcp::socket& Socket() { return beast::get_lowest_layer(stream_).socket(); }
+
+  // wss: the TLS handshake first, bounded like the upgrade.
+  void Handshake() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(absl::ToChronoMilliseconds(server_.config.handshake_timeout));
+      stream_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) {
+          CountUpgrade("tls_failed");
+          return;
+        }
+        self->ReadRequest();
+      });
+    } else {
+      ReadRequest();
+    }
+  }
+
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(8 * 1024);
     parser_->body_limit(0);
-    stream_.expires_after(absl::ToChronoMilliseconds(server_.config.handshake_timeout));
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    beast::get_lowest_layer(stream_).expires_after(absl::ToChronoMilliseconds(server_.config.handshake_timeout));
+    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->OnRequest(ec);
     });
   }
@@ -230,9 +294,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!p.ok()) return Refuse(http::status::unauthorized, std::string(p.status().message()), "401");
       password = *std::move(p);
     }
-    stream_.expires_after(absl::ToChronoMilliseconds(server_.config.handshake_timeout));
+    beast::get_lowest_layer(stream_).expires_after(absl::ToChronoMilliseconds(server_.config.handshake_timeout));
     server_.admission.Admit(cp_id_, password, peer_,
-                            [self = shared_from_this()](absl::StatusOr<std::shared_ptr<ChargerSession>> session) {
+                            [self = this->shared_from_this()](absl::StatusOr<std::shared_ptr<ChargerSession>> session) {
                               net::post(self->timer_.get_executor(), [self, session = std::move(session)]() mutable {
                                 self->OnAdmitted(std::move(session));
                               });
@@ -258,7 +322,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       res.set(http::field::server, "evc-ocpp");
       res.set(http::field::sec_websocket_protocol, kSubprotocol);
     }));
-    ws_->async_accept(request_, [self = shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
+    ws_->async_accept(request_, [self = this->shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
   }
 
   void OnAccepted(beast::error_code ec) {
@@ -269,7 +333,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     CountUpgrade("accepted");
     ConnectionsGauge().Increment();
-    std::weak_ptr<Connection> weak = weak_from_this();
+    std::weak_ptr<Connection> weak = this->weak_from_this();
     // Through the strand: a handler may answer later from another thread.
     endpoint_.emplace(server_.schemas, *session_,
                       [weak, strand = timer_.get_executor()](std::string text) {
@@ -279,14 +343,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       },
                       server_.config.endpoint);
     log::Info("charger connected", {{"cp_id", cp_id_}, {"peer", peer_}});
-    link_ = std::make_shared<Link>(weak_from_this());
+    link_ = std::make_shared<Link>(this->weak_from_this());
     session_->Connected(link_);
     ReadLoop();
     ArmTimer();
   }
 
   void ReadLoop() {
-    ws_->async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    ws_->async_read(in_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->Gone();
       std::string text = beast::buffers_to_string(self->in_.data());
       self->in_.consume(self->in_.size());
@@ -297,7 +361,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ArmTimer() {
     timer_.expires_after(std::chrono::seconds(1));
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (ec || !self->endpoint_) return;
       self->endpoint_->Tick(absl::Now());
       self->ArmTimer();
@@ -322,7 +386,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     writing_ = true;
     ws_->text(true);
-    ws_->async_write(net::buffer(outgoing_.front()), [self = shared_from_this()](beast::error_code ec, size_t) {
+    ws_->async_write(net::buffer(outgoing_.front()), [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->outgoing_.pop_front();
       if (ec) {
         self->writing_ = false;
@@ -343,7 +407,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     websocket::close_reason why(websocket::close_code::policy_error);
     why.reason = close_reason_.substr(0, 120);
     close_reason_.clear();
-    ws_->async_close(why, [self = shared_from_this()](beast::error_code) {});
+    ws_->async_close(why, [self = this->shared_from_this()](beast::error_code) {});
   }
 
   void Abort() {
@@ -379,11 +443,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res->keep_alive(false);
     res->body() = why + "\n";
     res->prepare_payload();
-    stream_.expires_after(std::chrono::seconds(5));
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code, size_t) {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code, size_t) {
+      // Refused: no TLS close_notify owed, the socket just ends.
       beast::error_code ec;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      self->stream_.close();
+      self->Socket().shutdown(tcp::socket::shutdown_send, ec);
+      beast::get_lowest_layer(self->stream_).close();
     });
   }
 
@@ -402,7 +467,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::weak_ptr<Connection> connection_;
   };
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   OcppServer::Impl& server_;
   net::steady_timer timer_;
   std::string peer_;
@@ -412,7 +477,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Request request_;
   std::shared_ptr<ChargerSession> session_;
   std::shared_ptr<ChargerLink> link_;
-  std::optional<websocket::stream<beast::tcp_stream>> ws_;
+  std::optional<websocket::stream<Stream>> ws_;
   std::optional<RpcEndpoint> endpoint_;
   beast::flat_buffer in_;
   std::deque<std::string> outgoing_;
@@ -421,14 +486,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string close_reason_;
 };
 
+template <class Stream>
+void Serve(tcp::socket socket, OcppServer::Impl& server) {
+  auto connection = std::make_shared<Connection<Stream>>(std::move(socket), server);
+  server.Register(connection);
+  connection->Run();
+}
+
 absl::Status OcppServer::Impl::Start() {
   ConnectionsGauge();
+  absl::StatusOr<std::unique_ptr<net::ssl::context>> context = TlsContext(config);
+  if (!context.ok()) return context.status();
+  tls = *std::move(context);
   absl::StatusOr<int> listening = ServeConnections(
       acceptor, ioc, config.listen, config.io_threads, "a charger connection handler failed; that connection was dropped",
       [this](tcp::socket socket) {
-        auto connection = std::make_shared<Connection>(std::move(socket), *this);
-        Register(connection);
-        connection->Run();
+        if (tls != nullptr) return Serve<TlsStream>(std::move(socket), *this);
+        Serve<PlainStream>(std::move(socket), *this);
       },
       threads);
   if (!listening.ok()) return listening.status();
@@ -438,7 +512,7 @@ absl::Status OcppServer::Impl::Start() {
 
 void OcppServer::Impl::Stop() {
   StopAccepting(acceptor);
-  std::vector<std::shared_ptr<Connection>> open;
+  std::vector<std::shared_ptr<AnyConnection>> open;
   {
     absl::MutexLock lock(&mu);
     for (const auto& weak : all) {
@@ -451,7 +525,7 @@ void OcppServer::Impl::Stop() {
   {
     // Closing handshakes get a moment; what remains is torn down below.
     absl::MutexLock lock(&mu);
-    mu.AwaitWithTimeout(absl::Condition(+[](absl::flat_hash_set<Connection*>* l) { return l->empty(); }, &live),
+    mu.AwaitWithTimeout(absl::Condition(+[](absl::flat_hash_set<AnyConnection*>* l) { return l->empty(); }, &live),
                         absl::Seconds(2));
   }
   ioc.stop();

@@ -26,8 +26,13 @@ struct OcppServerConfig {
   // Messages waiting to be written to one charger; a charger that reads no
   // more than this behind is disconnected.
   size_t max_outgoing_messages = 256;
-  // A connection must complete its upgrade within this.
+  // A connection must complete its upgrade within this (and its TLS
+  // handshake first, over wss).
   absl::Duration handshake_timeout = absl::Seconds(10);
+  // PEM certificate chain and key: when set, chargers connect over TLS only
+  // (wss://, OCPP security profile 2: TLS 1.2+ and HTTP Basic).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // The server's side of one charger's connection, usable from any thread.

@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "absl/strings/escaping.h"
 #include "absl/synchronization/mutex.h"
@@ -166,6 +171,94 @@ TEST_F(ServerTest, OversizedMessageClosesTheConnection) {
   ws->write(net::buffer(big));
   EXPECT_TRUE(edge::testing::ReadFrame(*ws).is_null());
   EXPECT_TRUE(admission_.session->gone.WaitForNotificationWithTimeout(absl::Seconds(5)));
+}
+
+// wss (security profile 2): a server certificate made for the test.
+class TlsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/ocpp-tls-" + std::to_string(getpid());
+    const std::string make = "mkdir -p " + dir_ + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+                             "-nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout " +
+                             dir_ + "/key.pem -out " + dir_ + "/cert.pem 2>/dev/null";
+    ASSERT_EQ(std::system(make.c_str()), 0) << "openssl could not make a test certificate";
+    OcppServerConfig config;
+    config.listen = "127.0.0.1:0";
+    config.io_threads = 1;
+    config.handshake_timeout = absl::Seconds(2);
+    config.tls_cert_file = dir_ + "/cert.pem";
+    config.tls_key_file = dir_ + "/key.pem";
+    server_ = std::make_unique<OcppServer>(config, admission_, Schemas::Ocpp16());
+    ASSERT_TRUE(server_->Start().ok());
+  }
+
+  // A charger's wss connection trusting the test certificate, over `version`.
+  beast::error_code OpenTls(net::ssl::context::method version, websocket::response_type* response,
+                            std::unique_ptr<websocket::stream<beast::ssl_stream<tcp::socket>>>* out) {
+    net::ssl::context ctx(version);
+    ctx.load_verify_file(dir_ + "/cert.pem");
+    ctx.set_verify_mode(net::ssl::verify_peer);
+    auto ws = std::make_unique<websocket::stream<beast::ssl_stream<tcp::socket>>>(ioc_, ctx);
+    beast::error_code ec;
+    beast::get_lowest_layer(*ws).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()), ec);
+    if (!ec) ws->next_layer().set_verify_callback(net::ssl::host_name_verification("localhost"), ec);
+    if (!ec) ws->next_layer().handshake(net::ssl::stream_base::client, ec);
+    ws->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(beast::http::field::sec_websocket_protocol, "ocpp1.6");
+      req.set(beast::http::field::authorization, Basic("CP-1", "s3cret"));
+    }));
+    if (!ec) ws->handshake(*response, "localhost", "/ocpp/CP-1", ec);
+    *out = std::move(ws);
+    return ec;
+  }
+
+  std::string dir_;
+  net::io_context ioc_;
+  FakeAdmission admission_;
+  std::unique_ptr<OcppServer> server_;
+};
+
+TEST_F(TlsServerTest, ChargersConnectOverTlsOnly) {
+  websocket::response_type res;
+  std::unique_ptr<websocket::stream<beast::ssl_stream<tcp::socket>>> ws;
+  beast::error_code ec = OpenTls(net::ssl::context::tls_client, &res, &ws);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res[beast::http::field::sec_websocket_protocol], "ocpp1.6");
+  ws->text(true);
+  ws->write(net::buffer(std::string(R"([2,"1","Heartbeat",{}])")));
+  beast::flat_buffer in;
+  ws->read(in);
+  json answer = json::parse(beast::buffers_to_string(in.data()));
+  EXPECT_EQ(answer[0], 3);
+  EXPECT_EQ(answer[1], "1");
+
+  // Profile 2 wants TLS 1.2 or later: a TLS 1.1 client is turned away.
+  std::unique_ptr<websocket::stream<beast::ssl_stream<tcp::socket>>> old;
+  EXPECT_TRUE(OpenTls(net::ssl::context::tlsv11_client, &res, &old));
+  // Plain ws on the wss port gets no upgrade.
+  websocket::stream<tcp::socket> plain(ioc_);
+  plain.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  plain.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+    req.set(beast::http::field::sec_websocket_protocol, "ocpp1.6");
+    req.set(beast::http::field::authorization, Basic("CP-1", "s3cret"));
+  }));
+  plain.handshake(res, "127.0.0.1", "/ocpp/CP-1", ec);
+  EXPECT_TRUE(ec) << "a plain upgrade was accepted on the wss port";
+}
+
+TEST(TlsServerConfig, ACertificateWithoutItsKeyIsRefusedAtStart) {
+  OcppServerConfig config;
+  config.listen = "127.0.0.1:0";
+  config.tls_cert_file = "/nonexistent/cert.pem";
+  FakeAdmission admission;
+  OcppServer server(config, admission, Schemas::Ocpp16());
+  absl::Status s = server.Start();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  config.tls_key_file = "/nonexistent/key.pem";
+  OcppServer missing(config, admission, Schemas::Ocpp16());
+  s = missing.Start();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_NE(s.message().find("/nonexistent/cert.pem"), std::string::npos) << s;
 }
 
 TEST(ParseHelpers, TargetsAndCredentials) {

@@ -6,11 +6,13 @@
 // StopTransaction, and the ticket has the charger's kWh and the CP's price; an
 // RFID tag a driver registered starts a charge billed to her; an operator's
 // stop and resume reach the charger as ChangeAvailability; a Faulted status
-// during a charge ends it with a ticket; bad frames get the
+// during a charge ends it with a ticket; a charge runs over wss:// (security
+// profile 2, TLS 1.2+ and Basic); bad frames get the
 // spec's CALLERRORs; a revoked charger is refused at the upgrade.
 //
 // Needs `npm ci` in tests/ocpp (./evc test runs it).
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -63,13 +65,18 @@ class OcppTest : public ::testing::Test {
     }
   }
 
-  // The charger script for `cp` in `scenario`, logging to <stack>/charger-<cp>-<scenario>.log.
-  std::unique_ptr<Process> Charger(const std::string& cp, const std::string& secret, const std::string& scenario) {
+  // The charger script for `cp` in `scenario`, logging to <stack>/charger-<cp>-<scenario>.log;
+  // over wss to `url` when given, trusting `ca_file`.
+  std::unique_ptr<Process> Charger(const std::string& cp, const std::string& secret, const std::string& scenario,
+                                   const std::string& url = "", const std::string& ca_file = "") {
+    std::map<std::string, std::string> env;
+    if (!ca_file.empty()) env["OCPP_CA_FILE"] = ca_file;
     return std::make_unique<Process>(
-        "charger", std::vector<std::string>{"/usr/bin/node", script_, absl::StrCat("ws://127.0.0.1:", port_, "/ocpp"),
-                                            cp, secret, scenario},
-        std::map<std::string, std::string>{},
-        absl::StrCat(stack_->dir(), "/charger-", cp, "-", scenario, ".log"));
+        "charger",
+        std::vector<std::string>{"/usr/bin/node", script_,
+                                 url.empty() ? absl::StrCat("ws://127.0.0.1:", port_, "/ocpp") : url, cp, secret,
+                                 scenario},
+        env, absl::StrCat(stack_->dir(), "/charger-", cp, "-", scenario, ".log"));
   }
 
   // Registers `cp` and `driver`, connects the charger script in `scenario`,
@@ -88,6 +95,26 @@ class OcppTest : public ::testing::Test {
 
   static bool Exits(Process& p, int code, absl::Duration timeout = absl::Seconds(60)) {
     return Stack::WaitFor([&] { return !p.Running(); }, timeout) && p.exit_code() == code;
+  }
+
+  // A gateway with a certificate made here: wss:// only (security profile 2).
+  std::unique_ptr<Process> TlsGateway(int port, std::string* ca_file) {
+    const std::string dir = stack_->dir() + "/wss";
+    const std::string make = absl::StrCat(
+        "mkdir -p ", dir, " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 ",
+        "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout ", dir, "/key.pem -out ", dir,
+        "/cert.pem 2>/dev/null");
+    EXPECT_EQ(std::system(make.c_str()), 0) << "openssl could not make a certificate";
+    *ca_file = dir + "/cert.pem";  // self-signed: its own CA
+    auto gateway = stack_->Spawn("ocpp-wss", "evc-ocpp",
+                                 {absl::StrCat("--listen=127.0.0.1:", port), "--auth=" + stack_->auth_address(),
+                                  "--central=" + stack_->central_address(), "--metrics_listen=off",
+                                  "--group=evc-ocpp-wss-it", "--wss_cert=" + dir + "/cert.pem",
+                                  "--wss_key=" + dir + "/key.pem"});
+    EXPECT_TRUE(Stack::WaitFor([&] {
+      return absl::StrContains(ReadAll(gateway->log_path()), "chargers are admitted");
+    }, absl::Seconds(60))) << "evc-ocpp (wss) never became ready: see " << gateway->log_path();
+    return gateway;
   }
 
   static Stack* stack_;
@@ -190,6 +217,35 @@ TEST_F(OcppTest, AnOperatorStopAndResumeReachTheChargerAsChangeAvailability) {
                         absl::Seconds(5)).ok());
   // Told Operative again: the script exits 0.
   EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
+}
+
+TEST_F(OcppTest, SecurityProfileTwoChargesOverTls) {
+  std::string ca_file;
+  const int port = FreePort();
+  auto gateway = TlsGateway(port, &ca_file);
+  ASSERT_FALSE(HasFailure());
+  auto secret = stack_->RegisterCp("OCPP-007");
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  ASSERT_TRUE(stack_->AddDriver("ocpp-gus").ok());
+  const std::string url = absl::StrCat("wss://localhost:", port, "/ocpp");
+  // Without trusting the gateway's certificate the charger cannot connect.
+  auto untrusting = Charger("OCPP-007", *secret, "charge", url);
+  EXPECT_TRUE(Exits(*untrusting, 1)) << ReadAll(untrusting->log_path());
+  auto charger = Charger("OCPP-007", *secret, "charge", url, ca_file);
+  ASSERT_TRUE(stack_->WaitForState("OCPP-007", common::v1::CP_STATE_ACTIVE, absl::Seconds(30)))
+      << ReadAll(charger->log_path());
+  LoopClient loop(*stack_);
+  auto supply = loop.Request("OCPP-007", "ocpp-gus");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  EXPECT_EQ(loop.WaitForEnergy(supply->supply_id(), 1500), 1500) << ReadAll(charger->log_path());
+  ASSERT_TRUE(loop.Stop(supply->supply_id(), "ocpp-gus").ok());
+  EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
+  std::optional<common::v1::Ticket> ticket = loop.WaitForTicket(supply->supply_id());
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(ticket->energy_wh(), 3000);
+  // A plain ws:// upgrade on the wss port is no connection at all.
+  auto plain = Charger("OCPP-007", *secret, "charge", absl::StrCat("ws://127.0.0.1:", port, "/ocpp"));
+  EXPECT_TRUE(Exits(*plain, 1)) << ReadAll(plain->log_path());
 }
 
 TEST_F(OcppTest, BadFramesGetTheSpecsCallErrors) {

@@ -4,11 +4,13 @@
 // Driven by tests/integration/ocpp_test.cc, which checks central's side.
 //
 //   node charger.mjs URL ID PASSWORD SCENARIO
-//   URL: ws://127.0.0.1:PORT/ocpp   SCENARIO: charge | fault | rfid | holds | bad | refused
+//   URL: ws://127.0.0.1:PORT/ocpp (or wss://localhost:PORT/ocpp, trusting the CA
+//   certificate in $OCPP_CA_FILE: security profile 2)   SCENARIO: charge | fault | rfid | holds | bad | refused
 //
 // Prints one JSON line per step; exits 0 when the scenario went as the spec
 // says, 1 (with the reason on stderr) otherwise.
 
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -34,6 +36,7 @@ function client() {
     strictMode: true,
     reconnect: false,
     callTimeoutMs: 15_000,
+    wsOpts: process.env.OCPP_CA_FILE ? { ca: readFileSync(process.env.OCPP_CA_FILE) } : {},
   });
 }
 
