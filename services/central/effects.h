@@ -26,6 +26,9 @@ struct SupplyRecord {
   int64_t energy_wh = 0;
   int64_t power_w = 0;
   int64_t price_millieuros_per_kwh = 0;
+  // The CP's energy register when the supply began (an OCPP charger's
+  // meterStart; 0 for CPs that count each supply from zero).
+  int64_t meter_start_wh = 0;
   uint64_t last_seq = 0;
   absl::Time last_reading_at = absl::InfinitePast();
   // While STOPPING: why, and since when.

@@ -260,6 +260,12 @@ absl::Status ChargingNetwork::MonitorRegistered(const std::string& cp_id,
   }
   ApplyHealth(cp, health, now, fx);
   if (!was_linked && cp.engine_ok) Publish(cp, fx);
+  // A link back that cannot say what it runs (an OCPP gateway restarted
+  // while its charger kept charging) is told what central knows of it.
+  if (cp.engine_ok && !health.has_engine_supply_id() && cp.supply &&
+      cp.supply->phase == common::v1::SUPPLY_PHASE_CHARGING) {
+    AskForReport(cp, now, fx);
+  }
   // A command may have been lost with a central that stopped between storing
   // the state and sending it (or with the link): what is owed goes at once.
   cp.last_command_at = absl::InfinitePast();
@@ -501,6 +507,7 @@ void ChargingNetwork::OnEngineEvent(const events::v1::EngineEvent& event, absl::
       cp->supply_heard_at = now;
       cp->supply->phase = common::v1::SUPPLY_PHASE_CHARGING;
       cp->supply->started_at = EventTime(event, *cp->supply, now);
+      cp->supply->meter_start_wh = std::max<int64_t>(0, event.started().meter_start_wh());
       fx.supplies_changed.push_back(*cp->supply);
       Message(now, central::v1::NetworkMessage::SEVERITY_INFO, cp_id,
               absl::StrCat("supply started at ", cp_id), fx);
@@ -972,9 +979,22 @@ void ChargingNetwork::CheckSilence(ChargingPointRecord& cp, absl::Time now, Effe
     return CloseSupply(cp, common::v1::END_REASON_ENGINE_SILENT, now, fx, true);
   }
   if (now - cp.report_asked_at <= config_.telemetry_timeout) return;
+  AskForReport(cp, now, fx);
+}
+
+void ChargingNetwork::AskForReport(ChargingPointRecord& cp, absl::Time now, Effects& fx) {
+  const SupplyRecord& s = *cp.supply;
   cp.report_asked_at = now;
-  events::v1::EngineCommand ask = Command(id, now);
-  ask.mutable_report_supply()->set_supply_id(cp.supply->supply_id);
+  events::v1::EngineCommand ask = Command(cp.info.cp_id(), now);
+  auto* r = ask.mutable_report_supply();
+  r->set_supply_id(s.supply_id);
+  // What a CP side that lost the supply needs to take it up again.
+  r->set_driver_id(s.driver_id);
+  r->set_price_millieuros_per_kwh(s.price_millieuros_per_kwh);
+  r->set_meter_start_wh(s.meter_start_wh);
+  r->set_energy_wh(s.energy_wh);
+  r->set_seq(s.last_seq);
+  r->set_power_limit_w(s.power_limit_w);
   SendCommand(cp, std::move(ask), now, fx);
 }
 

@@ -331,6 +331,9 @@ class ChargingNetwork {
                    absl::Time ended_at, Effects& fx);
   void OnWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& w, absl::Time now,
                 Effects& fx);
+  // Asks the CP to report on its running supply, telling it what central
+  // knows of it (ReportSupply).
+  void AskForReport(ChargingPointRecord& cp, absl::Time now, Effects& fx);
   // A refused walk-in is told so (an accepted one by its authorisation).
   void AnswerWalkIn(const std::string& cp_id, const std::string& request_id, const ChargeDecision& d,
                     absl::Time now, Effects& fx);

@@ -804,6 +804,41 @@ TEST_F(NetworkTest, AStopForASupplyCentralClosedIsOwedWhileTheEngineRunsIt) {
   EXPECT_TRUE(fx.commands.empty());
 }
 
+TEST_F(NetworkTest, ALinkBackThatCannotTellWhatItRunsIsToldTheSupplyItHad) {
+  Link();
+  SupplyRecord s = Charge();
+  auto started = Event();
+  started.mutable_started()->set_supply_id(s.supply_id);
+  started.mutable_started()->set_meter_start_wh(10000);  // an OCPP charger's meterStart
+  net.OnEngineEvent(started, now, fx);
+  Telemetry(s, 4, 1500);
+  // The gateway restarted: its new link knows no supply (engine_supply_id unset).
+  fx = Effects();
+  Link();
+  auto asks = Commands(&events::v1::EngineCommand::has_report_supply);
+  ASSERT_EQ(asks.size(), 1u);
+  const auto& r = asks[0].report_supply();
+  EXPECT_EQ(r.supply_id(), s.supply_id);
+  EXPECT_EQ(r.driver_id(), "ana");
+  EXPECT_EQ(r.price_millieuros_per_kwh(), 350);
+  EXPECT_EQ(r.meter_start_wh(), 10000);
+  EXPECT_EQ(r.energy_wh(), 1500);
+  EXPECT_EQ(r.seq(), 4u);
+  // Unknown is not a disagreement: nothing is closed meanwhile.
+  for (int i = 0; i < 12; ++i) {
+    now += absl::Seconds(1);
+    ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(), now, fx).ok());
+    net.Tick(now, fx);
+  }
+  EXPECT_TRUE(fx.tickets.empty());
+  // A link that says what it runs is not asked.
+  fx = Effects();
+  central::v1::Health runs = Healthy();
+  runs.set_engine_supply_id(s.supply_id);
+  ASSERT_TRUE(net.MonitorRegistered("CP1", runs, now, fx).ok());
+  EXPECT_TRUE(Commands(&events::v1::EngineCommand::has_report_supply).empty());
+}
+
 TEST_F(NetworkTest, ASilentSupplyIsAskedForAReportThenClosed) {
   Link();
   SupplyRecord s = Charge();

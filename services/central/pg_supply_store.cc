@@ -79,8 +79,9 @@ void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl
   if (changed.empty()) return;
   std::vector<std::string> ids, phases, stop_reasons;
   std::vector<double> started;
-  std::vector<int64_t> energy, power, seq;
+  std::vector<int64_t> energy, power, seq, meter_start;
   for (const SupplyRecord& s : changed) {
+    meter_start.push_back(s.meter_start_wh);
     ids.push_back(s.supply_id);
     phases.push_back(PhaseName(s.phase));
     stop_reasons.push_back(s.stop_reason == common::v1::END_REASON_UNSPECIFIED
@@ -101,12 +102,13 @@ void WriteChanged(pqxx::work& tx, const std::vector<SupplyRecord>& changed, absl
       " last_seq = greatest(s.last_seq, u.seq),"
       " stop_reason = coalesce(nullif(u.stop_reason, ''), s.stop_reason),"
       " started_at = CASE WHEN u.started > 0 AND (s.ended_at IS NULL OR s.started_at IS NULL)"
-      "   THEN to_timestamp(u.started) ELSE s.started_at END"
+      "   THEN to_timestamp(u.started) ELSE s.started_at END,"
+      " meter_start_wh = greatest(s.meter_start_wh, u.meter_start)"
       " FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[], $6::bigint[],"
-      "   $7::text[]) AS u(id, phase, started, energy, power, seq, stop_reason)"
+      "   $7::text[], $8::bigint[]) AS u(id, phase, started, energy, power, seq, stop_reason, meter_start)"
       " WHERE s.supply_id = u.id",
       PgTextArray(ids), PgTextArray(phases), PgNumArray(started), PgNumArray(energy),
-      PgNumArray(power), PgNumArray(seq), PgTextArray(stop_reasons));
+      PgNumArray(power), PgNumArray(seq), PgTextArray(stop_reasons), PgNumArray(meter_start));
   tx.exec_params(
       "INSERT INTO supply_telemetry (supply_id, seq, at, energy_wh, power_w)"
       " SELECT u.id, u.seq, to_timestamp($5), u.energy, u.power"
@@ -232,7 +234,7 @@ absl::StatusOr<std::vector<SupplyRecord>> PgSupplyStore::LoadOpenSupplies() {
         "SELECT supply_id, cp_id, driver_id, request_id, price_millieuros_per_kwh, phase,"
         " extract(epoch from authorized_at)::float8,"
         " coalesce(extract(epoch from started_at)::float8, 0), energy_wh, power_w, last_seq,"
-        " coalesce(stop_reason, '')"
+        " coalesce(stop_reason, ''), meter_start_wh"
         " FROM supplies WHERE ended_at IS NULL");
     for (const pqxx::row& row : r) {
       SupplyRecord rec;
@@ -255,6 +257,7 @@ absl::StatusOr<std::vector<SupplyRecord>> PgSupplyStore::LoadOpenSupplies() {
       if (common::v1::EndReason_Parse(row[11].as<std::string>(), &stop_reason)) {
         rec.stop_reason = stop_reason;
       }
+      rec.meter_start_wh = row[12].as<int64_t>();
       out.push_back(std::move(rec));
     }
   });

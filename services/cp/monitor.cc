@@ -167,7 +167,8 @@ central::v1::Health Monitor::CheckEngine() {
   } else {
     health.set_engine_ok(check->ok() && check->activated());
     health.set_detail(check->activated() ? check->detail() : "engine not activated");
-    health.set_engine_supply_id(check->supply_id());
+    // Unset when the engine side cannot tell: central then does not reconcile.
+    if (!check->supply_unknown()) health.set_engine_supply_id(check->supply_id());
   }
   if (health.engine_ok() != last_engine_ok_) {
     log::Info(health.engine_ok() ? "engine OK" : "engine KO",

@@ -1,6 +1,7 @@
 #include "services/ocpp/charger.h"
 
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -61,6 +62,13 @@ namespace {
 // OCPP compares idTags case-insensitively (IdToken is a CiString20).
 bool SameIdTag(const std::string& a, const std::string& b) { return absl::EqualsIgnoreCase(a, b); }
 
+// A payload's transactionId, if it is one this gateway could have given.
+std::optional<int32_t> TransactionIdOf(const json& payload) {
+  const int64_t id = payload["transactionId"].get<int64_t>();
+  if (id <= 0 || id > std::numeric_limits<int32_t>::max()) return std::nullopt;
+  return static_cast<int32_t>(id);
+}
+
 json IdTagInfo(const char* status) { return json{{"idTagInfo", {{"status", status}}}}; }
 
 // Why central refused a charge, as OCPP 1.6's AuthorizationStatus.
@@ -72,7 +80,8 @@ const char* AuthorizationStatusFor(common::v1::RejectReason reason) {
 }  // namespace
 
 OcppCharger::OcppCharger(std::string cp_id, cp::EngineOutput& out, ChargerOptions options)
-    : cp_id_(std::move(cp_id)), out_(out), options_(options) {}
+    : cp_id_(std::move(cp_id)), out_(out), options_(options),
+      discovery_deadline_(absl::Now() + options.supply_discovery) {}
 
 bool OcppCharger::connected() const {
   absl::MutexLock lock(&mu_);
@@ -124,6 +133,8 @@ absl::StatusOr<cp::v1::CheckResponse> OcppCharger::Check() {
     r.set_supply_id(transaction_->supply.supply_id);
   } else if (pending_) {
     r.set_supply_id(pending_->supply_id);
+  } else if (!supply_known_) {
+    r.set_supply_unknown(true);
   }
   return r;
 }
@@ -232,6 +243,8 @@ void OcppCharger::OnCommand(const events::v1::EngineCommand& command, absl::Time
     } else if (command.has_report_supply()) {
       if (transaction_ && transaction_->supply.supply_id == command.report_supply().supply_id()) {
         call.emplace("TriggerMessage", json{{"requestedMessage", "MeterValues"}, {"connectorId", 1}});
+      } else if (!transaction_ && !pending_) {
+        call = OnReportedSupply(command.report_supply(), now);
       }
     }
   }
@@ -249,11 +262,53 @@ void OcppCharger::CentralState(common::v1::CpState state) {
   // FAULTED is the charger's own report; DISCONNECTED has no link to tell.
 }
 
+bool OcppCharger::Adopt(int32_t transaction_id) {
+  if (transaction_ || pending_ || !reported_ || TransactionIdFor(reported_->supply_id()) != transaction_id) {
+    return false;
+  }
+  Transaction t;
+  t.supply = Authorisation{reported_->supply_id(), reported_->driver_id(), reported_->price_millieuros_per_kwh(),
+                           IdTagFor(reported_->supply_id())};
+  t.transaction_id = transaction_id;
+  t.meter_start_wh = reported_->meter_start_wh();
+  t.energy_wh = reported_->energy_wh();
+  t.seq = reported_->seq();
+  transaction_ = std::move(t);
+  reported_.reset();
+  orphan_transaction_.reset();
+  supply_known_ = true;
+  log::Info("transaction taken up again after a gap", {{"cp_id", cp_id_},
+                                                        {"supply_id", transaction_->supply.supply_id},
+                                                        {"transaction_id", transaction_id}});
+  return true;
+}
+
+std::optional<std::pair<std::string, json>> OcppCharger::OnReportedSupply(const events::v1::ReportSupply& report,
+                                                                         absl::Time now) {
+  reported_ = report;
+  if (orphan_stop_ && Adopt(orphan_stop_->transaction_id)) {
+    // It ended while this gateway did not know it: its ticket, now.
+    const OrphanStop stop = *std::move(orphan_stop_);
+    orphan_stop_.reset();
+    EmitCompleted(stop.meter_stop_wh, EndReasonFor(stop.reason), now);
+    return std::nullopt;
+  }
+  if (orphan_transaction_ && Adopt(*orphan_transaction_)) {
+    // A fresh reading rather than waiting for the charger's next one.
+    return std::make_pair(std::string("TriggerMessage"), json{{"requestedMessage", "MeterValues"}, {"connectorId", 1}});
+  }
+  return std::nullopt;
+}
+
 void OcppCharger::Tick(absl::Time now) {
   Reply expired;
   std::optional<bool> operative;
   {
     absl::MutexLock lock(&mu_);
+    if (!supply_known_ && now >= discovery_deadline_) {
+      supply_known_ = true;
+      log::Info("no transaction shown by the charger: it runs none", {{"cp_id", cp_id_}});
+    }
     if (local_auth_ && now >= local_auth_->deadline) {
       log::Warn("RFID tag not answered by central in time: refused", {{"cp_id", cp_id_}});
       expired = std::move(local_auth_->reply);
@@ -317,6 +372,9 @@ json OcppCharger::Boot() {
   {
     absl::MutexLock lock(&mu_);
     booted_ = true;
+    // A charger that boots runs no transaction (one it ran ends with a
+    // StopTransaction, which central's report still matches).
+    supply_known_ = true;
   }
   log::Info("charger booted", {{"cp_id", cp_id_}});
   return json{{"status", "Accepted"}, {"currentTime", Now()}, {"interval", options_.heartbeat_interval_s}};
@@ -327,6 +385,11 @@ json OcppCharger::StatusNotification(const json& payload) {
   absl::MutexLock lock(&mu_);
   const bool was = faulted_;
   faulted_ = status == "Faulted";
+  // These say no transaction runs; Charging, Suspended*, Finishing do not.
+  if (status == "Available" || status == "Preparing" || status == "Unavailable" || status == "Faulted" ||
+      status == "Reserved") {
+    supply_known_ = true;
+  }
   fault_detail_ = faulted_ ? payload["errorCode"].get<std::string>() : "";
   if (faulted_ != was) log::Info(faulted_ ? "charger Faulted" : "charger recovered", {{"cp_id", cp_id_}, {"status", status}});
   return json::object();
@@ -349,18 +412,27 @@ json OcppCharger::StartTransaction(const json& payload, absl::Time now) {
   t.transaction_id = TransactionIdFor(t.supply.supply_id);
   t.meter_start_wh = payload["meterStart"].get<int64_t>();
   transaction_ = t;
+  supply_known_ = true;
   events::v1::EngineEvent e = channel_.NewEvent(now);
   e.mutable_started()->set_supply_id(t.supply.supply_id);
+  // Central keeps it: a gateway that restarts bills the rest from it.
+  e.mutable_started()->set_meter_start_wh(std::max<int64_t>(0, t.meter_start_wh));
   Emit(e, now);
   return json{{"transactionId", t.transaction_id}, {"idTagInfo", {{"status", "Accepted"}}}};
 }
 
 json OcppCharger::MeterValues(const json& payload, absl::Time now) {
   absl::MutexLock lock(&mu_);
-  if (!transaction_ || !payload.contains("transactionId") ||
-      payload["transactionId"].get<int64_t>() != transaction_->transaction_id) {
-    return json::object();  // outside a transaction: nothing to bill
+  if (!payload.contains("transactionId")) return json::object();  // outside a transaction: nothing to bill
+  const std::optional<int32_t> tx = TransactionIdOf(payload);
+  if (!transaction_ && tx && !Adopt(*tx)) {
+    // A transaction this gateway does not know (it restarted): central's
+    // report names the supply; until then the reading waits for the next.
+    // Still unknown to central meanwhile: it must not close the supply first.
+    orphan_transaction_ = tx;
+    return json::object();
   }
+  if (!transaction_ || tx != transaction_->transaction_id) return json::object();
   std::optional<double> register_wh;
   std::optional<double> power_w;
   for (const json& mv : payload["meterValue"]) {
@@ -387,22 +459,37 @@ json OcppCharger::MeterValues(const json& payload, absl::Time now) {
 
 json OcppCharger::StopTransaction(const json& payload, absl::Time now) {
   absl::MutexLock lock(&mu_);
-  if (!transaction_ || payload["transactionId"].get<int64_t>() != transaction_->transaction_id) {
-    log::Warn("StopTransaction for an unknown transaction accepted and ignored",
+  const std::optional<int32_t> tx = TransactionIdOf(payload);
+  const int64_t meter_stop = payload["meterStop"].get<int64_t>();
+  const std::string reason = payload.value("reason", std::string("Local"));
+  if (!transaction_ && tx && !Adopt(*tx)) {
+    // Ended while this gateway did not know it (it restarted): billed once
+    // central's report says which supply it was.
+    log::Info("StopTransaction for a transaction not known here kept for central's report",
+              {{"cp_id", cp_id_}, {"transaction_id", *tx}});
+    orphan_stop_ = OrphanStop{*tx, meter_stop, reason};
+    return json::object();
+  }
+  if (!transaction_ || tx != transaction_->transaction_id) {
+    log::Warn("StopTransaction for another transaction accepted and ignored",
               {{"cp_id", cp_id_}, {"transaction_id", payload["transactionId"].get<int64_t>()}});
     return json::object();
   }
-  const int64_t wh = std::max<int64_t>(0, payload["meterStop"].get<int64_t>() - transaction_->meter_start_wh);
+  EmitCompleted(meter_stop, EndReasonFor(reason), now);
+  return json::object();
+}
+
+void OcppCharger::EmitCompleted(int64_t meter_stop_wh, common::v1::EndReason charger_reason, absl::Time now) {
+  const int64_t wh = std::max<int64_t>(0, meter_stop_wh - transaction_->meter_start_wh);
   events::v1::EngineEvent e = channel_.NewEvent(now);
   auto* c = e.mutable_completed();
   c->set_supply_id(transaction_->supply.supply_id);
   c->set_seq(++transaction_->seq);
   c->set_energy_wh(std::max(wh, transaction_->energy_wh));
-  c->set_reason(transaction_->stop_reason ? *transaction_->stop_reason
-                                          : EndReasonFor(payload.value("reason", std::string("Local"))));
+  // Central's own reason when it asked for the stop.
+  c->set_reason(transaction_->stop_reason ? *transaction_->stop_reason : charger_reason);
   transaction_.reset();
   Emit(e, now);
-  return json::object();
 }
 
 }  // namespace evc::ocpp

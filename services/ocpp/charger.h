@@ -34,6 +34,10 @@ struct ChargerOptions {
   absl::Duration command_max_age = absl::Seconds(60);
   // How long an Authorize waits for central's answer before it is Invalid.
   absl::Duration authorize_timeout = absl::Seconds(15);
+  // How long a new charger session (after a gateway restart: the charger may
+  // be charging) reports its supply as unknown unless the charger shows
+  // first whether it runs a transaction.
+  absl::Duration supply_discovery = absl::Seconds(60);
 };
 
 // The OCPP transactionId of a supply: stable (FNV-1a of its id, 31 bits, never
@@ -71,7 +75,8 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
   absl::Status OnSealedCommand(absl::string_view wire, absl::Time now);
   void OnCommand(const events::v1::EngineCommand& command, absl::Time now);
   // Every second (the gateway's tick): an Authorize central has not answered
-  // in time is refused; a changed availability is sent.
+  // in time is refused; a changed availability is sent; the supply becomes
+  // known (none) once discovery has waited long enough.
   void Tick(absl::Time now);
 
  private:
@@ -90,6 +95,13 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
     Reply reply;
     absl::Time deadline;
   };
+  // A StopTransaction for a transaction this gateway did not know (it
+  // restarted), kept until central says which supply it was.
+  struct OrphanStop {
+    int32_t transaction_id = 0;
+    int64_t meter_stop_wh = 0;
+    std::string reason;
+  };
   struct Transaction {
     Authorisation supply;
     int32_t transaction_id = 0;
@@ -107,6 +119,16 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
   nlohmann::json StatusNotification(const nlohmann::json& payload);
   void Emit(const events::v1::EngineEvent& event, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CallCharger(const std::string& action, nlohmann::json payload);
+  // Takes up transaction `transaction_id` the charger runs as the supply
+  // central reported (ReportSupply) if they are the same; false otherwise.
+  bool Adopt(int32_t transaction_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Central reported a supply this gateway does not run: taken up now if the
+  // charger already showed its transaction. Returns a CALL to make, if any.
+  std::optional<std::pair<std::string, nlohmann::json>> OnReportedSupply(const events::v1::ReportSupply& report,
+                                                                        absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EmitCompleted(int64_t meter_stop_wh, common::v1::EndReason reason, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Tells central a supply it authorised never started here.
   void EmitNotStarted(const std::string& supply_id, common::v1::EndReason reason, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -131,6 +153,16 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
   std::optional<Authorisation> pending_ ABSL_GUARDED_BY(mu_);
   std::optional<LocalAuthorisation> local_auth_ ABSL_GUARDED_BY(mu_);
   std::optional<Transaction> transaction_ ABSL_GUARDED_BY(mu_);
+  // False until the charger shows whether it runs a transaction (Check then
+  // says the supply is unknown, and central does not reconcile meanwhile).
+  bool supply_known_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time discovery_deadline_ ABSL_GUARDED_BY(mu_);
+  // Central's account of a supply this gateway does not run, and what the
+  // charger showed of a transaction this gateway does not know: they meet
+  // when a restarted gateway takes the transaction up again.
+  std::optional<events::v1::ReportSupply> reported_ ABSL_GUARDED_BY(mu_);
+  std::optional<int32_t> orphan_transaction_ ABSL_GUARDED_BY(mu_);
+  std::optional<OrphanStop> orphan_stop_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace evc::ocpp

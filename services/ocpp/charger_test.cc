@@ -329,6 +329,80 @@ TEST_F(ChargerTest, OperatorAndWeatherHoldsReachTheChargerAsChangeAvailability) 
   EXPECT_EQ(link_->calls[1].second["type"], "Operative");
 }
 
+// Central's ReportSupply for a supply this gateway lost (it restarted).
+events::v1::EngineCommand Report(const std::string& supply, int64_t meter_start, int64_t energy, uint64_t seq) {
+  events::v1::EngineCommand c;
+  c.set_cp_id("CP1");
+  *c.mutable_sent_at() = ToProto(absl::Now());
+  auto* r = c.mutable_report_supply();
+  r->set_supply_id(supply);
+  r->set_driver_id("ana");
+  r->set_price_millieuros_per_kwh(350);
+  r->set_meter_start_wh(meter_start);
+  r->set_energy_wh(energy);
+  r->set_seq(seq);
+  return c;
+}
+
+TEST_F(ChargerTest, ARestartedGatewayTakesUpTheChargersTransactionFromCentralsReport) {
+  EXPECT_TRUE(charger_.Check()->supply_unknown()) << "a new session cannot tell what the charger runs";
+  const int32_t tx = TransactionIdFor("supply-0020");
+  Call("MeterValues", Meter(tx, "14000", "7"));
+  EXPECT_TRUE(out_.events.empty()) << "not billable before central says which supply it is";
+  EXPECT_TRUE(charger_.Check()->supply_unknown());
+
+  charger_.OnCommand(Report("supply-0020", 10000, 3000, 7), absl::Now());
+  ASSERT_EQ(link_->calls.size(), 1u);
+  EXPECT_EQ(link_->calls[0].first, "TriggerMessage") << "a fresh reading at once";
+  EXPECT_FALSE(charger_.Check()->supply_unknown());
+  EXPECT_EQ(charger_.Check()->supply_id(), "supply-0020");
+
+  Call("MeterValues", Meter(tx, "15000", "7"));
+  ASSERT_EQ(out_.events.size(), 1u);
+  EXPECT_EQ(out_.events[0].telemetry().supply_id(), "supply-0020");
+  EXPECT_EQ(out_.events[0].telemetry().energy_wh(), 5000) << "from the meterStart central kept";
+  EXPECT_EQ(out_.events[0].telemetry().seq(), 8u) << "after central's last";
+  EXPECT_EQ(out_.events[0].telemetry().amount_millieuros(), 1750);
+  Call("StopTransaction", {{"meterStop", 16000}, {"timestamp", "2026-12-06T22:10:00Z"}, {"transactionId", tx}});
+  ASSERT_EQ(out_.events.size(), 2u);
+  EXPECT_EQ(out_.events[1].completed().energy_wh(), 6000);
+  EXPECT_EQ(out_.events[1].completed().seq(), 9u);
+  EXPECT_FALSE(charger_.busy());
+}
+
+TEST_F(ChargerTest, AStopForATransactionNotKnownHereIsBilledOnceCentralReports) {
+  const int32_t tx = TransactionIdFor("supply-0021");
+  Call("StopTransaction", {{"meterStop", 12500}, {"timestamp", "2026-12-06T22:10:00Z"}, {"transactionId", tx},
+                           {"reason", "EVDisconnected"}});
+  EXPECT_TRUE(out_.events.empty());
+  // A report for another supply takes nothing up.
+  charger_.OnCommand(Report("supply-0099", 0, 0, 0), absl::Now());
+  EXPECT_TRUE(out_.events.empty());
+  charger_.OnCommand(Report("supply-0021", 10000, 2000, 3), absl::Now());
+  ASSERT_EQ(out_.events.size(), 1u);
+  EXPECT_EQ(out_.events[0].completed().supply_id(), "supply-0021");
+  EXPECT_EQ(out_.events[0].completed().energy_wh(), 2500);
+  EXPECT_EQ(out_.events[0].completed().seq(), 4u);
+  EXPECT_EQ(out_.events[0].completed().reason(), common::v1::END_REASON_UNPLUGGED);
+  EXPECT_FALSE(charger_.busy());
+}
+
+TEST_F(ChargerTest, TheSupplyBecomesKnownWhenTheChargerShowsItRunsNone) {
+  EXPECT_TRUE(charger_.Check()->supply_unknown());
+  Call("StatusNotification", {{"connectorId", 1}, {"errorCode", "NoError"}, {"status", "Charging"}});
+  EXPECT_TRUE(charger_.Check()->supply_unknown()) << "Charging: a transaction may run";
+  Call("StatusNotification", {{"connectorId", 1}, {"errorCode", "NoError"}, {"status", "Available"}});
+  EXPECT_FALSE(charger_.Check()->supply_unknown());
+  EXPECT_EQ(charger_.Check()->supply_id(), "");
+
+  OcppCharger quiet{"CP2", out_};
+  EXPECT_TRUE(quiet.Check()->supply_unknown());
+  quiet.Tick(absl::Now() + absl::Seconds(30));
+  EXPECT_TRUE(quiet.Check()->supply_unknown());
+  quiet.Tick(absl::Now() + absl::Seconds(61));
+  EXPECT_FALSE(quiet.Check()->supply_unknown()) << "no sign of a transaction for a minute: none";
+}
+
 TEST(TransactionIds, StableAndPositive) {
   EXPECT_EQ(TransactionIdFor("abc"), TransactionIdFor("abc"));
   EXPECT_NE(TransactionIdFor("abc"), TransactionIdFor("abd"));

@@ -214,6 +214,32 @@ TEST_F(HostileDurabilityTest, ProgressInTheBatchThatClosesASupplyIsKept) {
             "1");
 }
 
+// The charger's meterStart (OCPP) is kept with its supply and comes back with
+// it after a restart: a restarted gateway bills the rest from it.
+TEST_F(HostileDurabilityTest, AMeterStartSurvivesWithItsSupply) {
+  auto pool = PgPool::Connect(stack().postgres_url(), 1, absl::Seconds(10));
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  central::PgSupplyStore store(**pool);
+  central::JournalBatch opened;
+  opened.opened.push_back(BatchSupply("hd-meter-1", "HD-METER"));
+  ASSERT_TRUE(store.Write(opened).ok());
+  central::JournalBatch started;
+  central::SupplyRecord charging = BatchSupply("hd-meter-1", "HD-METER");
+  charging.phase = common::v1::SUPPLY_PHASE_CHARGING;
+  charging.meter_start_wh = 123456;
+  started.changed.push_back(charging);
+  ASSERT_TRUE(store.Write(started).ok());
+  auto open = store.LoadOpenSupplies();
+  ASSERT_TRUE(open.ok()) << open.status();
+  bool found = false;
+  for (const central::SupplyRecord& s : *open) {
+    if (s.supply_id != "hd-meter-1") continue;
+    found = true;
+    EXPECT_EQ(s.meter_start_wh, 123456);
+  }
+  EXPECT_TRUE(found);
+}
+
 // A row Postgres refuses even sanitised (a ticket of a supply it never saw) is
 // quarantined where an operator sees it; the rest of its batch commits.
 TEST_F(HostileDurabilityTest, ARefusedRowIsQuarantinedAndShownToOperators) {
