@@ -98,7 +98,7 @@ const EARTH_RADIUS_KM = 6371.0088;
 const radians = (degrees) => (Number(degrees || 0) * Math.PI) / 180;
 
 // Great-circle distance (haversine) from the driver to the CP, in km; null
-// when either position is unknown. Protobuf's JSON leaves a zero out, hence || 0.
+// when either position is unknown. (A zero may be left out of protobuf JSON, hence || 0.)
 function distanceKm(cp) {
   const at = (cp.chargingPoint.location || {}).coordinates;
   if (!here || !at) return null;
@@ -180,22 +180,24 @@ $('cp-more').onclick = () => { shown += PAGE; redrawAll(); };
 
 // The position is asked for only when the driver picks "nearest first", once
 // per pick; a refusal or a failure says why and keeps the usual order.
-function sortBy(order) {
+function sortBy(choice) {
   here = null;
   shown = PAGE;
   $('cp-where').textContent = '';
   $('cp-where-error').textContent = '';
-  if (order !== 'nearest') return redrawAll();
+  if (choice !== 'nearest') return redrawAll();
   if (!navigator.geolocation) return cannotLocate('this browser cannot tell where you are');
   $('cp-where').textContent = 'Finding where you are…';
+  // Either answer may come after the driver changed the order back: it is then ignored.
+  const stillWanted = () => $('cp-sort').value === 'nearest';
   navigator.geolocation.getCurrentPosition((position) => {
-    if ($('cp-sort').value !== 'nearest') return;  // changed back meanwhile
+    if (!stillWanted()) return;
     here = { latitude: position.coords.latitude, longitude: position.coords.longitude };
     const accuracy = Math.round(position.coords.accuracy || 0);
     $('cp-where').textContent = `Nearest first from where you are${accuracy > 0 ? ` (within ${accuracy} m)` : ''};` +
       ' charging points without coordinates come last.';
     redrawAll();
-  }, (err) => cannotLocate(err.code === err.PERMISSION_DENIED
+  }, (err) => stillWanted() && cannotLocate(err.code === err.PERMISSION_DENIED
     ? 'you did not allow this site to know your location (allow it in the browser\'s site settings and pick "Nearest first" again)'
     : `your location is not available (${err.message || 'no position'})`),
   { timeout: 15000, maximumAge: 60000 });
