@@ -14,6 +14,7 @@ absl::StatusOr<std::string> EnrolChargingPoint(RegistryService::StubInterface& r
   request.mutable_location()->set_address(cp.address);
   request.mutable_location()->set_city(cp.city);
   request.mutable_location()->set_country(cp.country);
+  if (cp.coordinates) *request.mutable_location()->mutable_coordinates() = *cp.coordinates;
   request.set_price_millieuros_per_kwh(cp.price_millieuros_per_kwh);
   request.set_max_power_w(cp.max_power_w);
   auto registered = CallUnary(&RegistryService::StubInterface::RegisterChargingPoint, registry,

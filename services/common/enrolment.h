@@ -3,6 +3,7 @@
 // simulated fleet both do: one request, and what to do if the CP is enrolled.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -18,6 +19,8 @@ struct ChargingPointEnrolment {
   std::string country;
   int64_t price_millieuros_per_kwh = 0;
   int64_t max_power_w = 0;
+  // Where it stands, when known (WGS 84 degrees).
+  std::optional<common::v1::GeoPoint> coordinates;
 };
 
 // What to do when the registry already knows the CP.

@@ -18,6 +18,13 @@ std::vector<std::string> AsOperator(std::vector<std::string> flags) {
   return flags;
 }
 
+// The flags that describe a CP: register sets them all, update those given.
+std::vector<std::string> WithCpFlags(std::vector<std::string> flags) {
+  flags.insert(flags.begin(), {"registry", "address", "city", "country", "price", "max_power",
+                               "latitude", "longitude"});
+  return AsOperator(std::move(flags));
+}
+
 constexpr char kAdmin[] = "evcctl --user=admin --password_file=.evc/accounts/admin.password";
 
 using Run = std::function<int(const std::vector<std::string>& args)>;
@@ -60,15 +67,24 @@ int Usage(Context& c) {
 std::vector<Command> Commands(Context& c) {
   return {
       {.name = "register",
-       .synopsis =
-           "register ID --address=.. --city=.. [--country=ES] --price=350 [--max_power=22000]",
+       .synopsis = "register ID --address=.. --city=.. [--country=ES] --price=350 "
+                   "[--max_power=22000] [--latitude=.. --longitude=..]",
        .summary = "enrol a charging point; its secret is shown once (or written to --secret_file)",
-       .example = absl::StrCat(
-           kAdmin, " register MAD-002 --address=\"Gran Via 1\" --city=Madrid --price=350"),
-       .flags = AsOperator({"registry", "address", "city", "country", "price", "max_power",
-                            "secret_file", "reset_if_exists"}),
+       .example = absl::StrCat(kAdmin,
+                               " register MAD-002 --address=\"Gran Via 1\" --city=Madrid "
+                               "--price=350 --latitude=40.4203 --longitude=-3.7058"),
+       .flags = WithCpFlags({"secret_file", "reset_if_exists"}),
        .arguments = 1,
        .run = WithArgument(c, Register)},
+      {.name = "update",
+       .synopsis = "update ID [--address=..] [--city=..] [--country=..] [--price=..] "
+                   "[--max_power=..] [--latitude=.. --longitude=..]",
+       .summary = "change an enrolled charging point: only the flags given (negative degrees "
+                  "with =, e.g. --longitude=-3.7)",
+       .example = absl::StrCat(kAdmin, " update MAD-002 --latitude=40.4203 --longitude=-3.7058"),
+       .flags = WithCpFlags({}),
+       .arguments = 1,
+       .run = WithArgument(c, Update)},
       {.name = "unregister",
        .synopsis = "unregister ID",
        .summary = "remove a charging point: its credentials and keys stop working at once",

@@ -61,7 +61,7 @@ TEST_F(CommandTableTest, EveryCommandHasOneNameAndIsInTheOverview) {
     EXPECT_THAT(about, HasSubstr("  " + command.synopsis + "\n")) << command.name;
     EXPECT_TRUE(command.run != nullptr) << command.name;
   }
-  EXPECT_EQ(names.size(), 20u);  // + queues, site-cap, site-caps, config (issue 20)
+  EXPECT_EQ(names.size(), 21u);  // + queues, site-cap, site-caps, config, update (issue 20)
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -23,10 +24,13 @@ struct Options {
   std::string registry, auth, central, weather;
   std::string user, password_file;
   absl::Duration timeout;
-  // register
-  std::string address, city, country, secret_file;
-  int64_t price = 0;
-  int64_t max_power = 0;
+  // register, update (update changes only what is given: a non-empty address or
+  // city, a value for the others)
+  std::string address, city, secret_file;
+  std::optional<std::string> country;
+  std::optional<int64_t> price, max_power;
+  // Go together (both or neither).
+  std::optional<double> latitude, longitude;
   bool reset_if_exists = false;
   // stop, resume
   bool all = false;

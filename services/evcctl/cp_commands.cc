@@ -3,8 +3,10 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "evc/central/v1/central.grpc.pb.h"
@@ -22,20 +24,84 @@ namespace {
 using central::v1::CentralService;
 using registry::v1::RegistryService;
 
+// --latitude and --longitude, which make sense only together.
+absl::StatusOr<std::optional<common::v1::GeoPoint>> CoordinatesGiven(const Options& o) {
+  if (o.latitude.has_value() != o.longitude.has_value()) {
+    return absl::InvalidArgumentError("--latitude and --longitude go together: give both");
+  }
+  if (!o.latitude.has_value()) return std::nullopt;
+  common::v1::GeoPoint point;
+  point.set_latitude(*o.latitude);
+  point.set_longitude(*o.longitude);
+  return point;
+}
+
+std::string CoordinatesText(const common::v1::Location& location) {
+  if (!location.has_coordinates()) return "-";
+  return absl::StrFormat("%.5f,%.5f", location.coordinates().latitude(),
+                         location.coordinates().longitude());
+}
+
 // The CP's secret: a new enrolment's, or (--reset_if_exists) new credentials of one enrolled.
 absl::StatusOr<std::string> EnrolmentSecret(Context& c, const std::string& cp_id) {
   const Options& o = c.options;
+  auto coordinates = CoordinatesGiven(o);
+  if (!coordinates.ok()) return coordinates.status();
   auto registry = StubFor<RegistryService>(c, o.registry, true);
   if (!registry.ok()) return registry.status();
   return EnrolChargingPoint(**registry,
                             {.cp_id = cp_id,
                              .address = o.address,
                              .city = o.city,
-                             .country = o.country,
-                             .price_millieuros_per_kwh = o.price,
-                             .max_power_w = o.max_power},
+                             .country = o.country.value_or("ES"),
+                             .price_millieuros_per_kwh = o.price.value_or(0),
+                             .max_power_w = o.max_power.value_or(22000),
+                             .coordinates = *coordinates},
                             o.reset_if_exists ? IfEnrolled::kResetCredentials : IfEnrolled::kFail,
                             o.timeout);
+}
+
+// The change `update` asks for: only the flags given, each named in the mask.
+absl::StatusOr<registry::v1::UpdateChargingPointRequest> UpdateRequest(const Options& o,
+                                                                       const std::string& cp_id) {
+  auto coordinates = CoordinatesGiven(o);
+  if (!coordinates.ok()) return coordinates.status();
+  registry::v1::UpdateChargingPointRequest r;
+  common::v1::ChargingPoint& cp = *r.mutable_charging_point();
+  common::v1::Location& location = *cp.mutable_location();
+  cp.set_cp_id(cp_id);
+  auto& mask = *r.mutable_update_mask();
+  if (!o.address.empty()) {
+    location.set_address(o.address);
+    mask.add_paths("location.address");
+  }
+  if (!o.city.empty()) {
+    location.set_city(o.city);
+    mask.add_paths("location.city");
+  }
+  if (o.country.has_value()) {
+    location.set_country(*o.country);
+    mask.add_paths("location.country");
+  }
+  if (coordinates->has_value()) {
+    *location.mutable_coordinates() = **coordinates;
+    mask.add_paths("location.coordinates");
+  }
+  if (o.price.has_value()) {
+    cp.set_price_millieuros_per_kwh(*o.price);
+    mask.add_paths("price_millieuros_per_kwh");
+  }
+  if (o.max_power.has_value()) {
+    cp.set_max_power_w(*o.max_power);
+    mask.add_paths("max_power_w");
+  }
+  // An empty mask would mean "everything", from a request that holds nothing.
+  if (mask.paths().empty()) {
+    return absl::InvalidArgumentError(
+        "update needs something to change: --address, --city, --country, --price, --max_power or "
+        "--latitude with --longitude (evcctl help update)");
+  }
+  return r;
 }
 
 bool ActiveOrSupplying(const central::v1::ChargingPointStatus& s) {
@@ -59,6 +125,20 @@ int Register(Context& c, const std::string& cp_id) {
   return 0;
 }
 
+int Update(Context& c, const std::string& cp_id) {
+  auto request = UpdateRequest(c.options, cp_id);
+  if (!request.ok()) return Fail(c, request.status());
+  auto cp =
+      Call(c, c.options.registry, true, &RegistryService::Stub::UpdateChargingPoint, *request);
+  if (!cp.ok()) return Fail(c, cp.status());
+  const common::v1::Location& at = cp->location();
+  std::fprintf(c.out, "updated %s: %s, %s (%s), coordinates %s, %s EUR/kWh, %.1f kW\n",
+               cp->cp_id().c_str(), at.address().c_str(), at.city().c_str(), at.country().c_str(),
+               CoordinatesText(at).c_str(), Euros(cp->price_millieuros_per_kwh()).c_str(),
+               cp->max_power_w() / 1000.0);
+  return 0;
+}
+
 int Unregister(Context& c, const std::string& cp_id) {
   registry::v1::UnregisterChargingPointRequest r;
   r.set_cp_id(cp_id);
@@ -72,13 +152,13 @@ int List(Context& c) {
   auto list = Call(c, c.options.registry, false, &RegistryService::Stub::ListChargingPoints,
                    registry::v1::ListChargingPointsRequest());
   if (!list.ok()) return Fail(c, list.status());
-  std::fprintf(c.out, "%-12s %-14s %-3s %-30s %10s %10s\n", "CP", "CITY", "CC", "ADDRESS",
-               "EUR/kWh", "MAX kW");
+  std::fprintf(c.out, "%-12s %-14s %-3s %-30s %10s %10s  %s\n", "CP", "CITY", "CC", "ADDRESS",
+               "EUR/kWh", "MAX kW", "LAT,LON");
   for (const auto& cp : list->charging_points()) {
-    std::fprintf(c.out, "%-12s %-14s %-3s %-30s %10s %10.1f\n", cp.cp_id().c_str(),
+    std::fprintf(c.out, "%-12s %-14s %-3s %-30s %10s %10.1f  %s\n", cp.cp_id().c_str(),
                  cp.location().city().c_str(), cp.location().country().c_str(),
                  cp.location().address().c_str(), Euros(cp.price_millieuros_per_kwh()).c_str(),
-                 cp.max_power_w() / 1000.0);
+                 cp.max_power_w() / 1000.0, CoordinatesText(cp.location()).c_str());
   }
   return 0;
 }

@@ -11,6 +11,9 @@
 namespace evc::evcctl {
 
 int Register(Context& context, const std::string& cp_id);
+// Changes only what the flags give (address, city, country, price, max power,
+// coordinates) and prints the CP as the registry now holds it.
+int Update(Context& context, const std::string& cp_id);
 int Unregister(Context& context, const std::string& cp_id);
 int List(Context& context);
 int Status(Context& context);

@@ -50,18 +50,42 @@ class FakeRegistry : public registry::v1::RegistryService::Service {
   grpc::Status ListChargingPoints(grpc::ServerContext*,
                                   const registry::v1::ListChargingPointsRequest*,
                                   registry::v1::ListChargingPointsResponse* response) override {
-    auto* cp = response->add_charging_points();
-    cp->set_cp_id("MAD-1");
-    cp->mutable_location()->set_city("Madrid");
-    cp->mutable_location()->set_country("ES");
-    cp->mutable_location()->set_address("Gran Via 1");
-    cp->set_price_millieuros_per_kwh(350);
-    cp->set_max_power_w(22000);
+    *response->add_charging_points() = Madrid();
+    auto* elsewhere = response->add_charging_points();
+    *elsewhere = Madrid();
+    elsewhere->set_cp_id("MAD-2");
+    elsewhere->mutable_location()->clear_coordinates();
     return grpc::Status::OK;
+  }
+  // Answers with the CP as the registry would hold it after the change.
+  grpc::Status UpdateChargingPoint(grpc::ServerContext*,
+                                   const registry::v1::UpdateChargingPointRequest* request,
+                                   common::v1::ChargingPoint* response) override {
+    absl::MutexLock lock(&mu);
+    updated = *request;
+    *response = Madrid();
+    response->set_cp_id(request->charging_point().cp_id());
+    *response->mutable_location()->mutable_coordinates() =
+        request->charging_point().location().coordinates();
+    return grpc::Status::OK;
+  }
+
+  static common::v1::ChargingPoint Madrid() {
+    common::v1::ChargingPoint cp;
+    cp.set_cp_id("MAD-1");
+    cp.mutable_location()->set_city("Madrid");
+    cp.mutable_location()->set_country("ES");
+    cp.mutable_location()->set_address("Gran Via 1");
+    cp.mutable_location()->mutable_coordinates()->set_latitude(40.4203);
+    cp.mutable_location()->mutable_coordinates()->set_longitude(-3.7058);
+    cp.set_price_millieuros_per_kwh(350);
+    cp.set_max_power_w(22000);
+    return cp;
   }
 
   absl::Mutex mu;
   registry::v1::RegisterChargingPointRequest registered ABSL_GUARDED_BY(mu);
+  registry::v1::UpdateChargingPointRequest updated ABSL_GUARDED_BY(mu);
 };
 
 class FakeCentral : public central::v1::CentralService::Service {
@@ -144,9 +168,56 @@ TEST_F(CpCommandsTest, RegisterSendsTheFlagsAndShowsTheSecretOnce) {
   EXPECT_EQ(registry.registered.location().city(), "Madrid");
   EXPECT_EQ(registry.registered.price_millieuros_per_kwh(), 350);
   EXPECT_EQ(registry.registered.max_power_w(), 11000);
+  EXPECT_EQ(registry.registered.location().country(), "ES") << "the default country";
+  EXPECT_FALSE(registry.registered.location().has_coordinates());
   ASSERT_EQ(network.connections().opened.size(), 1u);
   EXPECT_EQ(network.connections().opened[0].address, "registry:1");
   EXPECT_TRUE(network.connections().opened[0].login);
+}
+
+TEST_F(CpCommandsTest, RegisterSendsTheCoordinatesGiven) {
+  options.city = "Madrid";
+  options.price = 350;
+  options.latitude = 40.4203;
+  options.longitude = -3.7058;
+  EXPECT_EQ(Register(context, "MAD-2"), 0);
+  absl::MutexLock lock(&registry.mu);
+  EXPECT_DOUBLE_EQ(registry.registered.location().coordinates().latitude(), 40.4203);
+  EXPECT_DOUBLE_EQ(registry.registered.location().coordinates().longitude(), -3.7058);
+  EXPECT_EQ(registry.registered.max_power_w(), 22000) << "the default maximum power";
+}
+
+TEST_F(CpCommandsTest, HalfACoordinateIsRefusedBeforeAnyCall) {
+  options.latitude = 40.4203;
+  EXPECT_EQ(Register(context, "MAD-2"), 1);
+  EXPECT_EQ(Update(context, "MAD-2"), 1);
+  const std::string refused =
+      "evcctl: INVALID_ARGUMENT: --latitude and --longitude go together: give both\n";
+  EXPECT_EQ(network.Err(), refused + refused);
+  EXPECT_TRUE(network.connections().opened.empty());
+}
+
+TEST_F(CpCommandsTest, UpdateChangesOnlyTheFlagsGivenAndShowsTheResult) {
+  options.latitude = 40.4168;
+  options.longitude = -3.7038;
+  options.price = 410;
+  EXPECT_EQ(Update(context, "MAD-1"), 0);
+  EXPECT_EQ(network.Out(), "updated MAD-1: Gran Via 1, Madrid (ES), coordinates 40.41680,-3.70380, " +
+                               Euros(350) + " EUR/kWh, 22.0 kW\n");
+  absl::MutexLock lock(&registry.mu);
+  const registry::v1::UpdateChargingPointRequest& sent = registry.updated;
+  EXPECT_EQ(sent.charging_point().cp_id(), "MAD-1");
+  EXPECT_THAT(sent.update_mask().paths(),
+              ::testing::ElementsAre("location.coordinates", "price_millieuros_per_kwh"));
+  EXPECT_DOUBLE_EQ(sent.charging_point().location().coordinates().latitude(), 40.4168);
+  EXPECT_EQ(sent.charging_point().price_millieuros_per_kwh(), 410);
+  EXPECT_TRUE(network.connections().opened[0].login);
+}
+
+TEST_F(CpCommandsTest, UpdateWithNothingToChangeSaysWhatItTakes) {
+  EXPECT_EQ(Update(context, "MAD-1"), 1);
+  EXPECT_THAT(network.Err(), HasSubstr("update needs something to change: --address, --city"));
+  EXPECT_TRUE(network.connections().opened.empty());
 }
 
 TEST_F(CpCommandsTest, RegisterOfAnEnrolledCpFailsUnlessAskedToReset) {
@@ -182,10 +253,14 @@ TEST_F(CpCommandsTest, UnregisterSaysTheCredentialsAreDeadOrWhyNot) {
 
 TEST_F(CpCommandsTest, ListIsATableAndNeedsNoLogin) {
   EXPECT_EQ(List(context), 0);
+  const std::string price = absl::StrFormat("%10s", Euros(350));
   EXPECT_EQ(network.Out(),
-            "CP           CITY           CC  ADDRESS                           EUR/kWh     MAX kW\n"
+            "CP           CITY           CC  ADDRESS                           EUR/kWh     MAX kW  "
+            "LAT,LON\n"
             "MAD-1        Madrid         ES  Gran Via 1                     " +
-                absl::StrFormat("%10s", Euros(350)) + "       22.0\n");
+                price + "       22.0  40.42030,-3.70580\n" +
+                "MAD-2        Madrid         ES  Gran Via 1                     " + price +
+                "       22.0  -\n");
   EXPECT_FALSE(network.connections().opened[0].login);
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "services/common/help.h"
@@ -23,11 +24,19 @@ ABSL_FLAG(std::string, password_file, "", "file holding --user's password (else 
 ABSL_FLAG(std::string, central, "127.0.0.1:50053", "central gRPC address (several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records, the leader is called)");
 ABSL_FLAG(std::string, weather, "127.0.0.1:50054", "weather gRPC address");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each call (and of wait-active)");
-ABSL_FLAG(std::string, address, "", "register, site-cap: street address");
-ABSL_FLAG(std::string, city, "", "register, site-cap: city; watch: show only this city's CPs (any case)");
-ABSL_FLAG(std::string, country, "ES", "register: ISO country code");
-ABSL_FLAG(int64_t, price, 0, "register: price in millieuros per kWh (350 = 0.35 EUR/kWh)");
-ABSL_FLAG(int64_t, max_power, 22000, "register: maximum power in watts");
+ABSL_FLAG(std::string, address, "", "register, update, site-cap: street address");
+ABSL_FLAG(std::string, city, "",
+          "register, update, site-cap: city; watch: show only this city's CPs (any case)");
+ABSL_FLAG(std::optional<std::string>, country, std::nullopt,
+          "register (ES when not given), update: ISO country code");
+ABSL_FLAG(std::optional<int64_t>, price, std::nullopt,
+          "register, update: price in millieuros per kWh (350 = 0.35 EUR/kWh)");
+ABSL_FLAG(std::optional<int64_t>, max_power, std::nullopt,
+          "register (22000 when not given), update: maximum power in watts");
+ABSL_FLAG(std::optional<double>, latitude, std::nullopt,
+          "register, update: where the CP stands, WGS 84 degrees (-90..90), with --longitude");
+ABSL_FLAG(std::optional<double>, longitude, std::nullopt,
+          "register, update: where the CP stands, WGS 84 degrees (-180..180), with --latitude");
 ABSL_FLAG(std::string, secret_file, "", "register: write the CP secret to this file (mode 600)");
 ABSL_FLAG(bool, reset_if_exists, false, "register: if the CP exists, issue it new credentials");
 ABSL_FLAG(bool, all, false, "stop/resume: every charging point");
@@ -62,10 +71,12 @@ evc::evcctl::Options OptionsFromFlags() {
           .timeout = absl::GetFlag(FLAGS_timeout),
           .address = absl::GetFlag(FLAGS_address),
           .city = absl::GetFlag(FLAGS_city),
-          .country = absl::GetFlag(FLAGS_country),
           .secret_file = absl::GetFlag(FLAGS_secret_file),
+          .country = absl::GetFlag(FLAGS_country),
           .price = absl::GetFlag(FLAGS_price),
           .max_power = absl::GetFlag(FLAGS_max_power),
+          .latitude = absl::GetFlag(FLAGS_latitude),
+          .longitude = absl::GetFlag(FLAGS_longitude),
           .reset_if_exists = absl::GetFlag(FLAGS_reset_if_exists),
           .all = absl::GetFlag(FLAGS_all),
           .cap_w = absl::GetFlag(FLAGS_cap_w),

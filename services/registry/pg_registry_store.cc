@@ -1,5 +1,7 @@
 #include "services/registry/pg_registry_store.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/crypto.h"
 #include "services/common/proto_time.h"
@@ -9,7 +11,14 @@ namespace {
 
 constexpr char kCpColumns[] =
     "cp_id, address, city, country, price_millieuros_per_kwh, max_power_w, "
-    "extract(epoch from registered_at)::float8";
+    "extract(epoch from registered_at)::float8, latitude, longitude";
+
+// One coordinate as a column: NULL (both are) when the CP has none.
+std::optional<double> Coordinate(const common::v1::ChargingPoint& cp,
+                                 double (common::v1::GeoPoint::*axis)() const) {
+  if (!cp.location().has_coordinates()) return std::nullopt;
+  return (cp.location().coordinates().*axis)();
+}
 
 common::v1::ChargingPoint CpFromRow(const pqxx::row& row) {
   common::v1::ChargingPoint cp;
@@ -21,6 +30,11 @@ common::v1::ChargingPoint CpFromRow(const pqxx::row& row) {
   cp.set_max_power_w(row[5].as<int64_t>());
   *cp.mutable_registered_at() = ToProto(absl::FromUnixMicros(
       static_cast<int64_t>(row[6].as<double>() * 1e6)));
+  if (!row[7].is_null() && !row[8].is_null()) {
+    common::v1::GeoPoint& at = *cp.mutable_location()->mutable_coordinates();
+    at.set_latitude(row[7].as<double>());
+    at.set_longitude(row[8].as<double>());
+  }
   return cp;
 }
 
@@ -35,10 +49,11 @@ absl::Status PgRegistryStore::InsertChargingPoint(const common::v1::ChargingPoin
   absl::Status s = pool_.Transact([&](pqxx::work& tx) {
     tx.exec_params(
         "INSERT INTO charging_points (cp_id, address, city, country, price_millieuros_per_kwh,"
-        " max_power_w) VALUES ($1, $2, $3, $4, $5, $6)",
+        " max_power_w, latitude, longitude) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         cp.cp_id(), PgText(cp.location().address(), 512), PgText(cp.location().city(), 256),
-        PgText(cp.location().country(), 64),
-        cp.price_millieuros_per_kwh(), cp.max_power_w());
+        PgText(cp.location().country(), 64), cp.price_millieuros_per_kwh(), cp.max_power_w(),
+        Coordinate(cp, &common::v1::GeoPoint::latitude),
+        Coordinate(cp, &common::v1::GeoPoint::longitude));
     tx.exec_params("INSERT INTO cp_credentials (cp_id, secret_hash) VALUES ($1, $2)", cp.cp_id(),
                    secret_hash);
   });
@@ -59,10 +74,12 @@ absl::Status PgRegistryStore::UpdateChargingPoint(const common::v1::ChargingPoin
   return pool_.Transact([&](pqxx::work& tx) {
     pqxx::result r = tx.exec_params(
         "UPDATE charging_points SET address = $2, city = $3, country = $4,"
-        " price_millieuros_per_kwh = $5, max_power_w = $6 WHERE cp_id = $1",
+        " price_millieuros_per_kwh = $5, max_power_w = $6, latitude = $7, longitude = $8"
+        " WHERE cp_id = $1",
         cp.cp_id(), PgText(cp.location().address(), 512), PgText(cp.location().city(), 256),
-        PgText(cp.location().country(), 64),
-        cp.price_millieuros_per_kwh(), cp.max_power_w());
+        PgText(cp.location().country(), 64), cp.price_millieuros_per_kwh(), cp.max_power_w(),
+        Coordinate(cp, &common::v1::GeoPoint::latitude),
+        Coordinate(cp, &common::v1::GeoPoint::longitude));
     if (r.affected_rows() == 0) throw AbortTransaction(NotFound("charging point", cp.cp_id()));
   });
 }

@@ -1,7 +1,8 @@
 #include "services/registry/registry.h"
 
+#include <cmath>
+
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/common/kafka.h"
@@ -16,7 +17,65 @@ namespace {
 constexpr int64_t kMaxPowerW = 1'000'000;
 constexpr size_t kSecretBytes = 32;
 
+// NaN and infinities are checked apart: a range check alone lets NaN through
+// (every comparison with it is false), and protobuf's JSON mapping accepts
+// "NaN" and "Infinity" for doubles.
+absl::Status ValidateDegrees(const std::string& field, double value, double limit) {
+  if (!std::isfinite(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be a finite number of degrees"));
+  }
+  if (value < -limit || value > limit) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be between ", -limit, " and ",
+                                                   limit, " degrees (got ", value, ")"));
+  }
+  return absl::OkStatus();
+}
+
+constexpr char kUpdatablePaths[] =
+    "location, location.address, location.city, location.country, location.coordinates, "
+    "price_millieuros_per_kwh, max_power_w";
+
+// Copies the field an update mask path names from `patch` to `cp`; false for a
+// path that cannot be changed. "location" replaces the whole Location, so a
+// Location sent without coordinates removes them; "location.FIELD" changes
+// only that field (and "location.coordinates" with none set removes them).
+bool ApplyPath(const std::string& path, const common::v1::ChargingPoint& patch,
+               common::v1::ChargingPoint& cp) {
+  const common::v1::Location& from = patch.location();
+  common::v1::Location& to = *cp.mutable_location();
+  if (path == "location") {
+    to = from;
+  } else if (path == "location.address") {
+    to.set_address(from.address());
+  } else if (path == "location.city") {
+    to.set_city(from.city());
+  } else if (path == "location.country") {
+    to.set_country(from.country());
+  } else if (path == "location.coordinates") {
+    if (from.has_coordinates()) {
+      *to.mutable_coordinates() = from.coordinates();
+    } else {
+      to.clear_coordinates();
+    }
+  } else if (path == "price_millieuros_per_kwh") {
+    cp.set_price_millieuros_per_kwh(patch.price_millieuros_per_kwh());
+  } else if (path == "max_power_w") {
+    cp.set_max_power_w(patch.max_power_w());
+  } else {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+absl::Status ValidateCoordinates(const common::v1::GeoPoint& point) {
+  if (absl::Status s = ValidateDegrees("location.coordinates.latitude", point.latitude(), 90);
+      !s.ok()) {
+    return s;
+  }
+  return ValidateDegrees("location.coordinates.longitude", point.longitude(), 180);
+}
 
 absl::Status ValidateChargingPoint(const common::v1::ChargingPoint& cp) {
   if (absl::Status s = ValidateCpId(cp.cp_id()); !s.ok()) return s;
@@ -31,6 +90,9 @@ absl::Status ValidateChargingPoint(const common::v1::ChargingPoint& cp) {
       !absl::ascii_isalpha(loc.country()[1])) {
     return absl::InvalidArgumentError(
         absl::StrCat("location.country '", loc.country(), "' must be a two-letter ISO code, e.g. ES"));
+  }
+  if (loc.has_coordinates()) {
+    if (absl::Status s = ValidateCoordinates(loc.coordinates()); !s.ok()) return s;
   }
   if (absl::Status s = ValidatePriceMillieurosPerKwh(cp.price_millieuros_per_kwh()); !s.ok()) return s;
   if (cp.max_power_w() <= 0 || cp.max_power_w() > kMaxPowerW) {
@@ -121,23 +183,17 @@ absl::StatusOr<common::v1::ChargingPoint> Registry::Change(const v1::UpdateCharg
   absl::StatusOr<common::v1::ChargingPoint> current = Get(patch.cp_id());
   if (!current.ok()) return current.status();
   common::v1::ChargingPoint updated = *current;
-  auto wanted = [&](const std::string& field) {
-    if (request.update_mask().paths_size() == 0) return true;
-    for (const std::string& p : request.update_mask().paths()) {
-      if (p == field || absl::StartsWith(p, field + ".")) return true;
-    }
-    return false;
-  };
-  for (const std::string& p : request.update_mask().paths()) {
-    if (!absl::StartsWith(p, "location") && p != "price_millieuros_per_kwh" && p != "max_power_w") {
-      return absl::InvalidArgumentError(absl::StrCat("update_mask path '", p,
-                                                     "' cannot be changed (allowed: location, "
-                                                     "price_millieuros_per_kwh, max_power_w)"));
+  if (request.update_mask().paths_size() == 0) {
+    for (const char* path : {"location", "price_millieuros_per_kwh", "max_power_w"}) {
+      ApplyPath(path, patch, updated);
     }
   }
-  if (wanted("location")) *updated.mutable_location() = patch.location();
-  if (wanted("price_millieuros_per_kwh")) updated.set_price_millieuros_per_kwh(patch.price_millieuros_per_kwh());
-  if (wanted("max_power_w")) updated.set_max_power_w(patch.max_power_w());
+  for (const std::string& p : request.update_mask().paths()) {
+    if (!ApplyPath(p, patch, updated)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "update_mask path '", p, "' cannot be changed (allowed: ", kUpdatablePaths, ")"));
+    }
+  }
   updated.mutable_location()->set_country(absl::AsciiStrToUpper(updated.location().country()));
   if (absl::Status s = ValidateChargingPoint(updated); !s.ok()) return s;
   if (absl::Status s = store_.UpdateChargingPoint(updated); !s.ok()) return s;

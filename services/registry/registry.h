@@ -49,7 +49,10 @@ class Registry {
   crypto::ScryptParams hash_params_;
 };
 
-// Checks location, price and power; empty fields are errors.
+// Checks location, price and power; empty fields are errors. Coordinates are
+// optional, but checked when present.
 absl::Status ValidateChargingPoint(const common::v1::ChargingPoint& cp);
+// Finite, latitude -90..90 and longitude -180..180 degrees; the error names the field.
+absl::Status ValidateCoordinates(const common::v1::GeoPoint& point);
 
 }  // namespace evc::registry

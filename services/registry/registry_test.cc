@@ -1,6 +1,8 @@
 #include "services/registry/registry.h"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include <gmock/gmock.h>
@@ -214,6 +216,113 @@ TEST_F(RegistryTest, UpdateChangesOnlyMaskedFields) {
   u.mutable_update_mask()->add_paths("cp_id");
   EXPECT_EQ(registry.Update(u, op).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(Events().back().has_updated());
+}
+
+TEST_F(RegistryTest, CoordinatesAreStoredReturnedAndAnnounced) {
+  auto request = Valid();
+  request.mutable_location()->mutable_coordinates()->set_latitude(38.3447);
+  request.mutable_location()->mutable_coordinates()->set_longitude(-0.4917);
+  auto r = registry.Register(request, op);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_DOUBLE_EQ(r->charging_point().location().coordinates().latitude(), 38.3447);
+  EXPECT_DOUBLE_EQ(store.cps["ALC-001"].location().coordinates().longitude(), -0.4917);
+  auto got = registry.Get("ALC-001");
+  ASSERT_TRUE(got.ok());
+  EXPECT_DOUBLE_EQ(got->location().coordinates().latitude(), 38.3447);
+  auto listed = registry.List({});
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->charging_points_size(), 1);
+  EXPECT_DOUBLE_EQ(listed->charging_points(0).location().coordinates().longitude(), -0.4917);
+  ASSERT_EQ(Events().size(), 1u);
+  EXPECT_DOUBLE_EQ(Events()[0].registered().location().coordinates().latitude(), 38.3447);
+  // Without coordinates is fine too: they are optional.
+  ASSERT_TRUE(registry.Register(Valid("ALC-002"), op).ok());
+  EXPECT_FALSE(store.cps["ALC-002"].location().has_coordinates());
+}
+
+TEST_F(RegistryTest, CoordinatesOutsideTheEarthAreRejectedWithTheFieldNamed) {
+  auto refused = [&](double latitude, double longitude) {
+    auto request = Valid();
+    request.mutable_location()->mutable_coordinates()->set_latitude(latitude);
+    request.mutable_location()->mutable_coordinates()->set_longitude(longitude);
+    absl::Status s = registry.Register(request, op).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << latitude << "," << longitude;
+    return std::string(s.message());
+  };
+  EXPECT_EQ(refused(90.5, 0),
+            "location.coordinates.latitude must be between -90 and 90 degrees (got 90.5)");
+  EXPECT_EQ(refused(0, -180.01),
+            "location.coordinates.longitude must be between -180 and 180 degrees (got -180.01)");
+  EXPECT_EQ(refused(std::nan(""), 0),
+            "location.coordinates.latitude must be a finite number of degrees");
+  EXPECT_EQ(refused(0, std::numeric_limits<double>::infinity()),
+            "location.coordinates.longitude must be a finite number of degrees");
+  EXPECT_TRUE(store.cps.empty());
+  // The edges of the map are on it.
+  auto poles = Valid("POLE-1");
+  poles.mutable_location()->mutable_coordinates()->set_latitude(-90);
+  poles.mutable_location()->mutable_coordinates()->set_longitude(180);
+  EXPECT_TRUE(registry.Register(poles, op).ok());
+}
+
+TEST_F(RegistryTest, UpdateMaskPathsReachIntoTheLocation) {
+  auto request = Valid();
+  request.mutable_location()->mutable_coordinates()->set_latitude(38.3447);
+  request.mutable_location()->mutable_coordinates()->set_longitude(-0.4917);
+  ASSERT_TRUE(registry.Register(request, op).ok());
+  auto update = [&](const std::string& path, const common::v1::Location& location) {
+    v1::UpdateChargingPointRequest u;
+    u.mutable_charging_point()->set_cp_id("ALC-001");
+    *u.mutable_charging_point()->mutable_location() = location;
+    u.mutable_update_mask()->add_paths(path);
+    return registry.Update(u, op);
+  };
+  common::v1::Location moved;
+  moved.mutable_coordinates()->set_latitude(38.3528);
+  moved.mutable_coordinates()->set_longitude(-0.4953);
+  // Only the coordinates: the address stays (and an empty one would be refused).
+  auto updated = update("location.coordinates", moved);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->location().address(), "C/ Mayor 1");
+  EXPECT_DOUBLE_EQ(updated->location().coordinates().latitude(), 38.3528);
+  EXPECT_DOUBLE_EQ(store.cps["ALC-001"].location().coordinates().longitude(), -0.4953);
+  EXPECT_DOUBLE_EQ(Events().back().updated().location().coordinates().latitude(), 38.3528);
+
+  // Only the city: the coordinates stay.
+  common::v1::Location city;
+  city.set_city("Elche");
+  updated = update("location.city", city);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->location().city(), "Elche");
+  EXPECT_DOUBLE_EQ(updated->location().coordinates().latitude(), 38.3528);
+
+  // Bad coordinates change nothing.
+  common::v1::Location off_map;
+  off_map.mutable_coordinates()->set_latitude(123);
+  absl::Status refused = update("location.coordinates", off_map).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("location.coordinates.latitude"), std::string::npos);
+  EXPECT_DOUBLE_EQ(store.cps["ALC-001"].location().coordinates().latitude(), 38.3528);
+
+  // Naming the coordinates with none removes them.
+  updated = update("location.coordinates", common::v1::Location());
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_FALSE(updated->location().has_coordinates());
+  EXPECT_FALSE(store.cps["ALC-001"].location().has_coordinates());
+
+  // "location" replaces the whole Location, coordinates included.
+  common::v1::Location whole = Valid().location();
+  whole.mutable_coordinates()->set_latitude(38.3447);
+  updated = update("location", whole);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->location().city(), "Alicante");
+  EXPECT_EQ(updated->location().country(), "ES");
+  EXPECT_DOUBLE_EQ(updated->location().coordinates().latitude(), 38.3447);
+  EXPECT_DOUBLE_EQ(updated->location().coordinates().longitude(), 0);
+
+  absl::Status unknown = update("location.street", whole).status();
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.message().find("location.coordinates"), std::string::npos) << unknown;
 }
 
 TEST_F(RegistryTest, EnrolmentIsAuditedWithTheOperator) {

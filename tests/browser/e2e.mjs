@@ -11,6 +11,11 @@
 // and an estimated wait, is offered the CP when it frees and charges there at
 // the price fixed when the supply started, though the operator changes the
 // price meanwhile. QUEUE_CP is put back as it was at the end.
+// Nearest first: the operator also gives QUEUE_CP coordinates in QUEUE_CITY
+// from the dashboard (and, over REST, STOP_CP coordinates in Alicante when it
+// is another CP); the driver, whose browser is placed near QUEUE_CP, picks
+// "Nearest first" and QUEUE_CP is listed first with its distance. Another
+// driver who refuses to share the location is told why the order is unchanged.
 // Screenshots go to OUT_DIR (default ./screenshots).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -36,6 +41,11 @@ const QUEUE_CITY = env('QUEUE_CITY', 'Elda');
 const DRIVER = `eva-${Date.now().toString(36)}`;
 const PASSWORD = 'volt-Age-2026';
 const ORANGE = 'rgb(232, 134, 12)';
+// Where QUEUE_CP is put (Elda's Plaza Mayor), where the driver stands (about
+// 200 m away) and where STOP_CP is put (Alicante, some 35 km away).
+const QUEUE_AT = { latitude: 38.4779, longitude: -0.7916 };
+const DRIVER_AT = { latitude: 38.4790, longitude: -0.7900 };
+const STOP_AT = { latitude: 38.3447, longitude: -0.4917 };
 
 mkdirSync(OUT, { recursive: true });
 const step = (text) => console.log(`• ${text}`);
@@ -96,6 +106,11 @@ const waitTileText = (page, cp, ...texts) => texts.reduce((l, t) => l.filter({ h
 const shot = async (page, name) => page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
 const waitTileState = (page, cp, state) =>
   page.waitForSelector(`[data-testid="cp-${cp}"][data-state="${state}"]`, { timeout: 20000 });
+// The driver app's tiles in the order shown: id and distance text (null without one).
+const listed = (page) => page.getByTestId('cps').evaluate((grid) => [...grid.children].map((tile) => ({
+  id: tile.dataset.testid.replace(/^cp-/, ''),
+  distance: tile.querySelector('.distance')?.textContent ?? null,
+})));
 
 try {
   // ---- a driver on a phone-sized screen ----
@@ -248,7 +263,8 @@ try {
   assert.equal(await ops.getByTestId('edit-cp-id').textContent(), QUEUE_CP);
   const field = (name) => ops.getByTestId(`edit-${name}`);
   const original = {};
-  for (const name of ['address', 'city', 'country', 'price', 'power']) original[name] = await field(name).inputValue();
+  const EDITED = ['address', 'city', 'country', 'price', 'power', 'latitude', 'longitude'];
+  for (const name of EDITED) original[name] = await field(name).inputValue();
   assert.ok(original.city && Number(original.price) > 0 && Number(original.power) > 0, JSON.stringify(original));
   assert.match(await ops.getByTestId('edit-price-note').textContent(), /applies to supplies that start after the change/);
 
@@ -258,23 +274,108 @@ try {
   await field('save').click();
   await ops.getByTestId('edit-error').filter({ hasText: 'max_power_w must be between 1 and 1000000' }).waitFor();
   assert.equal(await ops.getByTestId('edit-status').textContent(), '');
+  expectError('ops', 'PATCH', `/v1/registry/charging-points/${QUEUE_CP}`, 400);
+  await field('power').fill(original.power);
+  await field('latitude').fill('123');
+  await field('longitude').fill('0');
+  await field('save').click();
+  await ops.getByTestId('edit-error')
+    .filter({ hasText: 'location.coordinates.latitude must be between -90 and 90 degrees (got 123)' }).waitFor();
+  // Half a position is refused before anything is sent.
+  await field('longitude').fill('');
+  await field('save').click();
+  await ops.getByTestId('edit-error').filter({ hasText: 'give both latitude and longitude, or neither' }).waitFor();
+  assert.equal(await ops.getByTestId('edit-status').textContent(), '');
 
-  step(`moves ${QUEUE_CP} to ${QUEUE_CITY}, 0.420 €/kWh, 22 kW`);
+  step(`moves ${QUEUE_CP} to ${QUEUE_CITY} (with its coordinates), 0.420 €/kWh, 22 kW`);
   await field('address').fill('Avenida de la Cola 1');
   await field('city').fill(QUEUE_CITY);
   await field('price').fill('0.42');
   await field('power').fill('22');
+  await field('latitude').fill(String(QUEUE_AT.latitude));
+  await field('longitude').fill(String(QUEUE_AT.longitude));
   await field('save').click();
   await ops.getByTestId('edit-status').filter({ hasText: `Saved ${QUEUE_CP}` }).waitFor();
   const saved = await ops.getByTestId('edit-status').textContent();
   assert.match(saved, new RegExp(`now at Avenida de la Cola 1, ${QUEUE_CITY}`), saved);
+  assert.match(saved, /coordinates 38\.47790, -0\.79160/, saved);
   assert.match(saved, /0\.420 €\/kWh for supplies started from now on/, saved);
   assert.match(saved, /max power 22\.0 kW/, saved);
   assert.equal(await ops.getByTestId('edit-error').textContent(), '');
+  // What the registry now holds is what the form shows.
+  assert.equal(await field('latitude').inputValue(), String(QUEUE_AT.latitude));
+  assert.equal(await field('longitude').inputValue(), String(QUEUE_AT.longitude));
   // Registry -> central -> the network stream: both apps show the new place and price.
   await waitTileText(ops, QUEUE_CP, QUEUE_CITY, '0.420 €/kWh');
   await waitTileText(driver, QUEUE_CP, QUEUE_CITY, '0.420 €/kWh');
   await shot(ops, '09-ops-edit-cp');
+
+  // ---- nearest first ----
+  const opToken = (await rest('POST', '/v1/auth/login', { username: ADMIN, password: ADMIN_PASSWORD })).accessToken;
+  const setCoordinates = (cp, coordinates) => rest('PATCH',
+    `/v1/registry/charging-points/${cp}?update_mask=location.coordinates`,
+    { location: coordinates ? { coordinates } : {} }, opToken);
+  const stopWasAt = (await rest('GET', `/v1/registry/charging-points/${STOP_CP}`, undefined, opToken)).location.coordinates;
+  if (STOP_CP !== QUEUE_CP) {
+    step(`a script puts ${STOP_CP} in Alicante (REST, only its coordinates)`);
+    const moved = await setCoordinates(STOP_CP, STOP_AT);
+    assert.deepEqual(moved.location.coordinates, STOP_AT);
+  }
+
+  step(`the driver, near ${QUEUE_CP}, lets the app know where and picks "Nearest first"`);
+  await driverContext.grantPermissions(['geolocation'], { origin: BASE });
+  await driverContext.setGeolocation(DRIVER_AT);
+  await driver.getByTestId('cp-sort').selectOption('nearest');
+  await driver.getByTestId('cp-where').filter({ hasText: 'Nearest first from where you are' }).waitFor();
+  await driver.getByTestId(`distance-${QUEUE_CP}`).filter({ hasText: '0.2 km away' }).waitFor({ timeout: 20000 });
+  if (STOP_CP !== QUEUE_CP) await driver.getByTestId(`distance-${STOP_CP}`).waitFor({ timeout: 20000 });
+  const nearest = await listed(driver);
+  assert.equal(nearest[0].id, QUEUE_CP, JSON.stringify(nearest));
+  if (STOP_CP !== QUEUE_CP) {
+    assert.equal(nearest[1].id, STOP_CP, JSON.stringify(nearest));
+    assert.match(nearest[1].distance, /^\d+ km away$/, JSON.stringify(nearest));
+  }
+  // Distances grow down the list; the CPs with none come after every one with one.
+  const km = nearest.map((t) => (t.distance === null ? null : Number(t.distance.split(' ')[0])));
+  const firstWithout = km.indexOf(null);
+  const withKm = firstWithout < 0 ? km : km.slice(0, firstWithout);
+  assert.deepEqual(withKm, [...withKm].sort((a, b) => a - b), JSON.stringify(nearest));
+  assert.ok(firstWithout < 0 || km.slice(firstWithout).every((d) => d === null), JSON.stringify(nearest));
+  assert.equal(await driver.getByTestId('cp-where-error').textContent(), '');
+  await shot(driver, '15-driver-nearest-first');
+  await assertFitsWidth(driver, 'the driver app, nearest first');
+
+  step('with a search and "free now", still nearest first');
+  await driver.getByTestId('cp-search').fill(QUEUE_CITY);
+  await driver.getByTestId('cp-free').check();
+  await driver.waitForFunction((cp) => document.querySelector('[data-testid="cps"]').children.length === 1 &&
+    document.querySelector(`[data-testid="distance-${cp}"]`) !== null, QUEUE_CP);
+  await driver.getByTestId('cp-search').fill('');
+  await driver.getByTestId('cp-free').uncheck();
+
+  step('back to "free first": no distances shown');
+  await driver.getByTestId('cp-sort').selectOption('free');
+  await driver.getByTestId(`distance-${QUEUE_CP}`).waitFor({ state: 'detached' });
+  assert.equal(await driver.getByTestId('cp-where').textContent(), '');
+
+  step('a driver who does not share the location is told why the order stays');
+  const privateContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const shy = await privateContext.newPage();
+  pages.push(['shy', shy]);
+  recordFailures('shy', shy);
+  await shy.goto(`${BASE}/app/`);
+  await shy.getByTestId('login-username').fill(DRIVER);
+  await shy.getByTestId('login-password').fill(PASSWORD);
+  await shy.getByTestId('login-submit').click();
+  await waitTileState(shy, QUEUE_CP, 'CP_STATE_ACTIVE');
+  await shy.getByTestId('cp-sort').selectOption('nearest');
+  await shy.getByTestId('cp-where-error')
+    .filter({ hasText: 'Cannot sort by distance: you did not allow this site to know your location' }).waitFor();
+  assert.equal(await shy.getByTestId('cp-sort').inputValue(), 'free');
+  assert.equal(await shy.locator('.distance').count(), 0);
+  await shot(shy, '16-driver-location-refused');
+  await privateContext.close();
+  pages.splice(pages.findIndex(([name]) => name === 'shy'), 1);
 
   step(`operator edits ${DRIVER}'s account`);
   await ops.getByTestId('account-username').fill(DRIVER);
@@ -373,11 +474,12 @@ try {
   await shot(driver, '14-driver-ticket-price');
   await assertFitsWidth(driver, 'the driver app with a ticket and past charges');
 
-  step(`operator puts ${QUEUE_CP} back as it was`);
-  for (const name of ['address', 'city', 'country', 'price', 'power']) await field(name).fill(original[name]);
+  step(`operator puts ${QUEUE_CP} back as it was${STOP_CP !== QUEUE_CP ? `, and a script ${STOP_CP}` : ''}`);
+  for (const name of EDITED) await field(name).fill(original[name]);
   await field('save').click();
   await ops.getByTestId('edit-status').filter({ hasText: `Saved ${QUEUE_CP}` }).waitFor();
   await waitTileText(driver, QUEUE_CP, original.city);
+  if (STOP_CP !== QUEUE_CP) await setCoordinates(STOP_CP, stopWasAt);
 
   step('nothing asked for was missing or refused, but the mistakes made on purpose');
   assert.deepEqual(failedRequests, [], failedRequests.join('\n'));

@@ -134,6 +134,32 @@ TEST_F(EdgeTest, EveryAnnotatedRpcAnswersThroughTheEdge) {
                             R"({"priceMillieurosPerKwh":"444"})", op);
   EXPECT_HTTP(repriced, 200);
   EXPECT_EQ(repriced.json()["priceMillieurosPerKwh"], "444");
+  // Coordinates (optional) in lowerCamelCase JSON, changed alone through a path
+  // into the location, checked, and passed on by central to the public list the
+  // apps read.
+  HttpReply located = Call(http::verb::patch,
+                           "/v1/registry/charging-points/EDGE-NEW?update_mask=location.coordinates",
+                           R"({"location":{"coordinates":{"latitude":38.2669,"longitude":-0.6983}}})", op);
+  EXPECT_HTTP(located, 200);
+  EXPECT_EQ(located.json()["location"]["city"], "Elche");
+  EXPECT_EQ(located.json()["location"]["coordinates"]["latitude"], 38.2669);
+  EXPECT_EQ(located.json()["location"]["coordinates"]["longitude"], -0.6983);
+  HttpReply off_map = Call(http::verb::patch,
+                           "/v1/registry/charging-points/EDGE-NEW?update_mask=location.coordinates",
+                           R"({"location":{"coordinates":{"latitude":91,"longitude":0}}})", op);
+  EXPECT_HTTP(off_map, 400);
+  EXPECT_THAT(off_map.body, HasSubstr("location.coordinates.latitude must be between -90 and 90"));
+  EXPECT_EQ(Call(http::verb::get, "/v1/registry/charging-points/EDGE-NEW", "", op)
+                .json()["location"]["coordinates"]["latitude"], 38.2669);
+  EXPECT_TRUE(Stack::WaitFor([&] {
+    const nlohmann::json list = Call(http::verb::get, "/v1/charging-points").json();
+    for (const auto& cp : list["chargingPoints"]) {
+      const auto& info = cp["chargingPoint"];
+      if (info["cpId"] == "EDGE-NEW") return info["location"].contains("coordinates") &&
+                                             info["location"]["coordinates"]["longitude"] == -0.6983;
+    }
+    return false;
+  })) << "central's list never showed EDGE-NEW's coordinates";
   HttpReply reset = Call(http::verb::post, "/v1/registry/charging-points/EDGE-NEW:resetCredentials", "{}", op);
   EXPECT_HTTP(reset, 200);
   HttpReply cp_auth = Call(http::verb::post, "/v1/auth/charging-points/EDGE-NEW:authenticate",

@@ -1,6 +1,7 @@
 #include "tests/integration/stack.h"
 
 #include "services/edge/test_http_client.h"
+#include "tests/integration/test_postgres.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -146,12 +147,9 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(Options options) {
   }
   chmod(s->dir_.c_str(), 0755);
   s->pg_port_ = FreePort();
-  std::string out;
-  std::string cmd = absl::StrCat(s->source_dir_, "/evc _pg start ", s->dir_, "/pg ", s->pg_port_,
-                                 " > ", s->dir_, "/pg-start.log 2>&1");
-  if (std::system(cmd.c_str()) != 0) {
+  if (absl::Status pg = StartPostgres(s->source_dir_, s->dir_, s->pg_port_); !pg.ok()) {
     s->KeepDirectory();
-    return absl::UnavailableError(absl::StrCat("could not start postgres: see ", s->dir_, "/pg-start.log"));
+    return pg;
   }
   const std::string bootstrap_file = s->dir_ + "/kafka.bootstrap";
   s->kafka_process_ = s->Spawn("kafka", "evc-devkafka", {"--bootstrap_file=" + bootstrap_file});
@@ -231,8 +229,9 @@ Stack::~Stack() {
   auth_process_.reset();
   registry_process_.reset();
   kafka_process_.reset();
-  std::string cmd = absl::StrCat(source_dir_, "/evc _pg stop ", dir_, "/pg > /dev/null 2>&1");
-  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "postgres stop failed\n");
+  if (absl::Status pg = StopPostgres(source_dir_, dir_); !pg.ok()) {
+    std::fprintf(stderr, "%s\n", pg.ToString().c_str());
+  }
   if (!keep_dir_ && !::testing::Test::HasFailure() && std::getenv("EVC_KEEP_TEST_DIRS") == nullptr) {
     std::system(absl::StrCat("rm -rf ", dir_).c_str());
   } else {

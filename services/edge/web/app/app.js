@@ -90,8 +90,9 @@ $('profile-form').onsubmit = async (e) => {
 // ---- the network ----
 // At 5,000 CPs the list is searched (city, address or id), can be cut to the
 // CPs free now, and is shown a page at a time ("Show more"). Order: free CPs
-// first, then by city, address and id (CPs carry no coordinates yet, so there
-// is no "nearest first").
+// first, then by city, address and id; or, when the driver asks for it and the
+// browser tells where they are, nearest first (CPs without coordinates after
+// those with them, in the usual order), each with its distance.
 
 const PAGE = 20;
 let shown = PAGE;
@@ -106,15 +107,35 @@ const order = new StableOrder((cp) => {
   return `${(loc.city || '').toLowerCase()}\u0000${(loc.address || '').toLowerCase()}\u0000${cp.chargingPoint.cpId}`;
 });
 
+// Where the driver is ({latitude, longitude}) while "nearest first" is on, else null.
+let here = null;
+const EARTH_RADIUS_KM = 6371.0088;
+const radians = (degrees) => (Number(degrees || 0) * Math.PI) / 180;
+
+// Great-circle distance (haversine) from the driver to the CP, in km; null
+// when either position is unknown. (A zero may be left out of protobuf JSON, hence || 0.)
+function distanceKm(cp) {
+  const at = (cp.chargingPoint.location || {}).coordinates;
+  if (!here || !at) return null;
+  const dLat = radians(at.latitude) - radians(here.latitude);
+  const dLon = radians(at.longitude) - radians(here.longitude);
+  const a = Math.sin(dLat / 2) ** 2 +
+    Math.cos(radians(here.latitude)) * Math.cos(radians(at.latitude)) * Math.sin(dLon / 2) ** 2;
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+const kmText = (km) => `${km < 10 ? km.toFixed(1) : Math.round(km)} km`;
+
 function cpTile(cp) {
   const id = cp.chargingPoint.cpId;
   const loc = cp.chargingPoint.location || {};
   const mine = cp.supply && cp.supply.driverId === me.username;
   const canCharge = cp.state === FREE && !current;
+  const km = distanceKm(cp);
   return h('div', { class: `tile ${stateClass(cp.state)}`, 'data-testid': `cp-${id}`, 'data-state': cp.state },
     h('span', { class: 'id' }, id),
     h('span', { class: 'badge' }, mine ? 'Your charge' : STATE_NAMES[cp.state] || cp.state),
     h('span', { class: 'where' }, `${loc.address || ''}, ${loc.city || ''}`),
+    km === null ? null : h('span', { class: 'distance', 'data-testid': `distance-${id}` }, `${kmText(km)} away`),
     h('span', { class: 'price' }, pricePerKwh(cp.chargingPoint.priceMillieurosPerKwh)),
     h('button', { disabled: !canCharge, 'data-testid': `charge-${id}`, onclick: () => charge(id) }, 'Charge here'),
     cp.state === 'CP_STATE_SUPPLYING' && !mine
@@ -135,7 +156,7 @@ function renderCps(model, changed = { all: true, ids: new Set() }) {
     if (freeOnly && cp.state !== FREE) continue;
     ranked[RANK[cp.state] ?? 4].push(cp);
   }
-  const matching = ranked.flat();
+  const matching = here ? nearestFirst(ranked.flat()) : ranked.flat();
   tiles.show(matching.slice(0, shown));
   $('cp-summary').textContent = `${matching.length} of ${model.cps.size} charging points${query ? ' matching' : ''}` +
     ` · ${free} free now${matching.length > shown ? ` · showing ${shown}` : ''}`;
@@ -146,6 +167,18 @@ function renderCps(model, changed = { all: true, ids: new Set() }) {
       if (cp.supply && cp.supply.driverId === me.username && cp.supply.supplyId) { follow(cp.supply.supplyId); break; }
     }
   }
+}
+
+// The CPs with coordinates by distance, then the others in the order given
+// (a stable sort keeps it).
+function nearestFirst(cps) {
+  const km = new Map(cps.map((cp) => [cp, distanceKm(cp)]));
+  return cps.sort((a, b) => {
+    const da = km.get(a);
+    const db = km.get(b);
+    if (da === null || db === null) return (da === null) - (db === null);
+    return da - db;
+  });
 }
 
 // Whether the driver may charge depends on `current` too: redraw every tile.
@@ -159,6 +192,40 @@ $('cp-search').oninput = (e) => { query = normalizeQuery(e.target.value); shown 
 $('cp-free').onchange = (e) => { freeOnly = e.target.checked; shown = PAGE; redrawAll(); };
 $('cp-filters').onsubmit = (e) => e.preventDefault();
 $('cp-more').onclick = () => { shown += PAGE; redrawAll(); };
+
+// The position is asked for only when the driver picks "nearest first", once
+// per pick; a refusal or a failure says why and keeps the usual order.
+function sortBy(choice) {
+  here = null;
+  shown = PAGE;
+  $('cp-where').textContent = '';
+  $('cp-where-error').textContent = '';
+  if (choice !== 'nearest') return redrawAll();
+  if (!navigator.geolocation) return cannotLocate('this browser cannot tell where you are');
+  $('cp-where').textContent = 'Finding where you are…';
+  // Either answer may come after the driver changed the order back: it is then ignored.
+  const stillWanted = () => $('cp-sort').value === 'nearest';
+  navigator.geolocation.getCurrentPosition((position) => {
+    if (!stillWanted()) return;
+    here = { latitude: position.coords.latitude, longitude: position.coords.longitude };
+    const accuracy = Math.round(position.coords.accuracy || 0);
+    $('cp-where').textContent = `Nearest first from where you are${accuracy > 0 ? ` (within ${accuracy} m)` : ''};` +
+      ' charging points without coordinates come last.';
+    redrawAll();
+  }, (err) => stillWanted() && cannotLocate(err.code === err.PERMISSION_DENIED
+    ? 'you did not allow this site to know your location (allow it in the browser\'s site settings and pick "Nearest first" again)'
+    : `your location is not available (${err.message || 'no position'})`),
+  { timeout: 15000, maximumAge: 60000 });
+}
+
+function cannotLocate(why) {
+  $('cp-sort').value = 'free';
+  $('cp-where').textContent = '';
+  $('cp-where-error').textContent = `Cannot sort by distance: ${why}. Showing free charging points first.`;
+  redrawAll();
+}
+
+$('cp-sort').onchange = (e) => sortBy(e.target.value);
 
 // Whether the charge was accepted. A driver who charges is no longer queued
 // anywhere (served at the CP offered, or charging elsewhere): the queue panel

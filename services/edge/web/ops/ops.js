@@ -56,13 +56,28 @@ async function remove(cpId) {
   }
 }
 
+// A form's latitude and longitude as the API's GeoPoint: null when both are
+// empty; an Error when only one is given (the registry checks the ranges and
+// names the field).
+function coordinatesOf(f) {
+  const lat = (f.latitude || '').trim();
+  const lon = (f.longitude || '').trim();
+  if (!lat && !lon) return null;
+  if (!lat || !lon) throw new Error('give both latitude and longitude, or neither');
+  return { latitude: Number(lat), longitude: Number(lon) };
+}
+const coordinatesText = (c) => (c ? `${Number(c.latitude || 0).toFixed(5)}, ${Number(c.longitude || 0).toFixed(5)}` : 'none');
+
 $('add-form').onsubmit = async (e) => {
   e.preventDefault();
   const f = Object.fromEntries(new FormData(e.target).entries());
   try {
+    const location = { address: f.address, city: f.city, country: f.country.toUpperCase() };
+    const coordinates = coordinatesOf(f);
+    if (coordinates) location.coordinates = coordinates;
     const res = await api('POST', '/v1/registry/charging-points', {
       cpId: f.cpId,
-      location: { address: f.address, city: f.city, country: f.country.toUpperCase() },
+      location,
       priceMillieurosPerKwh: String(Math.round(Number(f.price) * 1000)),
       maxPowerW: String(Math.round(Number(f.power) * 1000)),
     });
@@ -94,6 +109,8 @@ function fillEdit(cp) {
   f.country.value = loc.country || '';
   f.price.value = priceOf(cp.priceMillieurosPerKwh);
   f.power.value = kwOf(cp.maxPowerW);
+  f.latitude.value = loc.coordinates ? String(loc.coordinates.latitude || 0) : '';
+  f.longitude.value = loc.coordinates ? String(loc.coordinates.longitude || 0) : '';
   $('edit-cp-id').textContent = cp.cpId;
 }
 
@@ -131,11 +148,24 @@ $('edit-form').onsubmit = async (e) => {
   const said = [];
   const was = editing.location || {};
   const loc = { address: f.address.trim(), city: f.city.trim(), country: f.country.trim().toUpperCase() };
-  if (loc.address !== (was.address || '') || loc.city !== (was.city || '') || loc.country !== (was.country || '')) {
-    body.location = loc;
-    mask.push('location');
-    said.push(`now at ${loc.address}, ${loc.city} (${loc.country})`);
+  // Each location field on its own path, so a change of address keeps the
+  // coordinates and the other way round.
+  const moved = ['address', 'city', 'country'].filter((k) => loc[k] !== (was[k] || ''));
+  for (const k of moved) mask.push(`location.${k}`);
+  if (moved.length) said.push(`now at ${loc.address}, ${loc.city} (${loc.country})`);
+  let coordinates;
+  try {
+    coordinates = coordinatesOf(f);
+  } catch (err) {
+    $('edit-error').textContent = `${editing.cpId} not saved: ${err.message}`;
+    return;
   }
+  if (coordinatesText(coordinates) !== coordinatesText(was.coordinates)) {
+    if (coordinates) loc.coordinates = coordinates;
+    mask.push('location.coordinates');
+    said.push(`coordinates ${coordinatesText(coordinates)}`);
+  }
+  if (mask.length) body.location = loc;
   const price = Math.round(Number(f.price) * 1000);
   if (price !== Number(editing.priceMillieurosPerKwh)) {
     body.priceMillieurosPerKwh = String(price);
