@@ -31,7 +31,11 @@ absl::Status RunGateway(const GatewayNodeConfig& config, KafkaProducer& producer
                                   .group_id = group,
                                   .client_id = "evc-ocpp",
                                   .topics = {topics::kEngineCommands},
-                                  .auto_offset_reset = "latest"},
+                                  .auto_offset_reset = "latest",
+                                  // Its group is its own: a restart resumes from the
+                                  // committed offsets at once (a stop sent meanwhile
+                                  // arrives), not after the dead member's session timeout.
+                                  .sole_reader = true},
                                  "cannot consume engine commands (--kafka)",
                                  [&](std::span<const KafkaMessage> batch) { gateway.RouteCommands(batch, producer); });
 
@@ -41,7 +45,9 @@ absl::Status RunGateway(const GatewayNodeConfig& config, KafkaProducer& producer
     return s;
   }
   log::Info("OCPP gateway listening",
-            {{"url", "ws://" + config.server.listen + "/ocpp/{chargePointId}"}, {"port", server.port()}});
+            {{"url", (config.server.tls_cert_file.empty() ? "ws://" : "wss://") + config.server.listen +
+                         "/ocpp/{chargePointId}"},
+             {"port", server.port()}});
 
   std::thread ready([&] {
     if (WaitUntil([&] { return consumer->assigned(); }, stop)) {

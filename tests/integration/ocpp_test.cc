@@ -7,7 +7,7 @@
 // RFID tag a driver registered starts a charge billed to her; an operator's
 // stop and resume reach the charger as ChangeAvailability; a Faulted status
 // during a charge ends it with a ticket; a charge runs over wss:// (security
-// profile 2, TLS 1.2+ and Basic); bad frames get the
+// profile 2, TLS 1.2+ and Basic); a transaction survives a gateway restart; bad frames get the
 // spec's CALLERRORs; a revoked charger is refused at the upgrade.
 //
 // Needs `npm ci` in tests/ocpp (./evc test runs it).
@@ -37,7 +37,9 @@ std::string ReadAll(const std::string& path) {
 class OcppTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto s = Stack::Start();
+    // A monitor link may be away for as long as a gateway restart takes
+    // (OcppTest.ATransactionSurvivesAGatewayRestart).
+    auto s = Stack::Start({.link_timeout = absl::Seconds(20)});
     ASSERT_TRUE(s.ok()) << s.status();
     stack_ = s->release();
   }
@@ -55,14 +57,19 @@ class OcppTest : public ::testing::Test {
         << "run `npm ci` in tests/ocpp (./evc test does) for the ocpp-rpc client";
     if (gateway_ == nullptr) {
       port_ = FreePort();
-      gateway_ = stack_->Spawn("ocpp", "evc-ocpp",
-                               {absl::StrCat("--listen=127.0.0.1:", port_), "--auth=" + stack_->auth_address(),
-                                "--central=" + stack_->central_address(), "--metrics_listen=off",
-                                "--group=evc-ocpp-it"});
-      ASSERT_TRUE(Stack::WaitFor([&] {
-        return absl::StrContains(ReadAll(gateway_->log_path()), "chargers are admitted");
-      }, absl::Seconds(60))) << "evc-ocpp never became ready: see " << gateway_->log_path();
+      StartGateway("ocpp");
     }
+  }
+
+  // The suite's gateway (again, after a restart: same port, same consumer group).
+  static void StartGateway(const std::string& name) {
+    gateway_ = stack_->Spawn(name, "evc-ocpp",
+                             {absl::StrCat("--listen=127.0.0.1:", port_), "--auth=" + stack_->auth_address(),
+                              "--central=" + stack_->central_address(), "--metrics_listen=off",
+                              "--group=evc-ocpp-it"});
+    ASSERT_TRUE(Stack::WaitFor([&] {
+      return absl::StrContains(ReadAll(gateway_->log_path()), "chargers are admitted");
+    }, absl::Seconds(60))) << "evc-ocpp never became ready: see " << gateway_->log_path();
   }
 
   // The charger script for `cp` in `scenario`, logging to <stack>/charger-<cp>-<scenario>.log;
@@ -246,6 +253,30 @@ TEST_F(OcppTest, SecurityProfileTwoChargesOverTls) {
   // A plain ws:// upgrade on the wss port is no connection at all.
   auto plain = Charger("OCPP-007", *secret, "charge", absl::StrCat("ws://127.0.0.1:", port, "/ocpp"));
   EXPECT_TRUE(Exits(*plain, 1)) << ReadAll(plain->log_path());
+}
+
+TEST_F(OcppTest, ATransactionSurvivesAGatewayRestart) {
+  LoopClient loop(*stack_);
+  auto charger = ActiveCharger("OCPP-008", "ocpp-hal", "survive");
+  ASSERT_TRUE(charger != nullptr && !HasFailure());
+  auto supply = loop.Request("OCPP-008", "ocpp-hal");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  ASSERT_EQ(loop.WaitForEnergy(supply->supply_id(), 1000), 1000) << ReadAll(charger->log_path());
+  // Killed: nothing of the transaction is left in the gateway.
+  gateway_->Kill();
+  ASSERT_NO_FATAL_FAILURE(StartGateway("ocpp-restarted"));
+  // The charger reconnects, meters on and stops locally at 4,000 Wh; the new
+  // gateway learns the supply from central and bills all of it.
+  EXPECT_TRUE(Exits(*charger, 0, absl::Seconds(60))) << ReadAll(charger->log_path());
+  std::optional<common::v1::Ticket> ticket = loop.WaitForTicket(supply->supply_id(), absl::Seconds(30));
+  ASSERT_TRUE(ticket.has_value()) << ReadAll(charger->log_path()) << ReadAll(gateway_->log_path());
+  EXPECT_EQ(ticket->energy_wh(), 4000);
+  EXPECT_EQ(ticket->amount_millieuros(), 1400);  // 4 kWh at 0.35 €/kWh
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_UNPLUGGED);
+  EXPECT_EQ(stack_->Sql(absl::StrCat("SELECT count(*) FROM tickets WHERE supply_id = '", supply->supply_id(), "'")),
+            "1");
+  EXPECT_TRUE(absl::StrContains(ReadAll(charger->log_path()), "\"reconnected\""));
+  EXPECT_TRUE(absl::StrContains(ReadAll(gateway_->log_path()), "transaction taken up again after a gap"));
 }
 
 TEST_F(OcppTest, BadFramesGetTheSpecsCallErrors) {

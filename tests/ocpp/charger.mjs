@@ -5,7 +5,7 @@
 //
 //   node charger.mjs URL ID PASSWORD SCENARIO
 //   URL: ws://127.0.0.1:PORT/ocpp (or wss://localhost:PORT/ocpp, trusting the CA
-//   certificate in $OCPP_CA_FILE: security profile 2)   SCENARIO: charge | fault | rfid | holds | bad | refused
+//   certificate in $OCPP_CA_FILE: security profile 2)   SCENARIO: charge | fault | rfid | holds | survive | bad | refused
 //
 // Prints one JSON line per step; exits 0 when the scenario went as the spec
 // says, 1 (with the reason on stderr) otherwise.
@@ -27,7 +27,7 @@ const fail = (why) => {
 };
 setTimeout(() => fail(`scenario ${scenario} did not finish within 90 s`), 90_000).unref();
 
-function client() {
+function client(overrides = {}) {
   return new RPCClient({
     endpoint: url,
     identity: id,
@@ -37,6 +37,7 @@ function client() {
     reconnect: false,
     callTimeoutMs: 15_000,
     wsOpts: process.env.OCPP_CA_FILE ? { ca: readFileSync(process.env.OCPP_CA_FILE) } : {},
+    ...overrides,
   });
 }
 
@@ -168,6 +169,76 @@ async function rfid() {
   process.exit(0);
 }
 
+// The gateway restarts during a charge (the test kills it and starts another on
+// the same port): the charger reconnects by itself, without booting again, keeps
+// metering its transaction and ends it locally. Its ticket must hold every Wh.
+async function survive() {
+  const cli = client({ reconnect: true, backoff: { initialDelay: 200, maxDelay: 1000, factor: 1.5, randomisationFactor: 0 } });
+  let tx = null;
+  let registerWh = METER_START;
+  const meter = (wh) => {
+    registerWh = wh;
+    return cli.call('MeterValues', {
+      connectorId: 1,
+      transactionId: tx,
+      meterValue: [{ timestamp: now(), sampledValue: [{ value: String(wh), unit: 'Wh' }] }],
+    });
+  };
+  cli.handle('RemoteStartTransaction', ({ params }) => {
+    log('remote-start', params);
+    setImmediate(async () => {
+      try {
+        const st = await cli.call('StartTransaction', { connectorId: 1, idTag: params.idTag, meterStart: METER_START, timestamp: now() });
+        if (st.idTagInfo.status !== 'Accepted') fail(`StartTransaction answered ${JSON.stringify(st)}`);
+        tx = st.transactionId;
+        log('started', st);
+        await cli.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging', timestamp: now() });
+        await meter(METER_START + 1000);
+        log('metered', { wh: 1000 });
+      } catch (e) {
+        fail(`charge: ${e.message}`);
+      }
+    });
+    return { status: 'Accepted' };
+  });
+  // A gateway that took the transaction up again asks for a fresh reading.
+  cli.handle('TriggerMessage', ({ params }) => {
+    log('trigger', params);
+    if (tx !== null) setImmediate(() => meter(registerWh).catch(() => {}));
+    return { status: 'Accepted' };
+  });
+  cli.handle(({ method }) => {
+    log('unexpected', { method });
+    return {};
+  });
+  let opens = 0;
+  cli.on('open', () => {
+    if (++opens < 2) return;
+    log('reconnected', { tx });
+    if (tx === null) fail('reconnected before the transaction started');
+    setImmediate(async () => {
+      try {
+        await cli.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging', timestamp: now() });
+        await meter(METER_START + 2500);
+        log('metered', { wh: 2500 });
+        await new Promise((r) => setTimeout(r, 2000));
+        await cli.call('StopTransaction', {
+          transactionId: tx, meterStop: METER_START + 4000, timestamp: now(), reason: 'EVDisconnected',
+        });
+        log('stopped', { wh: 4000 });
+        await cli.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available', timestamp: now() });
+        await cli.close();
+        process.exit(0);
+      } catch (e) {
+        fail(`after the reconnect: ${e.message}`);
+      }
+    });
+  });
+  cli.on('close', ({ code, reason }) => log('closed', { code, reason: String(reason) }));
+  await boot(cli);
+  log('ready');
+}
+
 // Raw frames (no client library would send them), answered as OCPP-J 1.6 says.
 async function bad() {
   const auth = 'Basic ' + Buffer.from(`${id}:${password}`).toString('base64');
@@ -239,6 +310,6 @@ async function refused() {
   fail('a revoked charger was let in');
 }
 
-const scenarios = { charge: () => charge(false), fault: () => charge(true), rfid, holds, bad, refused };
+const scenarios = { charge: () => charge(false), fault: () => charge(true), rfid, holds, survive, bad, refused };
 if (!scenarios[scenario]) fail(`unknown scenario '${scenario}'`);
 scenarios[scenario]().catch((e) => fail(e.stack || e.message));
