@@ -237,18 +237,30 @@ absl::StatusOr<Caller> KafkaRoutes::AssertedDriver(const events::v1::ChargeReque
 }
 
 void KafkaRoutes::HandleTagWalkIns() {
-  for (const auto& [cp_id, walk_in] : tag_walk_ins_) {
-    absl::StatusOr<std::string> owner =
-        trust_.driver_tags == nullptr ? absl::FailedPreconditionError("central cannot look up RFID tags")
-                                      : trust_.driver_tags->DriverOf(walk_in.id_tag());
-    // Known before the driver's ticket or refusal is sealed for them.
-    if (owner.ok()) central_.PrefetchNotificationKey(*owner);
-    absl::Status durable = central_.RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
-      network.OnTagWalkIn(cp_id, walk_in, owner, now, fx);
+  for (const auto& [cp, request] : tag_walk_ins_) {
+    // Off the consumer thread: a slow or absent registry must not hold up
+    // everything else on Kafka. A full queue refuses the walk-in at once.
+    const bool queued = tag_lookups_.TrySubmit([this, cp_id = std::string(cp), walk_in = request] {
+      ChargeTagWalkIn(cp_id, walk_in,
+                      trust_.driver_tags == nullptr
+                          ? absl::FailedPreconditionError("central cannot look up RFID tags")
+                          : trust_.driver_tags->DriverOf(walk_in.id_tag()));
     });
-    if (!durable.ok()) log::Warn("RFID walk-in not durable in time", {{"cp_id", cp_id}, {"error", durable.ToString()}});
+    if (!queued) {
+      ChargeTagWalkIn(cp, request, absl::ResourceExhaustedError("too many RFID tags waiting to be checked"));
+    }
   }
   tag_walk_ins_.clear();
+}
+
+void KafkaRoutes::ChargeTagWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& walk_in,
+                                  const absl::StatusOr<std::string>& owner) {
+  // Known before the driver's ticket or refusal is sealed for them.
+  if (owner.ok()) central_.PrefetchNotificationKey(*owner);
+  absl::Status durable = central_.RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
+    network.OnTagWalkIn(cp_id, walk_in, owner, now, fx);
+  });
+  if (!durable.ok()) log::Warn("RFID walk-in not durable in time", {{"cp_id", cp_id}, {"error", durable.ToString()}});
 }
 
 void KafkaRoutes::HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests) {

@@ -4,7 +4,8 @@
 // off the network's lock, before it changes anything: engine events open
 // through the engine channel, auth and registry events by their signatures,
 // charge requests by auth's single-use assertion. Changes are made through
-// Central (durably where they must be). Called from the consumer thread only.
+// Central (durably where they must be). Called from the consumer thread only
+// (RFID tags are looked up on threads of its own).
 
 #include <optional>
 #include <span>
@@ -19,6 +20,7 @@
 #include "services/common/kafka.h"
 #include "services/common/message_auth.h"
 #include "services/common/tokens.h"
+#include "services/common/worker_pool.h"
 
 namespace evc::central {
 
@@ -77,8 +79,12 @@ class KafkaRoutes {
                          Effects& fx);
   void HandleChargeRequests(const std::vector<events::v1::ChargeRequest>& requests);
   // Walk-ins with an RFID tag, set aside by HandleEngineEvent: their tags are
-  // looked up at the registry off the network's lock, then they are charged.
+  // looked up at the registry on tag_lookups_ (off the network's lock and the
+  // consumer thread), then they are charged.
   void HandleTagWalkIns();
+  // On a tag_lookups_ thread.
+  void ChargeTagWalkIn(const std::string& cp_id, const events::v1::WalkInRequest& walk_in,
+                       const absl::StatusOr<std::string>& owner);
 
   Central& central_;
   EngineChannel& channel_;
@@ -91,6 +97,8 @@ class KafkaRoutes {
   events::v1::EngineEvent scratch_event_;
   // (cp_id, request) of the batch being applied.
   std::vector<std::pair<std::string, events::v1::WalkInRequest>> tag_walk_ins_;
+  // Last: joined first when the routes go, while what its tasks use lives.
+  WorkerPool tag_lookups_{2, 256};
 };
 
 }  // namespace evc::central

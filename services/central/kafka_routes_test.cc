@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/synchronization/notification.h"
+
 #include "services/central/central_testing.h"
 
 namespace evc::central {
@@ -58,20 +60,32 @@ TEST_F(KafkaRoutesTest, ForgedEngineMessagesAreRejectedAndAudited) {
   EXPECT_EQ(commands, 1);
 }
 
-// The registry's answer for each tag; every lookup recorded.
+// The registry's answer for each tag, once `answer` is notified (a slow
+// registry until then); every lookup recorded.
 class FakeDriverTags : public DriverTags {
  public:
   absl::StatusOr<std::string> DriverOf(const std::string& id_tag) override {
-    asked.push_back(id_tag);
+    {
+      absl::MutexLock lock(&mu);
+      asked.push_back(id_tag);
+    }
+    answer.WaitForNotification();
     if (id_tag == "FOB-7") return std::string("ana");
     return absl::NotFoundError("no such tag");
   }
-  std::vector<std::string> asked;
+  std::vector<std::string> Asked() {
+    absl::MutexLock lock(&mu);
+    return asked;
+  }
+  absl::Notification answer;
+  absl::Mutex mu;
+  std::vector<std::string> asked ABSL_GUARDED_BY(mu);
 };
 
 TEST_F(KafkaRoutesTest, AWalkInWithAnRfidTagIsChargedToTheTagsDriver) {
   FakeDriverTags tags;
-  KafkaRoutes with_tags{central, wired->channel, tokens.verifier, {.driver_tags = &tags}, links, clock};
+  auto with_tags = std::make_unique<KafkaRoutes>(central, wired->channel, tokens.verifier,
+                                                 KafkaTrust{.driver_tags = &tags}, links, clock);
   ASSERT_TRUE(central.Start({Cp("CP1"), Cp("CP2")}).ok());
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
   events::v1::EngineEvent walk_in;
@@ -81,8 +95,16 @@ TEST_F(KafkaRoutesTest, AWalkInWithAnRfidTagIsChargedToTheTagsDriver) {
   const std::string sealed = SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, "CP1",
                                           keys.key, 10, walk_in.SerializeAsString())
                                  ->SerializeAsString();
-  with_tags.HandleBatch(std::vector<KafkaMessage>{{topics::kEngineEvents, 0, 1, "CP1", sealed}}, nullptr);
-  EXPECT_EQ(tags.asked, std::vector<std::string>{"FOB-7"});
+  // The registry does not answer yet: the consumer goes on all the same.
+  with_tags->HandleBatch(std::vector<KafkaMessage>{{topics::kEngineEvents, 0, 1, "CP1", sealed}}, nullptr);
+  EXPECT_EQ(central.StateOf("CP1"), common::v1::CP_STATE_ACTIVE);
+  tags.answer.Notify();
+  for (int i = 0; i < 500 && central.StateOf("CP1") != common::v1::CP_STATE_SUPPLYING; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(central.StateOf("CP1"), common::v1::CP_STATE_SUPPLYING);
+  with_tags.reset();  // its lookup threads are done with the journal
+  EXPECT_EQ(tags.Asked(), std::vector<std::string>{"FOB-7"});
   ASSERT_EQ(store.open.size(), 1u);
   const SupplyRecord& supply = store.open.begin()->second;
   EXPECT_EQ(supply.driver_id, "ana");

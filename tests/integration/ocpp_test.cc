@@ -1,7 +1,7 @@
 // Issue 18: real chargers over OCPP 1.6J. A charger nobody here wrote (npm's
 // ocpp-rpc in strict mode, tests/ocpp/charger.mjs) joins a private network
 // through evc-ocpp: boot and status make it ACTIVE at central; a driver's charge
-// requested through central's API becomes RemoteStartTransaction ->
+// requested over REST at the edge becomes RemoteStartTransaction ->
 // StartTransaction -> MeterValues, the driver's stop RemoteStopTransaction ->
 // StopTransaction, and the ticket has the charger's kWh and the CP's price; an
 // RFID tag a driver registered starts a charge billed to her; an operator's
@@ -21,6 +21,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/edge/test_http_client.h"
 #include "tests/integration/loop_client.h"
 #include "tests/integration/stack.h"
 
@@ -42,6 +43,10 @@ class OcppTest : public ::testing::Test {
     auto s = Stack::Start({.link_timeout = absl::Seconds(20)});
     ASSERT_TRUE(s.ok()) << s.status();
     stack_ = s->release();
+    // Drivers charge through the REST edge, as the driver app does.
+    absl::StatusOr<int> edge = stack_->StartEdge();
+    ASSERT_TRUE(edge.ok()) << edge.status();
+    edge_port_ = *edge;
   }
   static void TearDownTestSuite() {
     gateway_.reset();
@@ -100,6 +105,29 @@ class OcppTest : public ::testing::Test {
     return charger;
   }
 
+  // The "charge" scenario's whole supply at `cp` for `driver`, as the driver
+  // app does it: requested over REST at the edge (RemoteStartTransaction ->
+  // StartTransaction -> MeterValues at 1,500 Wh), stopped over REST
+  // (RemoteStopTransaction -> StopTransaction at 3,000 Wh, the script exits
+  // 0); its ticket.
+  std::optional<common::v1::Ticket> ChargeAndStop(const std::string& cp, const std::string& driver, Process& charger) {
+    const edge::testing::Headers as_driver = {{"authorization", "Bearer " + stack_->driver(driver).AccessToken()},
+                                              {"content-type", "application/json"}};
+    edge::testing::HttpReply requested =
+        edge::testing::HttpCall(edge_port_, boost::beast::http::verb::post, "/v1/charging-points/" + cp + ":charge",
+                                R"({"requestId":"ocpp-it-)" + cp + R"("})", as_driver);
+    EXPECT_EQ(requested.status, 200) << requested.body;
+    const std::string supply_id = requested.json()["supply"].value("supplyId", "");
+    if (supply_id.empty()) return std::nullopt;
+    LoopClient loop(*stack_);
+    EXPECT_EQ(loop.WaitForEnergy(supply_id, 1500), 1500) << ReadAll(charger.log_path());
+    edge::testing::HttpReply stopped = edge::testing::HttpCall(
+        edge_port_, boost::beast::http::verb::post, "/v1/supplies/" + supply_id + ":stop", "{}", as_driver);
+    EXPECT_EQ(stopped.status, 200) << stopped.body;
+    EXPECT_TRUE(Exits(charger, 0)) << ReadAll(charger.log_path());
+    return loop.WaitForTicket(supply_id);
+  }
+
   static bool Exits(Process& p, int code, absl::Duration timeout = absl::Seconds(60)) {
     return Stack::WaitFor([&] { return !p.Running(); }, timeout) && p.exit_code() == code;
   }
@@ -127,26 +155,19 @@ class OcppTest : public ::testing::Test {
   static Stack* stack_;
   static std::unique_ptr<Process> gateway_;
   static int port_;
+  static int edge_port_;
   std::string script_;
 };
 
 Stack* OcppTest::stack_ = nullptr;
 std::unique_ptr<Process> OcppTest::gateway_;
 int OcppTest::port_ = 0;
+int OcppTest::edge_port_ = 0;
 
 TEST_F(OcppTest, DriversChargeOnARealChargerAndGetTheRightTicket) {
-  LoopClient loop(*stack_);
   auto charger = ActiveCharger("OCPP-001", "ocpp-ana", "charge");
   ASSERT_TRUE(charger != nullptr && !HasFailure());
-
-  auto supply = loop.Request("OCPP-001", "ocpp-ana");
-  ASSERT_TRUE(supply.ok()) << supply.status();
-  // RemoteStartTransaction -> StartTransaction -> MeterValues (1,500 Wh).
-  EXPECT_EQ(loop.WaitForEnergy(supply->supply_id(), 1500), 1500) << ReadAll(charger->log_path());
-  ASSERT_TRUE(loop.Stop(supply->supply_id(), "ocpp-ana").ok());
-  // RemoteStopTransaction -> StopTransaction at 3,000 Wh: the script exits 0.
-  EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
-  std::optional<common::v1::Ticket> ticket = loop.WaitForTicket(supply->supply_id());
+  std::optional<common::v1::Ticket> ticket = ChargeAndStop("OCPP-001", "ocpp-ana", *charger);
   ASSERT_TRUE(ticket.has_value());
   EXPECT_EQ(ticket->energy_wh(), 3000);
   EXPECT_EQ(ticket->amount_millieuros(), 1050);  // 3 kWh at 0.35 €/kWh
@@ -241,13 +262,7 @@ TEST_F(OcppTest, SecurityProfileTwoChargesOverTls) {
   auto charger = Charger("OCPP-007", *secret, "charge", url, ca_file);
   ASSERT_TRUE(stack_->WaitForState("OCPP-007", common::v1::CP_STATE_ACTIVE, absl::Seconds(30)))
       << ReadAll(charger->log_path());
-  LoopClient loop(*stack_);
-  auto supply = loop.Request("OCPP-007", "ocpp-gus");
-  ASSERT_TRUE(supply.ok()) << supply.status();
-  EXPECT_EQ(loop.WaitForEnergy(supply->supply_id(), 1500), 1500) << ReadAll(charger->log_path());
-  ASSERT_TRUE(loop.Stop(supply->supply_id(), "ocpp-gus").ok());
-  EXPECT_TRUE(Exits(*charger, 0)) << ReadAll(charger->log_path());
-  std::optional<common::v1::Ticket> ticket = loop.WaitForTicket(supply->supply_id());
+  std::optional<common::v1::Ticket> ticket = ChargeAndStop("OCPP-007", "ocpp-gus", *charger);
   ASSERT_TRUE(ticket.has_value());
   EXPECT_EQ(ticket->energy_wh(), 3000);
   // A plain ws:// upgrade on the wss port is no connection at all.
