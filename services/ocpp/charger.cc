@@ -1,5 +1,6 @@
 #include "services/ocpp/charger.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -33,13 +34,22 @@ common::v1::EndReason EndReasonFor(const std::string& reason) {
   return common::v1::END_REASON_UNPLUGGED;  // EVDisconnected, Local, Other
 }
 
+// The largest meter register (Wh) or power (W) taken from a charger: 1 TWh
+// is beyond any charger's life, and it keeps every difference, int64 cast and
+// amount (at the highest price) far from overflow. Larger is a broken or
+// hostile meter, and is not billed.
+constexpr int64_t kMaxReading = 1'000'000'000'000;
+
+bool Plausible(int64_t wh) { return wh >= 0 && wh <= kMaxReading; }
+
 // A sampled value in Wh or W whatever unit the charger used; nullopt if it is
-// not a number.
+// not a number or not plausible.
 std::optional<double> Reading(const json& sample) {
   double value;
   if (!absl::SimpleAtod(sample["value"].get<std::string>(), &value) || !std::isfinite(value)) return std::nullopt;
   const std::string unit = sample.value("unit", std::string());
   if (unit == "kWh" || unit == "kW") value *= 1000;
+  if (!(value >= 0 && value <= static_cast<double>(kMaxReading))) return std::nullopt;
   return value;
 }
 
@@ -410,13 +420,14 @@ json OcppCharger::StartTransaction(const json& payload, absl::Time now) {
   t.supply = *pending_;
   pending_.reset();
   t.transaction_id = TransactionIdFor(t.supply.supply_id);
-  t.meter_start_wh = payload["meterStart"].get<int64_t>();
+  // Central keeps it (a gateway that restarts bills the rest from it), so
+  // both count from the same plausible value.
+  t.meter_start_wh = std::clamp<int64_t>(payload["meterStart"].get<int64_t>(), 0, kMaxReading);
   transaction_ = t;
   supply_known_ = true;
   events::v1::EngineEvent e = channel_.NewEvent(now);
   e.mutable_started()->set_supply_id(t.supply.supply_id);
-  // Central keeps it: a gateway that restarts bills the rest from it.
-  e.mutable_started()->set_meter_start_wh(std::max<int64_t>(0, t.meter_start_wh));
+  e.mutable_started()->set_meter_start_wh(t.meter_start_wh);
   Emit(e, now);
   return json{{"transactionId", t.transaction_id}, {"idTagInfo", {{"status", "Accepted"}}}};
 }
@@ -480,7 +491,9 @@ json OcppCharger::StopTransaction(const json& payload, absl::Time now) {
 }
 
 void OcppCharger::EmitCompleted(int64_t meter_stop_wh, common::v1::EndReason charger_reason, absl::Time now) {
-  const int64_t wh = std::max<int64_t>(0, meter_stop_wh - transaction_->meter_start_wh);
+  // An implausible meterStop bills what the readings already showed.
+  const int64_t wh =
+      Plausible(meter_stop_wh) ? std::max<int64_t>(0, meter_stop_wh - transaction_->meter_start_wh) : 0;
   events::v1::EngineEvent e = channel_.NewEvent(now);
   auto* c = e.mutable_completed();
   c->set_supply_id(transaction_->supply.supply_id);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <vector>
 
 #include "services/common/proto_time.h"
@@ -401,6 +402,43 @@ TEST_F(ChargerTest, TheSupplyBecomesKnownWhenTheChargerShowsItRunsNone) {
   EXPECT_TRUE(quiet.Check()->supply_unknown());
   quiet.Tick(absl::Now() + absl::Seconds(61));
   EXPECT_FALSE(quiet.Check()->supply_unknown()) << "no sign of a transaction for a minute: none";
+}
+
+// A hostile or broken meter must not bill an absurd amount: a register far
+// beyond any charger's life (or one that wraps int64 once meterStart is
+// subtracted) is ignored, never turned into a ticket of billions.
+TEST_F(ChargerTest, AnImplausibleMeterReadingIsNotBilled) {
+  Authorize("supply-0030");
+  const std::string tag = link_->calls[0].second["idTag"];
+  // A negative meterStart counts from 0, as central keeps it for a restart.
+  json started = Call("StartTransaction", {{"connectorId", 1}, {"idTag", tag}, {"meterStart", -5},
+                                           {"timestamp", "2026-12-06T22:00:00Z"}});
+  const int32_t tx = started["transactionId"];
+  EXPECT_EQ(out_.events[0].started().meter_start_wh(), 0);
+  Call("MeterValues", Meter(tx, "1000", "7"));
+  ASSERT_EQ(out_.events.size(), 2u);
+  EXPECT_EQ(out_.events[1].telemetry().energy_wh(), 1000);
+
+  for (const char* huge : {"9000000000000000000", "1e300", "9223372036854775807", "-1e300"}) {
+    Call("MeterValues", Meter(tx, huge, "7"));
+    EXPECT_EQ(out_.events.size(), 2u) << huge << " billed as "
+                                      << out_.events.back().telemetry().energy_wh() << " Wh";
+  }
+  // A power no charger draws (or a negative one, which central refuses the
+  // whole reading for) is left out; the energy still counts.
+  Call("MeterValues", Meter(tx, "1100", "-3"));
+  Call("MeterValues", Meter(tx, "1200", "1e300"));
+  ASSERT_EQ(out_.events.size(), 4u);
+  EXPECT_EQ(out_.events[2].telemetry().power_w(), 0);
+  EXPECT_EQ(out_.events[3].telemetry().power_w(), 0);
+  EXPECT_EQ(out_.events[3].telemetry().energy_wh(), 1200);
+
+  Call("StopTransaction", {{"meterStop", int64_t{9'000'000'000'000'000'000}},
+                           {"timestamp", "2026-12-06T22:10:00Z"},
+                           {"transactionId", tx}});
+  ASSERT_EQ(out_.events.size(), 5u);
+  EXPECT_EQ(out_.events[4].completed().supply_id(), "supply-0030");
+  EXPECT_EQ(out_.events[4].completed().energy_wh(), 1200) << "the last plausible reading";
 }
 
 TEST(TransactionIds, StableAndPositive) {
