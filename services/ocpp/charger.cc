@@ -116,7 +116,10 @@ void OcppCharger::Disconnected(const ChargerLink& link) {
 
 bool OcppCharger::busy() const {
   absl::MutexLock lock(&mu_);
-  return transaction_.has_value() || pending_.has_value() || local_auth_.has_value();
+  // A stop waiting for central's report too: a charger that leaves again
+  // before it comes must not be forgotten with it (the ticket would lack its
+  // energy).
+  return transaction_.has_value() || pending_.has_value() || local_auth_.has_value() || orphan_stop_.has_value();
 }
 
 absl::Status OcppCharger::Activate(const cp::v1::ActivateRequest& request) {
@@ -319,6 +322,11 @@ void OcppCharger::Tick(absl::Time now) {
       supply_known_ = true;
       log::Info("no transaction shown by the charger: it runs none", {{"cp_id", cp_id_}});
     }
+    if (orphan_stop_ && now >= orphan_stop_->expires) {
+      log::Info("StopTransaction no supply of central's matched: dropped",
+                {{"cp_id", cp_id_}, {"transaction_id", orphan_stop_->transaction_id}});
+      orphan_stop_.reset();
+    }
     if (local_auth_ && now >= local_auth_->deadline) {
       log::Warn("RFID tag not answered by central in time: refused", {{"cp_id", cp_id_}});
       expired = std::move(local_auth_->reply);
@@ -478,7 +486,7 @@ json OcppCharger::StopTransaction(const json& payload, absl::Time now) {
     // central's report says which supply it was.
     log::Info("StopTransaction for a transaction not known here kept for central's report",
               {{"cp_id", cp_id_}, {"transaction_id", *tx}});
-    orphan_stop_ = OrphanStop{*tx, meter_stop, reason};
+    orphan_stop_ = OrphanStop{*tx, meter_stop, reason, now + options_.supply_discovery};
     return json::object();
   }
   if (!transaction_ || tx != transaction_->transaction_id) {

@@ -101,6 +101,9 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
     int32_t transaction_id = 0;
     int64_t meter_stop_wh = 0;
     std::string reason;
+    // Central reports a supply it lost within seconds of asking; a stop no
+    // report matched by then is for a supply central no longer runs.
+    absl::Time expires;
   };
   struct Transaction {
     Authorisation supply;

@@ -441,6 +441,17 @@ TEST_F(ChargerTest, AnImplausibleMeterReadingIsNotBilled) {
   EXPECT_EQ(out_.events[4].completed().energy_wh(), 1200) << "the last plausible reading";
 }
 
+// A charger that reconnects and leaves again before central's report comes
+// must not lose the stop it already sent (its ticket would lack the energy).
+TEST_F(ChargerTest, AStopKeptForCentralsReportKeepsTheChargerAcrossADisconnect) {
+  const int32_t tx = TransactionIdFor("supply-0031");
+  Call("StopTransaction", {{"meterStop", 12500}, {"timestamp", "2026-12-06T22:10:00Z"}, {"transactionId", tx}});
+  charger_.Disconnected(*link_);
+  EXPECT_TRUE(charger_.busy()) << "the gateway would forget the charger and the stop with it";
+  charger_.Tick(absl::Now() + absl::Seconds(61));
+  EXPECT_FALSE(charger_.busy()) << "a stop no report matched in a minute is not kept for ever";
+}
+
 TEST(TransactionIds, StableAndPositive) {
   EXPECT_EQ(TransactionIdFor("abc"), TransactionIdFor("abc"));
   EXPECT_NE(TransactionIdFor("abc"), TransactionIdFor("abd"));
