@@ -237,10 +237,18 @@ absl::StatusOr<Caller> KafkaRoutes::AssertedDriver(const events::v1::ChargeReque
 }
 
 void KafkaRoutes::HandleTagWalkIns() {
+  const absl::Time now = clock_.Now();
   for (const auto& [cp_id, walk_in] : tag_walk_ins_) {
+    // Each lookup blocks this consumer (every CP's events wait behind it) and
+    // tells whether a tag is someone's: a CP presenting tags in a loop gets
+    // one lookup a second, enough for a person with cards.
+    absl::Time& last = last_tag_lookup_.try_emplace(cp_id, absl::InfinitePast()).first->second;
+    const bool throttled = now - last < kTagLookupInterval;
+    if (!throttled) last = now;
     absl::StatusOr<std::string> owner =
-        trust_.driver_tags == nullptr ? absl::FailedPreconditionError("central cannot look up RFID tags")
-                                      : trust_.driver_tags->DriverOf(walk_in.id_tag());
+        throttled ? absl::ResourceExhaustedError("RFID tags presented too often at this CP: present the card again")
+        : trust_.driver_tags == nullptr ? absl::FailedPreconditionError("central cannot look up RFID tags")
+                                        : trust_.driver_tags->DriverOf(walk_in.id_tag());
     // Known before the driver's ticket or refusal is sealed for them.
     if (owner.ok()) central_.PrefetchNotificationKey(*owner);
     absl::Status durable = central_.RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {

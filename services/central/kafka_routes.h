@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/central/central.h"
 #include "services/central/driver_tags.h"
@@ -91,6 +93,9 @@ class KafkaRoutes {
   events::v1::EngineEvent scratch_event_;
   // (cp_id, request) of the batch being applied.
   std::vector<std::pair<std::string, events::v1::WalkInRequest>> tag_walk_ins_;
+  // When each CP's walk-in last had its tag looked up (HandleTagWalkIns).
+  static constexpr absl::Duration kTagLookupInterval = absl::Seconds(1);
+  absl::flat_hash_map<std::string, absl::Time> last_tag_lookup_;
 };
 
 }  // namespace evc::central
