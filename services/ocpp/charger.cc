@@ -353,6 +353,7 @@ bool OcppCharger::OnCallLater(const std::string& action, const json& payload, Re
   std::optional<json> at_once;
   {
     absl::MutexLock lock(&mu_);
+    booted_ = true;  // as for OnCall's messages
     if (transaction_ && SameIdTag(transaction_->supply.id_tag, tag)) {
       at_once = IdTagInfo("Accepted");  // the tag that started it, presented to stop it
     } else if (!channel_.activated() || faulted_ || transaction_ || pending_ || local_auth_) {
@@ -375,6 +376,13 @@ bool OcppCharger::OnCallLater(const std::string& action, const json& payload, Re
 std::variant<json, RpcError> OcppCharger::OnCall(const std::string& action, const json& payload) {
   const absl::Time now = absl::Now();
   if (action == "BootNotification") return Boot();
+  {
+    // A charger sends nothing else before its boot is accepted (OCPP 1.6
+    // section 4.2), and one that reconnects without rebooting (after a
+    // gateway restart) does not boot again: it has booted.
+    absl::MutexLock lock(&mu_);
+    booted_ = true;
+  }
   if (action == "Heartbeat") return json{{"currentTime", Now()}};
   if (action == "StatusNotification") return StatusNotification(payload);
   if (action == "StartTransaction") return StartTransaction(payload, now);

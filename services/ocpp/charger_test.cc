@@ -330,6 +330,26 @@ TEST_F(ChargerTest, OperatorAndWeatherHoldsReachTheChargerAsChangeAvailability) 
   EXPECT_EQ(link_->calls[1].second["type"], "Operative");
 }
 
+// After a gateway restart a charger reconnects without booting again (its
+// boot was accepted before): an operator stop must still reach it.
+TEST_F(ChargerTest, AChargerThatReconnectsWithoutBootingIsToldItsAvailability) {
+  Call("StatusNotification", {{"connectorId", 1}, {"errorCode", "NoError"}, {"status", "Charging"}});
+  charger_.CentralState(common::v1::CP_STATE_OUT_OF_SERVICE);
+  charger_.Tick(absl::Now());
+  ASSERT_EQ(link_->calls.size(), 1u) << "a charger that sends StatusNotification has booted";
+  EXPECT_EQ(link_->calls[0].first, "ChangeAvailability");
+  EXPECT_EQ(link_->calls[0].second["type"], "Inoperative");
+
+  OcppCharger heartbeat_only{"CP2", out_};
+  auto link = std::make_shared<RecordingLink>();
+  heartbeat_only.Connected(link);
+  heartbeat_only.OnCall("Heartbeat", json::object());
+  heartbeat_only.CentralState(common::v1::CP_STATE_ACTIVE);
+  heartbeat_only.Tick(absl::Now());
+  ASSERT_EQ(link->calls.size(), 1u);
+  EXPECT_EQ(link->calls[0].second["type"], "Operative");
+}
+
 // Central's ReportSupply for a supply this gateway lost (it restarted).
 events::v1::EngineCommand Report(const std::string& supply, int64_t meter_start, int64_t energy, uint64_t seq) {
   events::v1::EngineCommand c;
