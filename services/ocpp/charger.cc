@@ -161,7 +161,7 @@ void OcppCharger::Emit(const events::v1::EngineEvent& event, absl::Time now) {
   out_.Send(event, *sealed);
 }
 
-void OcppCharger::CallCharger(const std::string& action, json payload) {
+void OcppCharger::CallCharger(const std::string& action, json payload, std::shared_ptr<std::atomic<bool>> lost) {
   std::shared_ptr<ChargerLink> link;
   {
     absl::MutexLock lock(&mu_);
@@ -169,9 +169,15 @@ void OcppCharger::CallCharger(const std::string& action, json payload) {
   }
   if (link == nullptr) {
     log::Warn("charger not connected: CALL not sent", {{"cp_id", cp_id_}, {"action", action}});
+    if (lost != nullptr) lost->store(true);
     return;
   }
-  link->Call(action, std::move(payload), [cp = cp_id_, action](absl::StatusOr<json> result) {
+  link->Call(action, std::move(payload), [cp = cp_id_, action, lost](absl::StatusOr<json> result) {
+    if (!result.ok() && lost != nullptr &&
+        (absl::IsUnavailable(result.status()) || absl::IsDeadlineExceeded(result.status()) ||
+         absl::IsResourceExhausted(result.status()))) {
+      lost->store(true);
+    }
     if (!result.ok()) {
       log::Warn("charger refused or missed a CALL", {{"cp_id", cp}, {"action", action}, {"error", result.status().ToString()}});
     } else if (const std::string status = result->value("status", std::string("Accepted"));
@@ -334,6 +340,7 @@ void OcppCharger::Tick(absl::Time now) {
     }
     // Not before the charger booted: OCPP 1.6 forbids the central system's
     // CALLs until its BootNotification is accepted.
+    if (availability_lost_->exchange(false)) operative_sent_.reset();
     if (booted_ && link_ != nullptr && operative_wanted_ && operative_wanted_ != operative_sent_) {
       operative = operative_sent_ = operative_wanted_;
     }
@@ -342,7 +349,8 @@ void OcppCharger::Tick(absl::Time now) {
   if (operative) {
     log::Info("availability sent", {{"cp_id", cp_id_}, {"operative", *operative}});
     // Connector 0: the whole charger. During a transaction it answers Scheduled.
-    CallCharger("ChangeAvailability", json{{"connectorId", 0}, {"type", *operative ? "Operative" : "Inoperative"}});
+    CallCharger("ChangeAvailability", json{{"connectorId", 0}, {"type", *operative ? "Operative" : "Inoperative"}},
+                availability_lost_);
   }
 }
 

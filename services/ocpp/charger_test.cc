@@ -350,6 +350,36 @@ TEST_F(ChargerTest, AChargerThatReconnectsWithoutBootingIsToldItsAvailability) {
   EXPECT_EQ(link->calls[0].second["type"], "Operative");
 }
 
+// A link whose CALLs never get an answer (the connection drops meanwhile).
+class DroppingLink : public ChargerLink {
+ public:
+  void Call(const std::string& action, json payload, RpcEndpoint::Done done) override {
+    calls.push_back({action, payload});
+    done(absl::UnavailableError("the charger disconnected"));
+  }
+  void Close(const std::string&) override {}
+  std::vector<std::pair<std::string, json>> calls;
+};
+
+// A ChangeAvailability the charger never answered (it dropped, or timed out)
+// is sent again: otherwise an operator stop is lost for good on a flaky link.
+TEST_F(ChargerTest, AnUnansweredChangeAvailabilityIsSentAgain) {
+  Call("BootNotification", {{"chargePointVendor", "V"}, {"chargePointModel", "M"}});
+  auto dropping = std::make_shared<DroppingLink>();
+  charger_.Connected(dropping);
+  charger_.CentralState(common::v1::CP_STATE_OUT_OF_SERVICE);
+  charger_.Tick(absl::Now());
+  ASSERT_EQ(dropping->calls.size(), 1u);
+  EXPECT_EQ(dropping->calls[0].first, "ChangeAvailability");
+  auto again = std::make_shared<RecordingLink>();
+  charger_.Connected(again);
+  charger_.Tick(absl::Now());
+  ASSERT_EQ(again->calls.size(), 1u) << "the lost Inoperative was never sent again";
+  EXPECT_EQ(again->calls[0].second, json({{"connectorId", 0}, {"type", "Inoperative"}}));
+  charger_.Tick(absl::Now());
+  EXPECT_EQ(again->calls.size(), 1u) << "answered: told once";
+}
+
 // Central's ReportSupply for a supply this gateway lost (it restarted).
 events::v1::EngineCommand Report(const std::string& supply, int64_t meter_start, int64_t energy, uint64_t seq) {
   events::v1::EngineCommand c;
