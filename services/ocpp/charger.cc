@@ -364,6 +364,16 @@ bool OcppCharger::OnCallLater(const std::string& action, const json& payload, Re
     booted_ = true;  // as for OnCall's messages
     if (transaction_ && SameIdTag(transaction_->supply.id_tag, tag)) {
       at_once = IdTagInfo("Accepted");  // the tag that started it, presented to stop it
+    } else if (!transaction_ && pending_ && SameIdTag(pending_->id_tag, tag)) {
+      // Central authorised this card here already; the charger missed that
+      // answer (it timed out, or reconnected) and asks again.
+      at_once = IdTagInfo("Accepted");
+    } else if (local_auth_ && SameIdTag(local_auth_->id_tag, tag)) {
+      // The same card again while central decides (the charger gave up on
+      // its first Authorize): central's answer goes to this one. The first
+      // is left unanswered: the charger no longer waits for it.
+      local_auth_->reply = std::move(reply);
+      local_auth_->deadline = now + options_.authorize_timeout;
     } else if (!channel_.activated() || faulted_ || transaction_ || pending_ || local_auth_) {
       log::Info("RFID tag refused: the charger is busy, faulted or not yet linked to central", {{"cp_id", cp_id_}});
       at_once = IdTagInfo(transaction_ || pending_ ? "ConcurrentTx" : "Invalid");

@@ -295,6 +295,56 @@ TEST_F(ChargerTest, AnRfidTagRefusedByCentralOrNotAnsweredInTimeIsRefusedAtTheCh
   EXPECT_FALSE(charger_.busy());
 }
 
+// A charger whose Authorize went unanswered (its own CALL timeout is often
+// shorter than central's answer, or it reconnected meanwhile) presents the
+// same card again: that Authorize gets central's answer, and once central has
+// authorised the tag here, it is accepted at once rather than refused while
+// the driver's supply waits for her to plug in.
+TEST_F(ChargerTest, TheSameCardPresentedAgainGetsCentralsAnswer) {
+  std::optional<std::string> first, second, third;
+  auto keep = [](std::optional<std::string>& to) {
+    return Reply([&to](Answer a) { to = std::get<json>(a)["idTagInfo"]["status"]; });
+  };
+  Reply r1 = keep(first);
+  ASSERT_TRUE(charger_.OnCallLater("Authorize", {{"idTag", "fob-7"}}, r1));
+  const size_t walk_ins = out_.events.size();
+  Reply r2 = keep(second);
+  ASSERT_TRUE(charger_.OnCallLater("Authorize", {{"idTag", "FOB-7"}}, r2));
+  EXPECT_EQ(out_.events.size(), walk_ins) << "the walk-in already asked is not asked again";
+  EXPECT_EQ(second, std::nullopt) << "waits for central's answer, not refused";
+  AcceptWalkIn("supply-0012");
+  EXPECT_EQ(second, "Accepted");
+
+  Reply r3 = keep(third);
+  ASSERT_TRUE(charger_.OnCallLater("Authorize", {{"idTag", "fob-7"}}, r3));
+  EXPECT_EQ(third, "Accepted") << "authorised here already: not ConcurrentTx";
+  EXPECT_EQ(out_.events.size(), walk_ins);
+  json started = Call("StartTransaction", {{"connectorId", 1}, {"idTag", "fob-7"}, {"meterStart", 0},
+                                           {"timestamp", "2026-12-06T22:00:00Z"}});
+  EXPECT_EQ(started["idTagInfo"]["status"], "Accepted");
+
+  // Another card while one is checked is still refused.
+  std::optional<std::string> other;
+  Reply r4 = keep(other);
+  ASSERT_TRUE(charger_.OnCallLater("Authorize", {{"idTag", "other"}}, r4));
+  EXPECT_EQ(other, "ConcurrentTx");
+}
+
+// A charger configured with AuthorizeRemoteTxRequests (a standard key, often
+// true) authorises a RemoteStartTransaction's idTag before it starts.
+TEST_F(ChargerTest, TheIdTagOfARemoteStartIsAcceptedWhenTheChargerAuthorisesIt) {
+  Authorize("supply-0013");
+  ASSERT_EQ(link_->calls.size(), 1u);
+  const std::string tag = link_->calls[0].second["idTag"];
+  const size_t events = out_.events.size();
+  Present(tag);
+  EXPECT_EQ(Status(), "Accepted");
+  EXPECT_EQ(out_.events.size(), events) << "no walk-in for the gateway's own tag";
+  EXPECT_EQ(Call("StartTransaction", {{"connectorId", 1}, {"idTag", tag}, {"meterStart", 0},
+                                      {"timestamp", "2026-12-06T22:00:00Z"}})["idTagInfo"]["status"],
+            "Accepted");
+}
+
 TEST_F(ChargerTest, AnRfidTagIsRefusedAtOnceWhileTheChargerIsBusyOrFaulted) {
   Authorize("supply-0011");
   Present("fob-7");
