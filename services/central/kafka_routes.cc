@@ -237,7 +237,17 @@ absl::StatusOr<Caller> KafkaRoutes::AssertedDriver(const events::v1::ChargeReque
 }
 
 void KafkaRoutes::HandleTagWalkIns() {
+  const absl::Time now = clock_.Now();
   for (const auto& [cp, request] : tag_walk_ins_) {
+    // Each lookup tells whether a tag is someone's: a CP presenting tags in a
+    // loop gets one a second, enough for a person with cards.
+    absl::Time& last = last_tag_lookup_.try_emplace(cp, absl::InfinitePast()).first->second;
+    if (now - last < kTagLookupInterval) {
+      ChargeTagWalkIn(cp, request,
+                      absl::ResourceExhaustedError("RFID tags presented too often at this CP: present the card again"));
+      continue;
+    }
+    last = now;
     // Off the consumer thread: a slow or absent registry must not hold up
     // everything else on Kafka. A full queue refuses the walk-in at once.
     const bool queued = tag_lookups_.TrySubmit([this, cp_id = std::string(cp), walk_in = request] {

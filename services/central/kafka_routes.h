@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
 #include "evc/events/v1/events.pb.h"
 #include "services/central/central.h"
 #include "services/central/driver_tags.h"
@@ -97,6 +99,9 @@ class KafkaRoutes {
   events::v1::EngineEvent scratch_event_;
   // (cp_id, request) of the batch being applied.
   std::vector<std::pair<std::string, events::v1::WalkInRequest>> tag_walk_ins_;
+  // When each CP's walk-in last had its tag looked up (HandleTagWalkIns).
+  static constexpr absl::Duration kTagLookupInterval = absl::Seconds(1);
+  absl::flat_hash_map<std::string, absl::Time> last_tag_lookup_;
   // Last: joined first when the routes go, while what its tasks use lives.
   WorkerPool tag_lookups_{2, 256};
 };

@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 
 #include "services/central/central_testing.h"
+#include "services/common/testing/fake_clock.h"
 
 namespace evc::central {
 namespace {
@@ -109,6 +110,52 @@ TEST_F(KafkaRoutesTest, AWalkInWithAnRfidTagIsChargedToTheTagsDriver) {
   const SupplyRecord& supply = store.open.begin()->second;
   EXPECT_EQ(supply.driver_id, "ana");
   EXPECT_EQ(supply.cp_id, "CP1");
+  central.Stop();
+}
+
+// A CP (an OCPP charger sending Authorize in a loop, or any holder of a CP's
+// key) cannot make central ask the registry as fast as it likes: each lookup
+// is a blocking call on the consumer that every CP's events wait behind, and
+// a free oracle for guessing tags. One per CP per second is more than a
+// person presenting cards; the others are refused without a lookup.
+TEST_F(KafkaRoutesTest, RfidTagLookupsAreLimitedPerCp) {
+  FakeDriverTags tags;
+  FakeClock routes_clock;
+  KafkaRoutes with_tags{central, wired->channel, tokens.verifier, {.driver_tags = &tags}, links, routes_clock};
+  ASSERT_TRUE(central.Start({Cp("CP1"), Cp("CP2")}).ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP2", Ok()).ok());
+  uint64_t counter = 10;
+  auto walk_in = [&](const std::string& cp, const std::string& request, const std::string& tag) {
+    events::v1::EngineEvent e;
+    e.set_cp_id(cp);
+    e.mutable_walk_in()->set_request_id(request);
+    e.mutable_walk_in()->set_id_tag(tag);
+    return KafkaMessage{topics::kEngineEvents, 0, static_cast<int64_t>(counter), cp,
+                        SealEnvelope(events::v1::SealedEnvelope::DIRECTION_ENGINE_TO_CENTRAL, cp, keys.key,
+                                     counter++, e.SerializeAsString())
+                            ->SerializeAsString()};
+  };
+  auto rejections = [&] {
+    int n = 0;
+    for (const auto& r : publisher.records()) n += r.topic == topics::kEngineCommands;
+    return n;
+  };
+  std::vector<KafkaMessage> flood;
+  for (int i = 0; i < 20; ++i) flood.push_back(walk_in("CP1", absl::StrCat("w", i), absl::StrCat("GUESS-", i)));
+  flood.push_back(walk_in("CP2", "x1", "GUESS-X"));  // another CP is not held back
+  with_tags.HandleBatch(flood, nullptr);
+  EXPECT_EQ(tags.asked, (std::vector<std::string>{"GUESS-0", "GUESS-X"}));
+  EXPECT_EQ(rejections(), 21) << "every walk-in is answered, the throttled ones refused";
+
+  with_tags.HandleBatch(std::vector<KafkaMessage>{walk_in("CP1", "w20", "FOB-7")}, nullptr);
+  EXPECT_EQ(tags.asked.size(), 2u) << "still within the second";
+  EXPECT_TRUE(store.open.empty());
+  routes_clock.Advance(absl::Seconds(1));
+  with_tags.HandleBatch(std::vector<KafkaMessage>{walk_in("CP1", "w21", "FOB-7")}, nullptr);
+  EXPECT_EQ(tags.asked.back(), "FOB-7");
+  ASSERT_EQ(store.open.size(), 1u);
+  EXPECT_EQ(store.open.begin()->second.driver_id, "ana");
   central.Stop();
 }
 

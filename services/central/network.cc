@@ -410,11 +410,30 @@ ChargeDecision ChargingNetwork::RequestCharge(const std::string& cp_id, const Ca
   return d;
 }
 
+namespace {
+
+// The request id marking an RFID walk-in's supply is central's own: a
+// driver's request that carried it would have its authorisation taken by the
+// charger for the answer to a card presented there.
+bool PosesAsTagWalkIn(const std::string& request_id) {
+  return absl::StartsWith(request_id, kTagWalkInPrefix);
+}
+
+std::string TagWalkInPrefixRefusal() {
+  return absl::StrCat("request_id must not start with '", kTagWalkInPrefix,
+                      "' (central marks RFID walk-ins with it): use another");
+}
+
+}  // namespace
+
 ChargeDecision ChargingNetwork::AnswerChargeRequest(const events::v1::ChargeRequest& request,
                                                     const absl::StatusOr<Caller>& driver,
                                                     absl::Time now, Effects& fx) {
   ChargeDecision d;
-  if (driver.ok()) {
+  if (driver.ok() && PosesAsTagWalkIn(request.request_id())) {
+    d.reason = common::v1::REJECT_REASON_INVALID_REQUEST;
+    d.detail = TagWalkInPrefixRefusal();
+  } else if (driver.ok()) {
     d = RequestCharge(request.cp_id(), *driver, request.request_id(), now, fx);
   } else {
     d.reason = common::v1::REJECT_REASON_UNAUTHENTICATED;
@@ -676,6 +695,7 @@ absl::StatusOr<SupplyRecord> ChargingNetwork::DriverRequestsCharge(
       !s.ok()) {
     return s;
   }
+  if (PosesAsTagWalkIn(request_id)) return absl::InvalidArgumentError(TagWalkInPrefixRefusal());
   ChargeDecision decision = RequestCharge(cp_id, *caller, request_id, now, fx);
   if (!decision.accepted()) return decision.status();
   return *decision.supply;

@@ -566,6 +566,28 @@ TEST_F(NetworkTest, AWalkInWithAnRfidTagChargesTheTagsDriver) {
   EXPECT_EQ(fx.commands[0].walk_in_rejected().reason(), common::v1::REJECT_REASON_DRIVER_ALREADY_CHARGING);
 }
 
+// "walk-in:" marks the supply of an RFID walk-in, so its authorisation
+// answers the charger's Authorize. A driver must not be able to set the mark
+// from the app (her request id is hers to choose): the charger would take her
+// remote start for the answer to a card presented there.
+TEST_F(NetworkTest, ADriversRequestIdCannotPoseAsAnRfidWalkIn) {
+  Link();
+  fx = Effects();
+  auto supply = net.DriverRequestsCharge(Caller::Driver("ana"), "ana", "CP1", "walk-in:w1", now, fx);
+  EXPECT_TRUE(absl::IsInvalidArgument(supply.status())) << supply.status();
+  for (const auto& c : fx.commands) EXPECT_EQ(c.authorize().walk_in_request_id(), "") << c.DebugString();
+
+  events::v1::ChargeRequest r;
+  r.set_cp_id("CP1");
+  r.set_driver_id("ana");
+  r.set_request_id("walk-in:w2");
+  fx = Effects();
+  ChargeDecision d = net.AnswerChargeRequest(r, Caller::Driver("ana"), now, fx);
+  EXPECT_EQ(d.reason, common::v1::REJECT_REASON_INVALID_REQUEST);
+  for (const auto& c : fx.commands) EXPECT_EQ(c.authorize().walk_in_request_id(), "") << c.DebugString();
+  EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
 TEST_F(NetworkTest, AnRfidWalkInIsRefusedWhenItsTagNamesNobodyOrWasNotLookedUp) {
   Link();
   events::v1::WalkInRequest w;

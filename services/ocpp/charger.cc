@@ -1,5 +1,6 @@
 #include "services/ocpp/charger.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -33,13 +34,22 @@ common::v1::EndReason EndReasonFor(const std::string& reason) {
   return common::v1::END_REASON_UNPLUGGED;  // EVDisconnected, Local, Other
 }
 
+// The largest meter register (Wh) or power (W) taken from a charger: 1 TWh
+// is beyond any charger's life, and it keeps every difference, int64 cast and
+// amount (at the highest price) far from overflow. Larger is a broken or
+// hostile meter, and is not billed.
+constexpr int64_t kMaxReading = 1'000'000'000'000;
+
+bool Plausible(int64_t wh) { return wh >= 0 && wh <= kMaxReading; }
+
 // A sampled value in Wh or W whatever unit the charger used; nullopt if it is
-// not a number.
+// not a number or not plausible.
 std::optional<double> Reading(const json& sample) {
   double value;
   if (!absl::SimpleAtod(sample["value"].get<std::string>(), &value) || !std::isfinite(value)) return std::nullopt;
   const std::string unit = sample.value("unit", std::string());
   if (unit == "kWh" || unit == "kW") value *= 1000;
+  if (!(value >= 0 && value <= static_cast<double>(kMaxReading))) return std::nullopt;
   return value;
 }
 
@@ -106,7 +116,10 @@ void OcppCharger::Disconnected(const ChargerLink& link) {
 
 bool OcppCharger::busy() const {
   absl::MutexLock lock(&mu_);
-  return transaction_.has_value() || pending_.has_value() || local_auth_.has_value();
+  // A stop waiting for central's report too: a charger that leaves again
+  // before it comes must not be forgotten with it (the ticket would lack its
+  // energy).
+  return transaction_.has_value() || pending_.has_value() || local_auth_.has_value() || orphan_stop_.has_value();
 }
 
 absl::Status OcppCharger::Activate(const cp::v1::ActivateRequest& request) {
@@ -148,7 +161,7 @@ void OcppCharger::Emit(const events::v1::EngineEvent& event, absl::Time now) {
   out_.Send(event, *sealed);
 }
 
-void OcppCharger::CallCharger(const std::string& action, json payload) {
+void OcppCharger::CallCharger(const std::string& action, json payload, std::shared_ptr<std::atomic<bool>> lost) {
   std::shared_ptr<ChargerLink> link;
   {
     absl::MutexLock lock(&mu_);
@@ -156,9 +169,15 @@ void OcppCharger::CallCharger(const std::string& action, json payload) {
   }
   if (link == nullptr) {
     log::Warn("charger not connected: CALL not sent", {{"cp_id", cp_id_}, {"action", action}});
+    if (lost != nullptr) lost->store(true);
     return;
   }
-  link->Call(action, std::move(payload), [cp = cp_id_, action](absl::StatusOr<json> result) {
+  link->Call(action, std::move(payload), [cp = cp_id_, action, lost](absl::StatusOr<json> result) {
+    if (!result.ok() && lost != nullptr &&
+        (absl::IsUnavailable(result.status()) || absl::IsDeadlineExceeded(result.status()) ||
+         absl::IsResourceExhausted(result.status()))) {
+      lost->store(true);
+    }
     if (!result.ok()) {
       log::Warn("charger refused or missed a CALL", {{"cp_id", cp}, {"action", action}, {"error", result.status().ToString()}});
     } else if (const std::string status = result->value("status", std::string("Accepted"));
@@ -309,6 +328,11 @@ void OcppCharger::Tick(absl::Time now) {
       supply_known_ = true;
       log::Info("no transaction shown by the charger: it runs none", {{"cp_id", cp_id_}});
     }
+    if (orphan_stop_ && now >= orphan_stop_->expires) {
+      log::Info("StopTransaction no supply of central's matched: dropped",
+                {{"cp_id", cp_id_}, {"transaction_id", orphan_stop_->transaction_id}});
+      orphan_stop_.reset();
+    }
     if (local_auth_ && now >= local_auth_->deadline) {
       log::Warn("RFID tag not answered by central in time: refused", {{"cp_id", cp_id_}});
       expired = std::move(local_auth_->reply);
@@ -316,6 +340,7 @@ void OcppCharger::Tick(absl::Time now) {
     }
     // Not before the charger booted: OCPP 1.6 forbids the central system's
     // CALLs until its BootNotification is accepted.
+    if (availability_lost_->exchange(false)) operative_sent_.reset();
     if (booted_ && link_ != nullptr && operative_wanted_ && operative_wanted_ != operative_sent_) {
       operative = operative_sent_ = operative_wanted_;
     }
@@ -324,7 +349,8 @@ void OcppCharger::Tick(absl::Time now) {
   if (operative) {
     log::Info("availability sent", {{"cp_id", cp_id_}, {"operative", *operative}});
     // Connector 0: the whole charger. During a transaction it answers Scheduled.
-    CallCharger("ChangeAvailability", json{{"connectorId", 0}, {"type", *operative ? "Operative" : "Inoperative"}});
+    CallCharger("ChangeAvailability", json{{"connectorId", 0}, {"type", *operative ? "Operative" : "Inoperative"}},
+                availability_lost_);
   }
 }
 
@@ -335,8 +361,19 @@ bool OcppCharger::OnCallLater(const std::string& action, const json& payload, Re
   std::optional<json> at_once;
   {
     absl::MutexLock lock(&mu_);
+    booted_ = true;  // as for OnCall's messages
     if (transaction_ && SameIdTag(transaction_->supply.id_tag, tag)) {
       at_once = IdTagInfo("Accepted");  // the tag that started it, presented to stop it
+    } else if (!transaction_ && pending_ && SameIdTag(pending_->id_tag, tag)) {
+      // Central authorised this card here already; the charger missed that
+      // answer (it timed out, or reconnected) and asks again.
+      at_once = IdTagInfo("Accepted");
+    } else if (local_auth_ && SameIdTag(local_auth_->id_tag, tag)) {
+      // The same card again while central decides (the charger gave up on
+      // its first Authorize): central's answer goes to this one. The first
+      // is left unanswered: the charger no longer waits for it.
+      local_auth_->reply = std::move(reply);
+      local_auth_->deadline = now + options_.authorize_timeout;
     } else if (!channel_.activated() || faulted_ || transaction_ || pending_ || local_auth_) {
       log::Info("RFID tag refused: the charger is busy, faulted or not yet linked to central", {{"cp_id", cp_id_}});
       at_once = IdTagInfo(transaction_ || pending_ ? "ConcurrentTx" : "Invalid");
@@ -357,6 +394,13 @@ bool OcppCharger::OnCallLater(const std::string& action, const json& payload, Re
 std::variant<json, RpcError> OcppCharger::OnCall(const std::string& action, const json& payload) {
   const absl::Time now = absl::Now();
   if (action == "BootNotification") return Boot();
+  {
+    // A charger sends nothing else before its boot is accepted (OCPP 1.6
+    // section 4.2), and one that reconnects without rebooting (after a
+    // gateway restart) does not boot again: it has booted.
+    absl::MutexLock lock(&mu_);
+    booted_ = true;
+  }
   if (action == "Heartbeat") return json{{"currentTime", Now()}};
   if (action == "StatusNotification") return StatusNotification(payload);
   if (action == "StartTransaction") return StartTransaction(payload, now);
@@ -410,13 +454,14 @@ json OcppCharger::StartTransaction(const json& payload, absl::Time now) {
   t.supply = *pending_;
   pending_.reset();
   t.transaction_id = TransactionIdFor(t.supply.supply_id);
-  t.meter_start_wh = payload["meterStart"].get<int64_t>();
+  // Central keeps it (a gateway that restarts bills the rest from it), so
+  // both count from the same plausible value.
+  t.meter_start_wh = std::clamp<int64_t>(payload["meterStart"].get<int64_t>(), 0, kMaxReading);
   transaction_ = t;
   supply_known_ = true;
   events::v1::EngineEvent e = channel_.NewEvent(now);
   e.mutable_started()->set_supply_id(t.supply.supply_id);
-  // Central keeps it: a gateway that restarts bills the rest from it.
-  e.mutable_started()->set_meter_start_wh(std::max<int64_t>(0, t.meter_start_wh));
+  e.mutable_started()->set_meter_start_wh(t.meter_start_wh);
   Emit(e, now);
   return json{{"transactionId", t.transaction_id}, {"idTagInfo", {{"status", "Accepted"}}}};
 }
@@ -467,7 +512,7 @@ json OcppCharger::StopTransaction(const json& payload, absl::Time now) {
     // central's report says which supply it was.
     log::Info("StopTransaction for a transaction not known here kept for central's report",
               {{"cp_id", cp_id_}, {"transaction_id", *tx}});
-    orphan_stop_ = OrphanStop{*tx, meter_stop, reason};
+    orphan_stop_ = OrphanStop{*tx, meter_stop, reason, now + options_.supply_discovery};
     return json::object();
   }
   if (!transaction_ || tx != transaction_->transaction_id) {
@@ -480,7 +525,9 @@ json OcppCharger::StopTransaction(const json& payload, absl::Time now) {
 }
 
 void OcppCharger::EmitCompleted(int64_t meter_stop_wh, common::v1::EndReason charger_reason, absl::Time now) {
-  const int64_t wh = std::max<int64_t>(0, meter_stop_wh - transaction_->meter_start_wh);
+  // An implausible meterStop bills what the readings already showed.
+  const int64_t wh =
+      Plausible(meter_stop_wh) ? std::max<int64_t>(0, meter_stop_wh - transaction_->meter_start_wh) : 0;
   events::v1::EngineEvent e = channel_.NewEvent(now);
   auto* c = e.mutable_completed();
   c->set_supply_id(transaction_->supply.supply_id);

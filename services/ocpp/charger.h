@@ -14,6 +14,7 @@
 // One connector is modelled: a supply runs on the connector the charger
 // starts it on.
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,6 +102,9 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
     int32_t transaction_id = 0;
     int64_t meter_stop_wh = 0;
     std::string reason;
+    // Central reports a supply it lost within seconds of asking; a stop no
+    // report matched by then is for a supply central no longer runs.
+    absl::Time expires;
   };
   struct Transaction {
     Authorisation supply;
@@ -118,7 +122,10 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
   nlohmann::json StopTransaction(const nlohmann::json& payload, absl::Time now);
   nlohmann::json StatusNotification(const nlohmann::json& payload);
   void Emit(const events::v1::EngineEvent& event, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void CallCharger(const std::string& action, nlohmann::json payload);
+  // `lost`, if given, is set when the charger does not answer (the
+  // connection ended, the CALL timed out or could not be queued).
+  void CallCharger(const std::string& action, nlohmann::json payload,
+                   std::shared_ptr<std::atomic<bool>> lost = nullptr);
   // Takes up transaction `transaction_id` the charger runs as the supply
   // central reported (ReportSupply) if they are the same; false otherwise.
   bool Adopt(int32_t transaction_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -148,6 +155,10 @@ class OcppCharger : public ChargerSession, public cp::EngineProbe {
   // Availability (true: Operative) central's state asks for, and as last sent.
   std::optional<bool> operative_wanted_ ABSL_GUARDED_BY(mu_);
   std::optional<bool> operative_sent_ ABSL_GUARDED_BY(mu_);
+  // Set by a ChangeAvailability the charger never answered: the next tick
+  // sends the wanted availability again. Shared: the CALL's answer may come
+  // on the connection's strand after this charger is gone.
+  const std::shared_ptr<std::atomic<bool>> availability_lost_ = std::make_shared<std::atomic<bool>>(false);
   std::string fault_detail_ ABSL_GUARDED_BY(mu_);
   // Authorised by central, waiting for the charger's StartTransaction.
   std::optional<Authorisation> pending_ ABSL_GUARDED_BY(mu_);

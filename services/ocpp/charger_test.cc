@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <vector>
 
 #include "services/common/proto_time.h"
@@ -294,6 +295,56 @@ TEST_F(ChargerTest, AnRfidTagRefusedByCentralOrNotAnsweredInTimeIsRefusedAtTheCh
   EXPECT_FALSE(charger_.busy());
 }
 
+// A charger whose Authorize went unanswered (its own CALL timeout is often
+// shorter than central's answer, or it reconnected meanwhile) presents the
+// same card again: that Authorize gets central's answer, and once central has
+// authorised the tag here, it is accepted at once rather than refused while
+// the driver's supply waits for her to plug in.
+TEST_F(ChargerTest, TheSameCardPresentedAgainGetsCentralsAnswer) {
+  std::optional<std::string> first, second, third;
+  auto keep = [](std::optional<std::string>& to) {
+    return Reply([&to](Answer a) { to = std::get<json>(a)["idTagInfo"]["status"]; });
+  };
+  Reply r1 = keep(first);
+  ASSERT_TRUE(charger_.OnCallLater("Authorize", {{"idTag", "fob-7"}}, r1));
+  const size_t walk_ins = out_.events.size();
+  Reply r2 = keep(second);
+  ASSERT_TRUE(charger_.OnCallLater("Authorize", {{"idTag", "FOB-7"}}, r2));
+  EXPECT_EQ(out_.events.size(), walk_ins) << "the walk-in already asked is not asked again";
+  EXPECT_EQ(second, std::nullopt) << "waits for central's answer, not refused";
+  AcceptWalkIn("supply-0012");
+  EXPECT_EQ(second, "Accepted");
+
+  Reply r3 = keep(third);
+  ASSERT_TRUE(charger_.OnCallLater("Authorize", {{"idTag", "fob-7"}}, r3));
+  EXPECT_EQ(third, "Accepted") << "authorised here already: not ConcurrentTx";
+  EXPECT_EQ(out_.events.size(), walk_ins);
+  json started = Call("StartTransaction", {{"connectorId", 1}, {"idTag", "fob-7"}, {"meterStart", 0},
+                                           {"timestamp", "2026-12-06T22:00:00Z"}});
+  EXPECT_EQ(started["idTagInfo"]["status"], "Accepted");
+
+  // Another card while one is checked is still refused.
+  std::optional<std::string> other;
+  Reply r4 = keep(other);
+  ASSERT_TRUE(charger_.OnCallLater("Authorize", {{"idTag", "other"}}, r4));
+  EXPECT_EQ(other, "ConcurrentTx");
+}
+
+// A charger configured with AuthorizeRemoteTxRequests (a standard key, often
+// true) authorises a RemoteStartTransaction's idTag before it starts.
+TEST_F(ChargerTest, TheIdTagOfARemoteStartIsAcceptedWhenTheChargerAuthorisesIt) {
+  Authorize("supply-0013");
+  ASSERT_EQ(link_->calls.size(), 1u);
+  const std::string tag = link_->calls[0].second["idTag"];
+  const size_t events = out_.events.size();
+  Present(tag);
+  EXPECT_EQ(Status(), "Accepted");
+  EXPECT_EQ(out_.events.size(), events) << "no walk-in for the gateway's own tag";
+  EXPECT_EQ(Call("StartTransaction", {{"connectorId", 1}, {"idTag", tag}, {"meterStart", 0},
+                                      {"timestamp", "2026-12-06T22:00:00Z"}})["idTagInfo"]["status"],
+            "Accepted");
+}
+
 TEST_F(ChargerTest, AnRfidTagIsRefusedAtOnceWhileTheChargerIsBusyOrFaulted) {
   Authorize("supply-0011");
   Present("fob-7");
@@ -327,6 +378,56 @@ TEST_F(ChargerTest, OperatorAndWeatherHoldsReachTheChargerAsChangeAvailability) 
   charger_.Tick(absl::Now());
   ASSERT_EQ(link_->calls.size(), 2u);
   EXPECT_EQ(link_->calls[1].second["type"], "Operative");
+}
+
+// After a gateway restart a charger reconnects without booting again (its
+// boot was accepted before): an operator stop must still reach it.
+TEST_F(ChargerTest, AChargerThatReconnectsWithoutBootingIsToldItsAvailability) {
+  Call("StatusNotification", {{"connectorId", 1}, {"errorCode", "NoError"}, {"status", "Charging"}});
+  charger_.CentralState(common::v1::CP_STATE_OUT_OF_SERVICE);
+  charger_.Tick(absl::Now());
+  ASSERT_EQ(link_->calls.size(), 1u) << "a charger that sends StatusNotification has booted";
+  EXPECT_EQ(link_->calls[0].first, "ChangeAvailability");
+  EXPECT_EQ(link_->calls[0].second["type"], "Inoperative");
+
+  OcppCharger heartbeat_only{"CP2", out_};
+  auto link = std::make_shared<RecordingLink>();
+  heartbeat_only.Connected(link);
+  heartbeat_only.OnCall("Heartbeat", json::object());
+  heartbeat_only.CentralState(common::v1::CP_STATE_ACTIVE);
+  heartbeat_only.Tick(absl::Now());
+  ASSERT_EQ(link->calls.size(), 1u);
+  EXPECT_EQ(link->calls[0].second["type"], "Operative");
+}
+
+// A link whose CALLs never get an answer (the connection drops meanwhile).
+class DroppingLink : public ChargerLink {
+ public:
+  void Call(const std::string& action, json payload, RpcEndpoint::Done done) override {
+    calls.push_back({action, payload});
+    done(absl::UnavailableError("the charger disconnected"));
+  }
+  void Close(const std::string&) override {}
+  std::vector<std::pair<std::string, json>> calls;
+};
+
+// A ChangeAvailability the charger never answered (it dropped, or timed out)
+// is sent again: otherwise an operator stop is lost for good on a flaky link.
+TEST_F(ChargerTest, AnUnansweredChangeAvailabilityIsSentAgain) {
+  Call("BootNotification", {{"chargePointVendor", "V"}, {"chargePointModel", "M"}});
+  auto dropping = std::make_shared<DroppingLink>();
+  charger_.Connected(dropping);
+  charger_.CentralState(common::v1::CP_STATE_OUT_OF_SERVICE);
+  charger_.Tick(absl::Now());
+  ASSERT_EQ(dropping->calls.size(), 1u);
+  EXPECT_EQ(dropping->calls[0].first, "ChangeAvailability");
+  auto again = std::make_shared<RecordingLink>();
+  charger_.Connected(again);
+  charger_.Tick(absl::Now());
+  ASSERT_EQ(again->calls.size(), 1u) << "the lost Inoperative was never sent again";
+  EXPECT_EQ(again->calls[0].second, json({{"connectorId", 0}, {"type", "Inoperative"}}));
+  charger_.Tick(absl::Now());
+  EXPECT_EQ(again->calls.size(), 1u) << "answered: told once";
 }
 
 // Central's ReportSupply for a supply this gateway lost (it restarted).
@@ -401,6 +502,54 @@ TEST_F(ChargerTest, TheSupplyBecomesKnownWhenTheChargerShowsItRunsNone) {
   EXPECT_TRUE(quiet.Check()->supply_unknown());
   quiet.Tick(absl::Now() + absl::Seconds(61));
   EXPECT_FALSE(quiet.Check()->supply_unknown()) << "no sign of a transaction for a minute: none";
+}
+
+// A hostile or broken meter must not bill an absurd amount: a register far
+// beyond any charger's life (or one that wraps int64 once meterStart is
+// subtracted) is ignored, never turned into a ticket of billions.
+TEST_F(ChargerTest, AnImplausibleMeterReadingIsNotBilled) {
+  Authorize("supply-0030");
+  const std::string tag = link_->calls[0].second["idTag"];
+  // A negative meterStart counts from 0, as central keeps it for a restart.
+  json started = Call("StartTransaction", {{"connectorId", 1}, {"idTag", tag}, {"meterStart", -5},
+                                           {"timestamp", "2026-12-06T22:00:00Z"}});
+  const int32_t tx = started["transactionId"];
+  EXPECT_EQ(out_.events[0].started().meter_start_wh(), 0);
+  Call("MeterValues", Meter(tx, "1000", "7"));
+  ASSERT_EQ(out_.events.size(), 2u);
+  EXPECT_EQ(out_.events[1].telemetry().energy_wh(), 1000);
+
+  for (const char* huge : {"9000000000000000000", "1e300", "9223372036854775807", "-1e300"}) {
+    Call("MeterValues", Meter(tx, huge, "7"));
+    EXPECT_EQ(out_.events.size(), 2u) << huge << " billed as "
+                                      << out_.events.back().telemetry().energy_wh() << " Wh";
+  }
+  // A power no charger draws (or a negative one, which central refuses the
+  // whole reading for) is left out; the energy still counts.
+  Call("MeterValues", Meter(tx, "1100", "-3"));
+  Call("MeterValues", Meter(tx, "1200", "1e300"));
+  ASSERT_EQ(out_.events.size(), 4u);
+  EXPECT_EQ(out_.events[2].telemetry().power_w(), 0);
+  EXPECT_EQ(out_.events[3].telemetry().power_w(), 0);
+  EXPECT_EQ(out_.events[3].telemetry().energy_wh(), 1200);
+
+  Call("StopTransaction", {{"meterStop", int64_t{9'000'000'000'000'000'000}},
+                           {"timestamp", "2026-12-06T22:10:00Z"},
+                           {"transactionId", tx}});
+  ASSERT_EQ(out_.events.size(), 5u);
+  EXPECT_EQ(out_.events[4].completed().supply_id(), "supply-0030");
+  EXPECT_EQ(out_.events[4].completed().energy_wh(), 1200) << "the last plausible reading";
+}
+
+// A charger that reconnects and leaves again before central's report comes
+// must not lose the stop it already sent (its ticket would lack the energy).
+TEST_F(ChargerTest, AStopKeptForCentralsReportKeepsTheChargerAcrossADisconnect) {
+  const int32_t tx = TransactionIdFor("supply-0031");
+  Call("StopTransaction", {{"meterStop", 12500}, {"timestamp", "2026-12-06T22:10:00Z"}, {"transactionId", tx}});
+  charger_.Disconnected(*link_);
+  EXPECT_TRUE(charger_.busy()) << "the gateway would forget the charger and the stop with it";
+  charger_.Tick(absl::Now() + absl::Seconds(61));
+  EXPECT_FALSE(charger_.busy()) << "a stop no report matched in a minute is not kept for ever";
 }
 
 TEST(TransactionIds, StableAndPositive) {

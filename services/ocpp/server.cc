@@ -335,9 +335,15 @@ class Connection : public AnyConnection, public std::enable_shared_from_this<Con
     ConnectionsGauge().Increment();
     std::weak_ptr<Connection> weak = this->weak_from_this();
     // Through the strand: a handler may answer later from another thread.
+    // Only a weak reference, not the strand itself: a handler may keep a
+    // reply past this connection and the server (a gateway stopping while an
+    // Authorize waits for central), and a strand of a destroyed io_context
+    // must not be used, nor even destroyed.
     endpoint_.emplace(server_.schemas, *session_,
-                      [weak, strand = timer_.get_executor()](std::string text) {
-                        net::post(strand, [weak, text = std::move(text)]() mutable {
+                      [weak](std::string text) {
+                        auto self = weak.lock();
+                        if (self == nullptr) return;
+                        net::post(self->timer_.get_executor(), [weak, text = std::move(text)]() mutable {
                           if (auto self = weak.lock()) self->Write(std::move(text));
                         });
                       },

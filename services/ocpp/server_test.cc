@@ -246,6 +246,50 @@ TEST_F(TlsServerTest, ChargersConnectOverTlsOnly) {
   EXPECT_TRUE(ec) << "a plain upgrade was accepted on the wss port";
 }
 
+// A session that answers Authorize later (as the OCPP charger waits for
+// central) and keeps the reply.
+class DeferringSession : public RecordingSession {
+ public:
+  bool OnCallLater(const std::string& action, const json&, Reply& reply) override {
+    if (action != "Authorize") return false;
+    absl::MutexLock lock(&mu);
+    kept = std::move(reply);
+    asked.Notify();
+    return true;
+  }
+  Reply kept ABSL_GUARDED_BY(mu);
+  absl::Notification asked;
+};
+
+// The charger session (kept by the gateway while it waits for central)
+// outlives the server: a gateway stopping while an Authorize waits. Its reply
+// must then be a no-op, and destroying it must not touch the server's
+// io_context, which is gone (run under valgrind or ASan to see the
+// use-after-free this guards against).
+TEST_F(ServerTest, AReplyKeptPastTheServerIsHarmless) {
+  auto deferring = std::make_shared<DeferringSession>();
+  admission_.session = deferring;
+  websocket::response_type res;
+  beast::error_code ec;
+  auto ws = Open("/ocpp/CP-1", "ocpp1.6", Basic("CP-1", "s3cret"), &res, &ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ws->text(true);
+  ws->write(net::buffer(std::string(R"([2,"1","Authorize",{"idTag":"FOB-7"}])")));
+  ASSERT_TRUE(deferring->asked.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  server_->Stop();
+  server_.reset();
+  Reply reply;
+  {
+    absl::MutexLock lock(&deferring->mu);
+    reply = std::move(deferring->kept);
+  }
+  ASSERT_TRUE(reply);
+  reply(json{{"idTagInfo", {{"status", "Invalid"}}}});  // central's late answer: nobody to send it to
+  reply = nullptr;
+  deferring.reset();
+  admission_.session = nullptr;
+}
+
 TEST(TlsServerConfig, ACertificateWithoutItsKeyIsRefusedAtStart) {
   OcppServerConfig config;
   config.listen = "127.0.0.1:0";

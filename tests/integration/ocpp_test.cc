@@ -227,8 +227,9 @@ TEST_F(OcppTest, AnRfidTagAtTheChargerChargesTheDriverWhoRegisteredIt) {
   // Both answers came from central, which audited the refusal with its tag.
   EXPECT_TRUE(Stack::WaitFor([&] {
     return std::stoi(stack_->Sql("SELECT count(*) FROM audit_events WHERE action = 'charge_rejected' AND "
-                                 "cp_id = 'OCPP-005' AND details->>'id_tag' = 'NOBODY-1'")) == 1;
-  })) << "central did not audit the unknown tag";
+                                 "cp_id = 'OCPP-005' AND details->>'id_tag' = 'NOBODY-1' AND "
+                                 "details->>'reason' = 'unknown driver'")) == 1;
+  })) << "central did not audit the unknown tag (as a tag nobody holds, looked up at the registry)";
 }
 
 TEST_F(OcppTest, AnOperatorStopAndResumeReachTheChargerAsChangeAvailability) {
