@@ -184,13 +184,17 @@ absl::Status PgRegistryStore::UpdateAccount(const StoredAccount& stored) {
 void PgRegistryStore::ReplaceIdTags(pqxx::work& tx, const v1::Account& account) {
   std::string kept = "{";
   for (const std::string& tag : account.id_tags()) {
-    pqxx::result owner = tx.exec_params("SELECT driver_id FROM driver_id_tags WHERE id_tag = $1", tag);
-    if (!owner.empty() && owner[0][0].as<std::string>() != account.username()) {
+    // One statement: two accounts adding the same tag at once cannot both get
+    // it (the second waits on the unique index, then finds the first's row).
+    pqxx::result mine = tx.exec_params(
+        "INSERT INTO driver_id_tags (id_tag, driver_id) VALUES ($1, $2)"
+        " ON CONFLICT (id_tag) DO UPDATE SET driver_id = driver_id_tags.driver_id"
+        " WHERE driver_id_tags.driver_id = EXCLUDED.driver_id RETURNING 1",
+        tag, account.username());
+    if (mine.empty()) {
       throw AbortTransaction(absl::AlreadyExistsError(
           absl::StrCat("id_tag '", tag, "' is registered to another account")));
     }
-    tx.exec_params("INSERT INTO driver_id_tags (id_tag, driver_id) VALUES ($1, $2) ON CONFLICT (id_tag) DO NOTHING",
-                   tag, account.username());
     absl::StrAppend(&kept, kept.size() > 1 ? "," : "", tag);  // tags hold no quote, comma or brace
   }
   kept += "}";

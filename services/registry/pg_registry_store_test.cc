@@ -1,6 +1,7 @@
-// The registry's charging points against a private Postgres (`evc _pg`):
-// what the SQL stores and reads back, coordinates above all (nullable columns
-// with range and pairing checks of their own, sql/012_cp_coordinates.sql).
+// The registry's store against a private Postgres (`evc _pg`): what the SQL
+// stores and reads back, coordinates above all (nullable columns with range
+// and pairing checks of their own, sql/012_cp_coordinates.sql), and drivers'
+// RFID tags.
 
 #include "services/registry/pg_registry_store.h"
 
@@ -86,6 +87,49 @@ TEST_F(PgRegistryStoreTest, TheDatabaseRefusesCoordinatesOffTheMapOrHalfGiven) {
   ASSERT_TRUE(store_->InsertChargingPoint(At(Cp("ALC-001"), 38.3447, -0.4917), "hash").ok());
   EXPECT_FALSE(Sql("UPDATE charging_points SET longitude = NULL").ok());
   EXPECT_EQ(store_->GetChargingPoint("ALC-001")->location().coordinates().longitude(), -0.4917);
+}
+
+// RFID tags (sql/013_driver_id_tags.sql): each on one account, replaced as a
+// set, resolved to their account.
+TEST_F(PgRegistryStoreTest, IdTagsBelongToOneAccountAndAreReplacedAsASet) {
+  ASSERT_TRUE(Sql("DELETE FROM driver_id_tags; DELETE FROM drivers WHERE driver_id IN ('tag-ana', 'tag-luis')").ok());
+  for (const char* name : {"tag-ana", "tag-luis"}) {
+    v1::Account a;
+    a.set_username(name);
+    a.set_name(name);
+    a.set_email(std::string(name) + "@example.com");
+    a.set_role("driver");
+    ASSERT_TRUE(store_->InsertAccount(a, "hash").ok());
+  }
+  auto ana = store_->GetAccount("tag-ana");
+  ASSERT_TRUE(ana.ok()) << ana.status();
+  ana->account.add_id_tags("04A1B2C3");
+  ana->account.add_id_tags("FOB-7");
+  ASSERT_TRUE(store_->UpdateAccount(*ana).ok());
+  EXPECT_EQ(*store_->AccountOfIdTag("FOB-7"), "tag-ana");
+  auto luis = store_->GetAccount("tag-luis");
+  ASSERT_TRUE(luis.ok());
+  luis->account.add_id_tags("LUIS-1");
+  luis->account.add_id_tags("FOB-7");  // Ana's
+  absl::Status taken = store_->UpdateAccount(*luis);
+  EXPECT_TRUE(absl::IsAlreadyExists(taken)) << taken;
+  EXPECT_TRUE(absl::IsNotFound(store_->AccountOfIdTag("LUIS-1").status())) << "the refused update left nothing";
+  EXPECT_EQ(store_->GetAccount("tag-luis")->account.id_tags_size(), 0);
+  // Replaced as a set: one kept, one dropped, one added.
+  ana->account.clear_id_tags();
+  ana->account.add_id_tags("FOB-7");
+  ana->account.add_id_tags("NEW-9");
+  ASSERT_TRUE(store_->UpdateAccount(*ana).ok());
+  auto reread = store_->GetAccount("tag-ana");
+  ASSERT_TRUE(reread.ok());
+  EXPECT_EQ(reread->account.id_tags_size(), 2);
+  EXPECT_TRUE(absl::IsNotFound(store_->AccountOfIdTag("04A1B2C3").status()));
+  EXPECT_EQ(*store_->AccountOfIdTag("NEW-9"), "tag-ana");
+  // The dropped tag is free for another account now.
+  luis->account.clear_id_tags();
+  luis->account.add_id_tags("04A1B2C3");
+  ASSERT_TRUE(store_->UpdateAccount(*luis).ok());
+  EXPECT_EQ(*store_->AccountOfIdTag("04A1B2C3"), "tag-luis");
 }
 
 }  // namespace
