@@ -392,12 +392,39 @@ try {
   await ops.getByTestId('account-save').click();
   await ops.getByTestId('account-status').filter({ hasText: `Saved ${DRIVER}: Eva Edited, ${DRIVER}@new.example.com` }).waitFor();
   assert.equal(await ops.getByTestId('account-error').textContent(), '');
+  step(`operator hands ${DRIVER} an RFID card at the desk`);
+  const desk = `DESK-${Date.now().toString(36).toUpperCase()}`.slice(0, 20);
+  await ops.getByTestId('account-id-tags').fill(desk.toLowerCase());
+  await ops.getByTestId('account-save').click();
+  await ops.getByTestId('account-status').filter({ hasText: `RFID cards ${desk}` }).waitFor();
+  assert.equal(await ops.getByTestId('account-id-tags').inputValue(), desk);
   await ops.getByTestId('account-card').scrollIntoViewIfNeeded();
   await shot(ops, '10-ops-edit-account');
-  step('the driver sees the new name and email');
+
+  step('operator changes a live setting; one out of bounds is refused with the reason');
+  await ops.getByTestId('config-card').scrollIntoViewIfNeeded();
+  await ops.waitForFunction(() => document.querySelector('[data-testid="config-plugTimeout"]').value !== '');
+  const linkTimeout = await ops.getByTestId('config-linkTimeout').inputValue();
+  expectError('ops', 'PATCH', '/v1/config', 400);
+  await ops.getByTestId('config-linkTimeout').fill('1s');
+  await ops.getByTestId('config-save').click();
+  await ops.getByTestId('config-error').filter({ hasText: 'must be at least three health intervals' }).waitFor();
+  await ops.getByTestId('config-linkTimeout').fill(linkTimeout);
+  await ops.getByTestId('config-plugTimeout').fill('3m');
+  await ops.getByTestId('config-save').click();
+  await ops.getByTestId('config-status').filter({ hasText: 'Saved: plugTimeout 180s' }).waitFor();
+  assert.equal(await ops.getByTestId('config-error').textContent(), '');
+  // Stored: a fresh look at the dashboard shows it, and who changed it.
+  await ops.reload();
+  await ops.getByTestId('config-status').filter({ hasText: `Last changed by ${ADMIN}` }).waitFor();
+  assert.equal(await ops.getByTestId('config-plugTimeout').inputValue(), '180s');
+  await ops.getByTestId('config-card').screenshot({ path: `${OUT}/16-ops-live-settings.png` });
+
+  step('the driver sees the new name, email and card');
   await driver.reload();
   await driver.waitForFunction(() => document.querySelector('[data-testid="profile-name"]').value === 'Eva Edited');
   assert.equal(await driver.getByTestId('profile-email').inputValue(), `${DRIVER}@new.example.com`);
+  await driver.waitForFunction((d) => document.querySelector('[data-testid="profile-id-tags"]').value === d, desk);
   step('the driver registers two RFID cards on her profile, then removes one');
   const card = `e2e${Date.now().toString(36)}`.slice(0, 20);
   await driver.getByTestId('profile-id-tags').fill(`${card}, fob-1`);

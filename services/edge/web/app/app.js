@@ -2,7 +2,8 @@
 // followed live, its ticket and the history of past charges.
 import {
   api, login, logout, currentUser, watch, NetworkModel, KeyedList, StableOrder, matchesSearch, normalizeQuery, h,
-  STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, when, elapsed,
+  STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, when, elapsed, parseIdTags, idTagsText,
+  idTagsChanged,
 } from '/shared/api.js';
 import { initQueue, prefillQueue, queueEnded } from './queue.js';
 
@@ -57,9 +58,6 @@ $('logout').onclick = async () => {
   location.reload();
 };
 
-// RFID tags as typed ("04a1, fob-7"): the registry keeps them in upper case.
-const parseTags = (text) => text.split(/[\s,;]+/).filter(Boolean);
-const tagsText = (tags) => (tags || []).join(', ');
 // The update mask's path for each form field sent.
 const MASK_PATHS = { name: 'name', email: 'email', newPassword: 'password', idTags: 'idTags' };
 
@@ -69,8 +67,8 @@ $('profile-form').onsubmit = async (e) => {
   const { idTags, ...fields } = formData(e.target);
   const data = Object.fromEntries(Object.entries(fields)
     .filter(([k, v]) => v !== '' && !(profile && (k === 'name' || k === 'email') && profile[k] === v)));
-  const tags = parseTags(idTags);
-  if (tags.map((t) => t.toUpperCase()).join() !== (profile?.idTags || []).join()) {
+  const tags = parseIdTags(idTags);
+  if (idTagsChanged(tags, profile)) {
     data.idTags = tags;
     // Named in the mask, so that removing the last card is a change too.
     data.updateMask = Object.keys(data).filter((k) => MASK_PATHS[k]).map((k) => MASK_PATHS[k]).join(',');
@@ -78,8 +76,8 @@ $('profile-form').onsubmit = async (e) => {
   try {
     const account = await api('PATCH', `/v1/accounts/${encodeURIComponent(me.username)}`, data);
     profile = account;
-    e.target.elements.idTags.value = tagsText(account.idTags);
-    const cards = account.idTags?.length ? `; RFID cards ${tagsText(account.idTags)}` : '';
+    e.target.elements.idTags.value = idTagsText(account.idTags);
+    const cards = account.idTags?.length ? `; RFID cards ${idTagsText(account.idTags)}` : '';
     $('profile-status').textContent = `Saved (${account.name}, ${account.email}${cards}).`;
     for (const f of ['newPassword', 'newPasswordConfirmation', 'currentPassword']) e.target.elements[f].value = '';
   } catch (err) {
@@ -351,7 +349,7 @@ async function loadProfile() {
   const f = $('profile-form').elements;
   f.name.value = account.name;
   f.email.value = account.email;
-  f.idTags.value = tagsText(account.idTags);
+  f.idTags.value = idTagsText(account.idTags);
 }
 
 // ---- start ----

@@ -2,7 +2,8 @@
 // the message feed, weather per city, and the operator's commands.
 import {
   api, login, logout, currentUser, watch, NetworkModel, KeyedList, StableOrder, matchesSearch, normalizeQuery, h,
-  STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, elapsed, when,
+  STATE_NAMES, END_REASONS, stateClass, euros, kwh, kw, pricePerKwh, elapsed, when, parseIdTags, idTagsText,
+  idTagsChanged,
 } from '/shared/api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -203,6 +204,7 @@ function fillAccount(a) {
   const f = $('account-form').elements;
   f.name.value = a.name || '';
   f.email.value = a.email || '';
+  f.idTags.value = idTagsText(a.idTags);
   $('account-form').classList.remove('hidden');
 }
 
@@ -232,6 +234,12 @@ $('account-form').onsubmit = async (e) => {
   const body = {};
   if (f.name.trim() !== account.name) body.name = f.name.trim();
   if (f.email.trim() !== account.email) body.email = f.email.trim();
+  const tags = parseIdTags(f.idTags);
+  if (idTagsChanged(tags, account)) {
+    body.idTags = tags;
+    // Named, so that taking a driver's last card away is a change too.
+    body.updateMask = Object.keys(body).join(',');
+  }
   if (!Object.keys(body).length) {
     $('account-status').textContent = `Nothing changed for ${account.username}.`;
     return;
@@ -239,12 +247,88 @@ $('account-form').onsubmit = async (e) => {
   try {
     const a = await api('PATCH', `/v1/accounts/${encodeURIComponent(account.username)}`, body);
     fillAccount(a);
-    $('account-status').textContent = `Saved ${a.username}: ${a.name}, ${a.email}.`;
-    note('SEVERITY_INFO', `account ${a.username} edited (${Object.keys(body).join(', ')})`);
+    const cards = a.idTags?.length ? `; RFID cards ${idTagsText(a.idTags)}` : '';
+    $('account-status').textContent = `Saved ${a.username}: ${a.name}, ${a.email}${cards}.`;
+    note('SEVERITY_INFO', `account ${a.username} edited (${Object.keys(body).filter((k) => k !== 'updateMask').join(', ')})`);
   } catch (err) {
     $('account-error').textContent = `${account.username} not saved: ${err.message}`;
   }
 };
+
+// ---- central's live settings (GET / PATCH /v1/config) ----
+
+// Each setting as the REST API names it, and what it means to an operator.
+const CONFIG_FIELDS = [
+  ['linkTimeout', 'Link timeout: a CP without a health report this long is DISCONNECTED (at least 3 health intervals)'],
+  ['healthInterval', 'Health interval: how often monitors report'],
+  ['restartGrace', 'Restart grace: after a restart, how long monitors have to reconnect'],
+  ['plugTimeout', 'Plug timeout: an authorised charge never plugged in is cancelled'],
+  ['stopTimeout', 'Stop timeout: a stop the CP never confirms is closed'],
+  ['reconcileGrace', 'Reconcile grace: how long a CP may disagree about its supply'],
+  ['telemetryTimeout', 'Telemetry timeout: a silent supply is asked, then closed at twice this'],
+  ['commandResendInterval', 'Command resend interval'],
+  ['queueOfferTimeout', 'Queue offer: how long a freed CP is held for the head of its queue'],
+  ['queueTypicalSessionWh', 'Typical session, Wh (queue estimates)'],
+];
+let liveConfig = null;  // as last loaded or saved
+
+// "3m", "1.5s", "500ms", "2h" or plain seconds as protobuf's JSON Duration
+// ("180s"); anything else goes as typed, and the API's error names it.
+function durationJson(text) {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!m) return text.trim();
+  const seconds = Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] || 's'];
+  return `${Number(seconds.toFixed(3))}s`;
+}
+
+function fillConfig(c) {
+  liveConfig = c;
+  const f = $('config-form').elements;
+  for (const [key] of CONFIG_FIELDS) f[key].value = c[key] ?? '';
+  $('config-status').textContent = c.updatedBy
+    ? `Last changed by ${c.updatedBy}, ${when(c.updatedAt)}.`
+    : 'The settings central started with are in force.';
+}
+
+function buildConfigForm() {
+  const form = $('config-form');
+  form.replaceChildren(
+    ...CONFIG_FIELDS.map(([key, label]) =>
+      h('label', {}, label, ' ', h('input', { name: key, autocomplete: 'off', 'data-testid': `config-${key}` }))),
+    h('button', { type: 'submit', 'data-testid': 'config-save' }, 'Save'));
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    if (!liveConfig) return;
+    $('config-error').textContent = '';
+    const f = Object.fromEntries(new FormData(form).entries());
+    // Only what changed: the rest is not checked again.
+    const changed = CONFIG_FIELDS.map(([key]) => key).filter((key) => f[key].trim() !== String(liveConfig[key] ?? ''));
+    if (!changed.length) {
+      $('config-status').textContent = 'Nothing changed.';
+      return;
+    }
+    const body = Object.fromEntries(changed.map((key) =>
+      [key, key === 'queueTypicalSessionWh' ? Number(f[key]) : durationJson(f[key])]));
+    try {
+      const c = await api('PATCH', `/v1/config?updateMask=${changed.join(',')}`, body);
+      fillConfig(c);
+      const what = changed.map((key) => `${key} ${c[key]}`).join(', ');
+      $('config-status').textContent = `Saved: ${what}; in force from central's next tick.`;
+      note('SEVERITY_INFO', `live settings changed (${what})`);
+    } catch (err) {
+      $('config-error').textContent = `Not saved: ${err.message}`;
+    }
+  };
+}
+
+async function loadConfig() {
+  buildConfigForm();
+  try {
+    fillConfig(await api('GET', '/v1/config'));
+  } catch (err) {
+    $('config-error').textContent = `Live settings unavailable: ${err.message}`;
+  }
+}
 
 // Feed lines are added once per animation frame (a stop-all brings thousands
 // of messages at once); the feed keeps the newest 200.
@@ -569,7 +653,10 @@ $('weather-form').onsubmit = (e) => {
 
 function start(who) {
   $('auth').classList.add('hidden');
-  for (const id of ['overview', 'plot-card', 'supplies', 'feed-card', 'add-card', 'account-card']) $(id).classList.remove('hidden');
+  for (const id of ['overview', 'plot-card', 'supplies', 'feed-card', 'add-card', 'account-card', 'config-card']) {
+    $(id).classList.remove('hidden');
+  }
+  loadConfig();
   $('who').textContent = `${who.username} (operator)`;
   $('logout').classList.remove('hidden');
   network = new NetworkModel(render);

@@ -146,6 +146,14 @@ export function elapsed(fromTs, toTs) {
   return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
+// RFID tags as typed ("04a1, fob-7") and as shown; the registry keeps them
+// in upper case.
+export const parseIdTags = (text) => text.split(/[\s,;]+/).filter(Boolean);
+export const idTagsText = (tags) => (tags || []).join(', ');
+// Whether typed tags differ from an account's.
+export const idTagsChanged = (tags, account) =>
+  tags.map((t) => t.toUpperCase()).join() !== (account?.idTags || []).join();
+
 // A tiny element builder: h('div', {class: 'x'}, 'text', child...).
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
