@@ -160,6 +160,12 @@ central::v1::Health Monitor::CheckEngine() {
     engine_starting_ = absl::IsFailedPrecondition(s);
     check = s.ok() ? engine_.Check() : absl::StatusOr<cp::v1::CheckResponse>(s);
   }
+  if (check.ok()) {
+    engine_reached_ = true;
+  } else if (!engine_reached_ && absl::Now() - created_ < kEngineStartupGrace) {
+    // Started together (a whole network coming back): not broken, not up yet.
+    engine_starting_ = true;
+  }
   if (!check.ok()) {
     health.set_engine_ok(false);
     health.set_detail(engine_starting_ ? std::string(check.status().message())

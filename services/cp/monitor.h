@@ -43,6 +43,11 @@ class Authenticator {
 
 class CentralLink;
 
+// Start-up order does not matter: an engine the monitor has not reached yet
+// is taken as still starting (the CP joins once it is up) for this long, and
+// only then reported broken.
+inline constexpr absl::Duration kEngineStartupGrace = absl::Seconds(10);
+
 // The bounds on the health interval a monitor takes from central.
 inline constexpr absl::Duration kMinHealthInterval = absl::Milliseconds(200);
 inline constexpr absl::Duration kMaxHealthInterval = absl::Minutes(1);
@@ -85,6 +90,8 @@ class Monitor {
   Backoff auth_backoff_{absl::Milliseconds(200), absl::Seconds(5)};
   bool last_engine_ok_ = true;
   bool engine_starting_ = false;
+  bool engine_reached_ = false;
+  const absl::Time created_ = absl::Now();
 
   mutable absl::Mutex mu_;
   CentralLink* link_ ABSL_GUARDED_BY(mu_) = nullptr;

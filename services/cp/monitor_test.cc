@@ -36,6 +36,7 @@ class HealthyEngine : public EngineProbe {
   }
   absl::StatusOr<cp::v1::CheckResponse> Check() override {
     absl::MutexLock lock(&mu_);
+    if (!reachable_) return absl::UnavailableError("connection refused");
     cp::v1::CheckResponse r;
     r.set_ok(true);
     r.set_activated(activated_);
@@ -50,9 +51,14 @@ class HealthyEngine : public EngineProbe {
     absl::MutexLock lock(&mu_);
     return states_;
   }
+  void SetReachable(bool reachable) {
+    absl::MutexLock lock(&mu_);
+    reachable_ = reachable;
+  }
 
  private:
   absl::Mutex mu_;
+  bool reachable_ ABSL_GUARDED_BY(mu_) = true;
   bool activated_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<common::v1::CpState> states_ ABSL_GUARDED_BY(mu_);
 };
@@ -66,6 +72,10 @@ class ScriptedCentral : public central::v1::CentralService::Service {
                            grpc::ServerReaderWriter<central::v1::MonitorReply, central::v1::MonitorMessage>* stream) override {
     central::v1::MonitorMessage in;
     if (!stream->Read(&in) || !in.has_register_()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no Register");
+    {
+      absl::MutexLock lock(&mu_);
+      registered_health_.push_back(in.register_().health());
+    }
     for (const auto& r : replies_) {
       central::v1::MonitorReply reply;
       *reply.mutable_registered() = r;
@@ -75,9 +85,15 @@ class ScriptedCentral : public central::v1::CentralService::Service {
     }
     return grpc::Status::OK;
   }
+  std::vector<central::v1::Health> registrations() {
+    absl::MutexLock lock(&mu_);
+    return registered_health_;
+  }
 
  private:
   const std::vector<central::v1::Registered> replies_;
+  absl::Mutex mu_;
+  std::vector<central::v1::Health> registered_health_ ABSL_GUARDED_BY(mu_);
 };
 
 central::v1::Registered Registered(common::v1::CpState state, int64_t interval_ms) {
@@ -124,6 +140,26 @@ TEST(MonitorTest, StatesAndIntervalsPushedOnTheOpenLinkReachTheEngineSide) {
   // UNSPECIFIED (an interval-only push) is not a state.
   EXPECT_EQ(engine.states(), (std::vector<common::v1::CpState>{common::v1::CP_STATE_ACTIVE,
                                                                common::v1::CP_STATE_OUT_OF_SERVICE}));
+  monitor.Shutdown();
+}
+
+// Start-up order does not matter: an engine not up yet when its monitor
+// starts (a whole network coming back) is not reported broken; the CP joins
+// once the engine answers.
+TEST(MonitorTest, AnEngineNotReachedYetIsWaitedForNotReportedBroken) {
+  ScriptedCentral central({Registered(common::v1::CP_STATE_ACTIVE, 1000)});
+  FakeServer server({&central});
+  auto stub = central::v1::CentralService::NewStub(server.channel());
+  AcceptingAuth auth;
+  HealthyEngine engine;
+  engine.SetReachable(false);
+  Monitor monitor("CP1", "secret", engine, auth, *stub);
+  for (int i = 0; i < 10; ++i) monitor.Tick(absl::Now());
+  EXPECT_TRUE(central.registrations().empty()) << "registered with an engine it never reached";
+  engine.SetReachable(true);
+  ASSERT_TRUE(TickUntil(monitor, [&] { return monitor.linked(); }));
+  ASSERT_EQ(central.registrations().size(), 1u);
+  EXPECT_TRUE(central.registrations()[0].engine_ok());
   monitor.Shutdown();
 }
 
