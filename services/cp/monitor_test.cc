@@ -67,7 +67,12 @@ class HealthyEngine : public EngineProbe {
 // the link open until the monitor ends it.
 class ScriptedCentral : public central::v1::CentralService::Service {
  public:
-  explicit ScriptedCentral(std::vector<central::v1::Registered> replies) : replies_(std::move(replies)) {}
+  // What the next links are answered with.
+  void Script(std::vector<central::v1::Registered> replies) {
+    absl::MutexLock lock(&mu_);
+    replies_ = std::move(replies);
+    registered_health_.clear();
+  }
   grpc::Status MonitorLink(grpc::ServerContext*,
                            grpc::ServerReaderWriter<central::v1::MonitorReply, central::v1::MonitorMessage>* stream) override {
     central::v1::MonitorMessage in;
@@ -76,7 +81,12 @@ class ScriptedCentral : public central::v1::CentralService::Service {
       absl::MutexLock lock(&mu_);
       registered_health_.push_back(in.register_().health());
     }
-    for (const auto& r : replies_) {
+    std::vector<central::v1::Registered> replies;
+    {
+      absl::MutexLock lock(&mu_);
+      replies = replies_;
+    }
+    for (const auto& r : replies) {
       central::v1::MonitorReply reply;
       *reply.mutable_registered() = r;
       stream->Write(reply);
@@ -91,10 +101,29 @@ class ScriptedCentral : public central::v1::CentralService::Service {
   }
 
  private:
-  const std::vector<central::v1::Registered> replies_;
   absl::Mutex mu_;
+  std::vector<central::v1::Registered> replies_ ABSL_GUARDED_BY(mu_);
   std::vector<central::v1::Health> registered_health_ ABSL_GUARDED_BY(mu_);
 };
+
+// One central for every test here, over loopback TCP as monitors reach it,
+// never torn down: gRPC 1.51 trips a refcount assertion (grpc_cq_internal_unref)
+// when a server goes just after a bidi stream on it was cancelled.
+struct SharedCentral {
+  ScriptedCentral central;
+  FakeServer server{{&central}};
+  std::unique_ptr<central::v1::CentralService::Stub> stub = central::v1::CentralService::NewStub(
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
+};
+SharedCentral& Shared() {
+  static SharedCentral* shared = new SharedCentral();
+  return *shared;
+}
+// The shared central, answering the next links with `replies`.
+ScriptedCentral& Scripted(std::vector<central::v1::Registered> replies) {
+  Shared().central.Script(std::move(replies));
+  return Shared().central;
+}
 
 central::v1::Registered Registered(common::v1::CpState state, int64_t interval_ms) {
   central::v1::Registered r;
@@ -113,12 +142,11 @@ bool TickUntil(Monitor& monitor, const std::function<bool()>& done) {
 }
 
 TEST(MonitorTest, TheIntervalCentralSaysIsClampedToItsBounds) {
-  ScriptedCentral central({Registered(common::v1::CP_STATE_ACTIVE, 50)});
-  FakeServer server({&central});
-  auto stub = central::v1::CentralService::NewStub(server.channel());
+  Scripted({Registered(common::v1::CP_STATE_ACTIVE, 50)});
+  auto& stub = *Shared().stub;
   AcceptingAuth auth;
   HealthyEngine engine;
-  Monitor monitor("CP1", "secret", engine, auth, *stub);
+  Monitor monitor("CP1", "secret", engine, auth, stub);
   ASSERT_TRUE(TickUntil(monitor, [&] { return monitor.health_interval() != absl::Seconds(1); }));
   EXPECT_EQ(monitor.health_interval(), kMinHealthInterval);
   EXPECT_EQ(engine.states(), std::vector<common::v1::CpState>{common::v1::CP_STATE_ACTIVE});
@@ -126,14 +154,13 @@ TEST(MonitorTest, TheIntervalCentralSaysIsClampedToItsBounds) {
 }
 
 TEST(MonitorTest, StatesAndIntervalsPushedOnTheOpenLinkReachTheEngineSide) {
-  ScriptedCentral central({Registered(common::v1::CP_STATE_ACTIVE, 1000),
-                           Registered(common::v1::CP_STATE_OUT_OF_SERVICE, 0),  // 0: interval unchanged
-                           Registered(common::v1::CP_STATE_UNSPECIFIED, 300'000)});
-  FakeServer server({&central});
-  auto stub = central::v1::CentralService::NewStub(server.channel());
+  Scripted({Registered(common::v1::CP_STATE_ACTIVE, 1000),
+            Registered(common::v1::CP_STATE_OUT_OF_SERVICE, 0),  // 0: interval unchanged
+            Registered(common::v1::CP_STATE_UNSPECIFIED, 300'000)});
+  auto& stub = *Shared().stub;
   AcceptingAuth auth;
   HealthyEngine engine;
-  Monitor monitor("CP1", "secret", engine, auth, *stub);
+  Monitor monitor("CP1", "secret", engine, auth, stub);
   ASSERT_TRUE(TickUntil(monitor, [&] { return monitor.health_interval() == kMaxHealthInterval; }))
       << "a 5-minute interval is clamped to " << absl::FormatDuration(kMaxHealthInterval);
   EXPECT_TRUE(monitor.linked());
@@ -147,13 +174,12 @@ TEST(MonitorTest, StatesAndIntervalsPushedOnTheOpenLinkReachTheEngineSide) {
 // starts (a whole network coming back) is not reported broken; the CP joins
 // once the engine answers.
 TEST(MonitorTest, AnEngineNotReachedYetIsWaitedForNotReportedBroken) {
-  ScriptedCentral central({Registered(common::v1::CP_STATE_ACTIVE, 1000)});
-  FakeServer server({&central});
-  auto stub = central::v1::CentralService::NewStub(server.channel());
+  ScriptedCentral& central = Scripted({Registered(common::v1::CP_STATE_ACTIVE, 1000)});
+  auto& stub = *Shared().stub;
   AcceptingAuth auth;
   HealthyEngine engine;
   engine.SetReachable(false);
-  Monitor monitor("CP1", "secret", engine, auth, *stub);
+  Monitor monitor("CP1", "secret", engine, auth, stub);
   for (int i = 0; i < 10; ++i) monitor.Tick(absl::Now());
   EXPECT_TRUE(central.registrations().empty()) << "registered with an engine it never reached";
   engine.SetReachable(true);
