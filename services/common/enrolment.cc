@@ -1,5 +1,7 @@
 #include "services/common/enrolment.h"
 
+#include "absl/time/clock.h"
+#include "services/common/backoff.h"
 #include "services/common/grpc_util.h"
 
 namespace evc {
@@ -29,6 +31,25 @@ absl::StatusOr<std::string> EnrolChargingPoint(RegistryService::StubInterface& r
       CallUnary(&RegistryService::StubInterface::ResetCredentials, registry, reset, timeout);
   if (!credentials.ok()) return credentials.status();
   return credentials->secret();
+}
+
+absl::Status EnrolEach(RegistryService::StubInterface& registry, const std::vector<ChargingPointEnrolment>& plan,
+                       absl::Duration patience, const absl::Notification* stop,
+                       const std::function<void(const ChargingPointEnrolment&, const std::string&)>& enrolled) {
+  for (const ChargingPointEnrolment& planned : plan) {
+    if (stop != nullptr && stop->HasBeenNotified()) break;
+    absl::StatusOr<std::string> secret;
+    absl::Status done = RetryWithBackoff(
+        "enrol " + planned.cp_id,
+        [&] {
+          secret = EnrolChargingPoint(registry, planned, IfEnrolled::kResetCredentials, absl::Seconds(10));
+          return secret.status();
+        },
+        absl::Now() + patience, stop);
+    if (!done.ok()) return done;
+    enrolled(planned, *secret);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace evc

@@ -3,10 +3,13 @@
 // simulated fleet both do: one request, and what to do if the CP is enrolled.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "evc/registry/v1/registry.grpc.pb.h"
 
@@ -35,5 +38,15 @@ enum class IfEnrolled {
 absl::StatusOr<std::string> EnrolChargingPoint(
     registry::v1::RegistryService::StubInterface& registry, const ChargingPointEnrolment& cp,
     IfEnrolled if_enrolled, absl::Duration timeout);
+
+// Enrols each of `plan` in turn (new credentials if it is enrolled already) and
+// hands its secret to `enrolled`. The registry may still be starting: each CP
+// is retried with Backoff for up to `patience`; the first that cannot be
+// enrolled ends it with that error. Once `stop` is notified no further CP is
+// enrolled.
+absl::Status EnrolEach(registry::v1::RegistryService::StubInterface& registry,
+                       const std::vector<ChargingPointEnrolment>& plan, absl::Duration patience,
+                       const absl::Notification* stop,
+                       const std::function<void(const ChargingPointEnrolment&, const std::string& secret)>& enrolled);
 
 }  // namespace evc

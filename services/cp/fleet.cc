@@ -67,24 +67,12 @@ Fleet::Fleet(EngineOptions engine_options, EngineOutput& output, Authenticator& 
 absl::Status Fleet::Enrol(RegistryService::StubInterface& registry,
                           const std::vector<ChargingPointEnrolment>& plan, absl::Duration patience,
                           const absl::Notification* stop) {
-  for (const ChargingPointEnrolment& planned : plan) {
-    if (stop != nullptr && stop->HasBeenNotified()) break;
-    absl::StatusOr<std::string> secret;
-    absl::Status enrolled = RetryWithBackoff(
-        "enrol " + planned.cp_id,
-        [&] {
-          secret = EnrolChargingPoint(registry, planned, IfEnrolled::kResetCredentials,
-                                      absl::Seconds(10));
-          return secret.status();
-        },
-        absl::Now() + patience, stop);
-    if (!enrolled.ok()) return enrolled;
+  return EnrolEach(registry, plan, patience, stop, [this](const ChargingPointEnrolment& planned, const std::string& secret) {
     SimulatedCp& cp = cps_[planned.cp_id];
     cp.engine = std::make_unique<Engine>(engine_options_, output_);
     cp.probe = std::make_unique<LocalEngineProbe>(*cp.engine);
-    cp.monitor = std::make_unique<Monitor>(planned.cp_id, *secret, *cp.probe, auth_, central_);
-  }
-  return absl::OkStatus();
+    cp.monitor = std::make_unique<Monitor>(planned.cp_id, secret, *cp.probe, auth_, central_);
+  });
 }
 
 Engine* Fleet::EngineOf(const std::string& cp_id) {
@@ -96,51 +84,71 @@ void Fleet::SetCommandChannelReady() {
   for (auto& [id, cp] : cps_) cp.engine->SetCommandChannelReady();
 }
 
+void RunInShards(int threads, const std::function<void(int shard, int shards)>& body) {
+  const int shards = std::max(1, threads);
+  std::vector<std::thread> tickers;
+  for (int shard = 0; shard < shards; ++shard) tickers.emplace_back([&body, shard, shards] { body(shard, shards); });
+  for (auto& t : tickers) t.join();
+}
+
 void Fleet::Run(int threads, absl::Duration telemetry_period, const absl::Notification& stopping) {
   std::vector<SimulatedCp*> cps;
   for (auto& [id, cp] : cps_) cps.push_back(&cp);
-  const int shards = std::max(1, threads);
-  std::vector<std::thread> tickers;
-  for (int shard = 0; shard < shards; ++shard) {
-    tickers.emplace_back([&, shard] {
-      absl::Time next_health = absl::InfinitePast();
-      absl::Duration period = std::min(telemetry_period, absl::Seconds(1));
-      do {
-        const absl::Time now = absl::Now();
-        // Central sets the pace of health reports, the same for every CP: the
-        // shard's first one tells it.
-        const absl::Duration health_interval = static_cast<size_t>(shard) < cps.size()
-                                                   ? cps[shard]->monitor->health_interval()
-                                                   : absl::Seconds(1);
-        period = std::min(telemetry_period, health_interval);
-        const bool health_due = now >= next_health;
-        if (health_due) next_health = now + health_interval;
-        for (size_t i = shard; i < cps.size(); i += shards) {
-          // Each CP reads the clock itself: a shard's loop takes tens of ms,
-          // and readings must carry the time they were really taken.
-          cps[i]->engine->Tick(absl::Now());
-          if (health_due) cps[i]->monitor->Tick(absl::Now());
-        }
-      } while (!stopping.WaitForNotificationWithTimeout(period));
-    });
-  }
-  for (auto& t : tickers) t.join();
+  RunInShards(threads, [&](int shard, int shards) {
+    absl::Time next_health = absl::InfinitePast();
+    absl::Duration period = std::min(telemetry_period, absl::Seconds(1));
+    do {
+      const absl::Time now = absl::Now();
+      // Central sets the pace of health reports, the same for every CP: the
+      // shard's first one tells it.
+      const absl::Duration health_interval = static_cast<size_t>(shard) < cps.size()
+                                                 ? cps[shard]->monitor->health_interval()
+                                                 : absl::Seconds(1);
+      period = std::min(telemetry_period, health_interval);
+      const bool health_due = now >= next_health;
+      if (health_due) next_health = now + health_interval;
+      for (size_t i = shard; i < cps.size(); i += shards) {
+        // Each CP reads the clock itself: a shard's loop takes tens of ms,
+        // and readings must carry the time they were really taken.
+        cps[i]->engine->Tick(absl::Now());
+        if (health_due) cps[i]->monitor->Tick(absl::Now());
+      }
+    } while (!stopping.WaitForNotificationWithTimeout(period));
+  });
   for (SimulatedCp* cp : cps) cp->monitor->Shutdown();
 }
 
-absl::Status RunFleet(const FleetRun& run, ClientSession& session, KafkaProducer& producer, ServiceHost* health,
+namespace {
+
+absl::Status RunOcppFleet(const FleetRun& run, RegistryService::StubInterface& registry, ServiceHost* health,
+                          const absl::Notification& stop) {
+  absl::StatusOr<ocpp::CentralSystemUrl> url = ocpp::ParseCentralSystemUrl(run.ocpp_url);
+  if (!url.ok()) return url.status();
+  OcppFleet fleet(run.ocpp, *url, run.ocpp_io_threads);
+  if (absl::Status s = fleet.Enrol(registry, PlanFleet(run.shape), run.enrol_patience, &stop); !s.ok()) return s;
+  log::Info("fleet enrolled; its chargers connect over OCPP", {{"count", fleet.size()}, {"url", run.ocpp_url}});
+  if (health) health->SetServing(true);
+  fleet.Run(run.tick_threads, stop);
+  if (health) health->Shutdown(absl::Seconds(1));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunFleet(const FleetRun& run, ClientSession& session, KafkaProducer* producer, ServiceHost* health,
                       const absl::Notification& stop) {
   auto registry = RegistryService::NewStub(MakeChannel(run.registry, session.Bearer()));
+  if (!run.ocpp_url.empty()) return RunOcppFleet(run, *registry, health, stop);
   auto central = central::v1::CentralService::NewStub(MakeCentralChannel(run.central));
   GrpcAuthenticator auth(run.auth);
-  KafkaEngineOutput output(producer, false);
+  KafkaEngineOutput output(*producer, false);
   Fleet fleet(run.engine, output, auth, *central);
   if (absl::Status s = fleet.Enrol(*registry, PlanFleet(run.shape), run.enrol_patience, &stop); !s.ok()) return s;
   log::Info("fleet enrolled", {{"count", fleet.size()}});
 
   auto consumer = ConsumeEngineCommands(
       run.kafka_brokers, "evc-fleet-" + run.shape.prefix, "evc-fleet",
-      [&fleet](const std::string& id) { return fleet.EngineOf(id); }, producer);
+      [&fleet](const std::string& id) { return fleet.EngineOf(id); }, *producer);
   WaitUntil([&] { return consumer->assigned(); }, stop);
   fleet.SetCommandChannelReady();
   if (health) health->SetServing(true);

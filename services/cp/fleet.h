@@ -3,6 +3,7 @@
 // the CPs at the registry, and ticking many of them from a few threads; RunFleet
 // wires it to the registry, auth, central and Kafka (the binary adds flags).
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include "services/cp/cp_runtime.h"
 #include "services/cp/engine.h"
 #include "services/cp/monitor.h"
+#include "services/cp/ocpp_fleet.h"
 
 namespace evc::cp {
 
@@ -59,11 +61,7 @@ class Fleet {
   Fleet(EngineOptions engine_options, EngineOutput& output, Authenticator& auth,
         central::v1::CentralService::StubInterface& central);
 
-  // Enrols each planned CP (new credentials if it is enrolled already) and
-  // builds its engine and monitor. The registry may still be starting: each CP
-  // is retried with Backoff for up to `patience`; the first that cannot be
-  // enrolled ends it with that error. Once `stop` is notified no further CP is
-  // enrolled.
+  // Enrols each planned CP (see EnrolEach) and builds its engine and monitor.
   absl::Status Enrol(registry::v1::RegistryService::StubInterface& registry,
                      const std::vector<ChargingPointEnrolment>& plan, absl::Duration patience,
                      const absl::Notification* stop);
@@ -91,6 +89,10 @@ class Fleet {
   std::map<std::string, SimulatedCp> cps_;
 };
 
+// Runs `body(shard, shards)` on `threads` threads (at least one), each ticking
+// its share of a fleet, and waits for them all.
+void RunInShards(int threads, const std::function<void(int shard, int shards)>& body);
+
 // evc-cp-fleet's CPs, peers and pace.
 struct FleetRun {
   FleetShape shape;
@@ -103,15 +105,22 @@ struct FleetRun {
   absl::Duration enrol_patience = absl::Minutes(1);
   int tick_threads = 2;
   absl::Duration telemetry_period = absl::Seconds(1);
+  // Set: the CPs are OCPP chargers connecting to this gateway URL
+  // (ws://HOST:PORT/ocpp), not engine + monitor pairs.
+  std::string ocpp_url;
+  OcppChargerBehaviour ocpp;
+  int ocpp_io_threads = 2;
 };
 
 // Enrols the planned CPs at the registry as `session`'s operator, then runs
 // them until `stop`: central's commands reach their engines from Kafka (group
 // evc-fleet-<prefix>), their events go out through `producer`, and `health`
-// (if any) is SERVING once commands can reach every engine. The error of the
+// (if any) is SERVING once commands can reach every engine. With an
+// `ocpp_url` the CPs are OCPP chargers instead (no `producer` needed: pass
+// nullptr), SERVING once enrolled. The error of the
 // first CP that could not be enrolled; exits the process if no command
 // consumer can be created.
-absl::Status RunFleet(const FleetRun& run, ClientSession& session, KafkaProducer& producer, ServiceHost* health,
+absl::Status RunFleet(const FleetRun& run, ClientSession& session, KafkaProducer* producer, ServiceHost* health,
                       const absl::Notification& stop);
 
 }  // namespace evc::cp

@@ -26,24 +26,34 @@ ABSL_FLAG(std::string, central, "127.0.0.1:50053",
           "central gRPC address (several replicas: ipv4:HOST:PORT,HOST:PORT or a name with several records; the leader is called)");
 ABSL_FLAG(std::string, user, "", "operator account that enrols the fleet's CPs");
 ABSL_FLAG(std::string, password_file, "", "file holding --user's password");
+ABSL_FLAG(std::string, ocpp, "",
+          "drive the CPs as OCPP 1.6J chargers connecting to this evc-ocpp URL, e.g. ws://127.0.0.1:9220/ocpp "
+          "(empty: native engine + monitor pairs; --telemetry_period is then the MeterValues period, and no "
+          "--kafka is needed)");
+ABSL_FLAG(int, ocpp_io_threads, 2, "with --ocpp: threads serving the chargers' WebSocket connections");
 ABSL_FLAG(std::string, listen, "",
           "serve gRPC health (SERVING once every CP is enrolled) and /metrics here, e.g. 0.0.0.0:50060 "
           "for Kubernetes probes (empty: none)");
 
 // What --help says before the flags.
 constexpr char kAbout[] =
-    "evc-cp-fleet: many simulated charging points (engine + monitor pairs) in one process.\n"
+    "evc-cp-fleet: many simulated charging points in one process: engine + monitor pairs, or\n"
+    "OCPP 1.6J chargers that connect to the evc-ocpp gateway (--ocpp).\n"
     "Registers its CPs at the registry (as --user), then runs them like the single-CP\n"
     "binaries; for demos and load.\n"
     "\n"
     "usage: evc-cp-fleet --count=N --user=OPERATOR --password_file=FILE [--flag=value ...]\n"
     "example:\n"
     "  evc-cp-fleet --count=50 --prefix=FLT --cities=Madrid,Sevilla --auto_plug \\\n"
-    "    --user=admin --password_file=.evc/accounts/admin.password --kafka=127.0.0.1:9092\n";
+    "    --user=admin --password_file=.evc/accounts/admin.password --kafka=127.0.0.1:9092\n"
+    "  evc-cp-fleet --count=50 --prefix=OCPP- --ocpp=ws://127.0.0.1:9220/ocpp --telemetry_period=10s \\\n"
+    "    --user=admin --password_file=.evc/accounts/admin.password\n";
 
 int main(int argc, char** argv) {
   evc::InitProcess(argc, argv, "cp-fleet", kAbout);
-  evc::ServiceDeps deps = evc::ConnectDeps("cp-fleet", {.kafka_producer = true});
+  const std::string ocpp_url = absl::GetFlag(FLAGS_ocpp);
+  // Over OCPP the gateway talks to Kafka for the chargers.
+  evc::ServiceDeps deps = evc::ConnectDeps("cp-fleet", {.kafka_producer = ocpp_url.empty()});
   std::unique_ptr<evc::ServiceHost> health = evc::ServeHealth("cp-fleet", absl::GetFlag(FLAGS_listen));
   // Enrolling CPs is an operator's job: log in as one.
   auto password = evc::ReadPassword(absl::GetFlag(FLAGS_password_file), "operator password: ");
@@ -67,8 +77,15 @@ int main(int argc, char** argv) {
                               .kafka_brokers = evc::KafkaBrokers(),
                               .enrol_patience = evc::StartupTimeout(),
                               .tick_threads = absl::GetFlag(FLAGS_tick_threads),
-                              .telemetry_period = absl::GetFlag(FLAGS_telemetry_period)};
+                              .telemetry_period = absl::GetFlag(FLAGS_telemetry_period),
+                              .ocpp_url = ocpp_url,
+                              .ocpp = {.power_w = absl::GetFlag(FLAGS_power_w),
+                                       .auto_plug = absl::GetFlag(FLAGS_auto_plug),
+                                       .auto_unplug_after = absl::GetFlag(FLAGS_auto_unplug_after),
+                                       .unplug_after_readings = absl::GetFlag(FLAGS_unplug_after_readings),
+                                       .meter_period = absl::GetFlag(FLAGS_telemetry_period)},
+                              .ocpp_io_threads = absl::GetFlag(FLAGS_ocpp_io_threads)};
   evc::ExitIfError("cannot enrol fleet CPs (--registry)",
-                   evc::cp::RunFleet(run, **session, *deps.producer, health.get(), evc::ShutdownRequested()));
+                   evc::cp::RunFleet(run, **session, deps.producer.get(), health.get(), evc::ShutdownRequested()));
   return 0;
 }
