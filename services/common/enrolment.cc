@@ -1,5 +1,6 @@
 #include "services/common/enrolment.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/backoff.h"
 #include "services/common/grpc_util.h"
@@ -33,6 +34,15 @@ absl::StatusOr<std::string> EnrolChargingPoint(RegistryService::StubInterface& r
   return credentials->secret();
 }
 
+namespace {
+
+bool IsRefusal(const absl::Status& status) {
+  return absl::IsInvalidArgument(status) || absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status) ||
+         absl::IsFailedPrecondition(status) || absl::IsAlreadyExists(status) || absl::IsOutOfRange(status);
+}
+
+}  // namespace
+
 absl::Status EnrolEach(RegistryService::StubInterface& registry, const std::vector<ChargingPointEnrolment>& plan,
                        absl::Duration patience, const absl::Notification* stop,
                        const std::function<void(const ChargingPointEnrolment&, const std::string&)>& enrolled) {
@@ -43,10 +53,14 @@ absl::Status EnrolEach(RegistryService::StubInterface& registry, const std::vect
         "enrol " + planned.cp_id,
         [&] {
           secret = EnrolChargingPoint(registry, planned, IfEnrolled::kResetCredentials, absl::Seconds(10));
-          return secret.status();
+          // A refusal ends the retries: it does not get better with them.
+          return IsRefusal(secret.status()) ? absl::OkStatus() : secret.status();
         },
         absl::Now() + patience, stop);
     if (!done.ok()) return done;
+    if (!secret.ok()) {
+      return absl::Status(secret.status().code(), absl::StrCat("enrol ", planned.cp_id, ": ", secret.status().message()));
+    }
     enrolled(planned, *secret);
   }
   return absl::OkStatus();

@@ -42,7 +42,8 @@ absl::StatusOr<std::string> EnrolChargingPoint(
 // Enrols each of `plan` in turn (new credentials if it is enrolled already) and
 // hands its secret to `enrolled`. The registry may still be starting: each CP
 // is retried with Backoff for up to `patience`; the first that cannot be
-// enrolled ends it with that error. Once `stop` is notified no further CP is
+// enrolled ends it with that error, at once if the registry refused it
+// (invalid, not allowed). Once `stop` is notified no further CP is
 // enrolled.
 absl::Status EnrolEach(registry::v1::RegistryService::StubInterface& registry,
                        const std::vector<ChargingPointEnrolment>& plan, absl::Duration patience,

@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "absl/time/clock.h"
+
 #include "services/common/testing/fake_registry.h"
 #include "services/common/testing/fake_server.h"
 
@@ -60,6 +62,30 @@ TEST_F(EnrolmentTest, OtherErrorsAreReturnedWithoutAReset) {
   service_.down = true;
   EXPECT_TRUE(absl::IsUnavailable(Enrol(IfEnrolled::kResetCredentials).status()));
   EXPECT_TRUE(service_.reset.empty());
+}
+
+TEST_F(EnrolmentTest, EnrolEachHandsOnEverySecretAndStopsAtOnceOnARefusal) {
+  service_.known.insert("B");
+  std::vector<std::string> got;
+  const auto keep = [&](const ChargingPointEnrolment& cp, const std::string& secret) {
+    got.push_back(cp.cp_id + "=" + secret);
+  };
+  ASSERT_TRUE(EnrolEach(*registry_, {{.cp_id = "A"}, {.cp_id = "B"}}, absl::Seconds(5), nullptr, keep).ok());
+  EXPECT_EQ(got, (std::vector<std::string>{"A=first-secret", "B=new-secret"}));
+
+  // Invalid input does not get better with retries: the first answer ends it.
+  service_.refuse = true;
+  const absl::Time start = absl::Now();
+  absl::Status refused = EnrolEach(*registry_, {{.cp_id = "C"}, {.cp_id = "D"}}, absl::Seconds(30), nullptr, keep);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
+  EXPECT_NE(refused.message().find("enrol C: price must be set"), std::string::npos) << refused;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(got.size(), 2u);
+
+  // A registry that is down is waited for, up to the patience.
+  service_.refuse = false;
+  service_.down = true;
+  EXPECT_TRUE(absl::IsUnavailable(EnrolEach(*registry_, {{.cp_id = "E"}}, absl::Milliseconds(300), nullptr, keep)));
 }
 
 }  // namespace

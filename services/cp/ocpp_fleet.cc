@@ -72,6 +72,11 @@ void SimulatedOcppCharger::Shutdown() {
   if (link) link->Close();
 }
 
+void SimulatedOcppCharger::SetBehaviour(const OcppChargerBehaviour& behaviour) {
+  absl::MutexLock lock(&mu_);
+  behaviour_ = behaviour;
+}
+
 bool SimulatedOcppCharger::connected() const {
   absl::MutexLock lock(&mu_);
   return open_;
@@ -329,8 +334,12 @@ OcppFleet::~OcppFleet() { pool_.Stop(); }
 absl::Status OcppFleet::Enrol(registry::v1::RegistryService::StubInterface& registry,
                               const std::vector<ChargingPointEnrolment>& plan, absl::Duration patience,
                               const absl::Notification* stop) {
-  return EnrolEach(registry, plan, patience, stop, [this](const ChargingPointEnrolment& planned, const std::string& secret) {
-    chargers_[planned.cp_id] = std::make_unique<SimulatedOcppCharger>(planned.cp_id, secret, behaviour_, observer_);
+  const OcppChargerBehaviour behaviour = [&] {
+    absl::MutexLock lock(&mu_);
+    return behaviour_;
+  }();
+  return EnrolEach(registry, plan, patience, stop, [&](const ChargingPointEnrolment& planned, const std::string& secret) {
+    chargers_[planned.cp_id] = std::make_unique<SimulatedOcppCharger>(planned.cp_id, secret, behaviour, observer_);
   });
 }
 
@@ -343,15 +352,26 @@ SimulatedOcppCharger* OcppFleet::Charger(const std::string& cp_id) {
   return it == chargers_.end() ? nullptr : it->second.get();
 }
 
+void OcppFleet::SetBehaviour(const OcppChargerBehaviour& behaviour) {
+  {
+    absl::MutexLock lock(&mu_);
+    behaviour_ = behaviour;
+  }
+  for (auto& [id, c] : chargers_) c->SetBehaviour(behaviour);
+}
+
+absl::Duration OcppFleet::TickPeriod() const {
+  absl::MutexLock lock(&mu_);
+  return std::clamp(behaviour_.meter_period / 4, absl::Milliseconds(20), absl::Milliseconds(250));
+}
+
 void OcppFleet::Run(int threads, const absl::Notification& stopping) {
   std::vector<SimulatedOcppCharger*> chargers;
   for (auto& [id, c] : chargers_) chargers.push_back(c.get());
-  // Finer than any period a charger keeps, so meter readings are on time.
-  const absl::Duration tick = std::clamp(behaviour_.meter_period / 4, absl::Milliseconds(20), absl::Milliseconds(250));
   RunInShards(threads, [&](int shard, int shards) {
     do {
       for (size_t i = shard; i < chargers.size(); i += shards) chargers[i]->Tick(absl::Now(), pool_, url_);
-    } while (!stopping.WaitForNotificationWithTimeout(tick));
+    } while (!stopping.WaitForNotificationWithTimeout(TickPeriod()));
   });
   for (SimulatedOcppCharger* c : chargers) c->Shutdown();
   pool_.Stop();

@@ -61,6 +61,8 @@ class SimulatedOcppCharger : public ocpp::ChargePointHandler {
   void Tick(absl::Time now, ocpp::OcppClientPool& pool, const ocpp::CentralSystemUrl& url);
   // Disconnects and connects no more.
   void Shutdown();
+  // From the next transaction on (a load test changing its pace).
+  void SetBehaviour(const OcppChargerBehaviour& behaviour);
 
   bool connected() const;
   bool booted() const;
@@ -140,13 +142,19 @@ class OcppFleet {
   // Chargers whose BootNotification was accepted and that are connected now.
   size_t booted() const;
   SimulatedOcppCharger* Charger(const std::string& cp_id);
+  // Every charger's, from its next transaction on.
+  void SetBehaviour(const OcppChargerBehaviour& behaviour);
 
   // Ticks every charger from `threads` threads until `stopping`, then
   // disconnects them.
   void Run(int threads, const absl::Notification& stopping);
 
  private:
-  const OcppChargerBehaviour behaviour_;
+  // Finer than any period a charger keeps, so meter readings are on time.
+  absl::Duration TickPeriod() const;
+
+  mutable absl::Mutex mu_;
+  OcppChargerBehaviour behaviour_ ABSL_GUARDED_BY(mu_);
   const ocpp::CentralSystemUrl url_;
   OcppFleetObserver* const observer_;
   // Before the pool: the pool's connections call the chargers until it stops.

@@ -9,6 +9,8 @@
 //           ticket) from many drivers as fast as the system accepts them.
 //   ingest  central's telemetry ingest rate against a bare librdkafka consumer
 //           reading the same messages, in the same run.
+//   ocpp    N chargers over OCPP 1.6J through one evc-ocpp gateway, M of them
+//           charging with MeterValues every 10 s, then churn over OCPP.
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -29,6 +31,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -42,12 +45,14 @@
 #include "services/common/message_auth.h"
 #include "services/common/process.h"
 #include "services/common/proto_time.h"
+#include "services/cp/fleet.h"
+#include "services/ocpp/client.h"
 #include "services/edge/test_http_client.h"
 #include "tests/bench/report.h"
 #include "tests/integration/backlog.h"
 #include "tests/integration/stack.h"
 
-ABSL_FLAG(std::string, scenario, "fleet", "fleet | churn | ingest | edge | failover");
+ABSL_FLAG(std::string, scenario, "fleet", "fleet | churn | ingest | edge | failover | ocpp");
 ABSL_FLAG(int, clients, 1000, "edge: WebSocket clients watching the network");
 ABSL_FLAG(int, concurrency, 16, "edge: concurrent callers of the unary comparison");
 ABSL_FLAG(int, cps, 0,
@@ -461,18 +466,12 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
       {"missed", missed}};
 }
 
-absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
-  const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 400;
-  const absl::Duration window =
-      absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(30);
-  nlohmann::json missed = nlohmann::json::object();
-  if (absl::Status s = AddFleetDrivers(stack, cps); !s.ok()) return s;
-  auto fleet = StartFleet(stack, cps, {"--telemetry_period=100ms", "--unplug_after_readings=3"});
-  WaitConnected(stack, cps, absl::Minutes(10), &missed);
-  Probes probes(stack);
-  if (absl::Status s = probes.Start(); !s.ok()) return s;
-
-  // A CP is requested again as soon as its ticket reached the driver.
+// Short supplies on CPs 1..cps (FleetCpId), each CP requested again as soon as
+// its ticket reached the driver, from 32 callers; after a 5 s warm-up the
+// sessions completed in `window`, with the CPU of `pids` meanwhile. Waits for
+// every ticket before it counts the lost and duplicated ones.
+nlohmann::json ChurnLoop(Stack& stack, Probes& probes, int cps, absl::Duration window,
+                         const std::map<std::string, pid_t>& pids) {
   absl::Mutex mu;
   std::set<int> free_cps;
   for (int i = 1; i <= cps; ++i) free_cps.insert(i);
@@ -521,7 +520,7 @@ absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
   // Warm up, then measure.
   absl::SleepFor(absl::Seconds(5));
   CpuWindow cpu;
-  cpu.Begin(ServicePids(stack, fleet.get()));
+  cpu.Begin(pids);
   {
     absl::MutexLock lock(&mu);
     window_start = absl::Now();
@@ -540,20 +539,193 @@ absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
   Stack::WaitFor([&] { return probes.TicketsReceived(all, &duplicates) >= static_cast<int64_t>(all.size()); },
                  absl::Seconds(60));
   const int64_t received = probes.TicketsReceived(all, &duplicates);
+  probes.OnTicket(nullptr);
+  return nlohmann::json{{"sessions_per_second", completed_in_window / absl::ToDoubleSeconds(window)},
+                        {"sessions_completed_in_window", completed_in_window.load()},
+                        {"supplies_started", all.size()},
+                        {"supplies_rejected", rejected.load()},
+                        {"tickets_received", received},
+                        {"tickets_duplicated", duplicates},
+                        {"tickets_lost", static_cast<int64_t>(all.size()) - received},
+                        {"window_seconds", absl::ToDoubleSeconds(window)},
+                        {"processes", usage}};
+}
+
+absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
+  const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 400;
+  const absl::Duration window =
+      absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(30);
+  nlohmann::json missed = nlohmann::json::object();
+  if (absl::Status s = AddFleetDrivers(stack, cps); !s.ok()) return s;
+  auto fleet = StartFleet(stack, cps, {"--telemetry_period=100ms", "--unplug_after_readings=3"});
+  WaitConnected(stack, cps, absl::Minutes(10), &missed);
+  Probes probes(stack);
+  if (absl::Status s = probes.Start(); !s.ok()) return s;
+  nlohmann::json figures = ChurnLoop(stack, probes, cps, window, ServicePids(stack, fleet.get()));
+  probes.Stop();
+  figures["cps"] = cps;
+  figures["supplies_completed"] = TicketsStored(stack);
+  figures["latency"] = probes.Summary();
+  figures["missed"] = missed;
+  return figures;
+}
+
+// ---- ocpp: chargers over OCPP 1.6J through one evc-ocpp gateway ----
+
+// What the simulated chargers see of the gateway.
+class ChargerProbes : public cp::OcppFleetObserver {
+ public:
+  void CallAnswered(const std::string& action, absl::Duration round_trip, bool ok) override {
+    if (!ok) {
+      ++failed_calls_;
+      return;
+    }
+    if (measuring_) call_round_trip_.Add(round_trip);
+  }
+  void RemoteStartReceived(const std::string& cp_id, absl::Time at) override {
+    absl::MutexLock lock(&mu_);
+    remote_start_at_[cp_id] = at;
+    auto r = requested_at_.find(cp_id);
+    if (r != requested_at_.end()) request_to_remote_start_.Add(at - r->second);
+  }
+  void TransactionStarted(const std::string& cp_id, int64_t, absl::Time at) override {
+    absl::MutexLock lock(&mu_);
+    auto r = remote_start_at_.find(cp_id);
+    if (r != remote_start_at_.end()) remote_start_to_started_.Add(at - r->second);
+  }
+
+  void Requested(const std::string& cp_id, absl::Time at) {
+    absl::MutexLock lock(&mu_);
+    requested_at_[cp_id] = at;
+  }
+  // Round trips count from now on (not those of the connection storm).
+  void Measure() { measuring_ = true; }
+
+  nlohmann::json Summary() const {
+    return {{"call_round_trip", call_round_trip_.Summary()},
+            {"request_to_remote_start", request_to_remote_start_.Summary()},
+            {"remote_start_to_start_transaction", remote_start_to_started_.Summary()},
+            {"failed_calls", failed_calls_.load()}};
+  }
+
+ private:
+  std::atomic<bool> measuring_{false};
+  std::atomic<int64_t> failed_calls_{0};
+  Latencies call_round_trip_;
+  Latencies request_to_remote_start_;
+  Latencies remote_start_to_started_;
+  absl::Mutex mu_;
+  std::map<std::string, absl::Time> requested_at_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> remote_start_at_ ABSL_GUARDED_BY(mu_);
+};
+
+// evc-ocpp in front of the stack, once it admits chargers; its port.
+absl::StatusOr<std::unique_ptr<Process>> StartGateway(Stack& stack, int port) {
+  auto gateway = stack.Spawn("ocpp", "evc-ocpp",
+                             {absl::StrCat("--listen=127.0.0.1:", port), "--auth=" + stack.auth_address(),
+                              "--central=" + stack.central_target(), "--metrics_listen=off",
+                              "--group=evc-ocpp-bench"});
+  const std::string log = gateway->log_path();
+  if (!Stack::WaitFor([&] {
+        std::ifstream in(log);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        return text.find("chargers are admitted") != std::string::npos;
+      }, absl::Seconds(60))) {
+    return absl::DeadlineExceededError(absl::StrCat("evc-ocpp never admitted chargers: see ", log));
+  }
+  return gateway;
+}
+
+// Phase 1: --cps chargers (5,000) connected over OCPP, --supplies (1,000) of
+// them charging with MeterValues every 10 s for --duration (60 s), then
+// stopped by their drivers (RemoteStopTransaction). Phase 2: the churn
+// scenario over OCPP on 400 of them (3 MeterValues 100 ms apart, then
+// unplugged) for 30 s.
+absl::StatusOr<nlohmann::json> Ocpp(Stack& stack) {
+  const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 5000;
+  const int supplies = std::min(absl::GetFlag(FLAGS_supplies), cps);
+  const int churn_cps = std::min(400, cps);
+  const absl::Duration window =
+      absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(60);
+  nlohmann::json missed = nlohmann::json::object();
+  if (absl::Status s = AddFleetDrivers(stack, std::max(supplies, churn_cps)); !s.ok()) return s;
+  const int port = testing::FreePort();
+  auto gateway = StartGateway(stack, port);
+  if (!gateway.ok()) return gateway.status();
+  const std::map<std::string, pid_t> pids = {{"central", stack.central_process().pid()},
+                                             {"ocpp", (*gateway)->pid()}};
+
+  ChargerProbes chargers;
+  cp::OcppFleet fleet({.power_w = 22000, .meter_period = absl::Seconds(10)},
+                      *ocpp::ParseCentralSystemUrl(absl::StrCat("ws://127.0.0.1:", port, "/ocpp")), 2, &chargers);
+  if (absl::Status s = fleet.Enrol(stack.registry(), cp::PlanFleet({.count = cps, .prefix = "B-", .price_millieuros_per_kwh = 350, .max_power_w = 22000}), absl::Minutes(5),
+                                   nullptr);
+      !s.ok()) {
+    return s;
+  }
+  absl::Notification stop_fleet;
+  const absl::Time connect_start = absl::Now();
+  std::thread ticking([&] { fleet.Run(2, stop_fleet); });
+  absl::Cleanup stop_ticking = [&] {
+    stop_fleet.Notify();
+    ticking.join();
+  };
+  WaitConnected(stack, cps, absl::Minutes(15), &missed);
+  const absl::Duration connect_time = absl::Now() - connect_start;
+  Probes probes(stack);
+  if (absl::Status s = probes.Start(); !s.ok()) return s;
+  chargers.Measure();
+
+  std::set<std::string> ids;
+  std::map<std::string, std::string> driver_of;
+  absl::Mutex ids_mu;
+  std::atomic<int> rejected{0};
+  Parallel(supplies, 16, [&](int i) {
+    const absl::Time t0 = absl::Now();
+    chargers.Requested(FleetCpId(i + 1), t0);
+    auto id = RequestChargeAs(stack, FleetCpId(i + 1), FleetDriverId(i + 1));
+    if (!id.ok()) {
+      ++rejected;
+      return;
+    }
+    probes.Requested(*id, t0);
+    absl::MutexLock lock(&ids_mu);
+    ids.insert(*id);
+    driver_of[*id] = FleetDriverId(i + 1);
+  });
+  CpuWindow cpu;
+  cpu.Begin(pids);
+  absl::SleepFor(window);
+  nlohmann::json usage = cpu.End();
+  auto during = Stats(stack);
+  const size_t booted = fleet.booted();
+
+  StopEverySupply(stack, probes, driver_of, absl::ZeroDuration());
+  int64_t duplicates = 0;
+  Stack::WaitFor([&] { return probes.TicketsReceived(ids, &duplicates) >= static_cast<int64_t>(ids.size()); },
+                 absl::Seconds(90));
+  const int64_t received = probes.TicketsReceived(ids, &duplicates);
+  nlohmann::json latency = probes.Summary();
+  latency.update(chargers.Summary());
+
+  fleet.SetBehaviour({.power_w = 22000, .unplug_after_readings = 3, .meter_period = absl::Milliseconds(100)});
+  nlohmann::json churn = ChurnLoop(stack, probes, churn_cps, absl::Seconds(30), pids);
+  churn["cps"] = churn_cps;
   probes.Stop();
   return nlohmann::json{
       {"cps", cps},
-      {"sessions_per_second", completed_in_window / absl::ToDoubleSeconds(window)},
-      {"sessions_completed_in_window", completed_in_window.load()},
-      {"supplies_started", all.size()},
+      {"connected_cps", during.ok() ? during->connected() : 0},
+      {"chargers_booted", booted},
+      {"connect_seconds", absl::ToDoubleSeconds(connect_time)},
+      {"supplies_started", ids.size()},
       {"supplies_rejected", rejected.load()},
-      {"supplies_completed", TicketsStored(stack)},
       {"tickets_received", received},
       {"tickets_duplicated", duplicates},
-      {"tickets_lost", static_cast<int64_t>(all.size()) - received},
+      {"tickets_lost", static_cast<int64_t>(ids.size()) - received},
       {"window_seconds", absl::ToDoubleSeconds(window)},
       {"processes", usage},
-      {"latency", probes.Summary()},
+      {"latency", latency},
+      {"churn", churn},
       {"missed", missed}};
 }
 
@@ -1143,6 +1315,7 @@ RunScenario ScenarioNamed(const std::string& name) {
   if (name == "edge") return Edge;
   if (name == "ingest") return Ingest;
   if (name == "failover") return Failover;
+  if (name == "ocpp") return Ocpp;
   return nullptr;
 }
 
@@ -1196,7 +1369,7 @@ int RenderDoc() {
     return 1;
   }
   std::vector<nlohmann::json> entries;
-  for (const char* scenario : {"fleet", "churn", "ingest", "edge", "failover"}) {
+  for (const char* scenario : {"fleet", "churn", "ingest", "edge", "failover", "ocpp"}) {
     if (auto e = LatestEntry(*history, scenario); e.ok()) entries.push_back(*e);
   }
   absl::StatusOr<std::string> updated = ReplaceDocTable(*doc, RenderDocTable(entries));
@@ -1246,7 +1419,8 @@ constexpr char kAbout[] =
     "Each scenario runs --repetitions times, each on a fresh private stack, and prints one table of\n"
     "min/median/max per figure, judged against its target on the median (met, missed, failed);\n"
     "fleet (CPs with health and supplies), churn (short supplies as fast as accepted),\n"
-    "ingest (central's telemetry rate), edge (REST clients through the edge).\n"
+    "ingest (central's telemetry rate), edge (REST clients through the edge), failover (the leader\n"
+    "killed under load), ocpp (chargers over OCPP 1.6J through the gateway, then churn over OCPP).\n"
     "Exit status: 0 all met, 1 a run or a correctness figure failed, 3 a figure was missed.\n"
     "\n"
     "usage: evc-bench --scenario=NAME [--flag=value ...]   (usually through ./evc bench)\n"
@@ -1258,7 +1432,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_render_doc)) return evc::bench::RenderDoc();
   const std::string scenario = absl::GetFlag(FLAGS_scenario);
   if (evc::bench::ScenarioNamed(scenario) == nullptr || absl::GetFlag(FLAGS_repetitions) < 1) {
-    std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest, edge, failover) or --repetitions < 1\n",
+    std::fprintf(stderr, "unknown scenario '%s' (fleet, churn, ingest, edge, failover, ocpp) or --repetitions < 1\n",
                  scenario.c_str());
     return 2;
   }

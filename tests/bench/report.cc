@@ -48,6 +48,14 @@ constexpr Target kTargets[] = {
     {"failover", "tickets_duplicated", true, 0, Kind::kCorrectness},
     // A leader paused past its lease and resumed steps down (exit 75), fenced.
     {"failover", "paused_leader.stepped_down", false, 1, Kind::kCorrectness},
+    // Issue 18: 5,000 chargers over OCPP on one gateway.
+    {"ocpp", "processes.ocpp.cpu_cores", true, 1, Kind::kSpeed},
+    {"ocpp", "processes.ocpp.peak_rss_mib", true, 1024, Kind::kSpeed},
+    {"ocpp", "latency.call_round_trip.p99_ms", true, 100, Kind::kSpeed},
+    {"ocpp", "tickets_lost", true, 0, Kind::kCorrectness},
+    {"ocpp", "tickets_duplicated", true, 0, Kind::kCorrectness},
+    {"ocpp", "churn.tickets_lost", true, 0, Kind::kCorrectness},
+    {"ocpp", "churn.tickets_duplicated", true, 0, Kind::kCorrectness},
 };
 
 // What the docs table shows besides the targets: the figures a reader asks for.
@@ -62,6 +70,9 @@ const std::map<std::string, std::vector<std::string>>& Headlines() {
       {"edge", {"unary_direct_qps", "unary_edge_qps", "ws.clients_with_every_update"}},
       {"failover", {"kills", "supplies_started", "takeover.serving.p50_ms", "takeover.first_charge_accepted.p50_ms",
                     "takeover.first_charge_accepted.p99_ms", "takeover.all_cps_relinked.p50_ms"}},
+      {"ocpp", {"connected_cps", "connect_seconds", "latency.call_round_trip.p50_ms",
+                "latency.remote_start_to_start_transaction.p99_ms", "latency.request_to_authorise.p99_ms",
+                "latency.telemetry_to_stream.p99_ms", "churn.sessions_per_second", "processes.central.cpu_cores"}},
   };
   return *h;
 }

@@ -18,6 +18,7 @@ class FakeEnrolmentRegistry : public registry::v1::RegistryService::Service {
       grpc::ServerContext*, const registry::v1::RegisterChargingPointRequest* request,
       registry::v1::RegisterChargingPointResponse* response) override {
     if (down) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "registry is down");
+    if (refuse) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "price must be set");
     registered.push_back(*request);
     if (!known.insert(request->cp_id()).second) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "taken");
@@ -35,6 +36,7 @@ class FakeEnrolmentRegistry : public registry::v1::RegistryService::Service {
 
   // Tests set these before calls and read them after.
   bool down = false;
+  bool refuse = false;
   std::set<std::string> known;
   std::vector<registry::v1::RegisterChargingPointRequest> registered;
   std::vector<std::string> reset;
