@@ -157,10 +157,7 @@ class ClientConnection : public ClientLink, public std::enable_shared_from_this<
 
   void OnUpgraded(beast::error_code ec) {
     if (ec) {
-      const bool refused = upgrade_.result_int() != 0 && upgrade_.result() != http::status::switching_protocols;
-      return End(refused ? absl::PermissionDeniedError(absl::StrCat("upgrade refused: HTTP ", upgrade_.result_int(),
-                                                                    " ", std::string(upgrade_.reason())))
-                         : absl::UnavailableError(absl::StrCat("WebSocket upgrade failed: ", ec.message())));
+      return End(UpgradeFailure(ec));
     }
     if (upgrade_[http::field::sec_websocket_protocol] != kSubprotocol) {
       beast::get_lowest_layer(ws_).close();
@@ -182,6 +179,20 @@ class ClientConnection : public ClientLink, public std::enable_shared_from_this<
     handler_.Opened();
     ReadLoop();
     ArmTimer();
+  }
+
+  // Why the upgrade failed: refused (the gateway's answer: 401/403 are the
+  // credentials, 5xx a gateway that may admit the charger later) or broken.
+  absl::Status UpgradeFailure(beast::error_code ec) const {
+    const unsigned code = upgrade_.result_int();
+    if (code == 0 || upgrade_.result() == http::status::switching_protocols) {
+      return absl::UnavailableError(absl::StrCat("WebSocket upgrade failed: ", ec.message()));
+    }
+    const std::string why = absl::StrCat("upgrade refused: HTTP ", code, " ", std::string(upgrade_.reason()));
+    if (code == 401) return absl::UnauthenticatedError(why);
+    if (code == 403) return absl::PermissionDeniedError(why);
+    if (code >= 500) return absl::UnavailableError(why);
+    return absl::FailedPreconditionError(why);
   }
 
   void ReadLoop() {

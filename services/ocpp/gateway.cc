@@ -54,6 +54,7 @@ void Gateway::Admit(const std::string& cp_id, const std::string& password, const
         entry.charger = std::make_shared<OcppCharger>(cp_id, out_, options_.charger);
       }
       entry.secret = password;
+      entry.admitted_at = absl::Now();
       charger = entry.charger;
     }
     log::Info("charger admitted", {{"cp_id", cp_id}, {"peer", peer}});
@@ -100,7 +101,7 @@ void Gateway::Tick(absl::Time now) {
       }
       if (e.monitor != nullptr) tick.push_back(e.monitor);
       chargers.push_back(e.charger);
-      if (!connected && e.monitor == nullptr && !e.charger->busy()) {
+      if (!connected && e.monitor == nullptr && !e.charger->busy() && now - e.admitted_at > kAdmissionGrace) {
         chargers_.erase(it++);
       } else {
         ++it;

@@ -30,6 +30,9 @@ struct GatewayOptions {
 
 class Gateway : public ChargerAdmission {
  public:
+  // Longer than any upgrade may take after its admission.
+  static constexpr absl::Duration kAdmissionGrace = absl::Seconds(30);
+
   Gateway(GatewayOptions options, cp::Authenticator& auth, central::v1::CentralService::StubInterface& central,
           cp::EngineOutput& out);
   ~Gateway() override;
@@ -46,7 +49,8 @@ class Gateway : public ChargerAdmission {
 
   // Every second: each connected charger's monitor ticks; a charger that left
   // loses its monitor (central then sees its link end), and is forgotten
-  // once no supply is authorised or running on it.
+  // once no supply is authorised or running on it (one admitted but not
+  // connected yet, after kAdmissionGrace).
   void Tick(absl::Time now);
   // Ends every monitor's link.
   void Shutdown();
@@ -58,6 +62,10 @@ class Gateway : public ChargerAdmission {
     std::shared_ptr<OcppCharger> charger;
     std::string secret;
     std::shared_ptr<cp::Monitor> monitor;
+    // Its connection completes the upgrade after the admission: until then
+    // (within the server's handshake timeout) the charger is not connected
+    // yet, and must not be forgotten for it.
+    absl::Time admitted_at;
   };
 
   std::shared_ptr<OcppCharger> Find(const std::string& cp_id) const;

@@ -640,7 +640,7 @@ absl::StatusOr<std::unique_ptr<Process>> StartGateway(Stack& stack, int port) {
 // them charging with MeterValues every 10 s for --duration (60 s), then
 // stopped by their drivers (RemoteStopTransaction). Phase 2: the churn
 // scenario over OCPP on 400 of them (3 MeterValues 100 ms apart, then
-// unplugged) for 30 s.
+// unplugged) for 30 s (--duration if given).
 absl::StatusOr<nlohmann::json> Ocpp(Stack& stack) {
   const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 5000;
   const int supplies = std::min(absl::GetFlag(FLAGS_supplies), cps);
@@ -709,7 +709,9 @@ absl::StatusOr<nlohmann::json> Ocpp(Stack& stack) {
   latency.update(chargers.Summary());
 
   fleet.SetBehaviour({.power_w = 22000, .unplug_after_readings = 3, .meter_period = absl::Milliseconds(100)});
-  nlohmann::json churn = ChurnLoop(stack, probes, churn_cps, absl::Seconds(30), pids);
+  const absl::Duration churn_window =
+      absl::GetFlag(FLAGS_duration) > absl::ZeroDuration() ? absl::GetFlag(FLAGS_duration) : absl::Seconds(30);
+  nlohmann::json churn = ChurnLoop(stack, probes, churn_cps, churn_window, pids);
   churn["cps"] = churn_cps;
   probes.Stop();
   return nlohmann::json{

@@ -40,4 +40,7 @@ check ingest "telemetry_applied >= 3000;ratio > 0;central_ingest_rate_per_second
 check edge \
   "unary_edge_qps > 0;unary_direct_qps > 0;ws['clients_closed'] == 0;ws['clients_with_every_update'] == 5;ws['reference_frames'] > 0" \
   --cps=10 --supplies=5 --clients=5 --concurrency=2 --duration=3s
+check ocpp \
+  "connected_cps == 20;chargers_booted == 20;supplies_started == 5;tickets_lost == 0;tickets_duplicated == 0;churn['sessions_completed_in_window'] > 0;churn['tickets_lost'] == 0;churn['tickets_duplicated'] == 0;latency['remote_start_to_start_transaction']['count'] == 5" \
+  --cps=20 --supplies=5 --duration=3s
 echo "1 passed, 0 failed"

@@ -295,6 +295,36 @@ TEST_F(OcppTest, ATransactionSurvivesAGatewayRestart) {
   EXPECT_TRUE(absl::StrContains(ReadAll(gateway_->log_path()), "transaction taken up again after a gap"));
 }
 
+// evc-cp-fleet --ocpp, the load tests' chargers (./evc bench ocpp), through
+// the same gateway: they boot and become ACTIVE at central; a driver's charge
+// runs on one (RemoteStartTransaction -> StartTransaction -> MeterValues every
+// 500 ms at 36 kW), which unplugs after 3 readings: a ticket for what it metered.
+TEST_F(OcppTest, TheFleetSimulatorsChargersJoinThroughTheGatewayAndCharge) {
+  ASSERT_TRUE(stack_->AddDriver("ocpp-gil").ok());
+  auto fleet = stack_->Spawn("fleet-ocpp", "evc-cp-fleet",
+                             {"--count=3", "--prefix=OF-", "--registry=" + stack_->registry_address(),
+                              "--auth=" + stack_->auth_address(), absl::StrCat("--ocpp=ws://127.0.0.1:", port_, "/ocpp"),
+                              "--telemetry_period=500ms", "--unplug_after_readings=3", "--power_w=36000",
+                              "--price=350", "--user=admin", "--password_file=" + stack_->PasswordFile("admin")});
+  for (const char* cp : {"OF-00001", "OF-00002", "OF-00003"}) {
+    ASSERT_TRUE(stack_->WaitForState(cp, common::v1::CP_STATE_ACTIVE, absl::Seconds(60)))
+        << cp << " never became ACTIVE: see " << fleet->log_path() << " and " << gateway_->log_path();
+  }
+  LoopClient loop(*stack_);
+  auto supply = loop.Request("OF-00002", "ocpp-gil");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  std::optional<common::v1::Ticket> ticket = loop.WaitForTicket(supply->supply_id(), absl::Seconds(40));
+  ASSERT_TRUE(ticket.has_value()) << ReadAll(fleet->log_path());
+  EXPECT_EQ(ticket->end_reason(), common::v1::END_REASON_UNPLUGGED);
+  // Three readings 500 ms apart at 36 kW: 15 Wh, give or take the ticks.
+  EXPECT_GE(ticket->energy_wh(), 10);
+  EXPECT_LE(ticket->energy_wh(), 40);
+  EXPECT_EQ(ticket->driver_id(), "ocpp-gil");
+  fleet->Stop();
+  EXPECT_TRUE(stack_->WaitForState("OF-00001", common::v1::CP_STATE_DISCONNECTED, absl::Seconds(30)))
+      << "the gateway kept a charger linked after the fleet left";
+}
+
 TEST_F(OcppTest, BadFramesGetTheSpecsCallErrors) {
   auto secret = stack_->RegisterCp("OCPP-003");
   ASSERT_TRUE(secret.ok()) << secret.status();
