@@ -145,6 +145,10 @@ class ClientConnection : public ClientLink, public std::enable_shared_from_this<
       return End(absl::UnavailableError(
           absl::StrCat("cannot connect to ", url_.host, ":", url_.port, ": ", ec.message())));
     }
+    // A charger often writes twice in a row (an answer, then its own CALL):
+    // with Nagle the second waits for the peer's delayed ACK (~40 ms).
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
     const std::string basic = absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(cp_id_, ":", password_)));
     ws_.set_option(websocket::stream_base::decorator([basic](websocket::request_type& req) {
       req.set(http::field::user_agent, "evc-cp-fleet");

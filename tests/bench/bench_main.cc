@@ -396,6 +396,35 @@ void StopEverySupply(Stack& stack, Probes& probes, const std::map<std::string, s
 
 // ---- scenarios ----
 
+struct RequestedSupplies {
+  std::set<std::string> ids;
+  std::map<std::string, std::string> driver_of;  // supply id -> its driver
+  int rejected = 0;
+};
+
+// A charge on each of CPs 1..n (FleetCpId) by its driver (FleetDriverId), 16
+// requests at a time, each noted with the probes; `on_request` (if any) hears
+// of each CP as its request goes out.
+RequestedSupplies RequestSupplies(Stack& stack, Probes& probes, int n,
+                                  const std::function<void(const std::string& cp, absl::Time at)>& on_request = {}) {
+  RequestedSupplies out;
+  absl::Mutex mu;
+  Parallel(n, 16, [&](int i) {
+    const absl::Time t0 = absl::Now();
+    if (on_request) on_request(FleetCpId(i + 1), t0);
+    auto id = RequestChargeAs(stack, FleetCpId(i + 1), FleetDriverId(i + 1));
+    absl::MutexLock lock(&mu);
+    if (!id.ok()) {
+      ++out.rejected;
+      return;
+    }
+    probes.Requested(*id, t0);
+    out.ids.insert(*id);
+    out.driver_of[*id] = FleetDriverId(i + 1);
+  });
+  return out;
+}
+
 absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
   const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 5000;
   const int supplies = std::min(absl::GetFlag(FLAGS_supplies), cps);
@@ -412,22 +441,9 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
   auto before = Stats(stack);
   if (!before.ok()) return before.status();
 
-  std::set<std::string> ids;
-  std::map<std::string, std::string> driver_of;
-  absl::Mutex ids_mu;
-  std::atomic<int> rejected{0};
-  Parallel(supplies, 16, [&](int i) {
-    const absl::Time t0 = absl::Now();
-    auto id = RequestChargeAs(stack, FleetCpId(i + 1), FleetDriverId(i + 1));
-    if (!id.ok()) {
-      ++rejected;
-      return;
-    }
-    probes.Requested(*id, t0);
-    absl::MutexLock lock(&ids_mu);
-    ids.insert(*id);
-    driver_of[*id] = FleetDriverId(i + 1);
-  });
+  const RequestedSupplies requested = RequestSupplies(stack, probes, supplies);
+  const std::set<std::string>& ids = requested.ids;
+  const std::map<std::string, std::string>& driver_of = requested.driver_of;
   CpuWindow cpu;
   cpu.Begin(ServicePids(stack, fleet.get()));
   absl::SleepFor(window);
@@ -451,7 +467,7 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
       {"cps", cps},
       {"connect_seconds", absl::ToDoubleSeconds(connect_time)},
       {"supplies_started", ids.size()},
-      {"supplies_rejected", rejected.load()},
+      {"supplies_rejected", requested.rejected},
       {"supplies_completed", TicketsStored(stack)},
       {"tickets_received", received},
       {"tickets_duplicated", duplicates},
@@ -580,7 +596,9 @@ class ChargerProbes : public cp::OcppFleetObserver {
       ++failed_calls_;
       return;
     }
-    if (measuring_) call_round_trip_.Add(round_trip);
+    if (!measuring_) return;
+    call_round_trip_.Add(round_trip);
+    if (action == "MeterValues") meter_values_round_trip_.Add(round_trip);
   }
   void RemoteStartReceived(const std::string& cp_id, absl::Time at) override {
     absl::MutexLock lock(&mu_);
@@ -603,6 +621,7 @@ class ChargerProbes : public cp::OcppFleetObserver {
 
   nlohmann::json Summary() const {
     return {{"call_round_trip", call_round_trip_.Summary()},
+            {"meter_values_round_trip", meter_values_round_trip_.Summary()},
             {"request_to_remote_start", request_to_remote_start_.Summary()},
             {"remote_start_to_start_transaction", remote_start_to_started_.Summary()},
             {"failed_calls", failed_calls_.load()}};
@@ -612,6 +631,7 @@ class ChargerProbes : public cp::OcppFleetObserver {
   std::atomic<bool> measuring_{false};
   std::atomic<int64_t> failed_calls_{0};
   Latencies call_round_trip_;
+  Latencies meter_values_round_trip_;
   Latencies request_to_remote_start_;
   Latencies remote_start_to_started_;
   absl::Mutex mu_;
@@ -652,8 +672,12 @@ absl::StatusOr<nlohmann::json> Ocpp(Stack& stack) {
   const int port = testing::FreePort();
   auto gateway = StartGateway(stack, port);
   if (!gateway.ok()) return gateway.status();
+  // The bench process runs the 5,000 chargers (and the probes): its CPU says
+  // how much of the two cores the simulation itself takes.
   const std::map<std::string, pid_t> pids = {{"central", stack.central_process().pid()},
-                                             {"ocpp", (*gateway)->pid()}};
+                                             {"ocpp", (*gateway)->pid()},
+                                             {"kafka", stack.kafka_process().pid()},
+                                             {"bench_chargers", getpid()}};
 
   ChargerProbes chargers;
   cp::OcppFleet fleet({.power_w = 22000, .meter_period = absl::Seconds(10)},
@@ -676,23 +700,10 @@ absl::StatusOr<nlohmann::json> Ocpp(Stack& stack) {
   if (absl::Status s = probes.Start(); !s.ok()) return s;
   chargers.Measure();
 
-  std::set<std::string> ids;
-  std::map<std::string, std::string> driver_of;
-  absl::Mutex ids_mu;
-  std::atomic<int> rejected{0};
-  Parallel(supplies, 16, [&](int i) {
-    const absl::Time t0 = absl::Now();
-    chargers.Requested(FleetCpId(i + 1), t0);
-    auto id = RequestChargeAs(stack, FleetCpId(i + 1), FleetDriverId(i + 1));
-    if (!id.ok()) {
-      ++rejected;
-      return;
-    }
-    probes.Requested(*id, t0);
-    absl::MutexLock lock(&ids_mu);
-    ids.insert(*id);
-    driver_of[*id] = FleetDriverId(i + 1);
-  });
+  const RequestedSupplies requested = RequestSupplies(
+      stack, probes, supplies, [&](const std::string& cp, absl::Time at) { chargers.Requested(cp, at); });
+  const std::set<std::string>& ids = requested.ids;
+  const std::map<std::string, std::string>& driver_of = requested.driver_of;
   CpuWindow cpu;
   cpu.Begin(pids);
   absl::SleepFor(window);
@@ -720,7 +731,7 @@ absl::StatusOr<nlohmann::json> Ocpp(Stack& stack) {
       {"chargers_booted", booted},
       {"connect_seconds", absl::ToDoubleSeconds(connect_time)},
       {"supplies_started", ids.size()},
-      {"supplies_rejected", rejected.load()},
+      {"supplies_rejected", requested.rejected},
       {"tickets_received", received},
       {"tickets_duplicated", duplicates},
       {"tickets_lost", static_cast<int64_t>(ids.size()) - received},
