@@ -10,22 +10,10 @@
 
 #include "absl/synchronization/mutex.h"
 #include "services/common/testing/fake_server.h"
+#include "services/cp/accepting_authenticator.h"
 
 namespace evc::cp {
 namespace {
-
-class AcceptingAuth : public Authenticator {
- public:
-  absl::StatusOr<auth::v1::AuthenticateChargingPointResponse> Authenticate(const std::string&,
-                                                                          const std::string&) override {
-    auth::v1::AuthenticateChargingPointResponse r;
-    r.set_token("token");
-    r.set_key_id("k1");
-    r.set_key(std::string(32, 'k'));
-    r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    return r;
-  }
-};
 
 class HealthyEngine : public EngineProbe {
  public:
@@ -144,7 +132,7 @@ bool TickUntil(Monitor& monitor, const std::function<bool()>& done) {
 TEST(MonitorTest, TheIntervalCentralSaysIsClampedToItsBounds) {
   Scripted({Registered(common::v1::CP_STATE_ACTIVE, 50)});
   auto& stub = *Shared().stub;
-  AcceptingAuth auth;
+  AcceptingAuthenticator auth;
   HealthyEngine engine;
   Monitor monitor("CP1", "secret", engine, auth, stub);
   ASSERT_TRUE(TickUntil(monitor, [&] { return monitor.health_interval() != absl::Seconds(1); }));
@@ -158,7 +146,7 @@ TEST(MonitorTest, StatesAndIntervalsPushedOnTheOpenLinkReachTheEngineSide) {
             Registered(common::v1::CP_STATE_OUT_OF_SERVICE, 0),  // 0: interval unchanged
             Registered(common::v1::CP_STATE_UNSPECIFIED, 300'000)});
   auto& stub = *Shared().stub;
-  AcceptingAuth auth;
+  AcceptingAuthenticator auth;
   HealthyEngine engine;
   Monitor monitor("CP1", "secret", engine, auth, stub);
   ASSERT_TRUE(TickUntil(monitor, [&] { return monitor.health_interval() == kMaxHealthInterval; }))
@@ -176,7 +164,7 @@ TEST(MonitorTest, StatesAndIntervalsPushedOnTheOpenLinkReachTheEngineSide) {
 TEST(MonitorTest, AnEngineNotReachedYetIsWaitedForNotReportedBroken) {
   ScriptedCentral& central = Scripted({Registered(common::v1::CP_STATE_ACTIVE, 1000)});
   auto& stub = *Shared().stub;
-  AcceptingAuth auth;
+  AcceptingAuthenticator auth;
   HealthyEngine engine;
   engine.SetReachable(false);
   Monitor monitor("CP1", "secret", engine, auth, stub);

@@ -9,7 +9,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -17,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "services/ocpp/live_connections.h"
 
 namespace evc::ocpp {
 
@@ -25,10 +25,6 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-namespace {
-constexpr char kSubprotocol[] = "ocpp1.6";
-}  // namespace
 
 absl::StatusOr<CentralSystemUrl> ParseCentralSystemUrl(const std::string& url) {
   absl::string_view rest = url;
@@ -63,25 +59,10 @@ class OcppClientPool::Impl {
 
   void Stop();
 
-  void Register(ClientLink* c, std::weak_ptr<ClientLink> weak) {
-    absl::MutexLock lock(&mu);
-    live.insert(c);
-    if (all.size() > 2 * live.size() + 64) {
-      std::erase_if(all, [](const std::weak_ptr<ClientLink>& w) { return w.expired(); });
-    }
-    all.push_back(std::move(weak));
-  }
-  void Unregister(ClientLink* c) {
-    absl::MutexLock lock(&mu);
-    live.erase(c);
-  }
-
   const Schemas& schemas;
   const ClientOptions options;
-  absl::Mutex mu;
   // Connections not ended yet.
-  absl::flat_hash_set<ClientLink*> live ABSL_GUARDED_BY(mu);
-  std::vector<std::weak_ptr<ClientLink>> all ABSL_GUARDED_BY(mu);
+  LiveConnections<ClientLink> connections;
   net::io_context ioc;
   net::executor_work_guard<net::io_context::executor_type> work;
   std::vector<std::thread> threads;
@@ -97,7 +78,7 @@ class ClientConnection : public ClientLink, public std::enable_shared_from_this<
         handler_(handler), ws_(net::make_strand(pool.ioc)), resolver_(ws_.get_executor()),
         timer_(ws_.get_executor()) {}
 
-  ~ClientConnection() override { pool_.Unregister(this); }
+  ~ClientConnection() override { pool_.connections.Remove(this); }
 
   void Start() {
     net::dispatch(ws_.get_executor(), [self = shared_from_this()] {
@@ -258,7 +239,7 @@ class ClientConnection : public ClientLink, public std::enable_shared_from_this<
   void End(const absl::Status& why) {
     if (ended_) return;
     ended_ = true;
-    pool_.Unregister(this);
+    pool_.connections.Remove(this);
     timer_.cancel();
     if (endpoint_) {
       endpoint_->Close();
@@ -287,22 +268,8 @@ class ClientConnection : public ClientLink, public std::enable_shared_from_this<
 }  // namespace
 
 void OcppClientPool::Impl::Stop() {
-  std::vector<std::shared_ptr<ClientLink>> open;
-  {
-    absl::MutexLock lock(&mu);
-    for (const auto& weak : all) {
-      if (auto c = weak.lock()) open.push_back(std::move(c));
-    }
-    all.clear();
-  }
-  for (auto& c : open) c->Close();
-  open.clear();
-  {
-    // Closing handshakes get a moment; what remains is torn down below.
-    absl::MutexLock lock(&mu);
-    mu.AwaitWithTimeout(absl::Condition(+[](absl::flat_hash_set<ClientLink*>* l) { return l->empty(); }, &live),
-                        absl::Seconds(2));
-  }
+  // Closing handshakes get a moment; what remains is torn down below.
+  connections.CloseAll([](ClientLink& c) { c.Close(); }, absl::Seconds(2));
   work.reset();
   ioc.stop();
   for (auto& t : threads) t.join();
@@ -321,7 +288,7 @@ void OcppClientPool::Stop() {
 std::shared_ptr<ClientLink> OcppClientPool::Connect(const CentralSystemUrl& url, const std::string& cp_id,
                                                     const std::string& password, ChargePointHandler& handler) {
   auto connection = std::make_shared<ClientConnection>(*impl_, url, cp_id, password, handler);
-  impl_->Register(connection.get(), connection);
+  impl_->connections.Add(connection);
   connection->Start();
   return connection;
 }

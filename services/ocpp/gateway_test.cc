@@ -4,30 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-
 #include <grpcpp/create_channel.h>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "services/cp/accepting_authenticator.h"
 
 namespace evc::ocpp {
 namespace {
-
-class CountingAuth : public cp::Authenticator {
- public:
-  absl::StatusOr<auth::v1::AuthenticateChargingPointResponse> Authenticate(const std::string&,
-                                                                          const std::string&) override {
-    ++calls;
-    auth::v1::AuthenticateChargingPointResponse r;
-    r.set_token("token");
-    r.set_key_id("k1");
-    r.set_key(std::string(32, 'k'));
-    r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    return r;
-  }
-  std::atomic<int> calls{0};
-};
 
 class NoOutput : public cp::EngineOutput {
  public:
@@ -60,7 +44,7 @@ class GatewayTest : public ::testing::Test {
     return session.ok() ? *session : nullptr;
   }
 
-  CountingAuth auth_;
+  cp::AcceptingAuthenticator auth_;
   NoOutput out_;
   // Nobody listens: the monitors' links to central just fail and retry.
   std::unique_ptr<central::v1::CentralService::Stub> central_ =

@@ -29,6 +29,10 @@ inline constexpr char kTypeConstraintViolation[] = "TypeConstraintViolation";
 inline constexpr char kGenericError[] = "GenericError";
 }  // namespace errc
 
+// The WebSocket subprotocol of OCPP-J 1.6, offered by the charger and agreed
+// by the central system.
+inline constexpr char kSubprotocol[] = "ocpp1.6";
+
 enum class MessageType { kCall = 2, kCallResult = 3, kCallError = 4 };
 
 struct RpcError {

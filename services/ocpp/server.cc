@@ -26,6 +26,7 @@
 #include "services/common/tcp_listener.h"
 #include "services/common/metrics.h"
 #include "services/common/validation.h"
+#include "services/ocpp/live_connections.h"
 
 namespace evc::ocpp {
 
@@ -37,7 +38,6 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr char kSubprotocol[] = "ocpp1.6";
 constexpr char kPathPrefix[] = "/ocpp/";
 
 prometheus::Gauge& ConnectionsGauge() {
@@ -157,18 +157,6 @@ class OcppServer::Impl {
   absl::Status Start();
   void Stop();
 
-  void Register(const std::shared_ptr<AnyConnection>& c) {
-    absl::MutexLock lock(&mu);
-    live.insert(c.get());
-    if (all.size() > 2 * live.size() + 64) {
-      std::erase_if(all, [](const std::weak_ptr<AnyConnection>& w) { return w.expired(); });
-    }
-    all.push_back(c);
-  }
-  void Unregister(AnyConnection* c) {
-    absl::MutexLock lock(&mu);
-    live.erase(c);
-  }
 
   const OcppServerConfig config;
   ChargerAdmission& admission;
@@ -176,10 +164,7 @@ class OcppServer::Impl {
   // Set when chargers connect over TLS (wss://) only.
   std::unique_ptr<net::ssl::context> tls;
   // Before ioc: connections destroyed with it unregister here.
-  absl::Mutex mu;
-  absl::flat_hash_set<AnyConnection*> live ABSL_GUARDED_BY(mu);
-  // Weak references for Stop; pruned as connections end.
-  std::vector<std::weak_ptr<AnyConnection>> all ABSL_GUARDED_BY(mu);
+  LiveConnections<AnyConnection> connections;
   net::io_context ioc;
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
@@ -211,7 +196,7 @@ class Connection : public AnyConnection, public std::enable_shared_from_this<Con
   ~Connection() override {
     // Torn down by the io_context's end (Stop): the session still learns it.
     if (endpoint_) Gone();
-    server_.Unregister(this);
+    server_.connections.Remove(this);
   }
 
   void Run() {
@@ -495,7 +480,7 @@ class Connection : public AnyConnection, public std::enable_shared_from_this<Con
 template <class Stream>
 void Serve(tcp::socket socket, OcppServer::Impl& server) {
   auto connection = std::make_shared<Connection<Stream>>(std::move(socket), server);
-  server.Register(connection);
+  server.connections.Add(connection);
   connection->Run();
 }
 
@@ -518,22 +503,8 @@ absl::Status OcppServer::Impl::Start() {
 
 void OcppServer::Impl::Stop() {
   StopAccepting(acceptor);
-  std::vector<std::shared_ptr<AnyConnection>> open;
-  {
-    absl::MutexLock lock(&mu);
-    for (const auto& weak : all) {
-      if (auto c = weak.lock()) open.push_back(std::move(c));
-    }
-    all.clear();
-  }
-  for (auto& c : open) c->PostClose("gateway shutting down");
-  open.clear();
-  {
-    // Closing handshakes get a moment; what remains is torn down below.
-    absl::MutexLock lock(&mu);
-    mu.AwaitWithTimeout(absl::Condition(+[](absl::flat_hash_set<AnyConnection*>* l) { return l->empty(); }, &live),
-                        absl::Seconds(2));
-  }
+  // Closing handshakes get a moment; what remains is torn down below.
+  connections.CloseAll([](AnyConnection& c) { c.PostClose("gateway shutting down"); }, absl::Seconds(2));
   ioc.stop();
   for (auto& t : threads) t.join();
   threads.clear();
