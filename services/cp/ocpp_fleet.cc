@@ -181,10 +181,14 @@ void SimulatedOcppCharger::StartTransaction(const std::string& id_tag) {
            return;
          }
          const absl::Time now = absl::Now();
+         // A charger's sampling clock is its own: the first reading comes at a
+         // random point of the first period, so chargers whose transactions
+         // started together (a load test's ramp) do not meter in lockstep.
+         const absl::Duration first_reading = behaviour_.meter_period * absl::Uniform(sampling_phase_, 0.0, 1.0);
          transaction_ = Transaction{.id = answer->at("transactionId").get<int64_t>(),
                                     .meter_start_wh = meter_start,
                                     .started_at = now,
-                                    .next_reading = now + behaviour_.meter_period};
+                                    .next_reading = now + first_reading};
          metered_at_ = now;
          if (observer_ != nullptr) observer_->TransactionStarted(cp_id_, transaction_->id, now);
          ReportStatus("Charging");

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -124,6 +125,7 @@ class SimulatedOcppCharger : public ocpp::ChargePointHandler {
   bool stop_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   double meter_wh_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time metered_at_ ABSL_GUARDED_BY(mu_);
+  absl::InsecureBitGen sampling_phase_ ABSL_GUARDED_BY(mu_);
 };
 
 // Many simulated chargers on a few I/O threads.

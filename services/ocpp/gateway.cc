@@ -52,6 +52,7 @@ void Gateway::Admit(const std::string& cp_id, const std::string& password, const
       Entry& entry = chargers_[cp_id];
       if (entry.charger == nullptr) {
         entry.charger = std::make_shared<OcppCharger>(cp_id, out_, options_.charger);
+        entry.slice = static_cast<int>(admissions_++ % kTickSlices);
       }
       entry.secret = password;
       entry.admitted_at = absl::Now();
@@ -90,17 +91,20 @@ void Gateway::Tick(absl::Time now) {
   std::vector<std::shared_ptr<OcppCharger>> chargers;
   {
     absl::MutexLock lock(&mu_);
+    const int turn = static_cast<int>(ticks_++ % kTickSlices);
     for (auto it = chargers_.begin(); it != chargers_.end();) {
       Entry& e = it->second;
       const bool connected = e.charger->connected();
+      bool due = e.slice == turn;
       if (connected && e.monitor == nullptr) {
         e.monitor = std::make_shared<cp::Monitor>(e.charger->cp_id(), e.secret, *e.charger, auth_, central_);
+        due = true;  // linked to central now, not up to a second later
       } else if (!connected && e.monitor != nullptr) {
         stop.push_back(std::move(e.monitor));
         e.monitor.reset();
       }
-      if (e.monitor != nullptr) tick.push_back(e.monitor);
-      chargers.push_back(e.charger);
+      if (due && e.monitor != nullptr) tick.push_back(e.monitor);
+      if (due) chargers.push_back(e.charger);
       if (!connected && e.monitor == nullptr && !e.charger->busy() && now - e.admitted_at > kAdmissionGrace) {
         chargers_.erase(it++);
       } else {

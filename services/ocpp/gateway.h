@@ -47,10 +47,17 @@ class Gateway : public ChargerAdmission {
   // what does not open goes to the dead-letter topic.
   void RouteCommands(std::span<const KafkaMessage> batch, KafkaProducer& dead_letters);
 
-  // Every second: each connected charger's monitor ticks; a charger that left
-  // loses its monitor (central then sees its link end), and is forgotten
-  // once no supply is authorised or running on it (one admitted but not
-  // connected yet, after kAdmissionGrace).
+  // Tick is called kTickSlices times a second. Each call ticks one slice of
+  // the connected chargers and their monitors (a monitor also on the tick
+  // that creates it), so each ticks once a second. Spreading them over the
+  // second matters: 5,000 health reports sent in one burst hold up every
+  // CALL answered behind them, here and at central.
+  static constexpr int kTickSlices = 10;
+  static constexpr absl::Duration kTickPeriod = absl::Milliseconds(1000 / kTickSlices);
+
+  // A charger that left loses its monitor (central then sees its link end),
+  // and is forgotten once no supply is authorised or running on it (one
+  // admitted but not connected yet, after kAdmissionGrace).
   void Tick(absl::Time now);
   // Ends every monitor's link.
   void Shutdown();
@@ -66,6 +73,8 @@ class Gateway : public ChargerAdmission {
     // (within the server's handshake timeout) the charger is not connected
     // yet, and must not be forgotten for it.
     absl::Time admitted_at;
+    // Which of the kTickSlices ticks of a second is its turn.
+    int slice = 0;
   };
 
   std::shared_ptr<OcppCharger> Find(const std::string& cp_id) const;
@@ -78,6 +87,8 @@ class Gateway : public ChargerAdmission {
   mutable absl::Mutex mu_;
   bool ready_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::string, Entry> chargers_ ABSL_GUARDED_BY(mu_);
+  int64_t ticks_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t admissions_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace evc::ocpp

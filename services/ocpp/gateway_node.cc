@@ -57,7 +57,7 @@ absl::Status RunGateway(const GatewayNodeConfig& config, KafkaProducer& producer
   });
   do {
     gateway.Tick(absl::Now());
-  } while (!stop.WaitForNotificationWithTimeout(absl::Seconds(1)));
+  } while (!stop.WaitForNotificationWithTimeout(Gateway::kTickPeriod));
   ready.join();
   server.Stop();
   gateway.Shutdown();

@@ -588,15 +588,22 @@ absl::StatusOr<nlohmann::json> Churn(Stack& stack) {
 
 // ---- ocpp: chargers over OCPP 1.6J through one evc-ocpp gateway ----
 
-// What the simulated chargers see of the gateway.
+// What the simulated chargers see of the gateway, in two phases: the ramp
+// (every supply requested at once, faster than the network starts them: CALLs
+// queue) and the steady window (the chargers charge and meter), which the
+// round-trip target is about.
 class ChargerProbes : public cp::OcppFleetObserver {
  public:
+  enum class Phase { kConnecting, kRamp, kSteady, kDone };
+
   void CallAnswered(const std::string& action, absl::Duration round_trip, bool ok) override {
     if (!ok) {
       ++failed_calls_;
       return;
     }
-    if (!measuring_) return;
+    const Phase phase = phase_.load();
+    if (phase == Phase::kRamp) ramp_call_round_trip_.Add(round_trip);
+    if (phase != Phase::kSteady) return;
     call_round_trip_.Add(round_trip);
     if (action == "MeterValues") meter_values_round_trip_.Add(round_trip);
   }
@@ -608,6 +615,7 @@ class ChargerProbes : public cp::OcppFleetObserver {
   }
   void TransactionStarted(const std::string& cp_id, int64_t, absl::Time at) override {
     absl::MutexLock lock(&mu_);
+    ++started_;
     auto r = remote_start_at_.find(cp_id);
     if (r != remote_start_at_.end()) remote_start_to_started_.Add(at - r->second);
   }
@@ -616,25 +624,36 @@ class ChargerProbes : public cp::OcppFleetObserver {
     absl::MutexLock lock(&mu_);
     requested_at_[cp_id] = at;
   }
-  // Round trips count from now on (not those of the connection storm).
-  void Measure() { measuring_ = true; }
+  void Enter(Phase phase) { phase_ = phase; }
+  // Until `count` transactions started or `deadline`: the end of the ramp.
+  bool WaitStarted(int64_t count, absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    awaited_ = count;
+    return mu_.AwaitWithDeadline(absl::Condition(this, &ChargerProbes::StartedAwaited), deadline);
+  }
 
   nlohmann::json Summary() const {
     return {{"call_round_trip", call_round_trip_.Summary()},
             {"meter_values_round_trip", meter_values_round_trip_.Summary()},
+            {"ramp_call_round_trip", ramp_call_round_trip_.Summary()},
             {"request_to_remote_start", request_to_remote_start_.Summary()},
             {"remote_start_to_start_transaction", remote_start_to_started_.Summary()},
             {"failed_calls", failed_calls_.load()}};
   }
 
  private:
-  std::atomic<bool> measuring_{false};
+  std::atomic<Phase> phase_{Phase::kConnecting};
   std::atomic<int64_t> failed_calls_{0};
   Latencies call_round_trip_;
   Latencies meter_values_round_trip_;
+  Latencies ramp_call_round_trip_;
   Latencies request_to_remote_start_;
   Latencies remote_start_to_started_;
+  bool StartedAwaited() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return started_ >= awaited_; }
+
   absl::Mutex mu_;
+  int64_t started_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t awaited_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, absl::Time> requested_at_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> remote_start_at_ ABSL_GUARDED_BY(mu_);
 };
@@ -655,6 +674,8 @@ absl::StatusOr<std::unique_ptr<Process>> StartGateway(Stack& stack, int port) {
   }
   return gateway;
 }
+
+constexpr absl::Duration kRampSettle = absl::Seconds(5);
 
 // Phase 1: --cps chargers (5,000) connected over OCPP, --supplies (1,000) of
 // them charging with MeterValues every 10 s for --duration (60 s), then
@@ -698,16 +719,27 @@ absl::StatusOr<nlohmann::json> Ocpp(Stack& stack) {
   const absl::Duration connect_time = absl::Now() - connect_start;
   Probes probes(stack);
   if (absl::Status s = probes.Start(); !s.ok()) return s;
-  chargers.Measure();
+  chargers.Enter(ChargerProbes::Phase::kRamp);
 
+  const absl::Time ramp_start = absl::Now();
   const RequestedSupplies requested = RequestSupplies(
       stack, probes, supplies, [&](const std::string& cp, absl::Time at) { chargers.Requested(cp, at); });
   const std::set<std::string>& ids = requested.ids;
   const std::map<std::string, std::string>& driver_of = requested.driver_of;
+  if (!chargers.WaitStarted(static_cast<int64_t>(ids.size()), absl::Now() + absl::Minutes(2))) {
+    missed["ramp_seconds"] = "not every accepted supply started its transaction within 2 minutes";
+  }
+  const absl::Duration ramp_time = absl::Now() - ramp_start;
+  // What the ramp left queued (each charger's StatusNotification Charging)
+  // drains first: it counts with the ramp, not the steady state.
+  absl::SleepFor(kRampSettle);
+  chargers.Enter(ChargerProbes::Phase::kSteady);
   CpuWindow cpu;
   cpu.Begin(pids);
   absl::SleepFor(window);
   nlohmann::json usage = cpu.End();
+  // The mass stop and the churn that follow are not the steady state.
+  chargers.Enter(ChargerProbes::Phase::kDone);
   auto during = Stats(stack);
   const size_t booted = fleet.booted();
 
@@ -730,6 +762,7 @@ absl::StatusOr<nlohmann::json> Ocpp(Stack& stack) {
       {"connected_cps", during.ok() ? during->connected() : 0},
       {"chargers_booted", booted},
       {"connect_seconds", absl::ToDoubleSeconds(connect_time)},
+      {"ramp_seconds", absl::ToDoubleSeconds(ramp_time)},
       {"supplies_started", ids.size()},
       {"supplies_rejected", requested.rejected},
       {"tickets_received", received},
