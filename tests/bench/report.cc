@@ -71,6 +71,7 @@ const std::map<std::string, std::vector<std::string>>& Headlines() {
       {"failover", {"kills", "supplies_started", "takeover.serving.p50_ms", "takeover.first_charge_accepted.p50_ms",
                     "takeover.first_charge_accepted.p99_ms", "takeover.all_cps_relinked.p50_ms"}},
       {"ocpp", {"connected_cps", "connect_seconds", "latency.call_round_trip.p50_ms",
+                "latency.meter_values_round_trip.p99_ms", "ramp_seconds", "latency.ramp_call_round_trip.p99_ms",
                 "latency.remote_start_to_start_transaction.p99_ms", "latency.request_to_authorise.p99_ms",
                 "latency.telemetry_to_stream.p99_ms", "churn.sessions_per_second", "processes.central.cpu_cores"}},
   };
