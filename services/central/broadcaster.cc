@@ -14,6 +14,8 @@ central::v1::ChargingPointStatus PublicView(central::v1::ChargingPointStatus sta
   shown.set_phase(supply.phase());
   shown.set_power_w(supply.power_w());
   shown.set_price_millieuros_per_kwh(supply.price_millieuros_per_kwh());
+  // How fresh the live figures are; it says nothing of who charges.
+  if (supply.has_last_reading_at()) *shown.mutable_last_reading_at() = supply.last_reading_at();
   *status.mutable_supply() = std::move(shown);
   return status;
 }

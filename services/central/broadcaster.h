@@ -24,8 +24,9 @@ struct NetworkViewer {
 
 // What `viewer` may see of a CP: operators everything, a driver their own
 // supply in full; of anyone else's supply (and for anonymous readers) only
-// the public part: the CP, its state, holds, phase, power and price; no
-// driver, no supply id, no energy or amount tied to a person.
+// the public part: the CP, its state, holds, phase, power, price and when the
+// latest reading was taken; no driver, no supply id, no energy or amount tied
+// to a person.
 central::v1::ChargingPointStatus PublicView(central::v1::ChargingPointStatus status,
                                             const NetworkViewer& viewer);
 // The same for a network update; nullopt when the viewer gets nothing of it:

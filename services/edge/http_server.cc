@@ -128,8 +128,11 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
   virtual void AsyncWrite(const std::string& message, WriteDone done) = 0;
   // After the last message; `end` says how the stream ended.
   virtual void Finish(const HttpError& end) = 0;
-  // Cut the connection now (too slow, or broken).
+  // Cut the connection now (broken).
   virtual void Abort() = 0;
+  // End the connection of a client too slow for its queue, without waiting
+  // on it for longer than a bounded while.
+  virtual void CloseTooSlow() { Abort(); }
 
   // The client went away: stop the upstream.
   void ClientGone() {
@@ -169,7 +172,10 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
     if (closed_) return;
     log::Warn("streaming client too slow: dropped", {{"queued", limit_}});
     ClientGone();
-    Abort();  // the write in flight fails; what is queued goes with this object
+    // What is queued will never be sent; the close frame waits only for the
+    // write in flight.
+    queue_.erase(writing_ ? std::next(queue_.begin()) : queue_.begin(), queue_.end());
+    CloseTooSlow();
   }
 
   net::any_io_executor executor_;
@@ -243,10 +249,14 @@ void async_teardown(beast::role_type role, WebSocketTransport& stream, TeardownH
   net::async_compose<TeardownHandler, void(beast::error_code)>(GracefulTeardown(stream, role), handler, stream);
 }
 
+// How long a client dropped as too slow has to take its close frame (it waits
+// behind the write in flight) and answer it, before it is cut.
+constexpr auto kTooSlowCloseGrace = std::chrono::seconds(5);
+
 class WebSocketClient : public StreamingClient {
  public:
   WebSocketClient(websocket::stream<WebSocketTransport> ws, size_t limit)
-      : StreamingClient(ws.get_executor(), limit), ws_(std::move(ws)) {}
+      : StreamingClient(ws.get_executor(), limit), ws_(std::move(ws)), close_deadline_(ws_.get_executor()) {}
 
   // After the handshake: read (and ignore) client frames to see it leave.
   void ReadLoop() {
@@ -288,11 +298,29 @@ class WebSocketClient : public StreamingClient {
     beast::get_lowest_layer(ws_).close();
   }
 
+  // 1013 (try again later) tells the client why, and that reconnecting is
+  // fine (the web apps do, with backoff). Beast lets the close frame wait
+  // for the write in flight; the deadline keeps a client that reads nothing
+  // from holding its connection.
+  void CloseTooSlow() override {
+    websocket::close_reason reason(websocket::close_code::try_again_later);
+    reason.reason = "too slow for the stream: reconnect";
+    close_deadline_.expires_after(kTooSlowCloseGrace);
+    close_deadline_.async_wait([self = Self()](beast::error_code ec) {
+      if (!ec) self->Abort();
+    });
+    ws_.async_close(reason, [self = Self()](beast::error_code ec) {
+      self->close_deadline_.cancel();
+      if (ec) self->Abort();
+    });
+  }
+
  private:
   std::shared_ptr<WebSocketClient> Self() { return std::static_pointer_cast<WebSocketClient>(shared_from_this()); }
 
   websocket::stream<WebSocketTransport> ws_;
   beast::flat_buffer in_;
+  net::steady_timer close_deadline_;
 };
 
 // Newline-delimited JSON over chunked HTTP. The status line waits for the

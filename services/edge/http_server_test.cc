@@ -71,11 +71,28 @@ class UpdateWriter : public grpc::ServerWriteReactor<central::v1::NetworkUpdate>
   central::v1::NetworkUpdate update_;
 };
 
+// One snapshot, then nothing until the client leaves: a network stream that
+// stays open while others join it.
+class SnapshotThenHold : public grpc::ServerWriteReactor<central::v1::NetworkUpdate> {
+ public:
+  SnapshotThenHold() {
+    snapshot_.mutable_snapshot()->add_charging_points()->mutable_charging_point()->set_cp_id("ALC-001");
+    StartWrite(&snapshot_);
+  }
+  void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+  void OnDone() override { delete this; }
+
+ private:
+  central::v1::NetworkUpdate snapshot_;
+};
+
 class FakeCentral : public central::v1::CentralService::CallbackService {
  public:
   int updates = 3;
   size_t padding = 10;
   int burst = 0;  // 0: no pauses
+  bool hold_network_open = false;  // SnapshotThenHold instead of `updates`
+  std::atomic<int> watch_calls{0};
 
   grpc::ServerUnaryReactor* ListChargingPoints(grpc::CallbackServerContext* c, const central::v1::ListChargingPointsRequest*,
                                                central::v1::ListChargingPointsResponse* resp) override {
@@ -102,6 +119,8 @@ class FakeCentral : public central::v1::CentralService::CallbackService {
   }
   grpc::ServerWriteReactor<central::v1::NetworkUpdate>* WatchNetwork(grpc::CallbackServerContext*,
                                                                     const central::v1::WatchNetworkRequest*) override {
+    ++watch_calls;
+    if (hold_network_open) return new SnapshotThenHold;
     return new UpdateWriter(updates, padding, burst);
   }
   // Sends "unreadable" one message no reader accepts; refuses any other.
@@ -411,6 +430,50 @@ TEST_F(EdgeServerTest, AStalledWebSocketClientIsDroppedWithoutDelayingOthers) {
     ++stalled_frames;
   }
   EXPECT_LT(stalled_frames, 3000);
+}
+
+// Issue 19: anonymous watchers of the same stream cost central one call; a
+// joiner starts from the snapshot, as on a call of its own.
+TEST_F(EdgeServerTest, AnonymousWatchersShareOneUpstreamCall) {
+  central_.hold_network_open = true;
+  StartEdge();
+  net::io_context ioc;
+  auto first = OpenWebSocket(ioc, "/v1/network:watch");
+  nlohmann::json opening = testing::ReadFrame(*first);
+  EXPECT_EQ(opening["result"]["snapshot"]["chargingPoints"][0]["chargingPoint"]["cpId"], "ALC-001");
+  std::vector<std::unique_ptr<testing::WebSocket>> joiners;
+  for (int i = 0; i < 3; ++i) {
+    joiners.push_back(OpenWebSocket(ioc, "/v1/network:watch"));
+    EXPECT_EQ(testing::ReadFrame(*joiners.back()), opening);
+  }
+  EXPECT_EQ(central_.watch_calls.load(), 1);
+  // With a token: a call of its own.
+  auto own = testing::OpenWebSocket(ioc, edge_->port(), "/v1/network:watch", {{"Authorization", "Bearer tok"}});
+  EXPECT_EQ(testing::ReadFrame(*own), opening);
+  EXPECT_EQ(central_.watch_calls.load(), 2);
+}
+
+// A client too slow for its queue is told why with a close frame (1013: try
+// again later, which the web apps answer by reconnecting), not just cut.
+TEST_F(EdgeServerTest, AWebSocketClientTooSlowGetsACloseFrameSayingSo) {
+  central_.updates = 3000;
+  central_.padding = 8000;  // 24 MB: more than socket buffers hold
+  central_.burst = 4;
+  StartEdge(/*stream_queue_limit=*/16);
+  net::io_context ioc;
+  auto slow = OpenWebSocket(ioc, "/v1/network:watch");
+  absl::SleepFor(absl::Seconds(2));  // reads nothing meanwhile: dropped
+  int frames = 0;
+  beast::error_code ec;
+  while (!ec) {
+    beast::flat_buffer frame;
+    slow->read(frame, ec);
+    if (!ec) ++frames;
+  }
+  EXPECT_EQ(ec, websocket::error::closed) << ec.message();
+  EXPECT_EQ(slow->reason().code, websocket::close_code::try_again_later);
+  EXPECT_THAT(std::string(slow->reason().reason.c_str()), HasSubstr("too slow"));
+  EXPECT_LT(frames, 3000);
 }
 
 TEST_F(EdgeServerTest, ServesTheAppsDocsAndNoFileOutsideTheWebRoot) {

@@ -36,15 +36,16 @@ void Decorate(grpc::ClientContext& context, const CallMetadata& metadata) {
 
 }  // namespace
 
-// A server-streaming call run as a callback reactor. It owns itself until
-// OnDone; whoever cancels holds a shared_ptr, so cancelling never races with
-// the end of the call (gRPC may run OnDone inline inside TryCancel).
+// A server-streaming call run as a callback reactor, feeding one
+// SharedStream. It owns itself until OnDone; whoever cancels holds a
+// shared_ptr, so cancelling never races with the end of the call (gRPC may
+// run OnDone inline inside TryCancel).
 class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                               public StreamHandle,
                               public std::enable_shared_from_this<StreamCall> {
  public:
-  StreamCall(Upstreams& owner, const Route& route, std::shared_ptr<StreamSink> sink)
-      : owner_(owner), route_(route), sink_(std::move(sink)) {}
+  StreamCall(Upstreams& owner, const Route& route, std::shared_ptr<SharedStream> stream)
+      : owner_(owner), route_(route), stream_(std::move(stream)) {}
 
   void Start(grpc::GenericStub& stub, std::string request_bytes, const CallMetadata& metadata) {
     self_ = shared_from_this();
@@ -60,7 +61,8 @@ class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, g
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended; OnDone has the status
-    auto line = owner_.json_.Get(*route_.method->output_type(), FromByteBuffer(response_), true);
+    const std::string bytes = FromByteBuffer(response_);
+    auto line = owner_.json_.Get(*route_.method->output_type(), bytes, true);
     if (!line.ok()) {
       // The upstream's fault, answered as for a unary call: not the CANCELLED
       // that cancelling the call ends it with.
@@ -68,7 +70,7 @@ class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, g
       context_.TryCancel();
       return;
     }
-    if (!sink_->OnMessage(*std::move(line))) {
+    if (!stream_->Deliver(bytes, *std::move(line))) {
       context_.TryCancel();
       return;
     }
@@ -76,7 +78,7 @@ class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, g
   }
 
   void OnDone(const grpc::Status& status) override {
-    sink_->OnEnd(unreadable_ ? *unreadable_ : HttpError(status));
+    stream_->End(unreadable_ ? *unreadable_ : HttpError(status));
     owner_.Untrack(this);
     std::shared_ptr<StreamCall> last = std::move(self_);
   }
@@ -84,7 +86,7 @@ class Upstreams::StreamCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, g
  private:
   Upstreams& owner_;
   const Route& route_;
-  std::shared_ptr<StreamSink> sink_;
+  std::shared_ptr<SharedStream> stream_;
   std::shared_ptr<StreamCall> self_;
   // Set by OnReadDone, read by OnDone, which gRPC runs after every other reaction.
   std::optional<HttpError> unreadable_;
@@ -139,10 +141,54 @@ std::shared_ptr<StreamHandle> Upstreams::Stream(const Route& route, std::string 
     sink->OnEnd(HttpError(NotConfigured(route)));
     return std::make_shared<WeakHandle>(std::weak_ptr<StreamHandle>());
   }
-  auto call = std::make_shared<StreamCall>(*this, route, std::move(sink));
+  grpc::GenericStub& stub = *it->second.stub;
+  const google::protobuf::Descriptor& type = *route.method->output_type();
+  std::unique_ptr<StreamFold> fold = metadata.bearer_token.empty() ? NewStreamFold(type) : nullptr;
+  if (fold != nullptr) return JoinShared(route, stub, std::move(request_bytes), std::move(fold), std::move(sink));
+  auto own = std::make_shared<SharedStream>(json_, type, nullptr, [](const SharedStream*) {});
+  std::shared_ptr<StreamHandle> handle = own->Join(std::move(sink));
+  Begin(route, stub, std::move(request_bytes), metadata, own);
+  return handle;
+}
+
+std::shared_ptr<StreamHandle> Upstreams::JoinShared(const Route& route, grpc::GenericStub& stub,
+                                                    std::string request_bytes, std::unique_ptr<StreamFold> fold,
+                                                    std::shared_ptr<StreamSink> sink) {
+  SharedKey key(route.grpc_path, request_bytes);
+  std::shared_ptr<SharedStream> running;
+  {
+    absl::MutexLock lock(&shared_mu_);
+    if (auto found = shared_.find(key); found != shared_.end()) running = found->second;
+  }
+  if (running != nullptr) {
+    if (std::shared_ptr<StreamHandle> handle = running->Join(sink)) return handle;
+  }
+  // None, or one that cannot bring a joiner level: a new call takes its
+  // place for joiners (the old one serves its clients to the end).
+  auto stream = std::make_shared<SharedStream>(json_, *route.method->output_type(), std::move(fold),
+                                               [this, key](const SharedStream* closed) { Forget(key, closed); });
+  std::shared_ptr<StreamHandle> handle = stream->Join(std::move(sink));
+  {
+    absl::MutexLock lock(&shared_mu_);
+    shared_[key] = stream;
+  }
+  // The call is the edge's, made for many clients: no one client's address.
+  Begin(route, stub, std::move(request_bytes), CallMetadata{}, stream);
+  return handle;
+}
+
+void Upstreams::Begin(const Route& route, grpc::GenericStub& stub, std::string request_bytes,
+                      const CallMetadata& metadata, const std::shared_ptr<SharedStream>& stream) {
+  auto call = std::make_shared<StreamCall>(*this, route, stream);
   Track(call);
-  call->Start(*it->second.stub, std::move(request_bytes), metadata);
-  return std::make_shared<WeakHandle>(call);
+  stream->Start(std::make_shared<WeakHandle>(call));
+  call->Start(stub, std::move(request_bytes), metadata);
+}
+
+void Upstreams::Forget(const SharedKey& key, const SharedStream* stream) {
+  absl::MutexLock lock(&shared_mu_);
+  auto found = shared_.find(key);
+  if (found != shared_.end() && found->second.get() == stream) shared_.erase(found);
 }
 
 void Upstreams::Track(const std::shared_ptr<StreamCall>& call) {

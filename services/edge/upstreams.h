@@ -9,16 +9,21 @@
 #include <vector>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/common/grpc_server.h"
 #include "services/edge/http_status.h"
 #include "services/edge/json_cache.h"
 #include "services/edge/routes.h"
+#include "services/edge/shared_stream.h"
+#include "services/edge/stream_fold.h"
+#include "services/edge/stream_sink.h"
 
 namespace evc::edge {
 
@@ -26,26 +31,6 @@ namespace evc::edge {
 struct CallMetadata {
   std::string bearer_token;  // "" for none
   std::string client_address;
-};
-
-// Receives a server stream's messages (as JSON) on gRPC threads.
-class StreamSink {
- public:
-  virtual ~StreamSink() = default;
-  // One message as a stream line ({"result": ...}), shared by every client
-  // that receives the same bytes. False stops the stream (the client went
-  // away or is too slow).
-  virtual bool OnMessage(std::shared_ptr<const std::string> line) = 0;
-  // How the stream ended: the upstream's status (OK when it finished), or
-  // the edge's own error for a message it could not read.
-  virtual void OnEnd(const HttpError& end) = 0;
-};
-
-// Lets the HTTP side cancel a running stream at any time, even after it ended.
-class StreamHandle {
- public:
-  virtual ~StreamHandle() = default;
-  virtual void Cancel() = 0;
 };
 
 class Upstreams {
@@ -64,6 +49,11 @@ class Upstreams {
   using UnaryDone = std::function<void(const grpc::Status& status, std::string response_bytes)>;
   void Unary(const Route& route, std::string request_bytes, const CallMetadata& metadata, UnaryDone done);
 
+  // A server stream to `sink`. Central decides what a caller sees from its
+  // token, so only callers without one are owed the same messages: they
+  // share one upstream call per stream (method and request) when a
+  // StreamFold can bring a late joiner level (stream_fold.h). Every other
+  // stream has a call of its own.
   std::shared_ptr<StreamHandle> Stream(const Route& route, std::string request_bytes,
                                        const CallMetadata& metadata, std::shared_ptr<StreamSink> sink);
 
@@ -80,6 +70,15 @@ class Upstreams {
   };
   class StreamCall;
   friend class StreamCall;
+  // Method path and request bytes.
+  using SharedKey = std::pair<std::string, std::string>;
+
+  std::shared_ptr<StreamHandle> JoinShared(const Route& route, grpc::GenericStub& stub, std::string request_bytes,
+                                           std::unique_ptr<StreamFold> fold, std::shared_ptr<StreamSink> sink);
+  // Starts the upstream call behind `stream`.
+  void Begin(const Route& route, grpc::GenericStub& stub, std::string request_bytes, const CallMetadata& metadata,
+             const std::shared_ptr<SharedStream>& stream);
+  void Forget(const SharedKey& key, const SharedStream* stream);
   void Track(const std::shared_ptr<StreamCall>& call);
   void Untrack(StreamCall* call);
 
@@ -88,6 +87,9 @@ class Upstreams {
   std::map<std::string, Backend> backends_;
   absl::Mutex mu_;
   std::map<StreamCall*, std::weak_ptr<StreamCall>> streams_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex shared_mu_;
+  // The shared streams that take joiners.
+  absl::flat_hash_map<SharedKey, std::shared_ptr<SharedStream>> shared_ ABSL_GUARDED_BY(shared_mu_);
 };
 
 }  // namespace evc::edge
