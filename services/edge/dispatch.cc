@@ -292,4 +292,15 @@ Plan PlanRequest(const EdgeConfig& config, const RouteTable& routes, const Stati
   return plan;
 }
 
+bool OffersSubprotocol(const HttpRequest& req, absl::string_view protocol) {
+  const auto [first, last] = req.equal_range(http::field::sec_websocket_protocol);
+  for (auto header = first; header != last; ++header) {
+    const absl::string_view offered(header->value().data(), header->value().size());
+    for (absl::string_view p : absl::StrSplit(offered, ',')) {
+      if (absl::StripAsciiWhitespace(p) == protocol) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace evc::edge

@@ -138,4 +138,21 @@ void ConfigureServerWebSocket(const EdgeConfig& config, boost::beast::websocket:
       [](boost::beast::websocket::response_type& res) { res.set(boost::beast::http::field::server, "evc-edge"); }));
 }
 
+// A WebSocket client that offers this subprotocol reads a stream message as
+// one or more lines (newline-separated JSON, as NDJSON): under load the
+// edge sends what queued in one message.
+inline constexpr char kNdjsonSubprotocol[] = "evc.ndjson";
+
+// Whether the upgrade request offers `protocol` in Sec-WebSocket-Protocol.
+bool OffersSubprotocol(const HttpRequest& req, absl::string_view protocol);
+
+// The handshake's answer names `protocol` (after ConfigureServerWebSocket).
+template <class NextLayer>
+void AgreeSubprotocol(boost::beast::websocket::stream<NextLayer>& ws, const char* protocol) {
+  ws.set_option(boost::beast::websocket::stream_base::decorator([protocol](boost::beast::websocket::response_type& res) {
+    res.set(boost::beast::http::field::server, "evc-edge");
+    res.set(boost::beast::http::field::sec_websocket_protocol, protocol);
+  }));
+}
+
 }  // namespace evc::edge

@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -98,21 +99,37 @@ class EdgeServer::Impl {
 
 // ---- streams to clients: a bounded queue drained by one write at a time ----
 
+// Past this a coalesced write stops taking lines (a WebSocket message stays
+// well under what browsers and proxies take).
+constexpr size_t kMaxCoalescedBytes = 256 * 1024;
+
 class StreamingClient : public StreamSink, public std::enable_shared_from_this<StreamingClient> {
  public:
   StreamingClient(net::any_io_executor executor, size_t limit) : executor_(std::move(executor)), limit_(limit) {}
 
   void Attach(std::shared_ptr<StreamHandle> upstream) { upstream_ = std::move(upstream); }
+  // What queued while the last write was in flight goes out in one write,
+  // its lines joined by newlines: one write per update and watcher would
+  // cost a thousand watchers of a thousand live supplies a million writes a
+  // second. Only for a transport whose client reads several lines in one
+  // message (NDJSON always; WebSocket when it asked for evc.ndjson).
+  void CoalesceLines() { coalesce_ = true; }
 
   bool OnMessage(std::shared_ptr<const std::string> line) override {
     if (pending_.fetch_add(1) >= limit_) {
       net::post(executor_, [self = shared_from_this()] { self->Drop(); });
       return false;
     }
-    net::post(executor_, [self = shared_from_this(), line] {
-      self->queue_.push_back(line);
-      self->WriteNext();
-    });
+    // One hop to the connection's strand per batch, not per line: a
+    // thousand watchers of a thousand live supplies would otherwise cost a
+    // million posted handlers a second.
+    bool first = false;
+    {
+      absl::MutexLock lock(&inbox_mu_);
+      first = inbox_.empty();
+      inbox_.push_back(std::move(line));
+    }
+    if (first) net::post(executor_, [self = shared_from_this()] { self->TakeInbox(); });
     return true;
   }
 
@@ -156,10 +173,11 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
     }
     writing_ = true;
     sent_any_ = true;
-    AsyncWrite(*queue_.front(), [self = shared_from_this()](beast::error_code ec) {
+    in_flight_ = coalesce_ ? JoinQueued() : 1;
+    AsyncWrite(in_flight_ == 1 ? *queue_.front() : joined_, [self = shared_from_this()](beast::error_code ec) {
       self->writing_ = false;
-      self->queue_.pop_front();
-      self->pending_.fetch_sub(1);
+      self->queue_.erase(self->queue_.begin(), self->queue_.begin() + static_cast<std::ptrdiff_t>(self->in_flight_));
+      self->pending_.fetch_sub(self->in_flight_);
       if (ec) {
         self->ClientGone();
         return self->Abort();
@@ -168,13 +186,37 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
     });
   }
 
+  void TakeInbox() {
+    {
+      absl::MutexLock lock(&inbox_mu_);
+      for (auto& line : inbox_) queue_.push_back(std::move(line));
+      inbox_.clear();
+    }
+    WriteNext();
+  }
+
+  // Joins the queued lines into joined_, up to kMaxCoalescedBytes (at least
+  // one line); how many.
+  size_t JoinQueued() {
+    if (queue_.size() == 1) return 1;
+    joined_.clear();
+    size_t lines = 0;
+    for (const auto& line : queue_) {
+      if (lines > 0 && joined_.size() + line->size() >= kMaxCoalescedBytes) break;
+      if (lines > 0) joined_ += '\n';
+      joined_ += *line;
+      ++lines;
+    }
+    return lines;
+  }
+
   void Drop() {
     if (closed_) return;
     log::Warn("streaming client too slow: dropped", {{"queued", limit_}});
     ClientGone();
     // What is queued will never be sent; the close frame waits only for the
     // write in flight.
-    queue_.erase(writing_ ? std::next(queue_.begin()) : queue_.begin(), queue_.end());
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(writing_ ? in_flight_ : 0), queue_.end());
     CloseTooSlow();
   }
 
@@ -182,8 +224,14 @@ class StreamingClient : public StreamSink, public std::enable_shared_from_this<S
   const size_t limit_;
   std::atomic<size_t> pending_{0};
   std::shared_ptr<StreamHandle> upstream_;
+  // Lines from the upstream's thread, taken to queue_ on the strand.
+  absl::Mutex inbox_mu_;
+  std::vector<std::shared_ptr<const std::string>> inbox_ ABSL_GUARDED_BY(inbox_mu_);
   // Touched on the connection's strand only.
   std::deque<std::shared_ptr<const std::string>> queue_;
+  bool coalesce_ = false;
+  std::string joined_;     // the write in flight, when it joins several lines
+  size_t in_flight_ = 0;  // queued lines the write in flight carries
   bool writing_ = false;
   bool closed_ = false;
   bool sent_any_ = false;
@@ -516,6 +564,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Ndjson(const Request& req, Plan plan) {
     auto client = std::make_shared<NdjsonClient>(std::move(stream_), req.version(), cors_,
                                                  edge_.config.stream_queue_limit);
+    client->CoalesceLines();
     client->Attach(edge_.upstreams.Stream(*plan.route, std::move(plan.request_bytes), plan.metadata, client));
     client->ReadLoop();
   }
@@ -525,7 +574,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     websocket::stream<WebSocketTransport> ws(std::move(stream_));
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ConfigureServerWebSocket(edge_.config, ws);
+    const bool lines = OffersSubprotocol(req, kNdjsonSubprotocol);
+    if (lines) AgreeSubprotocol(ws, kNdjsonSubprotocol);
     auto client = std::make_shared<WebSocketClient>(std::move(ws), edge_.config.stream_queue_limit);
+    if (lines) client->CoalesceLines();
     auto held = std::make_shared<Request>(std::move(req));
     auto planned = std::make_shared<Plan>(std::move(plan));
     client->ws().async_accept(*held, [client, held, planned, this_edge = &edge_](beast::error_code ec) {

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "evc/auth/v1/auth.grpc.pb.h"
 #include "evc/central/v1/central.grpc.pb.h"
@@ -383,6 +384,50 @@ TEST_F(EdgeServerTest, WebSocketGetsOneMessagePerFrameInOrderThenACleanClose) {
   EXPECT_EQ(ws->reason().code, websocket::close_code::normal);
 }
 
+// A client that offers evc.ndjson reads lines: what queued while a write was
+// in flight comes in one message (a thousand watchers of a thousand live
+// supplies would otherwise cost a write per update and watcher).
+TEST_F(EdgeServerTest, AWebSocketClientOfferingNdjsonGetsWhatQueuedInOneMessage) {
+  central_.updates = 2000;
+  StartEdge();
+  net::io_context ioc;
+  testing::WebSocket ws(ioc);
+  ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(edge_->port())));
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::request_type& req) { req.set(http::field::sec_websocket_protocol, "json, evc.ndjson"); }));
+  websocket::response_type agreed;
+  ws.handshake(agreed, Host(), "/v1/network:watch");
+  EXPECT_EQ(agreed[http::field::sec_websocket_protocol], "evc.ndjson");
+  absl::SleepFor(absl::Milliseconds(500));  // reads nothing meanwhile: lines queue at the edge
+  int lines = 0;
+  int messages = 0;
+  beast::error_code ec;
+  while (!ec) {
+    beast::flat_buffer frame;
+    ws.read(frame, ec);
+    if (ec) break;
+    ++messages;
+    for (absl::string_view line : absl::StrSplit(beast::buffers_to_string(frame.data()), '\n')) {
+      auto j = nlohmann::json::parse(line);
+      ASSERT_EQ(j["result"]["message"]["cpId"], "cp-" + std::to_string(lines));
+      ++lines;
+    }
+  }
+  EXPECT_EQ(ec, websocket::error::closed);
+  EXPECT_EQ(lines, 2000);
+  EXPECT_LT(messages, lines) << "nothing was coalesced";
+}
+
+TEST_F(EdgeServerTest, AWebSocketClientOfferingNoSubprotocolGetsNone) {
+  StartEdge();
+  net::io_context ioc;
+  testing::WebSocket ws(ioc);
+  ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(edge_->port())));
+  websocket::response_type agreed;
+  ws.handshake(agreed, Host(), "/v1/network:watch");
+  EXPECT_EQ(agreed.count(http::field::sec_websocket_protocol), 0u);
+}
+
 TEST_F(EdgeServerTest, WebSocketErrorsCloseWithTheHttpStatusAsCode) {
   StartEdge();
   net::io_context ioc;
@@ -454,14 +499,18 @@ TEST_F(EdgeServerTest, AnonymousWatchersShareOneUpstreamCall) {
 }
 
 // A client too slow for its queue is told why with a close frame (1013: try
-// again later, which the web apps answer by reconnecting), not just cut.
-TEST_F(EdgeServerTest, AWebSocketClientTooSlowGetsACloseFrameSayingSo) {
+// again later, which the web apps answer by reconnecting), not just cut;
+// the same when the edge coalesces its lines (evc.ndjson), whose write in
+// flight carries several queued lines.
+class TooSlowClientTest : public EdgeServerTest, public ::testing::WithParamInterface<testing::Headers> {};
+
+TEST_P(TooSlowClientTest, GetsACloseFrameSayingSo) {
   central_.updates = 3000;
   central_.padding = 8000;  // 24 MB: more than socket buffers hold
   central_.burst = 4;
   StartEdge(/*stream_queue_limit=*/16);
   net::io_context ioc;
-  auto slow = OpenWebSocket(ioc, "/v1/network:watch");
+  auto slow = testing::OpenWebSocket(ioc, edge_->port(), "/v1/network:watch", GetParam());
   absl::SleepFor(absl::Seconds(2));  // reads nothing meanwhile: dropped
   int frames = 0;
   beast::error_code ec;
@@ -474,7 +523,14 @@ TEST_F(EdgeServerTest, AWebSocketClientTooSlowGetsACloseFrameSayingSo) {
   EXPECT_EQ(slow->reason().code, websocket::close_code::try_again_later);
   EXPECT_THAT(std::string(slow->reason().reason.c_str()), HasSubstr("too slow"));
   EXPECT_LT(frames, 3000);
+  // And the edge lives on.
+  auto next = OpenWebSocket(ioc, "/v1/network:watch");
+  EXPECT_FALSE(testing::ReadFrame(*next).is_null());
 }
+
+INSTANTIATE_TEST_SUITE_P(OneLinePerMessageOrCoalesced, TooSlowClientTest,
+                         ::testing::Values(testing::Headers{},
+                                           testing::Headers{{"Sec-WebSocket-Protocol", "evc.ndjson"}}));
 
 TEST_F(EdgeServerTest, ServesTheAppsDocsAndNoFileOutsideTheWebRoot) {
   StartEdge();
