@@ -1,5 +1,7 @@
 #include "services/cp/fleet.h"
 
+#include <array>
+
 #include <algorithm>
 #include <thread>
 
@@ -95,7 +97,13 @@ void Fleet::Run(int threads, absl::Duration telemetry_period, const absl::Notifi
   std::vector<SimulatedCp*> cps;
   for (auto& [id, cp] : cps_) cps.push_back(&cp);
   RunInShards(threads, [&](int shard, int shards) {
-    absl::Time next_health = absl::InfinitePast();
+    // A shard's CPs tick in kSlices turns spread over the period: all of
+    // them at once would land on central as one burst a second, and what
+    // arrives behind the burst (a charge request) waits for all of it.
+    constexpr int kSlices = 10;
+    std::array<absl::Time, kSlices> next_health;
+    next_health.fill(absl::InfinitePast());
+    int turn = 0;
     absl::Duration period = std::min(telemetry_period, absl::Seconds(1));
     do {
       const absl::Time now = absl::Now();
@@ -105,15 +113,17 @@ void Fleet::Run(int threads, absl::Duration telemetry_period, const absl::Notifi
                                                  ? cps[shard]->monitor->health_interval()
                                                  : absl::Seconds(1);
       period = std::min(telemetry_period, health_interval);
-      const bool health_due = now >= next_health;
-      if (health_due) next_health = now + health_interval;
-      for (size_t i = shard; i < cps.size(); i += shards) {
+      const bool health_due = now >= next_health[turn];
+      if (health_due) next_health[turn] = now + health_interval;
+      const size_t step = static_cast<size_t>(shards) * kSlices;
+      for (size_t i = shard + static_cast<size_t>(turn) * shards; i < cps.size(); i += step) {
         // Each CP reads the clock itself: a shard's loop takes tens of ms,
         // and readings must carry the time they were really taken.
         cps[i]->engine->Tick(absl::Now());
         if (health_due) cps[i]->monitor->Tick(absl::Now());
       }
-    } while (!stopping.WaitForNotificationWithTimeout(period));
+      turn = (turn + 1) % kSlices;
+    } while (!stopping.WaitForNotificationWithTimeout(period / kSlices));
   });
   for (SimulatedCp* cp : cps) cp->monitor->Shutdown();
 }
