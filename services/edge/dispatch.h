@@ -131,13 +131,6 @@ Plan PlanRequest(const EdgeConfig& config, const RouteTable& routes, const Stati
 
 // The options of every server-side WebSocket (the edge's and the fuzz
 // target's): client messages bounded, the edge named in the handshake.
-template <class NextLayer>
-void ConfigureServerWebSocket(const EdgeConfig& config, boost::beast::websocket::stream<NextLayer>& ws) {
-  ws.read_message_max(config.max_ws_message_bytes);
-  ws.set_option(boost::beast::websocket::stream_base::decorator(
-      [](boost::beast::websocket::response_type& res) { res.set(boost::beast::http::field::server, "evc-edge"); }));
-}
-
 // A WebSocket client that offers this subprotocol reads a stream message as
 // one or more lines (newline-separated JSON, as NDJSON): under load the
 // edge sends what queued in one message.
@@ -146,13 +139,16 @@ inline constexpr char kNdjsonSubprotocol[] = "evc.ndjson";
 // Whether the upgrade request offers `protocol` in Sec-WebSocket-Protocol.
 bool OffersSubprotocol(const HttpRequest& req, absl::string_view protocol);
 
-// The handshake's answer names `protocol` (after ConfigureServerWebSocket).
+// `subprotocol`: the one the handshake's answer agrees to (null: none).
 template <class NextLayer>
-void AgreeSubprotocol(boost::beast::websocket::stream<NextLayer>& ws, const char* protocol) {
-  ws.set_option(boost::beast::websocket::stream_base::decorator([protocol](boost::beast::websocket::response_type& res) {
-    res.set(boost::beast::http::field::server, "evc-edge");
-    res.set(boost::beast::http::field::sec_websocket_protocol, protocol);
-  }));
+void ConfigureServerWebSocket(const EdgeConfig& config, boost::beast::websocket::stream<NextLayer>& ws,
+                              const char* subprotocol = nullptr) {
+  ws.read_message_max(config.max_ws_message_bytes);
+  ws.set_option(boost::beast::websocket::stream_base::decorator(
+      [subprotocol](boost::beast::websocket::response_type& res) {
+        res.set(boost::beast::http::field::server, "evc-edge");
+        if (subprotocol != nullptr) res.set(boost::beast::http::field::sec_websocket_protocol, subprotocol);
+      }));
 }
 
 }  // namespace evc::edge

@@ -61,6 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(!reply || static_cast<int>(reply->status) / 100 == 4);
     return 0;
   }
+  // A WebSocket upgrade's subprotocol offer is read from the same headers.
+  (void)evc::edge::OffersSubprotocol(parser.get(), evc::edge::kNdjsonSubprotocol);
   const Plan plan = evc::edge::PlanRequest(Config(), evc::edge::FuzzRoutes(), docs, parser.get(), "192.0.2.1");
   switch (plan.kind) {
     case Plan::Kind::kReply:

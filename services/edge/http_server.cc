@@ -573,9 +573,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     stream_.expires_never();
     websocket::stream<WebSocketTransport> ws(std::move(stream_));
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ConfigureServerWebSocket(edge_.config, ws);
     const bool lines = OffersSubprotocol(req, kNdjsonSubprotocol);
-    if (lines) AgreeSubprotocol(ws, kNdjsonSubprotocol);
+    ConfigureServerWebSocket(edge_.config, ws, lines ? kNdjsonSubprotocol : nullptr);
     auto client = std::make_shared<WebSocketClient>(std::move(ws), edge_.config.stream_queue_limit);
     if (lines) client->CoalesceLines();
     auto held = std::make_shared<Request>(std::move(req));
