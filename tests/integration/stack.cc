@@ -214,14 +214,18 @@ void Stack::FollowCentralLeader(const std::vector<int>& replica_ports) {
   for (int port : replica_ports) absl::StrAppend(&central_target_, ",127.0.0.1:", port);
   central_ = central::v1::CentralService::NewStub(
       MakeCentralChannel(central_target_, operator_->Bearer(), &client_tls_));
-  absl::MutexLock lock(&driver_stubs_mu_);
+  absl::MutexLock lock(&drivers_mu_);
   driver_stubs_.clear();
 }
 
 Stack::~Stack() {
   weather_process_.reset();
   weather_.reset();
-  drivers_.clear();
+  {
+    absl::MutexLock lock(&drivers_mu_);
+    driver_stubs_.clear();
+    drivers_.clear();
+  }
   operator_.reset();
   monitors_.clear();
   engines_.clear();
@@ -398,8 +402,19 @@ absl::Status Stack::AddDriver(const std::string& driver_id) {
   std::ofstream(PasswordFile(driver_id)) << kDriverPassword << "\n";
   auto session = ClientSession::Login(auth_address(), driver_id, kDriverPassword, &client_tls_);
   if (!session.ok()) return session.status();
+  absl::MutexLock lock(&drivers_mu_);
   drivers_[driver_id] = std::move(*session);
   return absl::OkStatus();
+}
+
+ClientSession& Stack::driver(const std::string& driver_id) {
+  absl::MutexLock lock(&drivers_mu_);
+  return *drivers_.at(driver_id);
+}
+
+bool Stack::has_driver(const std::string& driver_id) const {
+  absl::MutexLock lock(&drivers_mu_);
+  return drivers_.count(driver_id) > 0;
 }
 
 std::unique_ptr<central::v1::CentralService::Stub> Stack::CentralAs(ClientSession& session) {
@@ -411,9 +426,9 @@ std::unique_ptr<central::v1::CentralService::Stub> Stack::CentralAs(ClientSessio
 }
 
 central::v1::CentralService::Stub& Stack::CentralAsDriver(const std::string& driver_id) {
-  absl::MutexLock lock(&driver_stubs_mu_);
+  absl::MutexLock lock(&drivers_mu_);
   std::unique_ptr<central::v1::CentralService::Stub>& stub = driver_stubs_[driver_id];
-  if (!stub) stub = CentralAs(driver(driver_id));
+  if (!stub) stub = CentralAs(*drivers_.at(driver_id));
   return *stub;
 }
 
