@@ -29,6 +29,7 @@ std::optional<central::v1::NetworkUpdate> PublicView(const central::v1::NetworkU
       for (const auto& cp : update.snapshot().charging_points()) {
         *shown.mutable_snapshot()->add_charging_points() = PublicView(cp, viewer);
       }
+      shown.mutable_snapshot()->set_continued(update.snapshot().continued());
       return shown;
     case central::v1::NetworkUpdate::kChargingPoint:
       *shown.mutable_charging_point() = PublicView(update.charging_point(), viewer);

@@ -73,5 +73,16 @@ TEST(PublicViewTest, AnonymousStreamsGetNoTicketAndNoMessage) {
   EXPECT_EQ(shown->charging_point().supply().last_reading_at().seconds(), 200);
 }
 
+TEST(PublicViewTest, APartOfASnapshotStaysAContinuedPartForAnonymousViewers) {
+  central::v1::NetworkUpdate part;
+  part.mutable_snapshot()->set_continued(true);
+  *part.mutable_snapshot()->add_charging_points() = Supplying();
+  auto shown = PublicView(part, NetworkViewer{});
+  ASSERT_TRUE(shown.has_value());
+  EXPECT_TRUE(shown->snapshot().continued());
+  ASSERT_EQ(shown->snapshot().charging_points_size(), 1);
+  EXPECT_EQ(shown->snapshot().charging_points(0).supply().driver_id(), "");
+}
+
 }  // namespace
 }  // namespace evc::central

@@ -578,9 +578,15 @@ common::v1::CpState Central::StateOf(const std::string& cp_id) const {
 void Central::Watch(Watcher* w, bool with_snapshot) {
   absl::MutexLock lock(&mu_);
   if (with_snapshot) {
-    auto snapshot = std::make_shared<central::v1::NetworkUpdate>();
-    for (auto& s : network_.Snapshot()) *snapshot->mutable_snapshot()->add_charging_points() = std::move(s);
-    w->Offer(snapshot);
+    std::vector<central::v1::ChargingPointStatus> cps = network_.Snapshot();
+    for (size_t first = 0; first == 0 || first < cps.size(); first += kSnapshotPartSize) {
+      auto part = std::make_shared<central::v1::NetworkUpdate>();
+      central::v1::NetworkSnapshot* snapshot = part->mutable_snapshot();
+      snapshot->set_continued(first > 0);
+      const size_t end = std::min(cps.size(), first + kSnapshotPartSize);
+      for (size_t i = first; i < end; ++i) *snapshot->add_charging_points() = std::move(cps[i]);
+      w->Offer(part);
+    }
   }
   broadcaster_.Add(w);
 }

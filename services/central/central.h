@@ -140,7 +140,9 @@ class Central {
   central::v1::NetworkStats Stats() const;
 
   // Watching: `w` gets every update, preceded by a snapshot of the whole
-  // network when `with_snapshot`.
+  // network when `with_snapshot`, in parts of kSnapshotPartSize CPs (each
+  // ~150 KB: 50,000 CPs in one message passed gRPC's 4 MiB default limit).
+  static constexpr size_t kSnapshotPartSize = 1000;
   void Watch(Watcher* w, bool with_snapshot = true);
   void Unwatch(Watcher* w);
   // Stopping: every watcher ends (Watcher::End).

@@ -5,8 +5,12 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
+
+#include "absl/strings/str_format.h"
 
 #include "services/central/central_testing.h"
 
@@ -326,6 +330,59 @@ TEST_F(CentralTest, OpenSuppliesAreRestoredOnStart) {
   ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
   EXPECT_EQ(central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r9").status().code(),
             absl::StatusCode::kFailedPrecondition);
+  central.Stop();
+}
+
+// A watcher that keeps what it is offered.
+class RecordingWatcher : public Watcher {
+ public:
+  bool Offer(const SharedUpdate& update) override {
+    updates.push_back(update);
+    return true;
+  }
+  void End() override {}
+  std::vector<SharedUpdate> updates;
+};
+
+// 50,000 CPs in one snapshot message passed gRPC's default 4 MiB limit, and
+// every watcher (the edge, the dashboards, the bench) then failed to read it.
+TEST_F(CentralTest, ALargeNetworksSnapshotComesInPartsThatAddUpToTheWholeNetworkInOrder) {
+  const size_t cps = 2 * Central::kSnapshotPartSize + 7;
+  std::vector<common::v1::ChargingPoint> catalogue;
+  for (size_t i = 0; i < cps; ++i) catalogue.push_back(Cp(absl::StrFormat("CP-%05d", i)));
+  auto wired = Wire();
+  Central& central = wired->central;
+  ASSERT_TRUE(central.Start(catalogue).ok());
+  RecordingWatcher watcher;
+  central.Watch(&watcher);
+  central.Unwatch(&watcher);
+
+  ASSERT_EQ(watcher.updates.size(), 3u);
+  std::vector<std::string> seen;
+  for (size_t part = 0; part < watcher.updates.size(); ++part) {
+    ASSERT_TRUE(watcher.updates[part]->has_snapshot()) << part;
+    const central::v1::NetworkSnapshot& snapshot = watcher.updates[part]->snapshot();
+    EXPECT_EQ(snapshot.continued(), part > 0) << "only the first part replaces what a watcher knew";
+    EXPECT_LE(snapshot.charging_points_size(), static_cast<int>(Central::kSnapshotPartSize));
+    EXPECT_LT(snapshot.ByteSizeLong(), 1024u * 1024u) << "far inside gRPC's 4 MiB";
+    for (const auto& cp : snapshot.charging_points()) seen.push_back(cp.charging_point().cp_id());
+  }
+  ASSERT_EQ(seen.size(), cps) << "every CP once";
+  for (size_t i = 0; i < cps; ++i) EXPECT_EQ(seen[i], absl::StrFormat("CP-%05d", i));
+  central.Stop();
+}
+
+TEST_F(CentralTest, AnEmptyNetworksSnapshotIsOneEmptyPart) {
+  auto wired = Wire();
+  Central& central = wired->central;
+  ASSERT_TRUE(central.Start({}).ok());
+  RecordingWatcher watcher;
+  central.Watch(&watcher);
+  central.Unwatch(&watcher);
+  ASSERT_EQ(watcher.updates.size(), 1u);
+  EXPECT_TRUE(watcher.updates[0]->has_snapshot());
+  EXPECT_FALSE(watcher.updates[0]->snapshot().continued());
+  EXPECT_EQ(watcher.updates[0]->snapshot().charging_points_size(), 0);
   central.Stop();
 }
 

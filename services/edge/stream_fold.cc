@@ -23,7 +23,7 @@ class NetworkWatchFold : public StreamFold {
     }
     switch (update.kind_case()) {
       case NetworkUpdate::kSnapshot:
-        cps_.clear();
+        if (!update.snapshot().continued()) cps_.clear();
         for (ChargingPointStatus& cp : *update.mutable_snapshot()->mutable_charging_points()) Put(std::move(cp));
         has_snapshot_ = true;
         return;

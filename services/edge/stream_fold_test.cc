@@ -18,8 +18,9 @@ ChargingPointStatus Cp(const std::string& id, common::v1::CpState state) {
   return cp;
 }
 
-std::string Snapshot(std::initializer_list<ChargingPointStatus> cps) {
+std::string Snapshot(std::initializer_list<ChargingPointStatus> cps, bool continued = false) {
   NetworkUpdate u;
+  u.mutable_snapshot()->set_continued(continued);
   for (const auto& cp : cps) *u.mutable_snapshot()->add_charging_points() = cp;
   return u.SerializeAsString();
 }
@@ -81,6 +82,19 @@ TEST(StreamFoldTest, ALaterSnapshotReplacesEverything) {
   NetworkUpdate u = CatchUpOf(*fold);
   ASSERT_EQ(u.snapshot().charging_points_size(), 1);
   EXPECT_EQ(u.snapshot().charging_points(0).charging_point().cp_id(), "Z");
+}
+
+// A large network's snapshot comes from central in parts.
+TEST(StreamFoldTest, TheContinuedPartsOfASnapshotAddToItsFirstPart) {
+  auto fold = NewStreamFold(*NetworkUpdate::descriptor());
+  fold->Apply(Snapshot({Cp("Z", common::v1::CP_STATE_FAULTED)}));
+  fold->Apply(Snapshot({Cp("A", common::v1::CP_STATE_ACTIVE)}));
+  fold->Apply(Snapshot({Cp("B", common::v1::CP_STATE_SUPPLYING)}, /*continued=*/true));
+  NetworkUpdate u = CatchUpOf(*fold);
+  EXPECT_FALSE(u.snapshot().continued()) << "a joiner's snapshot is whole";
+  ASSERT_EQ(u.snapshot().charging_points_size(), 2);
+  EXPECT_EQ(u.snapshot().charging_points(0).charging_point().cp_id(), "A");
+  EXPECT_EQ(u.snapshot().charging_points(1).charging_point().cp_id(), "B");
 }
 
 // A kind this edge does not know (here: no kind) may change what a joiner

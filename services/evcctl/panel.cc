@@ -119,7 +119,7 @@ std::string MessageLine(const central::v1::NetworkMessage& message) {
 void WatchPanel::Apply(const central::v1::NetworkUpdate& u) {
   problem_.clear();
   if (u.has_snapshot()) {
-    cps_.clear();
+    if (!u.snapshot().continued()) cps_.clear();
     for (const auto& s : u.snapshot().charging_points()) cps_[s.charging_point().cp_id()] = s;
   } else if (u.has_charging_point()) {
     cps_[u.charging_point().charging_point().cp_id()] = u.charging_point();

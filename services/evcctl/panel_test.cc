@@ -100,6 +100,20 @@ TEST(EvcctlPanel, EveryCpIsOnExactlyOnePage) {
   }
 }
 
+TEST(EvcctlPanel, TheContinuedPartsOfASnapshotAddToItsFirstPart) {
+  WatchPanel panel = ThirtyFiveCps();
+  central::v1::NetworkUpdate first, rest;
+  *first.mutable_snapshot()->add_charging_points() = Cp("CP-A", "Madrid", common::v1::CP_STATE_ACTIVE);
+  rest.mutable_snapshot()->set_continued(true);
+  *rest.mutable_snapshot()->add_charging_points() = Cp("CP-B", "Madrid", common::v1::CP_STATE_ACTIVE);
+  panel.Apply(first);
+  panel.Apply(rest);
+  const std::string screen = Screen(panel.Lines(PanelView{.rows = 30, .cols = 120}));
+  EXPECT_THAT(screen, HasSubstr("2 CPs")) << screen;
+  EXPECT_THAT(screen, HasSubstr("CP-A"));
+  EXPECT_THAT(screen, HasSubstr("CP-B"));
+}
+
 TEST(EvcctlPanel, FiltersByStateAndCityButCountsTheWholeNetwork) {
   WatchPanel panel = ThirtyFiveCps();
   const auto faulted =

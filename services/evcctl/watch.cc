@@ -195,7 +195,9 @@ void WatchOnPanel(central::v1::CentralService::Stub& central, const PanelView& v
 
 void PrintPlain(std::FILE* out, const NetworkUpdate& u) {
   if (u.has_snapshot()) {
-    std::fprintf(out, "snapshot: %d charging points\n", u.snapshot().charging_points_size());
+    std::fprintf(out, u.snapshot().continued() ? "snapshot, continued: %d more charging points\n"
+                                               : "snapshot: %d charging points\n",
+                 u.snapshot().charging_points_size());
   }
   if (u.has_charging_point())
     std::fprintf(out, "%s\n", StatusLine(u.charging_point(), false).c_str());

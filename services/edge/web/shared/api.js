@@ -184,7 +184,8 @@ export class NetworkModel {
   }
   apply(update, onMessage = () => {}, onTicket = () => {}) {
     if (update.snapshot) {
-      this.cps.clear();
+      // A large network's snapshot comes in parts: only the first replaces.
+      if (!update.snapshot.continued) this.cps.clear();
       for (const cp of update.snapshot.chargingPoints || []) this.cps.set(cp.chargingPoint.cpId, cp);
       this.all = true;
     } else if (update.chargingPoint) {
