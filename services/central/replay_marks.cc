@@ -1,7 +1,9 @@
 #include "services/central/replay_marks.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "services/central/pg_leadership.h"
 
 namespace evc::central {
@@ -20,20 +22,29 @@ absl::StatusOr<std::vector<ReplayMark>> PgReplayMarkStore::LoadReplayMarks() {
   return marks;
 }
 
+// One statement for the batch: a statement per CP made this write 75% of
+// central's ingest time (44 ms of 59 per 5,000 messages for 500 CPs).
 absl::Status PgReplayMarkStore::SaveReplayMarks(const std::vector<ReplayMark>& marks) {
   if (marks.empty()) return absl::OkStatus();
+  std::vector<std::string> cp_ids;
+  std::vector<uint64_t> counters;
+  std::vector<int64_t> partitions, offsets;
+  for (const ReplayMark& m : marks) {
+    cp_ids.push_back(m.cp_id);
+    counters.push_back(m.counter);
+    partitions.push_back(m.partition);
+    offsets.push_back(m.offset);
+  }
   return pool_.Transact([&](pqxx::work& tx) {
     CheckLeaderFence(tx, fence_);
-    for (const ReplayMark& m : marks) {
-      tx.exec_params(
-          "INSERT INTO replay_marks (cp_id, counter, kafka_partition, kafka_offset)"
-          " VALUES ($1, $2::numeric, $3, $4)"
-          " ON CONFLICT (cp_id) DO UPDATE SET counter = excluded.counter,"
-          "   kafka_partition = excluded.kafka_partition, kafka_offset = excluded.kafka_offset,"
-          "   updated_at = now()"
-          " WHERE replay_marks.counter < excluded.counter",
-          m.cp_id, absl::StrCat(m.counter), m.partition, m.offset);
-    }
+    tx.exec_params(
+        "INSERT INTO replay_marks (cp_id, counter, kafka_partition, kafka_offset)"
+        " SELECT * FROM unnest($1::text[], $2::numeric[], $3::int[], $4::bigint[])"
+        " ON CONFLICT (cp_id) DO UPDATE SET counter = excluded.counter,"
+        "   kafka_partition = excluded.kafka_partition, kafka_offset = excluded.kafka_offset,"
+        "   updated_at = now()"
+        " WHERE replay_marks.counter < excluded.counter",
+        PgTextArray(cp_ids), PgNumArray(counters), PgNumArray(partitions), PgNumArray(offsets));
   });
 }
 
