@@ -1,8 +1,13 @@
 #include "services/central/engine_channel.h"
 
+#include <algorithm>
+#include <atomic>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include "absl/container/flat_hash_set.h"
 
 #include "absl/strings/str_cat.h"
 #include "services/common/log.h"
@@ -38,14 +43,47 @@ absl::Status EngineChannel::LoadKeys(const std::string& cp_id) {
 
 void EngineChannel::ForgetKeys(const std::string& cp_id) { keys_.Remove(cp_id); }
 
-bool EngineChannel::RefetchKeys(const std::string& cp_id, absl::Time now) {
+bool EngineChannel::MayFetchKeys(const std::string& cp_id, absl::Time now) {
   constexpr absl::Duration kRefetchInterval = absl::Seconds(1);
   if (!ValidateCpId(cp_id).ok() || now - last_key_fetch_[cp_id] < kRefetchInterval) return false;
   last_key_fetch_[cp_id] = now;
+  return true;
+}
+
+void EngineChannel::FetchKeysOrWarn(const std::string& cp_id) {
   if (absl::Status s = LoadKeys(cp_id); !s.ok()) {
     log::Warn("cannot fetch charging-point keys", {{"cp_id", cp_id}, {"error", s.ToString()}});
   }
+}
+
+bool EngineChannel::RefetchKeys(const std::string& cp_id, absl::Time now) {
+  if (!MayFetchKeys(cp_id, now)) return false;
+  FetchKeysOrWarn(cp_id);
   return true;
+}
+
+void EngineChannel::PrefetchKeys(std::span<const KafkaMessage> batch) {
+  // Enough to hide auth's round trip; a batch of forged CP ids costs auth
+  // at most this many calls at once.
+  constexpr size_t kFetchesInFlight = 16;
+  std::vector<std::string> missing;
+  {
+    absl::MutexLock lock(&open_mu_);
+    const absl::Time now = clock_.Now();
+    absl::flat_hash_set<absl::string_view> listed;
+    for (const KafkaMessage& m : batch) {
+      if (m.topic != topics::kEngineEvents || keys_.HasAny(m.key) || !listed.insert(m.key).second) continue;
+      if (MayFetchKeys(m.key, now)) missing.push_back(m.key);
+    }
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> fetchers;
+  for (size_t t = 0; t < std::min(kFetchesInFlight, missing.size()); ++t) {
+    fetchers.emplace_back([&] {
+      for (size_t i = next++; i < missing.size(); i = next++) FetchKeysOrWarn(missing[i]);
+    });
+  }
+  for (std::thread& t : fetchers) t.join();
 }
 
 bool EngineChannel::ReadBeforeRestart(const KafkaMessage& m, const OpenedEnvelope& opened) const {

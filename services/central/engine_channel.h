@@ -4,6 +4,7 @@
 // (fetched from auth) with a counter, so a forged or replayed envelope is
 // refused; commands leave sealed the same way. Thread-safe.
 
+#include <span>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -36,6 +37,11 @@ class EngineChannel {
   // The CP's keys are dead (revoked).
   void ForgetKeys(const std::string& cp_id);
 
+  // Fetches, side by side, the keys of the CPs with engine events in `batch`
+  // and no keys here yet: after a restart, every CP. Open fetches them one at
+  // a time, and at ~0.6 ms each they held 500 CPs' first batches 0.3 s (50,000
+  // CPs: 30 s). Blocking; a CP asked for in the last second is not asked again.
+  void PrefetchKeys(std::span<const KafkaMessage> batch);
   // The content of a sealed engine event, fetching its CP's keys if they are
   // not known yet: blocking. ALREADY_EXISTS for a record Kafka redelivers
   // after a restart that central handled before it; UNAUTHENTICATED or
@@ -57,6 +63,9 @@ class EngineChannel {
   // Asks auth for the keys of a CP unknown here, at most every second;
   // false when it did not ask.
   bool RefetchKeys(const std::string& cp_id, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(open_mu_);
+  // Notes that `cp_id`'s keys are asked for now; false if they were in the last second.
+  bool MayFetchKeys(const std::string& cp_id, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(open_mu_);
+  void FetchKeysOrWarn(const std::string& cp_id);
   // Kafka redelivering, after a restart, a record read before it.
   bool ReadBeforeRestart(const KafkaMessage& m, const OpenedEnvelope& opened) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(open_mu_);

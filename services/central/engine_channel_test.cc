@@ -3,10 +3,15 @@
 
 #include "services/central/engine_channel.h"
 
+#include <atomic>
 #include <map>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "services/central/central_testing.h"
 
 namespace evc::central {
@@ -47,6 +52,57 @@ TEST_F(EngineChannelTest, UnknownKeysAreAskedForAtMostEverySecond) {
   EXPECT_FALSE(channel.Open(At(1, Sealed(unknown, 1))).ok());
   EXPECT_FALSE(channel.Open(At(2, Sealed(unknown, 2))).ok());
   EXPECT_EQ(keys.fetches.load(), 1);
+}
+
+// Auth answering slowly, as over the network: how many asks overlap.
+class SlowKeys : public CpKeySource {
+ public:
+  explicit SlowKeys(const CpKey& key) : key_(key) {}
+  absl::StatusOr<std::vector<CpKey>> Keys(const std::string& cp_id) override {
+    const int now = ++in_flight_;
+    for (int seen = most_in_flight_; now > seen && !most_in_flight_.compare_exchange_weak(seen, now);) {
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+    --in_flight_;
+    absl::MutexLock lock(&mu_);
+    ++asked_[cp_id];
+    return std::vector<CpKey>{key_};
+  }
+  std::map<std::string, int> asked() {
+    absl::MutexLock lock(&mu_);
+    return asked_;
+  }
+  int most_in_flight() const { return most_in_flight_; }
+
+ private:
+  const CpKey key_;
+  std::atomic<int> in_flight_ = 0, most_in_flight_ = 0;
+  absl::Mutex mu_;
+  std::map<std::string, int> asked_ ABSL_GUARDED_BY(mu_);
+};
+
+// After a restart every CP's first message needs its keys: asked for side by
+// side, once per CP, and then every envelope opens without asking again.
+TEST_F(EngineChannelTest, ABatchsUnknownCpsKeysAreFetchedSideBySideOnce) {
+  SlowKeys slow(keys.key);
+  EngineChannel cold{slow, &marks, publisher, clock};
+  std::vector<KafkaMessage> batch;
+  for (int i = 0; i < 40; ++i) {
+    const std::string cp = absl::StrCat("CP", i % 20);
+    batch.push_back(At(i, Sealed(keys.key, 100 + i, cp), cp));
+  }
+  batch.push_back({topics::kChargeRequests, 0, 99, "CP99", "not an engine event"});
+  cold.PrefetchKeys(batch);
+  const std::map<std::string, int> asked = slow.asked();
+  EXPECT_EQ(asked.size(), 20u) << "each CP of the engine events, nothing else";
+  for (const auto& [cp, times] : asked) EXPECT_EQ(times, 1) << cp;
+  EXPECT_GT(slow.most_in_flight(), 1) << "side by side";
+  for (const KafkaMessage& m : batch) {
+    if (m.topic == topics::kEngineEvents) EXPECT_TRUE(cold.Open(m).ok()) << m.key;
+  }
+  cold.PrefetchKeys(batch);
+  EXPECT_EQ(slow.asked().size(), 20u);
+  for (const auto& [cp, times] : slow.asked()) EXPECT_EQ(times, 1) << cp << ": known keys are not asked again";
 }
 
 TEST_F(EngineChannelTest, CommandsLeaveSealedUnderTheCpsKey) {

@@ -37,6 +37,7 @@ void KafkaRoutes::HandleBatch(std::span<const KafkaMessage> batch, KafkaProducer
 KafkaRoutes::Verified KafkaRoutes::Verify(std::span<const KafkaMessage> batch,
                                           KafkaProducer* dead_letters) {
   Verified v;
+  channel_.PrefetchKeys(batch);
   v.opened.assign(batch.size(), absl::StatusOr<std::string>(""));
   v.registry_events.resize(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {

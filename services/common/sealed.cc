@@ -109,6 +109,11 @@ void KeyRing::MarkInUse(const std::string& cp_id, const std::string& key_id) {
   if (current != key_id) current = key_id;
 }
 
+bool KeyRing::HasAny(const std::string& cp_id) const {
+  absl::MutexLock lock(&mu_);
+  return keys_.contains(cp_id);
+}
+
 bool KeyRing::Has(const std::string& cp_id, const std::string& key_id) const {
   return Find(cp_id, key_id).has_value();
 }

@@ -85,6 +85,8 @@ class KeyRing {
   void Set(const std::string& cp_id, std::vector<CpKey> keys);
   void Remove(const std::string& cp_id);
   bool Has(const std::string& cp_id, const std::string& key_id) const;
+  // Any key of `cp_id` at all.
+  bool HasAny(const std::string& cp_id) const;
   // A copy of the key, if known.
   std::optional<CpKey> Find(const std::string& cp_id, const std::string& key_id) const;
   // The CP itself sealed with `key_id`: answer it with the same key, so a
