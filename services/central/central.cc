@@ -123,7 +123,7 @@ void Central::TickLoop() {
       absl::MutexLock lock(&mu_);
       Effects fx;
       const absl::Time now = clock_.Now();
-      network_.Tick(now, fx);
+      network_.Tick(now, fx, kTickParts);
       Apply(std::move(fx));
       if (metric_samples_.Due(now)) metrics_.Sample(network_.CountByState(), network_.counters());
       ticket_retries_.set_interval(network_.config().command_resend_interval);

@@ -172,6 +172,8 @@ class Central {
   absl::Status PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
                                    Publisher::Delivered on_delivery = nullptr);
   std::optional<NotificationKey> NotificationKeyOf(const std::string& driver_id, bool may_fetch);
+  // Every 20 ms, a 25th of the CPs: each checked twice a second.
+  static constexpr int kTickParts = 25;
   void TickLoop();
   // Start: the stored settings over the flags. A stored configuration that
   // cannot be read is reported and the flags stay in force.

@@ -204,6 +204,7 @@ void ChargingNetwork::UpsertChargingPoint(const common::v1::ChargingPoint& info,
                                           Effects& fx) {
   auto [it, inserted] = cps_.try_emplace(info.cp_id());
   it->second.info = info;
+  if (inserted) tick_order_.push_back(&it->second);
   // Power: its site (or max_power_w) may have changed.
   const std::string left_site = sites_.Place(info.cp_id(), info.location());
   if (!left_site.empty()) ReallocateSite(left_site, now, fx);
@@ -224,6 +225,12 @@ void ChargingNetwork::RemoveChargingPoint(const std::string& cp_id, const Caller
   if (it->second.supply) CloseSupply(it->second, common::v1::END_REASON_CP_REMOVED, now, fx, true);
   for (const auto& [reason, hold] : it->second.holds) {
     fx.holds_changed.push_back({cp_id, reason, false, "", now});
+  }
+  // Rare (a CP unregistered): a scan, to keep Tick's order a plain vector.
+  auto in_order = std::find(tick_order_.begin(), tick_order_.end(), &it->second);
+  if (in_order != tick_order_.end()) {
+    *in_order = tick_order_.back();
+    tick_order_.pop_back();
   }
   cps_.erase(it);
   sites_.Remove(cp_id);
@@ -885,34 +892,42 @@ void ChargingNetwork::Reconfigure(const NetworkConfig& config, const Caller& act
         {{"changed", std::move(changed)}});
 }
 
-void ChargingNetwork::Tick(absl::Time now, Effects& fx) {
-  for (auto& [id, cp] : cps_) {
-    if (cp.linked && now - cp.last_health > config_.link_timeout) {
-      cp.linked = false;
-      cp.orphan_deadline = std::max(now, cp.reconnect_by);
-      Message(now, central::v1::NetworkMessage::SEVERITY_ERROR, id,
-              absl::StrCat("charging point ", id, " DISCONNECTED: no health report for ",
-                           absl::FormatDuration(now - cp.last_health)),
-              fx);
-      Audit(fx, now, AuditCategory::kIncident, "monitor_lost", id, id, "DISCONNECTED");
-      Publish(cp, fx);
-    }
-    ResendOwedCommand(cp, now, fx);
-    if (!cp.supply) continue;
-    const SupplyRecord& s = *cp.supply;
-    if (!cp.linked && now >= cp.orphan_deadline) {
-      CloseSupply(cp, common::v1::END_REASON_MONITOR_LOST, now, fx, true);
-    } else if (s.phase == common::v1::SUPPLY_PHASE_AUTHORIZED &&
-               now - s.authorized_at > config_.plug_timeout) {
-      CloseSupply(cp, common::v1::END_REASON_PLUG_TIMEOUT, now, fx, true);
-    } else if (s.phase == common::v1::SUPPLY_PHASE_STOPPING &&
-               now - s.stop_requested_at > config_.stop_timeout) {
-      CloseSupply(cp, common::v1::END_REASON_ENGINE_SILENT, now, fx, false);
-    } else {
-      CheckSilence(cp, now, fx);
-    }
+void ChargingNetwork::Tick(absl::Time now, Effects& fx, int parts) {
+  const size_t n = tick_order_.size();
+  const size_t count = parts <= 1 ? n : (n + static_cast<size_t>(parts) - 1) / static_cast<size_t>(parts);
+  for (size_t checked = 0; checked < count; ++checked) {
+    if (tick_next_ >= n) tick_next_ = 0;
+    TickOne(*tick_order_[tick_next_++], now, fx);
   }
   UpdateQueues(now, fx);
+}
+
+void ChargingNetwork::TickOne(ChargingPointRecord& cp, absl::Time now, Effects& fx) {
+  const std::string& id = cp.info.cp_id();
+  if (cp.linked && now - cp.last_health > config_.link_timeout) {
+    cp.linked = false;
+    cp.orphan_deadline = std::max(now, cp.reconnect_by);
+    Message(now, central::v1::NetworkMessage::SEVERITY_ERROR, id,
+            absl::StrCat("charging point ", id, " DISCONNECTED: no health report for ",
+                         absl::FormatDuration(now - cp.last_health)),
+            fx);
+    Audit(fx, now, AuditCategory::kIncident, "monitor_lost", id, id, "DISCONNECTED");
+    Publish(cp, fx);
+  }
+  ResendOwedCommand(cp, now, fx);
+  if (!cp.supply) return;
+  const SupplyRecord& s = *cp.supply;
+  if (!cp.linked && now >= cp.orphan_deadline) {
+    CloseSupply(cp, common::v1::END_REASON_MONITOR_LOST, now, fx, true);
+  } else if (s.phase == common::v1::SUPPLY_PHASE_AUTHORIZED &&
+             now - s.authorized_at > config_.plug_timeout) {
+    CloseSupply(cp, common::v1::END_REASON_PLUG_TIMEOUT, now, fx, true);
+  } else if (s.phase == common::v1::SUPPLY_PHASE_STOPPING &&
+             now - s.stop_requested_at > config_.stop_timeout) {
+    CloseSupply(cp, common::v1::END_REASON_ENGINE_SILENT, now, fx, false);
+  } else {
+    CheckSilence(cp, now, fx);
+  }
 }
 
 // ---- reconciliation: central's record against what the CP reports ----

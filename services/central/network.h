@@ -197,8 +197,11 @@ class ChargingNetwork {
   bool HasPendingFigures() const { return !figures_pending_.empty(); }
 
   // Time-based rules: link loss, plug, stop and telemetry timeouts, and
-  // commands the engine has not acted on yet. Call every ~50 ms.
-  void Tick(absl::Time now, Effects& fx);
+  // commands the engine has not acted on yet, then the queues. Each call
+  // checks the next `parts`-th of the CPs in turn (all of them at 1), so a CP
+  // is checked every `parts` calls: central checked all 50,000 CPs every 20 ms
+  // under its one lock, 2.5 M visits a second for rules counted in seconds.
+  void Tick(absl::Time now, Effects& fx, int parts = 1);
 
   // Live settings (live_config.h validates them): in force from the next
   // Tick. Deadlines already set (a restart grace running, a queue offer made)
@@ -314,6 +317,8 @@ class ChargingNetwork {
   void Reconcile(ChargingPointRecord& cp, absl::Time now, Effects& fx);
   // A running supply that went quiet is asked for a report, then closed.
   void CheckSilence(ChargingPointRecord& cp, absl::Time now, Effects& fx);
+  // Tick's rules for one CP.
+  void TickOne(ChargingPointRecord& cp, absl::Time now, Effects& fx);
   // The command central owes the CP's engine (AUTHORIZE not yet seen running,
   // STOP not yet obeyed), sent again at most every command_resend_interval.
   void ResendOwedCommand(ChargingPointRecord& cp, absl::Time now, Effects& fx);
@@ -390,6 +395,9 @@ class ChargingNetwork {
   SiteIndex sites_;
   // node_hash_map: records keep their address while others are added.
   absl::node_hash_map<std::string, ChargingPointRecord> cps_;
+  // Every record of cps_ once, in the order Tick checks them, from tick_next_.
+  std::vector<ChargingPointRecord*> tick_order_;
+  size_t tick_next_ = 0;
   // Drivers with an open supply -> supply id (anonymous walk-ins not listed).
   absl::flat_hash_map<std::string, std::string> driver_supply_;
   // Open supply id -> its CP, so finding a supply is not a scan of every CP.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace evc::central {
 namespace {
 
@@ -139,6 +141,31 @@ TEST_F(NetworkTest, SilentMonitorDisconnectsAfterTheTimeout) {
   // A health report brings it back.
   ASSERT_TRUE(net.MonitorHealth("CP1", Healthy(), now, fx).ok());
   EXPECT_EQ(State(), common::v1::CP_STATE_ACTIVE);
+}
+
+// Central ticks every 20 ms but checks a part of the CPs each time: every CP
+// is checked once per `parts` ticks, whatever joined or left meanwhile.
+TEST_F(NetworkTest, ATickInPartsChecksEachCpOncePerRoundOfParts) {
+  common::v1::ChargingPoint cp;
+  for (int i = 3; i <= 8; ++i) {
+    cp.set_cp_id(absl::StrCat("CP", i));
+    net.UpsertChargingPoint(cp, now, fx);
+  }
+  for (int i = 1; i <= 8; ++i) Link(absl::StrCat("CP", i));
+  now += absl::Seconds(30);  // every link silent past its timeout
+  auto disconnected = [&] {
+    int n = 0;
+    for (int i = 1; i <= 8; ++i) n += net.Status(absl::StrCat("CP", i)).has_value() &&
+                                      State(absl::StrCat("CP", i)) == common::v1::CP_STATE_DISCONNECTED;
+    return n;
+  };
+  net.Tick(now, fx, 4);
+  EXPECT_EQ(disconnected(), 2) << "a quarter of the CPs per tick";
+  net.RemoveChargingPoint("CP8", Caller::Operator("op"), now, fx);
+  net.Tick(now, fx, 4);
+  net.Tick(now, fx, 4);
+  net.Tick(now, fx, 4);
+  EXPECT_EQ(disconnected(), 7) << "four ticks: every CP still there, once";
 }
 
 TEST_F(NetworkTest, ALinkTimeoutChangedLiveAppliesFromTheNextTickAndIsAudited) {
