@@ -115,12 +115,19 @@ void Fleet::Run(int threads, absl::Duration telemetry_period, const absl::Notifi
       period = std::min(telemetry_period, health_interval);
       const bool health_due = now >= next_health[turn];
       if (health_due) next_health[turn] = now + health_interval;
+      // Authenticating blocks on auth (a slow secret hash each): at 50,000
+      // CPs a turn spent on newcomers delayed the health reports of CPs
+      // already linked past central's link timeout. Newcomers get half a turn.
+      const absl::Time newcomers_until = now + period / kSlices / 2;
       const size_t step = static_cast<size_t>(shards) * kSlices;
       for (size_t i = shard + static_cast<size_t>(turn) * shards; i < cps.size(); i += step) {
         // Each CP reads the clock itself: a shard's loop takes tens of ms,
         // and readings must carry the time they were really taken.
-        cps[i]->engine->Tick(absl::Now());
-        if (health_due) cps[i]->monitor->Tick(absl::Now());
+        const absl::Time at = absl::Now();
+        cps[i]->engine->Tick(at);
+        if (health_due && (cps[i]->monitor->Authenticated(at) || at < newcomers_until)) {
+          cps[i]->monitor->Tick(at);
+        }
       }
       turn = (turn + 1) % kSlices;
     } while (!stopping.WaitForNotificationWithTimeout(period / kSlices));

@@ -137,5 +137,44 @@ TEST_F(FleetTest, RunTicksEveryMonitorAtLeastOnce) {
   EXPECT_EQ(auth_.asked, (std::set<std::string>{"FLEET-00001", "FLEET-00002"}));
 }
 
+// Auth answering slowly (a secret hash each), accepting everyone.
+class SlowAuthenticator : public Authenticator {
+ public:
+  absl::StatusOr<auth::v1::AuthenticateChargingPointResponse> Authenticate(
+      const std::string& cp_id, const std::string&) override {
+    absl::SleepFor(absl::Milliseconds(30));
+    absl::MutexLock lock(&mu);
+    asked.insert(cp_id);
+    auth::v1::AuthenticateChargingPointResponse r;
+    r.set_token("token-" + cp_id);
+    r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    return r;
+  }
+  absl::Mutex mu;
+  std::set<std::string> asked ABSL_GUARDED_BY(mu);
+};
+
+// Newcomers authenticate within half a turn, so those already linked still
+// report on time: one turn of 40 CPs (4 of them due) asks auth for at most 2
+// at 30 ms each, not for all 4.
+TEST(FleetRunTest, ATurnSpendsAtMostHalfItsTimeAuthenticatingNewcomers) {
+  FakeEnrolmentRegistry registry_service;
+  FakeServer server{{&registry_service}};
+  auto registry = registry::v1::RegistryService::NewStub(server.channel());
+  auto central = central::v1::CentralService::NewStub(server.channel());
+  Silent output;
+  SlowAuthenticator auth;
+  Fleet fleet(EngineOptions{.power_w = 11000}, output, auth, *central);
+  ASSERT_TRUE(fleet.Enrol(*registry, PlanFleet({.count = 40, .prefix = "F-", .cities = "Madrid"}),
+                          absl::Seconds(5), nullptr)
+                  .ok());
+  absl::Notification stopping;
+  stopping.Notify();  // one turn
+  fleet.Run(1, absl::Seconds(1), stopping);
+  absl::MutexLock lock(&auth.mu);
+  EXPECT_GE(auth.asked.size(), 1u);
+  EXPECT_LE(auth.asked.size(), 2u);
+}
+
 }  // namespace
 }  // namespace evc::cp

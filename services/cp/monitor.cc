@@ -119,6 +119,10 @@ void Monitor::LinkEnded(const grpc::Status& status) {
   next_connect_ = absl::Now() + connect_backoff_.Next();
 }
 
+bool Monitor::Authenticated(absl::Time now) const {
+  return credentials_ && now < absl::FromUnixSeconds(credentials_->expires_at().seconds()) - absl::Minutes(1);
+}
+
 bool Monitor::EnsureAuthenticated(absl::Time now) {
   {
     absl::MutexLock lock(&mu_);
@@ -127,9 +131,7 @@ bool Monitor::EnsureAuthenticated(absl::Time now) {
       drop_credentials_ = false;
     }
   }
-  if (credentials_ && now < absl::FromUnixSeconds(credentials_->expires_at().seconds()) - absl::Minutes(1)) {
-    return true;
-  }
+  if (Authenticated(now)) return true;
   if (now < next_auth_) return false;
   auto r = auth_.Authenticate(cp_id_, secret_);
   if (!r.ok()) {

@@ -59,6 +59,9 @@ class Monitor {
   ~Monitor();
 
   void Tick(absl::Time now);
+  // Tick would not call auth (which blocks): the monitor holds credentials
+  // valid past `now`. From Tick's thread only.
+  bool Authenticated(absl::Time now) const;
   // Cancels the link and waits for it to end.
   void Shutdown();
 
