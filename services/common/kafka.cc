@@ -377,6 +377,13 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Optio
                                   // default 500 ms (not every broker answers a
                                   // waiting fetch as soon as data arrives).
                                   {"fetch.wait.max.ms", "10"},
+                                  // librdkafka 2.0 stops fetching a partition
+                                  // whose local queue reached this count and
+                                  // looks again only a second later: central
+                                  // draining a backlog sat idle 0.6 s of every
+                                  // 1.2 s (ingest ratio 0.07 -> 0.29). Memory
+                                  // stays bounded by queued.max.messages.kbytes.
+                                  {"queued.min.messages", "1000000"},
                                   {"socket.nagle.disable", "true"}});
   if (!s.ok()) return s;
   // Operators tune consumers for their broker without a rebuild:
