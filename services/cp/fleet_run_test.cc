@@ -142,7 +142,7 @@ class SlowAuthenticator : public Authenticator {
  public:
   absl::StatusOr<auth::v1::AuthenticateChargingPointResponse> Authenticate(
       const std::string& cp_id, const std::string&) override {
-    absl::SleepFor(absl::Milliseconds(30));
+    absl::SleepFor(absl::Milliseconds(40));
     absl::MutexLock lock(&mu);
     asked.insert(cp_id);
     auth::v1::AuthenticateChargingPointResponse r;
@@ -154,10 +154,10 @@ class SlowAuthenticator : public Authenticator {
   std::set<std::string> asked ABSL_GUARDED_BY(mu);
 };
 
-// Newcomers authenticate within half a turn, so those already linked still
-// report on time: one turn of 40 CPs (4 of them due) asks auth for at most 2
-// at 30 ms each, not for all 4.
-TEST(FleetRunTest, ATurnSpendsAtMostHalfItsTimeAuthenticatingNewcomers) {
+// Newcomers authenticate within nine tenths of a turn (90 ms), so those
+// already linked still report on time: one turn of 40 CPs (4 of them due)
+// asks auth for at most 3 at 40 ms each, not for all 4.
+TEST(FleetRunTest, ATurnSpendsAtMostNineTenthsOfItsTimeAuthenticatingNewcomers) {
   FakeEnrolmentRegistry registry_service;
   FakeServer server{{&registry_service}};
   auto registry = registry::v1::RegistryService::NewStub(server.channel());
@@ -173,7 +173,7 @@ TEST(FleetRunTest, ATurnSpendsAtMostHalfItsTimeAuthenticatingNewcomers) {
   fleet.Run(1, absl::Seconds(1), stopping);
   absl::MutexLock lock(&auth.mu);
   EXPECT_GE(auth.asked.size(), 1u);
-  EXPECT_LE(auth.asked.size(), 2u);
+  EXPECT_LE(auth.asked.size(), 3u);
 }
 
 }  // namespace
