@@ -1,5 +1,6 @@
 #include "services/central/central_grpc.h"
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <vector>
@@ -37,11 +38,16 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
  public:
   MonitorLinkReactor(CentralGrpc& owner, grpc::CallbackServerContext* context)
       : owner_(owner), peer_(context->peer()) {
+    owner_.AwaitRegister(this);
     StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) return Close(grpc::Status::OK);  // the monitor went away
+    if (!first_message_read_) {
+      first_message_read_ = true;
+      if (!owner_.FirstMessageArrived(this)) return;  // too late: being ended
+    }
     if (cp_id_.empty()) return Register();
     if (!in_.has_health()) {
       return Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -99,6 +105,7 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
     // Under the links lock: whoever closes this link from outside holds it too
     // and looks the link up in the registry first, so nobody touches it once
     // it is gone from there.
+    owner_.ForgetUnregistered(this);
     if (generation_ != 0) owner_.RemoveLink(cp_id_, generation_);
     delete this;
   }
@@ -175,6 +182,8 @@ class MonitorLinkReactor : public grpc::ServerBidiReactor<v1::MonitorMessage, v1
   std::string cp_id_;
   // Its entry in the links registry; 0 until registered.
   uint64_t generation_ = 0;
+  // Reactions to reads come one at a time: no lock needed.
+  bool first_message_read_ = false;
   v1::MonitorMessage in_;
   v1::MonitorReply reply_;
   absl::Mutex mu_;
@@ -405,13 +414,54 @@ class SupplyWatchReactor : public QueuedWriter<v1::SupplyView>, public Watcher {
 // ---- service ----
 
 CentralGrpc::CentralGrpc(Central& central, WorkerPool& pool, CpTokenValidator& cp_tokens,
-                         CallAuthorizer& authz, AuditReader& audit)
+                         CallAuthorizer& authz, AuditReader& audit, absl::Duration registration_timeout)
     : central_(central), pool_(pool), cp_tokens_(cp_tokens), authz_(authz), audit_(audit),
-      state_follower_(*this) {
+      registration_timeout_(registration_timeout), state_follower_(*this) {
   central_.Watch(&state_follower_, /*with_snapshot=*/false);
+  sweeper_ = std::thread([this] {
+    // A tenth of the timeout: a silent link lives at most 1.1 times it.
+    const absl::Duration round = std::min(absl::Seconds(1), registration_timeout_ / 10);
+    while (!stop_sweeping_.WaitForNotificationWithTimeout(round)) SweepUnregistered();
+  });
 }
 
-CentralGrpc::~CentralGrpc() { central_.Unwatch(&state_follower_); }
+CentralGrpc::~CentralGrpc() {
+  stop_sweeping_.Notify();
+  sweeper_.join();
+  central_.Unwatch(&state_follower_);
+}
+
+void CentralGrpc::AwaitRegister(MonitorLinkReactor* link) {
+  absl::MutexLock lock(&links_mu_);
+  unregistered_[link] = Unregistered{absl::Now()};
+}
+
+bool CentralGrpc::FirstMessageArrived(MonitorLinkReactor* link) {
+  absl::MutexLock lock(&links_mu_);
+  auto it = unregistered_.find(link);
+  if (it == unregistered_.end()) return true;
+  if (it->second.ending) return false;
+  unregistered_.erase(it);
+  return true;
+}
+
+void CentralGrpc::ForgetUnregistered(MonitorLinkReactor* link) {
+  absl::MutexLock lock(&links_mu_);
+  unregistered_.erase(link);
+}
+
+void CentralGrpc::SweepUnregistered() {
+  const absl::Time cutoff = absl::Now() - registration_timeout_;
+  absl::MutexLock lock(&links_mu_);
+  for (auto& [link, waiting] : unregistered_) {
+    if (waiting.ending || waiting.since > cutoff) continue;
+    // Alive: its OnDone forgets it under links_mu_ before freeing it.
+    waiting.ending = true;
+    link->Close(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                             absl::StrCat("no Register within ", absl::FormatDuration(registration_timeout_),
+                                          " of opening the monitor link")));
+  }
+}
 
 bool CentralGrpc::StateFollower::Offer(const SharedUpdate& update) {
   if (update->has_charging_point()) {
@@ -460,6 +510,10 @@ void CentralGrpc::EndStreams() {
   {
     absl::MutexLock lock(&links_mu_);
     for (auto& [cp_id, link] : links_) link.reactor->Close(Stopping());
+    for (auto& [link, waiting] : unregistered_) {
+      waiting.ending = true;
+      link->Close(Stopping());
+    }
   }
   central_.EndWatchers();
 }

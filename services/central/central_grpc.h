@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "evc/central/v1/central.grpc.pb.h"
 #include "services/central/central.h"
 #include "services/central/audit_reader.h"
@@ -28,10 +31,14 @@ class CentralGrpc : public v1::CentralService::CallbackService,
                     public LinkCloser,
                     public LinkSettings {
  public:
+  // A monitor link must say Register within this long of opening.
+  static constexpr absl::Duration kRegistrationTimeout = absl::Seconds(10);
+
   // Monitors link with a CP token checked by `cp_tokens`; operators read
   // the audit trail from `audit`.
   CentralGrpc(Central& central, WorkerPool& pool, CpTokenValidator& cp_tokens,
-              CallAuthorizer& authz, AuditReader& audit);
+              CallAuthorizer& authz, AuditReader& audit,
+              absl::Duration registration_timeout = kRegistrationTimeout);
   ~CentralGrpc() override;
 
   grpc::ServerBidiReactor<v1::MonitorMessage, v1::MonitorReply>* MonitorLink(
@@ -148,6 +155,20 @@ class CentralGrpc : public v1::CentralService::CallbackService,
   uint64_t AddLink(const std::string& cp_id, MonitorLinkReactor* link);
   void RemoveLink(const std::string& cp_id, uint64_t generation);
 
+  // Links opened and not yet registered: a peer that opens links and says
+  // nothing would otherwise hold each (~18 KB and a stream) for ever. Added
+  // before the link's first read; ended by the sweeper after
+  // registration_timeout_, forgotten by the link's OnDone.
+  void AwaitRegister(MonitorLinkReactor* link);
+  // The link's first message came: false when the sweeper is ending it.
+  bool FirstMessageArrived(MonitorLinkReactor* link);
+  void ForgetUnregistered(MonitorLinkReactor* link);
+  void SweepUnregistered();
+  struct Unregistered {
+    absl::Time since;
+    bool ending = false;
+  };
+
   Central& central_;
   WorkerPool& pool_;
   CpTokenValidator& cp_tokens_;
@@ -156,6 +177,10 @@ class CentralGrpc : public v1::CentralService::CallbackService,
   absl::Mutex links_mu_;
   absl::flat_hash_map<std::string, Link> links_ ABSL_GUARDED_BY(links_mu_);
   uint64_t last_link_generation_ ABSL_GUARDED_BY(links_mu_) = 0;
+  absl::flat_hash_map<MonitorLinkReactor*, Unregistered> unregistered_ ABSL_GUARDED_BY(links_mu_);
+  const absl::Duration registration_timeout_;
+  absl::Notification stop_sweeping_;
+  std::thread sweeper_;
   StateFollower state_follower_;
 };
 

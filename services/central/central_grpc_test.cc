@@ -53,7 +53,7 @@ class LinkRaceTest : public CentralGrpcTest {
  protected:
   void SetUp() override {
     ASSERT_TRUE(central_.Start({fakes::Cp(kCp)}).ok());
-    host_.AddService(&service_);
+    host_.AddService(served_);
     ASSERT_TRUE(host_.Start().ok());
     host_.SetServing(true);
     stub_ = v1::CentralService::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", host_.port()), nullptr, &tls_));
@@ -77,6 +77,7 @@ class LinkRaceTest : public CentralGrpcTest {
     return stream->Read(&reply) && reply.has_registered();
   }
 
+  CentralGrpc* served_ = &service_;
   TlsConfig tls_;
   ServiceHost host_{"central", "127.0.0.1:0", &tls_};
   std::unique_ptr<v1::CentralService::Stub> stub_;
@@ -142,6 +143,40 @@ TEST_F(LinkRaceTest, ConcurrentReconnectsOfOneCpLeaveOneLinkAndNoDanglingOne) {
   const absl::Time gone = absl::Now() + absl::Seconds(5);
   while (service_.LinkCount() != 0 && absl::Now() < gone) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(service_.LinkCount(), 0u);
+}
+
+// A peer that opens monitor links and says nothing holds none for long; a
+// monitor that registered is never ended for it.
+class SilentLinkTest : public LinkRaceTest {
+ protected:
+  static constexpr absl::Duration kTimeout = absl::Milliseconds(300);
+  SilentLinkTest() { served_ = &quick_; }
+  CentralGrpc quick_{central_, pool_, cp_tokens_, authz_, audit_, kTimeout};
+};
+
+TEST_F(SilentLinkTest, ALinkThatNeverRegistersIsEndedAndARegisteredOneIsNot) {
+  grpc::ClientContext silent_context;
+  silent_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  const absl::Time opened = absl::Now();
+  auto silent = stub_->MonitorLink(&silent_context);
+  grpc::ClientContext linked_context;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::MonitorMessage, v1::MonitorReply>> linked;
+  ASSERT_TRUE(Link(linked_context, linked));
+
+  v1::MonitorReply reply;
+  EXPECT_FALSE(silent->Read(&reply));
+  const grpc::Status ended = silent->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << ended.error_message();
+  EXPECT_NE(ended.error_message().find("no Register within"), std::string::npos) << ended.error_message();
+  EXPECT_GE(absl::Now() - opened, kTimeout);
+
+  // Well past the timeout, the registered link still takes health reports.
+  absl::SleepFor(kTimeout * 2);
+  v1::MonitorMessage health;
+  health.mutable_health()->set_engine_ok(true);
+  EXPECT_TRUE(linked->Write(health));
+  linked->WritesDone();
+  EXPECT_TRUE(linked->Finish().ok());
 }
 
 // The gRPC entry point verifies the driver's token before central sees the
