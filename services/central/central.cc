@@ -224,7 +224,10 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
   if (!fx.commands.empty() || !fx.notices.empty() || !fx.tickets.empty() || after_durable) {
     send = [this, commands = std::move(fx.commands), notices = std::move(fx.notices),
             tickets = std::move(fx.tickets), after_durable = std::move(after_durable)] {
-      for (const auto& c : commands) channel_.Send(c);
+      for (const auto& c : commands) {
+        channel_.Send(c);
+        latency_stages_.CommandSent(c, clock_.Now());
+      }
       for (const auto& n : notices) (void)PublishNotification(n, /*may_fetch=*/true);
       for (const auto& t : tickets) PublishTicket(t);
       if (after_durable) after_durable();

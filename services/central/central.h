@@ -129,6 +129,9 @@ class Central {
   void PrefetchNotificationKey(const std::string& driver_id);
   void ForgetNotificationKeys();
 
+  // Where the time of a reading and of a charge's start goes (thread-safe).
+  LatencyStages& latency_stages() { return latency_stages_; }
+
   // Views.
   std::vector<central::v1::ChargingPointStatus> Snapshot() const;
   // One CP's state now (DISCONNECTED for a CP central does not know).
@@ -201,6 +204,7 @@ class Central {
   absl::Time config_updated_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   ChargingNetwork network_ ABSL_GUARDED_BY(mu_);
   CentralMetrics metrics_ ABSL_GUARDED_BY(mu_);
+  LatencyStages latency_stages_;
   Throttle metric_samples_ ABSL_GUARDED_BY(mu_){absl::Seconds(1)};
   Throttle figures_ ABSL_GUARDED_BY(mu_){absl::Milliseconds(20)};
 

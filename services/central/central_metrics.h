@@ -3,6 +3,7 @@
 // the effects it returns) and how it stands (sampled every second). Labels
 // are bounded: states, end and reject reasons, hold reasons.
 
+#include <array>
 #include <map>
 
 #include <prometheus/counter.h>
@@ -39,6 +40,35 @@ class CentralMetrics {
   prometheus::Counter& supplies_reconciled_;
   prometheus::Counter& power_limits_changed_;
   NetworkCounters last_;
+};
+
+// Where the time of the two paths the network is judged by goes (issue 19):
+// a reading from the engine to central's watchers, and a charge from its
+// authorisation to the engine starting. Each figure is an age measured from
+// the path's start, so the stages of one path read as a running total.
+// Engine times are the engine's clock: a skew between hosts shows as an
+// offset (clamped at 0). Thread-safe.
+class LatencyStages {
+ public:
+  LatencyStages();
+  // An engine event central applies at `applied_at`, read from Kafka at
+  // `received_at`, handed to Kafka by the engine at `produced_at`
+  // (InfinitePast: unknown).
+  void EngineEvent(const events::v1::EngineEvent& e, absl::Time produced_at, absl::Time received_at,
+                   absl::Time applied_at);
+  // An AUTHORIZE handed to Kafka at `now`, its supply's journal durable.
+  void CommandSent(const events::v1::EngineCommand& c, absl::Time now);
+  // The engine started a supply central authorised at `authorized_at`.
+  void SupplyStarted(absl::Time authorized_at, absl::Time started_at);
+
+ private:
+  // Resolved once: ingest observes three ages per message.
+  enum Stage { kProduced, kReceived, kApplied, kStages };
+  enum Event { kStarted, kTelemetry, kCompleted, kEvents };
+  std::array<std::array<prometheus::Histogram*, kStages>, kEvents> event_age_;
+  static prometheus::Family<prometheus::Histogram>& start_delay();
+  prometheus::Histogram& command_sent_;
+  prometheus::Histogram& engine_started_;
 };
 
 // The replica's part in the leader election (issue 17). Thread-safe.

@@ -28,6 +28,7 @@ KafkaRoutes::KafkaRoutes(Central& central, EngineChannel& channel, TokenVerifier
       clock_(clock) {}
 
 void KafkaRoutes::HandleBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters) {
+  batch_received_at_ = clock_.Now();
   const Verified verified = Verify(batch, dead_letters);
   PersistReplayMarks(ApplyBatch(batch, verified, dead_letters));
   if (!tag_walk_ins_.empty()) HandleTagWalkIns();
@@ -196,7 +197,20 @@ void KafkaRoutes::HandleEngineEvent(const KafkaMessage& m, const std::string& pl
     tag_walk_ins_.emplace_back(e.cp_id(), e.walk_in());
     return;
   }
+  ObserveLatency(m, e, network, now);
   network.OnEngineEvent(e, now, fx);
+}
+
+void KafkaRoutes::ObserveLatency(const KafkaMessage& m, const events::v1::EngineEvent& e,
+                                 const ChargingNetwork& network, absl::Time now) {
+  LatencyStages& stages = central_.latency_stages();
+  stages.EngineEvent(e, m.produced_at, batch_received_at_, now);
+  if (!e.has_started() || !e.has_at()) return;
+  // Only the start that the network takes: a redelivered one is news no more.
+  std::optional<SupplyRecord> supply = network.FindSupply(e.started().supply_id());
+  if (supply && supply->phase == common::v1::SUPPLY_PHASE_AUTHORIZED) {
+    stages.SupplyStarted(supply->authorized_at, FromProto(e.at()));
+  }
 }
 
 std::optional<std::pair<std::string, std::string>> KafkaRoutes::HandleRegistryEvent(

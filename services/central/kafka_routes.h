@@ -69,6 +69,9 @@ class KafkaRoutes {
   void HandleAuthEvent(const KafkaMessage& m);
   void HandleEngineEvent(const KafkaMessage& m, const std::string& plaintext,
                          ChargingNetwork& network, absl::Time now, Effects& fx);
+  // The ages of an engine event about to be applied at `now` (LatencyStages).
+  void ObserveLatency(const KafkaMessage& m, const events::v1::EngineEvent& e,
+                      const ChargingNetwork& network, absl::Time now);
   // Returns the CP whose link must be cut, and why, if any.
   std::optional<std::pair<std::string, std::string>> HandleRegistryEvent(
       const KafkaMessage& m, const events::v1::RegistryEvent& e, ChargingNetwork& network,
@@ -97,6 +100,8 @@ class KafkaRoutes {
   AssertionGuard assertion_guard_;
   // Reused for every engine event: parsing into a fresh message allocates.
   events::v1::EngineEvent scratch_event_;
+  // When the consumer handed over the batch being handled.
+  absl::Time batch_received_at_;
   // (cp_id, request) of the batch being applied.
   std::vector<std::pair<std::string, events::v1::WalkInRequest>> tag_walk_ins_;
   // When each CP's walk-in last had its tag looked up (HandleTagWalkIns).

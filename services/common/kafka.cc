@@ -39,6 +39,10 @@ KafkaMessage CopyMessage(const RdKafka::Message& m) {
   km.offset = m.offset();
   if (m.key() != nullptr) km.key = *m.key();
   km.payload.assign(static_cast<const char*>(m.payload()), m.len());
+  const RdKafka::MessageTimestamp produced = m.timestamp();
+  if (produced.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_CREATE_TIME) {
+    km.produced_at = absl::FromUnixMillis(produced.timestamp);
+  }
   return km;
 }
 

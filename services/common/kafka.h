@@ -90,6 +90,9 @@ struct KafkaMessage {
   int64_t offset = 0;
   std::string key;
   std::string payload;
+  // When the producer handed it to Kafka (its CreateTime); InfinitePast when
+  // the record carries none.
+  absl::Time produced_at = absl::InfinitePast();
 };
 
 class KafkaConsumer {

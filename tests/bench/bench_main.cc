@@ -427,6 +427,40 @@ RequestedSupplies RequestSupplies(Stack& stack, Probes& probes, int n,
   return out;
 }
 
+// Central's /metrics now ("" when it does not answer: the stages are then left empty).
+std::string ScrapeCentral(Stack& stack) {
+  auto reply = edge::testing::HttpCall(stack.metrics_port("central"), boost::beast::http::verb::get, "/metrics");
+  return reply.status == 200 ? reply.body : "";
+}
+
+// Where the time of the two measured paths went between two scrapes of
+// central: each stage is the age at that point since the path's start
+// (central's LatencyStages), so they read as running totals; the last stage
+// of each path is the bench's own figure in "latency".
+nlohmann::json LatencyBreakdown(const std::string& before, const std::string& after) {
+  auto age_of = [&](const char* event, const char* stage) {
+    return HistogramWindow(before, after, "evc_engine_event_age_seconds",
+                           {absl::StrCat("event=\"", event, "\""), absl::StrCat("stage=\"", stage, "\"")});
+  };
+  auto since_authorised = [&](const char* stage) {
+    return HistogramWindow(before, after, "evc_supply_start_seconds", {absl::StrCat("stage=\"", stage, "\"")});
+  };
+  return {{"telemetry_since_reading",
+           {{"1_produced", age_of("telemetry", "produced")},
+            {"2_received_by_central", age_of("telemetry", "received")},
+            {"3_applied_by_central", age_of("telemetry", "applied")}}},
+          {"charge_request",
+           {{"request_charge_call", HistogramWindow(before, after, "grpc_server_handling_seconds",
+                                                    {"grpc_method=\"RequestCharge\""})}}},
+          {"start_since_authorised",
+           {{"1_command_sent", since_authorised("command_sent")},
+            {"2_engine_started", since_authorised("engine_started")}}},
+          {"start_event_since_engine_start",
+           {{"1_produced", age_of("started", "produced")},
+            {"2_received_by_central", age_of("started", "received")},
+            {"3_applied_by_central", age_of("started", "applied")}}}};
+}
+
 absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
   const int cps = absl::GetFlag(FLAGS_cps) > 0 ? absl::GetFlag(FLAGS_cps) : 5000;
   const int supplies = std::min(absl::GetFlag(FLAGS_supplies), cps);
@@ -442,6 +476,7 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
   if (absl::Status s = probes.Start(); !s.ok()) return s;
   auto before = Stats(stack);
   if (!before.ok()) return before.status();
+  const std::string scrape_before = ScrapeCentral(stack);
 
   const RequestedSupplies requested = RequestSupplies(stack, probes, supplies);
   const std::set<std::string>& ids = requested.ids;
@@ -451,6 +486,7 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
   absl::SleepFor(window);
   nlohmann::json usage = cpu.End();
   auto during = Stats(stack);
+  const nlohmann::json stages = LatencyBreakdown(scrape_before, ScrapeCentral(stack));
 
   StopEverySupply(stack, probes, driver_of, absl::ZeroDuration());
   int64_t duplicates = 0;
@@ -481,6 +517,7 @@ absl::StatusOr<nlohmann::json> Fleet(Stack& stack) {
       {"window_seconds", absl::ToDoubleSeconds(window)},
       {"processes", usage},
       {"latency", probes.Summary()},
+      {"latency_stages", stages},
       {"missed", missed}};
 }
 

@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace evc::bench {
 namespace {
@@ -151,7 +155,63 @@ FigureSummary Summarize(const std::string& name, const std::vector<double>& valu
   return f;
 }
 
+// Cumulative counts by upper bound of the matching series' buckets.
+std::map<double, double> BucketCounts(const std::string& scrape, const std::string& name,
+                                      const std::vector<std::string>& labels) {
+  std::map<double, double> counts;
+  const std::string prefix = name + "_bucket{";
+  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+    if (!absl::StartsWith(line, prefix)) continue;
+    if (!std::all_of(labels.begin(), labels.end(), [&](const std::string& l) { return absl::StrContains(line, l); })) {
+      continue;
+    }
+    const size_t le = line.find("le=\"");
+    const size_t close = le == absl::string_view::npos ? le : line.find('"', le + 4);
+    const size_t space = line.rfind(' ');
+    if (close == absl::string_view::npos || space == absl::string_view::npos) continue;
+    const absl::string_view bound = line.substr(le + 4, close - le - 4);
+    double upper = 0, count = 0;
+    if (bound == "+Inf") {
+      upper = std::numeric_limits<double>::infinity();
+    } else if (!absl::SimpleAtod(bound, &upper)) {
+      continue;
+    }
+    if (absl::SimpleAtod(line.substr(space + 1), &count)) counts[upper] += count;
+  }
+  return counts;
+}
+
+double BucketQuantile(const std::vector<std::pair<double, double>>& cumulative, double q) {
+  const double total = cumulative.back().second;
+  const double rank = q * total;
+  double lower = 0, below = 0;
+  for (const auto& [upper, count] : cumulative) {
+    if (count >= rank) {
+      if (std::isinf(upper)) return lower;
+      const double in_bucket = count - below;
+      return in_bucket <= 0 ? upper : lower + (upper - lower) * (rank - below) / in_bucket;
+    }
+    lower = upper;
+    below = count;
+  }
+  return lower;
+}
+
 }  // namespace
+
+nlohmann::json HistogramWindow(const std::string& before, const std::string& after, const std::string& name,
+                               const std::vector<std::string>& labels) {
+  const std::map<double, double> start = BucketCounts(before, name, labels);
+  std::vector<std::pair<double, double>> window;
+  for (const auto& [upper, count] : BucketCounts(after, name, labels)) {
+    auto it = start.find(upper);
+    window.emplace_back(upper, count - (it == start.end() ? 0 : it->second));
+  }
+  if (window.empty() || window.back().second <= 0) return {{"count", 0}, {"p50_ms", 0}, {"p99_ms", 0}};
+  return {{"count", window.back().second},
+          {"p50_ms", 1000 * BucketQuantile(window, 0.50)},
+          {"p99_ms", 1000 * BucketQuantile(window, 0.99)}};
+}
 
 std::string VerdictName(Verdict v) {
   switch (v) {

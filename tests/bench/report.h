@@ -62,6 +62,14 @@ absl::StatusOr<nlohmann::json> LatestEntry(const std::string& history_text, cons
 // left out of the comparison.
 std::string RenderComparison(const nlohmann::json& now, const nlohmann::json& earlier);
 
+// A Prometheus histogram over a window, from two scrapes of /metrics text:
+// {"count", "p50_ms", "p99_ms"} of the observations made between them, in the
+// series of `name` whose labels include every `labels` ("stage=\"applied\"").
+// Quantiles are read off the buckets as Prometheus's histogram_quantile does
+// (linear within a bucket; the largest finite bound when the rank lies past it).
+nlohmann::json HistogramWindow(const std::string& before, const std::string& after, const std::string& name,
+                               const std::vector<std::string>& labels);
+
 // The figures table of docs/benchmarks.md from the latest entry of each scenario.
 std::string RenderDocTable(const std::vector<nlohmann::json>& entries);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace evc::bench {
 namespace {
 
@@ -158,6 +160,52 @@ TEST(BenchReport, TheDocTableIsReplacedBetweenTheMarkersOnly) {
   ASSERT_TRUE(updated.ok()) << updated.status();
   EXPECT_EQ(*updated, std::string("before\n") + kDocBegin + "\nnew table\n" + kDocEnd + "\nafter\n");
   EXPECT_EQ(ReplaceDocTable("no markers", "t").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace evc::bench
+
+namespace evc::bench {
+namespace {
+
+std::string Scrape(int under_10ms, int under_50ms, int under_100ms, int more) {
+  return absl::StrCat(
+      "# TYPE evc_age_seconds histogram\n",
+      "evc_age_seconds_bucket{stage=\"applied\",le=\"0.01\"} ", under_10ms, "\n",
+      "evc_age_seconds_bucket{stage=\"applied\",le=\"0.05\"} ", under_10ms + under_50ms, "\n",
+      "evc_age_seconds_bucket{stage=\"applied\",le=\"0.1\"} ", under_10ms + under_50ms + under_100ms, "\n",
+      "evc_age_seconds_bucket{stage=\"applied\",le=\"+Inf\"} ", under_10ms + under_50ms + under_100ms + more, "\n",
+      "evc_age_seconds_bucket{stage=\"received\",le=\"0.01\"} 1000\n",
+      "evc_age_seconds_bucket{stage=\"received\",le=\"+Inf\"} 1000\n");
+}
+
+TEST(HistogramWindowTest, CountsAndQuantilesAreOfTheWindowOnly) {
+  // Before the window: 100 fast ones; in it: 50 under 10 ms, 40 in 10-50 ms, 10 in 50-100 ms.
+  const nlohmann::json w = HistogramWindow(Scrape(100, 0, 0, 0), Scrape(150, 40, 10, 0), "evc_age_seconds",
+                                           {"stage=\"applied\""});
+  EXPECT_EQ(w["count"], 100);
+  // Rank 50 is the last of the first bucket; rank 99 is 9/10 into 50-100 ms.
+  EXPECT_NEAR(w["p50_ms"].get<double>(), 10, 1e-9);
+  EXPECT_NEAR(w["p99_ms"].get<double>(), 95, 1e-9);
+}
+
+TEST(HistogramWindowTest, ARankPastTheLastBoundIsThatBound) {
+  const nlohmann::json w = HistogramWindow("", Scrape(0, 0, 0, 10), "evc_age_seconds", {"stage=\"applied\""});
+  EXPECT_EQ(w["count"], 10);
+  EXPECT_NEAR(w["p99_ms"].get<double>(), 100, 1e-9);
+}
+
+TEST(HistogramWindowTest, NoObservationsOrNoSeriesIsACountOfZero) {
+  const std::string same = Scrape(5, 5, 5, 5);
+  EXPECT_EQ(HistogramWindow(same, same, "evc_age_seconds", {})["count"], 0);
+  EXPECT_EQ(HistogramWindow(same, same, "evc_other_seconds", {})["count"], 0);
+  EXPECT_EQ(HistogramWindow("", "garbage\nevc_age_seconds_bucket{le=\"x\"} y\n", "evc_age_seconds", {})["count"], 0);
+}
+
+TEST(HistogramWindowTest, OnlyTheSeriesWithEveryLabelCount) {
+  const nlohmann::json w = HistogramWindow("", Scrape(1, 0, 0, 0), "evc_age_seconds", {"stage=\"received\""});
+  EXPECT_EQ(w["count"], 1000);
+  EXPECT_LE(w["p99_ms"].get<double>(), 10);
 }
 
 }  // namespace

@@ -90,6 +90,20 @@ TEST_F(MetricsTest, AChargeMovesTheCountersByWhatHappened) {
   EXPECT_GE(delta("evc_kafka_produced_messages_total", {"topic=\"evc.engine-commands\""}), 2);
   EXPECT_GE(delta("evc_kafka_produced_messages_total", {"topic=\"evc.driver-notifications\""}), 2);
   EXPECT_GE(delta("evc_pg_transaction_seconds_count", {"statement=\"PgSupplyStore::Write\""}), 2);
+  // Where the time went: every stage of the start, the readings and the end,
+  // with Kafka's produce time read off the records.
+  auto stage = [&](const std::string& name, const std::string& event, const std::string& stage) {
+    std::vector<std::string> labels = {"stage=\"" + stage + "\""};
+    if (!event.empty()) labels.push_back("event=\"" + event + "\"");
+    return delta(name + "_count", labels);
+  };
+  for (const char* at : {"produced", "received", "applied"}) {
+    EXPECT_EQ(stage("evc_engine_event_age_seconds", "started", at), 1) << at;
+    EXPECT_GE(stage("evc_engine_event_age_seconds", "telemetry", at), 2) << at;
+    EXPECT_EQ(stage("evc_engine_event_age_seconds", "completed", at), 1) << at;
+  }
+  EXPECT_EQ(stage("evc_supply_start_seconds", "", "command_sent"), 1);
+  EXPECT_EQ(stage("evc_supply_start_seconds", "", "engine_started"), 1);
   EXPECT_EQ(MetricSum(after, "evc_charging_points", {"state=\"ACTIVE\""}) +
                 MetricSum(after, "evc_charging_points", {"state=\"SUPPLYING\""}),
             1);
