@@ -5,6 +5,7 @@
 
 #include <array>
 #include <map>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -49,24 +50,46 @@ class CentralMetrics {
 // Engine times are the engine's clock: a skew between hosts shows as an
 // offset (clamped at 0). Thread-safe.
 class LatencyStages {
+  enum Stage { kProduced, kReceived, kApplied, kStages };
+  enum Event { kStarted, kTelemetry, kCompleted, kEvents };
+
  public:
   LatencyStages();
-  // An engine event central applies at `applied_at`, read from Kafka at
-  // `received_at`, handed to Kafka by the engine at `produced_at`
-  // (InfinitePast: unknown).
-  void EngineEvent(const events::v1::EngineEvent& e, absl::Time produced_at, absl::Time received_at,
-                   absl::Time applied_at);
+
+  // Engine events' ages, tallied by one thread (central's consumer) and told
+  // to the histograms once per batch: an observation each, under the
+  // histograms' locks, cost ~185 ns a message, 5% of the ingest drain.
+  class EventTally {
+   public:
+    explicit EventTally(LatencyStages& stages);
+    // An engine event central applies at `applied_at`, read from Kafka at
+    // `received_at`, handed to Kafka by the engine at `produced_at`
+    // (InfinitePast: unknown).
+    void Add(const events::v1::EngineEvent& e, absl::Time produced_at, absl::Time received_at,
+             absl::Time applied_at);
+    // Tells the histograms what was added since the last flush.
+    void Flush();
+
+   private:
+    struct Pending {
+      std::vector<double> buckets;
+      double sum = 0;
+      bool any = false;
+    };
+    void Count(Pending& pending, absl::Duration age);
+
+    LatencyStages& stages_;
+    std::array<std::array<Pending, kStages>, kEvents> pending_;
+  };
+
   // An AUTHORIZE handed to Kafka at `now`, its supply's journal durable.
   void CommandSent(const events::v1::EngineCommand& c, absl::Time now);
   // The engine started a supply central authorised at `authorized_at`.
   void SupplyStarted(absl::Time authorized_at, absl::Time started_at);
 
  private:
-  // Resolved once: ingest observes three ages per message.
-  enum Stage { kProduced, kReceived, kApplied, kStages };
-  enum Event { kStarted, kTelemetry, kCompleted, kEvents };
-  std::array<std::array<prometheus::Histogram*, kStages>, kEvents> event_age_;
   static prometheus::Family<prometheus::Histogram>& start_delay();
+  std::array<std::array<prometheus::Histogram*, kStages>, kEvents> event_age_;
   prometheus::Histogram& command_sent_;
   prometheus::Histogram& engine_started_;
 };

@@ -25,12 +25,13 @@ void Reject(KafkaProducer* dead_letters, const KafkaMessage& m, const std::strin
 KafkaRoutes::KafkaRoutes(Central& central, EngineChannel& channel, TokenVerifier& tokens,
                          KafkaTrust trust, LinkCloser& links, const Clock& clock)
     : central_(central), channel_(channel), tokens_(tokens), trust_(trust), links_(links),
-      clock_(clock) {}
+      clock_(clock), event_ages_(central.latency_stages()) {}
 
 void KafkaRoutes::HandleBatch(std::span<const KafkaMessage> batch, KafkaProducer* dead_letters) {
   batch_received_at_ = clock_.Now();
   const Verified verified = Verify(batch, dead_letters);
   PersistReplayMarks(ApplyBatch(batch, verified, dead_letters));
+  event_ages_.Flush();
   if (!tag_walk_ins_.empty()) HandleTagWalkIns();
   if (!verified.requests.empty()) HandleChargeRequests(verified.requests);
 }
@@ -203,13 +204,12 @@ void KafkaRoutes::HandleEngineEvent(const KafkaMessage& m, const std::string& pl
 
 void KafkaRoutes::ObserveLatency(const KafkaMessage& m, const events::v1::EngineEvent& e,
                                  const ChargingNetwork& network, absl::Time now) {
-  LatencyStages& stages = central_.latency_stages();
-  stages.EngineEvent(e, m.produced_at, batch_received_at_, now);
+  event_ages_.Add(e, m.produced_at, batch_received_at_, now);
   if (!e.has_started() || !e.has_at()) return;
   // Only the start that the network takes: a redelivered one is news no more.
   std::optional<SupplyRecord> supply = network.FindSupply(e.started().supply_id());
   if (supply && supply->phase == common::v1::SUPPLY_PHASE_AUTHORIZED) {
-    stages.SupplyStarted(supply->authorized_at, FromProto(e.at()));
+    central_.latency_stages().SupplyStarted(supply->authorized_at, FromProto(e.at()));
   }
 }
 

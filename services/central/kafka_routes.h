@@ -102,6 +102,7 @@ class KafkaRoutes {
   events::v1::EngineEvent scratch_event_;
   // When the consumer handed over the batch being handled.
   absl::Time batch_received_at_;
+  LatencyStages::EventTally event_ages_;
   // (cp_id, request) of the batch being applied.
   std::vector<std::pair<std::string, events::v1::WalkInRequest>> tag_walk_ins_;
   // When each CP's walk-in last had its tag looked up (HandleTagWalkIns).
