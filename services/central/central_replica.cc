@@ -1,8 +1,10 @@
 #include "services/central/central_replica.h"
 
 #include <cstdlib>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "services/central/central_grpc.h"
 #include "services/central/config_grpc.h"
 #include "services/central/central_metrics.h"
@@ -136,6 +138,43 @@ bool FollowUntilLeading(const std::string& listen, const Leadership& leadership,
   return true;
 }
 
+constexpr int kCallThreads = 8;
+// The longest a call waits for the journal (kDurableWait in central.cc).
+constexpr absl::Duration kLongestCall = absl::Seconds(5);
+
+// Returns once every call handed to `pool` (kCallThreads threads) before now
+// has been answered, or after `limit`: one task per thread that waits until
+// all of them run, which they do only once the tasks queued before them are
+// done. A call still waiting for the journal when the server stops is cut
+// with CANCELLED, which clients do not retry (seen in ha_rolling_test under
+// load: a driver's stop lost, its supply left open); answered, it is OK or
+// UNAVAILABLE, and they retry at the next leader.
+bool AnswerCallsInFlight(WorkerPool& pool, absl::Duration limit) {
+  struct Barrier {
+    absl::Mutex mu;
+    int running ABSL_GUARDED_BY(mu) = 0;
+    bool released ABSL_GUARDED_BY(mu) = false;
+  };
+  auto barrier = std::make_shared<Barrier>();
+  int submitted = 0;
+  for (; submitted < kCallThreads; ++submitted) {
+    const bool queued = pool.TrySubmit([barrier] {
+      absl::MutexLock lock(&barrier->mu);
+      ++barrier->running;
+      barrier->mu.Await(absl::Condition(&barrier->released));
+    });
+    if (!queued) break;
+  }
+  absl::MutexLock lock(&barrier->mu);
+  const bool answered = submitted == kCallThreads &&
+                        barrier->mu.AwaitWithTimeout(absl::Condition(
+                                                         +[](int* running) { return *running == kCallThreads; },
+                                                         &barrier->running),
+                                                     limit);
+  barrier->released = true;
+  return answered;
+}
+
 // The leader's service: state from Postgres, Kafka, CentralService.
 int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, LeadershipMetrics& metrics,
          int64_t epoch, absl::Duration shutdown_drain) {
@@ -157,7 +196,7 @@ int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, Leader
   ExitIfError("cannot start central", central.Start(*entries));
 
   CallAuthorizer authz(*tokens);
-  WorkerPool pool(8, 10000);
+  WorkerPool pool(kCallThreads, 10000);
   AuthCpTokens cp_tokens(*auth);
   PgAuditReader audit(*deps.postgres);
   CentralGrpc service(central, pool, cp_tokens, authz, audit);
@@ -191,6 +230,11 @@ int Lead(const CentralPeers& peers, ServiceDeps& deps, ReplicaRole& role, Leader
   absl::SleepFor(shutdown_drain);
   central.StopTimers();
   service.EndStreams();
+  // Calls in flight are answered first: the longest waits for the journal.
+  if (!AnswerCallsInFlight(pool, kLongestCall)) {
+    log::Warn("calls still in flight at shutdown; the server cuts them",
+              {{"waited", absl::FormatDuration(kLongestCall)}});
+  }
   // What is left (clients' health watches) is cancelled after a second.
   host.Shutdown(absl::Seconds(1));
   role.Serve(nullptr);
