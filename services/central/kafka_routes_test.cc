@@ -5,6 +5,8 @@
 #include "services/central/kafka_routes.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,7 +16,9 @@
 
 #include "absl/synchronization/notification.h"
 
+#include "services/central/central_metrics.h"
 #include "services/central/central_testing.h"
+#include "services/common/metrics.h"
 #include "services/common/testing/fake_clock.h"
 
 namespace evc::central {
@@ -380,6 +384,39 @@ TEST_F(KafkaTrustTest, RemovedOrResetCpsLoseTheirLink) {
   std::set<std::string> known;
   for (const auto& st : central.Snapshot()) known.insert(st.charging_point().cp_id());
   EXPECT_EQ(known, std::set<std::string>{"CP2"});
+}
+
+}  // namespace
+}  // namespace evc::central
+
+namespace evc::central {
+namespace {
+
+// A record's CreateTime and an event's `at` come from outside: forged to the
+// ends of time, they move samples between buckets and nothing else.
+TEST(LatencyStagesTest, ForgedTimesLandInTheEndBucketsAndKeepTheSumFinite) {
+  LatencyStages stages;
+  LatencyStages::EventTally tally(stages);
+  events::v1::EngineEvent e;
+  e.mutable_telemetry()->set_seq(1);
+  e.mutable_at()->set_seconds(-62135596800);  // 0001-01-01, the earliest a Timestamp holds
+  const absl::Time now = absl::Now();
+  tally.Add(e, absl::InfiniteFuture(), now, now);
+  tally.Add(e, absl::FromUnixMillis(std::numeric_limits<int64_t>::max()), now, now);
+  e.mutable_at()->set_seconds(253402300799);  // 9999-12-31: ages below zero
+  tally.Add(e, absl::FromUnixMillis(std::numeric_limits<int64_t>::min()), now, now);
+  tally.Flush();
+
+  uint64_t samples = 0;
+  for (const prometheus::MetricFamily& family : metrics::Registry().Collect()) {
+    if (family.name != "evc_engine_event_age_seconds") continue;
+    for (const prometheus::ClientMetric& m : family.metric) {
+      samples += m.histogram.sample_count;
+      EXPECT_TRUE(std::isfinite(m.histogram.sample_sum));
+      EXPECT_GE(m.histogram.sample_sum, 0);
+    }
+  }
+  EXPECT_GE(samples, 9u);  // three events, three stages each
 }
 
 }  // namespace
