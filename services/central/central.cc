@@ -33,7 +33,7 @@ Central::Central(NetworkConfig config, SupplyStore& store, Publisher& publisher,
                  EngineChannel& channel, const Clock& clock,
                  NotificationKeySource* notification_keys, CatalogueLookup* catalogue)
     : store_(store), publisher_(publisher), channel_(channel),
-      notification_key_source_(notification_keys), catalogue_(catalogue), clock_(clock),
+      catalogue_(catalogue), notification_keys_(notification_keys), clock_(clock),
       journal_(store), network_(config), ticket_retries_(config.command_resend_interval) {}
 
 Central::~Central() { Stop(); }
@@ -70,7 +70,8 @@ absl::Status Central::Start(const std::vector<common::v1::ChargingPoint>& catalo
                          {"site_power_caps", caps->size()}}});
     Apply(std::move(fx));
   }
-  // Live readings are sealed under the lock, with keys already known.
+  // Live readings are sealed under the lock, with keys already known: asked
+  // for now, without waiting (a failover does not wait for one fetch per supply).
   for (const auto& s : *open) {
     if (!s.driver_id.empty()) PrefetchNotificationKey(s.driver_id);
   }
@@ -106,7 +107,12 @@ void Central::Stop() {
     if (network_.HasPendingFigures()) network_.EmitFigures(clock_.Now(), fx);
     Apply(std::move(fx));
   }
+  // Notices waiting for a driver's key leave first, so that a ticket's
+  // delivery is marked in the journal's last write (else it is sent again at
+  // the next start); the journal's last batch may still seal some.
+  if (!notification_keys_.Drain(kDurableWait)) log::Warn("notification keys still being fetched at stop");
   journal_.Stop();
+  notification_keys_.Stop();
 }
 
 absl::Status Central::LoadKeys(const std::string& cp_id) { return channel_.LoadKeys(cp_id); }
@@ -205,7 +211,7 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
     broadcaster_.Send(std::make_shared<const central::v1::NetworkUpdate>(std::move(u)));
   }
   // Live readings are superseded by the next one: not retried.
-  for (const auto& r : fx.readings) (void)PublishNotification(r, /*may_fetch=*/false);
+  for (const auto& r : fx.readings) PublishNotification(r, /*may_fetch=*/false);
   for (const auto& a : fx.audit) {
     LogAudit(a);
     StreamAudit(publisher_, a);
@@ -228,7 +234,7 @@ void Central::Apply(Effects fx, std::function<void()> after_durable) {
         channel_.Send(c);
         latency_stages_.CommandSent(c, clock_.Now());
       }
-      for (const auto& n : notices) (void)PublishNotification(n, /*may_fetch=*/true);
+      for (const auto& n : notices) PublishNotification(n, /*may_fetch=*/true);
       for (const auto& t : tickets) PublishTicket(t);
       if (after_durable) after_durable();
     };
@@ -259,12 +265,10 @@ void Central::PublishTicket(const common::v1::Ticket& ticket, int attempt) {
     absl::MutexLock lock(&retry_mu_);
     tickets_to_retry_.push_back({ticket, attempt + 1});
   };
-  absl::Status queued =
-      PublishNotification(n, /*may_fetch=*/true, [this, ticket, retry_later](const absl::Status& d) {
-        if (d.ok()) return journal_.MarkPublished(ticket.supply_id());
-        retry_later();
-      });
-  if (!queued.ok()) retry_later();
+  PublishNotification(n, /*may_fetch=*/true, [this, ticket, retry_later](const absl::Status& d) {
+    if (d.ok()) return journal_.MarkPublished(ticket.supply_id());
+    retry_later();
+  });
 }
 
 void Central::RetryTickets() {
@@ -278,46 +282,37 @@ void Central::RetryTickets() {
   for (const TicketRetry& r : due) PublishTicket(r.ticket, r.attempt);
 }
 
-std::optional<NotificationKey> Central::NotificationKeyOf(const std::string& driver_id, bool may_fetch) {
-  {
-    absl::MutexLock lock(&notify_mu_);
-    auto it = notification_keys_.find(driver_id);
-    if (it != notification_keys_.end()) return it->second;
+void Central::PrefetchNotificationKey(const std::string& driver_id) { notification_keys_.Prefetch(driver_id); }
+
+void Central::ForgetNotificationKeys() { notification_keys_.Forget(); }
+
+void Central::PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
+                                  Publisher::Delivered on_delivery) {
+  if (!may_fetch) {
+    std::optional<NotificationKey> key = notification_keys_.Known(n.driver_id());
+    return SealAndPublish(n, key ? absl::StatusOr<NotificationKey>(*key)
+                                 : absl::FailedPreconditionError("no notification key for the driver yet"),
+                          std::move(on_delivery));
   }
-  if (!may_fetch || notification_key_source_ == nullptr) return std::nullopt;
-  absl::StatusOr<NotificationKey> key = notification_key_source_->Key(driver_id);
-  if (!key.ok()) {
-    log::Warn("cannot get a driver's notification key", {{"driver_id", driver_id}, {"error", key.status().ToString()}});
-    return std::nullopt;
-  }
-  absl::MutexLock lock(&notify_mu_);
-  notification_keys_[driver_id] = *key;
-  return *key;
+  notification_keys_.With(n.driver_id(), [this, n, on_delivery = std::move(on_delivery)](
+                                              const absl::StatusOr<NotificationKey>& key) mutable {
+    SealAndPublish(n, key, std::move(on_delivery));
+  });
 }
 
-void Central::PrefetchNotificationKey(const std::string& driver_id) {
-  (void)NotificationKeyOf(driver_id, /*may_fetch=*/true);
-}
-
-void Central::ForgetNotificationKeys() {
-  absl::MutexLock lock(&notify_mu_);
-  notification_keys_.clear();
-}
-
-absl::Status Central::PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
-                                          Publisher::Delivered on_delivery) {
+void Central::SealAndPublish(const events::v1::DriverNotification& n, const absl::StatusOr<NotificationKey>& key,
+                             Publisher::Delivered on_delivery) {
   // Only its driver can open it: the topic is readable by any broker client.
-  std::optional<NotificationKey> key = NotificationKeyOf(n.driver_id(), may_fetch);
   absl::StatusOr<events::v1::SealedNotification> sealed =
-      key ? SealNotification(*key, n) : absl::FailedPreconditionError("no notification key for the driver");
+      key.ok() ? SealNotification(*key, n) : absl::StatusOr<events::v1::SealedNotification>(key.status());
+  Publisher::Delivered told = on_delivery;  // Publish takes it only when it queues the notice
   absl::Status s = sealed.ok() ? publisher_.Publish(topics::kDriverNotifications, n.driver_id(), *sealed,
                                                     std::move(on_delivery))
                                : sealed.status();
-  if (!s.ok()) {
-    log::Warn("driver notification not sent",
-              {{"driver_id", n.driver_id()}, {"request_id", n.request_id()}, {"error", s.ToString()}});
-  }
-  return s;
+  if (s.ok()) return;
+  log::Warn("driver notification not sent",
+            {{"driver_id", n.driver_id()}, {"request_id", n.request_id()}, {"error", s.ToString()}});
+  if (told) told(s);
 }
 
 absl::Status Central::MonitorRegistered(const std::string& cp_id, const central::v1::Health& health) {
@@ -359,8 +354,8 @@ absl::StatusOr<common::v1::Supply> Central::RequestCharge(const absl::StatusOr<C
                                                           const std::string& driver_id,
                                                           const std::string& request_id) {
   if (absl::Status s = ValidateCpId(cp_id); !s.ok()) return s;
-  // Known before the supply's notices are sealed for this driver.
-  if (caller.ok() && caller->is_driver()) (void)NotificationKeyOf(caller->name, /*may_fetch=*/true);
+  // On its way while the charge is decided: its notices wait for it, the engine's command does not.
+  if (caller.ok() && caller->is_driver()) PrefetchNotificationKey(caller->name);
   absl::StatusOr<SupplyRecord> supply;
   absl::Status durable_status = RunDurably([&](ChargingNetwork& network, absl::Time now, Effects& fx) {
     supply = network.DriverRequestsCharge(caller, driver_id, cp_id, request_id, now, fx);

@@ -24,6 +24,7 @@
 #include "services/central/journal.h"
 #include "services/central/network.h"
 #include "services/central/notification_key_source.h"
+#include "services/central/notification_keys.h"
 #include "services/central/throttle.h"
 #include "services/common/clock.h"
 #include "services/common/publisher.h"
@@ -123,9 +124,9 @@ class Central {
   // Returns once everything applied so far is durable (or UNAVAILABLE).
   absl::Status WaitForJournal();
 
-  // Drivers' notification keys: fetched ahead of a notice sealed under the
-  // lock (which uses only keys already known), forgotten when auth's signing
-  // key rotates (they derive from it).
+  // Drivers' notification keys: fetched (without waiting) ahead of a notice
+  // sealed under the lock, which uses only keys already known; forgotten when
+  // auth's signing key rotates (they derive from it).
   void PrefetchNotificationKey(const std::string& driver_id);
   void ForgetNotificationKeys();
 
@@ -170,11 +171,14 @@ class Central {
       absl::StatusOr<std::vector<std::string>> (ChargingNetwork::*command)(const std::string&,
                                                                           const Caller&, absl::Time,
                                                                           Effects&));
-  // Seals `n` for its driver and publishes it. Without `may_fetch` (under
-  // mu_) only a key already known is used.
-  absl::Status PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
-                                   Publisher::Delivered on_delivery = nullptr);
-  std::optional<NotificationKey> NotificationKeyOf(const std::string& driver_id, bool may_fetch);
+  // Seals `n` for its driver and publishes it. With `may_fetch`, once the
+  // driver's key is known (at once, or after auth answers, off this thread);
+  // without (under mu_), only with a key already known. A notice that cannot
+  // be sealed or queued reaches `on_delivery` as a failed delivery.
+  void PublishNotification(const events::v1::DriverNotification& n, bool may_fetch,
+                           Publisher::Delivered on_delivery = nullptr);
+  void SealAndPublish(const events::v1::DriverNotification& n, const absl::StatusOr<NotificationKey>& key,
+                      Publisher::Delivered on_delivery);
   // Every 20 ms, a 25th of the CPs: each checked twice a second.
   static constexpr int kTickParts = 25;
   void TickLoop();
@@ -186,10 +190,9 @@ class Central {
   SupplyStore& store_;
   Publisher& publisher_;
   EngineChannel& channel_;
-  NotificationKeySource* const notification_key_source_;
   CatalogueLookup* const catalogue_;
-  absl::Mutex notify_mu_;
-  absl::flat_hash_map<std::string, NotificationKey> notification_keys_ ABSL_GUARDED_BY(notify_mu_);
+  // Before the journal, whose completions seal notices with it.
+  NotificationKeys notification_keys_;
   const Clock& clock_;
   Journal journal_;
   Broadcaster broadcaster_;

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 
 #include "services/central/central_testing.h"
 
@@ -121,6 +122,50 @@ TEST_F(LinkedCentralTest, ADriverNoAccountHoldsIsRefusedAtTheEntryPoint) {
   for (const auto& r : publisher.records()) EXPECT_NE(r.topic, topics::kEngineCommands);
 }
 
+// A driver's first charge does not wait for auth to hand over the driver's
+// notification key: the charge is authorised and its engine commanded while
+// the key is on the way; the driver's notice leaves once it comes.
+TEST_F(CentralTest, AFirstChargeIsAuthorisedWhileTheDriversKeyIsStillBeingFetched) {
+  class SlowAuth : public NotificationKeySource {
+   public:
+    explicit SlowAuth(TestTrust& trust) : trust_(trust) {}
+    absl::StatusOr<NotificationKey> Key(const std::string& driver_id) override {
+      answer.WaitForNotification();
+      return trust_.Key(driver_id);
+    }
+    absl::Notification answer;
+
+   private:
+    TestTrust& trust_;
+  } auth(trust);
+  auto wired = Wire({.notification_keys = &auth});
+  Central& central = wired->central;
+  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+  ASSERT_TRUE(central.LoadKeys("CP1").ok());
+  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r1");
+  ASSERT_TRUE(supply.ok()) << supply.status();
+  EXPECT_EQ(supply->phase(), common::v1::SUPPLY_PHASE_AUTHORIZED);
+  auto count = [&](const std::string& topic) {
+    int n = 0;
+    for (const auto& r : publisher.records()) n += r.topic == topic;
+    return n;
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (count(topics::kEngineCommands) == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(count(topics::kEngineCommands), 1) << "the engine is told while auth has not answered";
+  EXPECT_EQ(count(topics::kDriverNotifications), 0);
+  auth.answer.Notify();
+  central.Stop();  // waits for the notices queued behind the key
+  int told = 0;
+  for (const auto& r : publisher.records()) {
+    events::v1::SealedNotification sealed;
+    if (r.topic != topics::kDriverNotifications || !sealed.ParseFromString(r.payload)) continue;
+    told += OpenNotification(*trust.Key("ana"), "ana", sealed).ok();
+  }
+  EXPECT_GE(told, 1) << "the acceptance reached ana, sealed for her";
+}
+
 TEST_F(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   std::string supply_id;
   {
@@ -147,6 +192,8 @@ TEST_F(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
   auto wired = Wire({.notification_keys = &trust});
   Central& restarted = wired->central;
   ASSERT_TRUE(restarted.Start({Cp("CP1")}).ok());
+  // Sent once ana's key is fetched; Stop waits for that and flushes the outbox mark.
+  restarted.Stop();
   int tickets = 0;
   for (const auto& r : publisher.records()) {
     events::v1::SealedNotification sealed;
@@ -160,7 +207,6 @@ TEST_F(CentralTest, TicketsAreStoredOnceAndResentAfterARestartUntilDelivered) {
     }
   }
   EXPECT_EQ(tickets, 1);
-  restarted.Stop();  // flushes the outbox mark
   EXPECT_EQ(store.published.count(supply_id), 1u);
   auto view = Wire()->central.GetSupply(supply_id);
   ASSERT_TRUE(view.ok());

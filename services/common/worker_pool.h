@@ -21,6 +21,10 @@ class WorkerPool {
   WorkerPool(int threads, size_t max_queued);
   ~WorkerPool();
 
+  // Runs what is queued, then joins the threads; later submissions are refused.
+  // Idempotent; one caller at a time (the owner).
+  void Stop();
+
   // False when the queue is full or the pool is stopping.
   bool TrySubmit(std::function<void()> task);
 

@@ -451,7 +451,10 @@ nlohmann::json LatencyBreakdown(const std::string& before, const std::string& af
             {"3_applied_by_central", age_of("telemetry", "applied")}}},
           {"charge_request",
            {{"request_charge_call", HistogramWindow(before, after, "grpc_server_handling_seconds",
-                                                    {"grpc_method=\"RequestCharge\""})}}},
+                                                    {"grpc_method=\"RequestCharge\""})},
+            // Central asks auth for each driver's key the first time it seals for them.
+            {"notification_key_fetch", HistogramWindow(before, after, "grpc_client_handling_seconds",
+                                                       {"grpc_method=\"GetNotificationKey\""})}}},
           {"start_since_authorised",
            {{"1_command_sent", since_authorised("command_sent")},
             {"2_engine_started", since_authorised("engine_started")}}},
