@@ -20,7 +20,15 @@ namespace {
 
 using namespace fakes;  // NOLINT: the fakes of these tests
 
-class CentralTest : public ::testing::Test, protected CentralFixture {};
+class CentralTest : public ::testing::Test, protected CentralFixture {
+ protected:
+  // CP1 started, its keys loaded and its monitor registered: ACTIVE, ready to charge.
+  static void LinkCp1(Central& central) {
+    ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
+    ASSERT_TRUE(central.LoadKeys("CP1").ok());
+    ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  }
+};
 
 // Registry events can reach central late (after a restart its consumer group
 // rejoins first): a CP the registry knows is looked up, not refused.
@@ -57,9 +65,7 @@ TEST_F(CentralTest, AuthoriseLeavesOnlyAfterTheSupplyIsDurable) {
   CheckingPublisher checking(store);
   auto wired = Wire({.publisher = &checking});
   Central& central = wired->central;
-  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
-  ASSERT_TRUE(central.LoadKeys("CP1").ok());
-  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  ASSERT_NO_FATAL_FAILURE(LinkCp1(central));
   auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r1");
   ASSERT_TRUE(supply.ok()) << supply.status();
   EXPECT_FALSE(checking.authorize_before_durable);
@@ -140,9 +146,7 @@ TEST_F(CentralTest, AFirstChargeIsAuthorisedWhileTheDriversKeyIsStillBeingFetche
   } auth(trust);
   auto wired = Wire({.notification_keys = &auth});
   Central& central = wired->central;
-  ASSERT_TRUE(central.Start({Cp("CP1")}).ok());
-  ASSERT_TRUE(central.LoadKeys("CP1").ok());
-  ASSERT_TRUE(central.MonitorRegistered("CP1", Ok()).ok());
+  ASSERT_NO_FATAL_FAILURE(LinkCp1(central));
   auto supply = central.RequestCharge(tokens.CallerOf(tokens.For("ana")), "CP1", "ana", "r1");
   ASSERT_TRUE(supply.ok()) << supply.status();
   EXPECT_EQ(supply->phase(), common::v1::SUPPLY_PHASE_AUTHORIZED);
